@@ -1,0 +1,653 @@
+/**
+ * The buffer pool: a bounded cache of pages in one preallocated slab.
+ *
+ * InnoDB counterpart: `buf/buf0buf.cc`, `buf/buf0lru.cc`, `buf/buf0flu.cc`. Frames are the
+ * pageSize-sized slices of one ArrayBuffer allocated at open (`poolBytes / pageSize` of them);
+ * nothing else grows with the data, so memory stays bounded whatever the database size. Per-frame
+ * metadata lives in typed arrays indexed by frame number, and a frame is named by its index: the
+ * hit path (`fix` + `unfix`) allocates nothing.
+ *
+ * ## Lists
+ * - free list: frames holding no page.
+ * - LRU, InnoDB's midpoint insertion: a page read from disk enters the head of the *old* sublist
+ *   (about `oldBlocksPct` = 37% of the LRU, its tail end). It moves to the head of the *young*
+ *   sublist only when accessed again at least `oldBlocksTimeMs` (1 s) after its first access, so a
+ *   scan that touches each page once cannot flush the working set out. A young page is moved to
+ *   the head only when it has left the first quarter of the young sublist (cheap: a stamp per
+ *   move). Eviction takes clean, unfixed pages from the old tail.
+ * - flush list: dirty pages ordered by oldest modification LSN, newest at the head. Its tail
+ *   gives the checkpoint LSN (rule 11 of the InnoDB facts: a checkpoint never passes a dirty page).
+ *
+ * Why not `lru-cache` here: its entries are evicted by count with no notion of pinned (fixed)
+ * entries that must stay, no midpoint insertion and no old-blocks time, and it allocates a node
+ * per entry; the pool needs all three, on preallocated frames. (`lru-cache` serves the open-file
+ * limit in `page/tablespace.ts`, where its semantics fit.)
+ *
+ * ## Frame states
+ *
+ *     free --readIn/create--> clean --markDirty (mtr commit)--> dirty
+ *      ^                        |  ^                              |
+ *      +------evict (unfixed)---+  +---flushFrames (WAL, dblwr)---+
+ *
+ * ## Invariants
+ *  B1. A fixed frame is never evicted, and never flushed while an mtr holds it modified (the mtr
+ *      keeps it fixed until commit, and flushing skips fixed frames).
+ *  B2. A dirty frame is never evicted: it is flushed first.
+ *  B3. WAL: before a page is written, redo is durable up to its newest modification
+ *      (`wal.flushLogUpTo`), so the page never reaches disk ahead of its log.
+ *  B4. The flush list is ordered by oldest modification, oldest at the tail.
+ *  B5. Every page in the hash is on the LRU, and the reverse; free frames are on neither.
+ *  B6. A page read from disk is verified before it enters the hash (S1 of tablespace.ts): a bad
+ *      page raises and its frame goes back to the free list.
+ */
+import { InvalidArgumentError, MinnoError } from '../errors.js';
+import { assert, debugChecks } from '../util/assert.js';
+import type { Clock } from '../util/clock.js';
+import { setPageLsn, sealPage } from '../page/page.js';
+import type { Doublewrite } from './doublewrite.js';
+import type { EngineEvent } from '../vfs/vfs.js';
+
+/** How the pool reaches the tablespaces. */
+export interface PageIo {
+  /** Reads and verifies a page; throws `CorruptionError` for a bad one. */
+  readPage(spaceId: number, pageNo: number, target: Uint8Array): void;
+  /** Writes a sealed page image in place. */
+  writeSealedPage(spaceId: number, pageNo: number, image: Uint8Array): void;
+  /** Makes the in-place writes to these spaces durable. */
+  syncSpaces(spaceIds: ReadonlySet<number>): void;
+}
+
+/** How the pool keeps rule WAL without knowing the redo layer. */
+export interface WalGate {
+  /** Makes redo durable up to `lsn`, synchronously. */
+  flushLogUpTo(lsn: number): void;
+}
+
+export interface BufferPoolOptions {
+  readonly pageSize: number;
+  readonly poolBytes: number;
+  readonly clock: Clock;
+  readonly io: PageIo;
+  readonly wal: WalGate;
+  /** Undefined turns torn-page protection off (a test-only seam; never from the public API). */
+  readonly doublewrite: Doublewrite | undefined;
+  /** Pages per flush batch (the doublewrite file's slot count). */
+  readonly flushBatchPages: number;
+  readonly oldBlocksPct?: number;
+  readonly oldBlocksTimeMs?: number;
+  readonly onEvent?: (name: EngineEvent) => void;
+}
+
+/** The smallest pool that can hold the pages one mini-transaction fixes plus a flush batch. */
+export const POOL_FRAMES_MIN = 64;
+
+const NIL = -1;
+const LIST_NONE = 0;
+const LIST_YOUNG = 1;
+const LIST_OLD = 2;
+
+export class BufferPoolFullError extends MinnoError {
+  constructor(frames: number) {
+    super(
+      'ERR_INVALID_ARGUMENT',
+      `all ${frames} buffer pool frames are fixed; raise bufferPoolBytes (a mini-transaction fixes only a few pages, so this means the pool is far too small)`,
+    );
+  }
+}
+
+export interface BufferPoolStats {
+  frames: number;
+  freeFrames: number;
+  youngPages: number;
+  oldPages: number;
+  dirtyPages: number;
+  reads: number;
+  writes: number;
+  evictions: number;
+  hits: number;
+  misses: number;
+  youngMoves: number;
+}
+
+export class BufferPool {
+  readonly pageSize: number;
+  readonly frameCount: number;
+  /** One view per frame into the slab, made once. */
+  readonly frames: Uint8Array[];
+  private readonly slab: Uint8Array;
+
+  private readonly frameSpace: Int32Array;
+  private readonly framePage: Uint32Array;
+  private readonly fixCount: Int32Array;
+  private readonly oldestMod: Float64Array;
+  private readonly newestMod: Float64Array;
+  private readonly lruPrev: Int32Array;
+  private readonly lruNext: Int32Array;
+  private readonly lruList: Uint8Array;
+  private readonly firstAccessMs: Float64Array;
+  private readonly youngStamp: Float64Array;
+  private readonly flPrev: Int32Array;
+  private readonly flNext: Int32Array;
+  private readonly freeStack: Int32Array;
+  private freeCount: number;
+
+  private readonly hash = new Map<number, number>();
+  private youngHead = NIL;
+  private youngTail = NIL;
+  private youngLen = 0;
+  private oldHead = NIL;
+  private oldTail = NIL;
+  private oldLen = 0;
+  private youngCounter = 0;
+  private flushHead = NIL; // newest
+  private flushTail = NIL; // oldest
+  private dirtyCount = 0;
+
+  private readonly clock: Clock;
+  private readonly io: PageIo;
+  private readonly wal: WalGate;
+  private readonly doublewrite: Doublewrite | undefined;
+  private readonly flushBatchPages: number;
+  private readonly batchImages: Uint8Array;
+  private readonly oldBlocksPct: number;
+  private readonly oldBlocksTimeMs: number;
+  private readonly onEvent: ((name: EngineEvent) => void) | undefined;
+
+  readonly stats: BufferPoolStats;
+
+  constructor(options: BufferPoolOptions) {
+    const { pageSize, poolBytes } = options;
+    const frameCount = Math.floor(poolBytes / pageSize);
+    if (!Number.isFinite(poolBytes) || frameCount < POOL_FRAMES_MIN) {
+      throw new InvalidArgumentError(
+        `bufferPoolBytes must hold at least ${POOL_FRAMES_MIN} pages (${POOL_FRAMES_MIN * pageSize} bytes at page size ${pageSize}), got ${String(poolBytes)}`,
+      );
+    }
+    this.pageSize = pageSize;
+    this.frameCount = frameCount;
+    this.slab = new Uint8Array(frameCount * pageSize);
+    this.frames = [];
+    for (let i = 0; i < frameCount; i++) this.frames.push(this.slab.subarray(i * pageSize, (i + 1) * pageSize));
+    this.frameSpace = new Int32Array(frameCount).fill(-1);
+    this.framePage = new Uint32Array(frameCount);
+    this.fixCount = new Int32Array(frameCount);
+    this.oldestMod = new Float64Array(frameCount);
+    this.newestMod = new Float64Array(frameCount);
+    this.lruPrev = new Int32Array(frameCount).fill(NIL);
+    this.lruNext = new Int32Array(frameCount).fill(NIL);
+    this.lruList = new Uint8Array(frameCount);
+    this.firstAccessMs = new Float64Array(frameCount);
+    this.youngStamp = new Float64Array(frameCount);
+    this.flPrev = new Int32Array(frameCount).fill(NIL);
+    this.flNext = new Int32Array(frameCount).fill(NIL);
+    this.freeStack = new Int32Array(frameCount);
+    for (let i = 0; i < frameCount; i++) this.freeStack[i] = frameCount - 1 - i;
+    this.freeCount = frameCount;
+    this.clock = options.clock;
+    this.io = options.io;
+    this.wal = options.wal;
+    this.doublewrite = options.doublewrite;
+    this.flushBatchPages = Math.max(1, Math.min(options.flushBatchPages, Math.floor(frameCount / 4)));
+    this.batchImages = new Uint8Array(this.flushBatchPages * pageSize);
+    this.oldBlocksPct = options.oldBlocksPct ?? 37;
+    this.oldBlocksTimeMs = options.oldBlocksTimeMs ?? 1000;
+    this.onEvent = options.onEvent;
+    this.stats = {
+      frames: frameCount,
+      freeFrames: frameCount,
+      youngPages: 0,
+      oldPages: 0,
+      dirtyPages: 0,
+      reads: 0,
+      writes: 0,
+      evictions: 0,
+      hits: 0,
+      misses: 0,
+      youngMoves: 0,
+    };
+  }
+
+  // ---------------------------------------------------------------- lookup, fix, unfix
+
+  /** Fixes (pins) a page, reading it in if needed, and returns its frame index. */
+  fix(spaceId: number, pageNo: number): number {
+    const key = spaceId * 4294967296 + pageNo;
+    let frame = this.hash.get(key);
+    if (frame === undefined) {
+      frame = this.readIn(spaceId, pageNo, key);
+      this.stats.misses++;
+    } else {
+      this.touch(frame);
+      this.stats.hits++;
+    }
+    this.fixCount[frame]!++;
+    return frame;
+  }
+
+  unfix(frame: number): void {
+    assert(this.fixCount[frame]! > 0, 'unfix of a frame that is not fixed');
+    this.fixCount[frame]!--;
+  }
+
+  /**
+   * Fixes a frame for a page being (re)initialised: no read. An existing frame for the page is
+   * reused; otherwise a free one is taken. The caller overwrites the whole frame.
+   */
+  fixForCreate(spaceId: number, pageNo: number): number {
+    const key = spaceId * 4294967296 + pageNo;
+    let frame = this.hash.get(key);
+    if (frame === undefined) {
+      frame = this.takeFreeFrame();
+      this.frames[frame]!.fill(0);
+      this.enter(frame, spaceId, pageNo, key);
+    } else {
+      this.touch(frame);
+    }
+    this.fixCount[frame]!++;
+    return frame;
+  }
+
+  /**
+   * Fixes a page whose image `load` produces (recovery: it decides what a bad page means). A page
+   * already in the pool is returned as it is.
+   */
+  fixWith(spaceId: number, pageNo: number, load: (target: Uint8Array) => void): number {
+    const key = spaceId * 4294967296 + pageNo;
+    let frame = this.hash.get(key);
+    if (frame === undefined) {
+      frame = this.takeFreeFrame();
+      try {
+        load(this.frames[frame]!);
+      } catch (error) {
+        this.pushFree(frame);
+        throw error;
+      }
+      this.stats.reads++;
+      this.enter(frame, spaceId, pageNo, key);
+    }
+    this.fixCount[frame]!++;
+    return frame;
+  }
+
+  /** The frame of a page if it is in the pool (not fixed by this call), else -1. */
+  lookup(spaceId: number, pageNo: number): number {
+    return this.hash.get(spaceId * 4294967296 + pageNo) ?? NIL;
+  }
+
+  isFixed(frame: number): boolean {
+    return this.fixCount[frame]! > 0;
+  }
+
+  spaceOf(frame: number): number {
+    return this.frameSpace[frame]!;
+  }
+
+  pageOf(frame: number): number {
+    return this.framePage[frame]!;
+  }
+
+  /** The frame index of a frame view handed out by `frames`. */
+  frameIndexOf(view: Uint8Array): number {
+    assert(view.buffer === this.slab.buffer && view.length === this.pageSize, 'a page view is a buffer pool frame');
+    return (view.byteOffset - this.slab.byteOffset) / this.pageSize;
+  }
+
+  private readIn(spaceId: number, pageNo: number, key: number): number {
+    const frame = this.takeFreeFrame();
+    try {
+      this.io.readPage(spaceId, pageNo, this.frames[frame]!);
+    } catch (error) {
+      this.pushFree(frame); // B6: a bad page never enters the pool
+      throw error;
+    }
+    this.stats.reads++;
+    this.enter(frame, spaceId, pageNo, key);
+    return frame;
+  }
+
+  private enter(frame: number, spaceId: number, pageNo: number, key: number): void {
+    this.frameSpace[frame] = spaceId;
+    this.framePage[frame] = pageNo;
+    this.fixCount[frame] = 0;
+    this.oldestMod[frame] = 0;
+    this.newestMod[frame] = 0;
+    this.hash.set(key, frame);
+    this.firstAccessMs[frame] = this.clock.nowMs();
+    this.youngStamp[frame] = -Infinity;
+    this.insertOldHead(frame);
+    this.rebalance();
+  }
+
+  // ---------------------------------------------------------------- LRU
+
+  private touch(frame: number): void {
+    if (this.lruList[frame] === LIST_OLD) {
+      if (this.clock.nowMs() - this.firstAccessMs[frame]! >= this.oldBlocksTimeMs) {
+        this.unlinkLru(frame);
+        this.insertYoungHead(frame);
+        this.stats.youngMoves++;
+        this.rebalance();
+      }
+    } else if (this.youngCounter - this.youngStamp[frame]! > this.youngLen >>> 2) {
+      // Left the first quarter of the young sublist: back to its head.
+      this.unlinkLru(frame);
+      this.insertYoungHead(frame);
+    }
+  }
+
+  private insertYoungHead(frame: number): void {
+    this.lruList[frame] = LIST_YOUNG;
+    this.lruPrev[frame] = NIL;
+    this.lruNext[frame] = this.youngHead;
+    if (this.youngHead !== NIL) this.lruPrev[this.youngHead] = frame;
+    else this.youngTail = frame;
+    this.youngHead = frame;
+    this.youngLen++;
+    this.youngStamp[frame] = ++this.youngCounter;
+  }
+
+  private insertOldHead(frame: number): void {
+    this.lruList[frame] = LIST_OLD;
+    this.lruPrev[frame] = NIL;
+    this.lruNext[frame] = this.oldHead;
+    if (this.oldHead !== NIL) this.lruPrev[this.oldHead] = frame;
+    else this.oldTail = frame;
+    this.oldHead = frame;
+    this.oldLen++;
+  }
+
+  private insertYoungTail(frame: number): void {
+    this.lruList[frame] = LIST_YOUNG;
+    this.lruNext[frame] = NIL;
+    this.lruPrev[frame] = this.youngTail;
+    if (this.youngTail !== NIL) this.lruNext[this.youngTail] = frame;
+    else this.youngHead = frame;
+    this.youngTail = frame;
+    this.youngLen++;
+    this.youngStamp[frame] = -Infinity;
+  }
+
+  private unlinkLru(frame: number): void {
+    const prev = this.lruPrev[frame]!;
+    const next = this.lruNext[frame]!;
+    if (this.lruList[frame] === LIST_YOUNG) {
+      if (prev !== NIL) this.lruNext[prev] = next;
+      else this.youngHead = next;
+      if (next !== NIL) this.lruPrev[next] = prev;
+      else this.youngTail = prev;
+      this.youngLen--;
+    } else {
+      assert(this.lruList[frame] === LIST_OLD, 'B5 unlinking a frame that is on the LRU');
+      if (prev !== NIL) this.lruNext[prev] = next;
+      else this.oldHead = next;
+      if (next !== NIL) this.lruPrev[next] = prev;
+      else this.oldTail = prev;
+      this.oldLen--;
+    }
+    this.lruList[frame] = LIST_NONE;
+    this.lruPrev[frame] = NIL;
+    this.lruNext[frame] = NIL;
+  }
+
+  /** Keeps the old sublist at about `oldBlocksPct` of the LRU (with a tolerance of one page). */
+  private rebalance(): void {
+    const target = Math.floor(((this.youngLen + this.oldLen) * this.oldBlocksPct) / 100);
+    while (this.oldLen < target - 1 && this.youngTail !== NIL) {
+      const frame = this.youngTail;
+      this.unlinkLru(frame);
+      this.insertOldHead(frame);
+    }
+    while (this.oldLen > target + 1 && this.oldHead !== NIL) {
+      const frame = this.oldHead;
+      this.unlinkLru(frame);
+      this.insertYoungTail(frame);
+    }
+  }
+
+  // ---------------------------------------------------------------- free frames and eviction
+
+  private pushFree(frame: number): void {
+    this.frameSpace[frame] = -1;
+    this.freeStack[this.freeCount++] = frame;
+  }
+
+  private takeFreeFrame(): number {
+    if (this.freeCount === 0) this.evictOne();
+    assert(this.freeCount > 0, 'a free frame after eviction');
+    return this.freeStack[--this.freeCount]!;
+  }
+
+  /** Frees one frame: the clean unfixed page nearest the LRU tail, flushing dirty ones if needed. */
+  private evictOne(): void {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const victim = this.findVictim();
+      if (victim !== NIL) {
+        this.evict(victim);
+        return;
+      }
+      // Nothing clean: flush a batch of dirty, unfixed pages from the LRU tail (B2), then retry.
+      if (this.flushLruTail(this.flushBatchPages) === 0) break;
+    }
+    throw new BufferPoolFullError(this.frameCount);
+  }
+
+  private findVictim(): number {
+    for (let frame = this.oldTail; frame !== NIL; frame = this.lruPrev[frame]!) {
+      if (this.fixCount[frame] === 0 && this.oldestMod[frame] === 0) return frame;
+    }
+    for (let frame = this.youngTail; frame !== NIL; frame = this.lruPrev[frame]!) {
+      if (this.fixCount[frame] === 0 && this.oldestMod[frame] === 0) return frame;
+    }
+    return NIL;
+  }
+
+  private evict(frame: number): void {
+    assert(this.fixCount[frame] === 0, 'B1 a fixed page is never evicted');
+    assert(this.oldestMod[frame] === 0, 'B2 a dirty page is never evicted');
+    this.unlinkLru(frame);
+    this.hash.delete(this.frameSpace[frame]! * 4294967296 + this.framePage[frame]!);
+    this.pushFree(frame);
+    this.stats.evictions++;
+  }
+
+  /** Drops every page of a space from the pool (its file is being deleted). Pages must be unfixed. */
+  discardSpace(spaceId: number): void {
+    for (const [key, frame] of [...this.hash]) {
+      if (this.frameSpace[frame] !== spaceId) continue;
+      assert(this.fixCount[frame] === 0, 'B1 discarding a fixed page');
+      if (this.oldestMod[frame] !== 0) this.removeFromFlushList(frame);
+      this.unlinkLru(frame);
+      this.hash.delete(key);
+      this.pushFree(frame);
+    }
+    this.rebalance();
+  }
+
+  // ---------------------------------------------------------------- dirty pages and flushing
+
+  /**
+   * Marks a frame modified by a mini-transaction that occupied [startLsn, endLsn): sets its page
+   * LSN, and puts it on the flush list if it was clean.
+   */
+  markDirty(frame: number, startLsn: number, endLsn: number): void {
+    setPageLsn(this.frames[frame]!, endLsn);
+    this.newestMod[frame] = endLsn;
+    if (this.oldestMod[frame] !== 0) return;
+    this.oldestMod[frame] = startLsn;
+    this.dirtyCount++;
+    // B4: normally the newest; recovery may dirty pages out of order, so insert sorted.
+    let after = NIL;
+    let before = this.flushHead;
+    while (before !== NIL && this.oldestMod[before]! > startLsn) {
+      after = before;
+      before = this.flNext[before]!;
+    }
+    this.flPrev[frame] = after;
+    this.flNext[frame] = before;
+    if (after !== NIL) this.flNext[after] = frame;
+    else this.flushHead = frame;
+    if (before !== NIL) this.flPrev[before] = frame;
+    else this.flushTail = frame;
+  }
+
+  isDirty(frame: number): boolean {
+    return this.oldestMod[frame] !== 0;
+  }
+
+  private removeFromFlushList(frame: number): void {
+    const prev = this.flPrev[frame]!;
+    const next = this.flNext[frame]!;
+    if (prev !== NIL) this.flNext[prev] = next;
+    else this.flushHead = next;
+    if (next !== NIL) this.flPrev[next] = prev;
+    else this.flushTail = prev;
+    this.flPrev[frame] = NIL;
+    this.flNext[frame] = NIL;
+    this.oldestMod[frame] = 0;
+    this.newestMod[frame] = 0;
+    this.dirtyCount--;
+  }
+
+  /** The oldest modification LSN among dirty pages, or undefined when none is dirty. */
+  oldestModification(): number | undefined {
+    return this.flushTail === NIL ? undefined : this.oldestMod[this.flushTail];
+  }
+
+  dirtyPages(): number {
+    return this.dirtyCount;
+  }
+
+  /**
+   * Writes a batch of dirty frames: WAL first (B3), then the doublewrite copy (D1), then in
+   * place, then a sync of the touched spaces (D2). The frames become clean.
+   */
+  private flushFrames(batch: number[]): void {
+    if (batch.length === 0) return;
+    let newest = 0;
+    for (const frame of batch) newest = Math.max(newest, this.newestMod[frame]!);
+    this.wal.flushLogUpTo(newest); // B3, rule WAL
+    const pageSize = this.pageSize;
+    for (let i = 0; i < batch.length; i++) {
+      const image = this.batchImages.subarray(i * pageSize, (i + 1) * pageSize);
+      image.set(this.frames[batch[i]!]!);
+      sealPage(image);
+    }
+    if (this.doublewrite !== undefined) {
+      this.doublewrite.writeBatch(this.batchImages, batch.length);
+      this.onEvent?.('doublewrite');
+    }
+    const spaces = new Set<number>();
+    for (let i = 0; i < batch.length; i++) {
+      const frame = batch[i]!;
+      const spaceId = this.frameSpace[frame]!;
+      this.io.writeSealedPage(spaceId, this.framePage[frame]!, this.batchImages.subarray(i * pageSize, (i + 1) * pageSize));
+      spaces.add(spaceId);
+      this.stats.writes++;
+      this.onEvent?.('page-flush');
+    }
+    this.io.syncSpaces(spaces);
+    this.doublewrite?.batchDone();
+    for (const frame of batch) this.removeFromFlushList(frame);
+  }
+
+  /**
+   * Flushes up to `maxPages` dirty unfixed pages from the tail of the flush list (the oldest
+   * modifications first), optionally only those older than `lsnLimit`. Returns how many.
+   */
+  flushOldest(maxPages: number, lsnLimit = Infinity): number {
+    let flushed = 0;
+    while (flushed < maxPages) {
+      const batch: number[] = [];
+      for (let frame = this.flushTail; frame !== NIL && batch.length < Math.min(this.flushBatchPages, maxPages - flushed); frame = this.flPrev[frame]!) {
+        if (this.oldestMod[frame]! >= lsnLimit) break;
+        if (this.fixCount[frame] === 0) batch.push(frame); // B1
+      }
+      if (batch.length === 0) break;
+      this.flushFrames(batch);
+      flushed += batch.length;
+    }
+    return flushed;
+  }
+
+  /** Flushes up to `maxPages` dirty unfixed pages nearest the LRU tail, so they can be evicted. */
+  flushLruTail(maxPages: number): number {
+    const batch: number[] = [];
+    const limit = Math.min(maxPages, this.flushBatchPages);
+    const scan = (start: number): void => {
+      for (let frame = start; frame !== NIL && batch.length < limit; frame = this.lruPrev[frame]!) {
+        if (this.fixCount[frame] === 0 && this.oldestMod[frame] !== 0) batch.push(frame);
+      }
+    };
+    scan(this.oldTail);
+    scan(this.youngTail);
+    this.flushFrames(batch);
+    return batch.length;
+  }
+
+  /** Flushes every dirty page (all must be unfixed). */
+  flushAll(): void {
+    while (this.dirtyCount > 0) {
+      const flushed = this.flushOldest(Infinity);
+      assert(flushed > 0 || this.dirtyCount === 0, 'flushAll: dirty pages are fixed');
+    }
+  }
+
+  /** Free frames now (pages can be read without evicting). */
+  freeFrames(): number {
+    return this.freeCount;
+  }
+
+  /** A snapshot of the counters, with the list lengths filled in. */
+  snapshot(): BufferPoolStats {
+    this.stats.freeFrames = this.freeCount;
+    this.stats.youngPages = this.youngLen;
+    this.stats.oldPages = this.oldLen;
+    this.stats.dirtyPages = this.dirtyCount;
+    return { ...this.stats };
+  }
+
+  /** Walks every list and checks B4, B5 and the counts. Expensive: tests and `check()`. */
+  validate(): void {
+    let young = 0;
+    for (let f = this.youngHead; f !== NIL; f = this.lruNext[f]!) {
+      assert(this.lruList[f] === LIST_YOUNG, 'B5 young list membership');
+      young++;
+    }
+    let old = 0;
+    for (let f = this.oldHead; f !== NIL; f = this.lruNext[f]!) {
+      assert(this.lruList[f] === LIST_OLD, 'B5 old list membership');
+      old++;
+    }
+    assert(young === this.youngLen && old === this.oldLen, 'B5 LRU lengths');
+    assert(young + old === this.hash.size, 'B5 every hashed page is on the LRU');
+    assert(young + old + this.freeCount === this.frameCount, 'B5 every frame is free or on the LRU');
+    for (const [key, frame] of this.hash) {
+      assert(this.frameSpace[frame]! * 4294967296 + this.framePage[frame]! === key, 'B5 hash key matches frame');
+    }
+    let dirty = 0;
+    let previous = Infinity;
+    for (let f = this.flushHead; f !== NIL; f = this.flNext[f]!) {
+      assert(this.oldestMod[f]! <= previous, 'B4 flush list ordered by oldest modification');
+      assert(this.oldestMod[f]! > 0 && this.newestMod[f]! >= this.oldestMod[f]!, 'B4 dirty frame LSNs');
+      previous = this.oldestMod[f]!;
+      dirty++;
+    }
+    assert(dirty === this.dirtyCount, 'B4 dirty count');
+  }
+
+  /** Drops every page without writing: only for a pool whose database is closing or crashed. */
+  reset(): void {
+    if (debugChecks()) this.validate();
+    this.hash.clear();
+    this.youngHead = this.youngTail = this.oldHead = this.oldTail = NIL;
+    this.youngLen = this.oldLen = 0;
+    this.flushHead = this.flushTail = NIL;
+    this.dirtyCount = 0;
+    this.lruList.fill(LIST_NONE);
+    this.oldestMod.fill(0);
+    this.newestMod.fill(0);
+    this.fixCount.fill(0);
+    for (let i = 0; i < this.frameCount; i++) this.freeStack[i] = this.frameCount - 1 - i;
+    this.freeCount = this.frameCount;
+  }
+}

@@ -1,0 +1,374 @@
+/**
+ * The storage core: opens, recovers, runs and closes the layers below the B-tree.
+ *
+ * InnoDB counterpart: `srv/srv0start.cc` (srv_start: create or recover, then start the
+ * background threads) and `srv/srv0srv.cc` (the master thread's once-a-second work). Files in the
+ * database directory (any VFS):
+ *
+ *   redo.log            the redo log (log-file.ts), created first: it marks a database as existing
+ *   system.ibd          space 0: the system tablespace (dictionary, transaction system, undo)
+ *   space-NNNNNN.ibd    one tablespace per table, named by space id
+ *   doublewrite.dblwr   the doublewrite buffer
+ *
+ * ## Lifecycle
+ *
+ *     open --no redo.log--> create log, bootstrap system space --------------+
+ *       \--redo.log-----> recover (checkpoint, doublewrite, apply, flush) --+--> running --close--> closed
+ *                                                                         running --crash (test)--> abandoned
+ *
+ * ## Background work (the page cleaner and the master thread)
+ * In `background: 'auto'` mode the clock's timers drive `backgroundStep()` every 100 ms and
+ * `log.tick()` (the weaker durability levels' sync) every second. In `'manual'` mode nothing runs
+ * by itself: tests and the simulator call them step by step (DESIGN: every background task can be
+ * paused, stepped and resumed). The page cleaner flushes from the flush list's oldest end, faster
+ * as the checkpoint age grows (InnoDB's adaptive flushing), and from the LRU tail when free frames
+ * run low, then checkpoints.
+ *
+ * ## Invariants
+ *  C1 (L2). Before each mini-transaction starts, the log has room for it (InnoDB log_free_check):
+ *      if not, the oldest dirty pages are flushed and a checkpoint taken, synchronously.
+ *  C2 (rule DIR). Files are created and removed with their directory synced.
+ *  C3. A space id is never reused (recovery relies on it; the dictionary hands them out).
+ */
+import { ClosedError, CorruptionError, InvalidArgumentError } from '../errors.js';
+import { assert } from '../util/assert.js';
+import { SystemClock, type Clock, type TimerHandle } from '../util/clock.js';
+import type { EngineEvent, Vfs } from '../vfs/vfs.js';
+import { loadChecksums } from '../page/checksum.js';
+import { PAGE_SIZE_DEFAULT, checkPageSize, readU32 } from '../page/page.js';
+import { SPACE_ID_MAX, SYSTEM_SPACE_ID, SpaceRegistry } from '../page/tablespace.js';
+import { initSpaceHeader } from '../page/space-allocator.js';
+import { BufferPool, POOL_FRAMES_MIN, type PageIo } from '../buffer/buffer-pool.js';
+import { Doublewrite } from '../buffer/doublewrite.js';
+import { LOG_CAPACITY_MIN, LOG_FILE, LOG_FILE_TMP, LSN_START, LogFile } from '../redo/log-file.js';
+import { RedoLog, type Durability } from '../redo/redo-log.js';
+import { MiniTransaction, MtrContext } from '../redo/mtr.js';
+import { recover, type RecoveryProgress, type RecoveryResult } from '../redo/recovery.js';
+
+export interface StorageOptions {
+  readonly vfs: Vfs;
+  /** Page size of a new database (4 to 64 KiB, a power of two). An existing one keeps its own. */
+  readonly pageSize?: number;
+  /** Buffer pool size in bytes. Default 64 MiB. */
+  readonly bufferPoolBytes?: number;
+  /** Redo log capacity of a new database in bytes. Default 64 MiB. */
+  readonly redoLogBytes?: number;
+  /** Pages per flush batch, and slots in the doublewrite file. Default 32. */
+  readonly flushBatchPages?: number;
+  readonly maxOpenFiles?: number;
+  readonly clock?: Clock;
+  /** 'auto' (default): timers run background work. 'manual': the caller steps it. */
+  readonly background?: 'auto' | 'manual';
+  /** Write real zeros over a new log file (default true), so log syncs never change its size. */
+  readonly preallocateLog?: boolean;
+  readonly onRecoveryProgress?: (progress: RecoveryProgress) => void;
+  /** The midpoint LRU's old-blocks time. Default 1000 ms. */
+  readonly oldBlocksTimeMs?: number;
+}
+
+/**
+ * Test-only seams that switch a crash-safety mechanism off, so tests can prove the mechanism is
+ * what keeps data safe. Not exported from the package.
+ */
+export interface StorageTestSeams {
+  /** Flush pages without the doublewrite buffer (torn pages become unrecoverable). */
+  readonly disableDoublewrite?: boolean;
+}
+
+const BACKGROUND_STEP_MS = 100;
+const LOG_TICK_MS = 1000;
+
+export class Storage {
+  readonly vfs: Vfs;
+  readonly pageSize: number;
+  readonly clock: Clock;
+  readonly spaces: SpaceRegistry;
+  readonly pool: BufferPool;
+  readonly doublewrite: Doublewrite | undefined;
+  /** What the last open recovered, when the database already existed. */
+  recovery: RecoveryResult | undefined;
+  /** True when this open created the database. */
+  created = false;
+
+  private redo: RedoLog | undefined;
+  private mtrContext: MtrContext | undefined;
+  private recoveryEndLsn = 0;
+  private closed = false;
+  private timers: TimerHandle[] = [];
+  private readonly options: StorageOptions;
+
+  private constructor(options: StorageOptions, pageSize: number, seams: StorageTestSeams) {
+    this.options = options;
+    this.vfs = options.vfs;
+    this.pageSize = pageSize;
+    this.clock = options.clock ?? new SystemClock();
+    this.spaces = new SpaceRegistry({ vfs: this.vfs, pageSize, maxOpenFiles: options.maxOpenFiles ?? 256 });
+    const flushBatchPages = options.flushBatchPages ?? 32;
+    if (!Number.isInteger(flushBatchPages) || flushBatchPages < 1 || flushBatchPages > 1024) {
+      throw new InvalidArgumentError(`flushBatchPages must be an integer from 1 to 1024, got ${String(flushBatchPages)}`);
+    }
+    this.doublewrite = seams.disableDoublewrite === true ? undefined : new Doublewrite(this.vfs, pageSize, flushBatchPages);
+    const spaces = this.spaces;
+    const io: PageIo = {
+      readPage: (spaceId, pageNo, target) => spaces.require(spaceId).readPage(pageNo, target),
+      writeSealedPage: (spaceId, pageNo, image) => spaces.require(spaceId).writeSealedPage(pageNo, image),
+      syncSpaces: (ids) => {
+        for (const id of ids) spaces.get(id)?.sync();
+      },
+    };
+    this.pool = new BufferPool({
+      pageSize,
+      poolBytes: options.bufferPoolBytes ?? 64 * 1024 * 1024,
+      clock: this.clock,
+      io,
+      wal: { flushLogUpTo: (lsn) => this.flushLogUpTo(lsn) },
+      doublewrite: this.doublewrite,
+      flushBatchPages,
+      oldBlocksTimeMs: options.oldBlocksTimeMs ?? 1000,
+      onEvent: this.onEvent,
+    });
+  }
+
+  private readonly onEvent = (name: EngineEvent): void => this.vfs.engineEvent(name);
+
+  /** Opens the database in `options.vfs`, creating it if empty and recovering it otherwise. */
+  static async open(options: StorageOptions, seams: StorageTestSeams = {}): Promise<Storage> {
+    if (options === null || typeof options !== 'object' || options.vfs === undefined) {
+      throw new InvalidArgumentError('Storage.open needs options with a vfs');
+    }
+    await loadChecksums();
+    const pageSize = Storage.pageSizeFor(options);
+    const storage = new Storage(options, pageSize, seams);
+    storage.start();
+    return storage;
+  }
+
+  /** The page size of an existing database (from its log header), or the option's for a new one. */
+  private static pageSizeFor(options: StorageOptions): number {
+    if (options.pageSize !== undefined) checkPageSize(options.pageSize);
+    if (options.vfs.stat(LOG_FILE) === undefined) return options.pageSize ?? PAGE_SIZE_DEFAULT;
+    const file = options.vfs.open(LOG_FILE, { readOnly: true });
+    const header = new Uint8Array(20);
+    const got = file.read(header, 0);
+    file.close();
+    if (got < 20) throw new CorruptionError(LOG_FILE, undefined, 'log file header is truncated');
+    const stored = readU32(header, 16);
+    // LogFile.open validates magic, checksum and the match with the requested size.
+    return options.pageSize ?? (stored >= 4096 && stored <= 65536 ? stored : PAGE_SIZE_DEFAULT);
+  }
+
+  private start(): void {
+    const vfs = this.vfs;
+    if (vfs.stat(LOG_FILE) === undefined) {
+      this.createDatabase();
+    } else {
+      const logFile = LogFile.open(vfs, this.pageSize);
+      this.recoveryEndLsn = Number.MAX_SAFE_INTEGER; // pages flushed during recovery come from the synced log
+      const result = recover({
+        logFile,
+        registry: this.spaces,
+        pool: this.pool,
+        doublewrite: this.doublewrite,
+        onProgress: this.options.onRecoveryProgress,
+        onEvent: this.onEvent,
+      });
+      this.recoveryEndLsn = 0;
+      this.recovery = result;
+      this.redo = new RedoLog(logFile, result.nextLsn, { number: result.checkpointNumber, lsn: result.checkpointLsn }, this.onEvent);
+      this.mtrContext = new MtrContext(this.pool, this.redo, this.onEvent);
+      // Step 7 of recovery: continue one lap later (see recovery.ts).
+      this.redo.writeCheckpoint(result.nextLsn);
+      if (!this.spaces.exists(SYSTEM_SPACE_ID)) this.bootstrapSystemSpace();
+    }
+    this.startBackground();
+  }
+
+  private createDatabase(): void {
+    const vfs = this.vfs;
+    for (const spaceId of this.spaces.listSpaceFiles()) {
+      if ((vfs.stat(this.spaceFileName(spaceId))?.size ?? 0) > 0) {
+        throw new CorruptionError(
+          LOG_FILE,
+          undefined,
+          'the redo log is missing but tablespace files exist; restore redo.log from the same backup, or open an empty directory',
+        );
+      }
+    }
+    const capacity = this.options.redoLogBytes ?? 64 * 1024 * 1024;
+    const capacityMin = Math.max(LOG_CAPACITY_MIN, 32 * this.pageSize);
+    if (!Number.isInteger(capacity) || capacity < capacityMin) {
+      throw new InvalidArgumentError(`redoLogBytes must be an integer >= ${capacityMin} (32 pages), got ${String(capacity)}`);
+    }
+    const logFile = LogFile.create(vfs, capacity, this.pageSize, this.options.preallocateLog ?? true);
+    this.redo = new RedoLog(logFile, LSN_START, { number: 1, lsn: LSN_START }, this.onEvent);
+    this.mtrContext = new MtrContext(this.pool, this.redo, this.onEvent);
+    // Empty space files left by an earlier attempt whose redo never became durable.
+    for (const spaceId of this.spaces.listSpaceFiles()) this.spaces.deleteFile(spaceId);
+    this.created = true;
+    this.bootstrapSystemSpace();
+  }
+
+  private spaceFileName(spaceId: number): string {
+    return spaceId === SYSTEM_SPACE_ID ? 'system.ibd' : `space-${String(spaceId).padStart(6, '0')}.ibd`;
+  }
+
+  private bootstrapSystemSpace(): void {
+    this.createSpace(SYSTEM_SPACE_ID);
+  }
+
+  private startBackground(): void {
+    if ((this.options.background ?? 'auto') !== 'auto') return;
+    const step = (): void => {
+      if (this.closed) return;
+      try {
+        this.backgroundStep();
+      } catch {
+        // A failed background flush leaves the pages dirty; the next foreground write reports
+        // the failure (the log is poisoned on sync failure, L4).
+      }
+      this.timers[0] = this.clock.setTimer(BACKGROUND_STEP_MS, step);
+    };
+    const tick = (): void => {
+      if (this.closed) return;
+      try {
+        this.log.tick();
+      } catch {
+        // As above: the log remembers the failure and rejects later commits.
+      }
+      this.timers[1] = this.clock.setTimer(LOG_TICK_MS, tick);
+    };
+    this.timers = [this.clock.setTimer(BACKGROUND_STEP_MS, step), this.clock.setTimer(LOG_TICK_MS, tick)];
+  }
+
+  get log(): RedoLog {
+    assert(this.redo !== undefined, 'the log is open once start() has run');
+    return this.redo;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError('storage');
+  }
+
+  private flushLogUpTo(lsn: number): void {
+    if (this.redo === undefined || this.recoveryEndLsn !== 0) return; // recovery: every page LSN is <= the synced log end
+    this.redo.flushUpTo(lsn);
+  }
+
+  /** Starts a mini-transaction, first making room in the log if needed (C1). */
+  startMtr(): MiniTransaction {
+    this.checkOpen();
+    if (this.log.needsRoom()) this.makeLogRoom();
+    return new MiniTransaction(this.mtrContext!);
+  }
+
+  /** Flushes the oldest dirty pages and checkpoints until the log has room (C1, L2). */
+  makeLogRoom(): void {
+    const log = this.log;
+    while (log.needsRoom()) {
+      const target = log.currentLsn - Math.floor((log.capacity - log.reserve) / 2);
+      this.pool.flushOldest(Infinity, target);
+      const before = log.checkpointLsn;
+      this.checkpoint();
+      assert(log.checkpointLsn > before, 'C1 making log room advanced the checkpoint (no dirty page may stay fixed between mtrs)');
+    }
+  }
+
+  /** Takes a fuzzy checkpoint at the oldest modification among dirty pages (L3). */
+  checkpoint(): void {
+    this.checkOpen();
+    const lsn = this.pool.oldestModification() ?? this.log.currentLsn;
+    this.spaces.syncAll();
+    this.log.writeCheckpoint(lsn);
+  }
+
+  /**
+   * Creates a tablespace: its file (directory synced, C2), then an mtr that logs FILE_CREATE and
+   * writes its header page; the redo is made durable before returning.
+   */
+  createSpace(spaceId: number): void {
+    this.checkOpen();
+    if (!Number.isInteger(spaceId) || spaceId < 0 || spaceId > SPACE_ID_MAX) {
+      throw new InvalidArgumentError(`space id must be an integer from 0 to ${SPACE_ID_MAX}, got ${String(spaceId)}`);
+    }
+    if (this.spaces.exists(spaceId)) throw new InvalidArgumentError(`tablespace ${spaceId} already exists`);
+    this.spaces.createFile(spaceId);
+    const mtr = this.startMtr();
+    mtr.logFileCreate(spaceId);
+    initSpaceHeader(mtr, spaceId, this.pageSize);
+    this.log.flushUpTo(mtr.commit());
+  }
+
+  /** Drops a tablespace: FILE_DELETE made durable, its pages discarded, its file removed (C2). */
+  dropSpace(spaceId: number): void {
+    this.checkOpen();
+    if (spaceId === SYSTEM_SPACE_ID) throw new InvalidArgumentError('the system tablespace cannot be dropped');
+    this.spaces.require(spaceId);
+    const mtr = this.startMtr();
+    mtr.logFileDelete(spaceId);
+    this.log.flushUpTo(mtr.commit());
+    this.pool.discardSpace(spaceId);
+    this.spaces.deleteFile(spaceId);
+  }
+
+  /** Settles when a commit whose last mtr ended at `lsn` is as durable as `durability` promises. */
+  commitDurable(lsn: number, durability: Durability): Promise<void> {
+    return this.log.commit(lsn, durability);
+  }
+
+  /**
+   * One slice of background work: the page cleaner flushes a batch sized by the checkpoint age
+   * (adaptive flushing) and from the LRU tail when free frames run low, then a checkpoint.
+   * Returns the pages flushed.
+   */
+  backgroundStep(): number {
+    this.checkOpen();
+    const ratio = this.log.checkpointAgeRatio();
+    const pages = ratio < 0.25 ? 8 : ratio < 0.5 ? 32 : ratio < 0.75 ? 128 : 512;
+    let flushed = this.pool.flushOldest(pages);
+    if (this.pool.freeFrames() < Math.max(POOL_FRAMES_MIN / 4, this.pool.frameCount / 32)) {
+      flushed += this.pool.flushLruTail(this.pool.frameCount / 16);
+    }
+    this.checkpoint();
+    return flushed;
+  }
+
+  /** Flushes everything, checkpoints, and closes every file. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const timer of this.timers) timer.cancel();
+    this.timers = [];
+    if (!this.log.failed) {
+      await this.log.waitDurable(this.log.currentLsn);
+      this.pool.flushAll();
+      this.checkpoint();
+    }
+    this.closed = true;
+    this.release();
+  }
+
+  /** Drops everything without writing: the process "died" (tests, after a simulated crash). */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) timer.cancel();
+    this.timers = [];
+    this.redo?.abandon(new ClosedError('storage (abandoned)'));
+    try {
+      this.release();
+    } catch {
+      // The VFS may refuse every call after a simulated crash; nothing is written here anyway.
+    }
+  }
+
+  private release(): void {
+    this.pool.reset();
+    this.mtrContext = undefined;
+    this.redo?.file.close();
+    this.doublewrite?.close();
+    this.spaces.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

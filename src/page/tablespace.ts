@@ -1,0 +1,321 @@
+/**
+ * Tablespace files and the registry of open ones.
+ *
+ * InnoDB counterpart: `fil/fil0fil.cc` (the fil_system: space id to file, page reads and writes,
+ * the open-files limit) and the FSP header of `fsp/fsp0fsp.cc`. A tablespace is one file of
+ * fixed-size pages. Page 0 is its header:
+ *
+ * | offset | size | field          | meaning                                                      |
+ * |--------|------|----------------|--------------------------------------------------------------|
+ * | 0      | 40   | FIL header     | see `page.ts` (PAGE_TYPE = SpaceHeader)                      |
+ * | 40     | 4    | SPACE_MAGIC    | 0x4d4e5350 ("MNSP"): the file is a minno tablespace          |
+ * | 44     | 2    | SPACE_FORMAT   | 1; a larger number is a newer format we refuse to open       |
+ * | 46     | 2    | (reserved)     | zero                                                         |
+ * | 48     | 4    | SPACE_PAGE_SIZE| page size in bytes, fixed at creation                        |
+ * | 52     | 4    | SPACE_SPACE_ID | the space id again                                           |
+ * | 56     | 4    | SPACE_SIZE     | pages [0, SIZE) are in use or on the free list               |
+ * | 60     | 4    | SPACE_FREE_HEAD| first page of the free list (linked by FIL NEXT), or NIL     |
+ * | 64     | 4    | SPACE_FREE_LEN | number of pages on the free list                             |
+ * | 68     | 60   | (reserved)     | zero                                                         |
+ * | 128    | ...  | user area      | owned by the layer above (dictionary roots, trx sys, ...)    |
+ *
+ * The header is changed only through mini-transactions (see `space-allocator.ts`), like any page.
+ *
+ * File names derive from space ids (`space-000007.ibd`; the system tablespace is space 0), so
+ * recovery maps a redo record's space id to its file without any name registry. InnoDB needs
+ * MLOG_FILE_NAME records written at every checkpoint for this; we avoid the whole mechanism.
+ *
+ * Open handles are bounded by `maxOpenFiles` (InnoDB's innodb_open_files) with `lru-cache`, whose
+ * semantics fit exactly here: least recently used handle closed first, a dispose hook to close it.
+ * A closed handle loses nothing: the VFS writes through, and which spaces still need a sync is
+ * tracked per space, not per handle.
+ *
+ * Invariants:
+ *  S1. Every page read is verified (P1-P4 of page.ts) before anyone sees it; a bad page raises
+ *      `CorruptionError` naming the file and page (rule CHECKSUM).
+ *  S2. Every page is sealed (checksum computed) right before it is written, and re-verified in
+ *      debug mode.
+ *  S3. A space's file is never shorter than what was last synced of it plus what is written
+ *      since; reads of pages past the end report `Empty`.
+ */
+import { LRUCache } from 'lru-cache';
+import { CorruptionError, IncompatibleFormatError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { assert, debugChecks } from '../util/assert.js';
+import type { Vfs, VfsFile } from '../vfs/vfs.js';
+import {
+  FIL_HEADER_BYTES,
+  NIL_PAGE,
+  PageCheck,
+  PageType,
+  assertPageValid,
+  checkPage,
+  describePageCheck,
+  initPage,
+  readU16,
+  readU32,
+  sealPage,
+  writeU16,
+  writeU32,
+  type PageCheckResult,
+} from './page.js';
+
+export const SPACE_MAGIC = 0x4d4e5350;
+export const SPACE_FORMAT = 1;
+export const SPACE_MAGIC_OFFSET = FIL_HEADER_BYTES; // 40
+export const SPACE_FORMAT_OFFSET = 44;
+export const SPACE_PAGE_SIZE_OFFSET = 48;
+export const SPACE_SPACE_ID_OFFSET = 52;
+export const SPACE_SIZE_OFFSET = 56;
+export const SPACE_FREE_HEAD_OFFSET = 60;
+export const SPACE_FREE_LEN_OFFSET = 64;
+/** First byte of the header page that the layers above may use. */
+export const SPACE_USER_OFFSET = 128;
+
+export const SYSTEM_SPACE_ID = 0;
+/** Space ids stay below 2^20 so that (space, page) packs into one safe integer key. */
+export const SPACE_ID_MAX = 0xfffff;
+
+export function spaceFileName(spaceId: number): string {
+  return spaceId === SYSTEM_SPACE_ID ? 'system.ibd' : `space-${String(spaceId).padStart(6, '0')}.ibd`;
+}
+
+/** Parses a file name made by `spaceFileName`; undefined for other files. */
+export function spaceIdFromFileName(name: string): number | undefined {
+  if (name === 'system.ibd') return SYSTEM_SPACE_ID;
+  const match = /^space-(\d{6,7})\.ibd$/.exec(name);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/** Writes a fresh header page image for a space of `sizePages` pages with an empty free list. */
+export function formatSpaceHeader(page: Uint8Array, spaceId: number, sizePages: number): void {
+  initPage(page, spaceId, 0, PageType.SpaceHeader);
+  writeU32(page, SPACE_MAGIC_OFFSET, SPACE_MAGIC);
+  writeU16(page, SPACE_FORMAT_OFFSET, SPACE_FORMAT);
+  writeU32(page, SPACE_PAGE_SIZE_OFFSET, page.length);
+  writeU32(page, SPACE_SPACE_ID_OFFSET, spaceId);
+  writeU32(page, SPACE_SIZE_OFFSET, sizePages);
+  writeU32(page, SPACE_FREE_HEAD_OFFSET, NIL_PAGE);
+  writeU32(page, SPACE_FREE_LEN_OFFSET, 0);
+}
+
+/** One tablespace file. Reads and writes whole pages, checked (S1, S2). */
+export class Tablespace {
+  readonly spaceId: number;
+  readonly path: string;
+  readonly pageSize: number;
+  /** Written since its last sync: the checkpoint must sync it. */
+  needsSync = false;
+  private readonly registry: SpaceRegistry;
+
+  constructor(registry: SpaceRegistry, spaceId: number, path: string, pageSize: number) {
+    this.registry = registry;
+    this.spaceId = spaceId;
+    this.path = path;
+    this.pageSize = pageSize;
+  }
+
+  private file(): VfsFile {
+    return this.registry.handleFor(this);
+  }
+
+  /** Pages the file holds now (its length over the page size, rounded down). */
+  filePages(): number {
+    return Math.floor(this.file().size() / this.pageSize);
+  }
+
+  /**
+   * Reads page `pageNo` into `target` and checks it, without throwing; pages past the end read
+   * as `Empty` (zeros). For recovery, which decides what to do with a bad page.
+   */
+  readPageUnchecked(pageNo: number, target: Uint8Array): PageCheckResult {
+    assert(target.length === this.pageSize, 'read target is one page');
+    const got = this.file().read(target, pageNo * this.pageSize);
+    if (got < this.pageSize) target.fill(0, got);
+    return checkPage(target, this.spaceId, pageNo);
+  }
+
+  /** Reads and verifies page `pageNo` (S1). An empty (never written) page is corruption here. */
+  readPage(pageNo: number, target: Uint8Array): void {
+    const result = this.readPageUnchecked(pageNo, target);
+    if (result !== PageCheck.Valid) {
+      throw new CorruptionError(this.path, pageNo, describePageCheck(result, target));
+    }
+  }
+
+  /** Seals and writes a page image (S2). The image's header must name this page. */
+  writePage(pageNo: number, image: Uint8Array): void {
+    sealPage(image);
+    this.writeSealedPage(pageNo, image);
+  }
+
+  /** Writes a page image that `sealPage` has just sealed (the buffer pool seals once per flush). */
+  writeSealedPage(pageNo: number, image: Uint8Array): void {
+    assert(image.length === this.pageSize, 'page image is one page');
+    assert(readU32(image, 8) === pageNo && readU32(image, 12) === this.spaceId, () =>
+      `S2 page image names ${readU32(image, 12)}:${readU32(image, 8)}, written to ${this.spaceId}:${pageNo}`,
+    );
+    if (debugChecks()) assertPageValid(image, this.path, this.spaceId, pageNo);
+    this.file().write(image, pageNo * this.pageSize);
+    this.needsSync = true;
+  }
+
+  /** Grows the file to at least `pages` pages (zeros). Not logged: recovery re-extends as needed. */
+  ensureFilePages(pages: number): void {
+    const file = this.file();
+    if (file.size() < pages * this.pageSize) {
+      file.truncate(pages * this.pageSize);
+      this.needsSync = true;
+    }
+  }
+
+  sync(): void {
+    if (!this.needsSync) return;
+    this.file().datasync();
+    this.needsSync = false;
+  }
+}
+
+export interface SpaceRegistryOptions {
+  readonly vfs: Vfs;
+  readonly pageSize: number;
+  /** Upper bound on simultaneously open tablespace files (innodb_open_files). */
+  readonly maxOpenFiles?: number;
+}
+
+/** The fil_system: which spaces exist, and their open file handles. */
+export class SpaceRegistry {
+  readonly vfs: Vfs;
+  readonly pageSize: number;
+  private readonly spaces = new Map<number, Tablespace>();
+  private readonly openFiles: LRUCache<number, VfsFile>;
+
+  constructor(options: SpaceRegistryOptions) {
+    this.vfs = options.vfs;
+    this.pageSize = options.pageSize;
+    const maxOpenFiles = options.maxOpenFiles ?? 256;
+    if (!Number.isInteger(maxOpenFiles) || maxOpenFiles < 2) {
+      throw new InvalidArgumentError(`maxOpenFiles must be an integer >= 2, got ${String(maxOpenFiles)}`);
+    }
+    this.openFiles = new LRUCache<number, VfsFile>({
+      max: maxOpenFiles,
+      dispose: (file) => file.close(),
+    });
+  }
+
+  handleFor(space: Tablespace): VfsFile {
+    let file = this.openFiles.get(space.spaceId);
+    if (file === undefined) {
+      file = this.vfs.open(space.path);
+      this.openFiles.set(space.spaceId, file);
+    }
+    return file;
+  }
+
+  get(spaceId: number): Tablespace | undefined {
+    return this.spaces.get(spaceId);
+  }
+
+  /** The space, or a `NotFoundError` naming it. */
+  require(spaceId: number): Tablespace {
+    const space = this.spaces.get(spaceId);
+    if (space === undefined) throw new NotFoundError(spaceFileName(spaceId), `tablespace ${spaceId}`);
+    return space;
+  }
+
+  all(): IterableIterator<Tablespace> {
+    return this.spaces.values();
+  }
+
+  exists(spaceId: number): boolean {
+    return this.spaces.has(spaceId);
+  }
+
+  /**
+   * Creates the file of a new space (empty; its pages come through redo-logged mini-transactions
+   * and the buffer pool). Syncs the directory (rule DIR) so the file cannot vanish once its first
+   * page reaches it. Idempotent for recovery: an existing file is reused.
+   */
+  createFile(spaceId: number): Tablespace {
+    assert(Number.isInteger(spaceId) && spaceId >= 0 && spaceId <= SPACE_ID_MAX, `space id ${spaceId} in range`);
+    const path = spaceFileName(spaceId);
+    const file = this.vfs.open(path, { create: true });
+    file.close();
+    this.vfs.syncDir('');
+    const space = new Tablespace(this, spaceId, path, this.pageSize);
+    this.spaces.set(spaceId, space);
+    return space;
+  }
+
+  /**
+   * Opens an existing space file and checks its header page: ours, a format we know, our page
+   * size, the space id its name says. A file whose header page is torn is opened anyway when
+   * `allowBadHeader` is set (recovery repairs it from the doublewrite buffer or redo).
+   */
+  openFile(spaceId: number, allowBadHeader = false): Tablespace {
+    const path = spaceFileName(spaceId);
+    const space = new Tablespace(this, spaceId, path, this.pageSize);
+    this.spaces.set(spaceId, space);
+    const file = this.handleFor(space);
+    const size = file.size();
+    if (size === 0) return space; // created, header not yet flushed: recovery will rebuild it
+    const probe = new Uint8Array(Math.min(size, this.pageSize));
+    file.read(probe, 0);
+    const magic = probe.length >= 64 ? readU32(probe, SPACE_MAGIC_OFFSET) : 0;
+    const allZero = probe.every((b) => b === 0);
+    if (!allZero && magic !== SPACE_MAGIC && !allowBadHeader) {
+      this.forget(spaceId);
+      throw new IncompatibleFormatError(path, 'not a minno tablespace (bad magic number)');
+    }
+    if (magic === SPACE_MAGIC) {
+      const format = readU16(probe, SPACE_FORMAT_OFFSET);
+      const pageSize = readU32(probe, SPACE_PAGE_SIZE_OFFSET);
+      if (format > SPACE_FORMAT) {
+        this.forget(spaceId);
+        throw new IncompatibleFormatError(path, `tablespace format ${format} is newer than this minno (${SPACE_FORMAT})`);
+      }
+      if (pageSize !== this.pageSize) {
+        this.forget(spaceId);
+        throw new IncompatibleFormatError(
+          path,
+          `tablespace has page size ${pageSize}, the database is opened with ${this.pageSize}; open it with pageSize: ${pageSize}`,
+        );
+      }
+    }
+    return space;
+  }
+
+  /** Removes a space's file, syncing its directory (rule DIR). Idempotent. */
+  deleteFile(spaceId: number): void {
+    this.forget(spaceId);
+    const path = spaceFileName(spaceId);
+    if (this.vfs.stat(path) !== undefined) {
+      this.vfs.remove(path);
+      this.vfs.syncDir('');
+    }
+  }
+
+  /** Ids of the space files present in the root directory. */
+  listSpaceFiles(): number[] {
+    const ids: number[] = [];
+    for (const name of this.vfs.list('')) {
+      const id = spaceIdFromFileName(name);
+      if (id !== undefined) ids.push(id);
+    }
+    return ids.sort((a, b) => a - b);
+  }
+
+  private forget(spaceId: number): void {
+    this.openFiles.delete(spaceId);
+    this.spaces.delete(spaceId);
+  }
+
+  /** Syncs every space written since its last sync. */
+  syncAll(): void {
+    for (const space of this.spaces.values()) space.sync();
+  }
+
+  close(): void {
+    this.openFiles.clear();
+    this.spaces.clear();
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The redo log file: a header, two checkpoint slots, and a ring of log bytes.
+ *
+ * InnoDB counterpart: `log/log0files_io.cc` and MariaDB 10.8's single `ib_logfile0`. One file of
+ * bounded size, reused lap after lap: the byte of LSN `l` lives at `RING_OFFSET + (l mod capacity)`.
+ * The file is preallocated with real zeros at creation, so a log write never changes the file's
+ * size or block map and `datasync` has no metadata to flush (on the reference machine: 10,000
+ * datasyncs/s on a preallocated file against 5,300/s when appending).
+ *
+ * | offset | size | field                                                                      |
+ * |--------|------|----------------------------------------------------------------------------|
+ * | 0      | 512  | file header                                                                |
+ * | 512    | 512  | checkpoint slot 0                                                          |
+ * | 1024   | 512  | checkpoint slot 1                                                          |
+ * | 1536   | 2560 | (reserved, zero)                                                           |
+ * | 4096   | cap  | the ring                                                                   |
+ *
+ * File header:
+ *
+ * | offset | size | field     | meaning                                                      |
+ * |--------|------|-----------|--------------------------------------------------------------|
+ * | 0      | 4    | MAGIC     | 0x4d4e4c47 ("MNLG")                                          |
+ * | 4      | 4    | FORMAT    | 1; a larger number is a newer format we refuse to open       |
+ * | 8      | 8    | CAPACITY  | ring size in bytes                                           |
+ * | 16     | 4    | PAGE_SIZE | the database's page size                                     |
+ * | 20     | 4    | CHECKSUM  | xxh32 of bytes [0, 20)                                       |
+ *
+ * Checkpoint slot (written alternately: slot = number mod 2, so a torn write of one leaves the
+ * other intact):
+ *
+ * | offset | size | field     | meaning                                                      |
+ * |--------|------|-----------|--------------------------------------------------------------|
+ * | 0      | 4    | MAGIC     | 0x4d4e434b ("MNCK")                                          |
+ * | 4      | 8    | NUMBER    | checkpoint number, +1 each time                              |
+ * | 12     | 8    | LSN       | recovery starts scanning here                                |
+ * | 20     | 4    | CHECKSUM  | xxh32 of bytes [0, 20)                                       |
+ */
+import { CorruptionError, IncompatibleFormatError } from '../errors.js';
+import { assert } from '../util/assert.js';
+import { checksum32 } from '../page/checksum.js';
+import { readU32, readU64, writeU32, writeU64 } from '../page/page.js';
+import type { Vfs, VfsFile } from '../vfs/vfs.js';
+
+export const LOG_FILE = 'redo.log';
+export const LOG_FILE_TMP = 'redo.log.tmp';
+export const LOG_MAGIC = 0x4d4e4c47;
+export const LOG_FORMAT = 1;
+export const CHECKPOINT_MAGIC = 0x4d4e434b;
+export const CHECKPOINT_SLOT_OFFSETS = [512, 1024] as const;
+export const RING_OFFSET = 4096;
+/** The first LSN of a new database. Page LSN 0 means "never changed by redo". */
+export const LSN_START = 8192;
+export const LOG_CAPACITY_MIN = 256 * 1024;
+
+export interface Checkpoint {
+  readonly number: number;
+  readonly lsn: number;
+}
+
+export class LogFile {
+  readonly file: VfsFile;
+  readonly capacity: number;
+  readonly pageSize: number;
+  private readonly slot = new Uint8Array(512);
+
+  private constructor(file: VfsFile, capacity: number, pageSize: number) {
+    this.file = file;
+    this.capacity = capacity;
+    this.pageSize = pageSize;
+  }
+
+  /**
+   * Creates the log file crash-safely: written and synced under a temporary name, then renamed
+   * into place and the directory synced (rule DIR). A crash leaves either no log (a database
+   * that was never created) or a whole one.
+   */
+  static create(vfs: Vfs, capacity: number, pageSize: number, preallocate: boolean): LogFile {
+    assert(capacity >= LOG_CAPACITY_MIN, 'log capacity checked by the caller');
+    if (vfs.stat(LOG_FILE_TMP) !== undefined) vfs.remove(LOG_FILE_TMP);
+    const tmp = vfs.open(LOG_FILE_TMP, { create: true, exclusive: true });
+    const header = new Uint8Array(RING_OFFSET);
+    writeU32(header, 0, LOG_MAGIC);
+    writeU32(header, 4, LOG_FORMAT);
+    writeU64(header, 8, capacity);
+    writeU32(header, 16, pageSize);
+    writeU32(header, 20, checksum32(header.subarray(0, 20)));
+    tmp.write(header, 0);
+    if (preallocate) {
+      const zeros = new Uint8Array(Math.min(capacity, 1 << 20));
+      for (let at = 0; at < capacity; at += zeros.length) {
+        tmp.write(zeros.subarray(0, Math.min(zeros.length, capacity - at)), RING_OFFSET + at);
+      }
+    }
+    tmp.sync();
+    tmp.close();
+    vfs.rename(LOG_FILE_TMP, LOG_FILE);
+    vfs.syncDir('');
+    const log = LogFile.open(vfs, pageSize);
+    log.writeCheckpoint({ number: 1, lsn: LSN_START });
+    log.file.datasync();
+    return log;
+  }
+
+  /** Opens and validates the header. Refuses a newer format, a page size mismatch, garbage. */
+  static open(vfs: Vfs, pageSize: number): LogFile {
+    const file = vfs.open(LOG_FILE);
+    const header = new Uint8Array(24);
+    if (file.read(header, 0) < 24) {
+      file.close();
+      throw new CorruptionError(LOG_FILE, undefined, 'log file header is truncated');
+    }
+    if (readU32(header, 0) !== LOG_MAGIC) {
+      file.close();
+      throw new IncompatibleFormatError(LOG_FILE, 'not a minno redo log (bad magic number)');
+    }
+    if (checksum32(header.subarray(0, 20)) !== readU32(header, 20)) {
+      file.close();
+      throw new CorruptionError(LOG_FILE, undefined, 'log file header checksum mismatch');
+    }
+    const format = readU32(header, 4);
+    if (format > LOG_FORMAT) {
+      file.close();
+      throw new IncompatibleFormatError(LOG_FILE, `redo log format ${format} is newer than this minno (${LOG_FORMAT}); open it with a newer minno`);
+    }
+    const storedPageSize = readU32(header, 16);
+    if (storedPageSize !== pageSize) {
+      file.close();
+      throw new IncompatibleFormatError(
+        LOG_FILE,
+        `database was created with page size ${storedPageSize}, opened with ${pageSize}; open it with pageSize: ${storedPageSize}`,
+      );
+    }
+    return new LogFile(file, readU64(header, 8), pageSize);
+  }
+
+  /** The newest valid checkpoint, or a `CorruptionError` when neither slot is valid. */
+  readCheckpoint(): Checkpoint {
+    let best: Checkpoint | undefined;
+    for (const offset of CHECKPOINT_SLOT_OFFSETS) {
+      const slot = new Uint8Array(24);
+      if (this.file.read(slot, offset) < 24) continue;
+      if (readU32(slot, 0) !== CHECKPOINT_MAGIC) continue;
+      if (checksum32(slot.subarray(0, 20)) !== readU32(slot, 20)) continue;
+      const checkpoint = { number: readU64(slot, 4), lsn: readU64(slot, 12) };
+      if (best === undefined || checkpoint.number > best.number) best = checkpoint;
+    }
+    if (best === undefined) {
+      throw new CorruptionError(LOG_FILE, undefined, 'neither checkpoint slot is valid; the database cannot be recovered from this log');
+    }
+    return best;
+  }
+
+  /** Writes a checkpoint into slot `number mod 2`. The caller syncs. */
+  writeCheckpoint(checkpoint: Checkpoint): void {
+    const slot = this.slot;
+    slot.fill(0);
+    writeU32(slot, 0, CHECKPOINT_MAGIC);
+    writeU64(slot, 4, checkpoint.number);
+    writeU64(slot, 12, checkpoint.lsn);
+    writeU32(slot, 20, checksum32(slot.subarray(0, 20)));
+    this.file.write(slot, CHECKPOINT_SLOT_OFFSETS[checkpoint.number % 2]!);
+  }
+
+  /** Writes `bytes`, which hold the log from `lsn` on, at their ring positions (split at the wrap). */
+  writeRing(bytes: Uint8Array, lsn: number): void {
+    assert(bytes.length <= this.capacity, 'a ring write fits the ring');
+    const at = lsn % this.capacity;
+    const first = Math.min(bytes.length, this.capacity - at);
+    this.file.write(bytes.subarray(0, first), RING_OFFSET + at);
+    if (first < bytes.length) this.file.write(bytes.subarray(first), RING_OFFSET);
+  }
+
+  /**
+   * Reads the log from `lsn` into `target` (at most one lap). Returns how many bytes were there:
+   * short when the file ends early (a truncated or not yet extended log).
+   */
+  readRing(target: Uint8Array, lsn: number): number {
+    assert(target.length <= this.capacity, 'a ring read fits the ring');
+    const at = lsn % this.capacity;
+    const first = Math.min(target.length, this.capacity - at);
+    const got = this.file.read(target.subarray(0, first), RING_OFFSET + at);
+    if (got < first || first === target.length) return got;
+    return first + this.file.read(target.subarray(first), RING_OFFSET);
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * Crash recovery: from the newest checkpoint to the end of the valid log.
+ *
+ * InnoDB counterpart: `log/log0recv.cc` (recv_recovery_from_checkpoint_start, recv_apply_hashed_log_recs)
+ * and `buf/buf0dblwr.cc` (recv_dblwr_t). Steps, each of which may be interrupted by another crash
+ * and simply redone (every step is idempotent):
+ *
+ *  1. Read both checkpoint slots; take the newest valid one (a torn slot leaves the other).
+ *  2. Read the log from the checkpoint LSN and keep the valid groups; the first group that is
+ *     short, zero, from another lap, or fails its checksum ends the log (rule LOG-TAIL; R1, R2 of
+ *     log-reader.ts). Sort the page records by page.
+ *  3. File records: a space with FILE_DELETE is deleted and its page records are dropped (space
+ *     ids are never reused); a space with FILE_CREATE gets its file back if it is missing. An empty
+ *     space file with no FILE_CREATE in the log is the leftover of a creation whose redo never
+ *     became durable: it is removed.
+ *  4. Doublewrite: a page that fails its checks in its tablespace is overwritten by its valid copy
+ *     in the doublewrite file, if one exists that is not newer than the end of the log (rule TORN).
+ *  5. Apply, page by page in order of first LSN: a record is applied only if its group ends after
+ *     the page's LSN (rule IDEMPOTENT); the page's LSN becomes the last applied group's end. A
+ *     page still bad after step 4 is corruption (`CorruptionError` naming file and page), unless
+ *     its first record re-initialises it. Progress goes to `onProgress`.
+ *  6. Flush every recovered page and sync the spaces.
+ *  7. Continue the log one whole lap later: a checkpoint at `end + capacity`. Any bytes still in
+ *     the ring from before the crash carry LSNs below that, so they can never be taken for new
+ *     groups, whatever a crash left behind the end (a group that was lost while a later one
+ *     reached the disk, say). This replaces InnoDB's epoch numbers and MariaDB's sequence bit.
+ *
+ * Invariant:
+ *  RC1. Recovery applies exactly the groups a scan of the durable log finds valid, each at most
+ *       once per page, and never one past the first invalid group.
+ */
+import { CorruptionError } from '../errors.js';
+import { assert } from '../util/assert.js';
+import { PageCheck, describePageCheck, pageLsn } from '../page/page.js';
+import { spaceFileName, type SpaceRegistry } from '../page/tablespace.js';
+import type { BufferPool } from '../buffer/buffer-pool.js';
+import type { Doublewrite } from '../buffer/doublewrite.js';
+import type { EngineEvent } from '../vfs/vfs.js';
+import {
+  GROUP_HEADER_BYTES,
+  RedoType,
+  applyPageRecord,
+  isPageRecord,
+  recordLength,
+  recordPageNo,
+  recordSpaceId,
+  recordType,
+} from './redo-record.js';
+import { scanGroups } from './log-reader.js';
+import type { LogFile } from './log-file.js';
+
+export interface RecoveryProgress {
+  /** Pages whose redo has been applied so far, of `pagesTotal`. */
+  readonly pagesApplied: number;
+  readonly pagesTotal: number;
+  /** LSN reached (the first LSN of the page being applied) and the end of the log. */
+  readonly lsn: number;
+  readonly endLsn: number;
+}
+
+export interface RecoveryResult {
+  readonly checkpointLsn: number;
+  readonly checkpointNumber: number;
+  /** End of the valid log found. */
+  readonly endLsn: number;
+  /** Where the log continues (one lap after `endLsn`). */
+  readonly nextLsn: number;
+  readonly groups: number;
+  readonly redoBytes: number;
+  readonly recordsApplied: number;
+  readonly pagesApplied: number;
+  readonly pagesRestoredFromDoublewrite: number;
+  readonly spacesCreated: number;
+  readonly spacesDeleted: number;
+}
+
+export interface RecoveryInput {
+  readonly logFile: LogFile;
+  readonly registry: SpaceRegistry;
+  readonly pool: BufferPool;
+  readonly doublewrite: Doublewrite | undefined;
+  readonly onProgress?: ((progress: RecoveryProgress) => void) | undefined;
+  readonly onEvent?: ((name: EngineEvent) => void) | undefined;
+}
+
+/** Per page: record offsets into the scan buffer and the end LSN of each record's group. */
+interface PageRedo {
+  readonly spaceId: number;
+  readonly pageNo: number;
+  readonly firstStartLsn: number;
+  readonly offsets: number[];
+  readonly groupEnds: number[];
+  readonly groupStarts: number[];
+}
+
+/** Steps 1 to 6. The caller (Storage.open) then writes the checkpoint of step 7. */
+export function recover(input: RecoveryInput): RecoveryResult {
+  const { logFile, registry, pool } = input;
+  const checkpoint = logFile.readCheckpoint(); // step 1
+  // What recovery reads may sit only in the OS cache after a process crash; make it durable
+  // before anything derived from it reaches a tablespace (rule WAL for recovered pages).
+  logFile.file.datasync();
+
+  // Step 2: scan.
+  const scan = new Uint8Array(logFile.capacity);
+  const got = logFile.readRing(scan, checkpoint.lsn);
+  const pages = new Map<number, PageRedo>();
+  const created = new Set<number>();
+  const deleted = new Set<number>();
+  let groups = 0;
+  const endLsn = scanGroups(scan.subarray(0, got), checkpoint.lsn, logFile.capacity, (group) => {
+    groups++;
+    const base = group.startLsn - checkpoint.lsn; // the group's offset in `scan`
+    const end = group.bytes.length - 4;
+    for (let at = GROUP_HEADER_BYTES; at < end; ) {
+      const type = recordType(group.bytes, at);
+      const length = recordLength(group.bytes, at);
+      if (length <= 0 || at + length > end) {
+        // The checksum matched, so the writer produced this: a bug, not a torn tail.
+        throw new CorruptionError(logFile.file.path, undefined, `redo group at LSN ${group.startLsn} has a malformed record at byte ${at}`);
+      }
+      const spaceId = recordSpaceId(group.bytes, at);
+      if (isPageRecord(type)) {
+        const key = spaceId * 4294967296 + recordPageNo(group.bytes, at);
+        let redo = pages.get(key);
+        if (redo === undefined) {
+          redo = { spaceId, pageNo: recordPageNo(group.bytes, at), firstStartLsn: group.startLsn, offsets: [], groupEnds: [], groupStarts: [] };
+          pages.set(key, redo);
+        }
+        redo.offsets.push(base + at);
+        redo.groupEnds.push(group.endLsn);
+        redo.groupStarts.push(group.startLsn);
+      } else if (type === RedoType.FileCreate) {
+        created.add(spaceId);
+      } else if (type === RedoType.FileDelete) {
+        deleted.add(spaceId);
+      }
+      at += length;
+    }
+  });
+
+  // Step 3: files.
+  let spacesCreated = 0;
+  let spacesDeleted = 0;
+  const present = new Set(registry.listSpaceFiles());
+  for (const spaceId of present) {
+    const empty = registry.vfs.stat(spaceFileName(spaceId))?.size === 0;
+    if (deleted.has(spaceId) || (empty && !created.has(spaceId))) {
+      registry.deleteFile(spaceId);
+      spacesDeleted++;
+    } else {
+      registry.openFile(spaceId, true);
+    }
+  }
+  for (const spaceId of created) {
+    if (!deleted.has(spaceId) && !present.has(spaceId)) {
+      registry.createFile(spaceId);
+      spacesCreated++;
+    }
+  }
+
+  // Step 4: doublewrite.
+  let restored = 0;
+  if (input.doublewrite !== undefined) {
+    const probe = new Uint8Array(registry.pageSize);
+    const touched = new Set<number>();
+    for (const [key, copy] of input.doublewrite.readCopies(endLsn)) {
+      const spaceId = Math.floor(key / 4294967296);
+      const pageNo = key % 4294967296;
+      const space = registry.get(spaceId);
+      if (space === undefined) continue;
+      if (space.readPageUnchecked(pageNo, probe) === PageCheck.Valid) continue;
+      space.writeSealedPage(pageNo, copy);
+      touched.add(spaceId);
+      restored++;
+    }
+    for (const spaceId of touched) registry.get(spaceId)!.sync();
+  }
+
+  // Step 5: apply, in order of each page's first LSN so the flush list stays ordered (B4).
+  const order = [...pages.values()].filter((redo) => !deleted.has(redo.spaceId));
+  order.sort((a, b) => a.firstStartLsn - b.firstStartLsn);
+  let recordsApplied = 0;
+  let pagesApplied = 0;
+  for (let i = 0; i < order.length; i++) {
+    const redo = order[i]!;
+    const space = registry.get(redo.spaceId);
+    if (space === undefined) {
+      throw new CorruptionError(
+        spaceFileName(redo.spaceId),
+        redo.pageNo,
+        'redo names a tablespace whose file is missing and whose creation is not in the log',
+      );
+    }
+    const startsWithInit = recordType(scan, redo.offsets[0]!) === RedoType.InitPage;
+    const frame = pool.fixWith(redo.spaceId, redo.pageNo, (target) => {
+      const result = space.readPageUnchecked(redo.pageNo, target);
+      if (result === PageCheck.Valid) return;
+      if (startsWithInit) {
+        target.fill(0); // rebuilt from nothing by its INIT_PAGE record
+        return;
+      }
+      throw new CorruptionError(space.path, redo.pageNo, `${describePageCheck(result, target)}; no valid doublewrite copy and the redo does not re-initialise it`);
+    });
+    const page = pool.frames[frame]!;
+    const lsnBefore = pageLsn(page);
+    let firstApplied = 0;
+    let lastEnd = 0;
+    for (let r = 0; r < redo.offsets.length; r++) {
+      const groupEnd = redo.groupEnds[r]!;
+      if (groupEnd <= lsnBefore) continue; // rule IDEMPOTENT
+      applyPageRecord(scan, redo.offsets[r]!, page);
+      recordsApplied++;
+      if (firstApplied === 0) firstApplied = redo.groupStarts[r]!;
+      lastEnd = groupEnd;
+    }
+    if (lastEnd > 0) pool.markDirty(frame, firstApplied, lastEnd);
+    pool.unfix(frame);
+    pagesApplied++;
+    if ((i & 31) === 31 || i === order.length - 1) {
+      input.onProgress?.({ pagesApplied, pagesTotal: order.length, lsn: redo.firstStartLsn, endLsn });
+      input.onEvent?.('recovery-apply');
+    }
+  }
+
+  // Step 6: make the recovered state durable in the tablespaces.
+  pool.flushAll();
+  registry.syncAll();
+  assert(pool.dirtyPages() === 0, 'RC1 every recovered page flushed');
+
+  return {
+    checkpointLsn: checkpoint.lsn,
+    checkpointNumber: checkpoint.number,
+    endLsn,
+    nextLsn: endLsn + logFile.capacity,
+    groups,
+    redoBytes: endLsn - checkpoint.lsn,
+    recordsApplied,
+    pagesApplied,
+    pagesRestoredFromDoublewrite: restored,
+    spacesCreated,
+    spacesDeleted,
+  };
+}
+

@@ -1,0 +1,305 @@
+/**
+ * The redo log system: LSNs, the log buffer, writing, group commit, checkpoints.
+ *
+ * InnoDB counterpart: `log/log0write.cc` (log_write_up_to, the log writer and flusher),
+ * `log/log0chkp.cc` (checkpoints), `innodb_flush_log_at_trx_commit`. The LSN is a byte position
+ * in the endless log stream; the file keeps the last `capacity` bytes of it (see log-file.ts).
+ *
+ *     appended (log buffer)       written (OS cache)        durable (datasync)
+ *     ... currentLsn  >=  writtenLsn  >=  durableLsn  >=  checkpointLsn
+ *
+ * ## Group commit
+ * `waitDurable(lsn)` queues a waiter. One asynchronous datasync (off the main thread, through the
+ * VFS) covers everything written when it started; when it settles, every waiter at or below the
+ * LSN it covered is resolved at once, and if waiters remain, the next sync starts. The next sync
+ * starts on `setImmediate`, after the resolved committers' continuations have run, so that the
+ * commits they make right away share it instead of each starting their own.
+ *
+ * ## Durability (per commit)
+ * - `full`: the promise settles when the commit's redo is durable (innodb_flush_log_at_trx_commit=1).
+ * - `write`: redo written to the OS at commit, synced about once a second by `tick()`: a process
+ *   crash loses nothing, an OS crash or power cut about a second (=2).
+ * - `none`: written and synced about once a second: any crash may lose about a second (=0).
+ *
+ * ## Invariants
+ *  L1. currentLsn >= writtenLsn >= durableLsn >= checkpointLsn; all only grow.
+ *  L2. currentLsn - checkpointLsn <= capacity: the log never overwrites bytes recovery may need.
+ *      `reserve` bytes are kept free for the mini-transaction being built; callers make room
+ *      (flush and checkpoint) before starting an mtr, never during one.
+ *  L3. A checkpoint LSN is <= durableLsn, and <= every dirty page's oldest modification (the
+ *      caller computes it so).
+ *  L4. After a failed sync (EIO), the log refuses all further work: the unsynced bytes may be lost
+ *      and retrying the sync would falsely succeed (fsyncgate; see FaultVfs `failNextSync`).
+ */
+import { IoError, MinnoError } from '../errors.js';
+import { assert } from '../util/assert.js';
+import type { EngineEvent } from '../vfs/vfs.js';
+import { GROUP_HEADER_BYTES, GROUP_OVERHEAD_BYTES, sealGroup } from './redo-record.js';
+import type { LogFile } from './log-file.js';
+
+export const DURABILITY_LEVELS = ['full', 'write', 'none'] as const;
+export type Durability = (typeof DURABILITY_LEVELS)[number];
+
+interface Waiter {
+  readonly lsn: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export interface RedoLogStats {
+  groups: number;
+  bytes: number;
+  writes: number;
+  syncs: number;
+  checkpoints: number;
+}
+
+export class RedoLog {
+  readonly file: LogFile;
+  readonly capacity: number;
+  /** Bytes kept free for one mini-transaction (L2). */
+  readonly reserve: number;
+
+  currentLsn: number;
+  writtenLsn: number;
+  durableLsn: number;
+  checkpointLsn: number;
+  checkpointNumber: number;
+
+  /** Log bytes from `writtenLsn` to `currentLsn`. */
+  private buffer: Uint8Array;
+  private bufferLength = 0;
+  private readonly bufferFlushBytes: number;
+  private waiters: Waiter[] = [];
+  private syncInFlight = false;
+  private syncScheduled = false;
+  private failure: unknown = undefined;
+  private readonly onEvent: ((name: EngineEvent) => void) | undefined;
+  readonly stats: RedoLogStats = { groups: 0, bytes: 0, writes: 0, syncs: 0, checkpoints: 0 };
+
+  constructor(file: LogFile, startLsn: number, checkpoint: { number: number; lsn: number }, onEvent?: (name: EngineEvent) => void) {
+    this.file = file;
+    this.capacity = file.capacity;
+    this.reserve = Math.max(Math.floor(file.capacity / 4), 8 * file.pageSize);
+    this.currentLsn = this.writtenLsn = this.durableLsn = startLsn;
+    this.checkpointLsn = checkpoint.lsn;
+    this.checkpointNumber = checkpoint.number;
+    this.bufferFlushBytes = Math.min(1 << 20, Math.floor(file.capacity / 8));
+    this.buffer = new Uint8Array(Math.max(64 * 1024, this.bufferFlushBytes * 2));
+    this.onEvent = onEvent;
+  }
+
+  private checkHealthy(): void {
+    if (this.failure !== undefined) {
+      throw new IoError(this.file.file.path, 'redo log', 'an earlier log sync failed; the database must be reopened (recovery)', {
+        cause: this.failure,
+      });
+    }
+  }
+
+  /** Bytes that may still be appended before a checkpoint is needed (L2). */
+  freeBytes(): number {
+    return this.capacity - (this.currentLsn - this.checkpointLsn);
+  }
+
+  /** True when the next mtr must wait for a checkpoint to make room (InnoDB's log_free_check). */
+  needsRoom(): boolean {
+    return this.currentLsn - this.checkpointLsn > this.capacity - this.reserve;
+  }
+
+  /** Checkpoint age as a fraction of the usable capacity: drives adaptive flushing. */
+  checkpointAgeRatio(): number {
+    return (this.currentLsn - this.checkpointLsn) / (this.capacity - this.reserve);
+  }
+
+  /**
+   * Appends one mini-transaction's records as a group and returns its [start, end) LSNs.
+   * `records` holds `length` bytes of records.
+   */
+  appendGroup(records: Uint8Array, length: number): { startLsn: number; endLsn: number } {
+    this.checkHealthy();
+    const groupBytes = length + GROUP_OVERHEAD_BYTES;
+    const startLsn = this.currentLsn;
+    const endLsn = startLsn + groupBytes;
+    assert(endLsn - this.checkpointLsn <= this.capacity, () =>
+      `L2 log full: group of ${groupBytes} bytes at ${startLsn}, checkpoint ${this.checkpointLsn}, capacity ${this.capacity}`,
+    );
+    assert(groupBytes <= this.reserve, `mini-transaction of ${groupBytes} bytes exceeds the log reserve ${this.reserve}`);
+    this.ensureBuffer(this.bufferLength + groupBytes);
+    const at = this.bufferLength;
+    this.buffer.set(records.subarray(0, length), at + GROUP_HEADER_BYTES);
+    sealGroup(this.buffer.subarray(at), groupBytes, startLsn);
+    this.bufferLength += groupBytes;
+    this.currentLsn = endLsn;
+    this.stats.groups++;
+    this.stats.bytes += groupBytes;
+    if (this.bufferLength >= this.bufferFlushBytes) this.write();
+    return { startLsn, endLsn };
+  }
+
+  private ensureBuffer(bytes: number): void {
+    if (bytes <= this.buffer.length) return;
+    let size = this.buffer.length * 2;
+    while (size < bytes) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.buffer.subarray(0, this.bufferLength));
+    this.buffer = grown;
+  }
+
+  /** Writes the log buffer to the file (the OS cache). No sync. */
+  write(): void {
+    this.checkHealthy();
+    if (this.bufferLength === 0) return;
+    this.file.writeRing(this.buffer.subarray(0, this.bufferLength), this.writtenLsn);
+    this.writtenLsn = this.currentLsn;
+    this.bufferLength = 0;
+    this.stats.writes++;
+    this.onEvent?.('log-write');
+  }
+
+  /** Makes the log durable up to at least `lsn`, synchronously (rule WAL for page flushes). */
+  flushUpTo(lsn: number): void {
+    if (this.durableLsn >= lsn) return;
+    assert(lsn <= this.currentLsn, `L1 flush up to ${lsn} beyond the current LSN ${this.currentLsn}`);
+    this.write();
+    const target = this.writtenLsn;
+    try {
+      this.file.file.datasync();
+    } catch (error) {
+      this.fail(error);
+      throw error;
+    }
+    this.stats.syncs++;
+    this.durableLsn = Math.max(this.durableLsn, target);
+    this.onEvent?.('log-sync');
+    this.resolveWaiters();
+  }
+
+  /** Resolves when the log is durable up to `lsn` (group commit). */
+  waitDurable(lsn: number): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failureError());
+    if (this.durableLsn >= lsn) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ lsn, resolve, reject });
+      this.scheduleSync();
+    });
+  }
+
+  private failureError(): MinnoError {
+    return new IoError(this.file.file.path, 'redo log sync', 'an earlier log sync failed; reopen the database to recover', {
+      cause: this.failure,
+    });
+  }
+
+  private scheduleSync(): void {
+    if (this.syncInFlight || this.syncScheduled) return;
+    this.syncScheduled = true;
+    setImmediate(() => {
+      this.syncScheduled = false;
+      this.startSync();
+    });
+  }
+
+  private startSync(): void {
+    if (this.syncInFlight || this.waiters.length === 0 || this.failure !== undefined) return;
+    try {
+      this.write();
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    const target = this.writtenLsn;
+    this.syncInFlight = true;
+    this.file.file.datasyncAsync().then(
+      () => {
+        this.syncInFlight = false;
+        this.stats.syncs++;
+        this.durableLsn = Math.max(this.durableLsn, target);
+        this.onEvent?.('log-sync');
+        this.resolveWaiters();
+        if (this.waiters.length > 0) this.scheduleSync();
+      },
+      (error: unknown) => {
+        this.syncInFlight = false;
+        this.fail(error);
+      },
+    );
+  }
+
+  private resolveWaiters(): void {
+    if (this.waiters.length === 0) return;
+    const remaining: Waiter[] = [];
+    for (const waiter of this.waiters) {
+      if (waiter.lsn <= this.durableLsn) waiter.resolve();
+      else remaining.push(waiter);
+    }
+    this.waiters = remaining;
+  }
+
+  /** L4: a failed sync poisons the log; every waiter and every later call fails. */
+  private fail(error: unknown): void {
+    this.failure ??= error;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter.reject(this.failureError());
+  }
+
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /**
+   * Settles a commit at `lsn` under a durability level. `full` waits for the group sync;
+   * `write` hands the bytes to the OS now; `none` leaves them to the once-a-second `tick`.
+   */
+  commit(lsn: number, durability: Durability): Promise<void> {
+    switch (durability) {
+      case 'full':
+        return this.waitDurable(lsn);
+      case 'write':
+        try {
+          this.write();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return Promise.resolve();
+      case 'none':
+        return this.failure === undefined ? Promise.resolve() : Promise.reject(this.failureError());
+    }
+  }
+
+  /** The once-a-second work of the weaker durability levels: write and sync what is there. */
+  tick(): void {
+    if (this.failure !== undefined || this.durableLsn >= this.currentLsn) return;
+    this.flushUpTo(this.currentLsn);
+  }
+
+  /**
+   * Writes a checkpoint at `lsn` (L3: the caller has flushed every page older than it) into the
+   * next slot, and syncs it.
+   */
+  writeCheckpoint(lsn: number): void {
+    this.checkHealthy();
+    assert(lsn >= this.checkpointLsn, `L1 checkpoint ${lsn} behind ${this.checkpointLsn}`);
+    if (lsn > this.durableLsn) this.flushUpTo(lsn);
+    assert(lsn <= this.durableLsn, 'L3 checkpoint LSN is durable');
+    if (lsn === this.checkpointLsn) return;
+    const checkpoint = { number: this.checkpointNumber + 1, lsn };
+    this.file.writeCheckpoint(checkpoint);
+    try {
+      this.file.file.datasync();
+    } catch (error) {
+      this.fail(error);
+      throw error;
+    }
+    this.checkpointNumber = checkpoint.number;
+    this.checkpointLsn = lsn;
+    this.stats.checkpoints++;
+    this.onEvent?.('checkpoint');
+  }
+
+  /** Rejects every waiter (the database is closing after a crash or failure). */
+  abandon(reason: unknown): void {
+    this.fail(reason);
+  }
+}
