@@ -18,3 +18,4 @@ export {
   type VfsFile,
 } from './vfs/vfs.js';
 export { MemoryVfs } from './vfs/memory-vfs.js';
+export { NodeVfs } from './vfs/node-vfs.js';

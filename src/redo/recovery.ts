@@ -31,14 +31,19 @@
  */
 import { CorruptionError } from '../errors.js';
 import { assert } from '../util/assert.js';
-import { PageCheck, describePageCheck, pageLsn } from '../page/page.js';
+import { PageCheck, describePageCheck, pageLsn, readU64 } from '../page/page.js';
 import { spaceFileName, type SpaceRegistry } from '../page/tablespace.js';
 import type { BufferPool } from '../buffer/buffer-pool.js';
 import type { Doublewrite } from '../buffer/doublewrite.js';
 import type { EngineEvent } from '../vfs/vfs.js';
 import {
   GROUP_HEADER_BYTES,
+  GROUP_OVERHEAD_BYTES,
+  GroupCheck,
   RedoType,
+  checkGroup,
+  groupDurableLsn,
+  groupLength,
   applyPageRecord,
   isPageRecord,
   recordLength,
@@ -139,6 +144,8 @@ export function recover(input: RecoveryInput): RecoveryResult {
     }
   });
 
+  detectCorruptMiddle(scan.subarray(0, got), checkpoint.lsn, endLsn, logFile);
+
   // Step 3: files.
   let spacesCreated = 0;
   let spacesDeleted = 0;
@@ -204,6 +211,11 @@ export function recover(input: RecoveryInput): RecoveryResult {
     });
     const page = pool.frames[frame]!;
     const lsnBefore = pageLsn(page);
+    if (lsnBefore > endLsn) {
+      // WAL guarantees a page on disk is never ahead of the durable log, so the log lost an end.
+      pool.unfix(frame);
+      throw new CorruptionError(space.path, redo.pageNo, `page LSN ${lsnBefore} is ahead of the end of the redo log (${endLsn}): the log is truncated or corrupt`);
+    }
     let firstApplied = 0;
     let lastEnd = 0;
     for (let r = 0; r < redo.offsets.length; r++) {
@@ -243,3 +255,25 @@ export function recover(input: RecoveryInput): RecoveryResult {
   };
 }
 
+
+/**
+ * A bad group at the end of the scan is normally a torn tail. But when the group after it (by the
+ * bad group's own length) is valid and says the log was durable past the bad group, the bad one
+ * had been synced and was damaged afterwards: report it (see DURABLE_LSN in redo-record.ts).
+ */
+function detectCorruptMiddle(scan: Uint8Array, startLsn: number, endLsn: number, logFile: LogFile): void {
+  const at = endLsn - startLsn;
+  if (scan.length - at < GROUP_OVERHEAD_BYTES) return;
+  const bad = scan.subarray(at);
+  const length = groupLength(bad);
+  if (readU64(bad, 4) !== endLsn || length < GROUP_OVERHEAD_BYTES || at + length >= scan.length) return;
+  const next = scan.subarray(at + length);
+  if (checkGroup(next, endLsn + length, logFile.capacity) !== GroupCheck.Valid) return;
+  if (groupDurableLsn(next) >= endLsn + length) {
+    throw new CorruptionError(
+      logFile.file.path,
+      undefined,
+      `redo group at LSN ${endLsn} fails its checksum although later groups show it was durable; the log is damaged and committed work after LSN ${endLsn} cannot be recovered from it`,
+    );
+  }
+}

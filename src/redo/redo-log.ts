@@ -128,7 +128,7 @@ export class RedoLog {
     this.ensureBuffer(this.bufferLength + groupBytes);
     const at = this.bufferLength;
     this.buffer.set(records.subarray(0, length), at + GROUP_HEADER_BYTES);
-    sealGroup(this.buffer.subarray(at), groupBytes, startLsn);
+    sealGroup(this.buffer.subarray(at), groupBytes, startLsn, this.durableLsn);
     this.bufferLength += groupBytes;
     this.currentLsn = endLsn;
     this.stats.groups++;

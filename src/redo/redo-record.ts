@@ -30,22 +30,30 @@
  *
  * ## Group (one mini-transaction)
  *
- * | offset | size | field      | meaning                                                    |
- * |--------|------|------------|------------------------------------------------------------|
- * | 0      | 4    | LENGTH     | n: bytes of the whole group, header and checksum included  |
- * | 4      | 8    | START_LSN  | the LSN of byte 0 of this group                            |
- * | 12     | ...  | records    | one or more records, back to back                          |
- * | n - 4  | 4    | CHECKSUM   | xxh32 of bytes [0, n - 4)                                  |
+ * | offset | size | field       | meaning                                                   |
+ * |--------|------|-------------|-----------------------------------------------------------|
+ * | 0      | 4    | LENGTH      | n: bytes of the whole group, header and checksum included |
+ * | 4      | 8    | START_LSN   | the LSN of byte 0 of this group                           |
+ * | 12     | 8    | DURABLE_LSN | how far the log was durable when this group was appended  |
+ * | 20     | ...  | records     | one or more records, back to back                         |
+ * | n - 4  | 4    | CHECKSUM    | xxh32 of bytes [0, n - 4)                                 |
  *
  * A group occupies LSNs [START_LSN, START_LSN + n); the next group starts right after. The
  * checksum sits at the end, so it is the group's end marker too: a group is applied only when
  * its LENGTH is sane, its START_LSN is the one expected, and its checksum matches (rule MTR:
  * never a group without its end; rule LOG-TAIL: zeros, a short read or a bad checksum mean
- * "nothing more here", never records). Example: one WRITE of 4 bytes at offset 100 of page 3 of
- * space 0, at LSN 8192:
+ * "nothing more here", never records).
  *
- *   00000025 0000000000002000 | 01 00000000 00000003 0064 0004 deadbeef | <xxh32>
- *   length 37  start 8192        WRITE space 0 page 3 off 100 len 4 data   checksum
+ * DURABLE_LSN tells a torn tail from a corrupted middle. A bad group at the end of the log is
+ * normal after a crash (it was never synced). But if a *later* valid group says the log was
+ * already durable past the bad one, the bad group had been synced and then changed on disk: that
+ * is corruption, and recovery reports it instead of silently dropping committed work.
+ *
+ * Example: one WRITE of 4 bytes at offset 100 of page 3 of space 0, at LSN 8192, with the log
+ * durable up to 8100:
+ *
+ *   00000031 0000000000002000 0000000000001fa4 | 01 00000000 00000003 0064 0004 deadbeef | <xxh32>
+ *   length 49  start 8192       durable 8100      WRITE space 0 page 3 off 100 len 4 data   checksum
  */
 import { assert } from '../util/assert.js';
 import { checksum32 } from '../page/checksum.js';
@@ -64,15 +72,20 @@ export const RedoType = {
 export type RedoTypeValue = (typeof RedoType)[keyof typeof RedoType];
 
 export const RECORD_HEADER_BYTES = 9;
-export const GROUP_HEADER_BYTES = 12;
+export const GROUP_HEADER_BYTES = 20;
 export const GROUP_TRAILER_BYTES = 4;
 export const GROUP_OVERHEAD_BYTES = GROUP_HEADER_BYTES + GROUP_TRAILER_BYTES;
 
-/** Writes a group's header and checksum around records already at [12, length - 4). */
-export function sealGroup(group: Uint8Array, length: number, startLsn: number): void {
+/** Writes a group's header and checksum around records already at [20, length - 4). */
+export function sealGroup(group: Uint8Array, length: number, startLsn: number, durableLsn: number): void {
   writeU32(group, 0, length);
   writeU64(group, 4, startLsn);
+  writeU64(group, 12, durableLsn);
   writeU32(group, length - 4, checksum32(group.subarray(0, length - 4)));
+}
+
+export function groupDurableLsn(bytes: Uint8Array): number {
+  return readU64(bytes, 12);
 }
 
 export const GroupCheck = {

@@ -26,10 +26,18 @@ export class SystemClock implements Clock {
   }
 
   setTimer(delayMs: number, callback: () => void): TimerHandle {
+    checkDelay(delayMs);
     const timer = setTimeout(callback, Math.max(0, delayMs));
     // A pending background timer must never keep the process alive on its own.
     timer.unref?.();
     return { cancel: () => clearTimeout(timer) };
+  }
+}
+
+/** A delay is a number of milliseconds; a negative one means "now". */
+function checkDelay(delayMs: number): void {
+  if (typeof delayMs !== 'number' || Number.isNaN(delayMs)) {
+    throw new InvalidArgumentError(`timer delay must be a number of milliseconds, got ${String(delayMs)}`);
   }
 }
 
@@ -54,6 +62,7 @@ export class ManualClock implements Clock {
   }
 
   setTimer(delayMs: number, callback: () => void): TimerHandle {
+    checkDelay(delayMs); // NaN would make a deadline that compares false with everything
     const timer: ManualTimer = {
       dueMs: this.currentMs + Math.max(0, delayMs),
       order: this.nextOrder++,
@@ -89,6 +98,7 @@ export class ManualClock implements Clock {
       this.timers = this.timers.filter((t) => !t.cancelled);
       next.callback();
     }
-    this.currentMs = targetMs;
+    // A callback may itself have advanced the clock further: time never moves back.
+    this.currentMs = Math.max(this.currentMs, targetMs);
   }
 }

@@ -100,6 +100,8 @@ class MemoryFile implements VfsFile {
     if (this.readOnly) throw new ReadOnlyError(`file ${this.path}`);
     checkBuffer(source, 'write source');
     checkPosition(position, 'write position');
+    // A zero-length write changes nothing, not even the size (POSIX pwrite with count 0).
+    if (source.length === 0) return;
     const end = position + source.length;
     if (end > inode.size) inode.setSize(end);
     inode.bytes.set(source, position);
@@ -148,6 +150,7 @@ class MemoryFile implements VfsFile {
 export class MemoryVfs implements Vfs {
   private readonly root = new DirInode();
 
+  /** The inode at `path`, or undefined if nothing is there (also when a file stands in the way). */
   private lookup(path: string): Inode | undefined {
     if (path === '') return this.root;
     let node: Inode = this.root;
@@ -160,20 +163,28 @@ export class MemoryVfs implements Vfs {
     return node;
   }
 
-  /** The directory that holds `path`, which must exist and be a directory. */
-  private parentOf(path: string): DirInode {
-    const dir = dirnameOf(path);
-    const node = this.lookup(dir);
-    if (node === undefined) throw new NotFoundError(dir === '' ? '.' : dir, 'directory');
-    if (node.kind !== 'directory') throw new NotADirectoryError(dir);
+  /**
+   * The directory at `path`, failing as the OS does: a missing component is `NotFoundError`
+   * (ENOENT); a file where a directory is needed, at the end or on the way, is
+   * `NotADirectoryError` (ENOTDIR).
+   */
+  private dir(path: string): DirInode {
+    let node: Inode = this.root;
+    if (path !== '') {
+      for (const part of path.split('/')) {
+        if (node.kind !== 'directory') throw new NotADirectoryError(path);
+        const next: Inode | undefined = node.entries.get(part);
+        if (next === undefined) throw new NotFoundError(path, 'directory');
+        node = next;
+      }
+    }
+    if (node.kind !== 'directory') throw new NotADirectoryError(path);
     return node;
   }
 
-  private dir(path: string): DirInode {
-    const node = this.lookup(path);
-    if (node === undefined) throw new NotFoundError(path === '' ? '.' : path, 'directory');
-    if (node.kind !== 'directory') throw new NotADirectoryError(path);
-    return node;
+  /** The directory that holds `path`, which must exist and be a directory. */
+  private parentOf(path: string): DirInode {
+    return this.dir(dirnameOf(path));
   }
 
   open(rawPath: string, options: OpenOptions = {}): VfsFile {
@@ -240,12 +251,12 @@ export class MemoryVfs implements Vfs {
     const to = normalizePath(rawTo);
     const fromParent = this.parentOf(from);
     const fromName = basenameOf(from);
-    const inode = fromParent.entries.get(fromName);
+    const inode = from === '' ? this.root : fromParent.entries.get(fromName);
     if (inode === undefined) throw new NotFoundError(from);
     if (inode.kind !== 'file') throw new InvalidArgumentError(`rename ${from}: only files can be renamed`);
     const toParent = this.parentOf(to);
     const toName = basenameOf(to);
-    const existing = toParent.entries.get(toName);
+    const existing = to === '' ? this.root : toParent.entries.get(toName);
     if (existing !== undefined && existing.kind !== 'file') {
       throw new NotADirectoryError(to, `cannot rename over directory ${to}`);
     }
@@ -258,9 +269,9 @@ export class MemoryVfs implements Vfs {
     const path = normalizePath(rawPath);
     const parent = this.parentOf(path);
     const name = basenameOf(path);
-    const inode = parent.entries.get(name);
+    const inode = path === '' ? this.root : parent.entries.get(name);
     if (inode === undefined) throw new NotFoundError(path, 'file');
-    if (inode.kind !== 'file') throw new NotADirectoryError(path, `${path} is a directory: use rmdir`);
+    if (inode.kind !== 'file') throw new NotADirectoryError(path, `${path || '.'} is a directory: use rmdir`);
     parent.entries.delete(name);
   }
 

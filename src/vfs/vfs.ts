@@ -9,7 +9,7 @@
  * path (or ".") is the root directory itself. An absolute path, a `..` segment or a NUL byte is
  * refused with `PathOutsideRootError`, so no implementation can be led outside its root.
  *
- * Contract (every implementation keeps it; `test/vfs/conformance.test.ts` checks that they agree):
+ * Contract (every implementation keeps it; `test/vfs/differential.test.ts` checks that they agree):
  *  V1. `read(target, position)` fills `target` from `position` and returns the number of bytes
  *      read, which is short only at end of file; bytes past the end are not touched.
  *  V2. `write(source, position)` writes all of `source` or throws; writing past the end extends
