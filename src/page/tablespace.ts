@@ -284,6 +284,59 @@ export class SpaceRegistry {
     return space;
   }
 
+  /**
+   * Whether a space file whose header page may be torn is really this space's file, before
+   * recovery writes a doublewrite copy into it: its header still shows our magic, or another of
+   * its first pages is a valid page of this space, or a non-zero sector of its header equals the
+   * copy's (a torn write keeps some sectors whole). A foreign file passes none of these.
+   */
+  isOurs(space: Tablespace, headerCopy: Uint8Array): boolean {
+    const page = new Uint8Array(this.pageSize);
+    space.readPageUnchecked(0, page);
+    if (readU32(page, SPACE_MAGIC_OFFSET) === SPACE_MAGIC && readU32(page, SPACE_SPACE_ID_OFFSET) === space.spaceId) return true;
+    const sector = 512;
+    for (let at = 0; at < this.pageSize; at += sector) {
+      let nonZero = false;
+      let same = true;
+      for (let i = at; i < at + sector; i++) {
+        if (page[i] !== headerCopy[i]) {
+          same = false;
+          break;
+        }
+        if (page[i] !== 0) nonZero = true;
+      }
+      if (same && nonZero) return true;
+    }
+    const probe = new Uint8Array(this.pageSize);
+    for (let pageNo = 1; pageNo <= 8; pageNo++) {
+      if (space.readPageUnchecked(pageNo, probe) === PageCheck.Valid) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Checks a space's header page after recovery repaired what it could: valid, ours, a format we
+   * know, our page size. `rebuiltByRedo`: the redo re-initialises page 0, so a bad one is fine.
+   */
+  validateHeader(space: Tablespace, rebuiltByRedo: boolean): void {
+    const page = new Uint8Array(this.pageSize);
+    const result = space.readPageUnchecked(0, page);
+    const magic = readU32(page, SPACE_MAGIC_OFFSET);
+    if (result !== PageCheck.Valid) {
+      if (rebuiltByRedo) return;
+      if (magic !== SPACE_MAGIC) throw new IncompatibleFormatError(space.path, 'not a minno tablespace (bad magic number)');
+      throw new CorruptionError(space.path, 0, `${describePageCheck(result, page)}; no doublewrite copy or redo can repair the header`);
+    }
+    if (magic !== SPACE_MAGIC) throw new IncompatibleFormatError(space.path, 'not a minno tablespace (bad magic number)');
+    const format = readU16(page, SPACE_FORMAT_OFFSET);
+    if (format > SPACE_FORMAT) {
+      throw new IncompatibleFormatError(space.path, `tablespace format ${format} is newer than this minno (${SPACE_FORMAT})`);
+    }
+    if (readU32(page, SPACE_PAGE_SIZE_OFFSET) !== this.pageSize || readU32(page, SPACE_SPACE_ID_OFFSET) !== space.spaceId) {
+      throw new IncompatibleFormatError(space.path, `header names space ${readU32(page, SPACE_SPACE_ID_OFFSET)} with page size ${readU32(page, SPACE_PAGE_SIZE_OFFSET)}`);
+    }
+  }
+
   /** Removes a space's file, syncing its directory (rule DIR). Idempotent. */
   deleteFile(spaceId: number): void {
     this.forget(spaceId);

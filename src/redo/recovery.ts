@@ -15,6 +15,8 @@
  *     became durable: it is removed.
  *  4. Doublewrite: a page that fails its checks in its tablespace is overwritten by its valid copy
  *     in the doublewrite file, if one exists that is not newer than the end of the log (rule TORN).
+ *     Then every space's header page must be valid and ours (or be rebuilt by its redo): a file
+ *     that is not a minno tablespace is refused before anything is written to it.
  *  5. Apply, page by page in order of first LSN: a record is applied only if its group ends after
  *     the page's LSN (rule IDEMPOTENT); the page's LSN becomes the last applied group's end. A
  *     page still bad after step 4 is corruption (`CorruptionError` naming file and page), unless
@@ -166,22 +168,36 @@ export function recover(input: RecoveryInput): RecoveryResult {
     }
   }
 
-  // Step 4: doublewrite.
+  // Step 4: doublewrite. Headers first, and only into files shown to be ours: a foreign file
+  // named like a space must be refused, never "repaired" with another file's page.
   let restored = 0;
-  if (input.doublewrite !== undefined) {
-    const probe = new Uint8Array(registry.pageSize);
-    const touched = new Set<number>();
-    for (const [key, copy] of input.doublewrite.readCopies(endLsn)) {
-      const spaceId = Math.floor(key / 4294967296);
-      const pageNo = key % 4294967296;
-      const space = registry.get(spaceId);
-      if (space === undefined) continue;
-      if (space.readPageUnchecked(pageNo, probe) === PageCheck.Valid) continue;
-      space.writeSealedPage(pageNo, copy);
-      touched.add(spaceId);
-      restored++;
+  const copies = input.doublewrite?.readCopies(endLsn) ?? new Map<number, Uint8Array>();
+  const probe = new Uint8Array(registry.pageSize);
+  const restore = (key: number, copy: Uint8Array): void => {
+    const space = registry.get(Math.floor(key / 4294967296));
+    const pageNo = key % 4294967296;
+    if (space === undefined || space.readPageUnchecked(pageNo, probe) === PageCheck.Valid) return;
+    space.writeSealedPage(pageNo, copy);
+    space.sync();
+    restored++;
+  };
+  for (const spaceId of present) {
+    const space = registry.get(spaceId);
+    const headerCopy = copies.get(spaceId * 4294967296);
+    if (space !== undefined && headerCopy !== undefined && registry.isOurs(space, headerCopy)) {
+      restore(spaceId * 4294967296, headerCopy);
     }
-    for (const spaceId of touched) registry.get(spaceId)!.sync();
+  }
+  // With torn headers repaired, every space must now have a header that is ours, or one that
+  // its redo rebuilds from scratch.
+  for (const spaceId of present) {
+    const space = registry.get(spaceId);
+    if (space === undefined) continue;
+    const rebuilt = pages.get(spaceId * 4294967296)?.offsets[0];
+    registry.validateHeader(space, rebuilt !== undefined && recordType(scan, rebuilt) === RedoType.InitPage);
+  }
+  for (const [key, copy] of copies) {
+    if (key % 4294967296 !== 0) restore(key, copy);
   }
 
   // Step 5: apply, in order of each page's first LSN so the flush list stays ordered (B4).
