@@ -19,3 +19,20 @@ export {
 } from './vfs/vfs.js';
 export { MemoryVfs } from './vfs/memory-vfs.js';
 export { NodeVfs } from './vfs/node-vfs.js';
+export {
+  FaultVfs,
+  CRASH_POLICIES,
+  CRASH_POLICY_NAMES,
+  type CrashImage,
+  type CrashPolicy,
+  type CrashPolicyName,
+} from './vfs/fault-vfs.js';
+
+// The storage core: pages, buffer pool, redo log and mini-transactions. Most applications use the
+// table API; these are for tools, tests and readers who want to drive the layers directly.
+export { Storage, type StorageOptions } from './core/storage.js';
+export { MiniTransaction } from './redo/mtr.js';
+export { DURABILITY_LEVELS, type Durability } from './redo/redo-log.js';
+export type { RecoveryProgress, RecoveryResult } from './redo/recovery.js';
+export { allocatePage, freePage } from './page/space-allocator.js';
+export { PageType, PAGE_SIZE_DEFAULT, readU16, readU32, readU64 } from './page/page.js';

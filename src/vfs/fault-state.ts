@@ -1,0 +1,190 @@
+/**
+ * The state a `FaultVfs` keeps per inode and per directory. The model and the invariants it cites
+ * (F1, F2, F3, F5) are in the module doc of `fault-vfs.ts`.
+ *
+ *   FileNode
+ *     view      the bytes and size reads see (contract V3): every write, synced or not
+ *     durable   the bytes and size that survive any crash
+ *     pending   the unsynced operations, oldest first: writes (with a copy of their data) and
+ *               truncates, each stamped with a VFS-wide sequence number (F3)
+ *   DirNode
+ *     entries         the names that `open`, `list` and `stat` see
+ *     durableEntries  the names that survive a crash that loses unsynced directory operations;
+ *                     replaced by a copy of `entries` at each `syncDir`
+ */
+import { assert, debugChecks } from '../util/assert.js';
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A file's bytes: a length and a buffer that grows by doubling, so that appending costs amortised
+ * O(bytes). F1: `size <= bytes.length` and `bytes[size..]` is all zeros, so growing the size
+ * (by a write past the end or a truncate) exposes zeros.
+ */
+export class ByteExtent {
+  bytes: Uint8Array = EMPTY;
+  size = 0;
+
+  static of(content: Uint8Array): ByteExtent {
+    const extent = new ByteExtent();
+    extent.write(0, content);
+    return extent;
+  }
+
+  ensureCapacity(length: number): void {
+    if (length <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(length, this.bytes.length * 2, 4096));
+    grown.set(this.bytes.subarray(0, this.size)); // F1: the rest of the new buffer is zero
+    this.bytes = grown;
+  }
+
+  setSize(newSize: number): void {
+    if (newSize < this.size) {
+      this.bytes.fill(0, newSize, this.size); // F1
+      if (debugChecks()) {
+        for (let i = newSize; i < this.bytes.length; i++) assert(this.bytes[i] === 0, 'F1 tail past size is zero');
+      }
+    } else {
+      this.ensureCapacity(newSize);
+    }
+    this.size = newSize;
+  }
+
+  /** Writes `data` at `position`, extending the size (with a zero gap) when it ends past it. */
+  write(position: number, data: Uint8Array): void {
+    const end = position + data.length;
+    if (end > this.size) this.setSize(end);
+    this.bytes.set(data, position);
+  }
+
+  /** Copies into `target` from `position`; returns the count (short only at the end). */
+  read(target: Uint8Array, position: number): number {
+    if (position >= this.size) return 0;
+    const count = Math.min(target.length, this.size - position);
+    target.set(this.bytes.subarray(position, position + count));
+    return count;
+  }
+
+  copy(): ByteExtent {
+    const twin = new ByteExtent();
+    twin.bytes = this.bytes.slice();
+    twin.size = this.size;
+    return twin;
+  }
+
+  /** The content as an exact-length copy. */
+  snapshot(): Uint8Array {
+    return this.bytes.slice(0, this.size);
+  }
+}
+
+/** An unsynced write: `data` is the VFS's own copy. A direct-I/O write is never lost (F5). */
+export interface PendingWrite {
+  readonly kind: 'write';
+  readonly seq: number;
+  readonly position: number;
+  readonly data: Uint8Array;
+  readonly direct: boolean;
+}
+
+export interface PendingTruncate {
+  readonly kind: 'truncate';
+  readonly seq: number;
+  readonly size: number;
+}
+
+export type PendingOp = PendingWrite | PendingTruncate;
+
+export function applyOp(extent: ByteExtent, op: PendingOp): void {
+  if (op.kind === 'write') extent.write(op.position, op.data);
+  else extent.setSize(op.size);
+}
+
+export function isDirectWrite(op: PendingOp): boolean {
+  return op.kind === 'write' && op.direct;
+}
+
+/** A half-open byte range [start, end). */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+export class FileNode {
+  readonly kind = 'file';
+  readonly view: ByteExtent;
+  readonly durable: ByteExtent;
+  pending: PendingOp[] = [];
+  /** How many current directory entries name this inode. */
+  linkCount = 0;
+  /** Seed 001: a skipped write extended the file, so every later write to it is skipped. */
+  skipAllWrites = false;
+  /**
+   * True once some written data will never become durable (a skipped write, a sync that failed):
+   * from then on `durable` + `pending` no longer replays to `view` (F2 is checked only while false).
+   */
+  viewDiverged = false;
+  /** The part past the old end of the most recent write that extended the file (seed 000). */
+  lastExtension: ByteRange | undefined;
+
+  constructor(content?: Uint8Array) {
+    this.view = content === undefined ? new ByteExtent() : ByteExtent.of(content);
+    this.durable = content === undefined ? new ByteExtent() : ByteExtent.of(content);
+  }
+
+  /** Appends an unsynced operation, keeping F3 (sequence numbers rise). */
+  enqueue(op: PendingOp): void {
+    const last = this.pending[this.pending.length - 1];
+    assert(last === undefined || last.seq < op.seq, () => `F3 pending seq ${op.seq} after ${last?.seq}`);
+    this.pending.push(op);
+  }
+
+  /**
+   * Makes the pending operations durable (a sync), or with `dropBuffered` only the direct-I/O ones
+   * (a failed sync: the kernel marked the pages clean without writing them). Returns the applied ops.
+   */
+  settle(dropBuffered: boolean): PendingOp[] {
+    const applied = dropBuffered ? this.pending.filter(isDirectWrite) : this.pending;
+    if (dropBuffered && applied.length < this.pending.length) this.viewDiverged = true;
+    for (const op of applied) applyOp(this.durable, op);
+    this.pending = [];
+    if (debugChecks() && !this.viewDiverged) this.checkReplay(applied);
+    return applied;
+  }
+
+  /** F2: with nothing pending and nothing dropped, the durable content is the view. */
+  private checkReplay(applied: readonly PendingOp[]): void {
+    assert(this.durable.size === this.view.size, () => `F2 durable size ${this.durable.size} != ${this.view.size}`);
+    for (const op of applied) {
+      if (op.kind !== 'write') continue;
+      const end = Math.min(op.position + op.data.length, this.view.size);
+      for (let i = op.position; i < end; i++) {
+        assert(this.durable.bytes[i] === this.view.bytes[i], () => `F2 durable byte ${i} differs from the view`);
+      }
+    }
+  }
+}
+
+export class DirNode {
+  readonly kind = 'directory';
+  readonly entries = new Map<string, FsNode>();
+  durableEntries = new Map<string, FsNode>();
+}
+
+export type FsNode = FileNode | DirNode;
+
+/**
+ * A rename whose directory entries are not both durable yet: what `renameNotAtomic` may leave
+ * half done. `fromDurable` / `toDurable` turn true when the source / target directory is synced.
+ */
+export interface RenameRecord {
+  readonly inode: FileNode;
+  readonly from: DirNode;
+  readonly fromName: string;
+  readonly to: DirNode;
+  readonly toName: string;
+  /** The file the rename replaced, if any. */
+  readonly replaced: FileNode | undefined;
+  fromDurable: boolean;
+  toDurable: boolean;
+}

@@ -1,0 +1,926 @@
+/**
+ * FaultVfs: a disk behind an operating-system page cache, in memory, that can lose power.
+ *
+ * A process writes through the kernel's page cache to a disk. A `write` lands in the cache: every
+ * later read sees it (contract V3), but only `sync`/`datasync` (fsync/fdatasync) carry it to the disk,
+ * and only `syncDir` carries a directory's entries there (creates, renames, removes: rule DIR). A
+ * crash keeps what had reached the disk, and decides under a `CrashPolicy` (`fault-policy.ts`) what
+ * became of what was in flight: a power cut loses all of it, a process crash (kill -9) none of it, a
+ * disk that reorders keeps any subset, an in-order disk a prefix, a torn write some of its sectors. The
+ * result is a `CrashImage` (`fault-image.ts`), which `FaultVfs.fromImage` reopens for recovery; that
+ * VFS can crash again (a crash during recovery).
+ *
+ * What it learns from (details: shared/reference/fault-models.md):
+ *  - LazyFS: a private page cache that reaches disk only on fsync; crashes at a chosen syscall; torn
+ *    writes; keeping a subset of unsynced writes. (We add a directory model, which it lacks.)
+ *  - SQLite's crash VFS (`src/test6.c`): a crash at the Nth sync; each unsynced write kept, dropped or
+ *    garbage by sector; its journal-test VFS's protocol oracle, which is our `onWrite` hook.
+ *  - RocksDB FaultInjectionTestFS: drop the unsynced data or keep a prefix; files created since the
+ *    last directory sync vanish; failed and corrupted reads.
+ *  - ALICE: an append persists its size before its data; a rename is unlink + link, not atomic.
+ *  - FoundationDB non-durable files: pending writes kept, dropped or corrupted sector by sector;
+ *    pending truncates dropped; a never-synced directory entry lost.
+ *  - TigerBeetle simulated storage: misdirected writes, read faults, every run replayed from a seed.
+ *  - Seed 001 (MariaDB's fsync-testing LD_PRELOAD): a trigger after which writes are skipped, then a
+ *    crash at the first sync. Seed 000 (ext4 on ARM64): a reader sees a new length before the bytes.
+ *
+ * The model. Per file inode (`fault-state.ts`): `view` (what reads see), `durable` (what survives
+ * any crash) and `pending`, the unsynced writes (each with a copy of its data) and truncates in issue
+ * order, each stamped with a VFS-wide sequence number. Per directory: `entries` (what open/list/stat
+ * see) and `durableEntries`.
+ *
+ *    write ───────────> view + pending ──(sync | datasync)──> durable
+ *    direct write ────> view + durable (queued behind earlier pending ops of the same file, in order)
+ *    create, rename, remove, mkdir, rmdir ──> entries ──(syncDir of that directory)──> durableEntries
+ *
+ * Reads and writes cost O(bytes): the view is one buffer per inode that grows by doubling; a write
+ * copies its data once into its pending op; a sync replays the file's pending ops onto `durable`.
+ *
+ * Faults, exactly:
+ *  - Crash points. `crashNow`; `crashAtOperation(n)` crashes instead of performing the n-th mutating
+ *    operation from now (write, truncate, sync, datasync, syncDir, create, rename, remove, mkdir,
+ *    rmdir: see MUTATING_OPERATIONS; an `open` counts as 'create' when it creates the file and as
+ *    'truncate' when `truncate` cuts an existing one; a recursive `mkdir` counts once when it creates
+ *    anything); `crashAtSync(n)` counts only sync, datasync and syncDir; `crashAtEvent(name, k)`
+ *    crashes at the k-th `engineEvent(name)` from now; `crashAtRandom(n)` picks a seeded point among
+ *    the next n operations. One scheduled crash at a time: a new schedule replaces the old. An operation
+ *    that fails its argument checks is refused before it is counted. The operation crashed at is not
+ *    performed and not counted. After a crash every Vfs and handle call throws SimulatedCrashError (F6).
+ *  - `trigger({ skipWritesPercent = 100 })` (seed 001): from then on each write that is not direct
+ *    I/O is skipped with that seeded probability. A skipped write still updates the view, so reads
+ *    return its data and sizes and positions stay right, but it never reaches `durable` (F4). A
+ *    skipped write that extended its file makes every later write to that file skipped too (a file
+ *    system never shows an extension without its data). The crash comes at the first sync, datasync
+ *    or syncDir after the trigger, before it takes effect, under 'process-crash' by default: all that
+ *    was not skipped reached the kernel, which lives until the crash; skipped writes are lost.
+ *  - `failNextSync(path?)` (Rebello et al., ATC'20): the next sync or datasync of that file (of any
+ *    file without a path) throws IoError (EIO), and every buffered write and truncate pending on that
+ *    inode is dropped for good: Linux marks the dirty pages clean without writing them. Reads still
+ *    return the cached bytes, a retried sync succeeds, and the dropped data is in no crash image, not
+ *    even a process crash's (the kernel may evict the clean pages at any moment). A later write that
+ *    touches the same page makes only its own bytes durable (stricter than Linux, which would write
+ *    the whole cached page). Direct-I/O writes queued on the inode still become durable.
+ *  - `injectReadFault({ path?, kind, count = 1, probability = 1, range? })`: a matching read (through
+ *    a handle opened by that path, overlapping `range` if given) is hit with the seeded probability,
+ *    `count` times in all (Infinity: a latent sector error; `clearReadFaults` ends them). 'error'
+ *    throws IoError; 'corrupt' flips one seeded bit of the bytes returned, inside `range` if given,
+ *    and only in the caller's buffer (F9). A read that returns no bytes is not hit by 'corrupt'.
+ *  - `misdirectNextWrite({ path?, toPosition? })`: the next matching write lands at `toPosition`, or
+ *    at a seeded sector-aligned position in [0, end of file rounded up to a sector + 1 sector] that is
+ *    not the intended one. The intended range keeps its old bytes; reads see the write where it
+ *    landed; the size grows only if the landing place is past the end.
+ *  - `setCapacity(bytes)`: the sum of the sizes of the files that have a name may not exceed it. A
+ *    write or truncate that would grow it past throws NoSpaceError and changes nothing (F7); it still
+ *    counts as an operation. A removed file's space is free at once, even while a handle is open.
+ *  - `armZeroTail(path, { reads = 1 })` (seed 000, ext4 racing buffered reader on ARM64): the next
+ *    `reads` reads of that file that overlap its most recent extending write see the new length but
+ *    zeros where that write went past the old end; later reads see the real bytes. Nothing stored changes.
+ *  - Audit: `audit` (per file: writes, bytes, syncs, datasyncs, truncates, failed calls included; per
+ *    directory: syncDirs), `trace` (every performed operation and event, in order), `unsyncedEntries`,
+ *    `eventCounts`. `onWrite` hooks see every write (intended position, caller's data, skipped and
+ *    direct ones too) after it is counted and before it lands; a hook that throws stops the write
+ *    and its error reaches the caller. A zero-length write changes nothing (as MemoryVfs), not even
+ *    the size, but is counted, traced and seen by the hooks.
+ *  Path filters match the path a handle was opened by (not where a later rename moved its file).
+ *
+ * Invariants (cited at the assertions that enforce them):
+ *  F1. For every ByteExtent, `size <= bytes.length` and the bytes past `size` are zero.
+ *  F2. For an inode that never had data dropped, replaying `pending` onto `durable` gives `view`;
+ *      checked after every sync (debug checks), when nothing is pending.
+ *  F3. Sequence numbers are unique across the VFS and rise along each inode's pending list, so
+ *      sorting by them gives the one global issue order that 'keep-prefix' cuts.
+ *  F4. A skipped write never reaches `durable` and is in no image.
+ *  F5. A direct-I/O write is never skipped, torn or lost: it is durable when `write` returns.
+ *  F6. After a crash no state changes: every Vfs and handle call throws SimulatedCrashError and the
+ *      image is fixed.
+ *  F7. The stored bytes (sizes of named files) never exceed the capacity; a refused write changes nothing.
+ *  F8. Every random choice comes from the VFS's seeded streams, one stream per purpose (crash image,
+ *      skipped writes, read and write faults, random crash points), so the same seed and the same
+ *      calls give the same image byte for byte, and drawing more in one stream never shifts another.
+ *  F9. A read never changes stored state: corruption and zero tails touch only the caller's buffer.
+ *  F10. `durableEntries` change only at `syncDir`, so without it no create, rename or remove survives
+ *      a crash under 'lose-unsynced'.
+ */
+import {
+  AlreadyExistsError,
+  DirectoryNotEmptyError,
+  InvalidArgumentError,
+  IoError,
+  NoSpaceError,
+  NotADirectoryError,
+  NotFoundError,
+  SimulatedCrashError,
+} from '../errors.js';
+import { assert, debugChecks } from '../util/assert.js';
+import { RandomSource } from '../util/random.js';
+import { FaultFile, settle, type FileHost } from './fault-file.js';
+import { buildCrashImage, type CrashImage } from './fault-image.js';
+import {
+  resolveCrashPolicy,
+  type CrashPolicy,
+  type CrashPolicyName,
+  type ResolvedCrashPolicy,
+} from './fault-policy.js';
+import { DirNode, FileNode, type ByteRange, type FsNode, type RenameRecord } from './fault-state.js';
+import type {
+  AuditReport,
+  FaultVfsOptions,
+  MisdirectOptions,
+  MutatingOperation,
+  PathAudit,
+  ReadFaultOptions,
+  TraceEntry,
+  TriggerOptions,
+  WriteHook,
+} from './fault-types.js';
+import {
+  basenameOf,
+  checkBuffer,
+  checkPosition,
+  dirnameOf,
+  ENGINE_EVENTS,
+  normalizePath,
+  type EngineEvent,
+  type FileStat,
+  type OpenOptions,
+  type Vfs,
+  type VfsFile,
+} from './vfs.js';
+
+export type { CrashImage } from './fault-image.js';
+export {
+  MUTATING_OPERATIONS,
+  type AuditReport,
+  type DirectoryAudit,
+  type FaultVfsOptions,
+  type FaultWrite,
+  type FileAudit,
+  type MisdirectOptions,
+  type MutatingOperation,
+  type PathAudit,
+  type ReadFaultOptions,
+  type TraceEntry,
+  type TriggerOptions,
+  type WriteHook,
+} from './fault-types.js';
+export {
+  CRASH_POLICIES,
+  CRASH_POLICY_NAMES,
+  type CrashPolicy,
+  type CrashPolicyName,
+  type DirectoryMode,
+  type TornFill,
+  type UnsyncedMode,
+} from './fault-policy.js';
+
+const SYNC_OPERATIONS: readonly MutatingOperation[] = ['sync', 'datasync', 'syncDir'];
+
+type Schedule =
+  | { readonly kind: 'operation'; readonly at: number; readonly policy: ResolvedCrashPolicy }
+  | { readonly kind: 'sync'; readonly at: number; readonly policy: ResolvedCrashPolicy }
+  | { readonly kind: 'event'; readonly name: EngineEvent; readonly at: number; readonly policy: ResolvedCrashPolicy };
+
+interface ReadFaultRule {
+  readonly path: string | undefined;
+  readonly kind: 'error' | 'corrupt';
+  remaining: number;
+  readonly probability: number;
+  readonly range: ByteRange | undefined;
+}
+
+interface Counts {
+  writes: number;
+  bytesWritten: number;
+  syncs: number;
+  datasyncs: number;
+  truncates: number;
+}
+
+function checkCount(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`${what} must be a positive safe integer, got ${String(value)}`);
+  }
+}
+
+function checkProbability(value: number, what: string): void {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw new InvalidArgumentError(`${what} must be a number in [0, 1], got ${String(value)}`);
+  }
+}
+
+function checkEvent(name: EngineEvent): void {
+  if (!(ENGINE_EVENTS as readonly string[]).includes(name)) {
+    throw new InvalidArgumentError(`unknown engine event ${JSON.stringify(name)}; see ENGINE_EVENTS`);
+  }
+}
+
+function optionalPath(path: string | undefined): string | undefined {
+  return path === undefined ? undefined : normalizePath(path);
+}
+
+export class FaultVfs implements Vfs {
+  readonly seed: number;
+  readonly sectorBytes: number;
+
+  private readonly root = new DirNode();
+  // F8: one stream per purpose.
+  private readonly crashRandom: RandomSource;
+  private readonly skipRandom: RandomSource;
+  private readonly faultRandom: RandomSource;
+  private readonly scheduleRandom: RandomSource;
+
+  private seq = 0;
+  private renames: RenameRecord[] = [];
+  private mutations = 0;
+  private syncCalls = 0;
+  private readonly events = Object.fromEntries(ENGINE_EVENTS.map((name) => [name, 0])) as Record<EngineEvent, number>;
+  private schedule: Schedule | undefined;
+  private triggered: { readonly probability: number; readonly policy: ResolvedCrashPolicy } | undefined;
+  private image: CrashImage | undefined;
+  private reason = '';
+
+  private readonly syncFailures: (string | undefined)[] = [];
+  private readFaults: ReadFaultRule[] = [];
+  private readonly misdirects: { readonly path: string | undefined; readonly toPosition: number | undefined }[] = [];
+  private readonly zeroTails = new Map<string, number>();
+  private capacityBytes: number | undefined;
+  private storedBytes = 0;
+  private readonly hooks: { readonly hook: WriteHook }[] = [];
+
+  private readonly fileCounts = new Map<string, Counts>();
+  private readonly dirCounts = new Map<string, { syncDirs: number }>();
+  private readonly traceEntries: TraceEntry[] = [];
+
+  private readonly host: FileHost = {
+    checkAlive: () => this.checkAlive(),
+    read: (file, inode, target, position) => this.fileRead(file, inode, target, position),
+    write: (file, inode, source, position) => this.fileWrite(file, inode, source, position),
+    truncate: (file, inode, size) => this.fileTruncate(file.path, inode, size),
+    sync: (file, inode, kind) => this.fileSync(file.path, inode, kind),
+  };
+
+  constructor(options: FaultVfsOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidArgumentError('FaultVfs needs options with a seed: new FaultVfs({ seed })');
+    }
+    const sectorBytes = options.sectorBytes ?? 512;
+    checkCount(sectorBytes, 'sectorBytes');
+    const random = new RandomSource(options.seed);
+    this.seed = options.seed;
+    this.sectorBytes = sectorBytes;
+    this.crashRandom = random.fork();
+    this.skipRandom = random.fork();
+    this.faultRandom = random.fork();
+    this.scheduleRandom = random.fork();
+  }
+
+  /**
+   * Reopens a crash image as a fresh VFS whose whole content is durable (nothing pending, every
+   * entry synced), so recovery can run on it and crash again. The image is copied, not shared: it
+   * can be reopened many times. A file reachable by two names (a rename left half done) becomes two files.
+   */
+  static fromImage(image: CrashImage, options: FaultVfsOptions): FaultVfs {
+    const vfs = new FaultVfs(options);
+    const depth = (path: string): number => path.split('/').length;
+    for (const dir of [...image.directories].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1))) {
+      vfs.installDirectory(normalizePath(dir));
+    }
+    for (const [rawPath, bytes] of image.files) {
+      const path = normalizePath(rawPath);
+      checkBuffer(bytes, `image file ${path}`);
+      const parent = vfs.installDirectory(dirnameOf(path));
+      const name = basenameOf(path);
+      if (path === '' || parent.entries.has(name)) {
+        throw new InvalidArgumentError(`crash image names ${JSON.stringify(rawPath)} twice or as the root`);
+      }
+      vfs.setEntry(parent, name, new FileNode(bytes));
+      parent.durableEntries.set(name, parent.entries.get(name) as FsNode);
+    }
+    return vfs;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Crash control
+
+  /** True once the VFS has crashed (F6). */
+  get crashed(): boolean {
+    return this.image !== undefined;
+  }
+
+  /** Mutating operations performed so far (see MUTATING_OPERATIONS). */
+  get mutatingOperations(): number {
+    return this.mutations;
+  }
+
+  /** sync, datasync and syncDir calls performed so far (what `crashAtSync` counts). */
+  get syncOperations(): number {
+    return this.syncCalls;
+  }
+
+  /** The image the crash left. Throws InvalidArgumentError before a crash. */
+  crashImage(): CrashImage {
+    if (this.image === undefined) throw new InvalidArgumentError('the FaultVfs has not crashed: no crash image yet');
+    return this.image;
+  }
+
+  /** What is durable now: the 'power-cut' image, without crashing (after a crash: the crash image). */
+  durableImage(): CrashImage {
+    if (this.image !== undefined) return this.image;
+    return buildCrashImage(this.root, [], resolveCrashPolicy('power-cut'), new RandomSource(0), this.sectorBytes);
+  }
+
+  /** Crashes now and returns the image. Default policy 'power-cut'. */
+  crashNow(policy?: CrashPolicy | CrashPolicyName): CrashImage {
+    this.checkAlive();
+    this.crash(resolveCrashPolicy(policy), 'crashNow');
+    return this.crashImage();
+  }
+
+  /** Crashes instead of performing the n-th mutating operation from now (n = 1: the next). */
+  crashAtOperation(n: number, policy?: CrashPolicy | CrashPolicyName): void {
+    this.checkAlive();
+    checkCount(n, 'crashAtOperation n');
+    this.schedule = { kind: 'operation', at: this.mutations + n, policy: resolveCrashPolicy(policy) };
+  }
+
+  /** Crashes instead of performing the n-th sync, datasync or syncDir from now. */
+  crashAtSync(n: number, policy?: CrashPolicy | CrashPolicyName): void {
+    this.checkAlive();
+    checkCount(n, 'crashAtSync n');
+    this.schedule = { kind: 'sync', at: this.syncCalls + n, policy: resolveCrashPolicy(policy) };
+  }
+
+  /** Crashes at the `occurrence`-th `engineEvent(name)` from now (the event is counted first). */
+  crashAtEvent(name: EngineEvent, occurrence = 1, policy?: CrashPolicy | CrashPolicyName): void {
+    this.checkAlive();
+    checkEvent(name);
+    checkCount(occurrence, 'crashAtEvent occurrence');
+    this.schedule = { kind: 'event', name, at: this.events[name] + occurrence, policy: resolveCrashPolicy(policy) };
+  }
+
+  /** Crashes at a seeded point among the next `withinOperations` mutating operations; returns its n. */
+  crashAtRandom(withinOperations: number, policy?: CrashPolicy | CrashPolicyName): number {
+    this.checkAlive();
+    checkCount(withinOperations, 'crashAtRandom withinOperations');
+    const n = this.scheduleRandom.intBetween(1, withinOperations);
+    this.crashAtOperation(n, policy);
+    return n;
+  }
+
+  /** Seed 001: skip later buffered writes, crash at the first sync. See the module doc. */
+  trigger(options: TriggerOptions = {}): void {
+    this.checkAlive();
+    const percent = options.skipWritesPercent ?? 100;
+    if (typeof percent !== 'number' || !(percent >= 0 && percent <= 100)) {
+      throw new InvalidArgumentError(`skipWritesPercent must be in [0, 100], got ${String(percent)}`);
+    }
+    this.triggered = { probability: percent / 100, policy: resolveCrashPolicy(options.policy ?? 'process-crash') };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Other faults
+
+  /** The next sync or datasync (of files opened by `path`, or of any file) fails with EIO and drops. */
+  failNextSync(path?: string): void {
+    this.checkAlive();
+    this.syncFailures.push(optionalPath(path));
+  }
+
+  injectReadFault(options: ReadFaultOptions): void {
+    this.checkAlive();
+    if (options.kind !== 'error' && options.kind !== 'corrupt') {
+      throw new InvalidArgumentError(`read fault kind must be 'error' or 'corrupt', got ${String(options.kind)}`);
+    }
+    const count = options.count ?? 1;
+    if (count !== Infinity) checkCount(count, 'read fault count');
+    const probability = options.probability ?? 1;
+    checkProbability(probability, 'read fault probability');
+    let range: ByteRange | undefined;
+    if (options.range !== undefined) {
+      checkPosition(options.range.position, 'read fault range position');
+      checkCount(options.range.length, 'read fault range length');
+      range = { start: options.range.position, end: options.range.position + options.range.length };
+    }
+    this.readFaults.push({
+      path: optionalPath(options.path),
+      kind: options.kind,
+      remaining: count,
+      probability,
+      range,
+    });
+  }
+
+  clearReadFaults(): void {
+    this.readFaults = [];
+  }
+
+  misdirectNextWrite(options: MisdirectOptions = {}): void {
+    this.checkAlive();
+    if (options.toPosition !== undefined) checkPosition(options.toPosition, 'misdirect toPosition');
+    this.misdirects.push({ path: optionalPath(options.path), toPosition: options.toPosition });
+  }
+
+  /** Caps the stored bytes (the sizes of named files); undefined removes the cap. */
+  setCapacity(bytes: number | undefined): void {
+    this.checkAlive();
+    if (bytes !== undefined) checkPosition(bytes, 'capacity');
+    this.capacityBytes = bytes;
+  }
+
+  /** Seed 000: the next `reads` reads of `path` see zeros where its last extending write went. */
+  armZeroTail(path: string, options: { readonly reads?: number } = {}): void {
+    this.checkAlive();
+    const reads = options.reads ?? 1;
+    checkCount(reads, 'armZeroTail reads');
+    this.zeroTails.set(normalizePath(path), reads);
+  }
+
+  /** Installs a hook that sees every write before it lands; returns its unsubscribe function. */
+  onWrite(hook: WriteHook): () => void {
+    if (typeof hook !== 'function') throw new InvalidArgumentError('onWrite needs a function');
+    const entry = { hook };
+    this.hooks.push(entry);
+    return () => {
+      const index = this.hooks.indexOf(entry);
+      if (index >= 0) this.hooks.splice(index, 1);
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Audit
+
+  audit(): AuditReport;
+  audit(path: string): PathAudit;
+  audit(path?: string): AuditReport | PathAudit {
+    if (path === undefined) {
+      return {
+        files: new Map([...this.fileCounts].map(([p, counts]) => [p, { ...counts }])),
+        directories: new Map([...this.dirCounts].map(([p, counts]) => [p, { ...counts }])),
+      };
+    }
+    const normalized = normalizePath(path);
+    const file = this.fileCounts.get(normalized);
+    return {
+      writes: file?.writes ?? 0,
+      bytesWritten: file?.bytesWritten ?? 0,
+      syncs: file?.syncs ?? 0,
+      datasyncs: file?.datasyncs ?? 0,
+      truncates: file?.truncates ?? 0,
+      syncDirs: this.dirCounts.get(normalized)?.syncDirs ?? 0,
+    };
+  }
+
+  /** Every performed operation and engine event, in order. */
+  trace(): readonly TraceEntry[] {
+    return this.traceEntries.slice();
+  }
+
+  /** How many times each engine event was raised. */
+  eventCounts(): Readonly<Record<EngineEvent, number>> {
+    return { ...this.events };
+  }
+
+  /** The paths whose directory entry (a create, rename or remove) `syncDir` has not made durable. */
+  unsyncedEntries(): string[] {
+    const paths: string[] = [];
+    const visit = (dir: DirNode, prefix: string): void => {
+      const names = new Set([...dir.entries.keys(), ...dir.durableEntries.keys()]);
+      for (const name of names) {
+        const node = dir.entries.get(name);
+        const path = prefix === '' ? name : `${prefix}/${name}`;
+        if (node !== dir.durableEntries.get(name)) paths.push(path);
+        if (node?.kind === 'directory') visit(node, path);
+      }
+    };
+    visit(this.root, '');
+    return paths.sort();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The Vfs contract
+
+  open(rawPath: string, options: OpenOptions = {}): VfsFile {
+    this.checkAlive();
+    const path = normalizePath(rawPath);
+    if (path === '') throw new InvalidArgumentError('cannot open the root directory as a file');
+    if (options.readOnly === true && (options.truncate === true || options.create === true)) {
+      throw new InvalidArgumentError(`open ${path}: readOnly cannot be combined with create or truncate`);
+    }
+    const parent = this.parentOf(path);
+    const name = basenameOf(path);
+    let node = parent.entries.get(name);
+    if (node === undefined) {
+      if (options.create !== true) throw new NotFoundError(path, 'file');
+      this.beginMutation('create', path);
+      node = new FileNode();
+      this.setEntry(parent, name, node);
+      this.record({ op: 'create', path });
+    } else {
+      if (options.create === true && options.exclusive === true) throw new AlreadyExistsError(path);
+      if (node.kind !== 'file') throw new NotADirectoryError(path, `${path} is a directory, not a file`);
+      if (options.truncate === true) this.fileTruncate(path, node, 0);
+    }
+    return new FaultFile(this.host, path, node, options);
+  }
+
+  stat(rawPath: string): FileStat | undefined {
+    this.checkAlive();
+    const node = this.lookup(normalizePath(rawPath));
+    if (node === undefined) return undefined;
+    return node.kind === 'file' ? { kind: 'file', size: node.view.size } : { kind: 'directory', size: 0 };
+  }
+
+  list(rawDir: string): string[] {
+    this.checkAlive();
+    return [...this.dir(normalizePath(rawDir)).entries.keys()].sort();
+  }
+
+  mkdir(rawDir: string, options: { readonly recursive?: boolean } = {}): void {
+    this.checkAlive();
+    const path = normalizePath(rawDir);
+    if (path === '') {
+      if (options.recursive === true) return;
+      throw new AlreadyExistsError('.');
+    }
+    if (options.recursive !== true) {
+      const parent = this.parentOf(path);
+      if (parent.entries.has(basenameOf(path))) throw new AlreadyExistsError(path);
+    }
+    // Check the whole path before counting, so a refused mkdir changes nothing.
+    let missing = false;
+    let node: DirNode = this.root;
+    for (const part of path.split('/')) {
+      const next: FsNode | undefined = node.entries.get(part);
+      if (next === undefined) {
+        missing = true;
+        break;
+      }
+      if (next.kind !== 'directory')
+        throw new NotADirectoryError(path, `cannot create directory ${path}: ${part} is a file`);
+      node = next;
+    }
+    if (!missing) return; // recursive, and it all exists
+    this.beginMutation('mkdir', path);
+    this.installDirectory(path, false);
+    this.record({ op: 'mkdir', path });
+  }
+
+  rename(rawFrom: string, rawTo: string): void {
+    this.checkAlive();
+    const from = normalizePath(rawFrom);
+    const to = normalizePath(rawTo);
+    const fromParent = this.parentOf(from);
+    const fromName = basenameOf(from);
+    const inode = from === '' ? this.root : fromParent.entries.get(fromName);
+    if (inode === undefined) throw new NotFoundError(from);
+    if (inode.kind !== 'file') throw new InvalidArgumentError(`rename ${from}: only files can be renamed`);
+    const toParent = this.parentOf(to);
+    const toName = basenameOf(to);
+    const existing = to === '' ? this.root : toParent.entries.get(toName);
+    if (existing !== undefined && existing.kind !== 'file') {
+      throw new NotADirectoryError(to, `cannot rename over directory ${to}`);
+    }
+    this.beginMutation('rename', from);
+    this.record({ op: 'rename', path: from, to });
+    if (from === to) return;
+    this.deleteEntry(fromParent, fromName);
+    this.setEntry(toParent, toName, inode);
+    this.renames.push({
+      inode,
+      from: fromParent,
+      fromName,
+      to: toParent,
+      toName,
+      replaced: existing,
+      fromDurable: false,
+      toDurable: false,
+    });
+  }
+
+  remove(rawPath: string): void {
+    this.checkAlive();
+    const path = normalizePath(rawPath);
+    const parent = this.parentOf(path);
+    const name = basenameOf(path);
+    const node = path === '' ? this.root : parent.entries.get(name);
+    if (node === undefined) throw new NotFoundError(path, 'file');
+    if (node.kind !== 'file') throw new NotADirectoryError(path, `${path || '.'} is a directory: use rmdir`);
+    this.beginMutation('remove', path);
+    this.deleteEntry(parent, name);
+    this.record({ op: 'remove', path });
+  }
+
+  rmdir(rawDir: string): void {
+    this.checkAlive();
+    const path = normalizePath(rawDir);
+    if (path === '') throw new InvalidArgumentError('cannot remove the root directory');
+    const parent = this.parentOf(path);
+    const name = basenameOf(path);
+    const node = parent.entries.get(name);
+    if (node === undefined) throw new NotFoundError(path, 'directory');
+    if (node.kind !== 'directory') throw new NotADirectoryError(path);
+    if (node.entries.size > 0) throw new DirectoryNotEmptyError(path);
+    this.beginMutation('rmdir', path);
+    this.deleteEntry(parent, name);
+    this.record({ op: 'rmdir', path });
+  }
+
+  syncDir(rawDir: string): void {
+    this.checkAlive();
+    const path = normalizePath(rawDir);
+    const dir = this.dir(path);
+    this.beginMutation('syncDir', path);
+    dir.durableEntries = new Map(dir.entries); // F10: the only place durable entries change
+    for (const rename of this.renames) {
+      if (rename.from === dir) rename.fromDurable = true;
+      if (rename.to === dir) rename.toDurable = true;
+    }
+    this.renames = this.renames.filter((rename) => !(rename.fromDurable && rename.toDurable));
+    const counts = this.dirCounts.get(path) ?? { syncDirs: 0 };
+    counts.syncDirs++;
+    this.dirCounts.set(path, counts);
+    this.record({ op: 'syncDir', path });
+  }
+
+  syncDirAsync(rawDir: string): Promise<void> {
+    return settle(() => this.syncDir(rawDir));
+  }
+
+  engineEvent(name: EngineEvent): void {
+    this.checkAlive();
+    checkEvent(name);
+    this.events[name]++;
+    this.record({ op: 'event', path: name });
+    const schedule = this.schedule;
+    if (schedule?.kind === 'event' && schedule.name === name && this.events[name] === schedule.at) {
+      throw this.crash(schedule.policy, `engine event ${name} #${this.events[name]}`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals: crash
+
+  private checkAlive(): void {
+    if (this.image !== undefined) throw new SimulatedCrashError(this.reason); // F6
+  }
+
+  private crash(policy: ResolvedCrashPolicy, reason: string): SimulatedCrashError {
+    assert(this.image === undefined, 'F6 a FaultVfs crashes once');
+    this.image = buildCrashImage(this.root, this.renames, policy, this.crashRandom, this.sectorBytes);
+    this.reason = reason;
+    this.schedule = undefined;
+    this.triggered = undefined;
+    return new SimulatedCrashError(reason);
+  }
+
+  /** Counts a mutating operation that passed its checks, or crashes instead of it. */
+  private beginMutation(op: MutatingOperation, path: string): void {
+    const n = this.mutations + 1;
+    const what = `${op} ${path === '' ? '.' : path}`;
+    const schedule = this.schedule;
+    if (schedule?.kind === 'operation' && schedule.at === n) {
+      throw this.crash(schedule.policy, `mutating operation ${n}: ${what}`);
+    }
+    if (SYNC_OPERATIONS.includes(op)) {
+      const s = this.syncCalls + 1;
+      if (schedule?.kind === 'sync' && schedule.at === s) throw this.crash(schedule.policy, `sync ${s}: ${what}`);
+      if (this.triggered !== undefined) throw this.crash(this.triggered.policy, `first sync after trigger: ${what}`);
+      this.syncCalls = s;
+    }
+    this.mutations = n;
+  }
+
+  private record(entry: TraceEntry): void {
+    this.traceEntries.push(entry);
+  }
+
+  private countsOf(path: string): Counts {
+    let counts = this.fileCounts.get(path);
+    if (counts === undefined) {
+      counts = { writes: 0, bytesWritten: 0, syncs: 0, datasyncs: 0, truncates: 0 };
+      this.fileCounts.set(path, counts);
+    }
+    return counts;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals: files
+
+  private fileRead(file: VfsFile, inode: FileNode, target: Uint8Array, position: number): number {
+    const count = Math.max(0, Math.min(target.length, inode.view.size - position));
+    const end = position + count;
+    const rule = this.readFault(file.path, position, end, count);
+    if (rule?.kind === 'error') throw new IoError(file.path, 'read');
+    inode.view.read(target, position);
+    const zeroReads = this.zeroTails.get(file.path);
+    const tail = inode.lastExtension;
+    if (zeroReads !== undefined && tail !== undefined && tail.start < end && position < tail.end) {
+      // Seed 000: the reader saw the new size, but not yet the bytes of the write that set it.
+      target.fill(0, Math.max(tail.start, position) - position, Math.min(tail.end, end) - position);
+      if (zeroReads > 1) this.zeroTails.set(file.path, zeroReads - 1);
+      else this.zeroTails.delete(file.path);
+    }
+    if (rule?.kind === 'corrupt') {
+      const from = Math.max(rule.range?.start ?? position, position);
+      const at = this.faultRandom.intBetween(from, Math.min(rule.range?.end ?? end, end) - 1);
+      // F9: one bit of the caller's buffer, never the stored bytes.
+      target[at - position] = (target[at - position] as number) ^ (1 << this.faultRandom.int(8));
+    }
+    return count;
+  }
+
+  /** The read fault that hits a read of [position, end) through `path`, consuming one of its count. */
+  private readFault(path: string, position: number, end: number, count: number): ReadFaultRule | undefined {
+    if (this.readFaults.length === 0) return undefined;
+    for (const rule of this.readFaults) {
+      if (rule.path !== undefined && rule.path !== path) continue;
+      if (rule.range !== undefined && !(rule.range.start < end && position < rule.range.end)) continue;
+      if (rule.kind === 'corrupt' && count === 0) continue; // nothing to corrupt
+      if (!this.faultRandom.chance(rule.probability)) continue;
+      rule.remaining--;
+      if (rule.remaining <= 0) this.readFaults = this.readFaults.filter((r) => r !== rule);
+      return rule;
+    }
+    return undefined;
+  }
+
+  private fileWrite(file: VfsFile, inode: FileNode, source: Uint8Array, position: number): void {
+    this.beginMutation('write', file.path);
+    for (const { hook } of this.hooks.slice()) hook({ path: file.path, position, data: source, direct: file.direct });
+    if (source.length === 0) {
+      // Changes nothing, not even the size (POSIX pwrite of 0 bytes; MemoryVfs does the same).
+      this.countsOf(file.path).writes++;
+      this.record({ op: 'write', path: file.path, position, length: 0, direct: file.direct });
+      return;
+    }
+    const landedAt = this.misdirection(file.path, position, source.length, inode.view.size);
+    const oldSize = inode.view.size;
+    const end = landedAt + source.length;
+    const entry = {
+      op: 'write' as const,
+      path: file.path,
+      position,
+      length: source.length,
+      direct: file.direct,
+      ...(landedAt === position ? {} : { landedAt }),
+    };
+    this.reserve(file.path, inode, end, entry);
+    if (end > oldSize) this.resize(inode, end);
+    const skipped =
+      this.triggered !== undefined &&
+      !file.direct && // F5: direct I/O is never skipped
+      (inode.skipAllWrites || this.skipRandom.chance(this.triggered.probability));
+    inode.view.write(landedAt, source);
+    if (end > oldSize) inode.lastExtension = { start: Math.max(landedAt, oldSize), end };
+    if (skipped) {
+      // F4: never queued, so never durable; an extending skip drags every later write of the file.
+      if (end > oldSize) inode.skipAllWrites = true;
+      inode.viewDiverged = true;
+    } else if (file.direct && inode.pending.length === 0) {
+      inode.durable.write(landedAt, source); // F5
+    } else {
+      inode.enqueue({ kind: 'write', seq: ++this.seq, position: landedAt, data: source.slice(), direct: file.direct });
+    }
+    const counts = this.countsOf(file.path);
+    counts.writes++;
+    counts.bytesWritten += source.length;
+    this.record(skipped ? { ...entry, skipped } : entry);
+  }
+
+  /** Where a write lands: its position, or elsewhere if a misdirection is armed for it. */
+  private misdirection(path: string, position: number, length: number, size: number): number {
+    const index = this.misdirects.findIndex((m) => m.path === undefined || m.path === path);
+    if (index < 0) return position;
+    const [misdirect] = this.misdirects.splice(index, 1);
+    if (misdirect?.toPosition !== undefined) return misdirect.toPosition;
+    const sectors = Math.ceil(Math.max(size, position + length) / this.sectorBytes);
+    let k = this.faultRandom.int(sectors + 2);
+    if (k * this.sectorBytes === position) k = (k + 1) % (sectors + 2);
+    return k * this.sectorBytes;
+  }
+
+  /** F7: grows the stored bytes for `inode` reaching `newSize`, or throws NoSpaceError changing nothing. */
+  private reserve(path: string, inode: FileNode, newSize: number, entry: TraceEntry): void {
+    if (this.capacityBytes === undefined || inode.linkCount === 0 || newSize <= inode.view.size) return;
+    if (debugChecks()) this.checkStoredBytes();
+    if (this.storedBytes + newSize - inode.view.size > this.capacityBytes) {
+      this.record({ ...entry, failed: 'ERR_NO_SPACE' });
+      throw new NoSpaceError(path);
+    }
+  }
+
+  private resize(inode: FileNode, newSize: number): void {
+    if (inode.linkCount > 0) this.storedBytes += newSize - inode.view.size;
+  }
+
+  private fileTruncate(path: string, inode: FileNode, size: number): void {
+    this.beginMutation('truncate', path);
+    const entry: TraceEntry = { op: 'truncate', path, size };
+    this.reserve(path, inode, size, entry);
+    this.resize(inode, size);
+    inode.view.setSize(size);
+    const tail = inode.lastExtension;
+    if (tail !== undefined)
+      inode.lastExtension = size <= tail.start ? undefined : { start: tail.start, end: Math.min(tail.end, size) };
+    inode.enqueue({ kind: 'truncate', seq: ++this.seq, size });
+    this.countsOf(path).truncates++;
+    this.record(entry);
+  }
+
+  private fileSync(path: string, inode: FileNode, kind: 'sync' | 'datasync'): void {
+    this.beginMutation(kind, path);
+    const counts = this.countsOf(path);
+    if (kind === 'sync') counts.syncs++;
+    else counts.datasyncs++;
+    const failure = this.syncFailures.findIndex((p) => p === undefined || p === path);
+    if (failure >= 0) {
+      this.syncFailures.splice(failure, 1);
+      inode.settle(true); // Linux marks the pages clean: the buffered data is gone for good
+      this.record({ op: kind, path, failed: 'ERR_IO' });
+      throw new IoError(path, kind === 'sync' ? 'fsync' : 'fdatasync');
+    }
+    inode.settle(false);
+    this.record({ op: kind, path });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals: the namespace
+
+  /** Walks to `path`: its node, or why there is none (a missing part, or a file on the way). */
+  private resolve(path: string): FsNode | 'missing' | 'file-on-the-way' {
+    let node: FsNode = this.root;
+    for (const part of path === '' ? [] : path.split('/')) {
+      if (node.kind !== 'directory') return 'file-on-the-way';
+      const next: FsNode | undefined = node.entries.get(part);
+      if (next === undefined) return 'missing';
+      node = next;
+    }
+    return node;
+  }
+
+  private lookup(path: string): FsNode | undefined {
+    const found = this.resolve(path);
+    return typeof found === 'string' ? undefined : found;
+  }
+
+  /** The directory at `path`, failing as the OS (and MemoryVfs) does: ENOENT or ENOTDIR. */
+  private dir(path: string): DirNode {
+    const found = this.resolve(path);
+    if (found === 'missing') throw new NotFoundError(path, 'directory');
+    if (found === 'file-on-the-way' || found.kind !== 'directory') throw new NotADirectoryError(path);
+    return found;
+  }
+
+  /** The directory that holds `path`, which must exist and be a directory. */
+  private parentOf(path: string): DirNode {
+    return this.dir(dirnameOf(path));
+  }
+
+  /**
+   * Creates the missing directories along `path` and returns the last; with `durable`, as already
+   * synced (fromImage). Callers have checked that no part is a file.
+   */
+  private installDirectory(path: string, durable = true): DirNode {
+    let node: DirNode = this.root;
+    for (const part of path === '' ? [] : path.split('/')) {
+      let next = node.entries.get(part);
+      if (next === undefined) {
+        next = new DirNode();
+        node.entries.set(part, next);
+        if (durable) node.durableEntries.set(part, next);
+      }
+      if (next.kind !== 'directory') throw new InvalidArgumentError(`${path}: ${part} is a file, not a directory`);
+      node = next;
+    }
+    return node;
+  }
+
+  private setEntry(dir: DirNode, name: string, node: FsNode): void {
+    this.deleteEntry(dir, name);
+    dir.entries.set(name, node);
+    if (node.kind === 'file' && node.linkCount++ === 0) this.storedBytes += node.view.size;
+  }
+
+  private deleteEntry(dir: DirNode, name: string): void {
+    const old = dir.entries.get(name);
+    dir.entries.delete(name);
+    if (old?.kind === 'file' && --old.linkCount === 0) this.storedBytes -= old.view.size;
+  }
+
+  /** F7's bookkeeping: the running total equals the sizes of the named files. */
+  private checkStoredBytes(): void {
+    const seen = new Set<FileNode>();
+    let total = 0;
+    const visit = (dir: DirNode): void => {
+      for (const node of dir.entries.values()) {
+        if (node.kind === 'directory') visit(node);
+        else if (!seen.has(node)) {
+          seen.add(node);
+          total += node.view.size;
+        }
+      }
+    };
+    visit(this.root);
+    assert(total === this.storedBytes, () => `F7 stored bytes ${this.storedBytes} != named file sizes ${total}`);
+  }
+}
