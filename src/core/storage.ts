@@ -71,8 +71,14 @@ export interface StorageOptions {
  * what keeps data safe. Not exported from the package.
  */
 export interface StorageTestSeams {
-  /** Flush pages without the doublewrite buffer (torn pages become unrecoverable). */
+  /** Flush pages without the doublewrite buffer (torn pages become unrecoverable). Rule TORN. */
   readonly disableDoublewrite?: boolean;
+  /** Write pages without first making their redo durable. Rule WAL. */
+  readonly skipWal?: boolean;
+  /** Hand out pages that fail their checks instead of raising. Rule CHECKSUM. */
+  readonly skipPageChecks?: boolean;
+  /** Recovery applies groups whose checksum fails or whose end is missing. Rules MTR, LOG-TAIL. */
+  readonly applyTornGroups?: boolean;
 }
 
 const BACKGROUND_STEP_MS = 100;
@@ -96,9 +102,11 @@ export class Storage {
   private closed = false;
   private timers: TimerHandle[] = [];
   private readonly options: StorageOptions;
+  private readonly seams: StorageTestSeams;
 
   private constructor(options: StorageOptions, pageSize: number, seams: StorageTestSeams) {
     this.options = options;
+    this.seams = seams;
     this.vfs = options.vfs;
     this.pageSize = pageSize;
     this.clock = options.clock ?? new SystemClock();
@@ -110,7 +118,10 @@ export class Storage {
     this.doublewrite = seams.disableDoublewrite === true ? undefined : new Doublewrite(this.vfs, pageSize, flushBatchPages);
     const spaces = this.spaces;
     const io: PageIo = {
-      readPage: (spaceId, pageNo, target) => spaces.require(spaceId).readPage(pageNo, target),
+      readPage:
+        seams.skipPageChecks === true
+          ? (spaceId, pageNo, target) => void spaces.require(spaceId).readPageUnchecked(pageNo, target)
+          : (spaceId, pageNo, target) => spaces.require(spaceId).readPage(pageNo, target),
       writeSealedPage: (spaceId, pageNo, image) => spaces.require(spaceId).writeSealedPage(pageNo, image),
       syncSpaces: (ids) => {
         for (const id of ids) spaces.get(id)?.sync();
@@ -121,7 +132,7 @@ export class Storage {
       poolBytes: options.bufferPoolBytes ?? 64 * 1024 * 1024,
       clock: this.clock,
       io,
-      wal: { flushLogUpTo: (lsn) => this.flushLogUpTo(lsn) },
+      wal: { flushLogUpTo: seams.skipWal === true ? () => undefined : (lsn) => this.flushLogUpTo(lsn) },
       doublewrite: this.doublewrite,
       flushBatchPages,
       oldBlocksTimeMs: options.oldBlocksTimeMs ?? 1000,
@@ -171,6 +182,7 @@ export class Storage {
         doublewrite: this.doublewrite,
         onProgress: this.options.onRecoveryProgress,
         onEvent: this.onEvent,
+        applyTornGroups: this.seams.applyTornGroups === true,
       });
       this.recoveryEndLsn = 0;
       this.recovery = result;

@@ -45,14 +45,15 @@ export function scanGroups(
   bytes: Uint8Array,
   startLsn: number,
   capacity: number,
+  check: typeof checkGroup,
   onGroup: (group: RedoGroupView) => void,
 ): number {
   let at = 0;
   while (bytes.length - at >= GROUP_OVERHEAD_BYTES) {
     const lsn = startLsn + at;
     const view = bytes.subarray(at);
-    if (checkGroup(view, lsn, capacity) !== GroupCheck.Valid) break;
-    const length = groupLength(view);
+    if (check(view, lsn, capacity) !== GroupCheck.Valid) break;
+    const length = Math.min(groupLength(view), view.length);
     onGroup({ startLsn: lsn, endLsn: lsn + length, bytes: view.subarray(0, length) });
     at += length;
   }
@@ -80,7 +81,7 @@ export class LogReader {
     const target = this.buffer.subarray(0, want);
     const got = this.log.readRing(target, fromLsn);
     const groups: RedoGroupView[] = [];
-    let nextLsn = scanGroups(target.subarray(0, got), fromLsn, this.log.capacity, (group) => {
+    let nextLsn = scanGroups(target.subarray(0, got), fromLsn, this.log.capacity, checkGroup, (group) => {
       // Copy out: the buffer is reused by the next call.
       groups.push({ startLsn: group.startLsn, endLsn: group.endLsn, bytes: group.bytes.slice() });
     });
@@ -91,7 +92,7 @@ export class LogReader {
       if (length > want && length <= this.log.capacity) {
         const whole = new Uint8Array(length);
         const gotWhole = this.log.readRing(whole, fromLsn);
-        nextLsn = scanGroups(whole.subarray(0, gotWhole), fromLsn, this.log.capacity, (group) => {
+        nextLsn = scanGroups(whole.subarray(0, gotWhole), fromLsn, this.log.capacity, checkGroup, (group) => {
           groups.push({ startLsn: group.startLsn, endLsn: group.endLsn, bytes: group.bytes.slice() });
         });
       }

@@ -45,6 +45,7 @@ import {
   RedoType,
   checkGroup,
   groupDurableLsn,
+  type GroupCheckResult,
   groupLength,
   applyPageRecord,
   isPageRecord,
@@ -88,6 +89,8 @@ export interface RecoveryInput {
   readonly doublewrite: Doublewrite | undefined;
   readonly onProgress?: ((progress: RecoveryProgress) => void) | undefined;
   readonly onEvent?: ((name: EngineEvent) => void) | undefined;
+  /** Test-only seam (StorageTestSeams): accept groups that fail their checks. */
+  readonly applyTornGroups?: boolean;
 }
 
 /** Per page: record offsets into the scan buffer and the end LSN of each record's group. */
@@ -115,7 +118,8 @@ export function recover(input: RecoveryInput): RecoveryResult {
   const created = new Set<number>();
   const deleted = new Set<number>();
   let groups = 0;
-  const endLsn = scanGroups(scan.subarray(0, got), checkpoint.lsn, logFile.capacity, (group) => {
+  const check = input.applyTornGroups === true ? checkGroupIgnoringChecksum : checkGroup;
+  const endLsn = scanGroups(scan.subarray(0, got), checkpoint.lsn, logFile.capacity, check, (group) => {
     groups++;
     const base = group.startLsn - checkpoint.lsn; // the group's offset in `scan`
     const end = group.bytes.length - 4;
@@ -292,4 +296,10 @@ function detectCorruptMiddle(scan: Uint8Array, startLsn: number, endLsn: number,
       `redo group at LSN ${endLsn} fails its checksum although later groups show it was durable; the log is damaged and committed work after LSN ${endLsn} cannot be recovered from it`,
     );
   }
+}
+
+/** The seam behind `applyTornGroups`: a group counts when its LENGTH and START_LSN look right. */
+function checkGroupIgnoringChecksum(bytes: Uint8Array, expectedLsn: number, lengthMax: number): GroupCheckResult {
+  const result = checkGroup(bytes, expectedLsn, lengthMax);
+  return result === GroupCheck.BadChecksum || (result === GroupCheck.Short && bytes.length >= GROUP_OVERHEAD_BYTES + 9) ? GroupCheck.Valid : result;
 }

@@ -10,6 +10,7 @@ import { loadChecksums } from '../../src/page/checksum.js';
 import { FIL_HEADER_BYTES, readU32, writeU32 } from '../../src/page/page.js';
 import { LOG_FILE, LogFile, RING_OFFSET } from '../../src/redo/log-file.js';
 import { LogReader, scanGroups } from '../../src/redo/log-reader.js';
+import { checkGroup } from '../../src/redo/redo-record.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { FaultVfs, type CrashImage } from '../../src/vfs/fault-vfs.js';
 import { planWorkload, runWorkload, setUpPages, verifyRecovered, type PageRef, type WorkloadPlan } from './mtr-workload.js';
@@ -60,7 +61,7 @@ describe('redo log edges', () => {
     const log = image.files.get(LOG_FILE)!;
     const ringStart = RING_OFFSET + (checkpointLsn % CAPACITY);
     const groupEnds: number[] = [];
-    scanGroups(log.subarray(ringStart), checkpointLsn, CAPACITY, (group) => groupEnds.push(group.endLsn - checkpointLsn));
+    scanGroups(log.subarray(ringStart), checkpointLsn, CAPACITY, checkGroup, (group) => groupEnds.push(group.endLsn - checkpointLsn));
     expect(groupEnds.length).toBe(10);
     const total = groupEnds[groupEnds.length - 1]!;
     let checked = 0;
@@ -81,7 +82,7 @@ describe('redo log edges', () => {
     const log = image.files.get(LOG_FILE)!;
     const ringStart = RING_OFFSET + (checkpointLsn % CAPACITY);
     const ends: number[] = [];
-    scanGroups(log.subarray(ringStart), checkpointLsn, CAPACITY, (group) => ends.push(group.endLsn - checkpointLsn));
+    scanGroups(log.subarray(ringStart), checkpointLsn, CAPACITY, checkGroup, (group) => ends.push(group.endLsn - checkpointLsn));
     const lastStart = ringStart + ends[4]!;
     for (const damage of ['zeros', 'garbage', 'flip'] as const) {
       const damaged = log.slice();
@@ -111,7 +112,7 @@ describe('redo log edges', () => {
     const log = image.files.get(LOG_FILE)!.slice();
     const ringStart = RING_OFFSET + (checkpointLsn % CAPACITY);
     const ends: number[] = [];
-    scanGroups(log.subarray(ringStart), checkpointLsn, CAPACITY, (group) => ends.push(group.endLsn - checkpointLsn));
+    scanGroups(log.subarray(ringStart), checkpointLsn, CAPACITY, checkGroup, (group) => ends.push(group.endLsn - checkpointLsn));
     log[ringStart + ends[ends.length - 3]! + 25]! ^= 0x01; // inside the third-to-last group's records
     const attempt = Storage.open(options(FaultVfs.fromImage(withFile(image, LOG_FILE, log), { seed: 2 })));
     await expect(attempt).rejects.toBeInstanceOf(CorruptionError);
