@@ -41,6 +41,24 @@ export const ERROR_CODES = [
   'ERR_SIMULATED_CRASH',
   /** Another process (or another open in this one) holds the database's lock file. */
   'ERR_LOCKED',
+  /** A value has the wrong JavaScript type for its column (a number for a string column, 1.5 for int32). */
+  'ERR_TYPE_MISMATCH',
+  /** A value of the right type lies outside its column's range (int32 above 2^31-1, int64 beyond 2^63). */
+  'ERR_OUT_OF_RANGE',
+  /** NULL (or a missing value) was given for a column declared NOT NULL. */
+  'ERR_NOT_NULL',
+  /** A value is longer than its column's maxLength, or makes the row larger than the row size limit. */
+  'ERR_VALUE_TOO_LARGE',
+  /** An encoded key (primary key or secondary-index entry) exceeds the key size limit. */
+  'ERR_KEY_TOO_LARGE',
+  /** A row or a call names a column the table does not have. */
+  'ERR_UNKNOWN_COLUMN',
+  /** A table schema breaks a rule: empty or duplicate names, unknown types, bad key columns. */
+  'ERR_INVALID_SCHEMA',
+  /** A lock wait would close a cycle; this transaction was chosen and rolled back. Retry it. */
+  'ERR_DEADLOCK',
+  /** A lock wait lasted longer than lockWaitTimeoutMs; only the statement failed. */
+  'ERR_LOCK_WAIT_TIMEOUT',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -177,5 +195,120 @@ export class LockedError extends MinnoError {
   constructor(path: string) {
     super('ERR_LOCKED', `database at ${path} is already open (lock file held); close the other instance first`);
     this.path = path;
+  }
+}
+
+/** A value has the wrong JavaScript type for its column. Names the column and the expected type. */
+export class TypeMismatchError extends MinnoError {
+  readonly column: string;
+  constructor(column: string, expected: string, got: string) {
+    super('ERR_TYPE_MISMATCH', `column ${JSON.stringify(column)} expects ${expected}, got ${got}; pass ${expected}`);
+    this.column = column;
+  }
+}
+
+/** A value of the right JavaScript type that its column cannot hold (int32 overflow, int64 beyond 2^63). */
+export class OutOfRangeError extends MinnoError {
+  readonly column: string;
+  constructor(column: string, detail: string) {
+    super('ERR_OUT_OF_RANGE', `column ${JSON.stringify(column)}: ${detail}`);
+    this.column = column;
+  }
+}
+
+export class NotNullError extends MinnoError {
+  readonly column: string;
+  constructor(column: string) {
+    super(
+      'ERR_NOT_NULL',
+      `column ${JSON.stringify(column)} is NOT NULL but got null or no value; give it a value, ` +
+        `or declare it nullable: true (primary-key columns are always NOT NULL)`,
+    );
+    this.column = column;
+  }
+}
+
+/**
+ * A value too large for its column (longer than `maxLength`) or for the row (the encoded row would
+ * exceed the row size limit). Names the column and the limit, in the unit given.
+ */
+export class ValueTooLargeError extends MinnoError {
+  readonly column: string;
+  readonly limit: number;
+  constructor(column: string, limit: number, detail: string) {
+    super('ERR_VALUE_TOO_LARGE', `column ${JSON.stringify(column)}: ${detail}`);
+    this.column = column;
+    this.limit = limit;
+  }
+}
+
+/** An encoded key over the key size limit. Names the index (`PRIMARY` for the primary key) and the limit. */
+export class KeyTooLargeError extends MinnoError {
+  readonly index: string;
+  readonly limitBytes: number;
+  constructor(index: string, limitBytes: number, detail: string) {
+    super(
+      'ERR_KEY_TOO_LARGE',
+      `key of index ${JSON.stringify(index)} is too large: ${detail}; the limit is ${limitBytes} bytes ` +
+        `per encoded key: shorten the key values, or index fewer or shorter columns`,
+    );
+    this.index = index;
+    this.limitBytes = limitBytes;
+  }
+}
+
+export class UnknownColumnError extends MinnoError {
+  readonly table: string;
+  readonly column: string;
+  constructor(table: string, column: string, known: readonly string[]) {
+    super(
+      'ERR_UNKNOWN_COLUMN',
+      `table ${JSON.stringify(table)} has no column ${JSON.stringify(column)}; its columns are ` +
+        `${known.map((name) => JSON.stringify(name)).join(', ')}`,
+    );
+    this.table = table;
+    this.column = column;
+  }
+}
+
+/** A table schema that breaks one of the rules of `validateSchema` (src/btree/schema.ts). */
+export class InvalidSchemaError extends MinnoError {
+  readonly table: string;
+  constructor(table: string, detail: string) {
+    super('ERR_INVALID_SCHEMA', `invalid schema for table ${JSON.stringify(table)}: ${detail}`);
+    this.table = table;
+  }
+}
+
+/**
+ * A B-tree entry (key + value) larger than a page can hold two of (src/btree/btree.ts limits).
+ * Same code as `ValueTooLargeError`: the condition is the same; the layer above may rethrow it
+ * naming the column.
+ */
+export class EntryTooLargeError extends MinnoError {
+  readonly entryBytes: number;
+  readonly limitBytes: number;
+  constructor(entryBytes: number, limitBytes: number, detail: string) {
+    super('ERR_VALUE_TOO_LARGE', `B-tree entry of ${entryBytes} bytes (key + value) is too large: ${detail}; the limit is ${limitBytes} bytes`);
+    this.entryBytes = entryBytes;
+    this.limitBytes = limitBytes;
+  }
+}
+
+/** This transaction was the victim of a deadlock and has been rolled back; run it again. */
+export class DeadlockError extends MinnoError {
+  readonly trxId: number;
+  constructor(trxId: number) {
+    super('ERR_DEADLOCK', `deadlock found when trying to get a lock; transaction ${trxId} was rolled back: retry it`);
+    this.trxId = trxId;
+  }
+}
+
+/** A lock wait timed out. The statement failed; the transaction is still open and usable. */
+export class LockWaitTimeoutError extends MinnoError {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
+    super('ERR_LOCK_WAIT_TIMEOUT', `lock wait timeout exceeded (${timeoutMs} ms); retry the statement, or roll back and retry the transaction`);
+    this.timeoutMs = timeoutMs;
   }
 }

@@ -1,0 +1,194 @@
+/**
+ * The transaction system in memory: ids, the active set, open read views and the purge view.
+ *
+ * InnoDB counterpart: `trx/trx0sys.cc` (trx_sys: the id counter, rw_trx_ids, the serialisation
+ * list) and `read/read0read.cc` (MVCC: the view list, view_open, clone_oldest_view). The persistent
+ * half (the max id written to disk, undo slots, the history list) is `undo/trx-sys.ts`.
+ *
+ * One counter hands out transaction ids (at a transaction's first write) and serialisation numbers
+ * (at commit), as in InnoDB 8.0. Commit is one synchronous step here (number assigned, changes made
+ * visible, update undo put on the history list), so InnoDB's serialisation list, which exists
+ * because those steps interleave with other threads, is always empty when a view is opened: a
+ * view's lowLimitNo is the next number, exactly what that list would give.
+ *
+ * ## The purge view and seed 002 (MySQL bug 117553)
+ * Purge may remove the history of every transaction whose serialisation number is below the purge
+ * view's lowLimitNo. The purge view is a clone of the oldest open read view, or a fresh view when
+ * none is open. In MySQL an autocommit SELECT could *reopen* a closed cached view while purge was
+ * cloning: purge took the stale view, its lowLimitNo went backwards, and a rollback then read undo
+ * purge had already freed. Here:
+ *  1. The race cannot happen: view reuse (`openAutocommitView`) first checks that no read-write
+ *     transaction started and none committed since the view was made (the counter did not move),
+ *     and only then reopens it; the check and the reopen are one synchronous step, and purge runs
+ *     only between engine operations. A reused view therefore has the current lowLimitNo.
+ *  2. The invariant is still asserted (PURGE-MONO): installing a purge view whose lowLimitNo is <=
+ *     the current one keeps the current one (MySQL's fix, with `<=` so there is one view per
+ *     lowLimitNo), and the lowLimitNo of successive purge views never decreases.
+ *
+ * Invariants:
+ *  X1. Ids and numbers are unique and increasing; the persisted bound is always above every id
+ *      handed out (`persistUpTo` is called before an id at or past the bound is used).
+ *  X2. `activeIds` is sorted and holds exactly the read-write transactions that started and have
+ *      neither committed nor finished rolling back.
+ *  PURGE-MONO. The purge view's lowLimitNo never decreases.
+ */
+import { assert } from '../util/assert.js';
+import { ReadView } from './read-view.js';
+
+/** How often the id bound is written to disk (InnoDB's TRX_SYS_TRX_ID_WRITE_MARGIN). */
+export const TRX_ID_WRITE_MARGIN = 256;
+
+export interface TrxSystemOptions {
+  /** The first id to hand out (after recovery: persisted bound + margin). */
+  readonly nextId: number;
+  /** Persists "every id handed out is below `bound`" (a redo-logged write of the trx-sys page). */
+  readonly persistIdBound: (bound: number) => void;
+  /** Test-only seam (seed 002's teeth): let the purge view move backwards. */
+  readonly allowPurgeViewBackwards?: boolean;
+}
+
+export class TrxSystem {
+  private nextIdValue: number;
+  private persistedBound: number;
+  private readonly persistIdBound: (bound: number) => void;
+  private readonly active: number[] = [];
+  private readonly views = new Set<ReadView>();
+  private purgeViewValue: ReadView;
+  private cachedAutocommitView: ReadView | undefined;
+  private readonly allowPurgeViewBackwards: boolean;
+
+  constructor(options: TrxSystemOptions) {
+    this.nextIdValue = options.nextId;
+    this.persistedBound = options.nextId;
+    this.persistIdBound = options.persistIdBound;
+    this.allowPurgeViewBackwards = options.allowPurgeViewBackwards === true;
+    this.purgeViewValue = new ReadView(this.nextIdValue, this.nextIdValue, 0, []);
+    this.purgeViewValue.open = false;
+  }
+
+  get nextId(): number {
+    return this.nextIdValue;
+  }
+
+  /** Hands out the next id or serialisation number, persisting the bound first when needed (X1). */
+  private allocate(): number {
+    if (this.nextIdValue >= this.persistedBound) {
+      this.persistedBound = this.nextIdValue + TRX_ID_WRITE_MARGIN;
+      this.persistIdBound(this.persistedBound);
+    }
+    return this.nextIdValue++;
+  }
+
+  /** A read-write transaction's id, at its first write. */
+  beginReadWrite(): number {
+    const id = this.allocate();
+    this.active.push(id); // ids increase, so the array stays sorted (X2)
+    return id;
+  }
+
+  /** Commit: a serialisation number, and the transaction leaves the active set. */
+  commit(trxId: number): number {
+    const trxNo = this.allocate();
+    this.removeActive(trxId);
+    return trxNo;
+  }
+
+  /** A transaction finished rolling back: it leaves the active set. */
+  finishRollback(trxId: number): void {
+    this.removeActive(trxId);
+  }
+
+  /** Re-registers a transaction found active by recovery (it is being rolled back). */
+  adoptRecovered(trxId: number): void {
+    assert(trxId < this.nextIdValue, 'X1 a recovered id is below the next id');
+    const at = this.active.findIndex((id) => id > trxId);
+    if (at < 0) this.active.push(trxId);
+    else this.active.splice(at, 0, trxId);
+  }
+
+  private removeActive(trxId: number): void {
+    const at = this.active.indexOf(trxId);
+    assert(at >= 0, `X2 transaction ${trxId} is active`);
+    this.active.splice(at, 1);
+  }
+
+  isActive(trxId: number): boolean {
+    return this.active.includes(trxId);
+  }
+
+  activeIds(): readonly number[] {
+    return this.active;
+  }
+
+  /** Opens a read view for `creatorId` (0 for a transaction without an id yet). */
+  openView(creatorId: number): ReadView {
+    const view = new ReadView(this.nextIdValue, this.nextIdValue, creatorId, this.active.slice());
+    this.views.add(view);
+    return view;
+  }
+
+  closeView(view: ReadView): void {
+    view.open = false;
+    this.views.delete(view);
+  }
+
+  /**
+   * A view for an autocommit read-only statement, reusing the last one when nothing changed since
+   * it was made (see "The purge view and seed 002" above): check first, then reopen.
+   */
+  openAutocommitView(): ReadView {
+    const cached = this.cachedAutocommitView;
+    if (cached !== undefined && cached.lowLimitId === this.nextIdValue && this.active.length === cached.activeIds.length) {
+      assert(cached.lowLimitNo >= this.purgeViewValue.lowLimitNo || this.purgeViewValue.lowLimitNo === this.nextIdValue, 'PURGE-MONO a reused view is not older than the purge view');
+      cached.open = true;
+      this.views.add(cached);
+      return cached;
+    }
+    const view = this.openView(0);
+    this.cachedAutocommitView = view;
+    return view;
+  }
+
+  /** Test-only seam (seed 002 teeth): reopen the cached autocommit view without the check. */
+  reopenCachedViewUnchecked(): ReadView | undefined {
+    const cached = this.cachedAutocommitView;
+    if (cached === undefined) return undefined;
+    cached.open = true;
+    this.views.add(cached);
+    return cached;
+  }
+
+  openViewCount(): number {
+    return this.views.size;
+  }
+
+  /** The oldest open view (smallest lowLimitNo), or undefined. */
+  private oldestView(): ReadView | undefined {
+    let oldest: ReadView | undefined;
+    for (const view of this.views) if (oldest === undefined || view.lowLimitNo < oldest.lowLimitNo) oldest = view;
+    return oldest;
+  }
+
+  /**
+   * MVCC::clone_oldest_view: the purge view becomes the oldest open view (or the present when none
+   * is open), unless that would not move it forward (PURGE-MONO).
+   */
+  clonePurgeView(): ReadView {
+    const candidate = this.oldestView() ?? new ReadView(this.nextIdValue, this.nextIdValue, 0, this.active.slice());
+    if (candidate.lowLimitNo <= this.purgeViewValue.lowLimitNo && !this.allowPurgeViewBackwards) {
+      return this.purgeViewValue;
+    }
+    const previous = this.purgeViewValue.lowLimitNo;
+    const clone = new ReadView(candidate.lowLimitId, candidate.lowLimitNo, 0, candidate.activeIds);
+    clone.open = false;
+    this.purgeViewValue = clone;
+    if (!this.allowPurgeViewBackwards) {
+      assert(clone.lowLimitNo > previous, () => `PURGE-MONO purge view low_limit_no ${clone.lowLimitNo} <= previous ${previous}`);
+    }
+    return clone;
+  }
+
+  get purgeView(): ReadView {
+    return this.purgeViewValue;
+  }
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { ReadView } from '../../src/mvcc/read-view.js';
+import { TRX_ID_WRITE_MARGIN, TrxSystem } from '../../src/mvcc/trx-system.js';
+
+describe('ReadView.changesVisible', () => {
+  it("follows InnoDB's rule", () => {
+    const view = new ReadView(20, 20, 12, [10, 12, 15]);
+    expect(view.upLimitId).toBe(10);
+    expect(view.changesVisible(9)).toBe(true); // below up_limit_id
+    expect(view.changesVisible(10)).toBe(false); // active
+    expect(view.changesVisible(11)).toBe(true); // committed before the view
+    expect(view.changesVisible(12)).toBe(true); // the creator's own
+    expect(view.changesVisible(15)).toBe(false);
+    expect(view.changesVisible(19)).toBe(true);
+    expect(view.changesVisible(20)).toBe(false); // at low_limit_id
+  });
+});
+
+describe('TrxSystem', () => {
+  it('persists the id bound before handing out an id at or past it', () => {
+    const bounds: number[] = [];
+    const trx = new TrxSystem({ nextId: 100, persistIdBound: (b) => bounds.push(b) });
+    const id = trx.beginReadWrite();
+    expect(id).toBe(100);
+    expect(bounds).toEqual([100 + TRX_ID_WRITE_MARGIN]);
+    for (let i = 0; i < TRX_ID_WRITE_MARGIN; i++) trx.commit(trx.beginReadWrite());
+    expect(bounds.length).toBe(3);
+    expect(trx.nextId).toBeLessThan(bounds[bounds.length - 1]!);
+  });
+
+  it('the purge view never moves backwards (PURGE-MONO), with or without open views', () => {
+    const trx = new TrxSystem({ nextId: 1, persistIdBound: () => undefined });
+    const old = trx.openView(0);
+    const t = trx.beginReadWrite();
+    trx.commit(t);
+    expect(trx.clonePurgeView().lowLimitNo).toBe(old.lowLimitNo);
+    trx.closeView(old);
+    const fresh = trx.clonePurgeView();
+    expect(fresh.lowLimitNo).toBe(trx.nextId);
+    // Reopening the stale view (what seed 002's race did) must not move the purge view back.
+    trx.reopenCachedViewUnchecked(); // no cached autocommit view: nothing happens
+    const stale = trx.openView(0);
+    (stale as { lowLimitNo: number }).lowLimitNo = old.lowLimitNo; // a view as old as the first
+    expect(trx.clonePurgeView()).toBe(fresh);
+    expect(trx.purgeView.lowLimitNo).toBe(fresh.lowLimitNo);
+  });
+
+  it('reuses an autocommit view only when no transaction started or committed since', () => {
+    const trx = new TrxSystem({ nextId: 1, persistIdBound: () => undefined });
+    const first = trx.openAutocommitView();
+    trx.closeView(first);
+    expect(trx.openAutocommitView()).toBe(first);
+    trx.closeView(first);
+    trx.commit(trx.beginReadWrite());
+    const second = trx.openAutocommitView();
+    expect(second).not.toBe(first);
+    expect(second.lowLimitNo).toBeGreaterThan(first.lowLimitNo);
+  });
+});
