@@ -59,6 +59,22 @@ export const ERROR_CODES = [
   'ERR_DEADLOCK',
   /** A lock wait lasted longer than lockWaitTimeoutMs; only the statement failed. */
   'ERR_LOCK_WAIT_TIMEOUT',
+  /** A call names a table that does not exist. */
+  'ERR_UNKNOWN_TABLE',
+  /** createTable names a table that already exists. */
+  'ERR_TABLE_EXISTS',
+  /** An insert or update would duplicate a primary key or a unique index's key. */
+  'ERR_DUPLICATE_KEY',
+  /** The transaction has already committed or rolled back (or was rolled back by a deadlock). */
+  'ERR_TRANSACTION_FINISHED',
+  /** A call names an index the table does not have. */
+  'ERR_UNKNOWN_INDEX',
+  /** An index was created after this transaction's snapshot, which therefore cannot read through it. */
+  'ERR_INDEX_NOT_VISIBLE',
+  /** A synchronous read at SERIALIZABLE met a lock it would have to wait for; use the async locking read. */
+  'ERR_WOULD_WAIT',
+  /** A transaction or table is busy in a way the call cannot proceed with (DDL on a table in use). */
+  'ERR_IN_USE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -310,5 +326,73 @@ export class LockWaitTimeoutError extends MinnoError {
   constructor(timeoutMs: number) {
     super('ERR_LOCK_WAIT_TIMEOUT', `lock wait timeout exceeded (${timeoutMs} ms); retry the statement, or roll back and retry the transaction`);
     this.timeoutMs = timeoutMs;
+  }
+}
+
+export class UnknownTableError extends MinnoError {
+  readonly table: string;
+  constructor(table: string, known: readonly string[]) {
+    super('ERR_UNKNOWN_TABLE', `no table named ${JSON.stringify(table)}; tables: ${known.length === 0 ? '(none)' : known.join(', ')}`);
+    this.table = table;
+  }
+}
+
+export class TableExistsError extends MinnoError {
+  readonly table: string;
+  constructor(table: string) {
+    super('ERR_TABLE_EXISTS', `a table named ${JSON.stringify(table)} already exists; drop it first or choose another name`);
+    this.table = table;
+  }
+}
+
+export class DuplicateKeyError extends MinnoError {
+  readonly table: string;
+  readonly index: string;
+  constructor(table: string, index: string, key: string) {
+    super('ERR_DUPLICATE_KEY', `duplicate key ${key} in index ${JSON.stringify(index)} of table ${JSON.stringify(table)}`);
+    this.table = table;
+    this.index = index;
+  }
+}
+
+export class TransactionFinishedError extends MinnoError {
+  constructor(state: string) {
+    super('ERR_TRANSACTION_FINISHED', `the transaction is ${state}; begin a new one`);
+  }
+}
+
+export class ReadOnlyTransactionError extends MinnoError {
+  constructor() {
+    super('ERR_READ_ONLY', 'cannot write in a read-only transaction; begin it without readOnly: true');
+  }
+}
+
+export class UnknownIndexError extends MinnoError {
+  constructor(table: string, index: string, known: readonly string[]) {
+    super('ERR_UNKNOWN_INDEX', `table ${JSON.stringify(table)} has no index ${JSON.stringify(index)}; indexes: ${known.length === 0 ? '(none)' : known.join(', ')}`);
+  }
+}
+
+export class IndexNotVisibleError extends MinnoError {
+  constructor(table: string, index: string) {
+    super(
+      'ERR_INDEX_NOT_VISIBLE',
+      `index ${JSON.stringify(index)} of table ${JSON.stringify(table)} was created after this transaction's snapshot; commit and read in a new transaction`,
+    );
+  }
+}
+
+export class WouldWaitError extends MinnoError {
+  constructor(table: string) {
+    super(
+      'ERR_WOULD_WAIT',
+      `a SERIALIZABLE read of ${JSON.stringify(table)} must wait for another transaction's lock; use await getForShare()/scanForShare() to wait`,
+    );
+  }
+}
+
+export class InUseError extends MinnoError {
+  constructor(message: string) {
+    super('ERR_IN_USE', message);
   }
 }

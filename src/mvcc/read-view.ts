@@ -18,7 +18,8 @@
  *
  * Invariants:
  *  V1. upLimitId <= lowLimitId; activeIds sorted ascending, each in [upLimitId, lowLimitId).
- *  V2. A view never changes after it is opened (closing it only unregisters it).
+ *  V2. A view's limits never change after it is opened (only creatorId is set, once, when its
+ *      transaction gets an id; closing it only unregisters it).
  */
 import { assert } from '../util/assert.js';
 
@@ -26,7 +27,8 @@ export class ReadView {
   readonly lowLimitId: number;
   readonly upLimitId: number;
   readonly lowLimitNo: number;
-  readonly creatorId: number;
+  /** Set when the owning transaction gets its id after the view was opened (InnoDB does the same). */
+  creatorId: number;
   /** Sorted ascending (V1). */
   readonly activeIds: readonly number[];
   /** Registration in the transaction system's view list, for the purge view. */

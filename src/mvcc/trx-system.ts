@@ -26,8 +26,8 @@
  *     lowLimitNo), and the lowLimitNo of successive purge views never decreases.
  *
  * Invariants:
- *  X1. Ids and numbers are unique and increasing; the persisted bound is always above every id
- *      handed out (`persistUpTo` is called before an id at or past the bound is used).
+ *  X1. Ids and numbers are unique and increasing (the persistent counter keeps them so across
+ *      crashes: U11 of undo/trx-sys.ts).
  *  X2. `activeIds` is sorted and holds exactly the read-write transactions that started and have
  *      neither committed nor finished rolling back.
  *  PURGE-MONO. The purge view's lowLimitNo never decreases.
@@ -35,22 +35,22 @@
 import { assert } from '../util/assert.js';
 import { ReadView } from './read-view.js';
 
-/** How often the id bound is written to disk (InnoDB's TRX_SYS_TRX_ID_WRITE_MARGIN). */
-export const TRX_ID_WRITE_MARGIN = 256;
+/** Where ids come from: the persistent counter of `undo/trx-sys.ts` (X1 is kept there, U11). */
+export interface TrxIdSource {
+  /** The next id or number that `allocate` will return. */
+  readonly nextId: number;
+  /** Hands out the next id or number, persisting the bound when due. No mtr may be active. */
+  allocate(): number;
+}
 
 export interface TrxSystemOptions {
-  /** The first id to hand out (after recovery: persisted bound + margin). */
-  readonly nextId: number;
-  /** Persists "every id handed out is below `bound`" (a redo-logged write of the trx-sys page). */
-  readonly persistIdBound: (bound: number) => void;
+  readonly ids: TrxIdSource;
   /** Test-only seam (seed 002's teeth): let the purge view move backwards. */
   readonly allowPurgeViewBackwards?: boolean;
 }
 
 export class TrxSystem {
-  private nextIdValue: number;
-  private persistedBound: number;
-  private readonly persistIdBound: (bound: number) => void;
+  private readonly ids: TrxIdSource;
   private readonly active: number[] = [];
   private readonly views = new Set<ReadView>();
   private purgeViewValue: ReadView;
@@ -58,25 +58,25 @@ export class TrxSystem {
   private readonly allowPurgeViewBackwards: boolean;
 
   constructor(options: TrxSystemOptions) {
-    this.nextIdValue = options.nextId;
-    this.persistedBound = options.nextId;
-    this.persistIdBound = options.persistIdBound;
+    this.ids = options.ids;
     this.allowPurgeViewBackwards = options.allowPurgeViewBackwards === true;
-    this.purgeViewValue = new ReadView(this.nextIdValue, this.nextIdValue, 0, []);
+    this.purgeViewValue = new ReadView(this.nextId, this.nextId, 0, []);
     this.purgeViewValue.open = false;
   }
 
-  get nextId(): number {
-    return this.nextIdValue;
+  private get nextIdValue(): number {
+    return this.ids.nextId;
   }
 
-  /** Hands out the next id or serialisation number, persisting the bound first when needed (X1). */
+  get nextId(): number {
+    return this.ids.nextId;
+  }
+
+  /** Hands out the next id or serialisation number (X1). */
   private allocate(): number {
-    if (this.nextIdValue >= this.persistedBound) {
-      this.persistedBound = this.nextIdValue + TRX_ID_WRITE_MARGIN;
-      this.persistIdBound(this.persistedBound);
-    }
-    return this.nextIdValue++;
+    const id = this.ids.allocate();
+    assert(id === this.ids.nextId - 1, 'X1 ids are handed out in order');
+    return id;
   }
 
   /** A read-write transaction's id, at its first write. */

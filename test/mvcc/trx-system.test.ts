@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { ReadView } from '../../src/mvcc/read-view.js';
-import { TRX_ID_WRITE_MARGIN, TrxSystem } from '../../src/mvcc/trx-system.js';
+import { TrxSystem, type TrxIdSource } from '../../src/mvcc/trx-system.js';
+
+function counter(start = 1): TrxIdSource & { allocations: number } {
+  let next = start;
+  return {
+    get nextId() {
+      return next;
+    },
+    allocations: 0,
+    allocate() {
+      this.allocations++;
+      return next++;
+    },
+  };
+}
 
 describe('ReadView.changesVisible', () => {
   it("follows InnoDB's rule", () => {
@@ -17,19 +31,20 @@ describe('ReadView.changesVisible', () => {
 });
 
 describe('TrxSystem', () => {
-  it('persists the id bound before handing out an id at or past it', () => {
-    const bounds: number[] = [];
-    const trx = new TrxSystem({ nextId: 100, persistIdBound: (b) => bounds.push(b) });
-    const id = trx.beginReadWrite();
-    expect(id).toBe(100);
-    expect(bounds).toEqual([100 + TRX_ID_WRITE_MARGIN]);
-    for (let i = 0; i < TRX_ID_WRITE_MARGIN; i++) trx.commit(trx.beginReadWrite());
-    expect(bounds.length).toBe(3);
-    expect(trx.nextId).toBeLessThan(bounds[bounds.length - 1]!);
+  it('takes ids and serialisation numbers from one counter, in order', () => {
+    const ids = counter(100);
+    const trx = new TrxSystem({ ids });
+    const a = trx.beginReadWrite();
+    const b = trx.beginReadWrite();
+    expect([a, b]).toEqual([100, 101]);
+    expect(trx.activeIds()).toEqual([100, 101]);
+    expect(trx.commit(a)).toBe(102);
+    expect(trx.activeIds()).toEqual([101]);
+    expect(ids.allocations).toBe(3);
   });
 
   it('the purge view never moves backwards (PURGE-MONO), with or without open views', () => {
-    const trx = new TrxSystem({ nextId: 1, persistIdBound: () => undefined });
+    const trx = new TrxSystem({ ids: counter() });
     const old = trx.openView(0);
     const t = trx.beginReadWrite();
     trx.commit(t);
@@ -46,7 +61,7 @@ describe('TrxSystem', () => {
   });
 
   it('reuses an autocommit view only when no transaction started or committed since', () => {
-    const trx = new TrxSystem({ nextId: 1, persistIdBound: () => undefined });
+    const trx = new TrxSystem({ ids: counter() });
     const first = trx.openAutocommitView();
     trx.closeView(first);
     expect(trx.openAutocommitView()).toBe(first);
