@@ -28,6 +28,24 @@ export {
   type CrashPolicyName,
 } from './vfs/fault-vfs.js';
 
+// The database API.
+export { Database, type CheckReport, type DatabaseOptions, type DatabaseStatus } from './api/database.js';
+export { Transaction, type TransactionOptions } from './api/transaction.js';
+export { Table, type KeyInput, type KeyRange } from './api/table.js';
+export { ISOLATION_LEVELS, type IsolationLevel } from './row/trx.js';
+export type { PurgeResult } from './row/purge.js';
+export {
+  COLUMN_TYPES,
+  validateSchema,
+  type ColumnDef,
+  type ColumnType,
+  type ColumnValue,
+  type IndexDef,
+  type JsonValue,
+  type TableSchema,
+} from './btree/schema.js';
+export type { Row } from './btree/row-format.js';
+
 // The storage core: pages, buffer pool, redo log and mini-transactions. Most applications use the
 // table API; these are for tools, tests and readers who want to drive the layers directly.
 export { Storage, type StorageOptions } from './core/storage.js';
