@@ -29,6 +29,8 @@
  *      ^                        |  ^                              |
  *      +------evict (unfixed)---+  +---flushFrames (WAL, dblwr)---+
  *
+ * The page hash is `page-hash.ts` (open addressing in typed arrays).
+ *
  * ## Invariants
  *  B1. A fixed frame is never evicted, and never flushed while an mtr holds it modified (the mtr
  *      keeps it fixed until commit, and flushing skips fixed frames).
@@ -45,6 +47,7 @@ import { assert, debugChecks } from '../util/assert.js';
 import type { Clock } from '../util/clock.js';
 import { setPageLsn, sealPage } from '../page/page.js';
 import type { Doublewrite } from './doublewrite.js';
+import { PageHash } from './page-hash.js';
 import type { EngineEvent } from '../vfs/vfs.js';
 
 /** How the pool reaches the tablespaces. */
@@ -131,7 +134,7 @@ export class BufferPool {
   private readonly freeStack: Int32Array;
   private freeCount: number;
 
-  private readonly hash = new Map<number, number>();
+  private readonly hash: PageHash;
   private youngHead = NIL;
   private youngTail = NIL;
   private youngLen = 0;
@@ -168,6 +171,7 @@ export class BufferPool {
     this.slab = new Uint8Array(frameCount * pageSize);
     this.frames = [];
     for (let i = 0; i < frameCount; i++) this.frames.push(this.slab.subarray(i * pageSize, (i + 1) * pageSize));
+    this.hash = new PageHash(frameCount);
     this.frameSpace = new Int32Array(frameCount).fill(-1);
     this.framePage = new Uint32Array(frameCount);
     this.fixCount = new Int32Array(frameCount);
@@ -211,10 +215,9 @@ export class BufferPool {
 
   /** Fixes (pins) a page, reading it in if needed, and returns its frame index. */
   fix(spaceId: number, pageNo: number): number {
-    const key = spaceId * 4294967296 + pageNo;
-    let frame = this.hash.get(key);
-    if (frame === undefined) {
-      frame = this.readIn(spaceId, pageNo, key);
+    let frame = this.hash.get(spaceId, pageNo);
+    if (frame < 0) {
+      frame = this.readIn(spaceId, pageNo);
       this.stats.misses++;
     } else {
       this.touch(frame);
@@ -234,12 +237,11 @@ export class BufferPool {
    * reused; otherwise a free one is taken. The caller overwrites the whole frame.
    */
   fixForCreate(spaceId: number, pageNo: number): number {
-    const key = spaceId * 4294967296 + pageNo;
-    let frame = this.hash.get(key);
-    if (frame === undefined) {
+    let frame = this.hash.get(spaceId, pageNo);
+    if (frame < 0) {
       frame = this.takeFreeFrame();
       this.frames[frame]!.fill(0);
-      this.enter(frame, spaceId, pageNo, key);
+      this.enter(frame, spaceId, pageNo);
     } else {
       this.touch(frame);
     }
@@ -252,9 +254,8 @@ export class BufferPool {
    * already in the pool is returned as it is.
    */
   fixWith(spaceId: number, pageNo: number, load: (target: Uint8Array) => void): number {
-    const key = spaceId * 4294967296 + pageNo;
-    let frame = this.hash.get(key);
-    if (frame === undefined) {
+    let frame = this.hash.get(spaceId, pageNo);
+    if (frame < 0) {
       frame = this.takeFreeFrame();
       try {
         load(this.frames[frame]!);
@@ -263,7 +264,7 @@ export class BufferPool {
         throw error;
       }
       this.stats.reads++;
-      this.enter(frame, spaceId, pageNo, key);
+      this.enter(frame, spaceId, pageNo);
     }
     this.fixCount[frame]!++;
     return frame;
@@ -271,7 +272,7 @@ export class BufferPool {
 
   /** The frame of a page if it is in the pool (not fixed by this call), else -1. */
   lookup(spaceId: number, pageNo: number): number {
-    return this.hash.get(spaceId * 4294967296 + pageNo) ?? NIL;
+    return this.hash.get(spaceId, pageNo);
   }
 
   isFixed(frame: number): boolean {
@@ -292,7 +293,7 @@ export class BufferPool {
     return (view.byteOffset - this.slab.byteOffset) / this.pageSize;
   }
 
-  private readIn(spaceId: number, pageNo: number, key: number): number {
+  private readIn(spaceId: number, pageNo: number): number {
     const frame = this.takeFreeFrame();
     try {
       this.io.readPage(spaceId, pageNo, this.frames[frame]!);
@@ -301,17 +302,17 @@ export class BufferPool {
       throw error;
     }
     this.stats.reads++;
-    this.enter(frame, spaceId, pageNo, key);
+    this.enter(frame, spaceId, pageNo);
     return frame;
   }
 
-  private enter(frame: number, spaceId: number, pageNo: number, key: number): void {
+  private enter(frame: number, spaceId: number, pageNo: number): void {
     this.frameSpace[frame] = spaceId;
     this.framePage[frame] = pageNo;
     this.fixCount[frame] = 0;
     this.oldestMod[frame] = 0;
     this.newestMod[frame] = 0;
-    this.hash.set(key, frame);
+    this.hash.set(spaceId, pageNo, frame);
     this.firstAccessMs[frame] = this.clock.nowMs();
     this.youngStamp[frame] = -Infinity;
     this.insertOldHead(frame);
@@ -445,19 +446,19 @@ export class BufferPool {
     assert(this.fixCount[frame] === 0, 'B1 a fixed page is never evicted');
     assert(this.oldestMod[frame] === 0, 'B2 a dirty page is never evicted');
     this.unlinkLru(frame);
-    this.hash.delete(this.frameSpace[frame]! * 4294967296 + this.framePage[frame]!);
+    this.hash.delete(this.frameSpace[frame]!, this.framePage[frame]!);
     this.pushFree(frame);
     this.stats.evictions++;
   }
 
   /** Drops every page of a space from the pool (its file is being deleted). Pages must be unfixed. */
   discardSpace(spaceId: number): void {
-    for (const [key, frame] of [...this.hash]) {
-      if (this.frameSpace[frame] !== spaceId) continue;
+    for (const [entrySpace, pageNo, frame] of [...this.hash.entries()]) {
+      if (entrySpace !== spaceId) continue;
       assert(this.fixCount[frame] === 0, 'B1 discarding a fixed page');
       if (this.oldestMod[frame] !== 0) this.removeFromFlushList(frame);
       this.unlinkLru(frame);
-      this.hash.delete(key);
+      this.hash.delete(spaceId, pageNo);
       this.pushFree(frame);
     }
     this.rebalance();
@@ -621,8 +622,9 @@ export class BufferPool {
     assert(young === this.youngLen && old === this.oldLen, 'B5 LRU lengths');
     assert(young + old === this.hash.size, 'B5 every hashed page is on the LRU');
     assert(young + old + this.freeCount === this.frameCount, 'B5 every frame is free or on the LRU');
-    for (const [key, frame] of this.hash) {
-      assert(this.frameSpace[frame]! * 4294967296 + this.framePage[frame]! === key, 'B5 hash key matches frame');
+    for (const [spaceId, pageNo, frame] of this.hash.entries()) {
+      assert(this.frameSpace[frame] === spaceId && this.framePage[frame] === pageNo, 'B5 hash key matches frame');
+      assert(this.hash.get(spaceId, pageNo) === frame, 'H1 every entry reachable by probing');
     }
     let dirty = 0;
     let previous = Infinity;

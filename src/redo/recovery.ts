@@ -36,6 +36,7 @@ import { assert } from '../util/assert.js';
 import { PageCheck, describePageCheck, pageLsn, readU64 } from '../page/page.js';
 import { spaceFileName, type SpaceRegistry } from '../page/tablespace.js';
 import type { BufferPool } from '../buffer/buffer-pool.js';
+import { PageHash } from '../buffer/page-hash.js';
 import type { Doublewrite } from '../buffer/doublewrite.js';
 import type { EngineEvent } from '../vfs/vfs.js';
 import {
@@ -54,7 +55,6 @@ import {
   recordSpaceId,
   recordType,
 } from './redo-record.js';
-import { scanGroups } from './log-reader.js';
 import type { LogFile } from './log-file.js';
 
 export interface RecoveryProgress {
@@ -93,14 +93,111 @@ export interface RecoveryInput {
   readonly applyTornGroups?: boolean;
 }
 
-/** Per page: record offsets into the scan buffer and the end LSN of each record's group. */
-interface PageRedo {
-  readonly spaceId: number;
-  readonly pageNo: number;
-  readonly firstStartLsn: number;
-  readonly offsets: number[];
-  readonly groupEnds: number[];
-  readonly groupStarts: number[];
+/**
+ * The page records of the scanned log, chained per page in typed arrays: one allocation per
+ * growth, none per record. Pages are numbered in order of their first record, which is LSN order,
+ * so applying pages in index order keeps the flush list ordered (B4).
+ */
+class RedoIndex {
+  offsets = new Int32Array(4096);
+  groupStarts = new Float64Array(4096);
+  groupEnds = new Float64Array(4096);
+  next = new Int32Array(4096);
+  records = 0;
+  readonly pageSpace: number[] = [];
+  readonly pageNo: number[] = [];
+  readonly pageFirst: number[] = [];
+  readonly pageLast: number[] = [];
+  private readonly byPage = new PageHash(1024, true);
+
+  add(spaceId: number, pageNo: number, offset: number, groupStart: number, groupEnd: number): void {
+    if (this.records === this.offsets.length) this.grow();
+    const r = this.records++;
+    this.offsets[r] = offset;
+    this.groupStarts[r] = groupStart;
+    this.groupEnds[r] = groupEnd;
+    this.next[r] = -1;
+    let page = this.byPage.get(spaceId, pageNo);
+    if (page < 0) {
+      page = this.pageSpace.length;
+      this.byPage.set(spaceId, pageNo, page);
+      this.pageSpace.push(spaceId);
+      this.pageNo.push(pageNo);
+      this.pageFirst.push(r);
+      this.pageLast.push(r);
+    } else {
+      this.next[this.pageLast[page]!] = r;
+      this.pageLast[page] = r;
+    }
+  }
+
+  /** The first record of a page, or -1. */
+  first(spaceId: number, pageNo: number): number {
+    const page = this.byPage.get(spaceId, pageNo);
+    return page < 0 ? -1 : this.pageFirst[page]!;
+  }
+
+  get pages(): number {
+    return this.pageSpace.length;
+  }
+
+  private grow(): void {
+    const size = this.offsets.length * 2;
+    const offsets = new Int32Array(size);
+    offsets.set(this.offsets);
+    const starts = new Float64Array(size);
+    starts.set(this.groupStarts);
+    const ends = new Float64Array(size);
+    ends.set(this.groupEnds);
+    const next = new Int32Array(size);
+    next.set(this.next);
+    this.offsets = offsets;
+    this.groupStarts = starts;
+    this.groupEnds = ends;
+    this.next = next;
+  }
+}
+
+/** Reads the log from `startLsn` in growing chunks, only as far as its valid end (step 2). */
+function scanLog(
+  logFile: LogFile,
+  startLsn: number,
+  check: typeof checkGroup,
+  onGroup: (bytes: Uint8Array, at: number, length: number, startLsn: number) => void,
+): { scan: Uint8Array; endLsn: number } {
+  const capacity = logFile.capacity;
+  const chunk = Math.min(capacity, 4 << 20);
+  let scan = new Uint8Array(chunk);
+  let have = 0;
+  let eof = false;
+  const readMore = (): boolean => {
+    if (eof || have >= capacity) return false;
+    if (scan.length - have < chunk && scan.length < capacity) {
+      const grown = new Uint8Array(Math.min(capacity, Math.max(scan.length * 2, have + chunk)));
+      grown.set(scan.subarray(0, have));
+      scan = grown;
+    }
+    const want = Math.min(chunk, scan.length - have, capacity - have);
+    const got = logFile.readRing(scan.subarray(have, have + want), startLsn + have);
+    have += got;
+    if (got < want) eof = true;
+    return got > 0;
+  };
+  let at = 0;
+  readMore();
+  for (;;) {
+    const view = scan.subarray(at, have);
+    const result = check(view, startLsn + at, capacity);
+    if (result === GroupCheck.Valid) {
+      const length = Math.min(groupLength(view), view.length);
+      onGroup(scan, at, length, startLsn + at);
+      at += length;
+      continue;
+    }
+    if (result === GroupCheck.Short && readMore()) continue;
+    break;
+  }
+  return { scan, endLsn: startLsn + at };
 }
 
 /** Steps 1 to 6. The caller (Storage.open) then writes the checkpoint of step 7. */
@@ -112,45 +209,33 @@ export function recover(input: RecoveryInput): RecoveryResult {
   logFile.file.datasync();
 
   // Step 2: scan.
-  const scan = new Uint8Array(logFile.capacity);
-  const got = logFile.readRing(scan, checkpoint.lsn);
-  const pages = new Map<number, PageRedo>();
+  const index = new RedoIndex();
   const created = new Set<number>();
   const deleted = new Set<number>();
   let groups = 0;
   const check = input.applyTornGroups === true ? checkGroupIgnoringChecksum : checkGroup;
-  const endLsn = scanGroups(scan.subarray(0, got), checkpoint.lsn, logFile.capacity, check, (group) => {
+  const { scan, endLsn } = scanLog(logFile, checkpoint.lsn, check, (bytes, groupAt, groupLengthBytes, startLsn) => {
     groups++;
-    const base = group.startLsn - checkpoint.lsn; // the group's offset in `scan`
-    const end = group.bytes.length - 4;
-    for (let at = GROUP_HEADER_BYTES; at < end; ) {
-      const type = recordType(group.bytes, at);
-      const length = recordLength(group.bytes, at);
+    const endOfGroup = startLsn + groupLengthBytes;
+    const end = groupAt + groupLengthBytes - 4;
+    for (let at = groupAt + GROUP_HEADER_BYTES; at < end; ) {
+      const type = recordType(bytes, at);
+      const length = recordLength(bytes, at);
       if (length <= 0 || at + length > end) {
         // The checksum matched, so the writer produced this: a bug, not a torn tail.
-        throw new CorruptionError(logFile.file.path, undefined, `redo group at LSN ${group.startLsn} has a malformed record at byte ${at}`);
+        throw new CorruptionError(logFile.file.path, undefined, `redo group at LSN ${startLsn} has a malformed record at byte ${at - groupAt}`);
       }
-      const spaceId = recordSpaceId(group.bytes, at);
-      if (isPageRecord(type)) {
-        const key = spaceId * 4294967296 + recordPageNo(group.bytes, at);
-        let redo = pages.get(key);
-        if (redo === undefined) {
-          redo = { spaceId, pageNo: recordPageNo(group.bytes, at), firstStartLsn: group.startLsn, offsets: [], groupEnds: [], groupStarts: [] };
-          pages.set(key, redo);
-        }
-        redo.offsets.push(base + at);
-        redo.groupEnds.push(group.endLsn);
-        redo.groupStarts.push(group.startLsn);
-      } else if (type === RedoType.FileCreate) {
-        created.add(spaceId);
-      } else if (type === RedoType.FileDelete) {
-        deleted.add(spaceId);
-      }
+      const spaceId = recordSpaceId(bytes, at);
+      if (isPageRecord(type)) index.add(spaceId, recordPageNo(bytes, at), at, startLsn, endOfGroup);
+      else if (type === RedoType.FileCreate) created.add(spaceId);
+      else if (type === RedoType.FileDelete) deleted.add(spaceId);
       at += length;
     }
   });
 
-  detectCorruptMiddle(scan.subarray(0, got), checkpoint.lsn, endLsn, logFile);
+  detectCorruptMiddle(logFile, endLsn);
+
+  const scanBuffer = Buffer.from(scan.buffer, scan.byteOffset, scan.byteLength);
 
   // Step 3: files.
   let spacesCreated = 0;
@@ -197,60 +282,59 @@ export function recover(input: RecoveryInput): RecoveryResult {
   for (const spaceId of present) {
     const space = registry.get(spaceId);
     if (space === undefined) continue;
-    const rebuilt = pages.get(spaceId * 4294967296)?.offsets[0];
-    registry.validateHeader(space, rebuilt !== undefined && recordType(scan, rebuilt) === RedoType.InitPage);
+    const first = index.first(spaceId, 0);
+    registry.validateHeader(space, first >= 0 && recordType(scan, index.offsets[first]!) === RedoType.InitPage);
   }
   for (const [key, copy] of copies) {
     if (key % 4294967296 !== 0) restore(key, copy);
   }
 
-  // Step 5: apply, in order of each page's first LSN so the flush list stays ordered (B4).
-  const order = [...pages.values()].filter((redo) => !deleted.has(redo.spaceId));
-  order.sort((a, b) => a.firstStartLsn - b.firstStartLsn);
+  // Step 5: apply, page by page in order of first LSN (the index's page order, B4).
   let recordsApplied = 0;
   let pagesApplied = 0;
-  for (let i = 0; i < order.length; i++) {
-    const redo = order[i]!;
-    const space = registry.get(redo.spaceId);
+  const pagesTotal = index.pages;
+  for (let p = 0; p < pagesTotal; p++) {
+    const spaceId = index.pageSpace[p]!;
+    const pageNo = index.pageNo[p]!;
+    if (deleted.has(spaceId)) continue;
+    const space = registry.get(spaceId);
     if (space === undefined) {
-      throw new CorruptionError(
-        spaceFileName(redo.spaceId),
-        redo.pageNo,
-        'redo names a tablespace whose file is missing and whose creation is not in the log',
-      );
+      throw new CorruptionError(spaceFileName(spaceId), pageNo, 'redo names a tablespace whose file is missing and whose creation is not in the log');
     }
-    const startsWithInit = recordType(scan, redo.offsets[0]!) === RedoType.InitPage;
-    const frame = pool.fixWith(redo.spaceId, redo.pageNo, (target) => {
-      const result = space.readPageUnchecked(redo.pageNo, target);
+    const firstRecord = index.pageFirst[p]!;
+    const startsWithInit = recordType(scan, index.offsets[firstRecord]!) === RedoType.InitPage;
+    const frame = pool.fixWith(spaceId, pageNo, (target) => {
+      const result = space.readPageUnchecked(pageNo, target);
       if (result === PageCheck.Valid) return;
       if (startsWithInit) {
         target.fill(0); // rebuilt from nothing by its INIT_PAGE record
         return;
       }
-      throw new CorruptionError(space.path, redo.pageNo, `${describePageCheck(result, target)}; no valid doublewrite copy and the redo does not re-initialise it`);
+      throw new CorruptionError(space.path, pageNo, `${describePageCheck(result, target)}; no valid doublewrite copy and the redo does not re-initialise it`);
     });
-    const page = pool.frames[frame]!;
+    const frameView = pool.frames[frame]!;
+    const page = Buffer.from(frameView.buffer, frameView.byteOffset, frameView.byteLength);
     const lsnBefore = pageLsn(page);
     if (lsnBefore > endLsn) {
       // WAL guarantees a page on disk is never ahead of the durable log, so the log lost an end.
       pool.unfix(frame);
-      throw new CorruptionError(space.path, redo.pageNo, `page LSN ${lsnBefore} is ahead of the end of the redo log (${endLsn}): the log is truncated or corrupt`);
+      throw new CorruptionError(space.path, pageNo, `page LSN ${lsnBefore} is ahead of the end of the redo log (${endLsn}): the log is truncated or corrupt`);
     }
     let firstApplied = 0;
     let lastEnd = 0;
-    for (let r = 0; r < redo.offsets.length; r++) {
-      const groupEnd = redo.groupEnds[r]!;
+    for (let r = firstRecord; r >= 0; r = index.next[r]!) {
+      const groupEnd = index.groupEnds[r]!;
       if (groupEnd <= lsnBefore) continue; // rule IDEMPOTENT
-      applyPageRecord(scan, redo.offsets[r]!, page);
+      applyPageRecord(scanBuffer, index.offsets[r]!, page);
       recordsApplied++;
-      if (firstApplied === 0) firstApplied = redo.groupStarts[r]!;
+      if (firstApplied === 0) firstApplied = index.groupStarts[r]!;
       lastEnd = groupEnd;
     }
     if (lastEnd > 0) pool.markDirty(frame, firstApplied, lastEnd);
     pool.unfix(frame);
     pagesApplied++;
-    if ((i & 31) === 31 || i === order.length - 1) {
-      input.onProgress?.({ pagesApplied, pagesTotal: order.length, lsn: redo.firstStartLsn, endLsn });
+    if ((p & 31) === 31 || p === pagesTotal - 1) {
+      input.onProgress?.({ pagesApplied, pagesTotal, lsn: index.groupStarts[firstRecord]!, endLsn });
       input.onEvent?.('recovery-apply');
     }
   }
@@ -281,13 +365,17 @@ export function recover(input: RecoveryInput): RecoveryResult {
  * bad group's own length) is valid and says the log was durable past the bad group, the bad one
  * had been synced and was damaged afterwards: report it (see DURABLE_LSN in redo-record.ts).
  */
-function detectCorruptMiddle(scan: Uint8Array, startLsn: number, endLsn: number, logFile: LogFile): void {
-  const at = endLsn - startLsn;
-  if (scan.length - at < GROUP_OVERHEAD_BYTES) return;
-  const bad = scan.subarray(at);
-  const length = groupLength(bad);
-  if (readU64(bad, 4) !== endLsn || length < GROUP_OVERHEAD_BYTES || at + length >= scan.length) return;
-  const next = scan.subarray(at + length);
+function detectCorruptMiddle(logFile: LogFile, endLsn: number): void {
+  const header = new Uint8Array(GROUP_OVERHEAD_BYTES);
+  if (logFile.readRing(header, endLsn) < header.length) return;
+  const length = groupLength(header);
+  if (readU64(header, 4) !== endLsn || length < GROUP_OVERHEAD_BYTES || length >= logFile.capacity / 2) return;
+  const nextHeader = new Uint8Array(GROUP_OVERHEAD_BYTES);
+  if (logFile.readRing(nextHeader, endLsn + length) < nextHeader.length) return;
+  const nextLength = groupLength(nextHeader);
+  if (nextLength < GROUP_OVERHEAD_BYTES || nextLength >= logFile.capacity / 2) return;
+  const next = new Uint8Array(nextLength);
+  if (logFile.readRing(next, endLsn + length) < nextLength) return;
   if (checkGroup(next, endLsn + length, logFile.capacity) !== GroupCheck.Valid) return;
   if (groupDurableLsn(next) >= endLsn + length) {
     throw new CorruptionError(

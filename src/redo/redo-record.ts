@@ -160,8 +160,13 @@ export function applyPageRecord(bytes: Uint8Array, offset: number, page: Uint8Ar
     case RedoType.Write: {
       const at = readU16(bytes, p);
       const length = readU16(bytes, p + 2);
-      assert(at >= FIL_PAGE_TYPE && at + length <= page.length - 8, `redo WRITE [${at}, +${length}) inside page`);
-      page.set(bytes.subarray(p + 4, p + 4 + length), at);
+      assert(at >= FIL_PAGE_TYPE && at + length <= page.length - 8, 'redo WRITE inside the page');
+      if (length <= 16 || !(bytes instanceof Buffer) || !(page instanceof Buffer)) {
+        for (let i = 0; i < length; i++) page[at + i] = bytes[p + 4 + i]!;
+      } else {
+        // Recovery passes Buffer views made once per page: a native copy, nothing allocated.
+        bytes.copy(page, at, p + 4, p + 4 + length);
+      }
       return;
     }
     case RedoType.InitPage:
