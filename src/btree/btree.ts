@@ -1,0 +1,826 @@
+/**
+ * The B+tree of opaque byte keys and values, on index pages (index-page.ts).
+ *
+ * InnoDB counterpart: `btr/btr0btr.cc` (page split, root raise, merge, lift, free) and
+ * `btr/btr0cur.cc` (search to a leaf, optimistic and pessimistic insert, update, delete). Keys
+ * compare as bytes (memcmp, shorter prefix first): the layer above encodes typed keys so that this
+ * order is theirs. Every entry carries a flags byte whose bit 0 is the delete mark; the tree never
+ * hides delete-marked entries: the transaction layer decides what is visible, and purge removes
+ * them with `delete`.
+ *
+ * ## Shape
+ *
+ *                          root (level 2, page number fixed for life: R1)
+ *                 [-inf | "k"  | "t"]                    internal entry = (separator, child page)
+ *                  /        |       \
+ *      [-inf | "d"]    ["k" | "p"]   ["t" | "x"]         level 1
+ *       /      |         /     \       /      \
+ *    leaf <-> leaf <-> leaf <-> leaf <-> leaf <-> leaf   level 0, siblings linked at every level
+ *
+ * A separator is a lower bound: child i holds the keys in [separator i, separator i+1). The key
+ * of an internal page's first entry is never compared (IP5), so removing or replacing a page's
+ * leftmost child never rewrites a key. Leaf splits push up the shortest key between the two
+ * halves (suffix truncation); internal splits push up the right half's first key.
+ *
+ * ## Operations and their mini-transactions
+ * Writes take the caller's `MiniTransaction`, so several changes (a row and its secondary-index
+ * entries, say) commit as one atomic group; `insertOne` and friends run one change in its own
+ * mtr. An mtr cannot be rolled back (mtr.ts), so every check that can refuse an operation (sizes,
+ * duplicate key, a missing key) runs before its first write.
+ *  - insert: search to the leaf; if the entry does not fit, split (at the insert point when the
+ *    page's last insert was its neighbour, InnoDB's PAGE_LAST_INSERT heuristic, so sequential
+ *    loads fill pages; by bytes in the middle otherwise), and insert the separator into the parent,
+ *    splitting upwards. A full root is raised: its content moves to a new child and the root
+ *    becomes its parent (R1).
+ *  - delete: remove the entry; a page below a quarter full merges with a sibling under the same
+ *    parent when both fit in one page, else the two share their entries evenly (when the new
+ *    separator fits the parent); a merge removes a parent entry and may cascade. An empty page
+ *    is unlinked and freed (InnoDB btr_discard_page). A root left with one child takes over the
+ *    child's content (InnoDB btr_lift_page_up).
+ *  - update: the new value in place when it is not longer; otherwise delete and insert in the
+ *    same mtr (the insert may split).
+ *  - reads (`find`, `get`, cursors) use no mtr: they fix and unfix pages through the buffer pool
+ *    and compare keys in place in the frames.
+ *
+ * ## Invariants (BTn; checked by `checkTree`, btree-check.ts)
+ *  R1.  The root page number never changes: raise and collapse copy content, never move the root.
+ *  BT1. Every page of the tree is an index page of this space with the root's INDEX_ID.
+ *  BT2. Levels: the root has the highest, a child is one below its parent, leaves are level 0.
+ *  BT3. Keys are in strictly ascending order within a page (internal pages from slot 1).
+ *  BT4. Every key of a subtree lies in [its separator, the next separator) of every ancestor.
+ *  BT5. Each level is a doubly linked list (FIL_PREV / FIL_NEXT) in key order, NIL at both ends.
+ *  BT6. No page LSN is above the log's current LSN.
+ *  BT7. Free-space accounting of every page matches its entries (IP1 to IP3 of index-page.ts).
+ *  BT8. Every non-root page holds an entry; an internal root holds at least two.
+ *  BT9. Entries are well formed: only known flag bits, internal values are 4-byte page numbers,
+ *       sizes within the limits (`btreeLimits`).
+ *  CUR1. A cursor never holds a page fixed between calls; it remembers its key and re-seeks
+ *       when the tree changed (btree-cursor.ts).
+ *  CUR2. A step never returns a key twice nor skips a key present from the scan's start to its
+ *       end, whatever ran between two steps.
+ */
+import { ClosedError, CorruptionError, EntryTooLargeError, InvalidArgumentError, KeyTooLargeError } from '../errors.js';
+import type { Storage } from '../core/storage.js';
+import type { MiniTransaction } from '../redo/mtr.js';
+import { FIL_NEXT, FIL_PAGE_TYPE, FIL_PREV, NIL_PAGE, PageType, readU16, readU32 } from '../page/page.js';
+import { allocatePage, freePage } from '../page/space-allocator.js';
+import { spaceFileName } from '../page/tablespace.js';
+import { assert } from '../util/assert.js';
+import {
+  ENTRY_DELETE_MARK,
+  ENTRY_FLAGS,
+  ENTRY_FLAGS_KNOWN,
+  ENTRY_HEADER_BYTES,
+  EntrySource,
+  PAGE_INDEX_ID,
+  PAGE_LAST_INSERT,
+  PageBuilder,
+  SLOT_BYTES,
+  btreeLimits,
+  childAt,
+  entryBytes,
+  entryCount,
+  entryKeyLength,
+  entryValueLength,
+  entryValueOffset,
+  freeBytes,
+  initIndexPage,
+  insertEntryAt,
+  pageCapacity,
+  pageLevel,
+  removeEntryAt,
+  searchInternal,
+  searchLeaf,
+  shortestSeparator,
+  shrinkValueInPlace,
+  slotAt,
+  truncateEntries,
+  usedBytes,
+  fillEntryView,
+  newEntryView,
+  type BTreeEntry,
+  type BTreeLimits,
+  type EntryView,
+} from './index-page.js';
+import { BTreeCursor, ScanIterator, type ScanRange } from './btree-cursor.js';
+import { checkTree, type TreeCheckResult } from './btree-check.js';
+
+export { btreeLimits, newEntryView, type BTreeEntry, type BTreeLimits, type EntryView } from './index-page.js';
+
+/** Which leaf a read descends to: by key (0), or the leftmost (-1) / rightmost (1) one. */
+export type Edge = -1 | 0 | 1;
+
+/** State shared by every `BTree` object of one tree in one storage (cursors watch `epoch`). */
+export interface TreeState {
+  /** Bumped by every change that moves entries or frees pages (CUR1). */
+  epoch: number;
+  dropped: boolean;
+}
+
+const EMPTY = new Uint8Array(0);
+/** Pages a drop frees per mini-transaction: bounds its redo and the frames it fixes. */
+const DROP_PAGES_PER_MTR = 32;
+const MAX_INDEX_ID = Number.MAX_SAFE_INTEGER;
+
+const treeStates = new WeakMap<Storage, Map<number, TreeState>>();
+
+/**
+ * The state of the tree rooted at (spaceId, rootPageNo). `fresh` starts a new one: a tree just
+ * created there (its root page may have belonged to a dropped tree, whose objects keep the old
+ * state and stay dropped).
+ */
+function treeState(storage: Storage, spaceId: number, rootPageNo: number, fresh: boolean): TreeState {
+  let trees = treeStates.get(storage);
+  if (trees === undefined) treeStates.set(storage, (trees = new Map()));
+  const key = spaceId * 4294967296 + rootPageNo;
+  let state = trees.get(key);
+  if (state === undefined || fresh) trees.set(key, (state = { epoch: 0, dropped: false }));
+  return state;
+}
+
+// Scratch builders: one operation runs at a time (single thread), and no two uses nest.
+const builderLeft = new PageBuilder();
+const builderRight = new PageBuilder();
+
+export class BTree {
+  readonly storage: Storage;
+  readonly spaceId: number;
+  readonly rootPageNo: number;
+  readonly indexId: number;
+  readonly limits: BTreeLimits;
+  /** The view `find` fills by default. */
+  readonly view: EntryView = newEntryView();
+  /** @internal shared with cursors */
+  readonly state: TreeState;
+  private readonly capacity: number;
+  /** A page with fewer used bytes than this after a delete is merged or refilled. */
+  private readonly mergeBelowBytes: number;
+  private readonly fileName: string;
+
+  // The write path from the root (depth 0) down: pages, their numbers, and the slot each one
+  // has in its parent. Reused by every write (no allocation per operation).
+  private readonly pathPages: Uint8Array[] = [];
+  private readonly pathNos: number[] = [];
+  private readonly pathSlots: number[] = [];
+  private readonly leafSource = new EntrySource();
+  private splitRightNo = NIL_PAGE;
+
+  private constructor(storage: Storage, spaceId: number, rootPageNo: number, indexId: number, created: boolean) {
+    this.storage = storage;
+    this.spaceId = spaceId;
+    this.rootPageNo = rootPageNo;
+    this.indexId = indexId;
+    this.limits = btreeLimits(storage.pageSize);
+    this.capacity = pageCapacity(storage.pageSize);
+    this.mergeBelowBytes = Math.floor(this.capacity / 4);
+    this.fileName = spaceFileName(spaceId);
+    this.state = treeState(storage, spaceId, rootPageNo, created);
+  }
+
+  /**
+   * Creates an empty tree in `spaceId`: allocates its root, which keeps its page number for life
+   * (store it in the dictionary). Runs in `mtr` when given, else in its own.
+   */
+  static create(storage: Storage, spaceId: number, indexId: number, mtr?: MiniTransaction): BTree {
+    if (!Number.isInteger(indexId) || indexId < 0 || indexId > MAX_INDEX_ID) {
+      throw new InvalidArgumentError(`index id must be an integer from 0 to ${MAX_INDEX_ID}, got ${String(indexId)}`);
+    }
+    const create = (m: MiniTransaction): BTree => {
+      const { pageNo, page } = allocatePage(m, spaceId, PageType.Index);
+      initIndexPage(m, page, 0, indexId);
+      return new BTree(storage, spaceId, pageNo, indexId, true);
+    };
+    return mtr === undefined ? runInMtr(storage, create) : create(mtr);
+  }
+
+  /** Opens the tree whose root is `rootPageNo`, checking that it is an index root. */
+  static open(storage: Storage, spaceId: number, rootPageNo: number): BTree {
+    if (storage.isClosed) throw new ClosedError('storage');
+    const pool = storage.pool;
+    const frame = pool.fix(spaceId, rootPageNo);
+    const page = pool.frames[frame]!;
+    const type = readU16(page, FIL_PAGE_TYPE);
+    const isRoot = readU32(page, FIL_PREV) === NIL_PAGE && readU32(page, FIL_NEXT) === NIL_PAGE;
+    const indexId = readU32(page, PAGE_INDEX_ID) * 4294967296 + readU32(page, PAGE_INDEX_ID + 4);
+    pool.unfix(frame);
+    if (type !== PageType.Index || !isRoot) {
+      throw new CorruptionError(spaceFileName(spaceId), rootPageNo, `BT1 page ${rootPageNo} is not a B-tree root (type ${type})`);
+    }
+    return new BTree(storage, spaceId, rootPageNo, indexId, false);
+  }
+
+  // ---------------------------------------------------------------- reads (no mtr)
+
+  /**
+   * Descends to the leaf that holds `key[0, keyLength)` (or the first or last leaf) and returns
+   * its frame, fixed: the caller unfixes it. The hot path of every read.
+   */
+  fixLeaf(key: Uint8Array, keyLength: number, edge: Edge): number {
+    this.checkReadable();
+    const pool = this.storage.pool;
+    const frames = pool.frames;
+    let pageNo = this.rootPageNo;
+    let expectedLevel = -1;
+    for (;;) {
+      const frame = pool.fix(this.spaceId, pageNo);
+      const page = frames[frame]!;
+      const level = pageLevel(page);
+      const n = entryCount(page);
+      if (readU16(page, FIL_PAGE_TYPE) !== PageType.Index || (expectedLevel >= 0 && level !== expectedLevel) || (level > 0 && n === 0)) {
+        pool.unfix(frame);
+        throw this.corruptNode(page, pageNo, expectedLevel);
+      }
+      if (level === 0) return frame;
+      const slot = edge === 0 ? searchInternal(page, key, keyLength) : edge < 0 ? 0 : n - 1;
+      pageNo = childAt(page, slot);
+      expectedLevel = level - 1;
+      pool.unfix(frame);
+    }
+  }
+
+  /**
+   * Point lookup without copying: fills `view` (by default `this.view`) with the entry of `key`
+   * in place in its frame and returns true, or returns false. The view is valid until the next
+   * engine operation.
+   */
+  find(key: Uint8Array, view: EntryView = this.view): boolean {
+    const pool = this.storage.pool;
+    const frame = this.fixLeaf(key, key.length, 0);
+    const page = pool.frames[frame]!;
+    const result = searchLeaf(page, key, key.length);
+    if ((result & 1) === 1) fillEntryView(view, page, slotAt(page, result >>> 1));
+    pool.unfix(frame);
+    return (result & 1) === 1;
+  }
+
+  /** The entry of `key`, copied, or undefined. */
+  get(key: Uint8Array): BTreeEntry | undefined {
+    const view = this.view;
+    if (!this.find(key, view)) return undefined;
+    return {
+      key: key.slice(),
+      value: view.page.slice(view.valueOffset, view.valueOffset + view.valueLength),
+      flags: view.flags,
+      deleteMarked: (view.flags & ENTRY_DELETE_MARK) !== 0,
+    };
+  }
+
+  /**
+   * Copies the value of `key` into `target` when it is large enough. Returns the value's length
+   * (copied only if <= target.length), or -1 when the key is absent.
+   */
+  getInto(key: Uint8Array, target: Uint8Array): number {
+    const view = this.view;
+    if (!this.find(key, view)) return -1;
+    if (view.valueLength <= target.length) target.set(view.page.subarray(view.valueOffset, view.valueOffset + view.valueLength));
+    return view.valueLength;
+  }
+
+  /** A cursor, not yet positioned (`first`, `last`, `seek`). */
+  cursor(): BTreeCursor {
+    return new BTreeCursor(this);
+  }
+
+  /** A lazy range scan: entries copied out, in key order or reversed, bounded and limited. */
+  scan(range: ScanRange = {}): ScanIterator {
+    return new ScanIterator(this, range);
+  }
+
+  /** Walks the whole tree and checks every invariant (BT1 to BT9); throws `CorruptionError`. */
+  check(): TreeCheckResult {
+    return checkTree(this.storage, this.spaceId, this.rootPageNo);
+  }
+
+  // ---------------------------------------------------------------- writes (in the caller's mtr)
+
+  /**
+   * Inserts `key` -> `value` with `flags` (0, or `ENTRY_DELETE_MARK`). Returns false, changing
+   * nothing, when the key is already present (delete-marked or not: the caller decides).
+   * Throws `KeyTooLargeError` / `EntryTooLargeError` over the limits.
+   */
+  insert(mtr: MiniTransaction, key: Uint8Array, value: Uint8Array, flags = 0): boolean {
+    this.checkEntry(key, value, flags);
+    key = this.detach(key);
+    value = this.detach(value);
+    const depth = this.descendForWrite(mtr, key);
+    const result = searchLeaf(this.pathPages[depth]!, key, key.length);
+    if ((result & 1) === 1) return false;
+    this.insertAtDepth(mtr, depth, result >>> 1, this.leafSource.set(flags, key, 0, key.length, value, 0, value.length));
+    this.state.epoch++;
+    return true;
+  }
+
+  /**
+   * Replaces the value of `key` (and its flags when given; kept otherwise). Returns false when
+   * the key is absent. In place when the value does not grow; else delete + insert in `mtr`.
+   */
+  update(mtr: MiniTransaction, key: Uint8Array, value: Uint8Array, flags?: number): boolean {
+    this.checkEntry(key, value, flags ?? 0);
+    key = this.detach(key);
+    value = this.detach(value);
+    const depth = this.descendForWrite(mtr, key);
+    const leaf = this.pathPages[depth]!;
+    const result = searchLeaf(leaf, key, key.length);
+    if ((result & 1) === 0) return false;
+    const slot = result >>> 1;
+    const entry = slotAt(leaf, slot);
+    const oldFlags = leaf[entry + ENTRY_FLAGS]!;
+    const newFlags = flags ?? oldFlags;
+    const oldLength = entryValueLength(leaf, entry);
+    if (value.length <= oldLength) {
+      // In place: no entry moves, so cursors stay valid (no epoch bump unless pages merge).
+      if (newFlags !== oldFlags) mtr.writeU8(leaf, entry + ENTRY_FLAGS, newFlags);
+      if (value.length === oldLength) {
+        mtr.write(leaf, entryValueOffset(leaf, entry), value);
+        return true;
+      }
+      shrinkValueInPlace(mtr, leaf, entry, value);
+      if (depth > 0 && usedBytes(leaf) < this.mergeBelowBytes) {
+        this.rebalance(mtr, depth);
+        this.state.epoch++;
+      }
+      return true;
+    }
+    removeEntryAt(mtr, leaf, slot);
+    this.insertAtDepth(mtr, depth, slot, this.leafSource.set(newFlags, key, 0, key.length, value, 0, value.length));
+    this.state.epoch++;
+    return true;
+  }
+
+  /** Removes `key` for good (purge). Returns false when absent. May merge pages. */
+  delete(mtr: MiniTransaction, key: Uint8Array): boolean {
+    this.checkKey(key);
+    const depth = this.descendForWrite(mtr, key);
+    const leaf = this.pathPages[depth]!;
+    const result = searchLeaf(leaf, key, key.length);
+    if ((result & 1) === 0) return false;
+    removeEntryAt(mtr, leaf, result >>> 1);
+    this.rebalance(mtr, depth);
+    this.state.epoch++;
+    return true;
+  }
+
+  /** Sets or clears the delete mark of `key` in place. Returns false when absent. */
+  setDeleteMark(mtr: MiniTransaction, key: Uint8Array, marked: boolean): boolean {
+    this.checkKey(key);
+    const depth = this.descendForWrite(mtr, key);
+    const leaf = this.pathPages[depth]!;
+    const result = searchLeaf(leaf, key, key.length);
+    if ((result & 1) === 0) return false;
+    const entry = slotAt(leaf, result >>> 1);
+    const flags = leaf[entry + ENTRY_FLAGS]!;
+    const next = marked ? flags | ENTRY_DELETE_MARK : flags & ~ENTRY_DELETE_MARK;
+    if (next !== flags) mtr.writeU8(leaf, entry + ENTRY_FLAGS, next);
+    return true;
+  }
+
+  // ---------------------------------------------------------------- each in its own mtr
+
+  /**
+   * Runs `fn` in a new mini-transaction and commits it. If `fn` throws before writing anything,
+   * the mtr is aborted; after a write it cannot be (no mtr rollback, mtr.ts), so it stays open
+   * and the error propagates: the engine must not go on (InnoDB would abort the process).
+   */
+  atomic<T>(fn: (mtr: MiniTransaction) => T): T {
+    return runInMtr(this.storage, fn);
+  }
+
+  insertOne(key: Uint8Array, value: Uint8Array, flags = 0): boolean {
+    return this.atomic((mtr) => this.insert(mtr, key, value, flags));
+  }
+
+  updateOne(key: Uint8Array, value: Uint8Array, flags?: number): boolean {
+    return this.atomic((mtr) => this.update(mtr, key, value, flags));
+  }
+
+  deleteOne(key: Uint8Array): boolean {
+    return this.atomic((mtr) => this.delete(mtr, key));
+  }
+
+  setDeleteMarkOne(key: Uint8Array, marked: boolean): boolean {
+    return this.atomic((mtr) => this.setDeleteMark(mtr, key, marked));
+  }
+
+  /**
+   * Frees every page of the tree, root last, in mtrs of bounded size (InnoDB btr_free_but_not_root
+   * then btr_free_root). Each mtr frees the leftmost leaf and the ancestors it leaves empty, so
+   * after a crash the tree is still a tree and `drop` can run again. `finalize` runs in the mtr
+   * that frees the root: remove the dictionary's reference there, so both happen atomically.
+   * Returns the pages freed.
+   */
+  drop(finalize?: (mtr: MiniTransaction) => void): number {
+    this.checkReadable();
+    let freed = 0;
+    for (;;) {
+      const done = this.atomic((mtr) => {
+        const root = mtr.getPage(this.spaceId, this.rootPageNo);
+        this.checkNode(root, this.rootPageNo, -1);
+        for (let budget = DROP_PAGES_PER_MTR; budget > 0 && pageLevel(root) > 0 && entryCount(root) > 0; ) {
+          // The leftmost path down to a leaf.
+          const pages = [root];
+          const nos = [this.rootPageNo];
+          while (pageLevel(pages[pages.length - 1]!) > 0) {
+            const pageNo = childAt(pages[pages.length - 1]!, 0);
+            const page = mtr.getPage(this.spaceId, pageNo);
+            this.checkNode(page, pageNo, pageLevel(pages[pages.length - 1]!) - 1);
+            pages.push(page);
+            nos.push(pageNo);
+          }
+          // Free the leaf, and each ancestor it leaves empty (never the root here).
+          for (let depth = pages.length - 1; depth > 0; depth--) {
+            freePage(mtr, this.spaceId, nos[depth]!);
+            freed++;
+            budget--;
+            removeEntryAt(mtr, pages[depth - 1]!, 0);
+            if (entryCount(pages[depth - 1]!) > 0) break;
+          }
+        }
+        if (pageLevel(root) > 0 && entryCount(root) > 0) return false;
+        freePage(mtr, this.spaceId, this.rootPageNo);
+        freed++;
+        finalize?.(mtr);
+        return true;
+      });
+      if (done) {
+        this.state.epoch++;
+        this.state.dropped = true;
+        return freed;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private checkReadable(): void {
+    if (this.storage.isClosed) throw new ClosedError('storage');
+    if (this.state.dropped) throw new ClosedError(`B-tree with root ${this.spaceId}:${this.rootPageNo} (dropped)`);
+  }
+
+  private checkKey(key: Uint8Array): void {
+    if (!(key instanceof Uint8Array)) throw new InvalidArgumentError('a B-tree key must be a Uint8Array');
+    if (key.length > this.limits.keyBytesMax) {
+      throw new KeyTooLargeError(`index id ${this.indexId}`, this.limits.keyBytesMax, `${key.length} bytes (page size ${this.storage.pageSize})`);
+    }
+  }
+
+  private checkEntry(key: Uint8Array, value: Uint8Array, flags: number): void {
+    this.checkKey(key);
+    if (!(value instanceof Uint8Array)) throw new InvalidArgumentError('a B-tree value must be a Uint8Array');
+    if (!Number.isInteger(flags) || (flags & ~ENTRY_FLAGS_KNOWN) !== 0) {
+      throw new InvalidArgumentError(`B-tree entry flags must use only known bits (${ENTRY_FLAGS_KNOWN}), got ${String(flags)}`);
+    }
+    const bytes = key.length + value.length;
+    if (bytes > this.limits.entryBytesMax) {
+      throw new EntryTooLargeError(bytes, this.limits.entryBytesMax, `key ${key.length} + value ${value.length} bytes (page size ${this.storage.pageSize})`);
+    }
+  }
+
+  /**
+   * A copy of `bytes` when they are a view into the buffer pool (an `EntryView`'s page, say):
+   * a split or reorganisation may move them while they are being written.
+   */
+  private detach(bytes: Uint8Array): Uint8Array {
+    return bytes.buffer === this.storage.pool.frames[0]!.buffer ? bytes.slice() : bytes;
+  }
+
+  private corruptNode(page: Uint8Array, pageNo: number, expectedLevel: number): CorruptionError {
+    const type = readU16(page, FIL_PAGE_TYPE);
+    const detail =
+      type !== PageType.Index
+        ? `BT1 expected a B-tree page of root ${this.rootPageNo}, found page type ${type}`
+        : pageLevel(page) > 0 && entryCount(page) === 0
+          ? `BT8 internal page ${pageNo} has no entries`
+          : `BT2 expected level ${expectedLevel}, found ${pageLevel(page)}`;
+    return new CorruptionError(this.fileName, pageNo, detail);
+  }
+
+  private checkNode(page: Uint8Array, pageNo: number, expectedLevel: number): void {
+    if (readU16(page, FIL_PAGE_TYPE) !== PageType.Index || (expectedLevel >= 0 && pageLevel(page) !== expectedLevel)) {
+      throw this.corruptNode(page, pageNo, expectedLevel);
+    }
+  }
+
+  /** Fixes the path root -> leaf for `key` in `mtr`; returns the leaf's depth. */
+  private descendForWrite(mtr: MiniTransaction, key: Uint8Array): number {
+    this.checkReadable();
+    assert(mtr.isActive, 'T2 B-tree write in an active mini-transaction');
+    const pages = this.pathPages;
+    const nos = this.pathNos;
+    const slots = this.pathSlots;
+    let pageNo = this.rootPageNo;
+    let slot = 0;
+    let expectedLevel = -1;
+    for (let depth = 0; ; depth++) {
+      const page = mtr.getPage(this.spaceId, pageNo);
+      this.checkNode(page, pageNo, expectedLevel);
+      // Overwritten in place (entries past the leaf are stale): no reallocation per write.
+      pages[depth] = page;
+      nos[depth] = pageNo;
+      slots[depth] = slot;
+      const level = pageLevel(page);
+      if (level === 0) return depth;
+      if (entryCount(page) === 0) throw this.corruptNode(page, pageNo, expectedLevel);
+      slot = searchInternal(page, key, key.length);
+      pageNo = childAt(page, slot);
+      expectedLevel = level - 1;
+    }
+  }
+
+  /** Inserts `source` at `slot` of the page at `depth`, splitting upwards as needed. */
+  private insertAtDepth(mtr: MiniTransaction, depth: number, slot: number, source: EntrySource): void {
+    for (;;) {
+      const page = this.pathPages[depth]!;
+      if (freeBytes(page) >= source.bytes + SLOT_BYTES) {
+        insertEntryAt(mtr, page, slot, source);
+        return;
+      }
+      if (depth === 0) {
+        this.raiseRoot(mtr);
+        depth = 1;
+      }
+      const separator = this.split(mtr, depth, slot, source);
+      source = new EntrySource().setChild(separator, this.splitRightNo);
+      slot = this.pathSlots[depth]! + 1;
+      depth--;
+    }
+  }
+
+  /**
+   * Root raise (InnoDB btr_root_raise_and_insert): the root's content moves to a new page, and
+   * the root becomes its parent, one level up, with a single entry. The root keeps its page
+   * number (R1). The path gains that page at depth 1.
+   */
+  private raiseRoot(mtr: MiniTransaction): void {
+    const root = this.pathPages[0]!;
+    const level = pageLevel(root);
+    const builder = builderLeft.reset();
+    for (let slot = 0, n = entryCount(root); slot < n; slot++) builder.addFrom(root, slotAt(root, slot));
+    const { pageNo, page } = allocatePage(mtr, this.spaceId, PageType.Index);
+    initIndexPage(mtr, page, level, this.indexId);
+    builder.writeTo(mtr, page, level);
+    builder.reset().add(new EntrySource().setChild(EMPTY, pageNo), false);
+    builder.writeTo(mtr, root, level + 1);
+    this.pathPages.splice(1, 0, page);
+    this.pathNos.splice(1, 0, pageNo);
+    this.pathSlots.splice(1, 0, 0);
+  }
+
+  /** The key of entry `c` of the sequence "page's entries with `source` inserted at `slot`". */
+  private withInserted(page: Uint8Array, slot: number, source: EntrySource, c: number): [Uint8Array, number, number] {
+    if (c === slot) return [source.key, source.keyStart, source.keyLength];
+    const entry = slotAt(page, c < slot ? c : c - 1);
+    return [page, entry + ENTRY_HEADER_BYTES, entryKeyLength(page, entry)];
+  }
+
+  /**
+   * Splits the page at `depth`, which cannot take `source` at `slot`: a new right sibling takes
+   * the upper part, `source` goes where it belongs. Returns the separator for the parent (the
+   * new page's number is in `splitRightNo`).
+   */
+  private split(mtr: MiniTransaction, depth: number, slot: number, source: EntrySource): Uint8Array {
+    const page = this.pathPages[depth]!;
+    const pageNo = this.pathNos[depth]!;
+    const n = entryCount(page);
+    const level = pageLevel(page);
+    const m = this.chooseSplit(page, n, slot, source);
+    const [leftKey, leftStart, leftLength] = this.withInserted(page, slot, source, m - 1);
+    const [rightKey, rightStart, rightLength] = this.withInserted(page, slot, source, m);
+    const separator =
+      level === 0
+        ? shortestSeparator(leftKey, leftStart, leftLength, rightKey, rightStart, rightLength)
+        : rightKey.slice(rightStart, rightStart + rightLength);
+    const builder = builderLeft.reset();
+    for (let c = m; c <= n; c++) {
+      if (c === slot) builder.add(source, true);
+      else builder.addFrom(page, slotAt(page, c < slot ? c : c - 1));
+    }
+    const { pageNo: rightNo, page: right } = allocatePage(mtr, this.spaceId, PageType.Index);
+    initIndexPage(mtr, right, level, this.indexId);
+    builder.writeTo(mtr, right, level);
+    const next = readU32(page, FIL_NEXT);
+    mtr.writeU32(right, FIL_PREV, pageNo);
+    mtr.writeU32(right, FIL_NEXT, next);
+    if (next !== NIL_PAGE) mtr.writeU32(this.getNode(mtr, next, level), FIL_PREV, rightNo);
+    mtr.writeU32(page, FIL_NEXT, rightNo);
+    truncateEntries(mtr, page, slot < m ? m - 1 : m);
+    if (slot < m) insertEntryAt(mtr, page, slot, source);
+    this.splitRightNo = rightNo;
+    return separator;
+  }
+
+  /**
+   * How many entries of the sequence (n old ones + the new one at `slot`) stay left. Sequential
+   * inserts (the page's last insert is the new entry's neighbour at an end) split at the insert
+   * point, so ascending and descending loads leave full pages; otherwise the bytes are halved.
+   */
+  private chooseSplit(page: Uint8Array, n: number, slot: number, source: EntrySource): number {
+    assert(n >= 1, 'a page that cannot take an entry holds entries');
+    const lastInsert = readU16(page, PAGE_LAST_INSERT);
+    if (lastInsert !== 0) {
+      if (slot === n && slotAt(page, n - 1) === lastInsert) return n;
+      if (slot === 0 && slotAt(page, 0) === lastInsert) return 1;
+    }
+    const total = usedBytes(page) + source.bytes + SLOT_BYTES;
+    let best = -1;
+    let bestScore = Infinity;
+    let left = 0;
+    for (let m = 1; m <= n; m++) {
+      const c = m - 1;
+      left += SLOT_BYTES + (c === slot ? source.bytes : entryBytes(page, slotAt(page, c < slot ? c : c - 1)));
+      if (left > this.capacity) break;
+      const right = total - left;
+      if (right > this.capacity) continue;
+      const score = Math.abs(left - right);
+      if (score < bestScore) {
+        best = m;
+        bestScore = score;
+      }
+    }
+    assert(best > 0, 'a split point exists (an entry takes at most half a page)');
+    return best;
+  }
+
+  private getNode(mtr: MiniTransaction, pageNo: number, level: number): Uint8Array {
+    const page = mtr.getPage(this.spaceId, pageNo);
+    this.checkNode(page, pageNo, level);
+    return page;
+  }
+
+  /**
+   * After a delete at `depth`: merge or refill an underfull page, cascading up; collapse a root
+   * left with one child (InnoDB btr_compress, btr_lift_page_up).
+   */
+  private rebalance(mtr: MiniTransaction, depth: number): void {
+    for (;;) {
+      if (depth === 0) {
+        this.shrinkRoot(mtr);
+        return;
+      }
+      const page = this.pathPages[depth]!;
+      if (usedBytes(page) >= this.mergeBelowBytes) return;
+      const parent = this.pathPages[depth - 1]!;
+      const slot = this.pathSlots[depth]!;
+      if (entryCount(page) === 0) {
+        // An empty page simply goes: its neighbour in the parent takes over its (empty) key
+        // range; if it was the parent's first child, the next one's key becomes the uncompared
+        // first key (IP5). Always possible, unlike a merge.
+        this.unlinkAndFree(mtr, page, this.pathNos[depth]!);
+        removeEntryAt(mtr, parent, slot);
+        depth--;
+        continue;
+      }
+      if (entryCount(parent) === 1) return; // no sibling under this parent
+      const j = slot > 0 ? slot : 1; // the parent slot of the right page of the pair
+      const level = pageLevel(page);
+      const leftNo = childAt(parent, j - 1);
+      const rightNo = childAt(parent, j);
+      const left = slot > 0 ? this.getNode(mtr, leftNo, level) : page;
+      const right = slot > 0 ? page : this.getNode(mtr, rightNo, level);
+      if (this.merge(mtr, parent, j, left, leftNo, right, rightNo)) {
+        depth--;
+        continue;
+      }
+      this.redistribute(mtr, parent, j, left, right, rightNo);
+      return;
+    }
+  }
+
+  /**
+   * Merges `right` into `left` when everything fits one page; frees `right` and removes its
+   * parent entry (slot `j`). On internal pages the right page's first entry takes the parent's
+   * separator as its key (its own key was never compared, IP5).
+   */
+  private merge(mtr: MiniTransaction, parent: Uint8Array, j: number, left: Uint8Array, leftNo: number, right: Uint8Array, rightNo: number): boolean {
+    const internal = pageLevel(left) > 0;
+    const separator = slotAt(parent, j);
+    const nRight = entryCount(right);
+    const keyGrowth = internal && nRight > 0 ? entryKeyLength(parent, separator) - entryKeyLength(right, slotAt(right, 0)) : 0;
+    if (usedBytes(left) + usedBytes(right) + keyGrowth > this.capacity) return false;
+    const builder = builderLeft.reset();
+    for (let slot = 0; slot < nRight; slot++) {
+      const entry = slotAt(right, slot);
+      if (internal && slot === 0) builder.addFromWithKey(right, entry, parent, separator + ENTRY_HEADER_BYTES, entryKeyLength(parent, separator));
+      else builder.addFrom(right, entry);
+    }
+    if (nRight > 0) builder.appendTo(mtr, left);
+    const next = readU32(right, FIL_NEXT);
+    mtr.writeU32(left, FIL_NEXT, next);
+    if (next !== NIL_PAGE) mtr.writeU32(this.getNode(mtr, next, pageLevel(left)), FIL_PREV, leftNo);
+    freePage(mtr, this.spaceId, rightNo);
+    removeEntryAt(mtr, parent, j);
+    return true;
+  }
+
+  /**
+   * Shares the entries of two siblings that do not fit one page so that their used bytes are as
+   * even as possible, and replaces their separator in the parent (slot `j`). Skipped when the
+   * new separator would not fit the parent (the pages stay as they are: still valid).
+   */
+  private redistribute(mtr: MiniTransaction, parent: Uint8Array, j: number, left: Uint8Array, right: Uint8Array, rightNo: number): void {
+    const level = pageLevel(left);
+    const internal = level > 0;
+    const nLeft = entryCount(left);
+    const total = nLeft + entryCount(right);
+    const separator = slotAt(parent, j);
+    const separatorStart = separator + ENTRY_HEADER_BYTES;
+    const separatorLength = entryKeyLength(parent, separator);
+    // On internal pages the right page's first entry carries the parent's separator as soon as
+    // it is not first on its page any more.
+    const keyGrowth = internal ? separatorLength - entryKeyLength(right, slotAt(right, 0)) : 0;
+    const pageOf = (c: number): Uint8Array => (c < nLeft ? left : right);
+    const entryOf = (c: number): number => (c < nLeft ? slotAt(left, c) : slotAt(right, c - nLeft));
+    const usedLeft = usedBytes(left);
+    const usedRight = usedBytes(right);
+    const totalBytes = usedLeft + usedRight + keyGrowth;
+    let best = -1;
+    let bestScore = Math.abs(usedLeft - usedRight);
+    let leftBytes = 0;
+    for (let m = 1; m < total; m++) {
+      const c = m - 1;
+      leftBytes += SLOT_BYTES + entryBytes(pageOf(c), entryOf(c)) + (c === nLeft ? keyGrowth : 0);
+      if (m === nLeft) continue;
+      const rightBytes = totalBytes - leftBytes;
+      if (leftBytes > this.capacity || rightBytes > this.capacity) continue;
+      const score = Math.abs(leftBytes - rightBytes);
+      if (score < bestScore) {
+        best = m;
+        bestScore = score;
+      }
+    }
+    if (best < 0) return;
+    const lastLeft = entryOf(best - 1);
+    const firstRight = entryOf(best);
+    const lastLeftPage = pageOf(best - 1);
+    const firstRightPage = pageOf(best);
+    const newSeparator = internal
+      ? firstRightPage.slice(firstRight + ENTRY_HEADER_BYTES, firstRight + ENTRY_HEADER_BYTES + entryKeyLength(firstRightPage, firstRight))
+      : shortestSeparator(
+          // Leaves: the shortest key between the two halves.
+          lastLeftPage,
+          lastLeft + ENTRY_HEADER_BYTES,
+          entryKeyLength(lastLeftPage, lastLeft),
+          firstRightPage,
+          firstRight + ENTRY_HEADER_BYTES,
+          entryKeyLength(firstRightPage, firstRight),
+        );
+    const oldParentEntry = entryBytes(parent, separator);
+    if (freeBytes(parent) + oldParentEntry < ENTRY_HEADER_BYTES + newSeparator.length + 4) return;
+    const leftBuilder = builderLeft.reset();
+    const rightBuilder = builderRight.reset();
+    for (let c = 0; c < total; c++) {
+      const builder = c < best ? leftBuilder : rightBuilder;
+      if (internal && c === nLeft) builder.addFromWithKey(right, entryOf(c), parent, separatorStart, separatorLength);
+      else builder.addFrom(pageOf(c), entryOf(c));
+    }
+    leftBuilder.writeTo(mtr, left, level);
+    rightBuilder.writeTo(mtr, right, level);
+    removeEntryAt(mtr, parent, j);
+    insertEntryAt(mtr, parent, j, new EntrySource().setChild(newSeparator, rightNo));
+  }
+
+  /** While the root is internal with one child, the child's content moves up into it. */
+  private shrinkRoot(mtr: MiniTransaction): void {
+    const root = this.pathPages[0]!;
+    for (;;) {
+      const level = pageLevel(root);
+      const n = entryCount(root);
+      if (level === 0 || n >= 2) return;
+      if (n === 0) {
+        builderLeft.reset().writeTo(mtr, root, 0);
+        return;
+      }
+      const childNo = childAt(root, 0);
+      const child = this.getNode(mtr, childNo, level - 1);
+      const builder = builderLeft.reset();
+      for (let slot = 0, count = entryCount(child); slot < count; slot++) builder.addFrom(child, slotAt(child, slot));
+      builder.writeTo(mtr, root, level - 1);
+      freePage(mtr, this.spaceId, childNo);
+    }
+  }
+
+  /** Unlinks an empty page from its level and frees it. */
+  private unlinkAndFree(mtr: MiniTransaction, page: Uint8Array, pageNo: number): void {
+    const prev = readU32(page, FIL_PREV);
+    const next = readU32(page, FIL_NEXT);
+    const level = pageLevel(page);
+    if (prev !== NIL_PAGE) mtr.writeU32(this.getNode(mtr, prev, level), FIL_NEXT, next);
+    if (next !== NIL_PAGE) mtr.writeU32(this.getNode(mtr, next, level), FIL_PREV, prev);
+    freePage(mtr, this.spaceId, pageNo);
+  }
+}
+
+/** Runs `fn` in its own mtr (see `BTree.atomic`). */
+export function runInMtr<T>(storage: Storage, fn: (mtr: MiniTransaction) => T): T {
+  const mtr = storage.startMtr();
+  let result: T;
+  try {
+    result = fn(mtr);
+  } catch (error) {
+    if (mtr.redoBytes === 0) mtr.abort();
+    throw error;
+  }
+  mtr.commit();
+  return result;
+}
+
+export { ENTRY_DELETE_MARK } from './index-page.js';
