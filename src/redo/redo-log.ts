@@ -13,7 +13,9 @@
  * VFS) covers everything written when it started; when it settles, every waiter at or below the
  * LSN it covered is resolved at once, and if waiters remain, the next sync starts. The next sync
  * starts on `setImmediate`, after the resolved committers' continuations have run, so that the
- * commits they make right away share it instead of each starting their own.
+ * commits they make right away share it instead of each starting their own. When that deferred
+ * start finds a single waiter, the sync runs synchronously instead (no one could share it, and
+ * the thread-pool round trip costs about a quarter of the single-committer rate).
  *
  * ## Durability (per commit)
  * - `full`: the promise settles when the commit's redo is durable (innodb_flush_log_at_trx_commit=1).
@@ -84,8 +86,11 @@ export class RedoLog {
     this.currentLsn = this.writtenLsn = this.durableLsn = startLsn;
     this.checkpointLsn = checkpoint.lsn;
     this.checkpointNumber = checkpoint.number;
-    this.bufferFlushBytes = Math.min(1 << 20, Math.floor(file.capacity / 8));
-    this.buffer = new Uint8Array(Math.max(64 * 1024, this.bufferFlushBytes * 2));
+    // Written to the OS every 256 KiB: large enough to batch a bulk load's writes, small enough
+    // to keep the engine's resident memory close to the pool's (the buffer grows only for an mtr
+    // larger than it).
+    this.bufferFlushBytes = Math.min(256 * 1024, Math.floor(file.capacity / 8));
+    this.buffer = new Uint8Array(this.bufferFlushBytes + 64 * 1024);
     this.onEvent = onEvent;
   }
 
@@ -202,6 +207,16 @@ export class RedoLog {
 
   private startSync(): void {
     if (this.syncInFlight || this.waiters.length === 0 || this.failure !== undefined) return;
+    if (this.waiters.length === 1) {
+      // A lone committer: nobody could share the sync, and the thread-pool round trip of the
+      // asynchronous datasync costs about a quarter of the rate (measured). Sync in place.
+      try {
+        this.flushUpTo(this.currentLsn);
+      } catch (error) {
+        this.fail(error);
+      }
+      return;
+    }
     try {
       this.write();
     } catch (error) {
