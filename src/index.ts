@@ -29,7 +29,7 @@ export {
 } from './vfs/fault-vfs.js';
 
 // The database API.
-export { Database, type CheckReport, type DatabaseOptions, type DatabaseStatus } from './api/database.js';
+export { Database, type CheckReport, type DatabaseOptions, type DatabaseStatus, type TableDefinition } from './api/database.js';
 export { Transaction, type TransactionOptions } from './api/transaction.js';
 export { Table, type KeyInput, type KeyRange } from './api/table.js';
 export { ISOLATION_LEVELS, type IsolationLevel } from './row/trx.js';

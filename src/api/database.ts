@@ -53,6 +53,9 @@ export interface DatabaseOptions {
   readonly onRecoveryProgress?: (progress: RecoveryProgress) => void;
 }
 
+/** A table's definition: `TableSchema` with `indexes` optional. */
+export type TableDefinition = Omit<TableSchema, 'indexes'> & { readonly indexes?: TableSchema['indexes'] };
+
 /** Test-only seams; not exported from the package. */
 export interface DatabaseTestSeams extends RowEngineTestSeams {
   readonly storage?: Parameters<typeof Storage.open>[1];
@@ -208,8 +211,10 @@ export class Database implements AsyncDisposable {
   }
 
   /** Creates a table and its indexes; durable when the promise settles. */
-  async createTable(schema: TableSchema): Promise<void> {
+  async createTable(definition: TableDefinition): Promise<void> {
     this.checkOpen();
+    if (definition === null || typeof definition !== 'object') throw new InvalidArgumentError('createTable takes a table definition object');
+    const schema: TableSchema = { ...definition, indexes: definition.indexes ?? [] };
     this.engine.createTable(schema);
     this.handles.delete(schema.name);
   }

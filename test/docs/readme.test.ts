@@ -18,6 +18,13 @@ function body(file: string): string {
     .replace("from '../src/index.js'", "from 'minno'");
 }
 
+describe('README errors table', () => {
+  it('lists every error code', async () => {
+    const { ERROR_CODES } = await import('../../src/errors.js');
+    for (const code of ERROR_CODES) expect(readme, code).toContain(`\`${code}\``);
+  });
+});
+
 describe('README examples', () => {
   it('has one example file per TypeScript block, with the same code', () => {
     expect(examples.length).toBe(blocks.length);
