@@ -153,6 +153,7 @@ export class LockManager {
 
   /** Whether a lock could be granted now without waiting (for tests and the insert check). */
   wouldWait(owner: LockOwner, indexId: number, key: Uint8Array, mode: LockMode, kind: LockKind): boolean {
+    if (this.byKey.size === 0) return false; // no lock anywhere: the bulk-load fast path
     const keyString = lockKey(indexId, key);
     return this.blockersOf({ owner, mode, kind, key: keyString, granted: false }, this.byKey.get(keyString)).length > 0;
   }

@@ -79,6 +79,14 @@ export class TrxSystem {
     return id;
   }
 
+  /**
+   * A number for a DDL change (an index's creation stamp): consumed from the counter so that
+   * every view opened afterwards has lowLimitId above it, and every view opened before, at or below.
+   */
+  allocateDdlId(): number {
+    return this.allocate();
+  }
+
   /** A read-write transaction's id, at its first write. */
   beginReadWrite(): number {
     const id = this.allocate();

@@ -32,8 +32,10 @@
  * Locks (InnoDB's, for the cases here): a search for one primary key that finds it takes a record
  * lock; one that does not find it takes, at REPEATABLE READ and SERIALIZABLE, a gap lock on the
  * next key so the key cannot appear (no phantom). Range scans with locks take next-key locks
- * (record locks at READ COMMITTED). An insert takes an insert-intention lock on the next key in
- * every index, then a record lock on its own key (InnoDB's implicit lock, made explicit).
+ * (record locks at READ COMMITTED). An insert checks for gap locks on the next key in every index
+ * (insert intention: stored only when it must wait) and stores no lock for its own record: the
+ * record is locked *implicitly* by its DB_TRX_ID while that transaction is active, and the lock
+ * becomes explicit only when another transaction wants it (`convertImplicit`), as in InnoDB.
  *
  * ## Rollback
  * Undo records are applied newest first, each in one mtr together with popping it from its log,
@@ -162,6 +164,8 @@ export class RowEngine {
   /** Transactions found active at open, rolled back in the background. */
   readonly recoveredTrxs: Trx[] = [];
   private readonly active = new Set<Trx>();
+  /** Active transactions that have an id: the owners of implicit locks. */
+  private readonly activeById = new Map<number, Trx>();
   private readonly tables = new Map<string, TableRuntime>();
   private readonly tablesById = new Map<number, TableRuntime>();
   private readonly undoCursor = new UndoLogCursor();
@@ -231,7 +235,7 @@ export class RowEngine {
   }
 
   createTable(schema: TableSchema): TableRuntime {
-    const record = this.dictionary.createTable(schema, this.trxSystem.nextId);
+    const record = this.dictionary.createTable(schema, this.trxSystem.allocateDdlId());
     return this.install(record);
   }
 
@@ -248,7 +252,7 @@ export class RowEngine {
     const table = this.table(tableName);
     this.checkTableIdle(table, 'add an index to');
     // The index exists for views opened after this id: older snapshots may need versions it lacks.
-    const createdAt = this.trxSystem.nextId;
+    const createdAt = this.trxSystem.allocateDdlId();
     this.trxSystem.clonePurgeView();
     const record = this.dictionary.createIndex(tableName, def, createdAt, (tree, index) => {
       const schema: TableSchema = { ...table.record.schema, indexes: [...(table.record.schema.indexes ?? []), def] };
@@ -322,6 +326,7 @@ export class RowEngine {
   private ensureTrxId(trx: Trx): void {
     if (trx.trxId !== 0) return;
     trx.trxId = this.trxSystem.beginReadWrite();
+    this.activeById.set(trx.trxId, trx);
     if (trx.view !== undefined) trx.view.creatorId = trx.trxId;
   }
 
@@ -361,6 +366,7 @@ export class RowEngine {
     }
     this.locks.releaseAll(trx);
     this.active.delete(trx);
+    this.activeById.delete(trx.trxId);
   }
 
   /** Undoes the changes with undo numbers from `undoNo` on (a savepoint); the transaction stays open. */
@@ -409,6 +415,49 @@ export class RowEngine {
 
   private lock(trx: Trx, indexId: number, key: Uint8Array, mode: LockMode, kind: LockKind): Promise<void> | undefined {
     return this.locks.acquire(trx, indexId, key, mode, kind);
+  }
+
+  /**
+   * An insert-intention check (lock_rec_insert_check_and_lock): nothing is stored unless the
+   * insert must wait for a gap lock, which is the common case of a free gap costing one lookup.
+   */
+  private insertIntention(trx: Trx, indexId: number, nextKey: Uint8Array): Promise<void> | undefined {
+    if (!this.locks.wouldWait(trx, indexId, nextKey, 'X', 'insert-intention')) return undefined;
+    return this.locks.acquire(trx, indexId, nextKey, 'X', 'insert-intention');
+  }
+
+  /**
+   * InnoDB's implicit locks: a record written by a transaction that is still active is locked by
+   * it without any entry in the lock table (its DB_TRX_ID says so). Before another transaction
+   * locks the record, the implicit lock becomes an explicit one (lock_rec_convert_impl_to_expl),
+   * so the newcomer queues behind it. `writerTrxId` is the DB_TRX_ID of the row behind the entry.
+   */
+  private convertImplicit(trx: Trx, indexId: number, key: Uint8Array, writerTrxId: number): void {
+    if (writerTrxId === trx.trxId) return;
+    const holder = this.activeById.get(writerTrxId);
+    if (holder === undefined || holder.state !== 'active') return;
+    const wait = this.locks.acquire(holder, indexId, key, 'X', 'record');
+    assert(wait === undefined, 'an implicit lock converts without waiting: no one else can hold that record');
+  }
+
+  /** Locks a clustered record, converting its writer's implicit lock first. */
+  private lockClustered(trx: Trx, table: TableRuntime, key: Uint8Array, mode: LockMode, kind: LockKind): Promise<void> | undefined {
+    if (kind !== 'gap' && table.clustered.find(key, this.entry)) {
+      this.convertImplicit(trx, table.record.primary.id, key, readTrxId(this.entry.page, this.entry.valueOffset));
+    }
+    return this.locks.acquire(trx, table.record.primary.id, key, mode, kind);
+  }
+
+  /** Locks a secondary entry, converting the implicit lock of the row's writer first. */
+  private lockSecondary(trx: Trx, table: TableRuntime, i: number, entry: Uint8Array, mode: LockMode, kind: LockKind): Promise<void> | undefined {
+    const secondary = table.secondaries[i]!;
+    if (kind !== 'gap') {
+      const primary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, entry);
+      if (table.clustered.find(primary, this.entry)) {
+        this.convertImplicit(trx, secondary.index.id, entry, readTrxId(this.entry.page, this.entry.valueOffset));
+      }
+    }
+    return this.locks.acquire(trx, secondary.index.id, entry, mode, kind);
   }
 
   // ------------------------------------------------------------------ keys
@@ -503,6 +552,7 @@ export class RowEngine {
     this.ensureTrxId(trx);
     const found = table.clustered.find(key, this.entry);
     const [lockKey, kind]: [Uint8Array, LockKind] = found ? [key, 'record'] : [this.nextKey(table.clustered, key), 'gap'];
+    if (found) this.convertImplicit(trx, table.record.primary.id, key, readTrxId(this.entry.page, this.entry.valueOffset));
     if (this.locks.wouldWait(trx, table.record.primary.id, lockKey, 'S', kind)) throw new WouldWaitError(table.name);
     this.lock(trx, table.record.primary.id, lockKey, 'S', kind);
     if (!table.clustered.find(key, this.entry)) return undefined;
@@ -560,6 +610,7 @@ export class RowEngine {
     while (count < limit && it.step()) {
       const key = it.cursor.key();
       last = key;
+      this.convertImplicit(trx, indexId, key, readTrxId(it.cursor.view.page, it.cursor.view.valueOffset));
       if (this.locks.wouldWait(trx, indexId, key, 'S', 'next-key')) throw new WouldWaitError(table.name);
       this.lock(trx, indexId, key, 'S', 'next-key');
       if (it.cursor.deleteMarked) continue;
@@ -625,7 +676,7 @@ export class RowEngine {
       this.checkActive(trx);
       const found = table.clustered.find(keyBytes, this.entry);
       const wait = found
-        ? this.lock(trx, indexId, keyBytes, mode, 'record')
+        ? this.lockClustered(trx, table, keyBytes, mode, 'record')
         : trx.isolation === 'read-committed'
           ? undefined
           : this.lock(trx, indexId, this.nextKey(table.clustered, keyBytes), mode, 'gap');
@@ -664,7 +715,7 @@ export class RowEngine {
         return;
       }
       const key = it.cursor.key();
-      const wait = this.lock(trx, indexId, key, mode, kind);
+      const wait = this.lockClustered(trx, table, key, mode, kind);
       if (wait !== undefined) {
         await this.waitLock(trx, wait);
         continue; // re-read from the same position: the entry may have changed while we waited
@@ -723,8 +774,10 @@ export class RowEngine {
   /** Inserts a row; waits for locks; ERR_DUPLICATE_KEY when the key is taken. */
   async insert(trx: Trx, table: TableRuntime, row: Row): Promise<void> {
     this.checkWritable(trx);
-    // Every check that can fail on the row itself runs before anything changes (RE1).
-    const { key } = this.encodeValue(table, row, 0, ROLL_PTR_NULL);
+    // Every check that can fail on the row itself runs before anything changes (RE1). The row is
+    // encoded once; phase 2 stamps DB_TRX_ID and DB_ROLL_PTR into it in place.
+    const encoded = this.encodeValue(table, row, 0, ROLL_PTR_NULL);
+    const key = encoded.key;
     const secondaryKeys = this.secondaryKeys(table, row);
     this.ensureTrxId(trx);
     for (;;) {
@@ -751,7 +804,9 @@ export class RowEngine {
       });
     } else {
       const rollPtr = this.appendUndo(trx, mtr, UndoRecordType.Insert, table, key, [], 0, ROLL_PTR_NULL);
-      const { value } = this.encodeValue(table, row, trx.trxId, rollPtr);
+      const value = encoded.value;
+      writeTrxIdInto(value, 0, trx.trxId);
+      writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
       assert(table.clustered.insert(mtr, key, value, 0), 'RE1 the key checked free is free');
       table.secondaries.forEach((s, i) => this.putSecondary(mtr, s.tree, secondaryKeys[i]!));
     }
@@ -774,16 +829,16 @@ export class RowEngine {
     if (table.clustered.find(key, this.entry)) {
       if ((this.entry.flags & ENTRY_DELETE_MARK) === 0) {
         // InnoDB locks the duplicate (shared) before reporting it: if its inserter rolls back, we win.
-        const wait = this.lock(trx, primaryId, key, 'S', rc ? 'record' : 'next-key');
+        const wait = this.lockClustered(trx, table, key, 'S', rc ? 'record' : 'next-key');
         if (wait !== undefined) return wait;
         if (table.clustered.find(key, this.entry) && (this.entry.flags & ENTRY_DELETE_MARK) === 0) {
           throw new DuplicateKeyError(table.name, 'PRIMARY', describeKey(table.layout.primaryKey.columns.length, row, table.layout.primaryKeyColumns, table.layout.schema));
         }
       }
-      const wait = this.lock(trx, primaryId, key, 'X', 'record');
+      const wait = this.lockClustered(trx, table, key, 'X', 'record');
       if (wait !== undefined) return wait;
     } else {
-      const wait = this.lock(trx, primaryId, this.nextKey(table.clustered, key), 'X', 'insert-intention');
+      const wait = this.insertIntention(trx, primaryId, this.nextKey(table.clustered, key));
       if (wait !== undefined) return wait;
     }
     for (let i = 0; i < table.secondaries.length; i++) {
@@ -794,10 +849,11 @@ export class RowEngine {
         const wait = this.uniqueCheck(trx, table, i, entryKey, key);
         if (wait !== undefined) return wait;
       }
-      const wait = this.lock(trx, secondary.index.id, this.nextKey(secondary.tree, entryKey), 'X', 'insert-intention');
+      const wait = this.insertIntention(trx, secondary.index.id, this.nextKey(secondary.tree, entryKey));
       if (wait !== undefined) return wait;
     }
-    return this.lock(trx, primaryId, key, 'X', 'record');
+    // The new record is locked implicitly by its DB_TRX_ID (see convertImplicit).
+    return undefined;
   }
 
   /** A unique index must hold no other live entry with the same secondary columns (NULLs never clash). */
@@ -813,7 +869,7 @@ export class RowEngine {
       if (compareBytes(otherPrimary, primaryKey) === 0) continue;
       const marked = cursor.deleteMarked;
       // Lock it (shared) either way: a delete-marked entry's delete may still roll back.
-      const wait = this.lock(trx, secondary.index.id, other, 'S', trx.isolation === 'read-committed' ? 'record' : 'next-key');
+      const wait = this.lockSecondary(trx, table, i, other, 'S', trx.isolation === 'read-committed' ? 'record' : 'next-key');
       if (wait !== undefined) return wait;
       if (!marked && this.liveEntry(table, secondary.layoutIndex, otherPrimary, other)) {
         throw new DuplicateKeyError(table.name, secondary.index.name, '(the same values as an existing row)');
@@ -910,7 +966,7 @@ export class RowEngine {
     const found = table.clustered.find(keyBytes, this.entry);
     const live = found && (this.entry.flags & ENTRY_DELETE_MARK) === 0;
     let wait: Promise<void> | undefined;
-    if (found) wait = this.lock(trx, indexId, keyBytes, 'X', live || trx.isolation === 'read-committed' ? 'record' : 'next-key');
+    if (found) wait = this.lockClustered(trx, table, keyBytes, 'X', live || trx.isolation === 'read-committed' ? 'record' : 'next-key');
     else if (trx.isolation !== 'read-committed') wait = this.lock(trx, indexId, this.nextKey(table.clustered, keyBytes), 'X', 'gap');
     if (wait !== undefined) {
       await this.waitLock(trx, wait);
@@ -924,15 +980,13 @@ export class RowEngine {
   private secondaryWriteLocks(trx: Trx, table: TableRuntime, affected: ReadonlySet<number>, oldKeys: readonly Uint8Array[], newKeys: readonly Uint8Array[], primaryKey: Uint8Array): Promise<void> | undefined {
     for (const i of affected) {
       const secondary = table.secondaries[i]!;
-      let wait = this.lock(trx, secondary.index.id, oldKeys[i]!, 'X', 'record');
+      let wait = this.lockSecondary(trx, table, i, oldKeys[i]!, 'X', 'record');
       if (wait !== undefined) return wait;
       if (secondary.index.unique) {
         wait = this.uniqueCheck(trx, table, i, newKeys[i]!, primaryKey);
         if (wait !== undefined) return wait;
       }
-      wait = this.lock(trx, secondary.index.id, this.nextKey(secondary.tree, newKeys[i]!), 'X', 'insert-intention');
-      if (wait !== undefined) return wait;
-      wait = this.lock(trx, secondary.index.id, newKeys[i]!, 'X', 'record');
+      wait = this.insertIntention(trx, secondary.index.id, this.nextKey(secondary.tree, newKeys[i]!));
       if (wait !== undefined) return wait;
     }
     return undefined;
@@ -966,7 +1020,7 @@ export class RowEngine {
       const oldKeys = this.secondaryKeys(table, current);
       let wait: Promise<void> | undefined;
       for (let i = 0; i < table.secondaries.length && wait === undefined; i++) {
-        wait = this.lock(trx, table.secondaries[i]!.index.id, oldKeys[i]!, 'X', 'record');
+        wait = this.lockSecondary(trx, table, i, oldKeys[i]!, 'X', 'record');
       }
       if (wait !== undefined) {
         await this.waitLock(trx, wait);
@@ -1030,6 +1084,18 @@ export class RowEngine {
     const oldDeleted = record.type === UndoRecordType.UpdateDeleteMarked;
     const oldTrxId = record.oldTrxId;
     const oldRollPtr = record.oldRollPtr;
+    if (oldDeleted && this.trxSystem.purgeView.changesVisible(oldTrxId)) {
+      // Back to a delete every view already sees, whose undo purge may have processed (and
+      // skipped, since this transaction held the row) and freed: nobody would ever purge the
+      // restored record, so remove it now (InnoDB's row_undo_mod_remove_clust_low).
+      const oldKeys = this.secondaryKeys(table, old);
+      table.secondaries.forEach((s, i) => {
+        s.tree.delete(mtr, currentKeys[i]!);
+        if (compareBytes(oldKeys[i]!, currentKeys[i]!) !== 0) s.tree.delete(mtr, oldKeys[i]!);
+      });
+      table.clustered.delete(mtr, key);
+      return;
+    }
     const { value } = this.encodeValue(table, old, oldTrxId, oldRollPtr);
     table.clustered.update(mtr, key, value, oldDeleted ? ENTRY_DELETE_MARK : 0);
     const oldKeys = this.secondaryKeys(table, old);
@@ -1090,6 +1156,7 @@ export class RowEngine {
     for (const trx of [...byId.values()].sort((a, b) => a.trxId - b.trxId)) {
       this.trxSystem.adoptRecovered(trx.trxId);
       this.active.add(trx);
+      this.activeById.set(trx.trxId, trx);
       this.recoveredTrxs.push(trx);
       // Its rows stay locked until it is rolled back (InnoDB: implicit locks via DB_TRX_ID).
       for (const log of [trx.insertUndo, trx.updateUndo]) {
