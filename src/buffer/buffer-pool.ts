@@ -41,8 +41,10 @@
  *  B5. Every page in the hash is on the LRU, and the reverse; free frames are on neither.
  *  B6. A page read from disk is verified before it enters the hash (S1 of tablespace.ts): a bad
  *      page raises and its frame goes back to the free list.
+ *  B7. After a page write or sync fails, no page is flushed again (the doublewrite slots may
+ *      hold the only good copy of a page whose in-place write was lost).
  */
-import { InvalidArgumentError, MinnoError } from '../errors.js';
+import { InvalidArgumentError, IoError, MinnoError } from '../errors.js';
 import { assert, debugChecks } from '../util/assert.js';
 import type { Clock } from '../util/clock.js';
 import { setPageLsn, sealPage } from '../page/page.js';
@@ -155,6 +157,8 @@ export class BufferPool {
   private readonly oldBlocksPct: number;
   private readonly oldBlocksTimeMs: number;
   private readonly onEvent: ((name: EngineEvent) => void) | undefined;
+  /** Set by a failed flush (B7): every later flush refuses. */
+  private failure: unknown = undefined;
 
   readonly stats: BufferPoolStats;
 
@@ -524,6 +528,22 @@ export class BufferPool {
    */
   private flushFrames(batch: number[]): void {
     if (batch.length === 0) return;
+    if (this.failure !== undefined) {
+      throw new IoError('tablespaces', 'page flush', 'an earlier page write or sync failed; reopen the database to recover', { cause: this.failure });
+    }
+    try {
+      this.flushFramesUnchecked(batch);
+    } catch (error) {
+      // A failed write or sync may have lost in-place writes whose doublewrite copies the next
+      // batch would overwrite; and after a failed fsync the kernel may have dropped the data
+      // (fsyncgate). Nothing more is flushed: recovery, from the log and the doublewrite file,
+      // is the only safe way on (B7).
+      this.failure = error;
+      throw error;
+    }
+  }
+
+  private flushFramesUnchecked(batch: number[]): void {
     let newest = 0;
     for (const frame of batch) newest = Math.max(newest, this.newestMod[frame]!);
     this.wal.flushLogUpTo(newest); // B3, rule WAL

@@ -19,7 +19,8 @@
  *
  * A request that must wait returns a promise (the engine's writes and locking reads are async for
  * exactly this reason). Deadlocks are found at once, when a wait would close a cycle in the
- * wait-for graph: the transaction in the cycle with the least undo (InnoDB's "weight") is chosen,
+ * wait-for graph: the transaction in the cycle with the least weight (InnoDB's TRX_WEIGHT: undo
+ * records plus locks; on a tie, the one whose wait closed the cycle) is chosen,
  * its wait fails with `DeadlockError` and the engine rolls it back. A wait longer than
  * `lockWaitTimeoutMs` (50 s by default, InnoDB's innodb_lock_wait_timeout) fails with
  * `LockWaitTimeoutError`; only that statement fails, the transaction stays usable.
@@ -32,7 +33,7 @@
  *  K4. Every lock of a transaction is released by `releaseAll` at commit or rollback.
  */
 import { DeadlockError, LockWaitTimeoutError } from '../errors.js';
-import { assert } from '../util/assert.js';
+import { assert, debugChecks as debugChecksOn } from '../util/assert.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 export const LOCK_KINDS = ['record', 'gap', 'next-key', 'insert-intention'] as const;
@@ -155,7 +156,39 @@ export class LockManager {
   wouldWait(owner: LockOwner, indexId: number, key: Uint8Array, mode: LockMode, kind: LockKind): boolean {
     if (this.byKey.size === 0) return false; // no lock anywhere: the bulk-load fast path
     const keyString = lockKey(indexId, key);
-    return this.blockersOf({ owner, mode, kind, key: keyString, granted: false }, this.byKey.get(keyString)).length > 0;
+    const queue = this.byKey.get(keyString);
+    if (queue === undefined) return false;
+    for (const lock of queue) if (lock.owner === owner && lock.granted && covers(lock, mode, kind)) return false;
+    return this.blockersOf({ owner, mode, kind, key: keyString, granted: false }, queue).length > 0;
+  }
+
+  /**
+   * Makes a transaction's implicit lock on a record explicit (lock_rec_convert_impl_to_expl): a
+   * granted X record lock, placed before any waiting request. No conflicting lock can be granted
+   * to another transaction, since the holder wrote the record and is still active; the holder
+   * may itself be waiting for something else (so this bypasses K2's one-wait rule, which is
+   * about requests, not conversions).
+   */
+  grantImplicit(owner: LockOwner, indexId: number, key: Uint8Array): void {
+    const keyString = lockKey(indexId, key);
+    const queue = this.byKey.get(keyString);
+    if (queue !== undefined) {
+      for (const lock of queue) if (lock.owner === owner && lock.granted && covers(lock, 'X', 'record')) return;
+    }
+    const lock: Lock = { owner, mode: 'X', kind: 'record', key: keyString, granted: true };
+    this.add(lock);
+    // Move it before the waiting requests so they queue behind it.
+    const q = this.byKey.get(keyString)!;
+    q.pop();
+    const firstWaiting = q.findIndex((l) => !l.granted);
+    if (firstWaiting < 0) q.push(lock);
+    else q.splice(firstWaiting, 0, lock);
+    if (debugChecksOn()) this.validate();
+  }
+
+  /** How many locks `owner` holds or waits for (part of InnoDB's TRX_WEIGHT). */
+  lockCount(owner: LockOwner): number {
+    return this.byOwner.get(owner)?.length ?? 0;
   }
 
   /**
@@ -274,13 +307,11 @@ export class LockManager {
     };
     visit(start);
     if (cycle === undefined) return;
-    let victim = cycle[0]!;
-    for (const owner of cycle) {
-      const weight = owner.undoCount();
-      const victimWeight = victim.undoCount();
-      // Less undo is cheaper to roll back; on a tie, the younger transaction (larger id) goes.
-      if (weight < victimWeight || (weight === victimWeight && owner.trxId > victim.trxId)) victim = owner;
-    }
+    // InnoDB's TRX_WEIGHT: undo records plus locks. The lightest is cheapest to roll back; on a
+    // tie, the transaction whose wait closed the cycle (the one that joined the wait last) goes.
+    const weight = (owner: LockOwner): number => owner.undoCount() + this.lockCount(owner);
+    let victim = start;
+    for (const owner of cycle) if (weight(owner) < weight(victim)) victim = owner;
     this.stats.deadlocks++;
     const lock = this.waiting.get(victim)!;
     this.cancelWait(lock, new DeadlockError(victim.trxId));

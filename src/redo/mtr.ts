@@ -188,7 +188,17 @@ export class MiniTransaction implements PageMutator {
     let endLsn = ctx.log.currentLsn;
     if (this.recordsLength > 0) {
       if (this.snapshots !== undefined) this.verifyLogged();
-      const lsns = ctx.log.appendGroup(ctx.records, this.recordsLength); // T3: log first
+      let lsns: { startLsn: number; endLsn: number };
+      try {
+        lsns = ctx.log.appendGroup(ctx.records, this.recordsLength); // T3: log first
+      } catch (error) {
+        // The log refused (an earlier sync failed: L4). The changed frames stay unlogged and can
+        // never be flushed (the WAL gate refuses too); release the mtr so later calls get the
+        // same I/O error instead of an assertion about an mtr left open.
+        for (const frame of this.modified) ctx.modifiedFlag[frame] = 0;
+        this.release();
+        throw error;
+      }
       endLsn = lsns.endLsn;
       for (const frame of this.modified) {
         ctx.pool.markDirty(frame, lsns.startLsn, lsns.endLsn);

@@ -109,6 +109,8 @@ class RedoIndex {
   readonly pageFirst: number[] = [];
   readonly pageLast: number[] = [];
   private readonly byPage = new PageHash(1024, true);
+  /** Spaces that page records name: their files are ours, whatever a torn header shows. */
+  readonly spaces = new Set<number>();
 
   add(spaceId: number, pageNo: number, offset: number, groupStart: number, groupEnd: number): void {
     if (this.records === this.offsets.length) this.grow();
@@ -119,6 +121,7 @@ class RedoIndex {
     this.next[r] = -1;
     let page = this.byPage.get(spaceId, pageNo);
     if (page < 0) {
+      this.spaces.add(spaceId);
       page = this.pageSpace.length;
       this.byPage.set(spaceId, pageNo, page);
       this.pageSpace.push(spaceId);
@@ -273,7 +276,9 @@ export function recover(input: RecoveryInput): RecoveryResult {
   for (const spaceId of present) {
     const space = registry.get(spaceId);
     const headerCopy = copies.get(spaceId * 4294967296);
-    if (space !== undefined && headerCopy !== undefined && registry.isOurs(space, headerCopy)) {
+    // The redo naming the space proves the file ours; otherwise look at the file itself.
+    const ours = index.spaces.has(spaceId) || created.has(spaceId);
+    if (space !== undefined && headerCopy !== undefined && (ours || registry.isOurs(space, headerCopy))) {
       restore(spaceId * 4294967296, headerCopy);
     }
   }

@@ -230,7 +230,13 @@ export class RedoLog {
         this.syncInFlight = false;
         this.stats.syncs++;
         this.durableLsn = Math.max(this.durableLsn, target);
-        this.onEvent?.('log-sync');
+        try {
+          this.onEvent?.('log-sync');
+        } catch (error) {
+          // A simulated crash at this event: the sync happened, but the process is "dead".
+          this.fail(error);
+          return;
+        }
         this.resolveWaiters();
         if (this.waiters.length > 0) this.scheduleSync();
       },

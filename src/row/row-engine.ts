@@ -436,8 +436,7 @@ export class RowEngine {
     if (writerTrxId === trx.trxId) return;
     const holder = this.activeById.get(writerTrxId);
     if (holder === undefined || holder.state !== 'active') return;
-    const wait = this.locks.acquire(holder, indexId, key, 'X', 'record');
-    assert(wait === undefined, 'an implicit lock converts without waiting: no one else can hold that record');
+    this.locks.grantImplicit(holder, indexId, key);
   }
 
   /** Locks a clustered record, converting its writer's implicit lock first. */
