@@ -296,8 +296,14 @@ export class Database implements AsyncDisposable {
     if (this.closed) return;
     this.closed = true;
     this.timer?.cancel();
-    this.engine.rollbackAllActive();
     try {
+      if (this.storage.log.failed) {
+        // An earlier sync failed (the operation that hit it was told): nothing may be written any
+        // more, so release everything; the next open recovers from what is on disk.
+        this.storage.abandon();
+        return;
+      }
+      this.engine.rollbackAllActive();
       await this.storage.close();
     } finally {
       this.lockFile?.close();

@@ -30,8 +30,9 @@
  *      (flush and checkpoint) before starting an mtr, never during one.
  *  L3. A checkpoint LSN is <= durableLsn, and <= every dirty page's oldest modification (the
  *      caller computes it so).
- *  L4. After a failed sync (EIO), the log refuses all further work: the unsynced bytes may be lost
- *      and retrying the sync would falsely succeed (fsyncgate; see FaultVfs `failNextSync`).
+ *  L4. After a failed sync (EIO), the log refuses all further work, page flushes included: the
+ *      unsynced bytes may be lost and retrying the sync would falsely succeed (fsyncgate; see
+ *      FaultVfs `failNextSync`), and frames may hold changes of mtrs the log then refused.
  */
 import { IoError, MinnoError } from '../errors.js';
 import { assert } from '../util/assert.js';
@@ -162,8 +163,13 @@ export class RedoLog {
     this.onEvent?.('log-write');
   }
 
-  /** Makes the log durable up to at least `lsn`, synchronously (rule WAL for page flushes). */
+  /**
+   * Makes the log durable up to at least `lsn`, synchronously (rule WAL for page flushes). After
+   * a failure (L4) it refuses even when `lsn` is already durable: a frame may then hold changes of
+   * an mtr the log refused, so no page may be written any more.
+   */
   flushUpTo(lsn: number): void {
+    this.checkHealthy();
     if (this.durableLsn >= lsn) return;
     assert(lsn <= this.currentLsn, `L1 flush up to ${lsn} beyond the current LSN ${this.currentLsn}`);
     this.write();
