@@ -186,6 +186,11 @@ export class LockManager {
     if (debugChecksOn()) this.validate();
   }
 
+  /** True when no transaction holds or waits for any lock. */
+  isEmpty(): boolean {
+    return this.byKey.size === 0;
+  }
+
   /** How many locks `owner` holds or waits for (part of InnoDB's TRX_WEIGHT). */
   lockCount(owner: LockOwner): number {
     return this.byOwner.get(owner)?.length ?? 0;

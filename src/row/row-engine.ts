@@ -421,7 +421,10 @@ export class RowEngine {
    * An insert-intention check (lock_rec_insert_check_and_lock): nothing is stored unless the
    * insert must wait for a gap lock, which is the common case of a free gap costing one lookup.
    */
-  private insertIntention(trx: Trx, indexId: number, nextKey: Uint8Array): Promise<void> | undefined {
+  private insertIntention(trx: Trx, indexId: number, tree: BTree, key: Uint8Array): Promise<void> | undefined {
+    // No lock anywhere (a bulk load, a lone writer): no gap can be locked, skip the next-key seek.
+    if (this.locks.isEmpty()) return undefined;
+    const nextKey = this.nextKey(tree, key);
     if (!this.locks.wouldWait(trx, indexId, nextKey, 'X', 'insert-intention')) return undefined;
     return this.locks.acquire(trx, indexId, nextKey, 'X', 'insert-intention');
   }
@@ -837,7 +840,7 @@ export class RowEngine {
       const wait = this.lockClustered(trx, table, key, 'X', 'record');
       if (wait !== undefined) return wait;
     } else {
-      const wait = this.insertIntention(trx, primaryId, this.nextKey(table.clustered, key));
+      const wait = this.insertIntention(trx, primaryId, table.clustered, key);
       if (wait !== undefined) return wait;
     }
     for (let i = 0; i < table.secondaries.length; i++) {
@@ -848,7 +851,7 @@ export class RowEngine {
         const wait = this.uniqueCheck(trx, table, i, entryKey, key);
         if (wait !== undefined) return wait;
       }
-      const wait = this.insertIntention(trx, secondary.index.id, this.nextKey(secondary.tree, entryKey));
+      const wait = this.insertIntention(trx, secondary.index.id, secondary.tree, entryKey);
       if (wait !== undefined) return wait;
     }
     // The new record is locked implicitly by its DB_TRX_ID (see convertImplicit).
@@ -985,7 +988,7 @@ export class RowEngine {
         wait = this.uniqueCheck(trx, table, i, newKeys[i]!, primaryKey);
         if (wait !== undefined) return wait;
       }
-      wait = this.insertIntention(trx, secondary.index.id, this.nextKey(secondary.tree, newKeys[i]!));
+      wait = this.insertIntention(trx, secondary.index.id, secondary.tree, newKeys[i]!);
       if (wait !== undefined) return wait;
     }
     return undefined;
