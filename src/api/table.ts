@@ -8,6 +8,7 @@
  * Autocommit (a handle from `db.table(name)`): a read uses a snapshot of the newest committed data;
  * a write is its own transaction, committed under the database's default durability.
  */
+import { InvalidArgumentError } from '../errors.js';
 import type { Row } from '../btree/row-format.js';
 import type { KeyRange, KeyInput } from '../row/row-engine.js';
 import type { Trx } from '../row/trx.js';
@@ -64,11 +65,21 @@ export class Table<R extends Row = Row> {
     return this.write((trx) => this.db.engine.insert(trx, this.runtime(), row));
   }
 
-  /** Inserts many rows in one transaction (autocommit) or in this one. */
+  /**
+   * Inserts many rows as one statement: in its own transaction (autocommit) or in this one. If a
+   * row is refused, the rows this call inserted before it are undone too (InnoDB's statement
+   * rollback), and the transaction stays open.
+   */
   insertMany(rows: Iterable<R>): Promise<void> {
     return this.write(async (trx) => {
       const table = this.runtime();
-      for (const row of rows) await this.db.engine.insert(trx, table, row);
+      const statementStart = trx.undoNo;
+      try {
+        for (const row of rows) await this.db.engine.insert(trx, table, row);
+      } catch (error) {
+        if (this.trx !== undefined && trx.state === 'active') this.db.engine.rollbackTo(trx, statementStart);
+        throw error;
+      }
     });
   }
 
@@ -103,7 +114,7 @@ export class Table<R extends Row = Row> {
 
   private lockingScan(range: KeyRange, mode: 'S' | 'X'): AsyncIterableIterator<R> {
     if (this.trx === undefined) {
-      throw new TypeError('a locking scan holds its locks until the transaction ends: run it in a transaction (db.begin() or db.transaction())');
+      throw new InvalidArgumentError('a locking scan holds its locks until the transaction ends: run it in a transaction (db.begin() or db.transaction())');
     }
     return this.db.engine.lockingScan(this.trx, this.runtime(), range, mode) as AsyncIterableIterator<R>;
   }

@@ -101,6 +101,7 @@ export class Transaction {
   }
 
   releaseSavepoint(name: string): void {
+    this.db.engine.checkActive(this.trx);
     const at = this.trx.savepoints.findIndex((s) => s.name === name);
     if (at < 0) throw new InvalidArgumentError(`no savepoint named ${JSON.stringify(name)}`);
     this.trx.savepoints.splice(at);

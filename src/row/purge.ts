@@ -81,7 +81,8 @@ export function purgeStep(engine: RowEngine, maxRecords: number): PurgeResult {
 function purgeRecord(engine: RowEngine, record: UndoLogCursor, trxId: number): void {
   const table = engine.tableById(record.tableId);
   if (table === undefined) return; // dropped since
-  const key = record.primaryKey();
+  // A copy: the undo page the record lies in may leave the pool while the indexes are searched.
+  const key = record.primaryKey().slice();
   const rollPtr = record.rollPtr;
   const old = oldRow(table, key, record);
   const clustered = table.clustered;

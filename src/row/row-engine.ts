@@ -259,6 +259,7 @@ export class RowEngine {
       const layout = new TableRuntime(this.storage, { ...table.record, schema, indexes: [] }).layout;
       const li = layout.indexes.findIndex((l) => l.def.name === index.name);
       const scan = table.clustered.scan();
+      const seen = new Set<string>(); // secondary-column prefixes of live rows (a unique index)
       let batch: Array<{ key: Uint8Array; flags: number }> = [];
       const flush = (): void => {
         const mtr = this.storage.startMtr();
@@ -269,22 +270,20 @@ export class RowEngine {
       for (const entry of scan) {
         const row = decodeRowAt(layout, entry.key, 0, entry.key.length, entry.value, 0, entry.value.length);
         const key = encodeSecondaryKey(layout, li, row);
-        if (index.unique && !entry.deleteMarked) this.checkUniqueWhileBuilding(tree, layout.indexes[li]!.secondaryFieldCount, layout.indexes[li]!.spec, key, table.name, index.name);
+        if (index.unique && !entry.deleteMarked) {
+          const prefix = secondaryPrefix(layout.indexes[li]!.spec, layout.indexes[li]!.secondaryFieldCount, key);
+          if (prefix !== undefined) {
+            const id = hex(prefix);
+            if (seen.has(id)) throw new DuplicateKeyError(table.name, index.name, '(two existing rows share its values)');
+            seen.add(id);
+          }
+        }
         batch.push({ key, flags: entry.deleteMarked ? ENTRY_DELETE_MARK : 0 });
         if (batch.length >= 64) flush();
       }
       if (batch.length > 0) flush();
     });
     return this.install(record);
-  }
-
-  private checkUniqueWhileBuilding(tree: BTree, fields: number, spec: KeySpec, key: Uint8Array, table: string, index: string): void {
-    const prefix = secondaryPrefix(spec, fields, key);
-    if (prefix === undefined) return;
-    const cursor = tree.cursor();
-    if (cursor.seek(prefix, 'ge') && startsWith(cursor.key(), prefix) && !cursor.deleteMarked) {
-      throw new DuplicateKeyError(table, index, '(an existing row)');
-    }
   }
 
   dropIndex(tableName: string, indexName: string): TableRuntime {
@@ -562,14 +561,14 @@ export class RowEngine {
   }
 
   /** The byte bounds of a key range over a key spec (prefixes of composite keys allowed). */
-  private byteRange(spec: KeySpec, range: KeyRange, what: string, fieldCount: number): { gt?: Uint8Array; gte?: Uint8Array; lt?: Uint8Array; lte?: Uint8Array } {
-    const out: { gt?: Uint8Array; gte?: Uint8Array; lt?: Uint8Array; lte?: Uint8Array } = {};
+  private byteRange(spec: KeySpec, range: KeyRange, what: string, fieldCount: number): { gt?: Uint8Array; gte?: Uint8Array; lt?: Uint8Array; lte?: Uint8Array; limit?: number } {
+    const out: { gt?: Uint8Array; gte?: Uint8Array; lt?: Uint8Array; lte?: Uint8Array; limit?: number } = {};
     const prefix = (input: KeyInput): Uint8Array => encodeKeyPrefix(prefixValues(fieldCount, input, what), spec);
     if (range.gte !== undefined) out.gte = prefix(range.gte);
     if (range.gt !== undefined) {
       // Greater than every key that starts with the prefix.
       const successor = prefixSuccessor(prefix(range.gt));
-      if (successor === null) out.gt = new Uint8Array([0xff, 0xff, 0xff, 0xff]);
+      if (successor === null) out.limit = 0; // nothing sorts after every key with this prefix: empty
       else out.gte = out.gte === undefined || compareBytes(successor, out.gte) > 0 ? successor : out.gte;
     }
     if (range.lt !== undefined) out.lt = prefix(range.lt);
@@ -700,6 +699,7 @@ export class RowEngine {
     const indexId = table.record.primary.id;
     const kind: LockKind = trx.isolation === 'read-committed' ? 'record' : 'next-key';
     const bounds = this.byteRange(table.layout.primaryKey, range, `${table.name} primary key`, table.layout.primaryKey.columns.length);
+    if (bounds.limit === 0) return; // a range no key can fall in
     const reverse = range.reverse === true;
     let resumeAfter: Uint8Array | undefined;
     let count = 0;
@@ -825,7 +825,15 @@ export class RowEngine {
    * Phase 1 of an insert (or of the new row of a key-changing update): duplicates and locks.
    * Returns a lock wait, or undefined when everything is checked and locked.
    */
-  private insertChecks(trx: Trx, table: TableRuntime, key: Uint8Array, row: Row, secondaryKeys: readonly Uint8Array[], skipIndexes: ReadonlySet<number> | undefined): Promise<void> | undefined {
+  private insertChecks(
+    trx: Trx,
+    table: TableRuntime,
+    key: Uint8Array,
+    row: Row,
+    secondaryKeys: readonly Uint8Array[],
+    skipIndexes: ReadonlySet<number> | undefined,
+    movingFrom?: Uint8Array,
+  ): Promise<void> | undefined {
     const primaryId = table.record.primary.id;
     const rc = trx.isolation === 'read-committed';
     if (table.clustered.find(key, this.entry)) {
@@ -848,7 +856,7 @@ export class RowEngine {
       const secondary = table.secondaries[i]!;
       const entryKey = secondaryKeys[i]!;
       if (secondary.index.unique) {
-        const wait = this.uniqueCheck(trx, table, i, entryKey, key);
+        const wait = this.uniqueCheck(trx, table, i, entryKey, key, movingFrom);
         if (wait !== undefined) return wait;
       }
       const wait = this.insertIntention(trx, secondary.index.id, secondary.tree, entryKey);
@@ -859,7 +867,7 @@ export class RowEngine {
   }
 
   /** A unique index must hold no other live entry with the same secondary columns (NULLs never clash). */
-  private uniqueCheck(trx: Trx, table: TableRuntime, i: number, entryKey: Uint8Array, primaryKey: Uint8Array): Promise<void> | undefined {
+  private uniqueCheck(trx: Trx, table: TableRuntime, i: number, entryKey: Uint8Array, primaryKey: Uint8Array, movingFrom?: Uint8Array): Promise<void> | undefined {
     const secondary = table.secondaries[i]!;
     const layout = table.layout.indexes[secondary.layoutIndex]!;
     const prefix = secondaryPrefix(layout.spec, layout.secondaryFieldCount, entryKey);
@@ -869,6 +877,7 @@ export class RowEngine {
       const other = cursor.key();
       const otherPrimary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, other);
       if (compareBytes(otherPrimary, primaryKey) === 0) continue;
+      if (movingFrom !== undefined && compareBytes(otherPrimary, movingFrom) === 0) continue; // the row itself, moving
       const marked = cursor.deleteMarked;
       // Lock it (shared) either way: a delete-marked entry's delete may still roll back.
       const wait = this.lockSecondary(trx, table, i, other, 'S', trx.isolation === 'read-committed' ? 'record' : 'next-key');
@@ -913,15 +922,12 @@ export class RowEngine {
       changed.push(column);
     }
     const keyBytes = this.primaryKeyBytes(table, key);
-    this.ensureTrxId(trx);
-    for (;;) {
-      this.checkActive(trx);
-      const current = await this.lockRowForWrite(trx, table, keyBytes);
-      if (current === 'retry') continue;
-      if (current === undefined) return false;
+    return this.withLockedRow(trx, table, keyBytes, async (current) => {
       const next: MutableRow = { ...current };
       for (const [name, value] of Object.entries(changes)) next[name] = value === undefined ? null : value;
-      if (changed.some((c) => table.layout.keyPosition[c]! >= 0 && !sameValue(current[table.layout.schema.columns[c]!.name], next[table.layout.schema.columns[c]!.name]))) {
+      // A key change is judged on the encoded key, so values the key treats as equal (-0 and 0,
+      // a bigint and a number) are no change.
+      if (changed.some((c) => table.layout.keyPosition[c]! >= 0) && compareBytes(this.encodeValue(table, next, 0, ROLL_PTR_NULL).key, keyBytes) !== 0) {
         return this.moveRow(trx, table, keyBytes, current, next);
       }
       // Validate and encode the new row before any change (RE1).
@@ -935,7 +941,7 @@ export class RowEngine {
       const wait = this.secondaryWriteLocks(trx, table, affected, oldKeys, newKeys, keyBytes);
       if (wait !== undefined) {
         await this.waitLock(trx, wait);
-        continue;
+        return 'retry';
       }
       // Phase 2 (RE1: no await since the checks).
       assert(table.clustered.find(keyBytes, this.entry), 'RE1 the locked row is still there');
@@ -955,6 +961,22 @@ export class RowEngine {
       mtr.commit();
       this.stats.updates++;
       return true;
+    });
+  }
+
+  /**
+   * Runs `body` on the newest version of the row `keyBytes`, X-locked (phase 1 of an update or a
+   * delete); false when there is no such row. `body` returns 'retry' after waiting for a lock.
+   */
+  private async withLockedRow(trx: Trx, table: TableRuntime, keyBytes: Uint8Array, body: (current: MutableRow) => Promise<boolean | 'retry'>): Promise<boolean> {
+    this.ensureTrxId(trx);
+    for (;;) {
+      this.checkActive(trx);
+      const current = await this.lockRowForWrite(trx, table, keyBytes);
+      if (current === 'retry') continue;
+      if (current === undefined) return false;
+      const result = await body(current);
+      if (result !== 'retry') return result;
     }
   }
 
@@ -1000,7 +1022,7 @@ export class RowEngine {
     const newKeys = this.secondaryKeys(table, next);
     for (;;) {
       this.checkActive(trx);
-      const wait = this.insertChecks(trx, table, newKey, next, newKeys, undefined);
+      const wait = this.insertChecks(trx, table, newKey, next, newKeys, undefined, oldKey);
       if (wait === undefined) break;
       await this.waitLock(trx, wait);
     }
@@ -1013,12 +1035,7 @@ export class RowEngine {
   async delete(trx: Trx, table: TableRuntime, key: KeyInput): Promise<boolean> {
     this.checkWritable(trx);
     const keyBytes = this.primaryKeyBytes(table, key);
-    this.ensureTrxId(trx);
-    for (;;) {
-      this.checkActive(trx);
-      const current = await this.lockRowForWrite(trx, table, keyBytes);
-      if (current === 'retry') continue;
-      if (current === undefined) return false;
+    return this.withLockedRow(trx, table, keyBytes, async (current) => {
       const oldKeys = this.secondaryKeys(table, current);
       let wait: Promise<void> | undefined;
       for (let i = 0; i < table.secondaries.length && wait === undefined; i++) {
@@ -1026,11 +1043,11 @@ export class RowEngine {
       }
       if (wait !== undefined) {
         await this.waitLock(trx, wait);
-        continue;
+        return 'retry';
       }
       this.deleteLocked(trx, table, keyBytes, current);
       return true;
-    }
+    });
   }
 
   /** Phase 2 of a delete: the row and its secondary entries are locked. */
@@ -1071,7 +1088,8 @@ export class RowEngine {
   private applyUndo(mtr: MiniTransaction, trx: Trx, record: UndoLogCursor): void {
     const table = this.tablesById.get(record.tableId);
     if (table === undefined) return; // the table was dropped: nothing left to undo
-    const key = record.primaryKey();
+    // A copy: the undo page the record lies in may leave the pool while the indexes are searched.
+    const key = record.primaryKey().slice();
     if (!table.clustered.find(key, this.entry)) return; // never reached the tree (crash between mtrs cannot happen: RE1; kept defensive)
     if (readTrxId(this.entry.page, this.entry.valueOffset) !== trx.trxId) return;
     const current = this.rowFromEntry(table, this.entry);
@@ -1226,11 +1244,6 @@ const EMPTY = new Uint8Array(0);
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a instanceof Uint8Array && b instanceof Uint8Array) return compareBytes(a, b) === 0;
-  return Object.is(a, b) || (typeof a === 'bigint' && typeof b === 'number' && a === BigInt(b)) || (typeof b === 'bigint' && typeof a === 'number' && b === BigInt(a));
 }
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
