@@ -20,6 +20,9 @@
  *                       seams (skipWal, disableDoublewrite, applyTornGroups, skipPageChecks) and watch
  *                       the simulator catch it. Never part of a normal run.
  *   --no-wal-oracle     without the WAL write oracle (what the model alone catches)
+ *   --workload <w>      core (default: storage-core mini-transactions) or table (the whole engine:
+ *                       bank transactions on the Database API, sim/table-workload.ts); a table
+ *                       run's replay command carries --workload table
  *   --data-sync-failures  also fail syncs of tablespace files (off by default: today the engine
  *                       then stops on assertion D2, see the note on issue 6)
  *
@@ -36,6 +39,8 @@ import { formatReport, type SimReport } from '../sim/report.js';
 import { replayPlan, simulate, type SimulateOptions } from '../sim/simulator.js';
 import { SEAM_NAMES, type SeamName } from '../sim/workload.js';
 import type { CoreEngine } from '../sim/core-target.js';
+import { tableTarget } from '../sim/table-target.js';
+import { tableWorkload } from '../sim/table-workload.js';
 
 function fail(message: string): never {
   process.stderr.write(`sim: ${message}\n`);
@@ -64,6 +69,7 @@ async function main(): Promise<void> {
       break: { type: 'string', multiple: true },
       'no-wal-oracle': { type: 'boolean', default: false },
       'data-sync-failures': { type: 'boolean', default: false },
+      workload: { type: 'string', default: 'core' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -82,7 +88,9 @@ async function main(): Promise<void> {
     if (!(SEAM_NAMES as readonly string[]).includes(name)) fail(`--break takes one of ${SEAM_NAMES.join(', ')}, got ${name}`);
     return name as SeamName;
   });
+  if (values.workload !== 'core' && values.workload !== 'table') fail(`--workload takes core or table, got ${values.workload}`);
   const replayFlags = [
+    ...(values.workload === 'table' ? ['--workload', 'table'] : []),
     ...broken.flatMap((name) => ['--break', name]),
     ...(values['no-wal-oracle'] ? ['--no-wal-oracle'] : []),
     ...(values['data-sync-failures'] ? ['--data-sync-failures'] : []),
@@ -96,9 +104,12 @@ async function main(): Promise<void> {
   if (given === undefined) log(`seed: ${seed} (fresh)`);
   if (broken.length > 0) process.stderr.write(`sim: TEST-ONLY: running with rules removed (${broken.join(', ')}); expect violations\n`);
 
+  // The simulator is generic over engine and operation; this script types its options with the
+  // core workload's, and the table workload (its own engine and ops) is passed through the cast.
+  const table = values.workload === 'table';
   const options: SimulateOptions<CoreEngine, CoreOp> = {
-    workload: coreWorkload,
-    target: storageTarget,
+    workload: table ? (tableWorkload as unknown as typeof coreWorkload) : coreWorkload,
+    target: table ? (tableTarget as unknown as typeof storageTarget) : storageTarget,
     seed,
     ...(runs === undefined ? {} : { runs }),
     ...(minutes === undefined ? {} : { minutes }),

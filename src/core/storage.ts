@@ -29,8 +29,10 @@
  *      if not, the oldest dirty pages are flushed and a checkpoint taken, synchronously.
  *  C2 (rule DIR). Files are created and removed with their directory synced.
  *  C3. A space id is never reused (recovery relies on it; the dictionary hands them out).
+ *  C4. An operation that throws mid-mtr never leaves the engine half-working: the next mtr aborts
+ *      it, or poisons the storage if it had changed pages (`dropAbandonedMtr`).
  */
-import { ClosedError, CorruptionError, InvalidArgumentError } from '../errors.js';
+import { ClosedError, CorruptionError, InvalidArgumentError, IoError } from '../errors.js';
 import { assert } from '../util/assert.js';
 import { SystemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import type { EngineEvent, Vfs } from '../vfs/vfs.js';
@@ -269,8 +271,30 @@ export class Storage {
   /** Starts a mini-transaction, first making room in the log if needed (C1). */
   startMtr(): MiniTransaction {
     this.checkOpen();
+    const abandoned = this.mtrContext!.active;
+    if (abandoned !== undefined) this.dropAbandonedMtr(abandoned);
+    if (this.log.failed) {
+      throw new IoError('storage', 'mini-transaction', 'an earlier log sync or operation failed; reopen the database to recover');
+    }
     if (this.log.needsRoom()) this.makeLogRoom();
     return new MiniTransaction(this.mtrContext!);
+  }
+
+  /**
+   * C4. An mtr still active when the next starts was abandoned by an exception (everything is
+   * synchronous, so nothing else can leave one open). One that wrote nothing is simply aborted.
+   * One that did has half an operation in the frames and none of it in the log (there is no mtr
+   * rollback, as in InnoDB): the storage refuses all further work, and reopening recovers.
+   */
+  private dropAbandonedMtr(mtr: MiniTransaction): void {
+    if (mtr.redoBytes === 0) {
+      mtr.abort();
+      return;
+    }
+    const error = new IoError('storage', 'mini-transaction', 'an operation failed after changing pages (see the error it raised); reopen the database to recover');
+    this.log.abandon(error);
+    mtr.releaseAfterFailure();
+    throw error;
   }
 
   /** Flushes the oldest dirty pages and checkpoints until the log has room (C1, L2). */

@@ -211,6 +211,17 @@ export class MiniTransaction implements PageMutator {
     return endLsn;
   }
 
+  /**
+   * Drops an mtr abandoned by an exception after it changed pages: its changes are in frames but
+   * not in the log. The caller has poisoned the log first (L4), so no page can be flushed again;
+   * recovery, which replays only committed groups, is the way on.
+   */
+  releaseAfterFailure(): void {
+    this.checkActive();
+    for (const frame of this.modified) this.ctx.modifiedFlag[frame] = 0;
+    this.release();
+  }
+
   /** Ends an mtr that has written nothing (for example after a check failed). */
   abort(): void {
     this.checkActive();

@@ -66,6 +66,7 @@ import {
   WouldWaitError,
   DeadlockError,
   InUseError,
+  IoError,
 } from '../errors.js';
 import { assert } from '../util/assert.js';
 import type { Clock } from '../util/clock.js';
@@ -314,6 +315,14 @@ export class RowEngine {
 
   checkActive(trx: Trx): void {
     if (trx.state !== 'active') throw new TransactionFinishedError(trx.deadlockVictim ? 'rolled back (deadlock victim)' : trx.state);
+    this.checkHealthy();
+  }
+
+  /** After a failed log sync (L4) nothing may change or be made visible: reopen to recover. */
+  private checkHealthy(): void {
+    if (this.storage.log.failed) {
+      throw new IoError('redo log', 'transaction', 'an earlier log sync or operation failed; close and reopen the database to recover');
+    }
   }
 
   private checkWritable(trx: Trx): void {
@@ -331,7 +340,7 @@ export class RowEngine {
 
   /** Commits; the promise settles when durable under the transaction's durability. */
   commit(trx: Trx): Promise<void> {
-    this.checkActive(trx);
+    this.checkActive(trx); // refuses after a log failure, before anything becomes visible
     if (trx.recovered) throw new InvalidArgumentError('a recovered transaction can only be rolled back');
     if (trx.insertUndo === undefined && trx.updateUndo === undefined) {
       // Nothing written: no serialisation number, no log (InnoDB's read-only commit).

@@ -59,3 +59,37 @@ describe('Storage basics', () => {
     await s2.close();
   });
 });
+
+describe('an operation that throws mid-mini-transaction (C4)', () => {
+  it('aborts an abandoned mtr that wrote nothing, so the next operation proceeds', async () => {
+    const s = await openMemory(new MemoryVfs());
+    s.createSpace(1);
+    const abandoned = s.startMtr();
+    abandoned.getPage(1, 0); // fixed a page, wrote nothing, then "threw"
+    const next = s.startMtr();
+    const { page } = allocatePage(next, 1, PageType.Raw);
+    next.writeU32(page, FIL_HEADER_BYTES, 5);
+    next.commit();
+    await s.close();
+  });
+
+  it('poisons the storage when the abandoned mtr had changed pages, and recovery drops the half-change', async () => {
+    const vfs = new MemoryVfs();
+    const s = await openMemory(vfs);
+    s.createSpace(1);
+    const setup = s.startMtr();
+    const { pageNo, page } = allocatePage(setup, 1, PageType.Raw);
+    setup.writeU32(page, FIL_HEADER_BYTES, 1);
+    await s.commitDurable(setup.commit(), 'full');
+    const abandoned = s.startMtr();
+    abandoned.writeU32(abandoned.getPage(1, pageNo), FIL_HEADER_BYTES, 999); // then "threw"
+    expect(() => s.startMtr()).toThrow(/failed after changing pages/);
+    expect(() => s.startMtr()).toThrow(/reopen/);
+    await expect(s.close()).resolves.toBeUndefined(); // close skips flushing a poisoned log
+    const reopened = await openMemory(vfs);
+    const read = reopened.startMtr();
+    expect(readU32(read.getPage(1, pageNo), FIL_HEADER_BYTES)).toBe(1);
+    read.commit();
+    await reopened.close();
+  });
+});

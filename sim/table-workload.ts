@@ -1,0 +1,887 @@
+/**
+ * The whole-engine workload: a bank on the Database API (model: table-model.ts), many transactions
+ * at once, interleaved by the seeded scheduler.
+ *
+ * Each operation names a session slot (`slot mod sessions`). A write operation on an idle slot
+ * begins a transaction there (seeded isolation and durability) and starts one action, which runs
+ * asynchronously (row locks may wait): transfer (two getForUpdate in seeded order, so deadlocks
+ * happen, two updates, a journal row), open / rename / close an account, a deliberate duplicate of a
+ * committed journal ref inside a savepoint (ERR_DUPLICATE_KEY, then rollbackToSavepoint), a
+ * locking range scan, savepoint and rollback to it. 'commit' and 'rollback' run on an idle slot,
+ * synchronously: a commit that wrote is a ledger commit (numbered in log order) whose durability
+ * promise the runner awaits. Deadlocks and lock wait timeouts roll the transaction back (counted).
+ *
+ * Readers: REPEATABLE READ snapshot readers opened at seeded moments must see the last committed
+ * state when opened and the same state whenever read later (by primary key and through both
+ * secondary indexes); autocommit reads see the last committed row. 'stale-view' holds an autocommit
+ * read view open and runs purge at once: with the engine's guard in place the view is a fresh one;
+ * on the TEST-ONLY target (`makeTableTarget({ allowPurgeViewBackwards: true })`) it is the cached
+ * view reopened unchecked, seed 002's race.
+ *
+ * After a crash the journal says which commits survived: the recovered state must be the model
+ * after a prefix k inside the ledger's window, with no transaction in part and nothing rolled back
+ * or uncommitted; the total balance is conserved. Then the transactions recovery found active are
+ * rolled back (`runBackgroundWork`), the state must be unchanged, purge must empty the history
+ * list (no reader is open) and `db.check()` must pass.
+ *
+ * Errors inside asynchronous actions are classified here (the runner sees only synchronous ones):
+ * expected are the simulated crash, ERR_DEADLOCK, ERR_LOCK_WAIT_TIMEOUT, ERR_CORRUPTION after an
+ * injected read fault, ERR_IO (a sync failure) and what follows it; anything else is a violation,
+ * reported at the next live check or recovery.
+ */
+import type { Transaction } from '../src/api/transaction.js';
+import { MinnoError } from '../src/errors.js';
+import type { ReadView } from '../src/mvcc/read-view.js';
+import type { TableSchema } from '../src/btree/schema.js';
+import { DURABILITY_LEVELS, type Durability } from '../src/redo/redo-log.js';
+import { ISOLATION_LEVELS, type IsolationLevel } from '../src/row/trx.js';
+import { AssertionError } from '../src/util/assert.js';
+import type { RandomSource } from '../src/util/random.js';
+import { spaceFileName } from '../src/page/tablespace.js';
+import type { FaultVfs } from '../src/vfs/fault-vfs.js';
+import type { CommitLedger, PrefixBounds } from './ledger.js';
+import { describeWeights, pickWeighted, swarmWeights, type Focus } from './swarm.js';
+import {
+  BankState,
+  INITIAL_BALANCE,
+  OWNERS,
+  accountText,
+  fnv,
+  journalRowOf,
+  journalText,
+  type AccountRow,
+  type Effect,
+  type JournalRow,
+} from './table-model.js';
+import type { TableEngine } from './table-target.js';
+import type { ClientWork, OpGenerator, ProbeOutcome, SimConfig, Violation, ViolationRule, Workload, WorkloadModel } from './workload.js';
+
+export const TABLE_OP_KINDS = [
+  'transfer',
+  'open-account',
+  'rename',
+  'close-account',
+  'duplicate',
+  'locking-scan',
+  'savepoint',
+  'rollback-to-savepoint',
+  'commit',
+  'rollback',
+  'reader-open',
+  'reader-check',
+  'autocommit-read',
+  'stale-view',
+] as const;
+export type TableOpKind = (typeof TABLE_OP_KINDS)[number];
+
+const BASE_OP_WEIGHTS: Readonly<Record<TableOpKind, number>> = {
+  transfer: 30,
+  'open-account': 4,
+  rename: 7,
+  'close-account': 3,
+  duplicate: 2,
+  'locking-scan': 3,
+  savepoint: 4,
+  'rollback-to-savepoint': 3,
+  commit: 20,
+  rollback: 5,
+  'reader-open': 3,
+  'reader-check': 4,
+  'autocommit-read': 5,
+  'stale-view': 2,
+};
+
+export interface TableOp {
+  readonly kind: TableOpKind;
+  readonly slot: number;
+  readonly a: number;
+  readonly b: number;
+  /** 0: the whole balance (drains the account, so it can be closed). */
+  readonly amount: number;
+  readonly durability: Durability;
+  readonly isolation: IsolationLevel;
+}
+
+const PICK_BOUND = 2 ** 31;
+const SESSIONS_MIN = 2;
+const READERS_MAX = 3;
+const HELD_VIEWS_MAX = 2;
+const VIOLATIONS_MAX = 6;
+
+const ACCOUNTS: TableSchema = {
+  name: 'accounts',
+  columns: [
+    { name: 'id', type: 'int32' },
+    { name: 'owner', type: 'string', maxLength: 16 },
+    { name: 'balance', type: 'int32' },
+  ],
+  primaryKey: ['id'],
+  indexes: [
+    { name: 'by_owner', columns: ['owner'] },
+    { name: 'by_balance', columns: ['balance'] },
+  ],
+};
+
+const JOURNAL: TableSchema = {
+  name: 'journal',
+  columns: [
+    { name: 'id', type: 'int32' },
+    { name: 'kind', type: 'string', maxLength: 16 },
+    { name: 'a', type: 'int32' },
+    { name: 'b', type: 'int32' },
+    { name: 'amount', type: 'int32' },
+    { name: 'ref', type: 'string', maxLength: 16 },
+  ],
+  primaryKey: ['id'],
+  indexes: [
+    { name: 'by_ref', columns: ['ref'], unique: true },
+    { name: 'by_a', columns: ['a'] },
+  ],
+};
+
+function codeOf(error: unknown): string | undefined {
+  return error instanceof MinnoError ? error.code : undefined;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+interface Session {
+  readonly tx: Transaction;
+  readonly durability: Durability;
+  readonly generation: number;
+  busy: boolean;
+  /** The effects of its completed actions, in order. */
+  readonly effects: Effect[];
+  savepointAt: number | undefined;
+}
+
+interface Reader {
+  readonly tx: Transaction;
+  readonly state: string;
+  readonly openedAfter: number;
+}
+
+/** Counters of one model (summed by tests and printed in traces). */
+export interface TableStats {
+  actions: number;
+  deadlocks: number;
+  lockTimeouts: number;
+  duplicatesRefused: number;
+  savepointRollbacks: number;
+  rollbacks: number;
+  commits: number;
+  readOnlyCommits: number;
+  readersOpened: number;
+  readerChecks: number;
+  staleViews: number;
+  recoveredRollbacks: number;
+  skippedBusy: number;
+}
+
+/** The counters of every model made since the process started (tests read them). */
+export const tableStatsTotal: TableStats = emptyTableStats();
+
+function emptyTableStats(): TableStats {
+  return {
+    actions: 0,
+    deadlocks: 0,
+    lockTimeouts: 0,
+    duplicatesRefused: 0,
+    savepointRollbacks: 0,
+    rollbacks: 0,
+    commits: 0,
+    readOnlyCommits: 0,
+    readersOpened: 0,
+    readerChecks: 0,
+    staleViews: 0,
+    recoveredRollbacks: 0,
+    skippedBusy: 0,
+  };
+}
+
+function bumpStat(name: keyof TableStats): void {
+  tableStatsTotal[name]++;
+}
+
+class TableModel implements WorkloadModel<TableEngine, TableOp> {
+  private readonly config: SimConfig;
+  private readonly sessionCount: number;
+  private readonly accountsMax: number;
+  /** The committed state before commit base + 1, and commits[i]: the effects of commit base + i + 1. */
+  private baseState = new BankState();
+  private base = 0;
+  private commits: Effect[][] = [];
+  private current = new BankState();
+  private total = 0;
+  private nextAccountId = 1;
+  private nextJid = 1;
+  private generation = 0;
+  private sessions: (Session | undefined)[] = [];
+  private readers: Reader[] = [];
+  private heldViews: ReadView[] = [];
+  private pending: Violation[] = [];
+  private readFaultArmed = false;
+  private ioFailed = false;
+  private engine: TableEngine | undefined;
+
+  constructor(config: SimConfig) {
+    this.config = config;
+    this.sessionCount = Math.max(SESSIONS_MIN, config.clients);
+    this.accountsMax = 8 + (config.livePagesMax % 24);
+  }
+
+  // ----------------------------------------------------------------------------------- set-up
+
+  setUp(engine: TableEngine, ledger: CommitLedger): void {
+    this.engine = engine;
+    const db = engine.db;
+    db.engine.createTable(ACCOUNTS);
+    db.engine.createTable(JOURNAL);
+    const count = 4 + (this.config.initialPages % 12);
+    const tx = db.begin({ durability: 'full' });
+    const accounts = tx.table<AccountRow>('accounts');
+    const failures: unknown[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = this.nextAccountId++;
+      const owner = OWNERS[i % OWNERS.length]!;
+      // No lock can wait here: the insert runs to its end synchronously.
+      accounts.insert({ id, owner, balance: INITIAL_BALANCE }).catch((error: unknown) => failures.push(error));
+      this.baseState.accounts.set(id, { owner, balance: INITIAL_BALANCE });
+    }
+    tx.commit().catch((error: unknown) => failures.push(error));
+    db.storage.log.flushUpTo(db.storage.log.currentLsn);
+    ledger.durablePoint();
+    if (db.table('accounts').count() !== count || failures.length > 0) throw new Error(`table workload set-up failed: ${failures.map(message).join('; ')}`);
+    this.current = this.baseState.clone();
+    this.total = this.baseState.totalBalance();
+  }
+
+  // ------------------------------------------------------------------------------- operations
+
+  execute(engine: TableEngine, op: TableOp, ledger: CommitLedger, describe?: (line: string) => void): ClientWork | undefined {
+    this.engine = engine;
+    if (engine.halted !== undefined) return undefined;
+    const slot = op.slot % this.sessionCount;
+    const note = (line: string): void => describe?.(`s${slot} ${line}`);
+    // After a failed log sync the engine must be reopened: what it reads until then is not checked
+    // (a refused commit's changes may be visible); writes and commits go on, and must be refused.
+    const logFailed = engine.db.storage.log.failed;
+    switch (op.kind) {
+      case 'reader-open':
+        if (logFailed) return undefined;
+        this.readerOpen(engine, note);
+        return undefined;
+      case 'reader-check':
+        if (logFailed) return undefined;
+        this.readerCheck(engine, op, note);
+        return undefined;
+      case 'autocommit-read':
+        if (logFailed) return undefined;
+        this.autocommitRead(engine, op, note);
+        return undefined;
+      case 'stale-view':
+        this.staleView(engine, note);
+        return undefined;
+      default:
+        break;
+    }
+    const session = this.sessions[slot];
+    if (session?.busy === true) {
+      bumpStat('skippedBusy');
+      note(`${op.kind}: busy`);
+      return undefined;
+    }
+    if (op.kind === 'commit') return session === undefined ? undefined : this.commit(slot, session, ledger, note);
+    if (op.kind === 'rollback') {
+      if (session !== undefined) this.rollback(slot, session, note);
+      return undefined;
+    }
+    const open = session ?? this.begin(engine, slot, op);
+    this.startAction(open, op, note);
+    return undefined;
+  }
+
+  private begin(engine: TableEngine, slot: number, op: TableOp): Session {
+    const tx = engine.db.begin({ isolation: op.isolation, durability: op.durability });
+    const session: Session = { tx, durability: op.durability, generation: this.generation, busy: false, effects: [], savepointAt: undefined };
+    this.sessions[slot] = session;
+    return session;
+  }
+
+  private commit(slot: number, session: Session, ledger: CommitLedger, note: (line: string) => void): ClientWork | undefined {
+    this.sessions[slot] = undefined;
+    const trx = session.tx.trx;
+    if (session.tx.state !== 'active') return undefined;
+    if (trx.insertUndo === undefined && trx.updateUndo === undefined) {
+      // Nothing written: no log, no ledger commit.
+      session.tx.commit().catch((error: unknown) => this.onError(session, error, 'read-only commit'));
+      bumpStat('readOnlyCommits');
+      note('commit (read-only)');
+      return undefined;
+    }
+    const effects = session.effects.slice();
+    const index = ledger.begin(session.durability);
+    this.commits.push(effects);
+    ledger.appended(index);
+    const durable = session.tx.commit();
+    ledger.committed(index);
+    bumpStat('commits');
+    for (const effect of effects) {
+      const problem = this.current.apply(effect);
+      if (problem !== undefined) this.violation('LIVE', `commit #${index}: ${problem}`);
+    }
+    note(`#${index} ${session.durability}: ${effects.map(describeEffect).join(', ') || '(writes rolled back to a savepoint)'}`);
+    return { commit: index, durable };
+  }
+
+  private rollback(slot: number, session: Session, note: (line: string) => void): void {
+    this.sessions[slot] = undefined;
+    if (session.tx.state !== 'active') return;
+    bumpStat('rollbacks');
+    note(`rollback (${session.effects.length} actions)`);
+    // Synchronously (Transaction.rollback's body): an error reaches the runner at this step.
+    this.engine!.db.checkOpen();
+    this.engine!.db.engine.rollback(session.tx.trx);
+  }
+
+  private startAction(session: Session, op: TableOp, note: (line: string) => void): void {
+    const action = this.action(session, op, note);
+    if (action === undefined) return;
+    session.busy = true;
+    bumpStat('actions');
+    action.then(
+      () => {
+        session.busy = false;
+      },
+      (error: unknown) => {
+        session.busy = false;
+        this.onError(session, error, op.kind);
+      },
+    );
+  }
+
+  /** Resolves the op's picks against the model now, and starts the action (undefined: nothing to do). */
+  private action(session: Session, op: TableOp, note: (line: string) => void): Promise<void> | undefined {
+    const tx = session.tx;
+    const ids = this.current.accountIds();
+    switch (op.kind) {
+      case 'transfer': {
+        if (ids.length < 2) return undefined;
+        const from = ids[op.a % ids.length]!;
+        let to = ids[op.b % ids.length]!;
+        if (to === from) to = ids[(op.a + 1) % ids.length]!;
+        note(`transfer ${op.amount === 0 ? 'all' : op.amount} ${from} -> ${to}`);
+        return this.transfer(session, from, to, op.amount);
+      }
+      case 'open-account': {
+        if (ids.length >= this.accountsMax) return undefined;
+        const id = this.nextAccountId++;
+        const owner = OWNERS[op.a % OWNERS.length]!;
+        note(`open account ${id} for ${owner}`);
+        return this.withJournal(session, async () => {
+          await tx.table<AccountRow>('accounts').insert({ id, owner, balance: 0 });
+          return { t: 'open', jid: this.nextJid++, id, owner };
+        });
+      }
+      case 'rename': {
+        if (ids.length === 0) return undefined;
+        const id = ids[op.a % ids.length]!;
+        const owner = OWNERS[op.b % OWNERS.length]!;
+        note(`rename account ${id} to ${owner}`);
+        return this.withJournal(session, async () => {
+          const done = await tx.table<AccountRow>('accounts').update(id, { owner });
+          return done ? { t: 'rename', jid: this.nextJid++, id, owner } : undefined;
+        });
+      }
+      case 'close-account': {
+        if (ids.length <= 2) return undefined;
+        const id = ids[op.a % ids.length]!;
+        note(`close account ${id} if empty`);
+        return this.withJournal(session, async () => {
+          const accounts = tx.table<AccountRow>('accounts');
+          const row = await accounts.getForUpdate(id);
+          if (row === undefined || row.balance !== 0) return undefined;
+          if (!(await accounts.delete(id))) throw new Error(`account ${id} vanished while X-locked`);
+          return { t: 'close', jid: this.nextJid++, id };
+        });
+      }
+      case 'duplicate': {
+        const refs = [...this.current.journal.values()];
+        if (refs.length === 0) return undefined;
+        const taken = refs[op.a % refs.length]!;
+        note(`insert a duplicate of ref ${taken.ref}`);
+        return this.duplicate(session, taken);
+      }
+      case 'locking-scan': {
+        if (ids.length === 0) return undefined;
+        const low = ids[op.a % ids.length]!;
+        note(`scanForUpdate accounts ${low}..${low + 3}`);
+        return (async () => {
+          for await (const _ of tx.table<AccountRow>('accounts').scanForUpdate({ gte: low, lte: low + 3 })) {
+            // next-key locks only
+          }
+        })();
+      }
+      case 'savepoint':
+        note('savepoint sp');
+        tx.savepoint('sp');
+        session.savepointAt = session.effects.length;
+        return undefined;
+      case 'rollback-to-savepoint': {
+        const at = session.savepointAt;
+        if (at === undefined) return undefined;
+        note(`rollback to savepoint sp (drops ${session.effects.length - at} actions)`);
+        bumpStat('savepointRollbacks');
+        return tx.rollbackToSavepoint('sp').then(() => {
+          session.effects.length = at;
+        });
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private async transfer(session: Session, from: number, to: number, amount: number): Promise<void> {
+    const accounts = session.tx.table<AccountRow>('accounts');
+    const first = await accounts.getForUpdate(from);
+    const second = await accounts.getForUpdate(to);
+    if (first === undefined || second === undefined) return;
+    const moved = amount === 0 ? first.balance : Math.min(amount, first.balance);
+    if (moved === 0) return;
+    const effect: Effect = { t: 'transfer', jid: this.nextJid++, from, to, amount: moved, fromRead: first.balance, toRead: second.balance };
+    if (!(await accounts.update(from, { balance: first.balance - moved }))) throw new Error(`account ${from} vanished while X-locked`);
+    if (!(await accounts.update(to, { balance: second.balance + moved }))) throw new Error(`account ${to} vanished while X-locked`);
+    await session.tx.table<JournalRow>('journal').insert(journalRowOf(effect));
+    session.effects.push(effect);
+  }
+
+  /** Runs an action's row changes, then writes its journal row; the effect counts once both are done. */
+  private async withJournal(session: Session, body: () => Promise<Effect | undefined>): Promise<void> {
+    const effect = await body();
+    if (effect === undefined) return;
+    await session.tx.table<JournalRow>('journal').insert(journalRowOf(effect));
+    session.effects.push(effect);
+  }
+
+  private async duplicate(session: Session, taken: JournalRow): Promise<void> {
+    const tx = session.tx;
+    tx.savepoint('dup');
+    try {
+      await tx.table<JournalRow>('journal').insert({ ...taken, id: this.nextJid++ });
+    } catch (error) {
+      if (codeOf(error) !== 'ERR_DUPLICATE_KEY') throw error;
+      bumpStat('duplicatesRefused');
+      await tx.rollbackToSavepoint('dup');
+      tx.releaseSavepoint('dup');
+      return;
+    }
+    this.violation('INVARIANT', `the unique index journal.by_ref accepted a second row with ref ${taken.ref} (committed by journal row ${taken.id})`);
+  }
+
+  /** An error of an asynchronous action, commit or rollback: expected ones end the transaction. */
+  private onError(session: Session, error: unknown, what: string): void {
+    const engine = this.engine;
+    if (session.generation !== this.generation || engine === undefined || engine.vfs.crashed) return;
+    for (let slot = 0; slot < this.sessions.length; slot++) if (this.sessions[slot] === session) this.sessions[slot] = undefined;
+    const code = codeOf(error);
+    if (code === 'ERR_IO' || engine.db.storage.log.failed) {
+      // A failed sync: the engine refuses everything until it is reopened (the runner checks that
+      // no commit is acknowledged); what it says meanwhile is not data.
+      this.ioFailed = true;
+      return;
+    }
+    if (code === 'ERR_DEADLOCK') bumpStat('deadlocks');
+    else if (code === 'ERR_LOCK_WAIT_TIMEOUT') bumpStat('lockTimeouts');
+    else if ((code === 'ERR_CORRUPTION' || error instanceof AssertionError) && this.readFaultArmed) {
+      // The injected read fault, reported as it must be; the engine is not used again this epoch.
+      engine.halted = `${what}: ${message(error)}`;
+      return;
+    } else if (error instanceof AssertionError && this.ioFailed) {
+      // refused after a failed sync
+    } else if (code === 'ERR_CORRUPTION') {
+      this.violation('CORRUPTION', `${what}: ERR_CORRUPTION with no fault injected: ${message(error)}`);
+      return;
+    } else {
+      this.violation('INVARIANT', `${what}: ${message(error)}`);
+      return;
+    }
+    if (session.tx.state === 'active') {
+      try {
+        engine.db.engine.rollback(session.tx.trx);
+      } catch (again) {
+        this.onError(session, again, `rollback after ${code}`);
+      }
+    }
+  }
+
+  /**
+   * A violation found outside the runner's sight (an asynchronous action): kept for the next live
+   * check or recovery, and the engine is halted for the rest of the epoch so that what follows
+   * from it (an mtr left open: T2) is not reported in its place.
+   */
+  private violation(rule: ViolationRule, text: string): void {
+    if (this.pending.length < VIOLATIONS_MAX) this.pending.push({ rule, message: text });
+    if (this.engine !== undefined) this.engine.halted ??= text;
+  }
+
+  private takePending(): Violation[] {
+    const taken = this.pending;
+    this.pending = [];
+    return taken;
+  }
+
+  // ---------------------------------------------------------------------------------- readers
+
+  private readerOpen(engine: TableEngine, note: (line: string) => void): void {
+    if (this.readers.length >= READERS_MAX) return;
+    const tx = engine.db.begin({ isolation: 'repeatable-read', readOnly: true });
+    const state = readState(tx);
+    const expected = stateText(this.current);
+    bumpStat('readersOpened');
+    note(`snapshot reader opened after commit #${this.base + this.commits.length}`);
+    if (state !== expected) this.violation('LIVE', `a new snapshot reader does not see the last committed state: ${firstDiff(state, expected)}`);
+    this.readers.push({ tx, state, openedAfter: this.base + this.commits.length });
+  }
+
+  private readerCheck(engine: TableEngine, op: TableOp, note: (line: string) => void): void {
+    if (this.readers.length === 0) return;
+    const at = op.a % this.readers.length;
+    const reader = this.readers[at]!;
+    bumpStat('readerChecks');
+    const state = readState(reader.tx);
+    if (state !== reader.state) {
+      this.violation('LIVE', `the snapshot reader opened after commit #${reader.openedAfter} now sees another state: ${firstDiff(state, reader.state)}`);
+    }
+    const problem = indexProblem(reader.tx);
+    if (problem !== undefined) this.violation('LIVE', `the snapshot reader opened after commit #${reader.openedAfter}: ${problem}`);
+    const close = op.b % 2 === 0;
+    note(`snapshot reader of commit #${reader.openedAfter} read again${close ? ' and closed' : ''}`);
+    if (close) {
+      this.readers.splice(at, 1);
+      void reader.tx.commit();
+      this.closeHeldViews(engine);
+    }
+  }
+
+  private autocommitRead(engine: TableEngine, op: TableOp, note: (line: string) => void): void {
+    const ids = this.current.accountIds();
+    if (ids.length === 0) return;
+    const id = ids[op.a % ids.length]!;
+    const row = engine.db.table<AccountRow>('accounts').get(id);
+    const want = this.current.accounts.get(id)!;
+    note(`autocommit get account ${id}`);
+    if (row === undefined || row.owner !== want.owner || row.balance !== want.balance) {
+      this.violation('LIVE', `an autocommit read of account ${id} returned ${row === undefined ? 'nothing' : accountText(row)}; committed: ${id}:${want.owner}:${want.balance}`);
+    }
+  }
+
+  private staleView(engine: TableEngine, note: (line: string) => void): void {
+    const sys = engine.db.engine.trxSystem;
+    engine.db.purge(); // seed 002: purge frees the history, then the view is (re)opened, then purge clones it
+    const view = engine.purgeViewBackwards ? sys.reopenCachedViewUnchecked() : sys.openAutocommitView();
+    bumpStat('staleViews');
+    note(`purge, ${engine.purgeViewBackwards ? 'cached autocommit view reopened unchecked' : 'autocommit view held'}, purge`);
+    if (view !== undefined) {
+      if (this.heldViews.length >= HELD_VIEWS_MAX) sys.closeView(this.heldViews.shift()!);
+      this.heldViews.push(view);
+    }
+    engine.db.purge();
+  }
+
+  private closeHeldViews(engine: TableEngine): void {
+    const sys = engine.db.engine.trxSystem;
+    for (const view of this.heldViews) sys.closeView(view);
+    this.heldViews = [];
+  }
+
+  // ----------------------------------------------------------------------------------- checks
+
+  checkLive(engine: TableEngine): Violation[] {
+    this.engine = engine;
+    const violations = this.takePending();
+    if (engine.halted !== undefined || engine.db.storage.log.failed) return violations;
+    const state = readState(undefined, engine);
+    const expected = stateText(this.current);
+    if (state !== expected) violations.push({ rule: 'LIVE', message: `autocommit reads differ from the committed state: ${firstDiff(state, expected)}` });
+    const problem = indexProblem(undefined, engine);
+    if (problem !== undefined) violations.push({ rule: 'LIVE', message: problem });
+    return violations;
+  }
+
+  verifyRecovered(engine: TableEngine, bounds: PrefixBounds): { prefix: number; fingerprint: string; violations: Violation[] } {
+    this.engine = engine;
+    const violations = this.takePending();
+    const db = engine.db;
+    let accounts: AccountRow[];
+    let journal: JournalRow[];
+    try {
+      [accounts, journal] = withSnapshot(undefined, engine, (tx) => [[...tx.table<AccountRow>('accounts').scan()], [...tx.table<JournalRow>('journal').scan()]] as const);
+    } catch (error) {
+      violations.push(readViolation('the tables', error));
+      return { prefix: -1, fingerprint: '', violations };
+    }
+    // Which commits the journal holds: each wholly or not at all, and a prefix of them.
+    const present = new Set(journal.map((row) => row.id));
+    const known = new Set(this.baseState.journal.keys());
+    let highestPresent = this.base;
+    let lowestAbsent = Infinity;
+    this.commits.forEach((effects, i) => {
+      const index = this.base + i + 1;
+      const there = effects.filter((effect) => present.has(effect.jid)).length;
+      for (const effect of effects) known.add(effect.jid);
+      if (there > 0 && there < effects.length) {
+        violations.push({ rule: 'MTR', message: `commit #${index} is there in part: ${there} of its ${effects.length} journal rows` });
+      }
+      if (effects.length === 0) return;
+      if (there > 0) highestPresent = index;
+      else if (lowestAbsent === Infinity) lowestAbsent = index;
+    });
+    for (const row of journal) {
+      if (!known.has(row.id)) violations.push({ rule: 'MTR', message: `journal row ${journalText(row)} is there, but no commit wrote it (rolled back or never committed work)` });
+    }
+    if (highestPresent > bounds.max) {
+      violations.push({ rule: 'MTR', message: `commit #${highestPresent} is there, but only ${bounds.max} commits ever reached the log` });
+      return { prefix: -1, fingerprint: '', violations };
+    }
+    if (highestPresent > lowestAbsent) {
+      violations.push({ rule: 'MTR', message: `commit #${highestPresent} is there but the earlier commit #${lowestAbsent} is not: not a prefix of the log` });
+    }
+    if (lowestAbsent - 1 < bounds.min) {
+      violations.push({ rule: 'DURABLE', message: `commit #${lowestAbsent} is missing; commit #${bounds.min} had to survive (${bounds.minReason})` });
+    }
+    const prefix = Math.min(bounds.max, Math.max(highestPresent, Math.min(bounds.min, lowestAbsent - 1)));
+    const expected = this.stateAfter(prefix);
+    const recovered = rowsText(accounts, journal);
+    const want = stateText(expected);
+    if (recovered !== want) violations.push({ rule: 'MTR', message: `the recovered tables are not the state after commit #${prefix}: ${firstDiff(recovered, want)}` });
+    const total = accounts.reduce((sum, row) => sum + row.balance, 0);
+    if (total !== this.total) violations.push({ rule: 'MTR', message: `the total balance is ${total} after recovery, not ${this.total}: money was made or lost` });
+
+    // Roll back what recovery found active, purge, and check: the committed state stays.
+    try {
+      for (let i = 0; i < 10_000 && db.runBackgroundWork().rolledBack; i++) bumpStat('recoveredRollbacks');
+      const after = readState(undefined, engine);
+      if (after !== want) violations.push({ rule: 'MTR', message: `rolling back the recovered transactions changed committed data: ${firstDiff(after, want)}` });
+      db.purge();
+      const history = db.status().historyLength;
+      if (history !== 0) violations.push({ rule: 'INVARIANT', message: `history length ${history} after a full purge with no reader open` });
+      db.check();
+      const problem = indexProblem(undefined, engine);
+      if (problem !== undefined) violations.push({ rule: 'MTR', message: `after recovery: ${problem}` });
+    } catch (error) {
+      violations.push(readViolation('rollback of recovered transactions, purge and check()', error));
+    }
+    return { prefix, fingerprint: `${prefix}:${fnv(recovered)}`, violations: violations.slice(0, VIOLATIONS_MAX) };
+  }
+
+  private stateAfter(prefix: number): BankState {
+    const state = this.baseState.clone();
+    for (let i = 0; i < prefix - this.base; i++) for (const effect of this.commits[i]!) state.apply(effect);
+    return state;
+  }
+
+  afterRecovery(engine: TableEngine, prefix: number): void {
+    this.engine = engine;
+    this.baseState = this.stateAfter(prefix);
+    this.current = this.baseState.clone();
+    this.commits = [];
+    this.base = prefix;
+    this.generation++;
+    this.sessions = [];
+    this.readers = [];
+    this.heldViews = [];
+    this.readFaultArmed = false;
+    this.ioFailed = false;
+  }
+
+  readFaultPath(pick: number): string | undefined {
+    const engine = this.engine;
+    if (engine === undefined) return undefined;
+    this.readFaultArmed = true;
+    const ids = [...engine.db.storage.spaces.all()].map((space) => space.spaceId).sort((a, b) => a - b);
+    return ids.length === 0 ? undefined : spaceFileName(ids[pick % ids.length]!);
+  }
+
+  probeCorruption(engine: TableEngine, vfs: FaultVfs, pick: number): ProbeOutcome {
+    // Corrupt the next read of one uncached page of a table file, then read every table through.
+    const storage = engine.db.storage;
+    const spaces = [...storage.spaces.all()].map((space) => space.spaceId).filter((id) => id !== 0);
+    if (spaces.length === 0) return { kind: 'missed', detail: 'no table space' };
+    const spaceId = spaces[pick % spaces.length]!;
+    const size = storage.spaces.require(spaceId).filePages();
+    let pageNo = -1;
+    for (let n = 0; n < size - 1 && pageNo < 0; n++) {
+      const candidate = 1 + ((pick + n) % Math.max(1, size - 1));
+      if (storage.pool.lookup(spaceId, candidate) === -1) pageNo = candidate;
+    }
+    if (pageNo < 0) return { kind: 'missed', detail: `every page of space ${spaceId} is cached` };
+    const pageSize = storage.pageSize;
+    vfs.injectReadFault({ path: spaceFileName(spaceId), kind: 'corrupt', count: 1, range: { position: pageNo * pageSize + 38, length: pageSize - 46 } });
+    let state: string;
+    try {
+      state = readState(undefined, engine);
+      engine.db.check();
+    } catch (error) {
+      if (codeOf(error) === 'ERR_CORRUPTION') return { kind: 'reported' };
+      throw error;
+    }
+    const want = stateText(this.current);
+    return state === want
+      ? { kind: 'missed', detail: `page ${spaceId}:${pageNo} was not read, or read back unchanged` }
+      : { kind: 'wrong-data', detail: `page ${spaceId}:${pageNo} was read with a flipped bit and no ERR_CORRUPTION: ${firstDiff(state, want)}` };
+  }
+}
+
+function describeEffect(effect: Effect): string {
+  switch (effect.t) {
+    case 'transfer':
+      return `transfer ${effect.amount} ${effect.from}->${effect.to}`;
+    case 'open':
+      return `open ${effect.id}`;
+    case 'rename':
+      return `rename ${effect.id} ${effect.owner}`;
+    case 'close':
+      return `close ${effect.id}`;
+  }
+}
+
+function rowsText(accounts: readonly AccountRow[], journal: readonly JournalRow[]): string {
+  return `accounts ${accounts.map(accountText).join('|')} journal ${journal.map(journalText).join('|')}`;
+}
+
+function stateText(state: BankState): string {
+  return `accounts ${state.accountsText()} journal ${state.journalText()}`;
+}
+
+/**
+ * Both tables by primary key through `tx` (its snapshot), or else in a read-only transaction of
+ * the checker's own: not autocommit reads, which would replace the cached autocommit view that
+ * the 'autocommit-read' and 'stale-view' operations play with.
+ */
+function readState(tx: Transaction | undefined, engine?: TableEngine): string {
+  return withSnapshot(tx, engine, (source) => rowsText([...source.table<AccountRow>('accounts').scan()], [...source.table<JournalRow>('journal').scan()]));
+}
+
+function withSnapshot<T>(tx: Transaction | undefined, engine: TableEngine | undefined, read: (source: Transaction) => T): T {
+  if (tx !== undefined) return read(tx);
+  const own = engine!.db.begin({ isolation: 'repeatable-read', readOnly: true });
+  try {
+    return read(own);
+  } finally {
+    void own.commit();
+  }
+}
+
+/** The rows through every secondary index must be the rows by primary key (same snapshot). */
+function indexProblem(tx: Transaction | undefined, engine?: TableEngine): string | undefined {
+  return withSnapshot(tx, engine, (source) => indexProblemIn(source));
+}
+
+function indexProblemIn(source: Transaction): string | undefined {
+  const accounts = source.table<AccountRow>('accounts');
+  const journal = source.table<JournalRow>('journal');
+  const byKey = (rows: Iterable<{ id: number }>): number[] => [...rows].map((row) => row.id).sort((a, b) => a - b);
+  const primary = [...accounts.scan()].map((row) => row.id).join(',');
+  for (const index of ['by_owner', 'by_balance']) {
+    const through = byKey(accounts.scanIndex(index)).join(',');
+    if (through !== primary) return `accounts through ${index} are [${through}], by primary key [${primary}]`;
+  }
+  const journalPrimary = [...journal.scan()].map((row) => row.id).join(',');
+  for (const index of ['by_ref', 'by_a']) {
+    const through = byKey(journal.scanIndex(index)).join(',');
+    if (through !== journalPrimary) return `journal rows through ${index} differ from those by primary key`;
+  }
+  return undefined;
+}
+
+function firstDiff(actual: string, expected: string): string {
+  let at = 0;
+  while (at < actual.length && at < expected.length && actual[at] === expected[at]) at++;
+  const from = Math.max(0, actual.lastIndexOf('|', at - 1) + 1);
+  return `got "${actual.slice(from, at + 40)}", model "${expected.slice(from, at + 40)}"`;
+}
+
+function readViolation(what: string, error: unknown): Violation {
+  if (codeOf(error) === 'ERR_CORRUPTION') return { rule: 'CORRUPTION', message: `${what} after recovery: ${message(error)}` };
+  return { rule: 'INVARIANT', message: `${what} after recovery: ${message(error)}` };
+}
+
+/**
+ * The operation mix of seed 002's race (autocommit reads caching a view, commits, 'stale-view',
+ * rollbacks of index-changing updates), for the PURGE-MONO teeth: every run draws it unswarmed.
+ */
+export const PURGE_RACE_WEIGHTS: Readonly<Record<TableOpKind, number>> = {
+  ...BASE_OP_WEIGHTS,
+  'autocommit-read': 10,
+  'stale-view': 5,
+  rollback: 12,
+  rename: 10,
+  'reader-open': 0,
+  'reader-check': 0,
+  'locking-scan': 0,
+};
+
+/** The table workload; `weights` fixes the operation mix of every run (no swarm over it). */
+export function makeTableWorkload(weights?: Readonly<Record<TableOpKind, number>>): Workload<TableEngine, TableOp> {
+  return {
+  ...tableWorkloadBase,
+  name: weights === undefined ? tableWorkloadBase.name : `${tableWorkloadBase.name} (fixed mix)`,
+  opGenerator(random: RandomSource, focus: Focus | undefined): OpGenerator<TableOp> {
+    return opGenerator(random, focus, weights);
+  },
+  };
+}
+
+function opGenerator(random: RandomSource, focus: Focus | undefined, fixed: Readonly<Record<TableOpKind, number>> | undefined): OpGenerator<TableOp> {
+    const swarm = random.chance(0.75);
+    let durabilities = swarmWeights(random, DURABILITY_LEVELS, { full: 2 }, swarm);
+    if (focus === 'durability' || focus === 'torn-log') durabilities = { full: 1, write: 2, none: 2 };
+    const drawn = swarmWeights(random, TABLE_OP_KINDS, BASE_OP_WEIGHTS, swarm);
+    const kinds = fixed === undefined ? drawn : { ...fixed };
+    // Every run transfers and commits: without them there is nothing to recover.
+    kinds.transfer = Math.max(kinds.transfer, BASE_OP_WEIGHTS.transfer);
+    kinds.commit = Math.max(kinds.commit, BASE_OP_WEIGHTS.commit);
+    const isolations = swarmWeights(random, ISOLATION_LEVELS, { 'repeatable-read': 2 }, swarm);
+    return {
+      mix: `durability ${describeWeights(durabilities)}; isolation ${describeWeights(isolations)}; ops ${describeWeights(kinds)}`,
+      next(random: RandomSource): TableOp {
+        return {
+          kind: pickWeighted(random, TABLE_OP_KINDS, kinds),
+          slot: random.int(PICK_BOUND),
+          a: random.int(PICK_BOUND),
+          b: random.int(PICK_BOUND),
+          amount: random.chance(0.15) ? 0 : random.intBetween(1, 300),
+          durability: pickWeighted(random, DURABILITY_LEVELS, durabilities),
+          isolation: pickWeighted(random, ISOLATION_LEVELS, isolations),
+        };
+      },
+    };
+}
+
+const tableWorkloadBase: Workload<TableEngine, TableOp> = {
+  name: 'database bank transactions',
+
+  opGenerator(random: RandomSource, focus: Focus | undefined): OpGenerator<TableOp> {
+    return opGenerator(random, focus, undefined);
+  },
+
+  describeOp(op: TableOp): string {
+    return `${op.kind} slot ${op.slot % 8} a${op.a % 1000} b${op.b % 1000}${op.kind === 'transfer' ? ` amount ${op.amount}` : ''} ${op.durability} ${op.isolation}`;
+  },
+
+  shrinkOp(op: TableOp): TableOp[] {
+    const variants: TableOp[] = [];
+    if (op.durability !== 'full') variants.push({ ...op, durability: 'full' });
+    if (op.isolation !== 'repeatable-read') variants.push({ ...op, isolation: 'repeatable-read' });
+    if (op.slot !== 0) variants.push({ ...op, slot: 0 });
+    return variants;
+  },
+
+  createModel(config: SimConfig): WorkloadModel<TableEngine, TableOp> {
+    return new TableModel(config);
+  },
+};
+
+export const tableWorkload: Workload<TableEngine, TableOp> = tableWorkloadBase;
