@@ -23,8 +23,8 @@
  *   --workload <w>      core (default: storage-core mini-transactions) or table (the whole engine:
  *                       bank transactions on the Database API, sim/table-workload.ts); a table
  *                       run's replay command carries --workload table
- *   --data-sync-failures  also fail syncs of tablespace files (off by default: today the engine
- *                       then stops on assertion D2, see the note on issue 6)
+ *   --data-sync-failures  fail syncs of tablespace files as often as log syncs (by default they
+ *                       fail a third as often)
  *
  * The report's fields are documented in sim/report.ts.
  */

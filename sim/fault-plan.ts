@@ -99,9 +99,9 @@ export interface FaultRates {
 export const DEFAULT_FAULT_RATES: FaultRates = {
   readCorruption: 0.12,
   syncFailure: 0.08,
-  // 'data' is off by default: a failed tablespace fsync wedges the engine on assertion D2 (the
-  // doublewrite batch stays pending; reported with issue 6). `--data-sync-failures` turns it on.
-  syncFailureTargets: { log: 3, data: 0, any: 1 },
+  // A failed tablespace fsync poisons page flushing (B7 of buffer-pool.ts); `--data-sync-failures`
+  // makes it as likely as a failed log sync.
+  syncFailureTargets: { log: 3, data: 1, any: 1 },
   recoveryCrash: 0.3,
   corruptionProbe: 0.2,
 };
