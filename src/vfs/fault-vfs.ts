@@ -140,6 +140,7 @@ import {
   dirnameOf,
   ENGINE_EVENTS,
   normalizePath,
+  resolveRename,
   type EngineEvent,
   type FileStat,
   type OpenOptions,
@@ -567,19 +568,12 @@ export class FaultVfs implements Vfs {
 
   rename(rawFrom: string, rawTo: string): void {
     this.checkAlive();
-    const from = normalizePath(rawFrom);
-    const to = normalizePath(rawTo);
-    const fromParent = this.parentOf(from);
-    const fromName = basenameOf(from);
-    const inode = from === '' ? this.root : fromParent.entries.get(fromName);
-    if (inode === undefined) throw new NotFoundError(from);
-    if (inode.kind !== 'file') throw new InvalidArgumentError(`rename ${from}: only files can be renamed`);
-    const toParent = this.parentOf(to);
-    const toName = basenameOf(to);
-    const existing = to === '' ? this.root : toParent.entries.get(toName);
-    if (existing !== undefined && existing.kind !== 'file') {
-      throw new NotADirectoryError(to, `cannot rename over directory ${to}`);
-    }
+    const { from, to, fromParent, fromName, inode, toParent, toName, existing } = resolveRename<FsNode, DirNode>(
+      this.root,
+      (path) => this.parentOf(path),
+      rawFrom,
+      rawTo,
+    );
     this.beginMutation('rename', from);
     this.record({ op: 'rename', path: from, to });
     if (from === to) return;

@@ -23,6 +23,7 @@ import {
 import { assert, debugChecks } from '../util/assert.js';
 import {
   basenameOf,
+  resolveRename,
   checkBuffer,
   checkPosition,
   dirnameOf,
@@ -247,22 +248,10 @@ export class MemoryVfs implements Vfs {
   }
 
   rename(rawFrom: string, rawTo: string): void {
-    const from = normalizePath(rawFrom);
-    const to = normalizePath(rawTo);
-    const fromParent = this.parentOf(from);
-    const fromName = basenameOf(from);
-    const inode = from === '' ? this.root : fromParent.entries.get(fromName);
-    if (inode === undefined) throw new NotFoundError(from);
-    if (inode.kind !== 'file') throw new InvalidArgumentError(`rename ${from}: only files can be renamed`);
-    const toParent = this.parentOf(to);
-    const toName = basenameOf(to);
-    const existing = to === '' ? this.root : toParent.entries.get(toName);
-    if (existing !== undefined && existing.kind !== 'file') {
-      throw new NotADirectoryError(to, `cannot rename over directory ${to}`);
-    }
-    if (from === to) return;
-    fromParent.entries.delete(fromName);
-    toParent.entries.set(toName, inode);
+    const r = resolveRename<Inode, DirInode>(this.root, (path) => this.parentOf(path), rawFrom, rawTo);
+    if (r.from === r.to) return;
+    r.fromParent.entries.delete(r.fromName);
+    r.toParent.entries.set(r.toName, r.inode);
   }
 
   remove(rawPath: string): void {

@@ -25,7 +25,7 @@
  *      run while the device works (NodeVfs runs them on libuv's thread pool). Group commit waits
  *      on them.
  */
-import { InvalidArgumentError, PathOutsideRootError } from '../errors.js';
+import { InvalidArgumentError, NotADirectoryError, NotFoundError, PathOutsideRootError } from '../errors.js';
 
 export interface OpenOptions {
   /** Create the file if it does not exist (its directory must). Default false. */
@@ -171,4 +171,49 @@ export function checkBuffer(value: unknown, what: string): asserts value is Uint
   if (!(value instanceof Uint8Array)) {
     throw new InvalidArgumentError(`${what} must be a Uint8Array, got ${value === null ? 'null' : typeof value}`);
   }
+}
+
+/** A directory of an in-memory namespace (MemoryVfs, FaultVfs). */
+export interface NamespaceDir<N> {
+  readonly kind: 'directory';
+  readonly entries: ReadonlyMap<string, N>;
+}
+
+export interface ResolvedRename<N, D> {
+  readonly from: string;
+  readonly to: string;
+  readonly fromParent: D;
+  readonly fromName: string;
+  readonly inode: Extract<N, { readonly kind: 'file' }>;
+  readonly toParent: D;
+  readonly toName: string;
+  /** The file `to` names now (replaced by the rename), if any. */
+  readonly existing: Extract<N, { readonly kind: 'file' }> | undefined;
+}
+
+/**
+ * The checks of `rename` for an in-memory namespace, shared so both in-memory VFSs refuse the same
+ * things with the same errors in the same order as NodeVfs (contract V5; differential.test.ts).
+ */
+export function resolveRename<N extends { readonly kind: 'file' | 'directory' }, D extends NamespaceDir<N>>(
+  root: N,
+  parentOf: (path: string) => D,
+  rawFrom: string,
+  rawTo: string,
+): ResolvedRename<N, D> {
+  const from = normalizePath(rawFrom);
+  const to = normalizePath(rawTo);
+  const fromParent = parentOf(from);
+  const fromName = basenameOf(from);
+  const inode = from === '' ? root : fromParent.entries.get(fromName);
+  if (inode === undefined) throw new NotFoundError(from);
+  if (inode.kind !== 'file') throw new InvalidArgumentError(`rename ${from}: only files can be renamed`);
+  const toParent = parentOf(to);
+  const toName = basenameOf(to);
+  const existing = to === '' ? root : toParent.entries.get(toName);
+  if (existing !== undefined && existing.kind !== 'file') {
+    throw new NotADirectoryError(to, `cannot rename over directory ${to}`);
+  }
+  type File = Extract<N, { readonly kind: 'file' }>;
+  return { from, to, fromParent, fromName, inode: inode as File, toParent, toName, existing: existing as File | undefined };
 }
