@@ -939,8 +939,8 @@ export class RowEngine {
       if (changed.some((c) => table.layout.keyPosition[c]! >= 0) && compareBytes(this.encodeValue(table, next, 0, ROLL_PTR_NULL).key, keyBytes) !== 0) {
         return this.moveRow(trx, table, keyBytes, current, next);
       }
-      // Validate and encode the new row before any change (RE1).
-      this.encodeValue(table, next, 0, ROLL_PTR_NULL);
+      // Validate and encode the new row before any change (RE1); phase 2 stamps it in place.
+      const encoded = this.encodeValue(table, next, 0, ROLL_PTR_NULL);
       const oldKeys = this.secondaryKeys(table, current);
       const newKeys = this.secondaryKeys(table, next);
       const affected = new Set<number>();
@@ -960,7 +960,9 @@ export class RowEngine {
       for (const i of affected) for (const c of table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns) columns.add(c);
       const mtr = this.storage.startMtr();
       const rollPtr = this.appendUndo(trx, mtr, UndoRecordType.UpdateExisting, table, keyBytes, this.fieldsOf(table, current, columns), oldTrxId, oldRollPtr);
-      const { value } = this.encodeValue(table, next, trx.trxId, rollPtr);
+      const value = encoded.value;
+      writeTrxIdInto(value, 0, trx.trxId);
+      writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
       table.clustered.update(mtr, keyBytes, value, 0);
       for (const i of affected) {
         const tree = table.secondaries[i]!.tree;
@@ -999,14 +1001,18 @@ export class RowEngine {
     const found = table.clustered.find(keyBytes, this.entry);
     const live = found && (this.entry.flags & ENTRY_DELETE_MARK) === 0;
     let wait: Promise<void> | undefined;
-    if (found) wait = this.lockClustered(trx, table, keyBytes, 'X', live || trx.isolation === 'read-committed' ? 'record' : 'next-key');
-    else if (trx.isolation !== 'read-committed') wait = this.lock(trx, indexId, this.nextKey(table.clustered, keyBytes), 'X', 'gap');
+    if (found) {
+      // The entry view is still this record's: taking a lock without waiting changes no page.
+      this.convertImplicit(trx, indexId, keyBytes, readTrxId(this.entry.page, this.entry.valueOffset));
+      wait = this.lock(trx, indexId, keyBytes, 'X', live || trx.isolation === 'read-committed' ? 'record' : 'next-key');
+    } else if (trx.isolation !== 'read-committed') {
+      wait = this.lock(trx, indexId, this.nextKey(table.clustered, keyBytes), 'X', 'gap');
+    }
     if (wait !== undefined) {
       await this.waitLock(trx, wait);
       return 'retry';
     }
-    if (!table.clustered.find(keyBytes, this.entry) || (this.entry.flags & ENTRY_DELETE_MARK) !== 0) return undefined;
-    return this.rowFromEntry(table, this.entry);
+    return live ? this.rowFromEntry(table, this.entry) : undefined;
   }
 
   /** X locks on the secondary entries an update delete-marks, insert checks for the new ones. */
