@@ -50,8 +50,7 @@ export class Table<R extends Row = Row> {
 
   /** The first row whose `index` columns equal `key` (for a unique index: the row). */
   getByIndex(index: string, key: KeyInput): R | undefined {
-    for (const row of this.scanIndex(index, { gte: key, lte: key, limit: 1 })) return row;
-    return undefined;
+    return this.db.engine.getByIndex(this.trx, this.runtime(), index, key) as R | undefined;
   }
 
   /** Counts the rows in a primary-key range (a consistent scan). */

@@ -661,6 +661,43 @@ export class RowEngine {
     }
   }
 
+  /**
+   * The first row (in index order) whose secondary columns start with `key`, consistent: one
+   * seek, keys compared in place. Reading the newest versions, a live entry is the projection of
+   * its row (SEC=CLUST), so the row needs no re-check; under a read view it does.
+   */
+  getByIndex(trx: Trx | undefined, table: TableRuntime, indexName: string, key: KeyInput): Row | undefined {
+    if (trx !== undefined) this.checkActive(trx);
+    const secondary = this.secondaryOf(table, indexName);
+    const layout = table.layout.indexes[secondary.layoutIndex]!;
+    if (trx?.isolation === 'serializable') {
+      for (const row of this.indexScan(trx, table, indexName, { gte: key, lte: key, limit: 1 })) return row;
+      return undefined;
+    }
+    const prefix = encodeKeyPrefix(prefixValues(layout.secondaryFieldCount, key, `${table.name}.${indexName}`), layout.spec);
+    const { view, close } = this.viewFor(trx);
+    try {
+      if (view !== undefined && view.lowLimitId <= secondary.index.createdAtTrxId) throw new IndexNotVisibleError(table.name, indexName);
+      const cursor = secondary.tree.cursor();
+      for (let on = cursor.seek(prefix, 'ge'); on; on = cursor.next()) {
+        const entry = cursor.view;
+        if (entry.keyLength < prefix.length || compareBytes(entry.page.subarray(entry.keyOffset, entry.keyOffset + prefix.length), prefix) !== 0) return undefined;
+        const deleteMarked = (entry.flags & ENTRY_DELETE_MARK) !== 0;
+        if (view === undefined && deleteMarked) continue;
+        const entryKey = entry.page.slice(entry.keyOffset, entry.keyOffset + entry.keyLength);
+        const primary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, entryKey);
+        if (!table.clustered.find(primary, this.entry)) continue;
+        const row = this.visibleRow(table, this.entry, view);
+        if (row === undefined) continue;
+        if (view !== undefined && compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0) continue;
+        return row;
+      }
+      return undefined;
+    } finally {
+      this.releaseView(view, close);
+    }
+  }
+
   private secondaryOf(table: TableRuntime, indexName: string): (typeof table.secondaries)[number] {
     const secondary = table.secondary(indexName);
     if (secondary === undefined) throw new UnknownIndexError(table.name, indexName, table.secondaries.map((s) => s.index.name));
