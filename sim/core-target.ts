@@ -11,7 +11,7 @@
  * SQLite's journal-test VFS does for its journal) sits on every tablespace write and reports, never
  * throws: the engine must behave exactly as without it.
  */
-import { Storage, type StorageTestSeams } from '../src/core/storage.js';
+import { Storage, openStorageWithTestSeams, type StorageTestSeams } from '../src/core/storage.js';
 import { readU64 } from '../src/page/page.js';
 import { ManualClock } from '../src/util/clock.js';
 import type { FaultVfs } from '../src/vfs/fault-vfs.js';
@@ -45,7 +45,7 @@ export const storageTarget: SimTarget<CoreEngine> = {
 
   async open(vfs: FaultVfs, config: SimConfig, seams: SimSeams): Promise<CoreEngine> {
     const clock = new ManualClock();
-    const storage = await Storage.open(
+    const storage = await openStorageWithTestSeams(
       {
         vfs,
         pageSize: config.pageSize,

@@ -10,7 +10,7 @@
  * test/sim/table-workload.test.ts): the engine's purge view may move backwards, and the workload's
  * 'stale-view' operation reopens the cached autocommit view unchecked (seed 002).
  */
-import { Database } from '../src/api/database.js';
+import { Database, openDatabaseWithTestSeams } from '../src/api/database.js';
 import { ManualClock } from '../src/util/clock.js';
 import type { FaultVfs } from '../src/vfs/fault-vfs.js';
 import { storageTarget, type CoreEngine } from './core-target.js';
@@ -55,7 +55,7 @@ export function makeTableTarget(options: TableTargetOptions = {}): SimTarget<Tab
 
     async open(vfs: FaultVfs, config: SimConfig, seams: SimSeams): Promise<TableEngine> {
       const clock = new ManualClock();
-      const db = await Database.open(
+      const db = await openDatabaseWithTestSeams(
         {
           vfs,
           pageSize: config.pageSize,

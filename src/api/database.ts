@@ -15,7 +15,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { ClosedError, InvalidArgumentError, LockedError } from '../errors.js';
-import { Storage, type StorageOptions } from '../core/storage.js';
+import { Storage, openStorageWithTestSeams, type StorageOptions, type StorageTestSeams } from '../core/storage.js';
+import { WITH_TEST_SEAMS } from '../util/test-seams.js';
 import { MemoryVfs } from '../vfs/memory-vfs.js';
 import { NodeVfs } from '../vfs/node-vfs.js';
 import type { Vfs, VfsFile } from '../vfs/vfs.js';
@@ -58,7 +59,7 @@ export type TableDefinition = Omit<TableSchema, 'indexes'> & { readonly indexes?
 
 /** Test-only seams; not exported from the package. */
 export interface DatabaseTestSeams extends RowEngineTestSeams {
-  readonly storage?: Parameters<typeof Storage.open>[1];
+  readonly storage?: StorageTestSeams;
 }
 
 export interface CheckReport {
@@ -107,7 +108,12 @@ export class Database implements AsyncDisposable {
   }
 
   /** Opens a database (creating it if the place is empty, recovering it after a crash). */
-  static async open(options: DatabaseOptions = {}, seams: DatabaseTestSeams = {}): Promise<Database> {
+  static open(options: DatabaseOptions = {}): Promise<Database> {
+    return Database[WITH_TEST_SEAMS](options, {});
+  }
+
+  /** @internal tests and the simulator only: `openDatabaseWithTestSeams`. */
+  static async [WITH_TEST_SEAMS](options: DatabaseOptions, seams: DatabaseTestSeams): Promise<Database> {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('Database.open takes an options object');
     if (options.path !== undefined && options.vfs !== undefined) throw new InvalidArgumentError('give Database.open either path or vfs, not both');
     if (options.durability !== undefined && !(DURABILITY_LEVELS as readonly string[]).includes(options.durability)) {
@@ -139,7 +145,7 @@ export class Database implements AsyncDisposable {
         ...(options.redoLogBytes !== undefined ? { redoLogBytes: options.redoLogBytes } : {}),
         ...(options.onRecoveryProgress !== undefined ? { onRecoveryProgress: options.onRecoveryProgress } : {}),
       };
-      const storage = await Storage.open(storageOptions, seams.storage ?? {});
+      const storage = await openStorageWithTestSeams(storageOptions, seams.storage ?? {});
       let engine: RowEngine;
       try {
         engine = RowEngine.open(storage, {
@@ -334,4 +340,9 @@ export class Database implements AsyncDisposable {
 function checkTimeout(ms: number): number {
   if (!Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(`lockWaitTimeoutMs must be a non-negative number, got ${String(ms)}`);
   return ms;
+}
+
+/** Tests and the simulator only (not exported from the package): a Database with rules removed. */
+export function openDatabaseWithTestSeams(options: DatabaseOptions, seams: DatabaseTestSeams): Promise<Database> {
+  return Database[WITH_TEST_SEAMS](options, seams);
 }

@@ -35,6 +35,7 @@
 import { ClosedError, CorruptionError, InvalidArgumentError, IoError } from '../errors.js';
 import { assert } from '../util/assert.js';
 import { SystemClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { WITH_TEST_SEAMS } from '../util/test-seams.js';
 import type { EngineEvent, Vfs } from '../vfs/vfs.js';
 import { loadChecksums } from '../page/checksum.js';
 import { PAGE_SIZE_DEFAULT, checkPageSize, readU32 } from '../page/page.js';
@@ -145,7 +146,12 @@ export class Storage {
   private readonly onEvent = (name: EngineEvent): void => this.vfs.engineEvent(name);
 
   /** Opens the database in `options.vfs`, creating it if empty and recovering it otherwise. */
-  static async open(options: StorageOptions, seams: StorageTestSeams = {}): Promise<Storage> {
+  static open(options: StorageOptions): Promise<Storage> {
+    return Storage[WITH_TEST_SEAMS](options, {});
+  }
+
+  /** @internal tests and the simulator only: `openStorageWithTestSeams`. */
+  static async [WITH_TEST_SEAMS](options: StorageOptions, seams: StorageTestSeams): Promise<Storage> {
     if (options === null || typeof options !== 'object' || options.vfs === undefined) {
       throw new InvalidArgumentError('Storage.open needs options with a vfs');
     }
@@ -407,4 +413,9 @@ export class Storage {
   get isClosed(): boolean {
     return this.closed;
   }
+}
+
+/** Tests and the simulator only (not exported from the package): a Storage with rules removed. */
+export function openStorageWithTestSeams(options: StorageOptions, seams: StorageTestSeams): Promise<Storage> {
+  return Storage[WITH_TEST_SEAMS](options, seams);
 }

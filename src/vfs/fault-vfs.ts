@@ -139,6 +139,7 @@ import {
   checkPosition,
   dirnameOf,
   ENGINE_EVENTS,
+  checkOpenArguments,
   normalizePath,
   resolveRename,
   type EngineEvent,
@@ -502,11 +503,7 @@ export class FaultVfs implements Vfs {
 
   open(rawPath: string, options: OpenOptions = {}): VfsFile {
     this.checkAlive();
-    const path = normalizePath(rawPath);
-    if (path === '') throw new InvalidArgumentError('cannot open the root directory as a file');
-    if (options.readOnly === true && (options.truncate === true || options.create === true)) {
-      throw new InvalidArgumentError(`open ${path}: readOnly cannot be combined with create or truncate`);
-    }
+    const path = checkOpenArguments(rawPath, options);
     const parent = this.parentOf(path);
     const name = basenameOf(path);
     let node = parent.entries.get(name);

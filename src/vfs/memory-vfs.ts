@@ -27,6 +27,7 @@ import {
   checkBuffer,
   checkPosition,
   dirnameOf,
+  checkOpenArguments,
   normalizePath,
   type EngineEvent,
   type FileStat,
@@ -189,11 +190,7 @@ export class MemoryVfs implements Vfs {
   }
 
   open(rawPath: string, options: OpenOptions = {}): VfsFile {
-    const path = normalizePath(rawPath);
-    if (path === '') throw new InvalidArgumentError('cannot open the root directory as a file');
-    if (options.readOnly === true && (options.truncate === true || options.create === true)) {
-      throw new InvalidArgumentError(`open ${path}: readOnly cannot be combined with create or truncate`);
-    }
+    const path = checkOpenArguments(rawPath, options);
     const parent = this.parentOf(path);
     const name = basenameOf(path);
     let inode = parent.entries.get(name);

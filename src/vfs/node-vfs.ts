@@ -66,6 +66,7 @@ import {
   checkBuffer,
   checkPosition,
   dirnameOf,
+  checkOpenArguments,
   normalizePath,
   type EngineEvent,
   type FileStat,
@@ -293,11 +294,7 @@ export class NodeVfs implements Vfs {
   }
 
   open(rawPath: string, options: OpenOptions = {}): VfsFile {
-    const path = normalizePath(rawPath);
-    if (path === '') throw new InvalidArgumentError('cannot open the root directory as a file');
-    if (options.readOnly === true && (options.truncate === true || options.create === true)) {
-      throw new InvalidArgumentError(`open ${path}: readOnly cannot be combined with create or truncate`);
-    }
+    const path = checkOpenArguments(rawPath, options);
     let flags = options.readOnly === true ? O_RDONLY : O_RDWR;
     if (options.create === true) flags |= O_CREAT | (options.exclusive === true ? O_EXCL : 0);
     if (options.truncate === true) flags |= O_TRUNC;

@@ -217,3 +217,13 @@ export function resolveRename<N extends { readonly kind: 'file' | 'directory' },
   type File = Extract<N, { readonly kind: 'file' }>;
   return { from, to, fromParent, fromName, inode: inode as File, toParent, toName, existing: existing as File | undefined };
 }
+
+/** The checks every VFS's `open` makes first, in one place so all three refuse alike; the path, normalised. */
+export function checkOpenArguments(rawPath: string, options: OpenOptions): string {
+  const path = normalizePath(rawPath);
+  if (path === '') throw new InvalidArgumentError('cannot open the root directory as a file');
+  if (options.readOnly === true && (options.truncate === true || options.create === true)) {
+    throw new InvalidArgumentError(`open ${path}: readOnly cannot be combined with create or truncate`);
+  }
+  return path;
+}

@@ -8,7 +8,7 @@
  * fails the test at the write itself.
  */
 import { describe, expect, it } from 'vitest';
-import { Storage, type StorageOptions, type StorageTestSeams } from '../../src/core/storage.js';
+import { Storage, openStorageWithTestSeams, type StorageOptions, type StorageTestSeams } from '../../src/core/storage.js';
 import { SimulatedCrashError } from '../../src/errors.js';
 import { readU64 } from '../../src/page/page.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -45,7 +45,7 @@ async function openWithOracle(vfs: FaultVfs, extra: Partial<StorageOptions> = {}
   let storage: Storage | undefined;
   // During recovery every page comes from the synced log: the oracle starts once the log is open.
   installWalOracle(vfs, () => (storage === undefined ? Number.MAX_SAFE_INTEGER : storage.log.durableLsn));
-  storage = await Storage.open(options(vfs, extra), seams);
+  storage = await openStorageWithTestSeams(options(vfs, extra), seams);
   return storage;
 }
 

@@ -28,7 +28,7 @@
  * reports as ERR_CORRUPTION.
  */
 import { describe, expect, it } from 'vitest';
-import { Database, type DatabaseTestSeams } from '../../src/api/database.js';
+import { Database, openDatabaseWithTestSeams, type DatabaseTestSeams } from '../../src/api/database.js';
 import type { TableSchema } from '../../src/btree/schema.js';
 import type { ReadView } from '../../src/mvcc/read-view.js';
 import type { TrxSystem } from '../../src/mvcc/trx-system.js';
@@ -55,7 +55,7 @@ const T1: TableSchema = {
 };
 
 async function open(seams: DatabaseTestSeams = {}): Promise<Database> {
-  const db = await Database.open(
+  const db = await openDatabaseWithTestSeams(
     { vfs: new MemoryVfs(), pageSize: 4096, bufferPoolBytes: 256 * 4096, redoLogBytes: 1 << 20, background: 'manual', durability: 'none', clock: new ManualClock() },
     seams,
   );
