@@ -148,6 +148,8 @@ function message(error: unknown): string {
 }
 
 interface Session {
+  /** The engine it runs on: once the runner replaces that engine (a crash), its errors mean nothing. */
+  readonly engine: TableEngine;
   readonly tx: Transaction;
   readonly durability: Durability;
   readonly generation: number;
@@ -305,7 +307,7 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
 
   private begin(engine: TableEngine, slot: number, op: TableOp): Session {
     const tx = engine.db.begin({ isolation: op.isolation, durability: op.durability });
-    const session: Session = { tx, durability: op.durability, generation: this.generation, busy: false, effects: [], savepointAt: undefined };
+    const session: Session = { engine, tx, durability: op.durability, generation: this.generation, busy: false, effects: [], savepointAt: undefined };
     this.sessions[slot] = session;
     return session;
   }
@@ -482,8 +484,11 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
 
   /** An error of an asynchronous action, commit or rollback: expected ones end the transaction. */
   private onError(session: Session, error: unknown, what: string): void {
-    const engine = this.engine;
-    if (session.generation !== this.generation || engine === undefined || engine.vfs.crashed) return;
+    // An action of an engine the runner abandoned after a crash fails with ERR_CLOSED (or anything
+    // else) once it resumes; the runner may have opened the next engine by then (recovery sets
+    // this.engine before afterRecovery bumps the generation), so the session's own engine decides.
+    const engine = session.engine;
+    if (session.generation !== this.generation || engine !== this.engine || engine.vfs.crashed) return;
     for (let slot = 0; slot < this.sessions.length; slot++) if (this.sessions[slot] === session) this.sessions[slot] = undefined;
     const code = codeOf(error);
     if (code === 'ERR_IO' || engine.db.storage.log.failed) {
