@@ -15,7 +15,7 @@ import { Storage, openStorageWithTestSeams, type StorageTestSeams } from '../src
 import { readU64 } from '../src/page/page.js';
 import { ManualClock } from '../src/util/clock.js';
 import type { FaultVfs } from '../src/vfs/fault-vfs.js';
-import type { BackgroundResult, SimConfig, SimSeams, SimTarget, Violation } from './workload.js';
+import { STORAGE_SEAM_NAMES, type BackgroundResult, type SimConfig, type SimSeams, type SimTarget, type Violation } from './workload.js';
 
 /** The engine handle the storage-core workload drives. */
 export interface CoreEngine {
@@ -31,13 +31,8 @@ const PAGE_LSN_OFFSET = 16; // FIL_PAGE_LSN, page.ts
 
 export const CORE_BACKGROUND_ACTIONS = ['page-cleaner', 'checkpoint', 'log-tick'] as const;
 
-function storageSeams(seams: SimSeams): StorageTestSeams {
-  return {
-    disableDoublewrite: seams.disableDoublewrite === true,
-    skipWal: seams.skipWal === true,
-    skipPageChecks: seams.skipPageChecks === true,
-    applyTornGroups: seams.applyTornGroups === true,
-  };
+export function storageSeams(seams: SimSeams): StorageTestSeams {
+  return Object.fromEntries(STORAGE_SEAM_NAMES.map((name) => [name, seams[name] === true]));
 }
 
 export const storageTarget: SimTarget<CoreEngine> = {
@@ -100,6 +95,11 @@ export const storageTarget: SimTarget<CoreEngine> = {
       spacesCreated: result.spacesCreated,
       spacesDeleted: result.spacesDeleted,
     };
+  },
+
+  poolCounters(engine: CoreEngine): { reads: number; evictions: number } {
+    const stats = engine.storage.pool.stats;
+    return { reads: stats.reads, evictions: stats.evictions };
   },
 
   selfCheck(engine: CoreEngine): void {

@@ -13,8 +13,8 @@
 import { Database, openDatabaseWithTestSeams } from '../src/api/database.js';
 import { ManualClock } from '../src/util/clock.js';
 import type { FaultVfs } from '../src/vfs/fault-vfs.js';
-import { storageTarget, type CoreEngine } from './core-target.js';
-import type { BackgroundResult, SimConfig, SimSeams, SimTarget, Violation } from './workload.js';
+import { storageSeams, storageTarget, type CoreEngine } from './core-target.js';
+import { ROW_SEAM_NAMES, type BackgroundResult, type SimConfig, type SimSeams, type SimTarget, type Violation } from './workload.js';
 
 /** The engine handle the table workload drives. */
 export interface TableEngine {
@@ -68,12 +68,8 @@ export function makeTableTarget(options: TableTargetOptions = {}): SimTarget<Tab
         },
         {
           ...(backwards ? { allowPurgeViewBackwards: true } : {}),
-          storage: {
-            disableDoublewrite: seams.disableDoublewrite === true,
-            skipWal: seams.skipWal === true,
-            skipPageChecks: seams.skipPageChecks === true,
-            applyTornGroups: seams.applyTornGroups === true,
-          },
+          ...Object.fromEntries(ROW_SEAM_NAMES.map((name) => [name, seams[name] === true])),
+          storage: storageSeams(seams),
         },
       );
       return { db, clock, vfs, openedAtMs: clock.nowMs(), purgeViewBackwards: backwards, halted: undefined };
@@ -123,6 +119,10 @@ export function makeTableTarget(options: TableTargetOptions = {}): SimTarget<Tab
 
     recoveryCounters(engine: TableEngine): Readonly<Record<string, number>> {
       return storageTarget.recoveryCounters(coreView(engine));
+    },
+
+    poolCounters(engine: TableEngine): { reads: number; evictions: number } {
+      return storageTarget.poolCounters(coreView(engine));
     },
 
     selfCheck(engine: TableEngine): void {

@@ -81,6 +81,8 @@ export interface BufferPoolOptions {
   readonly oldBlocksPct?: number;
   readonly oldBlocksTimeMs?: number;
   readonly onEvent?: (name: EngineEvent) => void;
+  /** TEST ONLY (StorageTestSeams.evictDirtyPages): evict dirty pages without writing them. */
+  readonly evictDirtyPages?: boolean;
 }
 
 /** The smallest pool that can hold the pages one mini-transaction fixes plus a flush batch. */
@@ -153,6 +155,7 @@ export class BufferPool {
   private readonly wal: WalGate;
   private readonly doublewrite: Doublewrite | undefined;
   private readonly flushBatchPages: number;
+  private readonly evictDirtyPages: boolean;
   private readonly batchImages: Uint8Array;
   private readonly oldBlocksPct: number;
   private readonly oldBlocksTimeMs: number;
@@ -200,6 +203,7 @@ export class BufferPool {
     this.oldBlocksPct = options.oldBlocksPct ?? 37;
     this.oldBlocksTimeMs = options.oldBlocksTimeMs ?? 1000;
     this.onEvent = options.onEvent;
+    this.evictDirtyPages = options.evictDirtyPages === true;
     this.stats = {
       frames: frameCount,
       freeFrames: frameCount,
@@ -437,6 +441,14 @@ export class BufferPool {
   }
 
   private findVictim(): number {
+    if (this.evictDirtyPages) {
+      // TEST ONLY: the seam's lost write: the LRU tail leaves, dirty or not, unwritten (B2 broken).
+      for (let frame = this.oldTail; frame !== NIL; frame = this.lruPrev[frame]!) {
+        if (this.fixCount[frame] !== 0) continue;
+        if (this.oldestMod[frame] !== 0) this.removeFromFlushList(frame);
+        return frame;
+      }
+    }
     for (let frame = this.oldTail; frame !== NIL; frame = this.lruPrev[frame]!) {
       if (this.fixCount[frame] === 0 && this.oldestMod[frame] === 0) return frame;
     }

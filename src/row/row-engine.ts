@@ -128,6 +128,12 @@ export interface KeyRange {
 export interface RowEngineTestSeams {
   /** Seed 002's teeth: the purge view may move backwards. */
   readonly allowPurgeViewBackwards?: boolean;
+  /** Issue 9's teeth: the first purge view misses the transactions recovery found active (X3). */
+  readonly recoveredMissingFromPurgeView?: boolean;
+  /** The simulator's composite-index teeth: an update re-indexes only when an index's first column changes. */
+  readonly indexChangeByFirstColumn?: boolean;
+  /** The simulator's reader teeth: index scans return the newest version of each row, not the view's. */
+  readonly indexScanReadsNewest?: boolean;
 }
 
 export interface RowEngineOptions {
@@ -171,6 +177,7 @@ export class RowEngine {
   private readonly tablesById = new Map<number, TableRuntime>();
   private readonly undoCursor = new UndoLogCursor();
   private readonly entry: EntryView = newEntryView();
+  private readonly seams: RowEngineTestSeams;
 
   private constructor(storage: Storage, dictionary: Dictionary, trxSys: TrxSys, options: RowEngineOptions) {
     this.storage = storage;
@@ -190,7 +197,9 @@ export class RowEngine {
         },
       },
       allowPurgeViewBackwards: options.seams?.allowPurgeViewBackwards === true,
+      recoveredMissingFromPurgeView: options.seams?.recoveredMissingFromPurgeView === true,
     });
+    this.seams = options.seams ?? {};
     this.locks = new LockManager({ clock: options.clock, lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? 50_000 });
   }
 
@@ -649,7 +658,7 @@ export class RowEngine {
         const entryKey = it.cursor.key();
         const primary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, entryKey);
         if (!table.clustered.find(primary, this.entry)) continue;
-        const row = this.visibleRow(table, this.entry, view);
+        const row = this.seams.indexScanReadsNewest === true ? this.visibleRow(table, this.entry, undefined) : this.visibleRow(table, this.entry, view);
         // The version this view sees must be the one this entry indexes (an entry of an older or
         // newer version of the row is skipped: SEC=CLUST per view).
         if (row === undefined || compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0) continue;
@@ -984,6 +993,13 @@ export class RowEngine {
       oldKeys.forEach((k, i) => {
         if (compareBytes(k, newKeys[i]!) !== 0) affected.add(i);
       });
+      if (this.seams.indexChangeByFirstColumn === true) {
+        // TEST ONLY: an index counts as changed only when its first column does (SEC=CLUST broken).
+        for (const i of [...affected]) {
+          const first = table.layout.schema.columns[table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns[0]!]!.name;
+          if (current[first] === next[first]) affected.delete(i);
+        }
+      }
       const wait = this.secondaryWriteLocks(trx, table, affected, oldKeys, newKeys, keyBytes);
       if (wait !== undefined) {
         await this.waitLock(trx, wait);
