@@ -455,6 +455,10 @@ class Run<E, Op> {
         return; // go on: the next operations must all be refused
       }
       // A data-file sync failed: stop, as InnoDB does on a failed fsync.
+    } else if (isCode(error, 'ERR_IO') && state.readFaultArmed) {
+      // An injected read corruption met inside a mini-transaction that had already changed pages:
+      // the engine refuses all further work (storage C4), and a commit waiting for its sync fails.
+      this.note(`${where}: refused after the injected corruption (${(error as Error).message})`);
     } else if (error instanceof AssertionError && state.poisoned) {
       this.stats.syncFailures.refusedByAssertion++;
       this.note(`${where}: refused with ${error.message}`);
