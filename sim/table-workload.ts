@@ -127,8 +127,12 @@ function errorCode(error: unknown): string | undefined {
   return error instanceof MinnoError ? error.code : undefined;
 }
 
+/** An error as one line; an engine bug (not a MinnoError) names where it was thrown from. */
 function message(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (!(error instanceof Error)) return String(error);
+  if (error instanceof MinnoError) return `${error.name}: ${error.message}`;
+  const frames = (error.stack ?? '').split('\n').filter((line) => line.trim().startsWith('at ')).slice(0, 3).map((line) => line.trim().slice(3));
+  return `${error.name}: ${error.message}${frames.length > 0 ? ` (${frames.join(' < ')})` : ''}`;
 }
 
 interface Session {
