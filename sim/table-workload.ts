@@ -32,9 +32,9 @@
 import type { Transaction } from '../src/api/transaction.js';
 import { MinnoError } from '../src/errors.js';
 import type { ReadView } from '../src/mvcc/read-view.js';
-import type { TableSchema } from '../src/btree/schema.js';
+import type { TableSchema } from '../src/rec/schema.js';
 import { DURABILITY_LEVELS, type Durability } from '../src/redo/redo-log.js';
-import { ISOLATION_LEVELS, type IsolationLevel } from '../src/row/trx.js';
+import { ISOLATION_LEVELS, type IsolationLevel } from '../src/mvcc/trx.js';
 import { AssertionError } from '../src/util/assert.js';
 import type { RandomSource } from '../src/util/random.js';
 import { spaceFileName } from '../src/page/tablespace.js';

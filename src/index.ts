@@ -32,8 +32,8 @@ export {
 export { Database, type CheckReport, type DatabaseOptions, type DatabaseStatus, type TableDefinition } from './api/database.js';
 export { Transaction, type TransactionOptions } from './api/transaction.js';
 export { Table, type KeyInput, type KeyRange } from './api/table.js';
-export { ISOLATION_LEVELS, type IsolationLevel } from './row/trx.js';
-export type { PurgeResult } from './row/purge.js';
+export { ISOLATION_LEVELS, type IsolationLevel } from './mvcc/trx.js';
+export type { PurgeResult } from './row/row-purge.js';
 export {
   COLUMN_TYPES,
   validateSchema,
@@ -43,8 +43,8 @@ export {
   type IndexDef,
   type JsonValue,
   type TableSchema,
-} from './btree/schema.js';
-export type { Row } from './btree/row-format.js';
+} from './rec/schema.js';
+export type { Row } from './rec/row-format.js';
 
 // The storage core: pages, buffer pool, redo log and mini-transactions. Most applications use the
 // table API; these are for tools, tests and readers who want to drive the layers directly.

@@ -23,11 +23,11 @@ import type { Vfs, VfsFile } from '../vfs/vfs.js';
 import { SystemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { DURABILITY_LEVELS, type Durability } from '../redo/redo-log.js';
 import type { RecoveryProgress } from '../redo/recovery.js';
-import type { IndexDef, TableSchema } from '../btree/schema.js';
-import type { Row } from '../btree/row-format.js';
+import type { IndexDef, TableSchema } from '../rec/schema.js';
+import type { Row } from '../rec/row-format.js';
 import { RowEngine, type RowEngineTestSeams } from '../row/row-engine.js';
-import { ISOLATION_LEVELS, type IsolationLevel } from '../row/trx.js';
-import { purgeStep, type PurgeResult } from '../row/purge.js';
+import { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';
+import { purgeStep, type PurgeResult } from '../row/row-purge.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
 

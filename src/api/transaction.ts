@@ -7,9 +7,9 @@
  * deadlock victim, which rolls it back) every call fails with ERR_TRANSACTION_FINISHED.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { Row } from '../btree/row-format.js';
+import type { Row } from '../rec/row-format.js';
 import { DURABILITY_LEVELS, type Durability } from '../redo/redo-log.js';
-import { ISOLATION_LEVELS, type IsolationLevel, type Trx } from '../row/trx.js';
+import { ISOLATION_LEVELS, type IsolationLevel, type Trx } from '../mvcc/trx.js';
 import type { Database } from './database.js';
 import { Table } from './table.js';
 

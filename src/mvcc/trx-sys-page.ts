@@ -70,7 +70,7 @@ import {
   type PageSource,
   type UndoLogInfo,
   type UndoLogRef,
-} from './undo-log.js';
+} from '../undo/undo-log.js';
 
 /** The trx id counter is written every this many ids (InnoDB's TRX_SYS_TRX_ID_WRITE_MARGIN). */
 export const TRX_SYS_TRX_ID_WRITE_MARGIN = 256;

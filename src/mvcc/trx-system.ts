@@ -3,7 +3,7 @@
  *
  * InnoDB counterpart: `trx/trx0sys.cc` (trx_sys: the id counter, rw_trx_ids, the serialisation
  * list) and `read/read0read.cc` (MVCC: the view list, view_open, clone_oldest_view). The persistent
- * half (the max id written to disk, undo slots, the history list) is `undo/trx-sys.ts`.
+ * half (the max id written to disk, undo slots, the history list) is `mvcc/trx-sys-page.ts`.
  *
  * One counter hands out transaction ids (at a transaction's first write) and serialisation numbers
  * (at commit), as in InnoDB 8.0. Commit is one synchronous step here (number assigned, changes made
@@ -27,7 +27,7 @@
  *
  * Invariants:
  *  X1. Ids and numbers are unique and increasing (the persistent counter keeps them so across
- *      crashes: U11 of undo/trx-sys.ts).
+ *      crashes: U11 of mvcc/trx-sys-page.ts).
  *  X2. `activeIds` is sorted and holds exactly the read-write transactions that started and have
  *      neither committed nor finished rolling back.
  *  PURGE-MONO. The purge view's lowLimitNo never decreases.
@@ -35,7 +35,7 @@
 import { assert } from '../util/assert.js';
 import { ReadView } from './read-view.js';
 
-/** Where ids come from: the persistent counter of `undo/trx-sys.ts` (X1 is kept there, U11). */
+/** Where ids come from: the persistent counter of `mvcc/trx-sys-page.ts` (X1 is kept there, U11). */
 export interface TrxIdSource {
   /** The next id or number that `allocate` will return. */
   readonly nextId: number;

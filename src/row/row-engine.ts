@@ -74,7 +74,7 @@ import type { Storage } from '../core/storage.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import { BTree, ENTRY_DELETE_MARK, type EntryView, newEntryView } from '../btree/btree.js';
 import type { BTreeCursor } from '../btree/btree-cursor.js';
-import { compareBytes, encodeKeyInto, encodeKeyPrefix, prefixSuccessor, skipKeyFields, type KeySpec } from '../btree/key-codec.js';
+import { compareBytes, encodeKeyInto, encodeKeyPrefix, prefixSuccessor, skipKeyFields, type KeySpec } from '../rec/key-codec.js';
 import {
   ROW_ROLL_PTR_OFFSET,
   ROW_TRX_ID_OFFSET,
@@ -85,13 +85,13 @@ import {
   readTrxId,
   writeTrxIdInto,
   type Row,
-} from '../btree/row-format.js';
-import type { ColumnValue, IndexDef, KeyValue, TableSchema } from '../btree/schema.js';
+} from '../rec/row-format.js';
+import type { ColumnValue, IndexDef, KeyValue, TableSchema } from '../rec/schema.js';
 import { Dictionary, type TableRecord } from '../dict/dictionary.js';
 import { LockManager, SUPREMUM, type LockKind, type LockMode } from '../lock/lock-manager.js';
 import type { ReadView } from '../mvcc/read-view.js';
 import { TrxSystem } from '../mvcc/trx-system.js';
-import { createTrxSys, openTrxSys, recoveryActionFor, type TrxSys } from '../undo/trx-sys.js';
+import { createTrxSys, openTrxSys, recoveryActionFor, type TrxSys } from '../mvcc/trx-sys-page.js';
 import {
   UndoLogCursor,
   appendUndoRecord,
@@ -109,8 +109,8 @@ import {
 import { UndoRecordType, encodeUndoRecord, type UndoField, type UndoRecordTypeValue } from '../undo/undo-record.js';
 import { ROLL_PTR_NULL, readRollPtrAt, rollPtrIsInsert, writeRollPtrAt, type RollPtr } from '../undo/roll-ptr.js';
 import { TableRuntime } from './table-runtime.js';
-import { Trx, type IsolationLevel } from './trx.js';
-import { decodeUndoField, encodeUndoField } from './undo-fields.js';
+import { Trx, type IsolationLevel } from '../mvcc/trx.js';
+import { decodeUndoField, encodeUndoField } from '../rec/undo-fields.js';
 import type { Durability } from '../redo/redo-log.js';
 
 /** A key as the API takes it: one value for a one-column key, an array for a composite one. */

@@ -21,14 +21,14 @@
  *      reach is removed: records are removed only for logs below the purge view's low_limit_no,
  *      and a secondary entry only when no version newer than the purge view's horizon has it.
  */
-import { decodeKey } from '../btree/key-codec.js';
+import { decodeKey } from '../rec/key-codec.js';
 import { ENTRY_DELETE_MARK } from '../btree/btree.js';
-import { ROW_ROLL_PTR_OFFSET, decodeRowAt, encodeSecondaryKey, readTrxId, type Row } from '../btree/row-format.js';
-import type { ColumnValue } from '../btree/schema.js';
+import { ROW_ROLL_PTR_OFFSET, decodeRowAt, encodeSecondaryKey, readTrxId, type Row } from '../rec/row-format.js';
+import type { ColumnValue } from '../rec/schema.js';
 import { readRollPtrAt } from '../undo/roll-ptr.js';
 import { UndoRecordType } from '../undo/undo-record.js';
 import { UndoLogCursor, firstUndoRecord, nextUndoRecord, removeFromHistory, undoLogInfo } from '../undo/undo-log.js';
-import { decodeUndoField } from './undo-fields.js';
+import { decodeUndoField } from '../rec/undo-fields.js';
 import type { RowEngine } from './row-engine.js';
 import type { TableRuntime } from './table-runtime.js';
 

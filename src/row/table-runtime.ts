@@ -7,7 +7,7 @@
 import type { Storage } from '../core/storage.js';
 import { BTree } from '../btree/btree.js';
 import { btreeLimits } from '../btree/index-page.js';
-import { compileTable, limitsForPageSize, type TableLayout } from '../btree/row-format.js';
+import { compileTable, limitsForPageSize, type TableLayout } from '../rec/row-format.js';
 import type { IndexRecord, TableRecord } from '../dict/dictionary.js';
 import { assert } from '../util/assert.js';
 

@@ -85,7 +85,7 @@
  * | slot        | COMMITTED | insert | committed; freeing was cut short    | finish `freeUndoLog`   |
  * | history     | COMMITTED | update | committed, awaiting purge           | nothing (purge frees)  |
  *
- * (`trx-sys.ts` `activeUndoLogs()` lists the slot rows; `recoveryActionFor` mirrors this table.)
+ * (`mvcc/trx-sys-page.ts` `activeUndoLogs()` lists the slot rows; `recoveryActionFor` mirrors this table.)
  *
  * ## Where we differ from InnoDB, and why
  *  - No rollback segments and no undo log reuse (InnoDB caches small logs for the next
@@ -143,7 +143,7 @@ import { allocatePage, freePage } from '../page/space-allocator.js';
 import { SYSTEM_SPACE_ID, spaceFileName } from '../page/tablespace.js';
 import { makeRollPtr, rollPtrIsInsert, rollPtrOffset, rollPtrPageNo, rollPtrSpaceId, type RollPtr } from './roll-ptr.js';
 import { UNDO_RECORD_CODEC_BYTES_MAX, UndoRecordCursor, UndoRecordTooLargeError, undoNoAt } from './undo-record.js';
-import type { TrxSys } from './trx-sys.js';
+import type { TrxSys } from '../mvcc/trx-sys-page.js';
 
 // --- layout ------------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 /**
- * Memcomparable keys (src/btree/key-codec.ts): byte order equals the typed order (K1), fields are
+ * Memcomparable keys (src/rec/key-codec.ts): byte order equals the typed order (K1), fields are
  * prefix-free (K2), decode inverts encode (K3), the size limit holds (K4), and bad values raise
  * typed errors with stable codes.
  */
@@ -23,8 +23,8 @@ import {
   utf8Length,
   writeUtf8,
   type KeySpec,
-} from '../../src/btree/key-codec.js';
-import type { ColumnDef, KeyColumnType, KeyValue } from '../../src/btree/schema.js';
+} from '../../src/rec/key-codec.js';
+import type { ColumnDef, KeyColumnType, KeyValue } from '../../src/rec/schema.js';
 
 type Value = KeyValue | null;
 

@@ -1,5 +1,5 @@
 /**
- * Undo logs in pages (src/undo/undo-log.ts) and the trx-sys page (src/undo/trx-sys.ts) on 4 KiB
+ * Undo logs in pages (src/undo/undo-log.ts) and the trx-sys page (src/mvcc/trx-sys-page.ts) on 4 KiB
  * pages: thousands of records over many pages read back by roll pointer and walked both ways,
  * savepoint truncation, commit (insert logs freed, update logs into the history list in trx_no
  * order), purge-style removal, reopening after close and after a crash, and every kind of stale
@@ -27,7 +27,7 @@ import {
   openTrxSys,
   recoveryActionFor,
   type UndoRecoveryAction,
-} from '../../src/undo/trx-sys.js';
+} from '../../src/mvcc/trx-sys-page.js';
 import {
   UNDO_LOG_RECORDS_START,
   UndoLogCursor,
