@@ -143,7 +143,6 @@ import { allocatePage, freePage } from '../page/space-allocator.js';
 import { SYSTEM_SPACE_ID, spaceFileName } from '../page/tablespace.js';
 import { makeRollPtr, rollPtrIsInsert, rollPtrOffset, rollPtrPageNo, rollPtrSpaceId, type RollPtr } from './roll-ptr.js';
 import { UNDO_RECORD_CODEC_BYTES_MAX, UndoRecordCursor, UndoRecordTooLargeError, undoNoAt } from './undo-record.js';
-import type { TrxSys } from '../mvcc/trx-sys-page.js';
 
 // --- layout ------------------------------------------------------------------------------------
 
@@ -217,6 +216,23 @@ export function poolPageSource(pool: BufferPool): PageSource {
       return pool.frames[frame]!;
     },
   };
+}
+
+/**
+ * Where undo logs are registered: the slot array of active logs and the history list of committed
+ * update logs (InnoDB's rollback segment, trx_rseg_t), with the id counter U11 checks against.
+ * The trx-sys page (mvcc/trx-sys-page.ts, a layer up) implements it; every call is made in the mtr
+ * that changes the log, so a log is linked from exactly one place (U7).
+ */
+export interface RollbackSegment {
+  /** The next trx id or serialisation number the counter will hand out. */
+  readonly nextTrxIdOrNo: number;
+  /** A free slot (throws `UndoSlotsFullError` when none is: before any write). */
+  findFreeSlot(source: PageSource): number;
+  setSlot(mtr: MiniTransaction, slot: number, logPageNo: number): void;
+  releaseSlot(mtr: MiniTransaction, slot: number, logPageNo: number): void;
+  historyAppend(mtr: MiniTransaction, logPageNo: number, trxNo: number): void;
+  historyRemove(mtr: MiniTransaction, logPageNo: number): void;
 }
 
 /** The largest record body a log of this page size accepts (U3): half a page. */
@@ -326,9 +342,9 @@ function initUndoPage(mtr: MiniTransaction, page: Uint8Array, code: number, trxI
  * Creates an undo log for `trxId`: allocates its header page in space 0 and claims a slot for it
  * in the same mtr (U7). Throws `UndoSlotsFullError` (nothing written) when every slot is taken.
  */
-export function createUndoLog(mtr: MiniTransaction, trxSys: TrxSys, trxId: number, kind: UndoLogKind): UndoLogRef {
-  assert(Number.isSafeInteger(trxId) && trxId > 0 && trxId < trxSys.nextTrxIdOrNo, () => `U11 undo log owner ${trxId} is an assigned trx id`);
-  const slot = trxSys.findFreeSlot(mtr); // may throw: before any write
+export function createUndoLog(mtr: MiniTransaction, rseg: RollbackSegment, trxId: number, kind: UndoLogKind): UndoLogRef {
+  assert(Number.isSafeInteger(trxId) && trxId > 0 && trxId < rseg.nextTrxIdOrNo, () => `U11 undo log owner ${trxId} is an assigned trx id`);
+  const slot = rseg.findFreeSlot(mtr); // may throw: before any write
   const { pageNo, page } = allocatePage(mtr, SYSTEM_SPACE_ID, PageType.Undo);
   initUndoPage(mtr, page, kindCode(kind), trxId, pageNo, UNDO_LOG_RECORDS_START);
   const s = scratchFor(4);
@@ -338,7 +354,7 @@ export function createUndoLog(mtr: MiniTransaction, trxSys: TrxSys, trxId: numbe
   writeLogTop(mtr, page, pageNo, 1, 0, 0);
   mtr.writeU32(page, UNDO_LOG_HIST_PREV, NIL_PAGE);
   mtr.writeU32(page, UNDO_LOG_HIST_NEXT, NIL_PAGE);
-  trxSys.setSlot(mtr, slot, pageNo);
+  rseg.setSlot(mtr, slot, pageNo);
   return { pageNo, trxId, kind };
 }
 
@@ -678,12 +694,12 @@ export function truncateUndoLog(mtr: MiniTransaction, log: UndoLogRef, undoNo: n
  * most `maxPages` pages, returning true; a bigger one is marked COMMITTED (the commit point) and
  * keeps its slot, and the caller finishes with `freeUndoLog` in later mtrs (false).
  */
-export function commitUndoLog(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLogRef, trxNo: number, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
+export function commitUndoLog(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef, trxNo: number, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
   const header = logHeader(mtr, log);
   assert(readU16(header, UNDO_LOG_STATE) === UndoLogState.Active, () => `U10 commit of undo log ${log.pageNo} that is not ACTIVE`);
-  assert(Number.isSafeInteger(trxNo) && trxNo > 0 && trxNo < trxSys.nextTrxIdOrNo, () => `U11 trx_no ${trxNo} was assigned`);
+  assert(Number.isSafeInteger(trxNo) && trxNo > 0 && trxNo < rseg.nextTrxIdOrNo, () => `U11 trx_no ${trxNo} was assigned`);
   if (log.kind === 'insert' && readU32(header, UNDO_LOG_PAGE_COUNT) <= maxPages) {
-    return freePages(mtr, trxSys, log, header, maxPages);
+    return freePages(mtr, rseg, log, header, maxPages);
   }
   const s = scratchFor(10);
   writeU16(s, 0, UndoLogState.Committed);
@@ -692,9 +708,9 @@ export function commitUndoLog(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLog
   mtr.write(header, UNDO_LOG_TRX_NO, s, 2, 10);
   if (log.kind === 'insert') return false;
   const slot = readU16(header, UNDO_LOG_SLOT);
-  trxSys.releaseSlot(mtr, slot, log.pageNo);
+  rseg.releaseSlot(mtr, slot, log.pageNo);
   mtr.writeU16(header, UNDO_LOG_SLOT, UNDO_LOG_SLOT_NONE);
-  trxSys.historyAppend(mtr, log.pageNo, trxNo);
+  rseg.historyAppend(mtr, log.pageNo, trxNo);
   return true;
 }
 
@@ -704,27 +720,39 @@ export function commitUndoLog(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLog
  * header page also unlinks the log from its slot or the history list (U7) and returns true.
  * False: call again in a new mtr.
  */
-export function freeUndoLog(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLogRef, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
+export function freeUndoLog(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
   const header = logHeader(mtr, log);
   const state = readU16(header, UNDO_LOG_STATE);
   assert(
     state !== UndoLogState.Active || readU32(header, UNDO_LOG_REC_COUNT) === 0,
     () => `U10 an ACTIVE undo log (${log.pageNo}) is freed only after rollback emptied it`,
   );
-  return freePages(mtr, trxSys, log, header, maxPages);
+  return freePages(mtr, rseg, log, header, maxPages);
 }
 
 /** Purge is done with `log` (the oldest committed update log): unlink it from the history list and free it, in steps. */
-export function removeFromHistory(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLogRef, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
+export function removeFromHistory(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
   const header = logHeader(mtr, log);
   assert(
     log.kind === 'update' && readU16(header, UNDO_LOG_STATE) === UndoLogState.Committed && readU16(header, UNDO_LOG_SLOT) === UNDO_LOG_SLOT_NONE,
     () => `U7 undo log ${log.pageNo} is in the history list`,
   );
-  return freePages(mtr, trxSys, log, header, maxPages);
+  return freePages(mtr, rseg, log, header, maxPages);
 }
 
-function freePages(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLogRef, header: Uint8Array, maxPages: number): boolean {
+/**
+ * Runs a bounded undo step (`freeUndoLog`, `removeFromHistory`) in one mtr after another until it
+ * reports done: each mtr leaves a whole, shorter log, so a crash between them resumes cleanly.
+ */
+export function runUndoSteps(startMtr: () => MiniTransaction, step: (mtr: MiniTransaction) => boolean): void {
+  for (let done = false; !done; ) {
+    const mtr = startMtr();
+    done = step(mtr);
+    mtr.commit();
+  }
+}
+
+function freePages(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef, header: Uint8Array, maxPages: number): boolean {
   assert(maxPages >= 1, 'a free step frees at least one page');
   let lastPageNo = readU32(header, UNDO_LOG_LAST_PAGE);
   let pageCount = readU32(header, UNDO_LOG_PAGE_COUNT);
@@ -749,10 +777,10 @@ function freePages(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLogRef, header
   assert(pageCount === 1, () => `undo log ${log.pageNo} counted ${pageCount} pages at its header`);
   const slot = readU16(header, UNDO_LOG_SLOT);
   if (slot !== UNDO_LOG_SLOT_NONE) {
-    trxSys.releaseSlot(mtr, slot, log.pageNo);
+    rseg.releaseSlot(mtr, slot, log.pageNo);
   } else {
     assert(readU16(header, UNDO_LOG_STATE) === UndoLogState.Committed && log.kind === 'update', () => `U7 undo log ${log.pageNo} in no slot is in the history list`);
-    trxSys.historyRemove(mtr, log.pageNo);
+    rseg.historyRemove(mtr, log.pageNo);
   }
   freePage(mtr, SYSTEM_SPACE_ID, log.pageNo);
   return true;

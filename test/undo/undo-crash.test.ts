@@ -18,7 +18,7 @@ import type { MiniTransaction } from '../../src/redo/mtr.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { FaultVfs, type CrashImage, type CrashPolicyName } from '../../src/vfs/fault-vfs.js';
-import { TRX_SYS_TRX_ID_WRITE_MARGIN, createTrxSys, openTrxSys, recoveryActionFor, type TrxSys } from '../../src/mvcc/trx-sys-page.js';
+import { TRX_SYS_TRX_ID_WRITE_MARGIN, createTrxSysPage as createTrxSys, openTrxSysPage as openTrxSys, recoveryActionFor, type TrxSysPage as TrxSys } from '../../src/mvcc/trx-sys-page.js';
 import {
   UndoLogState,
   appendUndoRecord,

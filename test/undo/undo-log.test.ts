@@ -21,10 +21,10 @@ import { ROLL_PTR_NULL, makeRollPtr, rollPtrIsInsert, rollPtrOffset, rollPtrPage
 import {
   TRX_SYS_PAGE_NO_OFFSET,
   TRX_SYS_TRX_ID_WRITE_MARGIN,
-  TrxSys,
+  TrxSysPage as TrxSys,
   UndoSlotsFullError,
-  createTrxSys,
-  openTrxSys,
+  createTrxSysPage as createTrxSys,
+  openTrxSysPage as openTrxSys,
   recoveryActionFor,
   type UndoRecoveryAction,
 } from '../../src/mvcc/trx-sys-page.js';
