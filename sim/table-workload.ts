@@ -267,7 +267,7 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     const note = (line: string): void => describe?.(`s${slot} ${line}`);
     // After a failed log sync the engine must be reopened: what it reads until then is not checked
     // (a refused commit's changes may be visible); writes and commits go on, and must be refused.
-    const logFailed = engine.db.storage.log.failed;
+    const logFailed = !engine.db.storage.health.isOpen;
     switch (op.kind) {
       case 'reader-open':
         if (logFailed) return undefined;
@@ -486,7 +486,7 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     if (session.generation !== this.generation || engine === undefined || engine.vfs.crashed) return;
     for (let slot = 0; slot < this.sessions.length; slot++) if (this.sessions[slot] === session) this.sessions[slot] = undefined;
     const code = codeOf(error);
-    if (code === 'ERR_IO' || engine.db.storage.log.failed) {
+    if (code === 'ERR_IO' || !engine.db.storage.health.isOpen) {
       // A failed sync: the engine refuses everything until it is reopened (the runner checks that
       // no commit is acknowledged); what it says meanwhile is not data.
       this.ioFailed = true;
@@ -601,7 +601,7 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
   checkLive(engine: TableEngine): Violation[] {
     this.engine = engine;
     const violations = this.takePending();
-    if (engine.halted !== undefined || engine.db.storage.log.failed) return violations;
+    if (engine.halted !== undefined || !engine.db.storage.health.isOpen) return violations;
     const state = readState(undefined, engine);
     const expected = stateText(this.current);
     if (state !== expected) violations.push({ rule: 'LIVE', message: `autocommit reads differ from the committed state: ${firstDiff(state, expected)}` });

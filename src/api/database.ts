@@ -303,7 +303,7 @@ export class Database implements AsyncDisposable {
     this.closed = true;
     this.timer?.cancel();
     try {
-      if (this.storage.log.failed) {
+      if (this.storage.health.poisoned) {
         // An earlier sync failed (the operation that hit it was told): nothing may be written any
         // more, so release everything; the next open recovers from what is on disk.
         this.storage.abandon();

@@ -17,7 +17,7 @@
  * registered again, keep their rows locked (InnoDB: implicit locks through DB_TRX_ID; here made
  * explicit at once) and are rolled back in the background, one per `rollbackRecoveredStep`.
  */
-import { InvalidArgumentError, IoError, ReadOnlyTransactionError, TransactionFinishedError } from '../errors.js';
+import { InvalidArgumentError, ReadOnlyTransactionError, TransactionFinishedError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import { Trx, type IsolationLevel } from '../mvcc/trx.js';
@@ -70,11 +70,9 @@ export class TrxLifecycle {
     this.checkHealthy();
   }
 
-  /** After a failed log sync (L4) nothing may change or be made visible: reopen to recover. */
+  /** Once the engine is poisoned (util/engine-health.ts) nothing may change or be made visible. */
   private checkHealthy(): void {
-    if (this.storage.log.failed) {
-      throw new IoError('redo log', 'transaction', 'an earlier log sync or operation failed; close and reopen the database to recover');
-    }
+    this.storage.health.check('redo log', 'transaction');
   }
 
   checkWritable(trx: Trx): void {
