@@ -31,26 +31,30 @@ export {
 // The database API.
 export { Database, type CheckReport, type DatabaseOptions, type DatabaseStatus, type TableDefinition } from './api/database.js';
 export { Transaction, type TransactionOptions } from './api/transaction.js';
-export { Table, type KeyInput, type KeyRange } from './api/table.js';
-export { ISOLATION_LEVELS, type IsolationLevel } from './mvcc/trx.js';
-export type { PurgeResult } from './row/row-purge.js';
+export { Table } from './api/table.js';
 export {
   COLUMN_TYPES,
-  validateSchema,
+  DURABILITY_LEVELS,
+  ISOLATION_LEVELS,
   type ColumnDef,
   type ColumnType,
   type ColumnValue,
+  type Durability,
   type IndexDef,
+  type IsolationLevel,
   type JsonValue,
+  type KeyInput,
+  type KeyRange,
+  type PurgeResult,
+  type Row,
   type TableSchema,
-} from './rec/schema.js';
-export type { Row } from './rec/row-format.js';
+} from './api/types.js';
+export { validateSchema } from './rec/schema.js';
 
 // The storage core: pages, buffer pool, redo log and mini-transactions. Most applications use the
 // table API; these are for tools, tests and readers who want to drive the layers directly.
 export { Storage, type StorageOptions } from './core/storage.js';
 export { MiniTransaction } from './redo/mtr.js';
-export { DURABILITY_LEVELS, type Durability } from './redo/redo-log.js';
 export type { RecoveryProgress, RecoveryResult } from './redo/recovery.js';
 export { allocatePage, freePage } from './page/space-allocator.js';
 export { PageType, PAGE_SIZE_DEFAULT, readU16, readU32, readU64 } from './page/page.js';

@@ -56,11 +56,12 @@ import { Purge, type PurgeContext, type PurgeResult } from './row-purge.js';
 import { RowSelect } from './row-sel.js';
 import { RowUndo } from './row-undo.js';
 import { RowUpdate } from './row-upd.js';
-import { RowVersions } from './row-vers.js';
+import { RowVersions, type Version } from './row-vers.js';
 import { TableCache, type TableRuntime } from './table-runtime.js';
 import { TrxLifecycle } from './trx-lifecycle.js';
 
 export type { EngineStats } from './engine-stats.js';
+export type { Version } from './row-vers.js';
 export type { KeyInput, KeyRange } from './keys.js';
 
 export interface RowEngineTestSeams {
@@ -89,6 +90,7 @@ export class RowEngine {
   private readonly updates: RowUpdate;
   private readonly ddl: RowDdl;
   private readonly purger: Purge;
+  private readonly versions: RowVersions;
 
   private constructor(storage: Storage, dictionary: Dictionary, trxSystem: TrxSystem, options: RowEngineOptions) {
     this.storage = storage;
@@ -98,6 +100,7 @@ export class RowEngine {
     this.locks = new LockManager({ clock: options.clock, lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? 50_000 });
     this.tables = new TableCache(storage, dictionary);
     const versions = new RowVersions(this.pages, trxSystem, this.stats);
+    this.versions = versions;
     const undo = new RowUndo(storage, this.pages, this.tables, versions, trxSystem);
     this.trxs = new TrxLifecycle(storage, trxSystem, this.locks, undo, this.stats);
     const rowLocks = new RowLocks(this.locks, this.trxs);
@@ -233,6 +236,17 @@ export class RowEngine {
   /** One bounded purge step (background work; `db.purge()` runs it to the end). */
   purgeStep(maxRecords: number): PurgeResult {
     return this.purger.step(maxRecords);
+  }
+
+  /**
+   * The undo chain of the row with primary key `key`, newest version first, back to the first one
+   * the purge view sees (row-vers.ts `chain`); empty when no record has the key. For tools and test
+   * scripts ("dump the undo chain of a row").
+   */
+  versionChain(table: TableRuntime, key: KeyInput): Version[] {
+    const tree = table.clustered;
+    if (!tree.find(primaryKeyBytes(table, key), tree.view)) return [];
+    return this.versions.chain(table, tree.view);
   }
 
   /** Committed update undo logs waiting for purge. */

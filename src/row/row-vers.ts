@@ -90,6 +90,21 @@ export class RowVersions {
   }
 
   /**
+   * The versions of the record in `view`, newest first, back to the first one the purge view sees
+   * (older ones are invisible to every view and their undo may be freed). For tools and test
+   * scripts that show a row's undo chain; each version is a copy.
+   */
+  chain(table: TableRuntime, view: EntryView): Version[] {
+    const version = newestVersion(table, view);
+    const versions: Version[] = [];
+    for (;;) {
+      versions.push({ ...version, row: { ...version.row } });
+      if (this.trxSystem.purgeView.changesVisible(version.trxId)) return versions;
+      if (!this.previousVersion(table, version)) return versions;
+    }
+  }
+
+  /**
    * row_vers_old_has_index_entry: does `version` or an older one that some read view may still
    * see have secondary key `entry`? Walks back only while the purge view cannot see a version's
    * writer (older versions are invisible to every view, and purge may have freed their undo).

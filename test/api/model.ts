@@ -19,7 +19,7 @@
  */
 import { expect } from 'vitest';
 import type { Database } from '../../src/api/database.js';
-import type { KeyInput, KeyRange } from '../../src/api/table.js';
+import type { KeyInput, KeyRange } from '../../src/api/types.js';
 import type { Transaction } from '../../src/api/transaction.js';
 import type { ColumnDef, ColumnValue, IndexDef, JsonValue, KeyValue, TableSchema } from '../../src/rec/schema.js';
 import { MinnoError, type ErrorCode } from '../../src/errors.js';
