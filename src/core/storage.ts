@@ -49,7 +49,7 @@ import { SPACE_ID_MAX, SYSTEM_SPACE_ID, SpaceRegistry } from '../page/tablespace
 import { initSpaceHeader } from '../page/space-allocator.js';
 import { BufferPool, POOL_FRAMES_MIN, type PageIo } from '../buffer/buffer-pool.js';
 import { Doublewrite } from '../buffer/doublewrite.js';
-import { LOG_CAPACITY_MIN, LOG_FILE, LOG_FILE_TMP, LSN_START, LogFile } from '../redo/log-file.js';
+import { LOG_CAPACITY_MIN, LOG_FILE, LSN_START, LogFile } from '../redo/log-file.js';
 import { RedoLog, type Durability } from '../redo/redo-log.js';
 import { MiniTransaction, MtrContext } from '../redo/mtr.js';
 import { recover, type RecoveryProgress, type RecoveryResult } from '../redo/recovery.js';

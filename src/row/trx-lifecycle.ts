@@ -35,7 +35,6 @@ import {
 } from '../undo/undo-log.js';
 import type { EngineStats } from './engine-stats.js';
 import type { RowUndo } from './row-undo.js';
-import type { TableCache } from './table-runtime.js';
 
 export class TrxLifecycle {
   /** Transactions found active at open, rolled back in the background. */
