@@ -64,14 +64,12 @@ import {
   UNDO_LOG_HIST_PREV,
   UNDO_LOG_TRX_NO,
   UndoLogState,
-  openUndoLog,
   poolPageSource,
-  undoLogInfo,
   type PageSource,
-  type UndoLogInfo,
   type RollbackSegment,
   type UndoLogRef,
 } from '../undo/undo-log.js';
+import { openUndoLog, undoLogInfo, type UndoLogInfo } from '../undo/undo-log-read.js';
 
 /** The trx id counter is written every this many ids (InnoDB's TRX_SYS_TRX_ID_WRITE_MARGIN). */
 export const TRX_SYS_TRX_ID_WRITE_MARGIN = 256;

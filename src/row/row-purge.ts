@@ -35,7 +35,13 @@ import { ROW_ROLL_PTR_OFFSET, decodeRowAt, encodeSecondaryKey, readTrxId, type R
 import type { ColumnValue } from '../rec/schema.js';
 import { decodeUndoField } from '../rec/undo-fields.js';
 import { readRollPtrAt } from '../undo/roll-ptr.js';
-import { UndoLogCursor, firstUndoRecord, nextUndoRecord, undoLogInfo, type PageSource, type UndoLogRef } from '../undo/undo-log.js';
+import { type PageSource, type UndoLogRef } from '../undo/undo-log.js';
+import {
+  UndoLogCursor,
+  firstUndoRecord,
+  nextUndoRecord,
+  undoLogInfo,
+} from '../undo/undo-log-read.js';
 import { UndoRecordType } from '../undo/undo-record.js';
 import { changeClustered, changeSecondary } from './index-write.js';
 import { newestVersion, type Version } from './row-vers.js';

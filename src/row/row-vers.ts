@@ -32,7 +32,8 @@ import { ROW_ROLL_PTR_OFFSET, decodeRowAt, encodeSecondaryKey, readTrxId } from 
 import type { ColumnValue } from '../rec/schema.js';
 import { decodeUndoField } from '../rec/undo-fields.js';
 import { readRollPtrAt, rollPtrIsInsert, type RollPtr } from '../undo/roll-ptr.js';
-import { UndoLogCursor, readUndoRecord, type PageSource } from '../undo/undo-log.js';
+import { type PageSource } from '../undo/undo-log.js';
+import { UndoLogCursor, readUndoRecord } from '../undo/undo-log-read.js';
 import { UndoRecordType } from '../undo/undo-record.js';
 import { assert } from '../util/assert.js';
 import type { EngineStats } from './engine-stats.js';

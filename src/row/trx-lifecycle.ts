@@ -27,12 +27,11 @@ import type { Durability } from '../redo/redo-log.js';
 import {
   commitUndoLog,
   freeUndoLog,
-  lastUndoRecord,
-  prevUndoRecord,
   runUndoSteps,
   type PageSource,
   type UndoLogRef,
 } from '../undo/undo-log.js';
+import { lastUndoRecord, prevUndoRecord } from '../undo/undo-log-read.js';
 import type { EngineStats } from './engine-stats.js';
 import type { RowUndo } from './row-undo.js';
 

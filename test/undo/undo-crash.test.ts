@@ -22,7 +22,6 @@ import { TRX_SYS_TRX_ID_WRITE_MARGIN, createTrxSysPage as createTrxSys, openTrxS
 import {
   UndoLogState,
   appendUndoRecord,
-  checkUndoLog,
   commitUndoLog,
   createUndoLog,
   freeUndoLog,
@@ -33,6 +32,7 @@ import {
   type UndoLogKind,
   type UndoLogRef,
 } from '../../src/undo/undo-log.js';
+import { checkUndoLog } from '../../src/undo/undo-log-read.js';
 import { UndoRecordType, encodeUndoRecord } from '../../src/undo/undo-record.js';
 
 const PAGE_SIZE = 4096;

@@ -30,29 +30,31 @@ import {
 } from '../../src/mvcc/trx-sys-page.js';
 import {
   UNDO_LOG_RECORDS_START,
-  UndoLogCursor,
   UndoLogState,
   appendUndoRecord,
-  checkUndoLog,
   commitUndoLog,
   createUndoLog,
-  firstUndoRecord,
   freeUndoLog,
-  lastUndoRecord,
-  nextUndoRecord,
   poolPageSource,
-  prevUndoRecord,
-  readUndoRecord,
   removeFromHistory,
   truncateUndoLog,
-  undoLogInfo,
   undoRecordBytesMax,
   type PageSource,
-  type UndoLogInfo,
   type UndoLogKind,
   type UndoLogRef,
   type UndoLogStateValue,
 } from '../../src/undo/undo-log.js';
+import {
+  UndoLogCursor,
+  checkUndoLog,
+  firstUndoRecord,
+  lastUndoRecord,
+  nextUndoRecord,
+  prevUndoRecord,
+  readUndoRecord,
+  undoLogInfo,
+  type UndoLogInfo,
+} from '../../src/undo/undo-log-read.js';
 import { UndoRecordTooLargeError, UndoRecordType, encodeUndoRecord } from '../../src/undo/undo-record.js';
 
 const PAGE_SIZE = 4096;
