@@ -5,7 +5,10 @@
  * and `buf/buf0dblwr.cc` (recv_dblwr_t). Steps, each of which may be interrupted by another crash
  * and simply redone (every step is idempotent):
  *
- *  1. Read both checkpoint slots; take the newest valid one (a torn slot leaves the other).
+ *  1. Read both checkpoint slots; take the newest valid one (a torn slot leaves the other). Sync
+ *     the log and the directory, and (in step 3) every space file: after a process crash the dead
+ *     process's unsynced writes are still in the OS page cache, recovery builds on them, and a
+ *     power cut after step 7 must not take them (RC2).
  *  2. Read the log from the checkpoint LSN and keep the valid groups; the first group that is
  *     short, zero, from another lap, or fails its checksum ends the log (rule LOG-TAIL; R1, R2 of
  *     log-reader.ts). Sort the page records by page.
@@ -27,9 +30,11 @@
  *     groups, whatever a crash left behind the end (a group that was lost while a later one
  *     reached the disk, say). This replaces InnoDB's epoch numbers and MariaDB's sequence bit.
  *
- * Invariant:
+ * Invariants:
  *  RC1. Recovery applies exactly the groups a scan of the durable log finds valid, each at most
  *       once per page, and never one past the first invalid group.
+ *  RC2. Everything recovery read (log, directory entries, pages) is durable before it writes a page
+ *       or a checkpoint: a power cut at any later point finds at least what it found.
  */
 import { CorruptionError } from '../errors.js';
 import { assert } from '../util/assert.js';
@@ -207,9 +212,12 @@ function scanLog(
 export function recover(input: RecoveryInput): RecoveryResult {
   const { logFile, registry, pool } = input;
   const checkpoint = logFile.readCheckpoint(); // step 1
-  // What recovery reads may sit only in the OS cache after a process crash; make it durable
-  // before anything derived from it reaches a tablespace (rule WAL for recovered pages).
+  // After a process crash the kernel lived on: what recovery reads may sit only in its page cache,
+  // and a power cut later would take it. Make the log durable before anything derived from it
+  // reaches a tablespace (rule WAL for recovered pages), and the directory now; the space files
+  // are synced as they are opened (step 3), before step 7 moves the log past what they hold.
   logFile.file.datasync();
+  registry.vfs.syncDir('');
 
   // Step 2: scan.
   const index = new RedoIndex();
@@ -250,7 +258,8 @@ export function recover(input: RecoveryInput): RecoveryResult {
       registry.deleteFile(spaceId);
       spacesDeleted++;
     } else {
-      registry.openFile(spaceId, true);
+      // The dead process's page writes that its batch sync never covered (rule DURABLE).
+      registry.handleFor(registry.openFile(spaceId, true)).datasync();
     }
   }
   for (const spaceId of created) {
