@@ -11,7 +11,9 @@
  *     power cut after step 7 must not take them (RC2).
  *  2. Read the log from the checkpoint LSN and keep the valid groups; the first group that is
  *     short, zero, from another lap, or fails its checksum ends the log (rule LOG-TAIL; R1, R2 of
- *     log-reader.ts). Sort the page records by page.
+ *     log-reader.ts). Sort the page records by page. Two ends are corruption, not a tail: a bad
+ *     group that a later valid group shows was durable, and a valid group of a later lap right at
+ *     the end (the scan started from a checkpoint older than the newest: its slot is damaged).
  *  3. File records: a space with FILE_DELETE is deleted and its page records are dropped (space
  *     ids are never reused); a space with FILE_CREATE gets its file back if it is missing. An empty
  *     space file with no FILE_CREATE in the log is the leftover of a creation whose redo never
@@ -245,6 +247,7 @@ export function recover(input: RecoveryInput): RecoveryResult {
   });
 
   detectCorruptMiddle(logFile, endLsn);
+  detectLaterLap(logFile, endLsn);
 
   const scanBuffer = Buffer.from(scan.buffer, scan.byteOffset, scan.byteLength);
 
@@ -398,6 +401,30 @@ function detectCorruptMiddle(logFile: LogFile, endLsn: number): void {
       `redo group at LSN ${endLsn} fails its checksum although later groups show it was durable; the log is damaged and committed work after LSN ${endLsn} cannot be recovered from it`,
     );
   }
+}
+
+/**
+ * The log never holds a group of a later lap at the position where the valid log ends: writing LSN
+ * `end + capacity` needs a checkpoint past `end` (L2), which needs `end` durable (L3), and after a
+ * recovery the log continues one lap later only once that checkpoint is durable (step 7). So a valid
+ * group there means recovery started from a checkpoint older than the newest one, whose slot must be
+ * damaged: everything since would be dropped in silence. Report it (rules CHECKSUM, DURABLE).
+ */
+function detectLaterLap(logFile: LogFile, endLsn: number): void {
+  const header = new Uint8Array(GROUP_OVERHEAD_BYTES);
+  if (logFile.readRing(header, endLsn) < header.length) return;
+  const startLsn = readU64(header, 4);
+  const length = groupLength(header);
+  if (startLsn <= endLsn || (startLsn - endLsn) % logFile.capacity !== 0) return;
+  if (length < GROUP_OVERHEAD_BYTES || length > logFile.capacity) return;
+  const group = new Uint8Array(length);
+  if (logFile.readRing(group, endLsn) < length) return;
+  if (checkGroup(group, startLsn, logFile.capacity) !== GroupCheck.Valid) return;
+  throw new CorruptionError(
+    logFile.file.path,
+    undefined,
+    `the redo log continues at LSN ${startLsn}, a later lap than where the scan from the checkpoint ended (${endLsn}): the newest checkpoint slot is damaged and the work after it cannot be found`,
+  );
 }
 
 /** The seam behind `applyTornGroups`: a group counts when its LENGTH and START_LSN look right. */

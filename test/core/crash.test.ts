@@ -15,24 +15,20 @@ import { describe, expect, it } from 'vitest';
 import { Storage, openStorageWithTestSeams, type StorageOptions, type StorageTestSeams } from '../../src/core/storage.js';
 import { SimulatedCrashError } from '../../src/errors.js';
 import { readU64 } from '../../src/page/page.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { CRASH_POLICY_NAMES, FaultVfs, type CrashImage, type CrashPolicyName } from '../../src/vfs/fault-vfs.js';
-import { planWorkload, runWorkload, setUpPages, verifyRecovered, type PageRef, type WorkloadPlan } from './mtr-workload.js';
+import {
+  PAGE_SIZE,
+  planWorkload,
+  runWorkload,
+  setUpPages,
+  storageOptions,
+  verifyRecovered,
+  type PageRef,
+  type WorkloadPlan,
+} from './mtr-workload.js';
 
-const PAGE_SIZE = 4096;
 
-function options(vfs: FaultVfs, extra: Partial<StorageOptions> = {}): StorageOptions {
-  return {
-    vfs,
-    pageSize: PAGE_SIZE,
-    bufferPoolBytes: 64 * PAGE_SIZE,
-    redoLogBytes: 256 * 1024,
-    flushBatchPages: 8,
-    background: 'manual',
-    clock: new ManualClock(),
-    ...extra,
-  };
-}
+const options = storageOptions;
 
 /** Installs the WAL oracle: every page written to a tablespace is at or below the durable LSN. */
 function installWalOracle(vfs: FaultVfs, durableLsn: () => number): void {
