@@ -90,6 +90,20 @@ describe('group commit with syncs in flight (DURABLE)', () => {
     expect(await recoveredId(image, page)).toBeGreaterThanOrEqual(3);
   });
 
+  it('L4: after a failed log sync nothing more is acknowledged (the kernel dropped the data; a retry would lie)', async () => {
+    const { vfs, storage, page } = await slowDisk(3, 1, 1);
+    await commit(storage, page, 1, 'full');
+    vfs.failNextSync('redo.log');
+    await expect(commit(storage, page, 2, 'full')).rejects.toMatchObject({ code: 'ERR_IO' });
+    // Commit 2's redo is gone from the page cache for good; a sync now would succeed and cover commit 3 only.
+    expect(() => commit(storage, page, 3, 'full')).toThrow(expect.objectContaining({ code: 'ERR_IO' }));
+    await expect(storage.commitDurable(storage.log.currentLsn, 'write')).rejects.toMatchObject({ code: 'ERR_IO' });
+    expect(() => storage.pool.flushAll()).toThrow(expect.objectContaining({ code: 'ERR_IO' }));
+    const image = vfs.crashNow('power-cut');
+    storage.abandon();
+    expect(await recoveredId(image, page)).toBe(1);
+  });
+
   it('seeded interleavings of mixed durabilities, turns and landings: every acknowledged full commit survives a power cut', async () => {
     let asyncSyncs = 0;
     let ackedFullTotal = 0;
