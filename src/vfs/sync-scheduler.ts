@@ -45,7 +45,9 @@ function checkSteps(steps: number): void {
 
 /**
  * Steps only when told: `step()` moves one step and runs the completions that fall due, oldest
- * first. Deterministic by construction; the simulator calls `step()` once per scheduler step.
+ * first. Deterministic by construction; the simulator calls `step()` once per scheduler step. A
+ * sync lands only when stepped, so whoever awaits one (a group commit, `Storage.close` with
+ * commits waiting) must keep stepping, or `drain()`.
  */
 export class SteppedSyncScheduler implements SyncScheduler {
   private now = 0;
