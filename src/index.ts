@@ -23,9 +23,15 @@ export {
   FaultVfs,
   CRASH_POLICIES,
   CRASH_POLICY_NAMES,
+  ClockSyncScheduler,
+  EventLoopSyncScheduler,
+  SteppedSyncScheduler,
+  type AsyncSyncOptions,
   type CrashImage,
   type CrashPolicy,
   type CrashPolicyName,
+  type OsCache,
+  type SyncScheduler,
 } from './vfs/fault-vfs.js';
 
 // The database API.
