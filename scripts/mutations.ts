@@ -180,8 +180,8 @@ export const MUTATIONS: readonly Mutation[] = [
     name: 'DURABLE-poison-after-failed-sync',
     rule: 'DURABLE (L4)',
     file: 'src/redo/redo-log.ts',
-    find: '    this.failure ??= error;',
-    replace: '    // mutant: a failed sync does not poison the log',
+    find: "    this.health.poison(error, 'log sync');",
+    replace: '    // mutant: a failed sync does not poison the engine',
     tests: [`${GROUP_COMMIT} > L4`],
   },
   {
