@@ -45,7 +45,7 @@
 import * as os from 'node:os';
 import { Database } from '../src/api/database.js';
 import type { Table } from '../src/api/table.js';
-import type { TableSchema } from '../src/btree/schema.js';
+import type { TableSchema } from '../src/rec/schema.js';
 import type { Durability } from '../src/redo/redo-log.js';
 import { RandomSource } from '../src/util/random.js';
 import { NodeVfs } from '../src/vfs/node-vfs.js';

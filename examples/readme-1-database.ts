@@ -17,9 +17,10 @@ await db.createTable({
 const accounts = db.table('accounts');
 await accounts.insert({ id: 1n, owner: 'ann', balance: 100 });
 await accounts.insert({ id: 2n, owner: 'bob', balance: 50 });
-console.log(accounts.get(1n)); // { id: 1n, owner: 'ann', balance: 100 }: reads are synchronous
-for (const row of accounts.scan({ gte: 1n, limit: 10 })) console.log(row.owner);
-console.log(accounts.getByIndex('by_owner', 'bob')?.id); // 2n
+// Reads are synchronous.
+console.log(accounts.get(1n)); // → { id: 1n, owner: 'ann', balance: 100 }
+console.log([...accounts.scan({ gte: 1n, limit: 10 })].map((row) => row.owner)); // → [ 'ann', 'bob' ]
+console.log(accounts.getByIndex('by_owner', 'bob')?.id); // → 2n
 
 // A transaction: commits when the function returns, rolls back if it throws.
 await db.transaction(async (tx) => {
@@ -36,5 +37,6 @@ await tx.table('accounts').delete(2n);
 await tx.rollbackToSavepoint('before');
 await tx.commit();
 
-console.log(db.check()); // walks every tree: order, links, free space, secondary = clustered
+// Walks every tree: order, links, free space, secondary = clustered.
+console.log(db.check()); // → { tables: 1, rows: 2, entries: 4 }
 await db.close();

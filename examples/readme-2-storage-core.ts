@@ -10,6 +10,6 @@ mtr.writeU32(page, 40, 42); // logged: a redo record describes exactly this chan
 await storage.commitDurable(mtr.commit(), 'full'); // settles once the redo is synced
 
 const read = storage.startMtr();
-console.log(readU32(read.getPage(1, pageNo), 40)); // 42
+console.log(readU32(read.getPage(1, pageNo), 40)); // → 42
 read.commit();
 await storage.close();

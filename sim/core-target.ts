@@ -36,7 +36,7 @@ const PAGE_LSN_OFFSET = 16; // FIL_PAGE_LSN, page.ts
 export function tickSynced(storage: Storage): boolean {
   const lsn = storage.log.currentLsn;
   storage.log.tick();
-  return !storage.log.failed && storage.log.durableLsn >= lsn;
+  return storage.health.isOpen && storage.log.durableLsn >= lsn;
 }
 
 export const CORE_BACKGROUND_ACTIONS = ['page-cleaner', 'checkpoint', 'log-tick'] as const;
@@ -90,7 +90,7 @@ export const storageTarget: SimTarget<CoreEngine> = {
     // A tick fired inside the advance when a whole period boundary was crossed; it synced only if
     // the log still works (a poisoned log's tick does nothing).
     const ticked = Math.floor(after / LOG_TICK_MS) > Math.floor(before / LOG_TICK_MS);
-    return { logSynced: ticked && !engine.storage.log.failed && engine.storage.log.durableLsn >= lsn };
+    return { logSynced: ticked && engine.storage.health.isOpen && engine.storage.log.durableLsn >= lsn };
   },
 
   crashEvents: ['mtr-commit', 'log-write', 'log-sync', 'page-flush', 'doublewrite', 'checkpoint'],

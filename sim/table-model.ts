@@ -23,7 +23,7 @@
  * An effect carries what the transaction's locking reads returned; applying it to the committed
  * state at commit checks that the reads saw the last committed values (the row locks serialise).
  */
-import type { TableSchema } from '../src/btree/schema.js';
+import type { TableSchema } from '../src/rec/schema.js';
 
 export interface AccountRow {
   [column: string]: number | string;

@@ -33,7 +33,7 @@ import type { Transaction } from '../src/api/transaction.js';
 import { MinnoError, SimulatedCrashError } from '../src/errors.js';
 import type { ReadView } from '../src/mvcc/read-view.js';
 import { DURABILITY_LEVELS, type Durability } from '../src/redo/redo-log.js';
-import { ISOLATION_LEVELS, type IsolationLevel } from '../src/row/trx.js';
+import { ISOLATION_LEVELS, type IsolationLevel } from '../src/mvcc/trx.js';
 import { AssertionError } from '../src/util/assert.js';
 import type { RandomSource } from '../src/util/random.js';
 import { spaceFileName } from '../src/page/tablespace.js';
@@ -272,7 +272,7 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     const note = (line: string): void => describe?.(`s${slot} ${line}`);
     // After a failed log sync the engine must be reopened: what it reads until then is not checked
     // (a refused commit's changes may be visible); writes and commits go on, and must be refused.
-    const logFailed = engine.db.storage.log.failed;
+    const logFailed = !engine.db.storage.health.isOpen;
     switch (op.kind) {
       case 'reader-open':
         if (logFailed) return undefined;
@@ -497,7 +497,7 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     if (session.generation !== this.generation || engine !== this.engine || engine.vfs.crashed) return;
     for (let slot = 0; slot < this.sessions.length; slot++) if (this.sessions[slot] === session) this.sessions[slot] = undefined;
     const code = errorCode(error);
-    if (code === 'ERR_IO' || engine.db.storage.log.failed) {
+    if (code === 'ERR_IO' || !engine.db.storage.health.isOpen) {
       // A failed sync: the engine refuses everything until it is reopened (the runner checks that
       // no commit is acknowledged); what it says meanwhile is not data.
       this.ioFailed = true;
@@ -621,7 +621,7 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
   checkLive(engine: TableEngine): Violation[] {
     this.engine = engine;
     const violations = this.takePending();
-    if (engine.halted !== undefined || engine.db.storage.log.failed) return violations;
+    if (engine.halted !== undefined || !engine.db.storage.health.isOpen) return violations;
     const problem = withSnapshot(undefined, engine, (source) => readProblem(source, this.current, this.rotation++));
     if (problem !== undefined) violations.push({ rule: 'LIVE', message: `reads differ from the committed state: ${problem}` });
     return violations;

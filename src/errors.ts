@@ -287,7 +287,7 @@ export class UnknownColumnError extends MinnoError {
   }
 }
 
-/** A table schema that breaks one of the rules of `validateSchema` (src/btree/schema.ts). */
+/** A table schema that breaks one of the rules of `validateSchema` (src/rec/schema.ts). */
 export class InvalidSchemaError extends MinnoError {
   readonly table: string;
   constructor(table: string, detail: string) {

@@ -23,34 +23,44 @@ export {
   FaultVfs,
   CRASH_POLICIES,
   CRASH_POLICY_NAMES,
+  ClockSyncScheduler,
+  EventLoopSyncScheduler,
+  SteppedSyncScheduler,
+  type AsyncSyncOptions,
   type CrashImage,
   type CrashPolicy,
   type CrashPolicyName,
+  type OsCache,
+  type SyncScheduler,
 } from './vfs/fault-vfs.js';
 
 // The database API.
 export { Database, type CheckReport, type DatabaseOptions, type DatabaseStatus, type TableDefinition } from './api/database.js';
 export { Transaction, type TransactionOptions } from './api/transaction.js';
-export { Table, type KeyInput, type KeyRange } from './api/table.js';
-export { ISOLATION_LEVELS, type IsolationLevel } from './row/trx.js';
-export type { PurgeResult } from './row/purge.js';
+export { Table } from './api/table.js';
 export {
   COLUMN_TYPES,
-  validateSchema,
+  DURABILITY_LEVELS,
+  ISOLATION_LEVELS,
   type ColumnDef,
   type ColumnType,
   type ColumnValue,
+  type Durability,
   type IndexDef,
+  type IsolationLevel,
   type JsonValue,
+  type KeyInput,
+  type KeyRange,
+  type PurgeResult,
+  type Row,
   type TableSchema,
-} from './btree/schema.js';
-export type { Row } from './btree/row-format.js';
+} from './api/types.js';
+export { validateSchema } from './rec/schema.js';
 
 // The storage core: pages, buffer pool, redo log and mini-transactions. Most applications use the
 // table API; these are for tools, tests and readers who want to drive the layers directly.
 export { Storage, type StorageOptions } from './core/storage.js';
 export { MiniTransaction } from './redo/mtr.js';
-export { DURABILITY_LEVELS, type Durability } from './redo/redo-log.js';
 export type { RecoveryProgress, RecoveryResult } from './redo/recovery.js';
 export { allocatePage, freePage } from './page/space-allocator.js';
 export { PageType, PAGE_SIZE_DEFAULT, readU16, readU32, readU64 } from './page/page.js';

@@ -2,7 +2,12 @@
  * The child side of `runInChild` (child.ts): `node child-main.js <module url> <export name>
  * <argument as JSON>`, run on the transpiled tree. Prints the result after RESULT_PREFIX and exits.
  */
+import { setDebugChecks } from '../../src/util/assert.js';
 import { RESULT_PREFIX } from './child-result.js';
+
+// The parent passes its choice of expensive checks in MINNO_DEBUG (child.ts); the engine itself
+// never reads the environment.
+setDebugChecks(process.env['MINNO_DEBUG'] === '1');
 
 const [moduleUrl, exportName, argumentJson] = process.argv.slice(2);
 if (moduleUrl === undefined || exportName === undefined || argumentJson === undefined) {

@@ -23,11 +23,11 @@ import type { Vfs, VfsFile } from '../vfs/vfs.js';
 import { SystemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { DURABILITY_LEVELS, type Durability } from '../redo/redo-log.js';
 import type { RecoveryProgress } from '../redo/recovery.js';
-import type { IndexDef, TableSchema } from '../btree/schema.js';
-import type { Row } from '../btree/row-format.js';
+import type { IndexDef, TableSchema } from '../rec/schema.js';
+import type { Row } from '../rec/row-format.js';
 import { RowEngine, type RowEngineTestSeams } from '../row/row-engine.js';
-import { ISOLATION_LEVELS, type IsolationLevel } from '../row/trx.js';
-import { purgeStep, type PurgeResult } from '../row/purge.js';
+import { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';
+import type { PurgeResult } from '../row/row-purge.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
 
@@ -187,7 +187,7 @@ export class Database implements AsyncDisposable {
   runBackgroundWork(maxPurgeRecords = 1000): { rolledBack: boolean; purge: PurgeResult } {
     this.checkOpen();
     const rolledBack = this.engine.rollbackRecoveredStep();
-    return { rolledBack, purge: purgeStep(this.engine, maxPurgeRecords) };
+    return { rolledBack, purge: this.engine.purgeStep(maxPurgeRecords) };
   }
 
   /** Runs purge until the history list is empty or nothing more can be purged now. */
@@ -195,7 +195,7 @@ export class Database implements AsyncDisposable {
     this.checkOpen();
     let total = 0;
     for (;;) {
-      const step = purgeStep(this.engine, 10_000);
+      const step = this.engine.purgeStep(10_000);
       total += step.records;
       if (step.records === 0 && step.logs === 0) return total;
     }
@@ -289,7 +289,7 @@ export class Database implements AsyncDisposable {
     return {
       tables: this.engine.tableNames().length,
       activeTransactions: this.engine.activeTransactions(),
-      historyLength: this.engine.trxSys.historyLength(this.engine.source),
+      historyLength: this.engine.historyLength(),
       lsn: log.currentLsn,
       durableLsn: log.durableLsn,
       checkpointLsn: log.checkpointLsn,
@@ -303,7 +303,7 @@ export class Database implements AsyncDisposable {
     this.closed = true;
     this.timer?.cancel();
     try {
-      if (this.storage.log.failed) {
+      if (this.storage.health.poisoned) {
         // An earlier sync failed (the operation that hit it was told): nothing may be written any
         // more, so release everything; the next open recovers from what is on disk.
         this.storage.abandon();

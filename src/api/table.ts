@@ -9,12 +9,9 @@
  * a write is its own transaction, committed under the database's default durability.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { Row } from '../btree/row-format.js';
-import type { KeyRange, KeyInput } from '../row/row-engine.js';
-import type { Trx } from '../row/trx.js';
+import type { Trx } from '../mvcc/trx.js';
 import type { Database } from './database.js';
-
-export type { KeyInput, KeyRange };
+import type { KeyInput, KeyRange, Row } from './types.js';
 
 export class Table<R extends Row = Row> {
   readonly name: string;

@@ -7,11 +7,10 @@
  * deadlock victim, which rolls it back) every call fails with ERR_TRANSACTION_FINISHED.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { Row } from '../btree/row-format.js';
-import { DURABILITY_LEVELS, type Durability } from '../redo/redo-log.js';
-import { ISOLATION_LEVELS, type IsolationLevel, type Trx } from '../row/trx.js';
+import type { Trx } from '../mvcc/trx.js';
 import type { Database } from './database.js';
 import { Table } from './table.js';
+import { DURABILITY_LEVELS, ISOLATION_LEVELS, type Durability, type IsolationLevel, type Row } from './types.js';
 
 export interface TransactionOptions {
   readonly isolation?: IsolationLevel;

@@ -42,10 +42,12 @@
  *  B6. A page read from disk is verified before it enters the hash (S1 of tablespace.ts): a bad
  *      page raises and its frame goes back to the free list.
  *  B7. After a page write or sync fails, no page is flushed again (the doublewrite slots may
- *      hold the only good copy of a page whose in-place write was lost).
+ *      hold the only good copy of a page whose in-place write was lost): the failure poisons the
+ *      engine's health (util/engine-health.ts), and a flush runs only while it is open.
  */
-import { InvalidArgumentError, IoError, MinnoError } from '../errors.js';
+import { InvalidArgumentError, MinnoError } from '../errors.js';
 import { assert, debugChecks } from '../util/assert.js';
+import { EngineHealth } from '../util/engine-health.js';
 import type { Clock } from '../util/clock.js';
 import { setPageLsn, sealPage } from '../page/page.js';
 import type { Doublewrite } from './doublewrite.js';
@@ -83,6 +85,8 @@ export interface BufferPoolOptions {
   readonly onEvent?: (name: EngineEvent) => void;
   /** TEST ONLY (StorageTestSeams.evictDirtyPages): evict dirty pages without writing them. */
   readonly evictDirtyPages?: boolean;
+  /** The engine's health, shared with the log and the storage (a private one when not given). */
+  readonly health?: EngineHealth;
 }
 
 /** The smallest pool that can hold the pages one mini-transaction fixes plus a flush batch. */
@@ -160,8 +164,8 @@ export class BufferPool {
   private readonly oldBlocksPct: number;
   private readonly oldBlocksTimeMs: number;
   private readonly onEvent: ((name: EngineEvent) => void) | undefined;
-  /** Set by a failed flush (B7): every later flush refuses. */
-  private failure: unknown = undefined;
+  /** Poisoned by a failed flush (B7), or by the log or storage: no flush runs unless open. */
+  private readonly health: EngineHealth;
 
   readonly stats: BufferPoolStats;
 
@@ -204,6 +208,7 @@ export class BufferPool {
     this.oldBlocksTimeMs = options.oldBlocksTimeMs ?? 1000;
     this.onEvent = options.onEvent;
     this.evictDirtyPages = options.evictDirtyPages === true;
+    this.health = options.health ?? new EngineHealth();
     this.stats = {
       frames: frameCount,
       freeFrames: frameCount,
@@ -540,9 +545,7 @@ export class BufferPool {
    */
   private flushFrames(batch: number[]): void {
     if (batch.length === 0) return;
-    if (this.failure !== undefined) {
-      throw new IoError('tablespaces', 'page flush', 'an earlier page write or sync failed; reopen the database to recover', { cause: this.failure });
-    }
+    this.health.check('tablespaces', 'page flush');
     try {
       this.flushFramesUnchecked(batch);
     } catch (error) {
@@ -550,7 +553,7 @@ export class BufferPool {
       // batch would overwrite; and after a failed fsync the kernel may have dropped the data
       // (fsyncgate). Nothing more is flushed: recovery, from the log and the doublewrite file,
       // is the only safe way on (B7).
-      this.failure = error;
+      this.health.poison(error, 'page write or sync');
       throw error;
     }
   }

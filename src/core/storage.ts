@@ -16,6 +16,11 @@
  *       \--redo.log-----> recover (checkpoint, doublewrite, apply, flush) --+--> running --close--> closed
  *                                                                         running --crash (test)--> abandoned
  *
+ * While running, the engine's health (`health`, util/engine-health.ts) says whether anything may
+ * still be written: open, poisoned (after a failed log sync L4, a failed page flush B7, or an
+ * abandoned mtr C4: every write refused until reopened), closed (`close`, `abandon`). The buffer
+ * pool and the redo log share this one object.
+ *
  * ## Background work (the page cleaner and the master thread)
  * In `background: 'auto'` mode the clock's timers drive `backgroundStep()` every 100 ms and
  * `log.tick()` (the weaker durability levels' sync) every second. In `'manual'` mode nothing runs
@@ -30,10 +35,11 @@
  *  C2 (rule DIR). Files are created and removed with their directory synced.
  *  C3. A space id is never reused (recovery relies on it; the dictionary hands them out).
  *  C4. An operation that throws mid-mtr never leaves the engine half-working: the next mtr aborts
- *      it, or poisons the storage if it had changed pages (`dropAbandonedMtr`).
+ *      it, or poisons the engine's health if it had changed pages (`dropAbandonedMtr`).
  */
 import { ClosedError, CorruptionError, InvalidArgumentError, IoError } from '../errors.js';
 import { assert } from '../util/assert.js';
+import { EngineHealth } from '../util/engine-health.js';
 import { SystemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { WITH_TEST_SEAMS } from '../util/test-seams.js';
 import type { EngineEvent, Vfs } from '../vfs/vfs.js';
@@ -43,7 +49,7 @@ import { SPACE_ID_MAX, SYSTEM_SPACE_ID, SpaceRegistry } from '../page/tablespace
 import { initSpaceHeader } from '../page/space-allocator.js';
 import { BufferPool, POOL_FRAMES_MIN, type PageIo } from '../buffer/buffer-pool.js';
 import { Doublewrite } from '../buffer/doublewrite.js';
-import { LOG_CAPACITY_MIN, LOG_FILE, LOG_FILE_TMP, LSN_START, LogFile } from '../redo/log-file.js';
+import { LOG_CAPACITY_MIN, LOG_FILE, LSN_START, LogFile } from '../redo/log-file.js';
 import { RedoLog, type Durability } from '../redo/redo-log.js';
 import { MiniTransaction, MtrContext } from '../redo/mtr.js';
 import { recover, type RecoveryProgress, type RecoveryResult } from '../redo/recovery.js';
@@ -100,11 +106,12 @@ export class Storage {
   recovery: RecoveryResult | undefined;
   /** True when this open created the database. */
   created = false;
+  /** Open, poisoned or closed: the one state every writer below checks (util/engine-health.ts). */
+  readonly health = new EngineHealth();
 
   private redo: RedoLog | undefined;
   private mtrContext: MtrContext | undefined;
   private recoveryEndLsn = 0;
-  private closed = false;
   private timers: TimerHandle[] = [];
   private readonly options: StorageOptions;
   private readonly seams: StorageTestSeams;
@@ -143,6 +150,7 @@ export class Storage {
       oldBlocksTimeMs: options.oldBlocksTimeMs ?? 1000,
       onEvent: this.onEvent,
       evictDirtyPages: seams.evictDirtyPages === true,
+      health: this.health,
     });
   }
 
@@ -197,7 +205,7 @@ export class Storage {
       });
       this.recoveryEndLsn = 0;
       this.recovery = result;
-      this.redo = new RedoLog(logFile, result.nextLsn, { number: result.checkpointNumber, lsn: result.checkpointLsn }, this.onEvent);
+      this.redo = new RedoLog(logFile, result.nextLsn, { number: result.checkpointNumber, lsn: result.checkpointLsn }, this.onEvent, this.health);
       this.mtrContext = new MtrContext(this.pool, this.redo, this.onEvent);
       // Step 7 of recovery: continue one lap later (see recovery.ts).
       this.redo.writeCheckpoint(result.nextLsn);
@@ -223,7 +231,7 @@ export class Storage {
       throw new InvalidArgumentError(`redoLogBytes must be an integer >= ${capacityMin} (32 pages), got ${String(capacity)}`);
     }
     const logFile = LogFile.create(vfs, capacity, this.pageSize, this.options.preallocateLog ?? true);
-    this.redo = new RedoLog(logFile, LSN_START, { number: 1, lsn: LSN_START }, this.onEvent);
+    this.redo = new RedoLog(logFile, LSN_START, { number: 1, lsn: LSN_START }, this.onEvent, this.health);
     this.mtrContext = new MtrContext(this.pool, this.redo, this.onEvent);
     // Empty space files left by an earlier attempt whose redo never became durable.
     for (const spaceId of this.spaces.listSpaceFiles()) this.spaces.deleteFile(spaceId);
@@ -242,21 +250,21 @@ export class Storage {
   private startBackground(): void {
     if ((this.options.background ?? 'auto') !== 'auto') return;
     const step = (): void => {
-      if (this.closed) return;
+      if (this.isClosed) return;
       try {
         this.backgroundStep();
       } catch {
-        // A failed background flush leaves the pages dirty; the next foreground write reports
-        // the failure (the log is poisoned on sync failure, L4).
+        // A failed background flush leaves the pages dirty and the engine poisoned (B7, L4); the
+        // next foreground write reports it.
       }
       this.timers[0] = this.clock.setTimer(BACKGROUND_STEP_MS, step);
     };
     const tick = (): void => {
-      if (this.closed) return;
+      if (this.isClosed) return;
       try {
         this.log.tick();
       } catch {
-        // As above: the log remembers the failure and rejects later commits.
+        // As above: the health remembers the failure and later commits are refused.
       }
       this.timers[1] = this.clock.setTimer(LOG_TICK_MS, tick);
     };
@@ -269,7 +277,7 @@ export class Storage {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new ClosedError('storage');
+    if (this.isClosed) throw new ClosedError('storage');
   }
 
   private flushLogUpTo(lsn: number): void {
@@ -282,9 +290,7 @@ export class Storage {
     this.checkOpen();
     const abandoned = this.mtrContext!.active;
     if (abandoned !== undefined) this.dropAbandonedMtr(abandoned);
-    if (this.log.failed) {
-      throw new IoError('storage', 'mini-transaction', 'an earlier log sync or operation failed; reopen the database to recover');
-    }
+    this.health.check('storage', 'mini-transaction');
     if (this.log.needsRoom()) this.makeLogRoom();
     return new MiniTransaction(this.mtrContext!);
   }
@@ -293,7 +299,8 @@ export class Storage {
    * C4. An mtr still active when the next starts was abandoned by an exception (everything is
    * synchronous, so nothing else can leave one open). One that wrote nothing is simply aborted.
    * One that did has half an operation in the frames and none of it in the log (there is no mtr
-   * rollback, as in InnoDB): the storage refuses all further work, and reopening recovers.
+   * rollback, as in InnoDB): the engine is poisoned and refuses all further work, and reopening
+   * recovers.
    */
   private dropAbandonedMtr(mtr: MiniTransaction): void {
     if (mtr.redoBytes === 0) {
@@ -301,7 +308,7 @@ export class Storage {
       return;
     }
     const error = new IoError('storage', 'mini-transaction', 'an operation failed after changing pages (see the error it raised); reopen the database to recover');
-    this.log.abandon(error);
+    this.health.poison(error, 'operation that changed pages');
     mtr.releaseAfterFailure();
     throw error;
   }
@@ -377,27 +384,29 @@ export class Storage {
     return flushed;
   }
 
-  /** Flushes everything, checkpoints, and closes every file. Idempotent. */
+  /**
+   * Flushes everything, checkpoints, and closes every file (open -> closed); a poisoned engine
+   * closes without writing anything (poisoned -> closed). Idempotent.
+   */
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.isClosed) return;
     for (const timer of this.timers) timer.cancel();
     this.timers = [];
-    if (!this.log.failed) {
+    if (this.health.isOpen) {
       await this.log.waitDurable(this.log.currentLsn);
       this.pool.flushAll();
       this.checkpoint();
     }
-    this.closed = true;
+    this.health.close();
     this.release();
   }
 
   /** Drops everything without writing: the process "died" (tests, after a simulated crash). */
   abandon(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.isClosed) return;
+    this.health.close(); // rejects every commit still waiting for a sync
     for (const timer of this.timers) timer.cancel();
     this.timers = [];
-    this.redo?.abandon(new ClosedError('storage (abandoned)'));
     try {
       this.release();
     } catch {
@@ -414,7 +423,7 @@ export class Storage {
   }
 
   get isClosed(): boolean {
-    return this.closed;
+    return this.health.state === 'closed';
   }
 }
 

@@ -49,7 +49,7 @@ import { allocatePage } from '../page/space-allocator.js';
 import type { Storage } from '../core/storage.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import { BTree } from '../btree/btree.js';
-import { validateSchema, type IndexDef, type TableSchema } from '../btree/schema.js';
+import { validateSchema, type IndexDef, type TableSchema } from '../rec/schema.js';
 
 export const DICT_HEADER_POINTER_OFFSET = SPACE_USER_OFFSET + 4;
 const DICT_FORMAT = 40;

@@ -2,8 +2,10 @@
  * The transaction system in memory: ids, the active set, open read views and the purge view.
  *
  * InnoDB counterpart: `trx/trx0sys.cc` (trx_sys: the id counter, rw_trx_ids, the serialisation
- * list) and `read/read0read.cc` (MVCC: the view list, view_open, clone_oldest_view). The persistent
- * half (the max id written to disk, undo slots, the history list) is `undo/trx-sys.ts`.
+ * list, trx_sys_init_at_db_start) and `read/read0read.cc` (MVCC: the view list, view_open,
+ * clone_oldest_view). The persistent half (the max id written to disk, undo slots, the history
+ * list) is the trx-sys page (`mvcc/trx-sys-page.ts`), which the engine's transaction system owns
+ * as `page`: one object, one name (`trxSystem`), for both halves.
  *
  * One counter hands out transaction ids (at a transaction's first write) and serialisation numbers
  * (at commit), as in InnoDB 8.0. Commit is one synchronous step here (number assigned, changes made
@@ -27,17 +29,19 @@
  *
  * Invariants:
  *  X1. Ids and numbers are unique and increasing (the persistent counter keeps them so across
- *      crashes: U11 of undo/trx-sys.ts).
+ *      crashes: U11 of mvcc/trx-sys-page.ts).
  *  X2. `activeIds` is sorted and holds exactly the read-write transactions that started and have
  *      neither committed nor finished rolling back.
  *  X3. The purge view sees the changes of no active transaction (recovered ones included): each
  *      active id is in its active set or at or above its lowLimitId (checked at every clone).
  *  PURGE-MONO. The purge view's lowLimitNo never decreases.
  */
+import type { Storage } from '../core/storage.js';
 import { assert } from '../util/assert.js';
 import { ReadView } from './read-view.js';
+import { createTrxSysPage, openTrxSysPage, type TrxSysPage } from './trx-sys-page.js';
 
-/** Where ids come from: the persistent counter of `undo/trx-sys.ts` (X1 is kept there, U11). */
+/** Where ids come from: the persistent counter of `mvcc/trx-sys-page.ts` (X1 is kept there, U11). */
 export interface TrxIdSource {
   /** The next id or number that `allocate` will return. */
   readonly nextId: number;
@@ -47,6 +51,8 @@ export interface TrxIdSource {
 
 export interface TrxSystemOptions {
   readonly ids: TrxIdSource;
+  /** The persistent half; absent only in unit tests of ids and views. */
+  readonly page?: TrxSysPage;
   /** Test-only seam (seed 002's teeth): let the purge view move backwards. */
   readonly allowPurgeViewBackwards?: boolean;
   /** Test-only seam (issue 9's teeth): keep the first purge view without the recovered transactions. */
@@ -63,13 +69,52 @@ export class TrxSystem {
   private purgeViewCloned = false;
   private readonly allowPurgeViewBackwards: boolean;
   private readonly recoveredMissingFromPurgeView: boolean;
+  private readonly pageValue: TrxSysPage | undefined;
 
   constructor(options: TrxSystemOptions) {
     this.ids = options.ids;
+    this.pageValue = options.page;
     this.allowPurgeViewBackwards = options.allowPurgeViewBackwards === true;
     this.recoveredMissingFromPurgeView = options.recoveredMissingFromPurgeView === true;
     this.purgeViewValue = new ReadView(this.nextId, this.nextId, 0, []);
     this.purgeViewValue.open = false;
+  }
+
+  /**
+   * Opens the trx-sys page of `storage` (creating it, durably, in a new database) and the
+   * transaction system around it; ids come from the page's persistent counter (U11), each in its
+   * own mtr. No mtr may be active.
+   */
+  static open(storage: Storage, options: { readonly allowPurgeViewBackwards?: boolean; readonly recoveredMissingFromPurgeView?: boolean } = {}): TrxSystem {
+    let opened = openTrxSysPage(storage);
+    if (opened === undefined) {
+      const mtr = storage.startMtr();
+      opened = createTrxSysPage(mtr);
+      storage.log.flushUpTo(mtr.commit());
+    }
+    const page = opened;
+    return new TrxSystem({
+      ids: {
+        get nextId() {
+          return page.nextTrxIdOrNo;
+        },
+        allocate: () => {
+          const mtr = storage.startMtr();
+          const id = page.assignTrxId(mtr);
+          mtr.commit();
+          return id;
+        },
+      },
+      page,
+      allowPurgeViewBackwards: options.allowPurgeViewBackwards === true,
+      recoveredMissingFromPurgeView: options.recoveredMissingFromPurgeView === true,
+    });
+  }
+
+  /** The trx-sys page: the id counter, the undo log slots and the history list. */
+  get page(): TrxSysPage {
+    assert(this.pageValue !== undefined, 'the transaction system was opened on storage (TrxSystem.open)');
+    return this.pageValue;
   }
 
   private get nextIdValue(): number {

@@ -5,10 +5,15 @@
  * and `buf/buf0dblwr.cc` (recv_dblwr_t). Steps, each of which may be interrupted by another crash
  * and simply redone (every step is idempotent):
  *
- *  1. Read both checkpoint slots; take the newest valid one (a torn slot leaves the other).
+ *  1. Read both checkpoint slots; take the newest valid one (a torn slot leaves the other). Sync
+ *     the log and the directory, and (in step 3) every space file: after a process crash the dead
+ *     process's unsynced writes are still in the OS page cache, recovery builds on them, and a
+ *     power cut after step 7 must not take them (RC2).
  *  2. Read the log from the checkpoint LSN and keep the valid groups; the first group that is
  *     short, zero, from another lap, or fails its checksum ends the log (rule LOG-TAIL; R1, R2 of
- *     log-reader.ts). Sort the page records by page.
+ *     log-reader.ts). Sort the page records by page. Two ends are corruption, not a tail: a bad
+ *     group that a later valid group shows was durable, and a valid group of a later lap right at
+ *     the end (the scan started from a checkpoint older than the newest: its slot is damaged).
  *  3. File records: a space with FILE_DELETE is deleted and its page records are dropped (space
  *     ids are never reused); a space with FILE_CREATE gets its file back if it is missing. An empty
  *     space file with no FILE_CREATE in the log is the leftover of a creation whose redo never
@@ -27,9 +32,11 @@
  *     groups, whatever a crash left behind the end (a group that was lost while a later one
  *     reached the disk, say). This replaces InnoDB's epoch numbers and MariaDB's sequence bit.
  *
- * Invariant:
+ * Invariants:
  *  RC1. Recovery applies exactly the groups a scan of the durable log finds valid, each at most
  *       once per page, and never one past the first invalid group.
+ *  RC2. Everything recovery read (log, directory entries, pages) is durable before it writes a page
+ *       or a checkpoint: a power cut at any later point finds at least what it found.
  */
 import { CorruptionError } from '../errors.js';
 import { assert } from '../util/assert.js';
@@ -207,9 +214,12 @@ function scanLog(
 export function recover(input: RecoveryInput): RecoveryResult {
   const { logFile, registry, pool } = input;
   const checkpoint = logFile.readCheckpoint(); // step 1
-  // What recovery reads may sit only in the OS cache after a process crash; make it durable
-  // before anything derived from it reaches a tablespace (rule WAL for recovered pages).
+  // After a process crash the kernel lived on: what recovery reads may sit only in its page cache,
+  // and a power cut later would take it. Make the log durable before anything derived from it
+  // reaches a tablespace (rule WAL for recovered pages), and the directory now; the space files
+  // are synced as they are opened (step 3), before step 7 moves the log past what they hold.
   logFile.file.datasync();
+  registry.vfs.syncDir('');
 
   // Step 2: scan.
   const index = new RedoIndex();
@@ -237,6 +247,7 @@ export function recover(input: RecoveryInput): RecoveryResult {
   });
 
   detectCorruptMiddle(logFile, endLsn);
+  detectLaterLap(logFile, endLsn);
 
   const scanBuffer = Buffer.from(scan.buffer, scan.byteOffset, scan.byteLength);
 
@@ -250,7 +261,8 @@ export function recover(input: RecoveryInput): RecoveryResult {
       registry.deleteFile(spaceId);
       spacesDeleted++;
     } else {
-      registry.openFile(spaceId, true);
+      // The dead process's page writes that its batch sync never covered (rule DURABLE).
+      registry.handleFor(registry.openFile(spaceId, true)).datasync();
     }
   }
   for (const spaceId of created) {
@@ -389,6 +401,30 @@ function detectCorruptMiddle(logFile: LogFile, endLsn: number): void {
       `redo group at LSN ${endLsn} fails its checksum although later groups show it was durable; the log is damaged and committed work after LSN ${endLsn} cannot be recovered from it`,
     );
   }
+}
+
+/**
+ * The log never holds a group of a later lap at the position where the valid log ends: writing LSN
+ * `end + capacity` needs a checkpoint past `end` (L2), which needs `end` durable (L3), and after a
+ * recovery the log continues one lap later only once that checkpoint is durable (step 7). So a valid
+ * group there means recovery started from a checkpoint older than the newest one, whose slot must be
+ * damaged: everything since would be dropped in silence. Report it (rules CHECKSUM, DURABLE).
+ */
+function detectLaterLap(logFile: LogFile, endLsn: number): void {
+  const header = new Uint8Array(GROUP_OVERHEAD_BYTES);
+  if (logFile.readRing(header, endLsn) < header.length) return;
+  const startLsn = readU64(header, 4);
+  const length = groupLength(header);
+  if (startLsn <= endLsn || (startLsn - endLsn) % logFile.capacity !== 0) return;
+  if (length < GROUP_OVERHEAD_BYTES || length > logFile.capacity) return;
+  const group = new Uint8Array(length);
+  if (logFile.readRing(group, endLsn) < length) return;
+  if (checkGroup(group, startLsn, logFile.capacity) !== GroupCheck.Valid) return;
+  throw new CorruptionError(
+    logFile.file.path,
+    undefined,
+    `the redo log continues at LSN ${startLsn}, a later lap than where the scan from the checkpoint ended (${endLsn}): the newest checkpoint slot is damaged and the work after it cannot be found`,
+  );
 }
 
 /** The seam behind `applyTornGroups`: a group counts when its LENGTH and START_LSN look right. */

@@ -32,10 +32,13 @@
  *      caller computes it so).
  *  L4. After a failed sync (EIO), the log refuses all further work, page flushes included: the
  *      unsynced bytes may be lost and retrying the sync would falsely succeed (fsyncgate; see
- *      FaultVfs `failNextSync`), and frames may hold changes of mtrs the log then refused.
+ *      FaultVfs `failNextSync`), and frames may hold changes of mtrs the log then refused. The
+ *      failure poisons the engine's health (util/engine-health.ts), which every writer checks;
+ *      leaving `open` for any reason rejects every commit still waiting for a sync.
  */
-import { IoError, MinnoError } from '../errors.js';
+import type { MinnoError } from '../errors.js';
 import { assert } from '../util/assert.js';
+import { EngineHealth } from '../util/engine-health.js';
 import type { EngineEvent } from '../vfs/vfs.js';
 import { GROUP_HEADER_BYTES, GROUP_OVERHEAD_BYTES, sealGroup } from './redo-record.js';
 import type { LogFile } from './log-file.js';
@@ -76,11 +79,17 @@ export class RedoLog {
   private waiters: Waiter[] = [];
   private syncInFlight = false;
   private syncScheduled = false;
-  private failure: unknown = undefined;
+  private readonly health: EngineHealth;
   private readonly onEvent: ((name: EngineEvent) => void) | undefined;
   readonly stats: RedoLogStats = { groups: 0, bytes: 0, writes: 0, syncs: 0, checkpoints: 0 };
 
-  constructor(file: LogFile, startLsn: number, checkpoint: { number: number; lsn: number }, onEvent?: (name: EngineEvent) => void) {
+  constructor(
+    file: LogFile,
+    startLsn: number,
+    checkpoint: { number: number; lsn: number },
+    onEvent?: (name: EngineEvent) => void,
+    health = new EngineHealth(),
+  ) {
     this.file = file;
     this.capacity = file.capacity;
     this.reserve = Math.max(Math.floor(file.capacity / 4), 8 * file.pageSize);
@@ -93,14 +102,12 @@ export class RedoLog {
     this.bufferFlushBytes = Math.min(256 * 1024, Math.floor(file.capacity / 8));
     this.buffer = new Uint8Array(this.bufferFlushBytes + 64 * 1024);
     this.onEvent = onEvent;
+    this.health = health;
+    health.onLeaveOpen(() => this.rejectWaiters());
   }
 
   private checkHealthy(): void {
-    if (this.failure !== undefined) {
-      throw new IoError(this.file.file.path, 'redo log', 'an earlier log sync failed; the database must be reopened (recovery)', {
-        cause: this.failure,
-      });
-    }
+    this.health.check(this.file.file.path, 'redo log');
   }
 
   /** Bytes that may still be appended before a checkpoint is needed (L2). */
@@ -188,7 +195,7 @@ export class RedoLog {
 
   /** Resolves when the log is durable up to `lsn` (group commit). */
   waitDurable(lsn: number): Promise<void> {
-    if (this.failure !== undefined) return Promise.reject(this.failureError());
+    if (!this.health.isOpen) return Promise.reject(this.failureError());
     if (this.durableLsn >= lsn) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ lsn, resolve, reject });
@@ -197,9 +204,7 @@ export class RedoLog {
   }
 
   private failureError(): MinnoError {
-    return new IoError(this.file.file.path, 'redo log sync', 'an earlier log sync failed; reopen the database to recover', {
-      cause: this.failure,
-    });
+    return this.health.refusal(this.file.file.path, 'redo log sync');
   }
 
   private scheduleSync(): void {
@@ -212,7 +217,7 @@ export class RedoLog {
   }
 
   private startSync(): void {
-    if (this.syncInFlight || this.waiters.length === 0 || this.failure !== undefined) return;
+    if (this.syncInFlight || this.waiters.length === 0 || !this.health.isOpen) return;
     if (this.waiters.length === 1) {
       // A lone committer: nobody could share the sync, and the thread-pool round trip of the
       // asynchronous datasync costs about a quarter of the rate (measured). Sync in place.
@@ -263,16 +268,17 @@ export class RedoLog {
     this.waiters = remaining;
   }
 
-  /** L4: a failed sync poisons the log; every waiter and every later call fails. */
+  /** L4: a failed sync poisons the engine; every waiter and every later call fails. */
   private fail(error: unknown): void {
-    this.failure ??= error;
+    this.health.poison(error, 'log sync');
+    this.rejectWaiters();
+  }
+
+  /** Rejects every commit waiting for a sync (the engine left `open`). */
+  private rejectWaiters(): void {
     const waiters = this.waiters;
     this.waiters = [];
     for (const waiter of waiters) waiter.reject(this.failureError());
-  }
-
-  get failed(): boolean {
-    return this.failure !== undefined;
   }
 
   /**
@@ -291,13 +297,13 @@ export class RedoLog {
         }
         return Promise.resolve();
       case 'none':
-        return this.failure === undefined ? Promise.resolve() : Promise.reject(this.failureError());
+        return this.health.isOpen ? Promise.resolve() : Promise.reject(this.failureError());
     }
   }
 
   /** The once-a-second work of the weaker durability levels: write and sync what is there. */
   tick(): void {
-    if (this.failure !== undefined || this.durableLsn >= this.currentLsn) return;
+    if (!this.health.isOpen || this.durableLsn >= this.currentLsn) return;
     this.flushUpTo(this.currentLsn);
   }
 
@@ -323,10 +329,5 @@ export class RedoLog {
     this.checkpointLsn = lsn;
     this.stats.checkpoints++;
     this.onEvent?.('checkpoint');
-  }
-
-  /** Rejects every waiter (the database is closing after a crash or failure). */
-  abandon(reason: unknown): void {
-    this.fail(reason);
   }
 }

@@ -2,13 +2,14 @@
  * A table as the row engine uses it: its dictionary record compiled for the codecs, and its trees.
  *
  * Rebuilt whenever the dictionary record changes (an index added or dropped), so the compiled
- * layout and the list of trees always describe the same schema.
+ * layout and the list of trees always describe the same schema. `TableCache` holds the current
+ * one of each table, by name and by id (InnoDB's dict_sys table cache, for the row layer).
  */
 import type { Storage } from '../core/storage.js';
 import { BTree } from '../btree/btree.js';
 import { btreeLimits } from '../btree/index-page.js';
-import { compileTable, limitsForPageSize, type TableLayout } from '../btree/row-format.js';
-import type { IndexRecord, TableRecord } from '../dict/dictionary.js';
+import { compileTable, limitsForPageSize, type TableLayout } from '../rec/row-format.js';
+import type { Dictionary, IndexRecord, TableRecord } from '../dict/dictionary.js';
 import { assert } from '../util/assert.js';
 
 export interface SecondaryRuntime {
@@ -57,5 +58,58 @@ export class TableRuntime {
 
   secondary(name: string): SecondaryRuntime | undefined {
     return this.secondaries.find((s) => s.index.name === name);
+  }
+}
+
+/** The tables' runtimes, by name and by id, kept in step with the dictionary. */
+export class TableCache {
+  private readonly storage: Storage;
+  private readonly dictionary: Dictionary;
+  private readonly byName = new Map<string, TableRuntime>();
+  private readonly byId = new Map<number, TableRuntime>();
+
+  constructor(storage: Storage, dictionary: Dictionary) {
+    this.storage = storage;
+    this.dictionary = dictionary;
+  }
+
+  /** Builds the runtime of every table in the dictionary. */
+  loadAll(): void {
+    this.byName.clear();
+    this.byId.clear();
+    for (const record of this.dictionary.tables()) this.install(record);
+  }
+
+  /** Builds (or rebuilds, after DDL) the runtime of one table record. */
+  install(record: TableRecord): TableRuntime {
+    const runtime = new TableRuntime(this.storage, record);
+    this.byName.set(record.name, runtime);
+    this.byId.set(record.id, runtime);
+    return runtime;
+  }
+
+  remove(table: TableRuntime): void {
+    this.byName.delete(table.name);
+    this.byId.delete(table.id);
+  }
+
+  /** The table called `name`; ERR_UNKNOWN_TABLE when there is none. */
+  get(name: string): TableRuntime {
+    const runtime = this.byName.get(name);
+    if (runtime === undefined) this.dictionary.require(name); // throws UnknownTableError
+    return runtime!;
+  }
+
+  /** The table with id `id`, or undefined when it was dropped (undo and purge skip its records). */
+  getById(id: number): TableRuntime | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): IterableIterator<TableRuntime> {
+    return this.byName.values();
+  }
+
+  get size(): number {
+    return this.byName.size;
   }
 }

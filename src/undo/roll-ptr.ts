@@ -3,7 +3,7 @@
  *
  * InnoDB counterpart: `trx/trx0undo.ic` (trx_undo_build_roll_ptr, trx_undo_decode_roll_ptr,
  * trx_undo_roll_ptr_is_insert) and `include/trx0types.h` (roll_ptr_t). On disk a roll pointer is
- * InnoDB's 7 bytes, big-endian, so the B-tree's DB_ROLL_PTR column (`btree/row-format.ts`) and
+ * InnoDB's 7 bytes, big-endian, so the B-tree's DB_ROLL_PTR column (`rec/row-format.ts`) and
  * the old roll pointer inside an undo record (`undo-record.ts`) hold exactly InnoDB's value:
  *
  *     bit  55      54..48     47..16      15..0

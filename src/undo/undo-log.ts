@@ -85,7 +85,7 @@
  * | slot        | COMMITTED | insert | committed; freeing was cut short    | finish `freeUndoLog`   |
  * | history     | COMMITTED | update | committed, awaiting purge           | nothing (purge frees)  |
  *
- * (`trx-sys.ts` `activeUndoLogs()` lists the slot rows; `recoveryActionFor` mirrors this table.)
+ * (`mvcc/trx-sys-page.ts` `activeUndoLogs()` lists the slot rows; `recoveryActionFor` mirrors this table.)
  *
  * ## Where we differ from InnoDB, and why
  *  - No rollback segments and no undo log reuse (InnoDB caches small logs for the next
@@ -123,9 +123,13 @@
  *      frame does not: rollback searched the indexes between reading an undo record and reading
  *      its fields, and under pool pressure the undo page's frame was reused by then; the
  *      simulator found it, issue 9.)
+ *
+ * This file writes logs (create, append, truncate, commit, free); undo-log-read.ts reads them
+ * (roll pointers resolved under U9, cursors walking a log both ways, header information, the
+ * checker). Both work on the format above.
  */
 import { CorruptionError } from '../errors.js';
-import { assert, debugChecks } from '../util/assert.js';
+import { assert } from '../util/assert.js';
 import type { BufferPool } from '../buffer/buffer-pool.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import {
@@ -144,9 +148,8 @@ import {
 } from '../page/page.js';
 import { allocatePage, freePage } from '../page/space-allocator.js';
 import { SYSTEM_SPACE_ID, spaceFileName } from '../page/tablespace.js';
-import { makeRollPtr, rollPtrIsInsert, rollPtrOffset, rollPtrPageNo, rollPtrSpaceId, type RollPtr } from './roll-ptr.js';
+import { makeRollPtr, type RollPtr } from './roll-ptr.js';
 import { UNDO_RECORD_CODEC_BYTES_MAX, UndoRecordCursor, UndoRecordTooLargeError, undoNoAt } from './undo-record.js';
-import type { TrxSys } from './trx-sys.js';
 
 // --- layout ------------------------------------------------------------------------------------
 
@@ -195,7 +198,7 @@ export const UndoLogKindCode = {
 
 export type UndoLogKind = 'insert' | 'update';
 
-function kindCode(kind: UndoLogKind): number {
+export function kindCode(kind: UndoLogKind): number {
   return kind === 'insert' ? UndoLogKindCode.Insert : UndoLogKindCode.Update;
 }
 
@@ -222,6 +225,23 @@ export function poolPageSource(pool: BufferPool): PageSource {
   };
 }
 
+/**
+ * Where undo logs are registered: the slot array of active logs and the history list of committed
+ * update logs (InnoDB's rollback segment, trx_rseg_t), with the id counter U11 checks against.
+ * The trx-sys page (mvcc/trx-sys-page.ts, a layer up) implements it; every call is made in the mtr
+ * that changes the log, so a log is linked from exactly one place (U7).
+ */
+export interface RollbackSegment {
+  /** The next trx id or serialisation number the counter will hand out. */
+  readonly nextTrxIdOrNo: number;
+  /** A free slot (throws `UndoSlotsFullError` when none is: before any write). */
+  findFreeSlot(source: PageSource): number;
+  setSlot(mtr: MiniTransaction, slot: number, logPageNo: number): void;
+  releaseSlot(mtr: MiniTransaction, slot: number, logPageNo: number): void;
+  historyAppend(mtr: MiniTransaction, logPageNo: number, trxNo: number): void;
+  historyRemove(mtr: MiniTransaction, logPageNo: number): void;
+}
+
 /** The largest record body a log of this page size accepts (U3): half a page. */
 export function undoRecordBytesMax(pageSize: number): number {
   return Math.min(Math.floor(pageSize / 2), UNDO_RECORD_CODEC_BYTES_MAX);
@@ -231,7 +251,7 @@ export function undoRecordBytesMax(pageSize: number): number {
 
 const UNDO_FILE = spaceFileName(SYSTEM_SPACE_ID);
 
-function corrupt(pageNo: number, detail: string): CorruptionError {
+export function corrupt(pageNo: number, detail: string): CorruptionError {
   return new CorruptionError(UNDO_FILE, pageNo, detail);
 }
 
@@ -245,7 +265,7 @@ function describeNotUndo(page: Uint8Array): string {
  * Checks that `page` is an undo page of the log with header `logPageNo` (when given), owned by
  * `trxId` (when >= 0) and of kind `code` (when > 0). U9.
  */
-function checkUndoPage(page: Uint8Array, pageNo: number, what: string, code: number, trxId: number, logPageNo: number): void {
+export function checkUndoPage(page: Uint8Array, pageNo: number, what: string, code: number, trxId: number, logPageNo: number): void {
   if (pageTypeOf(page) !== PageType.Undo) throw corrupt(pageNo, `U9 ${what}: ${describeNotUndo(page)}`);
   if (code > 0 && readU16(page, UNDO_PAGE_KIND) !== code) {
     throw corrupt(pageNo, `U9 ${what}: the page belongs to an undo log of kind ${readU16(page, UNDO_PAGE_KIND)}, expected ${code}`);
@@ -262,12 +282,12 @@ function checkUndoPage(page: Uint8Array, pageNo: number, what: string, code: num
   }
 }
 
-function recordsStart(page: Uint8Array, pageNo: number): number {
+export function recordsStart(page: Uint8Array, pageNo: number): number {
   return readU32(page, UNDO_PAGE_LOG_PAGE) === pageNo ? UNDO_LOG_RECORDS_START : UNDO_PAGE_RECORDS_START;
 }
 
 /** The header page of `log`, checked. */
-function logHeader(source: PageSource, log: UndoLogRef): Uint8Array {
+export function logHeader(source: PageSource, log: UndoLogRef): Uint8Array {
   const header = source.getPage(SYSTEM_SPACE_ID, log.pageNo);
   checkUndoPage(header, log.pageNo, 'undo log header', kindCode(log.kind), log.trxId, log.pageNo);
   return header;
@@ -329,9 +349,9 @@ function initUndoPage(mtr: MiniTransaction, page: Uint8Array, code: number, trxI
  * Creates an undo log for `trxId`: allocates its header page in space 0 and claims a slot for it
  * in the same mtr (U7). Throws `UndoSlotsFullError` (nothing written) when every slot is taken.
  */
-export function createUndoLog(mtr: MiniTransaction, trxSys: TrxSys, trxId: number, kind: UndoLogKind): UndoLogRef {
-  assert(Number.isSafeInteger(trxId) && trxId > 0 && trxId < trxSys.nextTrxIdOrNo, () => `U11 undo log owner ${trxId} is an assigned trx id`);
-  const slot = trxSys.findFreeSlot(mtr); // may throw: before any write
+export function createUndoLog(mtr: MiniTransaction, rseg: RollbackSegment, trxId: number, kind: UndoLogKind): UndoLogRef {
+  assert(Number.isSafeInteger(trxId) && trxId > 0 && trxId < rseg.nextTrxIdOrNo, () => `U11 undo log owner ${trxId} is an assigned trx id`);
+  const slot = rseg.findFreeSlot(mtr); // may throw: before any write
   const { pageNo, page } = allocatePage(mtr, SYSTEM_SPACE_ID, PageType.Undo);
   initUndoPage(mtr, page, kindCode(kind), trxId, pageNo, UNDO_LOG_RECORDS_START);
   const s = scratchFor(4);
@@ -341,7 +361,7 @@ export function createUndoLog(mtr: MiniTransaction, trxSys: TrxSys, trxId: numbe
   writeLogTop(mtr, page, pageNo, 1, 0, 0);
   mtr.writeU32(page, UNDO_LOG_HIST_PREV, NIL_PAGE);
   mtr.writeU32(page, UNDO_LOG_HIST_NEXT, NIL_PAGE);
-  trxSys.setSlot(mtr, slot, pageNo);
+  rseg.setSlot(mtr, slot, pageNo);
   return { pageNo, trxId, kind };
 }
 
@@ -396,207 +416,6 @@ export function appendUndoRecord(mtr: MiniTransaction, log: UndoLogRef, bytes: U
   writePageRecs(mtr, page, nRecs + 1, at + UNDO_REC_WRAPPER_BYTES + length, at);
   writeLogTop(mtr, header, lastPageNo, pageCount, recCount + 1, at);
   return makeRollPtr(log.kind === 'insert', SYSTEM_SPACE_ID, lastPageNo, at);
-}
-
-// --- reading -----------------------------------------------------------------------------------
-
-/** An undo record read in place, with where it is: the cursor rollback and purge walk with. */
-export class UndoLogCursor extends UndoRecordCursor {
-  /** The page holding the record, and its wrapper's offset there. */
-  pageNo = NIL_PAGE;
-  offset = 0;
-  /** REC_PREV: the previous record in this page, 0 when this is the page's first. */
-  prevOffset = 0;
-  isInsert = false;
-  trxId = 0;
-  logPageNo = NIL_PAGE;
-
-  get rollPtr(): RollPtr {
-    return makeRollPtr(this.isInsert, SYSTEM_SPACE_ID, this.pageNo, this.offset);
-  }
-}
-
-/**
- * Positions `cursor` on the record whose wrapper is at `offset` of `page`, checking that it is
- * one (U4, U9) and parsing it (U1). The page itself was checked by the caller.
- */
-function positionAt(cursor: UndoLogCursor, page: Uint8Array, pageNo: number, offset: number): UndoLogCursor {
-  const start = recordsStart(page, pageNo);
-  const free = readU16(page, UNDO_PAGE_FREE);
-  if (offset < start || offset + UNDO_REC_WRAPPER_BYTES > free) {
-    throw corrupt(pageNo, `U9 no undo record at offset ${offset}: records lie in [${start}, ${free}) (popped by rollback, or never written)`);
-  }
-  const prev = readU16(page, offset + UNDO_REC_PREV);
-  const length = readU16(page, offset + UNDO_REC_LEN);
-  if (offset + UNDO_REC_WRAPPER_BYTES + length > free) {
-    throw corrupt(pageNo, `U9 undo record at offset ${offset} of ${length} bytes runs past PAGE_FREE ${free}`);
-  }
-  const boundary =
-    prev === 0
-      ? offset === start
-      : prev >= start && prev < offset && prev + UNDO_REC_WRAPPER_BYTES + readU16(page, prev + UNDO_REC_LEN) === offset;
-  if (!boundary) throw corrupt(pageNo, `U4 offset ${offset} is not an undo record boundary (REC_PREV ${prev})`);
-  if (debugChecks()) checkPageRecords(page, pageNo, offset);
-  cursor.parseCopy(page, offset + UNDO_REC_WRAPPER_BYTES, length, pageNo); // U13: survives eviction
-  cursor.pageNo = pageNo;
-  cursor.offset = offset;
-  cursor.prevOffset = prev;
-  cursor.isInsert = readU16(page, UNDO_PAGE_KIND) === UndoLogKindCode.Insert;
-  cursor.trxId = readU64(page, UNDO_PAGE_TRX_ID);
-  cursor.logPageNo = readU32(page, UNDO_PAGE_LOG_PAGE);
-  return cursor;
-}
-
-/** Debug: walks a page's records (U4) and, when `offset` is given, requires it among them. */
-function checkPageRecords(page: Uint8Array, pageNo: number, offset = -1): number {
-  const free = readU16(page, UNDO_PAGE_FREE);
-  let at = recordsStart(page, pageNo);
-  let prev = 0;
-  let count = 0;
-  let found = offset < 0;
-  while (at < free) {
-    if (readU16(page, at + UNDO_REC_PREV) !== prev) throw corrupt(pageNo, `U4 REC_PREV of the record at ${at} is not ${prev}`);
-    if (at === offset) found = true;
-    prev = at;
-    at += UNDO_REC_WRAPPER_BYTES + readU16(page, at + UNDO_REC_LEN);
-    count++;
-  }
-  if (at !== free) throw corrupt(pageNo, `U4 records end at ${at}, PAGE_FREE is ${free}`);
-  if (readU16(page, UNDO_PAGE_LAST_REC) !== prev) throw corrupt(pageNo, `U4 PAGE_LAST_REC is ${readU16(page, UNDO_PAGE_LAST_REC)}, the last record is at ${prev}`);
-  if (readU16(page, UNDO_PAGE_N_RECS) !== count) throw corrupt(pageNo, `U4 PAGE_N_RECS is ${readU16(page, UNDO_PAGE_N_RECS)}, the page holds ${count}`);
-  if (!found) throw corrupt(pageNo, `U4 offset ${offset} is not a record`);
-  return count;
-}
-
-/**
- * Reads the undo record a roll pointer names, written by transaction `ownerTrxId` (the DB_TRX_ID
- * stored beside the roll pointer). Never returns garbage: a roll pointer into a freed or reused
- * page, to a popped record or to no record at all raises `CorruptionError` (U9, seed 002).
- */
-export function readUndoRecord(source: PageSource, rollPtr: RollPtr, ownerTrxId: number, cursor = new UndoLogCursor()): UndoLogCursor {
-  const pageNo = rollPtrPageNo(rollPtr);
-  if (rollPtrSpaceId(rollPtr) !== SYSTEM_SPACE_ID || pageNo === 0) {
-    throw corrupt(pageNo, `U9 roll pointer to space ${rollPtrSpaceId(rollPtr)} page ${pageNo} names no undo page (a null roll pointer has no record)`);
-  }
-  const page = source.getPage(SYSTEM_SPACE_ID, pageNo);
-  const code = rollPtrIsInsert(rollPtr) ? UndoLogKindCode.Insert : UndoLogKindCode.Update;
-  checkUndoPage(page, pageNo, 'roll pointer', code, ownerTrxId, NIL_PAGE);
-  return positionAt(cursor, page, pageNo, rollPtrOffset(rollPtr));
-}
-
-/** The top record of `log` (the one rollback undoes first), or undefined when the log is empty. */
-export function lastUndoRecord(source: PageSource, log: UndoLogRef, cursor = new UndoLogCursor()): UndoLogCursor | undefined {
-  const header = logHeader(source, log);
-  if (readU32(header, UNDO_LOG_REC_COUNT) === 0) return undefined;
-  const lastPageNo = readU32(header, UNDO_LOG_LAST_PAGE);
-  const top = readU16(header, UNDO_LOG_TOP);
-  const page = lastPageNo === log.pageNo ? header : source.getPage(SYSTEM_SPACE_ID, lastPageNo);
-  if (page !== header) checkUndoPage(page, lastPageNo, 'undo log last page', kindCode(log.kind), log.trxId, log.pageNo);
-  return positionAt(cursor, page, lastPageNo, top);
-}
-
-/** The bottom (oldest) record of `log` (where purge starts), or undefined when the log is empty. */
-export function firstUndoRecord(source: PageSource, log: UndoLogRef, cursor = new UndoLogCursor()): UndoLogCursor | undefined {
-  const header = logHeader(source, log);
-  if (readU32(header, UNDO_LOG_REC_COUNT) === 0) return undefined;
-  return positionAt(cursor, header, log.pageNo, UNDO_LOG_RECORDS_START); // U6: the header page has records
-}
-
-/** The page `cursor` is on, fetched again (the frame may have moved, U13) and checked. */
-function cursorPage(source: PageSource, cursor: UndoLogCursor, pageNo: number): Uint8Array {
-  const page = source.getPage(SYSTEM_SPACE_ID, pageNo);
-  const code = cursor.isInsert ? UndoLogKindCode.Insert : UndoLogKindCode.Update;
-  checkUndoPage(page, pageNo, 'undo log walk', code, cursor.trxId, cursor.logPageNo);
-  return page;
-}
-
-/** Moves `cursor` to the record below it in its log (rollback order); false at the bottom. */
-export function prevUndoRecord(source: PageSource, cursor: UndoLogCursor): boolean {
-  assert(cursor.pageNo !== NIL_PAGE, 'the cursor is on a record');
-  let page = cursorPage(source, cursor, cursor.pageNo);
-  if (cursor.prevOffset !== 0) {
-    positionAt(cursor, page, cursor.pageNo, cursor.prevOffset);
-    return true;
-  }
-  const prevPageNo = readU32(page, FIL_PREV);
-  if (cursor.pageNo === cursor.logPageNo || prevPageNo === NIL_PAGE) return false;
-  page = cursorPage(source, cursor, prevPageNo);
-  positionAt(cursor, page, prevPageNo, readU16(page, UNDO_PAGE_LAST_REC));
-  return true;
-}
-
-/** Moves `cursor` to the record above it in its log (purge order); false at the top. */
-export function nextUndoRecord(source: PageSource, cursor: UndoLogCursor): boolean {
-  assert(cursor.pageNo !== NIL_PAGE, 'the cursor is on a record');
-  let page = cursorPage(source, cursor, cursor.pageNo);
-  const next = cursor.offset + UNDO_REC_WRAPPER_BYTES + (cursor.end - cursor.start);
-  if (next < readU16(page, UNDO_PAGE_FREE)) {
-    positionAt(cursor, page, cursor.pageNo, next);
-    return true;
-  }
-  const nextPageNo = readU32(page, FIL_NEXT);
-  if (nextPageNo === NIL_PAGE) return false;
-  page = cursorPage(source, cursor, nextPageNo);
-  positionAt(cursor, page, nextPageNo, UNDO_PAGE_RECORDS_START);
-  return true;
-}
-
-// --- header information ------------------------------------------------------------------------
-
-export interface UndoLogInfo {
-  readonly log: UndoLogRef;
-  readonly state: UndoLogStateValue;
-  /** Serialisation number, 0 until commit. */
-  readonly trxNo: number;
-  /** Its slot in the trx-sys slot array, or undefined when it is in none (history list). */
-  readonly slot: number | undefined;
-  readonly lastPageNo: number;
-  readonly pageCount: number;
-  readonly recordCount: number;
-  /** The top record's roll pointer and undo_no, when the log has records. */
-  readonly top: RollPtr | undefined;
-  readonly topUndoNo: number | undefined;
-  /** History list neighbours (NIL_PAGE at the ends or when not in the list). */
-  readonly historyPrev: number;
-  readonly historyNext: number;
-}
-
-/** Opens the log whose header page is `pageNo` (a slot or history entry), checking the header. */
-export function openUndoLog(source: PageSource, pageNo: number): UndoLogRef {
-  const header = source.getPage(SYSTEM_SPACE_ID, pageNo);
-  checkUndoPage(header, pageNo, 'undo log header', 0, -1, pageNo);
-  const code = readU16(header, UNDO_PAGE_KIND);
-  if (code !== UndoLogKindCode.Insert && code !== UndoLogKindCode.Update) throw corrupt(pageNo, `undo log kind ${code} is unknown`);
-  const state = readU16(header, UNDO_LOG_STATE);
-  if (state !== UndoLogState.Active && state !== UndoLogState.Committed) throw corrupt(pageNo, `undo log state ${state} is unknown`);
-  return { pageNo, trxId: readU64(header, UNDO_PAGE_TRX_ID), kind: code === UndoLogKindCode.Insert ? 'insert' : 'update' };
-}
-
-export function undoLogInfo(source: PageSource, log: UndoLogRef): UndoLogInfo {
-  const header = logHeader(source, log);
-  const recordCount = readU32(header, UNDO_LOG_REC_COUNT);
-  const lastPageNo = readU32(header, UNDO_LOG_LAST_PAGE);
-  let top: RollPtr | undefined;
-  let topUndoNo: number | undefined;
-  if (recordCount > 0) {
-    const cursor = lastUndoRecord(source, log)!;
-    top = cursor.rollPtr;
-    topUndoNo = cursor.undoNo;
-  }
-  const slot = readU16(header, UNDO_LOG_SLOT);
-  return {
-    log,
-    state: readU16(header, UNDO_LOG_STATE) as UndoLogStateValue,
-    trxNo: readU64(header, UNDO_LOG_TRX_NO),
-    slot: slot === UNDO_LOG_SLOT_NONE ? undefined : slot,
-    lastPageNo,
-    pageCount: readU32(header, UNDO_LOG_PAGE_COUNT),
-    recordCount,
-    top,
-    topUndoNo,
-    historyPrev: readU32(header, UNDO_LOG_HIST_PREV),
-    historyNext: readU32(header, UNDO_LOG_HIST_NEXT),
-  };
 }
 
 // --- truncate, commit, free --------------------------------------------------------------------
@@ -681,12 +500,12 @@ export function truncateUndoLog(mtr: MiniTransaction, log: UndoLogRef, undoNo: n
  * most `maxPages` pages, returning true; a bigger one is marked COMMITTED (the commit point) and
  * keeps its slot, and the caller finishes with `freeUndoLog` in later mtrs (false).
  */
-export function commitUndoLog(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLogRef, trxNo: number, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
+export function commitUndoLog(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef, trxNo: number, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
   const header = logHeader(mtr, log);
   assert(readU16(header, UNDO_LOG_STATE) === UndoLogState.Active, () => `U10 commit of undo log ${log.pageNo} that is not ACTIVE`);
-  assert(Number.isSafeInteger(trxNo) && trxNo > 0 && trxNo < trxSys.nextTrxIdOrNo, () => `U11 trx_no ${trxNo} was assigned`);
+  assert(Number.isSafeInteger(trxNo) && trxNo > 0 && trxNo < rseg.nextTrxIdOrNo, () => `U11 trx_no ${trxNo} was assigned`);
   if (log.kind === 'insert' && readU32(header, UNDO_LOG_PAGE_COUNT) <= maxPages) {
-    return freePages(mtr, trxSys, log, header, maxPages);
+    return freePages(mtr, rseg, log, header, maxPages);
   }
   const s = scratchFor(10);
   writeU16(s, 0, UndoLogState.Committed);
@@ -695,9 +514,9 @@ export function commitUndoLog(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLog
   mtr.write(header, UNDO_LOG_TRX_NO, s, 2, 10);
   if (log.kind === 'insert') return false;
   const slot = readU16(header, UNDO_LOG_SLOT);
-  trxSys.releaseSlot(mtr, slot, log.pageNo);
+  rseg.releaseSlot(mtr, slot, log.pageNo);
   mtr.writeU16(header, UNDO_LOG_SLOT, UNDO_LOG_SLOT_NONE);
-  trxSys.historyAppend(mtr, log.pageNo, trxNo);
+  rseg.historyAppend(mtr, log.pageNo, trxNo);
   return true;
 }
 
@@ -707,27 +526,39 @@ export function commitUndoLog(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLog
  * header page also unlinks the log from its slot or the history list (U7) and returns true.
  * False: call again in a new mtr.
  */
-export function freeUndoLog(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLogRef, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
+export function freeUndoLog(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
   const header = logHeader(mtr, log);
   const state = readU16(header, UNDO_LOG_STATE);
   assert(
     state !== UndoLogState.Active || readU32(header, UNDO_LOG_REC_COUNT) === 0,
     () => `U10 an ACTIVE undo log (${log.pageNo}) is freed only after rollback emptied it`,
   );
-  return freePages(mtr, trxSys, log, header, maxPages);
+  return freePages(mtr, rseg, log, header, maxPages);
 }
 
 /** Purge is done with `log` (the oldest committed update log): unlink it from the history list and free it, in steps. */
-export function removeFromHistory(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLogRef, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
+export function removeFromHistory(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
   const header = logHeader(mtr, log);
   assert(
     log.kind === 'update' && readU16(header, UNDO_LOG_STATE) === UndoLogState.Committed && readU16(header, UNDO_LOG_SLOT) === UNDO_LOG_SLOT_NONE,
     () => `U7 undo log ${log.pageNo} is in the history list`,
   );
-  return freePages(mtr, trxSys, log, header, maxPages);
+  return freePages(mtr, rseg, log, header, maxPages);
 }
 
-function freePages(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLogRef, header: Uint8Array, maxPages: number): boolean {
+/**
+ * Runs a bounded undo step (`freeUndoLog`, `removeFromHistory`) in one mtr after another until it
+ * reports done: each mtr leaves a whole, shorter log, so a crash between them resumes cleanly.
+ */
+export function runUndoSteps(startMtr: () => MiniTransaction, step: (mtr: MiniTransaction) => boolean): void {
+  for (let done = false; !done; ) {
+    const mtr = startMtr();
+    done = step(mtr);
+    mtr.commit();
+  }
+}
+
+function freePages(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef, header: Uint8Array, maxPages: number): boolean {
   assert(maxPages >= 1, 'a free step frees at least one page');
   let lastPageNo = readU32(header, UNDO_LOG_LAST_PAGE);
   let pageCount = readU32(header, UNDO_LOG_PAGE_COUNT);
@@ -752,54 +583,11 @@ function freePages(mtr: MiniTransaction, trxSys: TrxSys, log: UndoLogRef, header
   assert(pageCount === 1, () => `undo log ${log.pageNo} counted ${pageCount} pages at its header`);
   const slot = readU16(header, UNDO_LOG_SLOT);
   if (slot !== UNDO_LOG_SLOT_NONE) {
-    trxSys.releaseSlot(mtr, slot, log.pageNo);
+    rseg.releaseSlot(mtr, slot, log.pageNo);
   } else {
     assert(readU16(header, UNDO_LOG_STATE) === UndoLogState.Committed && log.kind === 'update', () => `U7 undo log ${log.pageNo} in no slot is in the history list`);
-    trxSys.historyRemove(mtr, log.pageNo);
+    rseg.historyRemove(mtr, log.pageNo);
   }
   freePage(mtr, SYSTEM_SPACE_ID, log.pageNo);
   return true;
-}
-
-// --- checker -----------------------------------------------------------------------------------
-
-export interface UndoLogCheck {
-  readonly pages: readonly number[];
-  readonly records: number;
-}
-
-/**
- * Walks a whole log and checks U4 to U6 and every record (U1): page links and kinds, record
- * counts, undo_no order, the top. Throws `CorruptionError` or `AssertionError`.
- */
-export function checkUndoLog(source: PageSource, log: UndoLogRef): UndoLogCheck {
-  const header = logHeader(source, log);
-  const pages: number[] = [];
-  const cursor = new UndoLogCursor();
-  let records = 0;
-  let lastUndoNo = -1;
-  let prevPageNo = NIL_PAGE;
-  for (let pageNo = log.pageNo; pageNo !== NIL_PAGE; ) {
-    const page = pageNo === log.pageNo ? header : source.getPage(SYSTEM_SPACE_ID, pageNo);
-    checkUndoPage(page, pageNo, 'undo log check', kindCode(log.kind), log.trxId, log.pageNo);
-    assert(pages.length < 1 << 24 && !pages.includes(pageNo), () => `undo log ${log.pageNo} page list has a cycle at ${pageNo}`);
-    assert(readU32(page, FIL_PREV) === prevPageNo, () => `undo log ${log.pageNo} page ${pageNo} PREV is ${readU32(page, FIL_PREV)}, expected ${prevPageNo}`);
-    const count = checkPageRecords(page, pageNo);
-    assert(count > 0 || pageNo === log.pageNo, () => `U6 undo log ${log.pageNo} page ${pageNo} holds no record`);
-    for (let at = recordsStart(page, pageNo); at < readU16(page, UNDO_PAGE_FREE); at += UNDO_REC_WRAPPER_BYTES + readU16(page, at + UNDO_REC_LEN)) {
-      positionAt(cursor, page, pageNo, at);
-      assert(cursor.undoNo > lastUndoNo, () => `U5 undo log ${log.pageNo}: undo_no ${cursor.undoNo} after ${lastUndoNo}`);
-      lastUndoNo = cursor.undoNo;
-    }
-    records += count;
-    pages.push(pageNo);
-    prevPageNo = pageNo;
-    pageNo = readU32(page, FIL_NEXT);
-  }
-  assert(readU32(header, UNDO_LOG_PAGE_COUNT) === pages.length, () => `undo log ${log.pageNo} LOG_PAGE_COUNT ${readU32(header, UNDO_LOG_PAGE_COUNT)}, found ${pages.length}`);
-  assert(readU32(header, UNDO_LOG_LAST_PAGE) === prevPageNo, () => `undo log ${log.pageNo} LOG_LAST_PAGE ${readU32(header, UNDO_LOG_LAST_PAGE)}, found ${prevPageNo}`);
-  assert(readU32(header, UNDO_LOG_REC_COUNT) === records, () => `undo log ${log.pageNo} LOG_REC_COUNT ${readU32(header, UNDO_LOG_REC_COUNT)}, found ${records}`);
-  const lastPage = prevPageNo === log.pageNo ? header : source.getPage(SYSTEM_SPACE_ID, prevPageNo);
-  assert(readU16(header, UNDO_LOG_TOP) === (records === 0 ? 0 : readU16(lastPage, UNDO_PAGE_LAST_REC)), () => `U6 undo log ${log.pageNo} LOG_TOP is the last page's last record`);
-  return { pages, records };
 }

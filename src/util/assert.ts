@@ -7,8 +7,9 @@
  * points straight at the rule in the module doc.
  *
  * Cheap checks are always on. Expensive ones (walking a whole page, a whole list) run only when
- * `debugChecks` is true: the tests turn it on through the MINNO_DEBUG environment variable, and an
- * embedding application may turn it on with `setDebugChecks(true)`.
+ * `debugChecks` is true. Nothing in the engine reads the environment: the test suite turns them on
+ * with `setDebugChecks(true)` in its setup file (test/support/debug-checks.ts, named by
+ * vitest.config.ts), and an embedding application or a tool may do the same.
  */
 
 export class AssertionError extends Error {
@@ -29,13 +30,14 @@ export function unreachable(value: never, what: string): never {
   throw new AssertionError(`unreachable ${what}: ${String(value)}`);
 }
 
-let debugChecksEnabled = typeof process !== 'undefined' && process.env['MINNO_DEBUG'] === '1';
+let debugChecksEnabled = false;
 
 /** True when the expensive invariant checks should run. */
 export function debugChecks(): boolean {
   return debugChecksEnabled;
 }
 
+/** Turns the expensive invariant checks on or off for the whole process. */
 export function setDebugChecks(enabled: boolean): void {
   debugChecksEnabled = enabled;
 }

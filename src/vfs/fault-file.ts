@@ -15,6 +15,7 @@ export interface FileHost {
   write(file: VfsFile, inode: FileNode, source: Uint8Array, position: number): void;
   truncate(file: VfsFile, inode: FileNode, size: number): void;
   sync(file: VfsFile, inode: FileNode, kind: 'sync' | 'datasync'): void;
+  syncAsync(file: VfsFile, inode: FileNode, kind: 'sync' | 'datasync'): Promise<void>;
 }
 
 /** Runs a synchronous call as a settled promise (the async syncs, V7). */
@@ -92,11 +93,21 @@ export class FaultFile implements VfsFile {
   }
 
   syncAsync(): Promise<void> {
-    return settle(() => this.sync());
+    return this.asyncSync('sync');
   }
 
   datasyncAsync(): Promise<void> {
-    return settle(() => this.datasync());
+    return this.asyncSync('datasync');
+  }
+
+  private asyncSync(kind: 'sync' | 'datasync'): Promise<void> {
+    let inode: FileNode;
+    try {
+      inode = this.live();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.host.syncAsync(this, inode, kind);
   }
 
   close(): void {

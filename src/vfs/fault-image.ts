@@ -9,10 +9,12 @@
  *     of them are visited in global sequence order (F3), each kept or lost as the policy says, kept
  *     writes maybe torn at sector granularity, lost extending writes maybe still extending the size.
  * An inode no surviving name reaches is gone with its data, like a file created in a directory that
- * was never synced.
+ * was never synced. Under `osCacheSurvives` (a process crash) the image also keeps the unsynced
+ * state itself (`OsCache`, fault-os-cache.ts), which `FaultVfs.fromImage` reopens as unsynced.
  */
 import type { RandomSource } from '../util/random.js';
 import { assert } from '../util/assert.js';
+import { OsCache } from './fault-os-cache.js';
 import type { ResolvedCrashPolicy, TornFill } from './fault-policy.js';
 import {
   applyOp,
@@ -28,11 +30,19 @@ import {
 
 /**
  * What survived a crash: plain data that a test can inspect (`image.files.get('redo/log0')`) and
- * that `FaultVfs.fromImage` reopens. `directories` holds every directory but the root.
+ * that `FaultVfs.fromImage` reopens. `files` and `directories` (every directory but the root) are
+ * what the next process finds.
  */
 export interface CrashImage {
   readonly files: ReadonlyMap<string, Uint8Array>;
   readonly directories: ReadonlySet<string>;
+  /**
+   * Present when the kernel outlived the crash (`osCacheSurvives`, the 'process-crash' preset):
+   * the part of `files` and `directories` that is still only in the page cache, unsynced. Without
+   * it, everything in the image is durable. An image built by hand (or with `files` replaced)
+   * has none: drop it when you change `files`.
+   */
+  readonly osCache?: OsCache;
 }
 
 type EntriesOf = (dir: DirNode) => ReadonlyMap<string, FsNode>;
@@ -197,5 +207,6 @@ export function buildCrashImage(
   const images = settleData(inodes, policy, random, sectorBytes);
   const files = new Map<string, Uint8Array>();
   for (const [path, inode] of named) files.set(path, (images.get(inode) as ByteExtent).snapshot());
-  return { files, directories: new Set(directories) };
+  if (!policy.osCacheSurvives) return { files, directories: new Set(directories) };
+  return { files, directories: new Set(directories), osCache: new OsCache(root, renames, files) };
 }

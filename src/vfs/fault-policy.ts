@@ -27,6 +27,11 @@
  *                  |                                | when torn is 'garbage')
  *  dropTruncate    | boolean                        | every unsynced truncate is lost, whatever
  *                  |                                | `unsynced` says
+ *  osCacheSurvives | boolean                        | the process died but the kernel did not: the
+ *                  | (needs 'keep-all' and 'keep',  | image keeps what was unsynced as unsynced (an
+ *                  | nothing else)                  | `OsCache`, fault-os-cache.ts), so the VFS that
+ *                  |                                | `fromImage` reopens can still lose it to a later
+ *                  |                                | crash (a power cut during recovery or after)
  *
  * Writes through a direct-I/O handle are durable at once and never lost, torn or reordered (F5);
  * writes skipped after `trigger` never reached the kernel and are lost under every policy (F4).
@@ -50,6 +55,7 @@ export interface CrashPolicy {
   readonly renameNotAtomic?: boolean;
   readonly sizeBeforeData?: boolean;
   readonly dropTruncate?: boolean;
+  readonly osCacheSurvives?: boolean;
 }
 
 /** A policy with every default filled in. */
@@ -60,6 +66,7 @@ export interface ResolvedCrashPolicy {
   readonly renameNotAtomic: boolean;
   readonly sizeBeforeData: boolean;
   readonly dropTruncate: boolean;
+  readonly osCacheSurvives: boolean;
 }
 
 /** The named presets, so that a crash test can loop "under every crash policy". */
@@ -82,8 +89,11 @@ export type CrashPolicyName = (typeof CRASH_POLICY_NAMES)[number];
 export const CRASH_POLICIES = {
   /** Power cut: only what was synced survives; unsynced directory entries are lost. */
   'power-cut': { unsynced: 'lose-all', directories: 'lose-unsynced' },
-  /** kill -9: the kernel outlives the process, so everything written survives. */
-  'process-crash': { unsynced: 'keep-all', directories: 'keep' },
+  /**
+   * kill -9: the kernel outlives the process, so everything written survives, but what was unsynced
+   * stays only in the page cache, where a later power cut can still take it.
+   */
+  'process-crash': { unsynced: 'keep-all', directories: 'keep', osCacheSurvives: true },
   /** A disk that reorders: any subset of the unsynced writes survives. */
   reorder: { unsynced: 'keep-subset', directories: 'lose-unsynced' },
   /** A disk that writes in order: a prefix of the unsynced writes, across files, survives. */
@@ -119,7 +129,7 @@ export function resolveCrashPolicy(policy: CrashPolicy | CrashPolicyName = 'powe
     throw new InvalidArgumentError(`a crash policy must be an object or a preset name, got ${String(given)}`);
   }
   const unsynced = checkOneOf(given.unsynced, UNSYNCED_MODES, 'policy.unsynced');
-  return {
+  const resolved: ResolvedCrashPolicy = {
     unsynced,
     torn: given.torn === undefined ? undefined : checkOneOf(given.torn, TORN_FILLS, 'policy.torn'),
     directories:
@@ -131,5 +141,15 @@ export function resolveCrashPolicy(policy: CrashPolicy | CrashPolicyName = 'powe
     renameNotAtomic: checkFlag(given.renameNotAtomic, 'policy.renameNotAtomic'),
     sizeBeforeData: checkFlag(given.sizeBeforeData, 'policy.sizeBeforeData'),
     dropTruncate: checkFlag(given.dropTruncate, 'policy.dropTruncate'),
+    osCacheSurvives: checkFlag(given.osCacheSurvives, 'policy.osCacheSurvives'),
   };
+  const diskChoices =
+    resolved.torn !== undefined || resolved.renameNotAtomic || resolved.sizeBeforeData || resolved.dropTruncate;
+  if (resolved.osCacheSurvives && (unsynced !== 'keep-all' || resolved.directories !== 'keep' || diskChoices)) {
+    // The other choices say what a disk kept when the power went; with the kernel alive, nothing was lost yet.
+    throw new InvalidArgumentError(
+      "policy.osCacheSurvives (the kernel outlives the process) needs unsynced 'keep-all', directories 'keep' and no disk-level choice",
+    );
+  }
+  return resolved;
 }

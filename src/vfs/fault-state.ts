@@ -132,6 +132,18 @@ export class FileNode {
     this.durable = content === undefined ? new ByteExtent() : ByteExtent.of(content);
   }
 
+  /**
+   * The inode as the next process finds it after a process crash: the same durable bytes and
+   * pending operations, and a view rebuilt from them, since that is what the kernel holds (data a
+   * skipped write or a failed sync dropped is not there, F4).
+   */
+  static survivor(of: FileNode): FileNode {
+    const node = new FileNode(of.durable.snapshot());
+    node.pending = of.pending.slice(); // the ops and their data are never changed once queued
+    for (const op of node.pending) applyOp(node.view, op);
+    return node;
+  }
+
   /** Appends an unsynced operation, keeping F3 (sequence numbers rise). */
   enqueue(op: PendingOp): void {
     const last = this.pending[this.pending.length - 1];
@@ -140,15 +152,20 @@ export class FileNode {
   }
 
   /**
-   * Makes the pending operations durable (a sync), or with `dropBuffered` only the direct-I/O ones
-   * (a failed sync: the kernel marked the pages clean without writing them). Returns the applied ops.
+   * Makes the pending operations issued up to sequence number `upToSeq` durable (a sync; an
+   * asynchronous one covers only what was issued before it started), or with `dropBuffered` only
+   * the direct-I/O ones among them (a failed sync: the kernel marked the pages clean without
+   * writing them). Returns the applied ops.
    */
-  settle(dropBuffered: boolean): PendingOp[] {
-    const applied = dropBuffered ? this.pending.filter(isDirectWrite) : this.pending;
-    if (dropBuffered && applied.length < this.pending.length) this.viewDiverged = true;
+  settle(dropBuffered: boolean, upToSeq = Number.POSITIVE_INFINITY): PendingOp[] {
+    let cut = 0;
+    while (cut < this.pending.length && (this.pending[cut] as PendingOp).seq <= upToSeq) cut++; // F3: a prefix
+    const covered = this.pending.slice(0, cut);
+    const applied = dropBuffered ? covered.filter(isDirectWrite) : covered;
+    if (dropBuffered && applied.length < covered.length) this.viewDiverged = true;
     for (const op of applied) applyOp(this.durable, op);
-    this.pending = [];
-    if (debugChecks() && !this.viewDiverged) this.checkReplay(applied);
+    this.pending = this.pending.slice(cut);
+    if (debugChecks() && !this.viewDiverged && this.pending.length === 0) this.checkReplay(applied);
     return applied;
   }
 
@@ -169,6 +186,8 @@ export class DirNode {
   readonly kind = 'directory';
   readonly entries = new Map<string, FsNode>();
   durableEntries = new Map<string, FsNode>();
+  /** The VFS sequence number at which the sync that set `durableEntries` started (0: none yet). */
+  durableAt = 0;
 }
 
 export type FsNode = FileNode | DirNode;
@@ -185,6 +204,8 @@ export interface RenameRecord {
   readonly toName: string;
   /** The file the rename replaced, if any. */
   readonly replaced: FileNode | undefined;
+  /** The VFS sequence number of the rename: a directory sync that started later covers it. */
+  readonly seq: number;
   fromDurable: boolean;
   toDurable: boolean;
 }

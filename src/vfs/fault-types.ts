@@ -4,6 +4,7 @@
  */
 import type { ErrorCode } from '../errors.js';
 import type { CrashPolicy, CrashPolicyName } from './fault-policy.js';
+import type { AsyncSyncOptions } from './sync-scheduler.js';
 
 /** The operations `crashAtOperation` counts. */
 export const MUTATING_OPERATIONS = [
@@ -26,6 +27,12 @@ export interface FaultVfsOptions {
   readonly seed: number;
   /** The unit a torn write is torn at and a misdirected write lands on. Default 512. */
   readonly sectorBytes?: number;
+  /**
+   * Asynchronous syncs that take time: each covers what was issued before it started and completes
+   * after a seeded number of the scheduler's steps (see the module doc). Default: an asynchronous
+   * sync completes at once, like the synchronous one.
+   */
+  readonly asyncSyncs?: AsyncSyncOptions;
 }
 
 /** What an `onWrite` hook sees: the write as the engine issued it, before it lands. */
@@ -104,4 +111,9 @@ export interface TraceEntry {
   readonly skipped?: boolean;
   /** The code of the error the operation failed with (ERR_IO for a failed sync, ERR_NO_SPACE). */
   readonly failed?: ErrorCode;
+  /**
+   * An asynchronous sync under `asyncSyncs`: 'started' when it is issued (counted there), then
+   * 'completed' when it lands (with `failed` if it failed); a crash in between leaves it unfinished.
+   */
+  readonly phase?: 'started' | 'completed';
 }

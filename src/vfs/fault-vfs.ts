@@ -10,6 +10,20 @@
  * result is a `CrashImage` (`fault-image.ts`), which `FaultVfs.fromImage` reopens for recovery; that
  * VFS can crash again (a crash during recovery).
  *
+ * Two sequences need more than a crash image of durable bytes, and the model has both:
+ *  - A process crash leaves the kernel alive. Under the 'process-crash' preset (`osCacheSurvives`)
+ *    the image keeps the unsynced writes, truncates and directory entries as unsynced (an
+ *    `OsCache`, `fault-os-cache.ts`); `fromImage` reopens them so, and a power cut during the
+ *    recovery that follows, or any time after, still takes whatever nobody synced since (F11).
+ *    A hand-built image, or one under any other policy, is wholly durable.
+ *  - A sync takes time. With `asyncSyncs: { scheduler, stepsMin, stepsMax }` (`sync-scheduler.ts`),
+ *    `datasyncAsync`, `syncAsync` and `syncDirAsync` are counted (and may be crashed at) when
+ *    called, cover exactly what was issued to their file (or directory) before the call, and land
+ *    after a seeded number of the scheduler's steps, while other operations go on; writes issued
+ *    meanwhile stay unsynced (F12). A crash before a sync lands rejects its promise with
+ *    SimulatedCrashError and it never lands. Without `asyncSyncs` they land at once, before the
+ *    promise settles. The synchronous `sync`/`datasync`/`syncDir` always land at once.
+ *
  * What it learns from (details: shared/reference/fault-models.md):
  *  - LazyFS: a private page cache that reaches disk only on fsync; crashes at a chosen syscall; torn
  *    writes; keeping a subset of unsynced writes. (We add a directory model, which it lacks.)
@@ -98,8 +112,14 @@
  *      skipped writes, read and write faults, random crash points), so the same seed and the same
  *      calls give the same image byte for byte, and drawing more in one stream never shifts another.
  *  F9. A read never changes stored state: corruption and zero tails touch only the caller's buffer.
- *  F10. `durableEntries` change only at `syncDir`, so without it no create, rename or remove survives
- *      a crash under 'lose-unsynced'.
+ *  F10. `durableEntries` change only when a `syncDir` lands, so without it no create, rename or
+ *      remove survives a crash under 'lose-unsynced'.
+ *  F11. `fromImage` of an image with an `OsCache` is the crashed VFS with its handles closed: it
+ *      reads what the process-crash image holds, and its `durableImage()` is what a power cut at the
+ *      crash would have left. Nothing unsynced becomes durable by crashing and reopening.
+ *  F12. An asynchronous sync makes durable exactly the operations on its file (or the entries of its
+ *      directory) issued before it started, and only when it lands; one that lands after a sync that
+ *      started later changes nothing that sync did not already cover.
  */
 import {
   AlreadyExistsError,
@@ -115,6 +135,7 @@ import { assert, debugChecks } from '../util/assert.js';
 import { RandomSource } from '../util/random.js';
 import { FaultFile, settle, type FileHost } from './fault-file.js';
 import { buildCrashImage, type CrashImage } from './fault-image.js';
+import type { OsCache } from './fault-os-cache.js';
 import {
   resolveCrashPolicy,
   type CrashPolicy,
@@ -122,6 +143,7 @@ import {
   type ResolvedCrashPolicy,
 } from './fault-policy.js';
 import { DirNode, FileNode, type ByteRange, type FsNode, type RenameRecord } from './fault-state.js';
+import type { SyncScheduler } from './sync-scheduler.js';
 import type {
   AuditReport,
   FaultVfsOptions,
@@ -150,6 +172,14 @@ import {
 } from './vfs.js';
 
 export type { CrashImage } from './fault-image.js';
+export type { OsCache } from './fault-os-cache.js';
+export {
+  ClockSyncScheduler,
+  EventLoopSyncScheduler,
+  SteppedSyncScheduler,
+  type AsyncSyncOptions,
+  type SyncScheduler,
+} from './sync-scheduler.js';
 export {
   MUTATING_OPERATIONS,
   type AuditReport,
@@ -198,6 +228,11 @@ interface Counts {
   truncates: number;
 }
 
+/** An asynchronous sync between its start and its completion. */
+interface InFlightSync {
+  readonly reject: (error: unknown) => void;
+}
+
 function checkCount(value: number, what: string): void {
   if (!Number.isSafeInteger(value) || value < 1) {
     throw new InvalidArgumentError(`${what} must be a positive safe integer, got ${String(value)}`);
@@ -224,12 +259,15 @@ export class FaultVfs implements Vfs {
   readonly seed: number;
   readonly sectorBytes: number;
 
-  private readonly root = new DirNode();
+  private root = new DirNode();
   // F8: one stream per purpose.
   private readonly crashRandom: RandomSource;
   private readonly skipRandom: RandomSource;
   private readonly faultRandom: RandomSource;
   private readonly scheduleRandom: RandomSource;
+  private readonly syncRandom: RandomSource;
+  private readonly asyncSyncs: { readonly scheduler: SyncScheduler; readonly min: number; readonly max: number } | undefined;
+  private readonly inFlight = new Set<InFlightSync>();
 
   private seq = 0;
   private renames: RenameRecord[] = [];
@@ -259,6 +297,7 @@ export class FaultVfs implements Vfs {
     write: (file, inode, source, position) => this.fileWrite(file, inode, source, position),
     truncate: (file, inode, size) => this.fileTruncate(file.path, inode, size),
     sync: (file, inode, kind) => this.fileSync(file.path, inode, kind),
+    syncAsync: (file, inode, kind) => this.fileSyncAsync(file.path, inode, kind),
   };
 
   constructor(options: FaultVfsOptions) {
@@ -274,15 +313,35 @@ export class FaultVfs implements Vfs {
     this.skipRandom = random.fork();
     this.faultRandom = random.fork();
     this.scheduleRandom = random.fork();
+    this.syncRandom = random.fork(); // forked last, so the first four streams stay as they were
+    const asyncSyncs = options.asyncSyncs;
+    if (asyncSyncs !== undefined) {
+      if (typeof asyncSyncs !== 'object' || asyncSyncs === null || typeof asyncSyncs.scheduler?.after !== 'function') {
+        throw new InvalidArgumentError('asyncSyncs needs a scheduler: { scheduler: new SteppedSyncScheduler() }');
+      }
+      const min = asyncSyncs.stepsMin ?? 1;
+      const max = asyncSyncs.stepsMax ?? Math.max(4, min);
+      checkCount(min, 'asyncSyncs.stepsMin');
+      checkCount(max, 'asyncSyncs.stepsMax');
+      if (max < min) throw new InvalidArgumentError(`asyncSyncs.stepsMax ${max} is below stepsMin ${min}`);
+      this.asyncSyncs = { scheduler: asyncSyncs.scheduler, min, max };
+    }
   }
 
   /**
-   * Reopens a crash image as a fresh VFS whose whole content is durable (nothing pending, every
-   * entry synced), so recovery can run on it and crash again. The image is copied, not shared: it
-   * can be reopened many times. A file reachable by two names (a rename left half done) becomes two files.
+   * Reopens a crash image as a fresh VFS, so recovery can run on it and crash again. Without an
+   * `osCache` the whole content is durable (nothing pending, every entry synced), and a file
+   * reachable by two names (a rename left half done) becomes two files. With one (a process crash:
+   * the kernel lived on) the unsynced writes, truncates and directory entries are unsynced again,
+   * each name on its own inode, so a later crash can still lose them. The image is copied, not
+   * shared: it can be reopened many times.
    */
   static fromImage(image: CrashImage, options: FaultVfsOptions): FaultVfs {
     const vfs = new FaultVfs(options);
+    if (image.osCache !== undefined) {
+      vfs.restoreOsCache(image, image.osCache);
+      return vfs;
+    }
     const depth = (path: string): number => path.split('/').length;
     for (const dir of [...image.directories].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1))) {
       vfs.installDirectory(normalizePath(dir));
@@ -301,6 +360,27 @@ export class FaultVfs implements Vfs {
     return vfs;
   }
 
+  private restoreOsCache(image: CrashImage, cache: OsCache): void {
+    if (cache.files !== image.files) {
+      throw new InvalidArgumentError('a crash image whose files were replaced cannot keep its osCache: build it without one');
+    }
+    const tree = cache.restore();
+    this.root = tree.root;
+    this.renames = tree.renames;
+    this.seq = tree.seq; // F3: new operations are numbered after the restored ones
+    const seen = new Set<FileNode>();
+    const count = (dir: DirNode): void => {
+      for (const node of dir.entries.values()) {
+        if (node.kind === 'directory') count(node);
+        else if (!seen.has(node)) {
+          seen.add(node);
+          this.storedBytes += node.view.size;
+        }
+      }
+    };
+    count(this.root);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Crash control
 
@@ -317,6 +397,11 @@ export class FaultVfs implements Vfs {
   /** sync, datasync and syncDir calls performed so far (what `crashAtSync` counts). */
   get syncOperations(): number {
     return this.syncCalls;
+  }
+
+  /** Asynchronous syncs started and not yet completed (under `asyncSyncs`). */
+  get syncsInFlight(): number {
+    return this.inFlight.size;
   }
 
   /** The image the crash left. Throws InvalidArgumentError before a crash. */
@@ -583,6 +668,7 @@ export class FaultVfs implements Vfs {
       to: toParent,
       toName,
       replaced: existing,
+      seq: ++this.seq,
       fromDurable: false,
       toDurable: false,
     });
@@ -621,20 +707,73 @@ export class FaultVfs implements Vfs {
     const path = normalizePath(rawDir);
     const dir = this.dir(path);
     this.beginMutation('syncDir', path);
-    dir.durableEntries = new Map(dir.entries); // F10: the only place durable entries change
+    this.countSyncDir(path);
+    this.landDirSync(dir, new Map(dir.entries), ++this.seq);
+    this.record({ op: 'syncDir', path });
+  }
+
+  /** Under `asyncSyncs`, covers the entries as they are now and lands after a seeded delay. */
+  syncDirAsync(rawDir: string): Promise<void> {
+    if (this.asyncSyncs === undefined) return settle(() => this.syncDir(rawDir));
+    let path: string;
+    let dir: DirNode;
+    try {
+      this.checkAlive();
+      path = normalizePath(rawDir);
+      dir = this.dir(path);
+      this.beginMutation('syncDir', path);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.countSyncDir(path);
+    const entries = new Map(dir.entries);
+    const startSeq = ++this.seq;
+    this.record({ op: 'syncDir', path, phase: 'started' });
+    return this.inFlightFor(() => {
+      this.landDirSync(dir, entries, startSeq);
+      this.record({ op: 'syncDir', path, phase: 'completed' });
+    });
+  }
+
+  private countSyncDir(path: string): void {
+    const counts = this.dirCounts.get(path) ?? { syncDirs: 0 };
+    counts.syncDirs++;
+    this.dirCounts.set(path, counts);
+  }
+
+  /** A directory sync that started at `startSeq` lands: `entries` (its copy then) become durable. */
+  private landDirSync(dir: DirNode, entries: Map<string, FsNode>, startSeq: number): void {
+    if (dir.durableAt > startSeq) return; // a sync that started later landed first and covered more
+    dir.durableEntries = entries; // F10: the only place durable entries change
+    dir.durableAt = startSeq;
     for (const rename of this.renames) {
+      if (rename.seq > startSeq) continue;
       if (rename.from === dir) rename.fromDurable = true;
       if (rename.to === dir) rename.toDurable = true;
     }
     this.renames = this.renames.filter((rename) => !(rename.fromDurable && rename.toDurable));
-    const counts = this.dirCounts.get(path) ?? { syncDirs: 0 };
-    counts.syncDirs++;
-    this.dirCounts.set(path, counts);
-    this.record({ op: 'syncDir', path });
   }
 
-  syncDirAsync(rawDir: string): Promise<void> {
-    return settle(() => this.syncDir(rawDir));
+  /**
+   * Schedules the completion of an asynchronous sync `steps` (seeded) from now. A crash before it
+   * lands rejects it with SimulatedCrashError (F6: the process is gone) and the sync never lands.
+   */
+  private inFlightFor(land: () => void): Promise<void> {
+    const { scheduler, min, max } = this.asyncSyncs!;
+    const steps = this.syncRandom.intBetween(min, max);
+    return new Promise<void>((resolve, reject) => {
+      const sync: InFlightSync = { reject };
+      this.inFlight.add(sync);
+      scheduler.after(steps, () => {
+        if (!this.inFlight.delete(sync)) return; // a crash settled it
+        try {
+          land();
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
   }
 
   engineEvent(name: EngineEvent): void {
@@ -661,6 +800,9 @@ export class FaultVfs implements Vfs {
     this.reason = reason;
     this.schedule = undefined;
     this.triggered = undefined;
+    const inFlight = [...this.inFlight];
+    this.inFlight.clear();
+    for (const sync of inFlight) sync.reject(new SimulatedCrashError(reason));
     return new SimulatedCrashError(reason);
   }
 
@@ -820,18 +962,54 @@ export class FaultVfs implements Vfs {
 
   private fileSync(path: string, inode: FileNode, kind: 'sync' | 'datasync'): void {
     this.beginMutation(kind, path);
+    const fails = this.startFileSync(path, kind);
+    this.landFileSync(path, inode, kind, fails, Number.POSITIVE_INFINITY, undefined);
+  }
+
+  /**
+   * Under `asyncSyncs`: counted (and maybe crashed at) now, covering the writes and truncates
+   * issued so far; lands after a seeded delay, while later operations go on. Without: `fileSync`.
+   */
+  private fileSyncAsync(path: string, inode: FileNode, kind: 'sync' | 'datasync'): Promise<void> {
+    if (this.asyncSyncs === undefined) return settle(() => this.fileSync(path, inode, kind));
+    try {
+      this.beginMutation(kind, path);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const fails = this.startFileSync(path, kind);
+    const upToSeq = this.seq;
+    this.record({ op: kind, path, phase: 'started' });
+    return this.inFlightFor(() => this.landFileSync(path, inode, kind, fails, upToSeq, 'completed'));
+  }
+
+  /** Counts a file sync and takes the armed failure (failNextSync) it meets, if any. */
+  private startFileSync(path: string, kind: 'sync' | 'datasync'): boolean {
     const counts = this.countsOf(path);
     if (kind === 'sync') counts.syncs++;
     else counts.datasyncs++;
     const failure = this.syncFailures.findIndex((p) => p === undefined || p === path);
-    if (failure >= 0) {
-      this.syncFailures.splice(failure, 1);
-      inode.settle(true); // Linux marks the pages clean: the buffered data is gone for good
-      this.record({ op: kind, path, failed: 'ERR_IO' });
+    if (failure < 0) return false;
+    this.syncFailures.splice(failure, 1);
+    return true;
+  }
+
+  private landFileSync(
+    path: string,
+    inode: FileNode,
+    kind: 'sync' | 'datasync',
+    fails: boolean,
+    upToSeq: number,
+    phase: 'completed' | undefined,
+  ): void {
+    const entry: TraceEntry = phase === undefined ? { op: kind, path } : { op: kind, path, phase };
+    if (fails) {
+      inode.settle(true, upToSeq); // Linux marks the pages clean: the buffered data is gone for good
+      this.record({ ...entry, failed: 'ERR_IO' });
       throw new IoError(path, kind === 'sync' ? 'fsync' : 'fdatasync');
     }
-    inode.settle(false);
-    this.record({ op: kind, path });
+    inode.settle(false, upToSeq);
+    this.record(entry);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Database } from '../../src/api/database.js';
 import type { Table } from '../../src/api/table.js';
-import type { Row } from '../../src/btree/row-format.js';
-import type { ColumnDef, TableSchema } from '../../src/btree/schema.js';
+import type { Row } from '../../src/rec/row-format.js';
+import type { ColumnDef, TableSchema } from '../../src/rec/schema.js';
 import type { ErrorCode, MinnoError } from '../../src/errors.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';

@@ -21,8 +21,8 @@
 import { describe, expect, it } from 'vitest';
 import { Database } from '../../src/api/database.js';
 import type { Transaction } from '../../src/api/transaction.js';
-import type { Row } from '../../src/btree/row-format.js';
-import type { IndexDef, TableSchema } from '../../src/btree/schema.js';
+import type { Row } from '../../src/rec/row-format.js';
+import type { IndexDef, TableSchema } from '../../src/rec/schema.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { FaultVfs, type CrashImage, type CrashPolicyName } from '../../src/vfs/fault-vfs.js';

@@ -9,8 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Database } from '../../src/api/database.js';
-import type { Row } from '../../src/btree/row-format.js';
-import type { IndexDef, TableSchema } from '../../src/btree/schema.js';
+import type { Row } from '../../src/rec/row-format.js';
+import type { IndexDef, TableSchema } from '../../src/rec/schema.js';
 import type { MinnoError } from '../../src/errors.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';

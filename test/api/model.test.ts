@@ -23,12 +23,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Database } from '../../src/api/database.js';
 import type { Transaction } from '../../src/api/transaction.js';
-import type { IndexDef } from '../../src/btree/schema.js';
-import { ISOLATION_LEVELS } from '../../src/row/trx.js';
+import type { IndexDef } from '../../src/rec/schema.js';
+import { ISOLATION_LEVELS } from '../../src/mvcc/trx.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
-import type { Row } from '../../src/btree/row-format.js';
+import type { Row } from '../../src/rec/row-format.js';
 import {
   DbModel,
   ITEMS,

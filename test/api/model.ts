@@ -3,7 +3,7 @@
  *
  * A table is a sorted array of rows by primary key; a secondary index is the table's rows sorted
  * by (index columns, primary-key columns), computed when asked. Keys compare as the key codec
- * promises (src/btree/key-codec.ts, K1): NULL first, numbers by value with -0 = +0 and every NaN
+ * promises (src/rec/key-codec.ts, K1): NULL first, numbers by value with -0 = +0 and every NaN
  * equal and above +Infinity, false < true, strings by code point, bytes lexicographically with a
  * proper prefix first. Rows are stored as the engine reads them back (`normalizeRow`): int64 as
  * bigint, -0 and NaN of a primary-key float as the key decodes them, json through a JSON round
@@ -19,11 +19,11 @@
  */
 import { expect } from 'vitest';
 import type { Database } from '../../src/api/database.js';
-import type { KeyInput, KeyRange } from '../../src/api/table.js';
+import type { KeyInput, KeyRange } from '../../src/api/types.js';
 import type { Transaction } from '../../src/api/transaction.js';
-import type { ColumnDef, ColumnValue, IndexDef, JsonValue, KeyValue, TableSchema } from '../../src/btree/schema.js';
+import type { ColumnDef, ColumnValue, IndexDef, JsonValue, KeyValue, TableSchema } from '../../src/rec/schema.js';
 import { MinnoError, type ErrorCode } from '../../src/errors.js';
-import type { Row } from '../../src/btree/row-format.js';
+import type { Row } from '../../src/rec/row-format.js';
 import type { RandomSource } from '../../src/util/random.js';
 
 /** A stored value; null is SQL NULL. */

@@ -9,28 +9,26 @@ import { CorruptionError, IncompatibleFormatError } from '../../src/errors.js';
 import { loadChecksums } from '../../src/page/checksum.js';
 import { FIL_HEADER_BYTES, PageType, readU32, writeU32 } from '../../src/page/page.js';
 import { allocatePage } from '../../src/page/space-allocator.js';
-import { LOG_FILE, LogFile, RING_OFFSET } from '../../src/redo/log-file.js';
+import { CHECKPOINT_SLOT_OFFSETS, LOG_FILE, LogFile, RING_OFFSET } from '../../src/redo/log-file.js';
 import { LogReader, scanGroups } from '../../src/redo/log-reader.js';
-import { checkGroup } from '../../src/redo/redo-record.js';
+import { GroupCheck, checkGroup } from '../../src/redo/redo-record.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { FaultVfs, type CrashImage } from '../../src/vfs/fault-vfs.js';
-import { planWorkload, runWorkload, setUpPages, verifyRecovered, type PageRef, type WorkloadPlan } from './mtr-workload.js';
+import {
+  LOG_CAPACITY,
+  PAGE_SIZE,
+  planWorkload,
+  runWorkload,
+  setUpPages,
+  storageOptions,
+  verifyRecovered,
+  type PageRef,
+  type WorkloadPlan,
+} from './mtr-workload.js';
 
-const PAGE_SIZE = 4096;
-const CAPACITY = 256 * 1024;
+const CAPACITY = LOG_CAPACITY;
 
-function options(vfs: FaultVfs, extra: Partial<StorageOptions> = {}): StorageOptions {
-  return {
-    vfs,
-    pageSize: PAGE_SIZE,
-    bufferPoolBytes: 64 * PAGE_SIZE,
-    redoLogBytes: CAPACITY,
-    flushBatchPages: 8,
-    background: 'manual',
-    clock: new ManualClock(),
-    ...extra,
-  };
-}
+const options = storageOptions;
 
 function withFile(image: CrashImage, path: string, bytes: Uint8Array): CrashImage {
   const files = new Map(image.files);
@@ -119,6 +117,122 @@ describe('redo log edges', () => {
     await expect(attempt).rejects.toBeInstanceOf(CorruptionError);
     await expect(attempt).rejects.toThrow(/redo\.log.*fails its checksum although later groups show it was durable/);
   });
+});
+
+describe('a log that has wrapped (LOG-TAIL: a group of the previous lap is not a group of this one)', () => {
+  it('stops at a valid group of the previous lap right after the durable end', async () => {
+    // Every group is 64 bytes, which divides the capacity, so each lap puts its boundaries where
+    // the previous one did: after a power cut the durable end is followed by a group of the last
+    // lap with a valid checksum and a sane length. Only its START_LSN tells it apart.
+    const vfs = new FaultVfs({ seed: 12 });
+    const storage = await Storage.open(options(vfs));
+    const [page] = setUpPages(storage, [1], 1);
+    const { spaceId, pageNo } = page!;
+    const GROUP_BYTES = 64;
+    const recordBytes = (groupBytes: number): number => groupBytes - 24 - 13; // group overhead, WRITE header
+    const commitOne = (id: number, groupBytes = GROUP_BYTES): void => {
+      const mtr = storage.startMtr();
+      const before = storage.log.currentLsn;
+      const bytes = new Uint8Array(recordBytes(groupBytes)).fill(id & 0xff);
+      writeU32(bytes, 0, id);
+      mtr.write(mtr.getPage(spaceId, pageNo), FIL_HEADER_BYTES, bytes);
+      mtr.commit();
+      expect(storage.log.currentLsn - before).toBe(groupBytes);
+    };
+    const misalignment = storage.log.currentLsn % GROUP_BYTES;
+    if (misalignment !== 0) commitOne(0, GROUP_BYTES * 2 - misalignment);
+    const laps = 1.5;
+    const mtrs = Math.ceil((laps * CAPACITY) / GROUP_BYTES);
+    for (let id = 1; id <= mtrs; id++) commitOne(id);
+    storage.log.flushUpTo(storage.log.currentLsn);
+    const lastDurable = mtrs;
+    for (let id = mtrs + 1; id <= mtrs + 5; id++) commitOne(id);
+    storage.log.write(); // in the OS cache only: the power cut takes it
+    const endLsn = storage.log.durableLsn;
+    const image = vfs.crashNow('power-cut');
+    storage.abandon();
+    // What follows the durable end on disk: the last lap's group, whole and valid.
+    const log = image.files.get(LOG_FILE)!;
+    const stale = log.subarray(RING_OFFSET + (endLsn % CAPACITY));
+    expect(checkGroup(stale, endLsn - CAPACITY, CAPACITY)).toBe(GroupCheck.Valid);
+    const recovered = await Storage.open(options(FaultVfs.fromImage(image, { seed: 13 })));
+    expect(recovered.recovery!.endLsn).toBe(endLsn);
+    const mtr = recovered.startMtr();
+    expect(readU32(mtr.getPage(spaceId, pageNo), FIL_HEADER_BYTES)).toBe(lastDurable);
+    mtr.commit();
+    await recovered.close();
+  });
+});
+
+describe('checkpoint slots damaged behind a valid magic number (CHECKSUM)', () => {
+  /** A database with two checkpoints of this run and acknowledged work after the newest; its image after a power cut. */
+  async function twoCheckpoints(acrossRestart: boolean): Promise<{ image: CrashImage; page: PageRef; acked: number; newestSlot: number }> {
+    const vfs = new FaultVfs({ seed: 21 });
+    let storage = await Storage.open(options(vfs));
+    const [page] = setUpPages(storage, [1], 1);
+    let current = vfs;
+    const commitFull = async (id: number): Promise<void> => {
+      const mtr = storage.startMtr();
+      mtr.writeU32(mtr.getPage(page!.spaceId, page!.pageNo), FIL_HEADER_BYTES, id);
+      await storage.commitDurable(mtr.commit(), 'full');
+    };
+    for (let id = 1; id <= 5; id++) await commitFull(id);
+    storage.pool.flushAll();
+    storage.checkpoint();
+    if (acrossRestart) {
+      // A restart after a crash continues the log one lap later and checkpoints there: the other
+      // slot keeps the checkpoint of the lap before.
+      const crashed = current.crashNow('power-cut');
+      storage.abandon();
+      current = FaultVfs.fromImage(crashed, { seed: 22 });
+      storage = await Storage.open(options(current));
+    } else {
+      for (let id = 6; id <= 10; id++) await commitFull(id);
+      storage.pool.flushAll();
+      storage.checkpoint();
+    }
+    for (let id = 11; id <= 15; id++) await commitFull(id);
+    const newestSlot = storage.log.checkpointNumber % 2;
+    const image = current.crashNow('power-cut');
+    storage.abandon();
+    return { image, page: page!, acked: 15, newestSlot };
+  }
+
+  /** Recovers `image` with one bit of a slot's NUMBER or LSN flipped: the id it finds, or the error. */
+  async function withFlip(image: CrashImage, page: PageRef, slot: number, bit: number): Promise<number | Error> {
+    const log = image.files.get(LOG_FILE)!.slice();
+    const at = CHECKPOINT_SLOT_OFFSETS[slot]! + 4 + (bit >> 3); // NUMBER at 4, LSN at 12: bytes [4, 20)
+    log[at]! ^= 1 << (bit & 7);
+    try {
+      const storage = await Storage.open(options(FaultVfs.fromImage(withFile(image, LOG_FILE, log), { seed: 1 })));
+      const mtr = storage.startMtr();
+      const id = readU32(mtr.getPage(page.spaceId, page.pageNo), FIL_HEADER_BYTES);
+      mtr.commit();
+      await storage.close();
+      return id;
+    } catch (error) {
+      return error as Error;
+    }
+  }
+
+  it('in the same lap: a flipped bit in either slot falls back to the other, and nothing acknowledged is lost', async () => {
+    const { image, page, acked } = await twoCheckpoints(false);
+    for (const slot of [0, 1]) {
+      for (let bit = 0; bit < 128; bit++) {
+        expect(await withFlip(image, page, slot, bit), `slot ${slot} bit ${bit}`).toBe(acked);
+      }
+    }
+  }, 60_000);
+
+  it('across a restart: the older slot damaged is ignored; the newest damaged is reported, never a silent loss', async () => {
+    const { image, page, acked, newestSlot } = await twoCheckpoints(true);
+    for (let bit = 0; bit < 128; bit++) {
+      expect(await withFlip(image, page, 1 - newestSlot, bit), `older slot bit ${bit}`).toBe(acked);
+      const newest = await withFlip(image, page, newestSlot, bit);
+      expect(newest, `newest slot bit ${bit}`).toBeInstanceOf(CorruptionError);
+      expect(String(newest)).toMatch(/redo\.log.*newest checkpoint slot is damaged/);
+    }
+  }, 60_000);
 });
 
 describe('corruption and bad input', () => {

@@ -3,16 +3,38 @@
  *
  * Every page of the workload holds a header word (the id of the last mtr that touched it) and
  * SLOTS slots of SLOT_BYTES; mtr `i` writes its id into the header of each page it touches and
- * fills one slot with bytes derived from (i, page, slot), sometimes through a MOVE or a FILL record.
+ * fills one slot with bytes derived from (i, page, slot), sometimes through a MOVE or a FILL record,
+ * or copies another slot of the page into it (a MOVE whose result depends on the page it is applied
+ * to, as a B-tree page reorganisation's does: replayed over a newer page it copies newer bytes, so
+ * rule IDEMPOTENT is what keeps recovery right).
  * Because the log is sequential, recovery must yield a *prefix* of the mtrs: the recovered state
  * equals the state after mtrs 1..k for some k, with k at least the last mtr acknowledged durable.
  * The largest header id on the pages gives the candidate k; the whole state is then compared.
  */
 import { expect } from 'vitest';
-import type { Storage } from '../../src/core/storage.js';
+import type { Storage, StorageOptions } from '../../src/core/storage.js';
+import { ManualClock } from '../../src/util/clock.js';
+import type { Vfs } from '../../src/vfs/vfs.js';
 import { FIL_HEADER_BYTES, PageType, readU32 } from '../../src/page/page.js';
 import { allocatePage } from '../../src/page/space-allocator.js';
 import { RandomSource } from '../../src/util/random.js';
+
+export const PAGE_SIZE = 4096;
+export const LOG_CAPACITY = 256 * 1024;
+
+/** The small database the core tests run: 4 KiB pages, 64 frames, a 256 KiB log, background work stepped by hand. */
+export function storageOptions(vfs: Vfs, extra: Partial<StorageOptions> = {}): StorageOptions {
+  return {
+    vfs,
+    pageSize: PAGE_SIZE,
+    bufferPoolBytes: 64 * PAGE_SIZE,
+    redoLogBytes: LOG_CAPACITY,
+    flushBatchPages: 8,
+    background: 'manual',
+    clock: new ManualClock(),
+    ...extra,
+  };
+}
 
 export const SLOTS = 8;
 export const SLOT_BYTES = 48;
@@ -24,9 +46,19 @@ export interface PageRef {
   readonly pageNo: number;
 }
 
+export type TouchKind = 'write' | 'move' | 'fill' | 'copy';
+
+export interface Touch {
+  readonly page: number;
+  readonly slot: number;
+  readonly how: TouchKind;
+  /** 'copy': the slot of the same page copied into `slot`. */
+  readonly from: number;
+}
+
 export interface MtrDescription {
   /** For each touched page (index into `pages`), the slot written and how. */
-  readonly touches: ReadonlyArray<{ readonly page: number; readonly slot: number; readonly how: 'write' | 'move' | 'fill' }>;
+  readonly touches: readonly Touch[];
 }
 
 export interface WorkloadPlan {
@@ -38,8 +70,8 @@ export interface WorkloadPlan {
   readonly checkpointAfter: ReadonlySet<number>;
 }
 
-/** The bytes mtr `id` leaves in `slot` of page `page`. */
-export function slotContent(id: number, page: number, slot: number, how: 'write' | 'move' | 'fill'): Uint8Array {
+/** The bytes mtr `id` leaves in `slot` of page `page` (not for 'copy', which depends on the page). */
+export function slotContent(id: number, page: number, slot: number, how: Exclude<TouchKind, 'copy'>): Uint8Array {
   const bytes = new Uint8Array(SLOT_BYTES);
   if (how === 'fill') return bytes.fill((id * 31 + page * 7 + slot) & 0xff);
   let x = (id * 2654435761 + page * 40503 + slot * 977) >>> 0;
@@ -76,11 +108,15 @@ export function planWorkload(seed: number, pages: readonly PageRef[], mtrCount: 
     const count = random.intBetween(1, Math.min(4, pages.length));
     while (touched.size < count) touched.add(random.int(pages.length));
     mtrs.push({
-      touches: [...touched].map((page) => ({
-        page,
-        slot: random.int(SLOTS),
-        how: random.pick(['write', 'write', 'move', 'fill'] as const),
-      })),
+      touches: [...touched].map((page) => {
+        const slot = random.int(SLOTS);
+        return {
+          page,
+          slot,
+          how: random.pick(['write', 'write', 'move', 'fill', 'copy'] as const),
+          from: (slot + 1 + random.int(SLOTS - 1)) % SLOTS,
+        };
+      }),
     });
     if (random.chance(0.3)) durableAfter.add(id);
     if (random.chance(0.15) && background) cleanAfter.add(id);
@@ -103,8 +139,12 @@ export async function runWorkload(storage: Storage, plan: WorkloadPlan, progress
       const ref = plan.pages[touch.page]!;
       const page = mtr.getPage(ref.spaceId, ref.pageNo);
       mtr.writeU32(page, HEADER, id);
-      const content = slotContent(id, touch.page, touch.slot, touch.how);
       const at = SLOT_BASE + touch.slot * SLOT_BYTES;
+      if (touch.how === 'copy') {
+        mtr.move(page, at, SLOT_BASE + touch.from * SLOT_BYTES, SLOT_BYTES);
+        continue;
+      }
+      const content = slotContent(id, touch.page, touch.slot, touch.how);
       if (touch.how === 'write') {
         mtr.write(page, at, content);
       } else if (touch.how === 'fill') {
@@ -125,17 +165,20 @@ export async function runWorkload(storage: Storage, plan: WorkloadPlan, progress
   }
 }
 
-/** The expected slot writers (mtr id, how) per page after mtrs 1..k. */
-function modelAfter(plan: WorkloadPlan, k: number): { header: number[]; slots: Array<Array<{ id: number; how: 'write' | 'move' | 'fill' } | undefined>> } {
+/** The expected header and slot bytes per page after mtrs 1..k, and which mtr last set each slot. */
+function modelAfter(plan: WorkloadPlan, k: number): { header: number[]; slots: Uint8Array[][]; writers: number[][] } {
   const header = plan.pages.map(() => 0);
-  const slots = plan.pages.map(() => new Array<{ id: number; how: 'write' | 'move' | 'fill' } | undefined>(SLOTS).fill(undefined));
+  const slots: Uint8Array[][] = plan.pages.map(() => Array.from({ length: SLOTS }, () => new Uint8Array(SLOT_BYTES)));
+  const writers = plan.pages.map(() => new Array<number>(SLOTS).fill(0));
   for (let id = 1; id <= k; id++) {
     for (const touch of plan.mtrs[id - 1]!.touches) {
       header[touch.page] = id;
-      slots[touch.page]![touch.slot] = { id, how: touch.how };
+      const page = slots[touch.page]!;
+      page[touch.slot] = touch.how === 'copy' ? new Uint8Array(page[touch.from]!) : slotContent(id, touch.page, touch.slot, touch.how);
+      writers[touch.page]![touch.slot] = id;
     }
   }
-  return { header, slots };
+  return { header, slots, writers };
 }
 
 /**
@@ -155,11 +198,11 @@ export function verifyRecovered(storage: Storage, plan: WorkloadPlan, acked: num
     const image = images[p]!;
     expect(readU32(image, HEADER), `page ${p} header after prefix ${k}`).toBe(model.header[p]);
     for (let slot = 0; slot < SLOTS; slot++) {
-      const writer = model.slots[p]![slot];
-      const expected = writer === undefined ? new Uint8Array(SLOT_BYTES) : slotContent(writer.id, p, slot, writer.how);
+      const expected = model.slots[p]![slot]!;
       const actual = image.subarray(SLOT_BASE + slot * SLOT_BYTES, SLOT_BASE + (slot + 1) * SLOT_BYTES);
       if (!Buffer.from(actual).equals(Buffer.from(expected))) {
-        expect.fail(`page ${p} slot ${slot} after prefix ${k}: expected mtr ${writer?.id ?? 'none'}'s bytes (an mtr is there in part)`);
+        const writer = model.writers[p]![slot]!;
+        expect.fail(`page ${p} slot ${slot} after prefix ${k}: expected the bytes mtr ${writer === 0 ? 'none' : writer} left (an mtr is there in part, or a record was applied twice)`);
       }
     }
   }

@@ -1,9 +1,13 @@
 /**
  * The README's TypeScript examples are real code: each is a file in `examples/` (so `npm run
- * typecheck` covers it), identical to its README block up to the import path, and it runs.
+ * typecheck` covers it), identical to its README block up to the import path, and it runs and
+ * prints what the README says it prints: every `console.log(...)` line in a README block ends in
+ * `// → <output>`, the exact text console.log writes (util.format), and the example's console.log
+ * calls must print exactly those, in order.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { format } from 'node:util';
+import { describe, expect, it, vi } from 'vitest';
 
 const root = new URL('../../', import.meta.url);
 const readme = readFileSync(new URL('README.md', root), 'utf8');
@@ -16,6 +20,18 @@ function body(file: string): string {
     .slice(1) // the "kept identical" comment
     .join('\n')
     .replace("from '../src/index.js'", "from 'minno'");
+}
+
+/** The outputs a README block promises: one per console.log line, from its `// → ` comment. */
+function promisedOutputs(block: string): string[] {
+  return block
+    .split('\n')
+    .filter((line) => line.includes('console.log('))
+    .map((line) => {
+      const arrow = line.indexOf('// → ');
+      expect(arrow, `README line says what it prints: ${line.trim()}`).toBeGreaterThan(0);
+      return line.slice(arrow + '// → '.length).trimEnd();
+    });
 }
 
 describe('README errors table', () => {
@@ -33,8 +49,18 @@ describe('README examples', () => {
   });
 
   for (const file of examples) {
-    it(`runs ${file}`, async () => {
-      await import(new URL(`examples/${file}`, root).href);
+    it(`runs ${file} and prints what the README promises`, async () => {
+      const block = blocks.find((candidate) => candidate === body(file));
+      expect(block, `${file} has its README block`).toBeDefined();
+      const promised = promisedOutputs(block!);
+      const printed: string[] = [];
+      const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void printed.push(format(...args)));
+      try {
+        await import(new URL(`examples/${file}`, root).href);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(printed).toEqual(promised);
     });
   }
 });

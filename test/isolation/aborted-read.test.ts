@@ -5,7 +5,7 @@
  * Hermitage, mysql.md: "MySQL read committed prevents Aborted Reads (G1a)".
  */
 import { describe, it } from 'vitest';
-import type { IsolationLevel } from '../../src/row/trx.js';
+import type { IsolationLevel } from '../../src/mvcc/trx.js';
 import { runScript } from './script.js';
 
 const consistent = (level: IsolationLevel): string => `

@@ -6,7 +6,7 @@
  * mysql.md "Anti-Dependency Cycles (G2)", with Fekete et al.'s three-transaction example.
  */
 import { describe, it } from 'vitest';
-import type { IsolationLevel } from '../../src/row/trx.js';
+import type { IsolationLevel } from '../../src/mvcc/trx.js';
 import { runScript } from './script.js';
 
 const allowed = (level: IsolationLevel): string => `

@@ -6,7 +6,7 @@
  * Hermitage, mysql.md: "MySQL read committed prevents Circular Information Flow (G1c)".
  */
 import { describe, it } from 'vitest';
-import type { IsolationLevel } from '../../src/row/trx.js';
+import type { IsolationLevel } from '../../src/mvcc/trx.js';
 import { runScript } from './script.js';
 
 const consistent = (level: IsolationLevel): string => `

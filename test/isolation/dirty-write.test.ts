@@ -4,7 +4,7 @@
  * writer waits for the first to commit. Hermitage, mysql.md "Read Committed basic requirements".
  */
 import { describe, it } from 'vitest';
-import type { IsolationLevel } from '../../src/row/trx.js';
+import type { IsolationLevel } from '../../src/mvcc/trx.js';
 import { runScript } from './script.js';
 
 const script = (level: IsolationLevel): string => `

@@ -5,7 +5,7 @@
  * lock_rec_convert_impl_to_expl, and queues the newcomer behind it.)
  */
 import { describe, it } from 'vitest';
-import type { IsolationLevel } from '../../src/row/trx.js';
+import type { IsolationLevel } from '../../src/mvcc/trx.js';
 import { runScript } from './script.js';
 
 const LEVELS: readonly IsolationLevel[] = ['read-committed', 'repeatable-read', 'serializable'];

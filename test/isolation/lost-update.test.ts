@@ -6,7 +6,7 @@
  * the second is a deadlock victim. Hermitage, mysql.md "Lost Update (P4)".
  */
 import { describe, it } from 'vitest';
-import type { IsolationLevel } from '../../src/row/trx.js';
+import type { IsolationLevel } from '../../src/mvcc/trx.js';
 import { runScript } from './script.js';
 
 const allowed = (level: IsolationLevel): string => `

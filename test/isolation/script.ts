@@ -45,8 +45,8 @@
 import { Database } from '../../src/api/database.js';
 import type { Table } from '../../src/api/table.js';
 import type { Transaction } from '../../src/api/transaction.js';
-import type { TableSchema } from '../../src/btree/schema.js';
-import type { IsolationLevel } from '../../src/row/trx.js';
+import type { TableSchema } from '../../src/rec/schema.js';
+import type { IsolationLevel } from '../../src/mvcc/trx.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 

@@ -6,7 +6,7 @@
  * (G2-item)" (its `where id in (1,2)` is two unique searches: two record locks).
  */
 import { describe, it } from 'vitest';
-import type { IsolationLevel } from '../../src/row/trx.js';
+import type { IsolationLevel } from '../../src/mvcc/trx.js';
 import { runScript } from './script.js';
 
 const allowed = (level: IsolationLevel): string => `

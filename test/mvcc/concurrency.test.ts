@@ -26,9 +26,9 @@
 import { describe, expect, it } from 'vitest';
 import { Database } from '../../src/api/database.js';
 import type { Transaction } from '../../src/api/transaction.js';
-import type { TableSchema } from '../../src/btree/schema.js';
+import type { TableSchema } from '../../src/rec/schema.js';
 import type { Durability } from '../../src/redo/redo-log.js';
-import type { IsolationLevel } from '../../src/row/trx.js';
+import type { IsolationLevel } from '../../src/mvcc/trx.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';

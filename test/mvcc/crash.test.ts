@@ -21,7 +21,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Database } from '../../src/api/database.js';
-import type { TableSchema } from '../../src/btree/schema.js';
+import type { TableSchema } from '../../src/rec/schema.js';
 import { SimulatedCrashError } from '../../src/errors.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';

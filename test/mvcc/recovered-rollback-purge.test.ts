@@ -25,7 +25,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Database } from '../../src/api/database.js';
-import type { TableSchema } from '../../src/btree/schema.js';
+import type { TableSchema } from '../../src/rec/schema.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { FaultVfs } from '../../src/vfs/fault-vfs.js';
 
@@ -86,7 +86,7 @@ describe('rollback of a recovered transaction after purge (issue 9, SEC=CLUST)',
   it('the purge view made before recovery adopted its transactions treats them as active', async () => {
     const db = await open(await crashedWithDeleteInFlight());
     const purgeView = db.engine.trxSystem.purgeView;
-    const recovered = db.engine.recoveredTrxs.map((trx) => trx.trxId);
+    const recovered = db.engine.trxSystem.activeIds(); // right after open: exactly the recovered ones
     expect(recovered).toHaveLength(1);
     for (const id of recovered) expect(purgeView.changesVisible(id)).toBe(false);
     await db.close();

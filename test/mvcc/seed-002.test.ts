@@ -29,7 +29,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Database, openDatabaseWithTestSeams, type DatabaseTestSeams } from '../../src/api/database.js';
-import type { TableSchema } from '../../src/btree/schema.js';
+import type { TableSchema } from '../../src/rec/schema.js';
 import type { ReadView } from '../../src/mvcc/read-view.js';
 import type { TrxSystem } from '../../src/mvcc/trx-system.js';
 import { ManualClock } from '../../src/util/clock.js';

@@ -18,11 +18,10 @@ import type { MiniTransaction } from '../../src/redo/mtr.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { FaultVfs, type CrashImage, type CrashPolicyName } from '../../src/vfs/fault-vfs.js';
-import { TRX_SYS_TRX_ID_WRITE_MARGIN, createTrxSys, openTrxSys, recoveryActionFor, type TrxSys } from '../../src/undo/trx-sys.js';
+import { TRX_SYS_TRX_ID_WRITE_MARGIN, createTrxSysPage as createTrxSys, openTrxSysPage as openTrxSys, recoveryActionFor, type TrxSysPage as TrxSys } from '../../src/mvcc/trx-sys-page.js';
 import {
   UndoLogState,
   appendUndoRecord,
-  checkUndoLog,
   commitUndoLog,
   createUndoLog,
   freeUndoLog,
@@ -33,6 +32,7 @@ import {
   type UndoLogKind,
   type UndoLogRef,
 } from '../../src/undo/undo-log.js';
+import { checkUndoLog } from '../../src/undo/undo-log-read.js';
 import { UndoRecordType, encodeUndoRecord } from '../../src/undo/undo-record.js';
 
 const PAGE_SIZE = 4096;

@@ -1,5 +1,5 @@
 /**
- * Undo logs in pages (src/undo/undo-log.ts) and the trx-sys page (src/undo/trx-sys.ts) on 4 KiB
+ * Undo logs in pages (src/undo/undo-log.ts) and the trx-sys page (src/mvcc/trx-sys-page.ts) on 4 KiB
  * pages: thousands of records over many pages read back by roll pointer and walked both ways,
  * savepoint truncation, commit (insert logs freed, update logs into the history list in trx_no
  * order), purge-style removal, reopening after close and after a crash, and every kind of stale
@@ -21,38 +21,40 @@ import { ROLL_PTR_NULL, makeRollPtr, rollPtrIsInsert, rollPtrOffset, rollPtrPage
 import {
   TRX_SYS_PAGE_NO_OFFSET,
   TRX_SYS_TRX_ID_WRITE_MARGIN,
-  TrxSys,
+  TrxSysPage as TrxSys,
   UndoSlotsFullError,
-  createTrxSys,
-  openTrxSys,
+  createTrxSysPage as createTrxSys,
+  openTrxSysPage as openTrxSys,
   recoveryActionFor,
   type UndoRecoveryAction,
-} from '../../src/undo/trx-sys.js';
+} from '../../src/mvcc/trx-sys-page.js';
 import {
   UNDO_LOG_RECORDS_START,
-  UndoLogCursor,
   UndoLogState,
   appendUndoRecord,
-  checkUndoLog,
   commitUndoLog,
   createUndoLog,
-  firstUndoRecord,
   freeUndoLog,
-  lastUndoRecord,
-  nextUndoRecord,
   poolPageSource,
-  prevUndoRecord,
-  readUndoRecord,
   removeFromHistory,
   truncateUndoLog,
-  undoLogInfo,
   undoRecordBytesMax,
   type PageSource,
-  type UndoLogInfo,
   type UndoLogKind,
   type UndoLogRef,
   type UndoLogStateValue,
 } from '../../src/undo/undo-log.js';
+import {
+  UndoLogCursor,
+  checkUndoLog,
+  firstUndoRecord,
+  lastUndoRecord,
+  nextUndoRecord,
+  prevUndoRecord,
+  readUndoRecord,
+  undoLogInfo,
+  type UndoLogInfo,
+} from '../../src/undo/undo-log-read.js';
 import { UndoRecordTooLargeError, UndoRecordType, encodeUndoRecord } from '../../src/undo/undo-record.js';
 
 const PAGE_SIZE = 4096;

@@ -2,24 +2,17 @@
  * FaultVfs with no faults keeps the VFS contract (the op-by-op agreement with MemoryVfs and NodeVfs
  * is `differential.test.ts`); here: bad input gives typed errors, refused calls are not counted as
  * operations, and after random operation sequences the process-crash image (and its reopening)
- * equals what the reads see, and the power-cut image equals it once everything is synced.
+ * equals what the reads see, the reopening keeps unsynced what was unsynced (F11), and the
+ * power-cut image equals it once everything is synced.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FaultVfs, type CrashImage } from '../../src/vfs/fault-vfs.js';
+import { FaultVfs } from '../../src/vfs/fault-vfs.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 import type { VfsFile } from '../../src/vfs/vfs.js';
-import { runOp, snapshot, vfsOpsArb } from './vfs-ops.js';
+import { imageSnapshot, runOp, snapshot, vfsOpsArb } from './vfs-ops.js';
 
 const code = (value: string) => expect.objectContaining({ code: value });
-
-/** An image in the form of vfs-ops' `snapshot`. */
-function imageSnapshot(image: CrashImage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const dir of image.directories) out[dir] = 'dir';
-  for (const [path, bytes] of image.files) out[path] = `file ${bytes.length}: ${Buffer.from(bytes).toString('hex')}`;
-  return out;
-}
 
 describe('FaultVfs: typed errors for bad input', () => {
   it('refuses negative and non-integer offsets, and non-buffers', () => {
@@ -118,7 +111,7 @@ describe('FaultVfs: typed errors for bad input', () => {
 });
 
 describe('FaultVfs images agree with what the reads see (fast-check, vfs-ops sequences)', () => {
-  it('process-crash image = the tree MemoryVfs shows; reopened, the same tree; all synced, power-cut too', async () => {
+  it('process-crash image = the tree MemoryVfs shows; reopened, the same tree and the same durable part; all synced, power-cut too', async () => {
     await fc.assert(
       fc.asyncProperty(vfsOpsArb, fc.integer({ min: 1, max: 1 << 30 }), async (ops, seed) => {
         const memory = new MemoryVfs();
@@ -131,9 +124,16 @@ describe('FaultVfs images agree with what the reads see (fast-check, vfs-ops seq
         const expected = snapshot(memory);
         expect(snapshot(fault)).toEqual(expected);
 
+        const durableBefore = imageSnapshot(fault.durableImage());
         const image = fault.crashNow('process-crash');
         expect(imageSnapshot(image)).toEqual(expected);
-        expect(snapshot(FaultVfs.fromImage(image, { seed }))).toEqual(expected);
+        const reopened = FaultVfs.fromImage(image, { seed });
+        expect(snapshot(reopened)).toEqual(expected);
+        // F11: the kernel kept its page cache; a power cut now leaves what it would have at the crash.
+        expect(imageSnapshot(reopened.durableImage())).toEqual(durableBefore);
+        const again = FaultVfs.fromImage(reopened.crashNow('process-crash'), { seed });
+        expect(snapshot(again)).toEqual(expected);
+        expect(imageSnapshot(again.durableImage())).toEqual(durableBefore);
 
         // Sync every file (through a fresh handle) and every directory, deepest first: nothing is lost.
         const synced = new FaultVfs({ seed });

@@ -10,6 +10,7 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { MinnoError, type ErrorCode } from '../../src/errors.js';
+import type { CrashImage } from '../../src/vfs/fault-vfs.js';
 import type { Vfs, VfsFile } from '../../src/vfs/vfs.js';
 
 export type VfsOp =
@@ -227,6 +228,14 @@ export function snapshot(vfs: Vfs, dir = ''): Record<string, string> {
       out[path] = `file ${count}: ${Buffer.from(bytes).toString('hex')}`;
     }
   }
+  return out;
+}
+
+/** A crash image in the form of `snapshot`. */
+export function imageSnapshot(image: CrashImage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const dir of image.directories) out[dir] = 'dir';
+  for (const [path, bytes] of image.files) out[path] = `file ${bytes.length}: ${Buffer.from(bytes).toString('hex')}`;
   return out;
 }
 

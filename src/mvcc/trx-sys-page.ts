@@ -64,13 +64,12 @@ import {
   UNDO_LOG_HIST_PREV,
   UNDO_LOG_TRX_NO,
   UndoLogState,
-  openUndoLog,
   poolPageSource,
-  undoLogInfo,
   type PageSource,
-  type UndoLogInfo,
+  type RollbackSegment,
   type UndoLogRef,
-} from './undo-log.js';
+} from '../undo/undo-log.js';
+import { openUndoLog, undoLogInfo, type UndoLogInfo } from '../undo/undo-log-read.js';
 
 /** The trx id counter is written every this many ids (InnoDB's TRX_SYS_TRX_ID_WRITE_MARGIN). */
 export const TRX_SYS_TRX_ID_WRITE_MARGIN = 256;
@@ -128,13 +127,14 @@ function corrupt(pageNo: number, detail: string): CorruptionError {
   return new CorruptionError(SYSTEM_FILE, pageNo, detail);
 }
 
-export class TrxSys {
+/** The trx-sys page: the trx id counter, and the rollback segment undo logs register in (U7). */
+export class TrxSysPage implements RollbackSegment {
   /** The trx-sys page in space 0. */
   readonly pageNo: number;
   readonly slotCount: number;
   private nextId: number;
 
-  /** Use `createTrxSys` or `openTrxSys`. */
+  /** Use `createTrxSysPage` or `openTrxSysPage`. */
   constructor(pageNo: number, slotCount: number, nextId: number) {
     this.pageNo = pageNo;
     this.slotCount = slotCount;
@@ -303,7 +303,7 @@ export class TrxSys {
  * Creates the trx-sys page at bootstrap (space 0 must exist and have none) and records its page
  * number in page 0 of space 0. Ids start at 1.
  */
-export function createTrxSys(mtr: MiniTransaction): TrxSys {
+export function createTrxSysPage(mtr: MiniTransaction): TrxSysPage {
   const spaceHeader = mtr.getPage(SYSTEM_SPACE_ID, 0);
   assert(readU32(spaceHeader, TRX_SYS_PAGE_NO_OFFSET) === 0, 'the trx-sys page is created once');
   const { pageNo, page } = allocatePage(mtr, SYSTEM_SPACE_ID, PageType.TrxSys);
@@ -316,7 +316,7 @@ export function createTrxSys(mtr: MiniTransaction): TrxSys {
   mtr.writeU32(page, TRX_SYS_HISTORY_LAST_OFFSET, NIL_PAGE);
   mtr.fill(page, TRX_SYS_SLOTS_OFFSET, 4 * slotCount, 0xff);
   mtr.writeU32(spaceHeader, TRX_SYS_PAGE_NO_OFFSET, pageNo);
-  return new TrxSys(pageNo, slotCount, 1);
+  return new TrxSysPage(pageNo, slotCount, 1);
 }
 
 /**
@@ -324,7 +324,7 @@ export function createTrxSys(mtr: MiniTransaction): TrxSys {
  * database, or one whose bootstrap did not reach its durable end). Counting resumes at the stored
  * MAX_TRX_ID + 256 (U11). Call with no mtr active.
  */
-export function openTrxSys(storage: Storage): TrxSys | undefined {
+export function openTrxSysPage(storage: Storage): TrxSysPage | undefined {
   const source = poolPageSource(storage.pool);
   const pageNo = readU32(source.getPage(SYSTEM_SPACE_ID, 0), TRX_SYS_PAGE_NO_OFFSET);
   if (pageNo === 0) return undefined;
@@ -337,7 +337,7 @@ export function openTrxSys(storage: Storage): TrxSys | undefined {
   if (slotCount !== trxSysSlotCount(page.length)) throw corrupt(pageNo, `SLOT_COUNT ${slotCount} does not fit the page size`);
   const stored = readU64(page, TRX_SYS_MAX_TRX_ID_OFFSET);
   if (stored % TRX_SYS_TRX_ID_WRITE_MARGIN !== 0) throw corrupt(pageNo, `U11 MAX_TRX_ID ${stored} is not a multiple of ${TRX_SYS_TRX_ID_WRITE_MARGIN}`);
-  const trxSys = new TrxSys(pageNo, slotCount, stored + TRX_SYS_TRX_ID_WRITE_MARGIN);
+  const trxSys = new TrxSysPage(pageNo, slotCount, stored + TRX_SYS_TRX_ID_WRITE_MARGIN);
   // U11: nothing on disk is at or above the restart point.
   for (const info of trxSys.activeUndoLogs(source)) {
     if (info.log.trxId >= trxSys.nextTrxIdOrNo || info.trxNo >= trxSys.nextTrxIdOrNo) {

@@ -12,7 +12,7 @@
  * on it fails with ERR_TRANSACTION_FINISHED.
  */
 import type { LockOwner } from '../lock/lock-manager.js';
-import type { ReadView } from '../mvcc/read-view.js';
+import type { ReadView } from './read-view.js';
 import type { Durability } from '../redo/redo-log.js';
 import type { UndoLogRef } from '../undo/undo-log.js';
 

@@ -1,5 +1,5 @@
 /**
- * The row format (src/btree/row-format.ts): rows of random schemas round-trip through the value and
+ * The row format (src/rec/row-format.ts): rows of random schemas round-trip through the value and
  * the key, one column reads alone, trailing fields added later read as NULL, the hidden DB_TRX_ID
  * and DB_ROLL_PTR are patched in place, secondary entries carry the primary key, and bad rows raise
  * typed errors naming the column.
@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MinnoError } from '../../src/errors.js';
-import { compareBytes, decodeKey, encodeKeyPrefix } from '../../src/btree/key-codec.js';
+import { compareBytes, decodeKey, encodeKeyPrefix } from '../../src/rec/key-codec.js';
 import {
   columnIndex,
   compileTable,
@@ -34,8 +34,8 @@ import {
   writeTrxIdInto,
   type Row,
   type TableLayout,
-} from '../../src/btree/row-format.js';
-import { COLUMN_TYPES, type ColumnDef, type ColumnType, type ColumnValue, type TableSchema } from '../../src/btree/schema.js';
+} from '../../src/rec/row-format.js';
+import { COLUMN_TYPES, type ColumnDef, type ColumnType, type ColumnValue, type TableSchema } from '../../src/rec/schema.js';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;

@@ -11,8 +11,8 @@
  * Invariant:
  *  UF1. decodeUndoField(type, encodeUndoField(type, v)) equals v for every valid v of the type.
  */
-import { readFloat64, readInt64, readU32BE, writeFloat64, writeInt64, writeU32BE } from '../btree/key-codec.js';
-import type { ColumnType, ColumnValue } from '../btree/schema.js';
+import { readFloat64, readInt64, readU32BE, writeFloat64, writeInt64, writeU32BE } from './key-codec.js';
+import type { ColumnType, ColumnValue } from './schema.js';
 import { unreachable } from '../util/assert.js';
 
 const encoder = new TextEncoder();

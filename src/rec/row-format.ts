@@ -208,7 +208,7 @@ export function compileTable(given: TableSchema, options: LayoutOptions = {}): T
   primaryKeyColumns.forEach((column, position) => (keyPosition[column] = position));
 
   const fieldPosition = new Int16Array(columns.length).fill(-1);
-  const stored = columns.flatMap((column, i) => (keyPosition[i] === -1 ? [i] : []));
+  const stored = columns.flatMap((_column, i) => (keyPosition[i] === -1 ? [i] : []));
   const fieldCount = stored.length;
   const fieldColumns = Int16Array.from(stored);
   const fieldTypeCodes = new Uint8Array(fieldCount);

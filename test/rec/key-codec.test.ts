@@ -1,5 +1,5 @@
 /**
- * Memcomparable keys (src/btree/key-codec.ts): byte order equals the typed order (K1), fields are
+ * Memcomparable keys (src/rec/key-codec.ts): byte order equals the typed order (K1), fields are
  * prefix-free (K2), decode inverts encode (K3), the size limit holds (K4), and bad values raise
  * typed errors with stable codes.
  */
@@ -23,8 +23,8 @@ import {
   utf8Length,
   writeUtf8,
   type KeySpec,
-} from '../../src/btree/key-codec.js';
-import type { ColumnDef, KeyColumnType, KeyValue } from '../../src/btree/schema.js';
+} from '../../src/rec/key-codec.js';
+import type { ColumnDef, KeyColumnType, KeyValue } from '../../src/rec/schema.js';
 
 type Value = KeyValue | null;
 
@@ -169,8 +169,24 @@ describe('K1 order: byte order equals typed order', () => {
 
   it('strings: code-point order, where JavaScript < (code units) disagrees', () => {
     const spec = specOf([column('string', false)]);
-    expect('\u{10000}' < '\uffff').toBe(true); // UTF-16 code units: surrogate 0xD800 < 0xFFFF
+    // By code point U+FFFF < U+10000, though its UTF-16 code unit 0xFFFF is above the surrogate 0xD800.
     expect(compareBytes(encodeKey(['\uffff'], spec), encodeKey(['\u{10000}'], spec))).toBeLessThan(0);
+    expect(compareBytes(encodeKey(['\u{10000}x'], spec), encodeKey(['\uffffx'], spec))).toBeGreaterThan(0);
+    // Any two strings: the encoded order is exactly the code-point order.
+    const codePointOrder = (a: string, b: string): number => {
+      const x = Array.from(a, (c) => c.codePointAt(0)!);
+      const y = Array.from(b, (c) => c.codePointAt(0)!);
+      for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+      return x.length - y.length;
+    };
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
+        expect(Math.sign(compareBytes(encodeKey([a], spec), encodeKey([b], spec))), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(
+          Math.sign(codePointOrder(a, b)),
+        );
+      }),
+      { numRuns: 500 },
+    );
     const ladder = ['', '\u0000', '\u0000\u0000', '\u0000\u0001', '\u0001', 'a', 'a\u0000', 'a\u0000b', 'a\u0001', 'ab', '\u00e9', '\uffff', '\u{10000}'];
     const encoded = ladder.map((s) => encodeKey([s], spec));
     for (let i = 1; i < encoded.length; i++) expect(compareBytes(encoded[i - 1]!, encoded[i]!)).toBeLessThan(0);

@@ -1,5 +1,5 @@
 /**
- * Table schemas (src/btree/schema.ts): valid schemas pass, each rule S1..S5 is enforced with
+ * Table schemas (src/rec/schema.ts): valid schemas pass, each rule S1..S5 is enforced with
  * ERR_INVALID_SCHEMA and an actionable message, the type codes never move, and the value checks.
  */
 import fc from 'fast-check';
@@ -13,7 +13,7 @@ import {
   jsonText,
   validateSchema,
   type TableSchema,
-} from '../../src/btree/schema.js';
+} from '../../src/rec/schema.js';
 
 /** The base every refusal below changes one part of (the sysbench table's shape). */
 const base: TableSchema = {

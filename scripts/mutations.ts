@@ -1,0 +1,289 @@
+/**
+ * The named mutations of the mutation audit (`npm run audit:mutations`, scripts/audit-mutations.ts).
+ *
+ * Each one reverts one rule at one site, the way a lost fix or a careless refactor would, and
+ * names the tests that must fail with it applied. A mutation is `find` (exact text, once in
+ * `file`) replaced by `replace`. If the file has moved, the audit looks for the text anywhere in
+ * `src/`. A test is `file` or `file > pattern`, where the pattern selects tests by name (vitest
+ * `-t`, matched against "describe name test name").
+ *
+ * Adding a rule or a fix: add its mutation here, with the tests that guard it. A mutation that no
+ * test can notice (it changes nothing observable) is listed with `equivalent` saying why, so the
+ * audit reports it without failing.
+ */
+
+export interface Mutation {
+  /** RULE-site: unique, stable (reports refer to it). */
+  readonly name: string;
+  /** The numbered rule or invariant it breaks. */
+  readonly rule: string;
+  readonly file: string;
+  readonly find: string;
+  readonly replace: string;
+  /** The tests that must fail: `path` or `path > name pattern`. */
+  readonly tests: readonly string[];
+  /** Set when no test can fail: why the mutant is equivalent. */
+  readonly equivalent?: string;
+}
+
+const CORE_CRASH = 'test/core/crash.test.ts';
+const CORE_LOG = 'test/core/log-and-corruption.test.ts';
+const GROUP_COMMIT = 'test/core/group-commit.test.ts';
+const LOG_FORMAT = 'test/redo/log-format.test.ts';
+
+export const MUTATIONS: readonly Mutation[] = [
+  // ---------------------------------------------------------------------------------------- WAL
+  {
+    name: 'WAL-page-flush',
+    rule: 'WAL (B3)',
+    file: 'src/buffer/buffer-pool.ts',
+    find: '    this.wal.flushLogUpTo(newest); // B3, rule WAL',
+    replace: '    // mutant: pages written without making their redo durable',
+    tests: [`${CORE_CRASH} > every operation under every policy`],
+  },
+  {
+    name: 'WAL-recovery-log-sync',
+    rule: 'WAL, RC2 (issue 17 mutation 4)',
+    file: 'src/redo/recovery.ts',
+    find: "  logFile.file.datasync();\n  registry.vfs.syncDir('');",
+    replace: "  registry.vfs.syncDir('');",
+    tests: [`${CORE_CRASH} > after a kill -9`],
+  },
+  // --------------------------------------------------------------------------------- IDEMPOTENT
+  {
+    name: 'IDEMPOTENT-page-lsn',
+    rule: 'IDEMPOTENT',
+    file: 'src/redo/recovery.ts',
+    find: '      if (groupEnd <= lsnBefore) continue; // rule IDEMPOTENT',
+    replace: '      // mutant: every record applied, whatever the page LSN',
+    tests: [`${CORE_CRASH} > after a kill -9`, `${CORE_CRASH} > IDEMPOTENT: a record older`],
+  },
+  // ----------------------------------------------------------------------------- MTR, CHECKSUM
+  {
+    name: 'MTR-group-checksum',
+    rule: 'MTR, CHECKSUM (log groups)',
+    file: 'src/redo/redo-record.ts',
+    find: '  if (checksum32(bytes.subarray(0, length - 4)) !== readU32(bytes, length - 4)) return GroupCheck.BadChecksum;',
+    replace: '  // mutant: a group counts whatever its checksum',
+    tests: [LOG_FORMAT],
+  },
+  {
+    name: 'CHECKSUM-checkpoint-slot',
+    rule: 'CHECKSUM (issue 17 mutation 3)',
+    file: 'src/redo/log-file.ts',
+    find: '      if (checksum32(slot.subarray(0, 20)) !== readU32(slot, 20)) continue;',
+    replace: '      // mutant: a checkpoint slot is trusted on its magic number alone',
+    tests: [`${CORE_LOG} > checkpoint slots damaged`],
+  },
+  {
+    name: 'CHECKSUM-page-read',
+    rule: 'CHECKSUM (S1)',
+    file: 'src/page/tablespace.ts',
+    find: '    if (result !== PageCheck.Valid) {\n      throw new CorruptionError(this.path, pageNo, describePageCheck(result, target));',
+    replace: '    if (false) {\n      throw new CorruptionError(this.path, pageNo, describePageCheck(result, target));',
+    tests: [`${CORE_LOG} > bit flip in a tablespace page`, `${CORE_LOG} > read fault that corrupts`],
+  },
+  {
+    name: 'CHECKSUM-page-checksum',
+    rule: 'CHECKSUM, TORN (P1)',
+    file: 'src/page/page.ts',
+    find: '  if (checksum64(page.subarray(8)) !== storedChecksum(page)) return PageCheck.BadChecksum;',
+    replace: '  // mutant: the page checksum is not compared',
+    tests: [`${CORE_LOG} > bit flip in a tablespace page`, `${CORE_CRASH} > every operation under every policy`],
+  },
+  {
+    name: 'CHECKSUM-later-lap',
+    rule: 'CHECKSUM, DURABLE (recovery step 2)',
+    file: 'src/redo/recovery.ts',
+    find: '  detectLaterLap(logFile, endLsn);\n',
+    replace: '',
+    tests: [`${LOG_FORMAT} > later lap`, `${CORE_LOG} > across a restart`],
+  },
+  // -------------------------------------------------------------------------------------- TORN
+  {
+    name: 'TORN-doublewrite-restore',
+    rule: 'TORN (recovery step 4)',
+    file: 'src/redo/recovery.ts',
+    find: '  const copies = input.doublewrite?.readCopies(endLsn) ?? new Map<number, Uint8Array>();',
+    replace: '  const copies = new Map<number, Uint8Array>();',
+    tests: [`${CORE_LOG} > repairs a damaged page`, `${CORE_CRASH} > every operation under every policy`],
+  },
+  {
+    name: 'TORN-doublewrite-sync',
+    rule: 'TORN (D1)',
+    file: 'src/buffer/doublewrite.ts',
+    find: '    file.write(images.subarray(0, count * this.pageSize), 0);\n    file.datasync();',
+    replace: '    file.write(images.subarray(0, count * this.pageSize), 0);',
+    tests: [`${CORE_CRASH} > every operation under every policy`],
+  },
+  {
+    name: 'TORN-page-trailer',
+    rule: 'TORN (P2)',
+    file: 'src/page/page.ts',
+    find: '  if (readU32(page, page.length - FIL_TRAILER_LSN_LOW_FROM_END) !== readU32(page, FIL_PAGE_LSN + 4)) {\n    return PageCheck.TornTrailer;\n  }',
+    replace: '',
+    tests: [`${CORE_CRASH} > every operation under every policy`],
+    equivalent:
+      'P1 (an xxh64 over the whole page) already fails for every page a torn write leaves; the trailer LSN is kept as InnoDB keeps it, a cheap second witness that no tear can pass P1 to reach',
+  },
+  // ---------------------------------------------------------------------------------- LOG-TAIL
+  {
+    name: 'LOG-TAIL-start-lsn',
+    rule: 'LOG-TAIL (issue 17 mutation 2)',
+    file: 'src/redo/redo-record.ts',
+    find: '  if (readU64(bytes, 4) !== expectedLsn) return GroupCheck.NotHere;',
+    replace: '  // mutant: a group of another lap counts if its checksum matches',
+    tests: [`${LOG_FORMAT} > previous lap`, `${CORE_LOG} > previous lap right after the durable end`],
+  },
+  {
+    name: 'LOG-TAIL-corrupt-middle',
+    rule: 'LOG-TAIL, DURABLE (DURABLE_LSN)',
+    file: 'src/redo/recovery.ts',
+    find: '  if (groupDurableLsn(next) >= endLsn + length) {',
+    replace: '  if (false) {',
+    tests: [`${LOG_FORMAT} > where a later group says the log was durable`, `${CORE_LOG} > reports a flipped bit`],
+  },
+  {
+    name: 'LOG-TAIL-reader-overwritten',
+    rule: 'LOG-TAIL (R3)',
+    file: 'src/redo/log-reader.ts',
+    find: '    if (nextLsn < newestCheckpointLsn && (groups.length === 0 || nextLsn === fromLsn)) {',
+    replace: '    if (false) {',
+    tests: [`${LOG_FORMAT} > refuses a position below the newest checkpoint`],
+  },
+  // ----------------------------------------------------------------------------------- DURABLE
+  {
+    name: 'DURABLE-group-commit-written-lsn',
+    rule: 'DURABLE (issue 17 mutation 1)',
+    file: 'src/redo/redo-log.ts',
+    find: '      if (waiter.lsn <= this.durableLsn) waiter.resolve();',
+    replace: '      if (waiter.lsn <= this.writtenLsn) waiter.resolve();',
+    tests: [GROUP_COMMIT],
+  },
+  {
+    name: 'DURABLE-async-sync-target',
+    rule: 'DURABLE (L1)',
+    file: 'src/redo/redo-log.ts',
+    find: '        this.stats.syncs++;\n        this.durableLsn = Math.max(this.durableLsn, target);',
+    replace: '        this.stats.syncs++;\n        this.durableLsn = Math.max(this.durableLsn, this.writtenLsn);',
+    tests: [GROUP_COMMIT],
+  },
+  {
+    name: 'DURABLE-flush-sync',
+    rule: 'DURABLE',
+    file: 'src/redo/redo-log.ts',
+    find: '    const target = this.writtenLsn;\n    try {\n      this.file.file.datasync();\n    } catch (error) {',
+    replace: '    const target = this.writtenLsn;\n    try {\n      // mutant: no sync\n    } catch (error) {',
+    tests: [`${CORE_LOG} > 'full' loses nothing acknowledged`, GROUP_COMMIT],
+  },
+  {
+    name: 'DURABLE-poison-after-failed-sync',
+    rule: 'DURABLE (L4)',
+    file: 'src/redo/redo-log.ts',
+    find: "    this.health.poison(error, 'log sync');",
+    replace: '    // mutant: a failed sync does not poison the engine',
+    tests: [`${GROUP_COMMIT} > L4`],
+  },
+  {
+    name: 'DURABLE-recovery-space-sync',
+    rule: 'DURABLE, RC2',
+    file: 'src/redo/recovery.ts',
+    find: '      registry.handleFor(registry.openFile(spaceId, true)).datasync();',
+    replace: '      registry.openFile(spaceId, true);',
+    tests: [`${CORE_CRASH} > a process crash at every operation, recovery, then a power cut`],
+  },
+  // --------------------------------------------------------------------------------------- DIR
+  {
+    name: 'DIR-create-space-file',
+    rule: 'DIR (C2)',
+    file: 'src/page/tablespace.ts',
+    find: "    const file = this.vfs.open(path, { create: true });\n    file.close();\n    this.vfs.syncDir('');",
+    replace: "    const file = this.vfs.open(path, { create: true });\n    file.close();",
+    tests: ['test/api/ddl-dir.test.ts', `${CORE_LOG} > syncs the directory after creating files`],
+  },
+  {
+    name: 'DIR-remove-space-file',
+    rule: 'DIR (C2)',
+    file: 'src/page/tablespace.ts',
+    find: "      this.vfs.remove(path);\n      this.vfs.syncDir('');",
+    replace: '      this.vfs.remove(path);',
+    tests: ['test/api/ddl-dir.test.ts', `${CORE_CRASH} > DIR: a process crash`],
+  },
+  {
+    name: 'DIR-recovery-sync-dir',
+    rule: 'DIR, RC2',
+    file: 'src/redo/recovery.ts',
+    find: "  registry.vfs.syncDir('');\n",
+    replace: '',
+    tests: [`${CORE_CRASH} > DIR: a process crash`],
+  },
+  {
+    name: 'DIR-doublewrite-file',
+    rule: 'DIR',
+    file: 'src/buffer/doublewrite.ts',
+    find: "      if (!existed) this.vfs.syncDir(''); // rule DIR",
+    replace: '      // mutant: the doublewrite file created without a directory sync',
+    tests: [`${CORE_LOG} > syncs the directory after creating files`],
+  },
+  {
+    name: 'DIR-log-file-rename',
+    rule: 'DIR',
+    file: 'src/redo/log-file.ts',
+    find: "    vfs.rename(LOG_FILE_TMP, LOG_FILE);\n    vfs.syncDir('');",
+    replace: '    vfs.rename(LOG_FILE_TMP, LOG_FILE);',
+    tests: ['test/api/ddl-dir.test.ts', `${CORE_CRASH} > every operation under every policy`],
+    equivalent:
+      "issue 17's harmless fifth mutation: Storage.open creates system.ibd right after, and that file's directory sync persists the rename; a crash in between leaves no system.ibd, which is a database still being created, and recovery now syncs the directory first (RC2)",
+  },
+  // -------------------------------------------------------------------------------- PURGE-MONO
+  {
+    name: 'PURGE-MONO-clone-guard',
+    rule: 'PURGE-MONO',
+    file: 'src/mvcc/trx-system.ts',
+    find: '    if (candidate.lowLimitNo <= this.purgeViewValue.lowLimitNo && !this.allowPurgeViewBackwards) {',
+    replace: '    if (false) {',
+    tests: ['test/mvcc/trx-system.test.ts', 'test/mvcc/seed-002.test.ts'],
+  },
+  {
+    name: 'PURGE-MONO-view-reuse-check',
+    rule: 'PURGE-MONO (seed 002)',
+    file: 'src/mvcc/trx-system.ts',
+    find: '    if (cached !== undefined && cached.lowLimitId === this.nextIdValue && this.active.length === cached.activeIds.length) {',
+    replace: '    if (cached !== undefined) {',
+    tests: ['test/mvcc/trx-system.test.ts', 'test/mvcc/seed-002.test.ts'],
+  },
+  // -------------------------------------------------------------------------------------- MVCC
+  {
+    name: 'MVCC-old-version-delete-mark',
+    rule: 'MVCC (previous versions keep their delete mark)',
+    file: 'src/row/row-engine.ts',
+    find: '    version.deleted = cursor.type === UndoRecordType.UpdateDeleteMarked;',
+    replace: '    version.deleted = false;',
+    tests: ['test/api/old-versions.test.ts'],
+  },
+  {
+    name: 'MVCC-undo-empty-value',
+    rule: 'UF1 (seed 003 family: a zero-length value is not NULL)',
+    file: 'src/row/row-engine.ts',
+    find: '    row[def.name] = cursor.valueLength < 0 ? null',
+    replace: '    row[def.name] = cursor.valueLength <= 0 ? null',
+    tests: ['test/api/old-versions.test.ts'],
+  },
+  // ------------------------------------------------------------------------- the fault model
+  {
+    name: 'FAULTVFS-async-sync-covers-later-writes',
+    rule: 'FaultVfs F12',
+    file: 'src/vfs/fault-vfs.ts',
+    find: '    const upToSeq = this.seq;',
+    replace: '    const upToSeq = Number.POSITIVE_INFINITY;',
+    tests: ['test/vfs/fault-vfs-async-sync.test.ts'],
+  },
+  {
+    name: 'FAULTVFS-os-cache-made-durable',
+    rule: 'FaultVfs F11',
+    file: 'src/vfs/fault-vfs.ts',
+    find: '    if (image.osCache !== undefined) {',
+    replace: '    if (false) {',
+    tests: ['test/vfs/fault-vfs-os-cache.test.ts', 'test/vfs/fault-vfs-contract.test.ts', `${CORE_CRASH} > after a kill -9`],
+  },
+];

@@ -1,0 +1,111 @@
+/**
+ * Every change to an index record, in one place: the seams the next two layers plug into.
+ *
+ * InnoDB counterpart: the index-entry writes of `row/row0ins.cc` (row_ins_clust_index_entry,
+ * row_ins_sec_index_entry), `row/row0upd.cc` (row_upd_sec_index_entry, btr_cur_del_mark_set_*),
+ * `row/row0uins.cc` / `row0umod.cc` (rollback) and `row/row0purge.cc` (row_purge_remove_*). In
+ * InnoDB they all reach the B-tree through `btr_cur_search_to_nth_level` with an operation flag
+ * (BTR_INSERT, BTR_DELETE_MARK, BTR_DELETE), which is where the change buffer steps in.
+ *
+ * ## Secondary indexes: `changeSecondary`, the one door
+ * Insert, delete-mark, unmark and remove of a secondary entry, from every writer (insert, update,
+ * delete, rollback, purge, index build), go through `changeSecondary` and nothing else calls the
+ * tree's write methods on a secondary index. The change buffer (`src/ibuf/`, issue 14) hooks in
+ * here: when the leaf page the change needs is not in the buffer pool, the change is recorded in
+ * the change buffer instead (in the caller's mtr) and merged when the page is next read (rule
+ * IBUF-SAME-MTR: the merge marks the buffered record processed in the mtr that applies it). The
+ * op set below is InnoDB's IBUF_OP_INSERT / IBUF_OP_DELETE_MARK / IBUF_OP_DELETE plus the unmark
+ * and marked insert that rollback needs.
+ *
+ * ## Clustered records: `encodeClustered` and `changeClustered`
+ * The clustered record is the row: its value is the encoded row, stamped with DB_TRX_ID and
+ * DB_ROLL_PTR. Every row image is encoded by `encodeClustered` and every clustered write goes
+ * through `changeClustered`. The LOB layer (`src/lob/`, issue 13) hooks in here: the encoder
+ * stores a column too large for the page on LOB pages and leaves a reference in the record
+ * (with its old bytes reaching undo as LOB-DIFF diffs), and removing a record frees the LOB
+ * pages only it references (purge).
+ *
+ * Invariant:
+ *  IW1. Index records change only here (secondary) or through `changeClustered` (clustered), each
+ *       inside the caller's mini-transaction; index builds write into a new tree the same way.
+ */
+import type { BTree } from '../btree/btree.js';
+import { ENTRY_DELETE_MARK } from '../btree/btree.js';
+import type { MiniTransaction } from '../redo/mtr.js';
+import { ROW_ROLL_PTR_OFFSET, encodeRow, encodeSecondaryKey, type Row } from '../rec/row-format.js';
+import { writeRollPtrAt, type RollPtr } from '../undo/roll-ptr.js';
+import type { TableRuntime } from './table-runtime.js';
+
+/**
+ * - `insert`: a live entry; one already there (delete-marked) is unmarked.
+ * - `insert-marked`: a delete-marked entry, or the mark set on the one already there (rollback
+ *   restoring a deleted version; an index build copying a delete-marked row).
+ * - `delete-mark` / `unmark`: the entry's delete mark set or cleared in place.
+ * - `remove`: the entry removed for good (rollback of its insert, purge).
+ */
+export type SecondaryChange = 'insert' | 'insert-marked' | 'delete-mark' | 'unmark' | 'remove';
+
+const EMPTY = new Uint8Array(0);
+
+/** Changes the secondary entry `key` of `tree` in `mtr` (IW1): the change buffer's hook. */
+export function changeSecondary(mtr: MiniTransaction, tree: BTree, key: Uint8Array, change: SecondaryChange): void {
+  switch (change) {
+    case 'insert':
+      if (!tree.insert(mtr, key, EMPTY, 0)) tree.setDeleteMark(mtr, key, false);
+      return;
+    case 'insert-marked':
+      if (!tree.insert(mtr, key, EMPTY, ENTRY_DELETE_MARK)) tree.setDeleteMark(mtr, key, true);
+      return;
+    case 'delete-mark':
+      tree.setDeleteMark(mtr, key, true);
+      return;
+    case 'unmark':
+      tree.setDeleteMark(mtr, key, false);
+      return;
+    case 'remove':
+      tree.delete(mtr, key);
+      return;
+  }
+}
+
+/**
+ * - `insert`: a new record (the key is free: checked by the caller).
+ * - `update`: the record's value and delete mark replaced (an update, a delete mark, a rollback).
+ * - `remove`: the record removed for good (rollback of its insert, purge).
+ */
+export type ClusteredChange = 'insert' | 'update' | 'remove';
+
+/**
+ * Changes the clustered record `key` of `table` in `mtr` (IW1): the LOB layer's hook. `value`
+ * and `flags` (0 or ENTRY_DELETE_MARK) are the new record's for `insert` and `update`. Returns the
+ * tree's answer (false: the key was taken for an insert, absent otherwise).
+ */
+export function changeClustered(
+  mtr: MiniTransaction,
+  table: TableRuntime,
+  key: Uint8Array,
+  change: ClusteredChange,
+  value: Uint8Array = EMPTY,
+  flags = 0,
+): boolean {
+  switch (change) {
+    case 'insert':
+      return table.clustered.insert(mtr, key, value, flags);
+    case 'update':
+      return table.clustered.update(mtr, key, value, flags);
+    case 'remove':
+      return table.clustered.delete(mtr, key);
+  }
+}
+
+/** Encodes a row as a clustered record stamped with `trxId` and `rollPtr` (the LOB layer's other hook). */
+export function encodeClustered(table: TableRuntime, row: Row, trxId: number, rollPtr: RollPtr): { key: Uint8Array; value: Uint8Array } {
+  const encoded = encodeRow(table.layout, row, trxId, 0n);
+  writeRollPtrAt(encoded.value, ROW_ROLL_PTR_OFFSET, rollPtr);
+  return encoded;
+}
+
+/** The secondary entry keys of `row`, one per secondary index in `table.secondaries` order. */
+export function secondaryKeys(table: TableRuntime, row: Row): Uint8Array[] {
+  return table.secondaries.map((s) => encodeSecondaryKey(table.layout, s.layoutIndex, row));
+}

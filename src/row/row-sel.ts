@@ -1,0 +1,292 @@
+/**
+ * Reads: consistent reads through read views, and locking reads of the newest versions.
+ *
+ * InnoDB counterpart: `row/row0sel.cc` (row_search_mvcc: a consistent read builds the version its
+ * view sees; a locking read locks the newest one; a secondary-index read looks up the clustered
+ * record and checks the version it sees still has the entry) and `read/read0read.cc` for when a
+ * view is opened: REPEATABLE READ and SERIALIZABLE keep one per transaction from its first read,
+ * READ COMMITTED opens one per read, and an autocommit read uses a view only when some read-write
+ * transaction is active (otherwise the newest committed version is exact).
+ *
+ * SERIALIZABLE turns a plain read into a shared locking read, as InnoDB does; reads are synchronous
+ * here, so one that would have to wait throws ERR_WOULD_WAIT instead (getForShare waits).
+ */
+import { IndexNotVisibleError, ReadOnlyTransactionError, UnknownIndexError, WouldWaitError } from '../errors.js';
+import { ENTRY_DELETE_MARK, type EntryView, newEntryView } from '../btree/btree.js';
+import { SUPREMUM, type LockKind, type LockMode } from '../lock/lock-manager.js';
+import type { ReadView } from '../mvcc/read-view.js';
+import type { Trx } from '../mvcc/trx.js';
+import type { TrxSystem } from '../mvcc/trx-system.js';
+import { compareBytes, encodeKeyPrefix } from '../rec/key-codec.js';
+import { encodeSecondaryKey, extractPrimaryKeyFromSecondary, readTrxId, type Row } from '../rec/row-format.js';
+import {
+  byteRange,
+  checkLimit,
+  dropUndefined,
+  encodePrimary,
+  prefixValues,
+  primaryKeyBytes,
+  primaryRange,
+  type KeyInput,
+  type KeyRange,
+} from './keys.js';
+import { firstKeyAtOrAfter, nextKey, type RowLocks } from './row-lock.js';
+import { rowFromEntry, type RowVersions } from './row-vers.js';
+import type { RowEngineTestSeams } from './row-seams.js';
+import type { SecondaryRuntime, TableRuntime } from './table-runtime.js';
+import type { TrxLifecycle } from './trx-lifecycle.js';
+
+export class RowSelect {
+  private readonly trxSystem: TrxSystem;
+  private readonly trxs: TrxLifecycle;
+  private readonly versions: RowVersions;
+  private readonly rowLocks: RowLocks;
+  private readonly readsNewestInIndexScans: boolean;
+  private readonly entry: EntryView = newEntryView();
+
+  constructor(trxSystem: TrxSystem, trxs: TrxLifecycle, versions: RowVersions, rowLocks: RowLocks, seams: RowEngineTestSeams = {}) {
+    this.trxSystem = trxSystem;
+    this.trxs = trxs;
+    this.versions = versions;
+    this.rowLocks = rowLocks;
+    this.readsNewestInIndexScans = seams.indexScanReadsNewest === true;
+  }
+
+  /**
+   * The read view a consistent read of `trx` uses, or undefined for "the newest committed
+   * version", which is exact when no read-write transaction is active. `statement` views (READ
+   * COMMITTED, autocommit) are closed by the caller.
+   */
+  viewFor(trx: Trx | undefined): { view: ReadView | undefined; close: boolean } {
+    if (trx === undefined) {
+      if (this.trxSystem.activeIds().length === 0) return { view: undefined, close: false };
+      return { view: this.trxSystem.openAutocommitView(), close: true };
+    }
+    if (trx.isolation === 'read-committed') {
+      if (trx.view !== undefined) this.trxSystem.closeView(trx.view);
+      trx.view = this.trxSystem.openView(trx.trxId);
+      return { view: trx.view, close: false };
+    }
+    trx.view ??= this.trxSystem.openView(trx.trxId);
+    return { view: trx.view, close: false };
+  }
+
+  releaseView(view: ReadView | undefined, close: boolean): void {
+    if (close && view !== undefined) this.trxSystem.closeView(view);
+  }
+
+  // ------------------------------------------------------------------ consistent reads
+
+  /** Point read by primary key, consistent (or, at SERIALIZABLE, with a shared lock taken). */
+  get(trx: Trx | undefined, table: TableRuntime, key: KeyInput): Row | undefined {
+    if (trx !== undefined) this.trxs.checkActive(trx);
+    const length = encodePrimary(table, key);
+    if (trx?.isolation === 'serializable') return this.serializableGet(trx, table, table.keyScratch.slice(0, length));
+    const keyBytes = length === table.keyScratch.length ? table.keyScratch : table.keyScratch.subarray(0, length);
+    const { view, close } = this.viewFor(trx);
+    try {
+      if (!table.clustered.find(keyBytes, this.entry)) return undefined;
+      return this.versions.visibleRow(table, this.entry, view);
+    } finally {
+      this.releaseView(view, close);
+    }
+  }
+
+  /** SERIALIZABLE turns a plain read into a shared locking read (InnoDB); it must not wait here. */
+  private serializableGet(trx: Trx, table: TableRuntime, key: Uint8Array): Row | undefined {
+    this.trxs.ensureTrxId(trx);
+    const found = table.clustered.find(key, this.entry);
+    const [lockKey, kind]: [Uint8Array, LockKind] = found ? [key, 'record'] : [nextKey(table.clustered, key), 'gap'];
+    if (found) this.rowLocks.convertImplicit(trx, table.record.primary.id, key, readTrxId(this.entry.page, this.entry.valueOffset));
+    if (this.rowLocks.locks.wouldWait(trx, table.record.primary.id, lockKey, 'S', kind)) throw new WouldWaitError(table.name);
+    this.rowLocks.lock(trx, table.record.primary.id, lockKey, 'S', kind);
+    if (!table.clustered.find(key, this.entry)) return undefined;
+    return (this.entry.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : rowFromEntry(table, this.entry);
+  }
+
+  /** Consistent range scan by primary key; lazy. */
+  *scan(trx: Trx | undefined, table: TableRuntime, range: KeyRange = {}): Generator<Row, void, undefined> {
+    if (trx !== undefined) this.trxs.checkActive(trx);
+    const limit = checkLimit(range.limit);
+    if (trx?.isolation === 'serializable') {
+      yield* this.serializableScan(trx, table, range, limit);
+      return;
+    }
+    const { view, close } = this.viewFor(trx);
+    try {
+      const it = table.clustered.scan({ ...primaryRange(table, range), reverse: range.reverse === true });
+      let count = 0;
+      while (count < limit && it.step()) {
+        const row = this.versions.visibleRow(table, it.cursor.view, view);
+        if (row === undefined) continue;
+        count++;
+        yield row;
+      }
+    } finally {
+      this.releaseView(view, close);
+    }
+  }
+
+  private *serializableScan(trx: Trx, table: TableRuntime, range: KeyRange, limit: number): Generator<Row, void, undefined> {
+    this.trxs.ensureTrxId(trx);
+    const indexId = table.record.primary.id;
+    const locks = this.rowLocks.locks;
+    const it = table.clustered.scan({ ...primaryRange(table, range), reverse: range.reverse === true });
+    let count = 0;
+    let last: Uint8Array | undefined;
+    while (count < limit && it.step()) {
+      const key = it.cursor.key();
+      last = key;
+      this.rowLocks.convertImplicit(trx, indexId, key, readTrxId(it.cursor.view.page, it.cursor.view.valueOffset));
+      if (locks.wouldWait(trx, indexId, key, 'S', 'next-key')) throw new WouldWaitError(table.name);
+      this.rowLocks.lock(trx, indexId, key, 'S', 'next-key');
+      if (it.cursor.deleteMarked) continue;
+      count++;
+      yield rowFromEntry(table, it.cursor.view);
+    }
+    if (count < limit && range.reverse !== true) {
+      const after = last === undefined ? SUPREMUM : nextKey(table.clustered, last);
+      if (locks.wouldWait(trx, indexId, after, 'S', 'gap')) throw new WouldWaitError(table.name);
+      this.rowLocks.lock(trx, indexId, after, 'S', 'gap');
+    }
+  }
+
+  /** Consistent scan through a secondary index, in index order; returns whole rows. */
+  *indexScan(trx: Trx | undefined, table: TableRuntime, indexName: string, range: KeyRange = {}): Generator<Row, void, undefined> {
+    if (trx !== undefined) this.trxs.checkActive(trx);
+    const secondary = secondaryOf(table, indexName);
+    const limit = checkLimit(range.limit);
+    const layout = table.layout.indexes[secondary.layoutIndex]!;
+    const { view, close } = this.viewFor(trx);
+    try {
+      if (view !== undefined && view.lowLimitId <= secondary.index.createdAtTrxId) throw new IndexNotVisibleError(table.name, indexName);
+      const it = secondary.tree.scan({ ...byteRange(layout.spec, range, `${table.name}.${indexName}`, layout.secondaryFieldCount), reverse: range.reverse === true });
+      let count = 0;
+      while (count < limit && it.step()) {
+        const entryKey = it.cursor.key();
+        const primary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, entryKey);
+        if (!table.clustered.find(primary, this.entry)) continue;
+        // TEST ONLY (indexScanReadsNewest): the newest version instead of the view's.
+        const row = this.versions.visibleRow(table, this.entry, this.readsNewestInIndexScans ? undefined : view);
+        // The version this view sees must be the one this entry indexes (an entry of an older or
+        // newer version of the row is skipped: SEC=CLUST per view).
+        if (row === undefined || compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0) continue;
+        count++;
+        yield row;
+      }
+    } finally {
+      this.releaseView(view, close);
+    }
+  }
+
+  /**
+   * The first row (in index order) whose secondary columns start with `key`, consistent: one
+   * seek, keys compared in place. Reading the newest versions, a live entry is the projection of
+   * its row (SEC=CLUST), so the row needs no re-check; under a read view it does.
+   */
+  getByIndex(trx: Trx | undefined, table: TableRuntime, indexName: string, key: KeyInput): Row | undefined {
+    if (trx !== undefined) this.trxs.checkActive(trx);
+    const secondary = secondaryOf(table, indexName);
+    const layout = table.layout.indexes[secondary.layoutIndex]!;
+    if (trx?.isolation === 'serializable') {
+      for (const row of this.indexScan(trx, table, indexName, { gte: key, lte: key, limit: 1 })) return row;
+      return undefined;
+    }
+    const prefix = encodeKeyPrefix(prefixValues(layout.secondaryFieldCount, key, `${table.name}.${indexName}`), layout.spec);
+    const { view, close } = this.viewFor(trx);
+    try {
+      if (view !== undefined && view.lowLimitId <= secondary.index.createdAtTrxId) throw new IndexNotVisibleError(table.name, indexName);
+      const cursor = secondary.tree.cursor();
+      for (let on = cursor.seek(prefix, 'ge'); on; on = cursor.next()) {
+        const entry = cursor.view;
+        if (entry.keyLength < prefix.length || compareBytes(entry.page.subarray(entry.keyOffset, entry.keyOffset + prefix.length), prefix) !== 0) return undefined;
+        const deleteMarked = (entry.flags & ENTRY_DELETE_MARK) !== 0;
+        if (view === undefined && deleteMarked) continue;
+        const entryKey = entry.page.slice(entry.keyOffset, entry.keyOffset + entry.keyLength);
+        const primary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, entryKey);
+        if (!table.clustered.find(primary, this.entry)) continue;
+        const row = this.versions.visibleRow(table, this.entry, view);
+        if (row === undefined) continue;
+        if (view !== undefined && compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0) continue;
+        return row;
+      }
+      return undefined;
+    } finally {
+      this.releaseView(view, close);
+    }
+  }
+
+  // ------------------------------------------------------------------ locking reads
+
+  /** getForUpdate / getForShare: the newest version, locked. */
+  async lockingGet(trx: Trx, table: TableRuntime, key: KeyInput, mode: LockMode): Promise<Row | undefined> {
+    this.trxs.checkActive(trx);
+    if (mode === 'X' && trx.readOnly) throw new ReadOnlyTransactionError();
+    this.trxs.ensureTrxId(trx);
+    const keyBytes = primaryKeyBytes(table, key);
+    const indexId = table.record.primary.id;
+    for (;;) {
+      this.trxs.checkActive(trx);
+      const found = table.clustered.find(keyBytes, this.entry);
+      const wait = found
+        ? this.rowLocks.lockClustered(trx, table, keyBytes, mode, 'record')
+        : trx.isolation === 'read-committed'
+          ? undefined
+          : this.rowLocks.lock(trx, indexId, nextKey(table.clustered, keyBytes), mode, 'gap');
+      if (wait !== undefined) {
+        await this.rowLocks.waitLock(trx, wait);
+        continue;
+      }
+      if (!table.clustered.find(keyBytes, this.entry)) return undefined;
+      return (this.entry.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : rowFromEntry(table, this.entry);
+    }
+  }
+
+  /** A locking range scan by primary key: next-key locks (record locks at READ COMMITTED). */
+  async *lockingScan(trx: Trx, table: TableRuntime, range: KeyRange, mode: LockMode): AsyncGenerator<Row, void, undefined> {
+    this.trxs.checkActive(trx);
+    if (mode === 'X' && trx.readOnly) throw new ReadOnlyTransactionError();
+    this.trxs.ensureTrxId(trx);
+    const limit = checkLimit(range.limit);
+    const indexId = table.record.primary.id;
+    const kind: LockKind = trx.isolation === 'read-committed' ? 'record' : 'next-key';
+    const bounds = primaryRange(table, range);
+    if (bounds.limit === 0) return; // a range no key can fall in
+    const reverse = range.reverse === true;
+    let resumeAfter: Uint8Array | undefined;
+    let count = 0;
+    for (;;) {
+      this.trxs.checkActive(trx);
+      const start = resumeAfter === undefined ? bounds : reverse ? { ...bounds, lt: resumeAfter, lte: undefined } : { ...bounds, gt: resumeAfter, gte: undefined };
+      const it = table.clustered.scan({ ...dropUndefined(start), reverse });
+      if (!it.step()) {
+        // Past the range: lock the gap up to the next key so nothing can be inserted into it.
+        if (!reverse && kind === 'next-key') {
+          const after = resumeAfter === undefined ? firstKeyAtOrAfter(table.clustered, bounds) : nextKey(table.clustered, resumeAfter);
+          const wait = this.rowLocks.lock(trx, indexId, after, mode, 'gap');
+          if (wait !== undefined) await this.rowLocks.waitLock(trx, wait);
+        }
+        return;
+      }
+      const key = it.cursor.key();
+      const wait = this.rowLocks.lockClustered(trx, table, key, mode, kind);
+      if (wait !== undefined) {
+        await this.rowLocks.waitLock(trx, wait);
+        continue; // re-read from the same position: the entry may have changed while we waited
+      }
+      resumeAfter = key;
+      if (!table.clustered.find(key, this.entry) || (this.entry.flags & ENTRY_DELETE_MARK) !== 0) continue;
+      const row = rowFromEntry(table, this.entry);
+      count++;
+      yield row;
+      if (count >= limit) return;
+    }
+  }
+}
+
+/** The secondary index called `indexName`; ERR_UNKNOWN_INDEX when there is none. */
+export function secondaryOf(table: TableRuntime, indexName: string): SecondaryRuntime {
+  const secondary = table.secondary(indexName);
+  if (secondary === undefined) throw new UnknownIndexError(table.name, indexName, table.secondaries.map((s) => s.index.name));
+  return secondary;
+}

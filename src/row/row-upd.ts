@@ -1,0 +1,225 @@
+/**
+ * Updates and deletes: lock the row (phase 1), then undo record and index changes in one mtr (phase 2).
+ *
+ * InnoDB counterpart: `row/row0upd.cc` (row_upd_clust_step, row_upd_sec_step: the old secondary
+ * entry delete-marked and the new one inserted; a primary-key change is a delete mark of the old
+ * row and an insert of the new one) and the delete mark of `btr/btr0cur.cc`
+ * (btr_cur_del_mark_set_clust_rec). The two phases and RE1 are described in row-ins.ts.
+ *
+ * A delete only marks the record and its entries; purge removes them when no read view can see
+ * the record any more (row-purge.ts).
+ */
+import { InvalidArgumentError, UnknownColumnError } from '../errors.js';
+import type { Storage } from '../core/storage.js';
+import { ENTRY_DELETE_MARK, type EntryView, newEntryView } from '../btree/btree.js';
+import type { Trx } from '../mvcc/trx.js';
+import type { TrxSystem } from '../mvcc/trx-system.js';
+import { compareBytes } from '../rec/key-codec.js';
+import { ROW_ROLL_PTR_OFFSET, readTrxId, writeTrxIdInto, type Row } from '../rec/row-format.js';
+import { ROLL_PTR_NULL, readRollPtrAt, writeRollPtrAt } from '../undo/roll-ptr.js';
+import { UndoRecordType } from '../undo/undo-record.js';
+import { assert } from '../util/assert.js';
+import type { EngineStats } from './engine-stats.js';
+import { changeClustered, changeSecondary, encodeClustered, secondaryKeys } from './index-write.js';
+import { primaryKeyBytes, type KeyInput } from './keys.js';
+import type { RowInsert } from './row-ins.js';
+import { nextKey, type RowLocks } from './row-lock.js';
+import { rowFromEntry, type MutableRow } from './row-vers.js';
+import type { TableRuntime } from './table-runtime.js';
+import type { TrxLifecycle } from './trx-lifecycle.js';
+import { appendRowUndo, indexedColumns, undoFieldsOf } from './undo-append.js';
+import type { RowEngineTestSeams } from './row-seams.js';
+
+export class RowUpdate {
+  private readonly storage: Storage;
+  private readonly trxSystem: TrxSystem;
+  private readonly trxs: TrxLifecycle;
+  private readonly rowLocks: RowLocks;
+  private readonly inserts: RowInsert;
+  private readonly stats: EngineStats;
+  private readonly indexChangeByFirstColumn: boolean;
+  private readonly entry: EntryView = newEntryView();
+
+  constructor(storage: Storage, trxSystem: TrxSystem, trxs: TrxLifecycle, rowLocks: RowLocks, inserts: RowInsert, stats: EngineStats, seams: RowEngineTestSeams = {}) {
+    this.storage = storage;
+    this.trxSystem = trxSystem;
+    this.trxs = trxs;
+    this.rowLocks = rowLocks;
+    this.inserts = inserts;
+    this.stats = stats;
+    this.indexChangeByFirstColumn = seams.indexChangeByFirstColumn === true;
+  }
+
+  /**
+   * Updates columns of the row with primary key `key`. Returns false when there is no such row.
+   * A change of primary-key columns is a delete of the old row and an insert of the new one.
+   */
+  async update(trx: Trx, table: TableRuntime, key: KeyInput, changes: Row): Promise<boolean> {
+    this.trxs.checkWritable(trx);
+    if (changes === null || typeof changes !== 'object') throw new InvalidArgumentError('update changes must be an object of column values');
+    const changed: number[] = [];
+    for (const name of Object.keys(changes)) {
+      const column = table.layout.columnIndexByName.get(name);
+      if (column === undefined) throw new UnknownColumnError(table.name, name, table.layout.schema.columns.map((c) => c.name));
+      changed.push(column);
+    }
+    const keyBytes = primaryKeyBytes(table, key);
+    return this.withLockedRow(trx, table, keyBytes, async (current) => {
+      const next: MutableRow = { ...current };
+      for (const [name, value] of Object.entries(changes)) next[name] = value === undefined ? null : value;
+      // A key change is judged on the encoded key, so values the key treats as equal (-0 and 0,
+      // a bigint and a number) are no change.
+      if (changed.some((c) => table.layout.keyPosition[c]! >= 0) && compareBytes(encodeClustered(table, next, 0, ROLL_PTR_NULL).key, keyBytes) !== 0) {
+        return this.moveRow(trx, table, keyBytes, current, next);
+      }
+      // Validate and encode the new row before any change (RE1); phase 2 stamps it in place.
+      const encoded = encodeClustered(table, next, 0, ROLL_PTR_NULL);
+      const oldKeys = secondaryKeys(table, current);
+      const newKeys = secondaryKeys(table, next);
+      const affected = new Set<number>();
+      oldKeys.forEach((k, i) => {
+        if (compareBytes(k, newKeys[i]!) !== 0) affected.add(i);
+      });
+      if (this.indexChangeByFirstColumn) {
+        // TEST ONLY: an index counts as changed only when its first column does (SEC=CLUST broken).
+        for (const i of [...affected]) {
+          const first = table.layout.schema.columns[table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns[0]!]!.name;
+          if (current[first] === next[first]) affected.delete(i);
+        }
+      }
+      const wait = this.secondaryWriteLocks(trx, table, affected, oldKeys, newKeys, keyBytes);
+      if (wait !== undefined) {
+        await this.rowLocks.waitLock(trx, wait);
+        return 'retry';
+      }
+      // Phase 2 (RE1: no await since the checks).
+      assert(table.clustered.find(keyBytes, this.entry), 'RE1 the locked row is still there');
+      const oldTrxId = readTrxId(this.entry.page, this.entry.valueOffset);
+      const oldRollPtr = readRollPtrAt(this.entry.page, this.entry.valueOffset + ROW_ROLL_PTR_OFFSET);
+      const columns = new Set(changed);
+      for (const i of affected) for (const c of table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns) columns.add(c);
+      const page = this.trxSystem.page;
+      const mtr = this.storage.startMtr();
+      const rollPtr = appendRowUndo(trx, mtr, page, UndoRecordType.UpdateExisting, table, keyBytes, undoFieldsOf(table, current, columns), oldTrxId, oldRollPtr);
+      const value = encoded.value;
+      writeTrxIdInto(value, 0, trx.trxId);
+      writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
+      changeClustered(mtr, table, keyBytes, 'update', value, 0);
+      for (const i of affected) {
+        const tree = table.secondaries[i]!.tree;
+        changeSecondary(mtr, tree, oldKeys[i]!, 'delete-mark');
+        changeSecondary(mtr, tree, newKeys[i]!, 'insert');
+      }
+      mtr.commit();
+      this.stats.updates++;
+      return true;
+    });
+  }
+
+  /**
+   * Runs `body` on the newest version of the row `keyBytes`, X-locked (phase 1 of an update or a
+   * delete); false when there is no such row. `body` returns 'retry' after waiting for a lock.
+   */
+  private async withLockedRow(trx: Trx, table: TableRuntime, keyBytes: Uint8Array, body: (current: MutableRow) => Promise<boolean | 'retry'>): Promise<boolean> {
+    this.trxs.ensureTrxId(trx);
+    for (;;) {
+      this.trxs.checkActive(trx);
+      const current = await this.lockRowForWrite(trx, table, keyBytes);
+      if (current === 'retry') continue;
+      if (current === undefined) return false;
+      const result = await body(current);
+      if (result !== 'retry') return result;
+    }
+  }
+
+  /**
+   * Phase 1 for the row a write changes: X-locks it and returns its newest version, undefined
+   * when it does not exist (after locking the gap at REPEATABLE READ and SERIALIZABLE), or
+   * 'retry' after a wait.
+   */
+  private async lockRowForWrite(trx: Trx, table: TableRuntime, keyBytes: Uint8Array): Promise<MutableRow | undefined | 'retry'> {
+    const indexId = table.record.primary.id;
+    const found = table.clustered.find(keyBytes, this.entry);
+    const live = found && (this.entry.flags & ENTRY_DELETE_MARK) === 0;
+    let wait: Promise<void> | undefined;
+    if (found) {
+      // The entry view is still this record's: taking a lock without waiting changes no page.
+      this.rowLocks.convertImplicit(trx, indexId, keyBytes, readTrxId(this.entry.page, this.entry.valueOffset));
+      wait = this.rowLocks.lock(trx, indexId, keyBytes, 'X', live || trx.isolation === 'read-committed' ? 'record' : 'next-key');
+    } else if (trx.isolation !== 'read-committed') {
+      wait = this.rowLocks.lock(trx, indexId, nextKey(table.clustered, keyBytes), 'X', 'gap');
+    }
+    if (wait !== undefined) {
+      await this.rowLocks.waitLock(trx, wait);
+      return 'retry';
+    }
+    return live ? rowFromEntry(table, this.entry) : undefined;
+  }
+
+  /** X locks on the secondary entries an update delete-marks, insert checks for the new ones. */
+  private secondaryWriteLocks(trx: Trx, table: TableRuntime, affected: ReadonlySet<number>, oldKeys: readonly Uint8Array[], newKeys: readonly Uint8Array[], primaryKey: Uint8Array): Promise<void> | undefined {
+    for (const i of affected) {
+      const secondary = table.secondaries[i]!;
+      let wait = this.rowLocks.lockSecondary(trx, table, i, oldKeys[i]!, 'X', 'record');
+      if (wait !== undefined) return wait;
+      if (secondary.index.unique) {
+        wait = this.inserts.uniqueCheck(trx, table, i, newKeys[i]!, primaryKey);
+        if (wait !== undefined) return wait;
+      }
+      wait = this.rowLocks.insertIntention(trx, secondary.index.id, secondary.tree, newKeys[i]!);
+      if (wait !== undefined) return wait;
+    }
+    return undefined;
+  }
+
+  /** A primary-key change: delete-mark the old row, insert the new (both undone by rollback). */
+  private async moveRow(trx: Trx, table: TableRuntime, oldKey: Uint8Array, current: MutableRow, next: MutableRow): Promise<boolean> {
+    const { key: newKey } = encodeClustered(table, next, 0, ROLL_PTR_NULL);
+    const newKeys = secondaryKeys(table, next);
+    for (;;) {
+      this.trxs.checkActive(trx);
+      const wait = this.inserts.insertChecks(trx, table, newKey, next, newKeys, undefined, oldKey);
+      if (wait === undefined) break;
+      await this.rowLocks.waitLock(trx, wait);
+    }
+    this.deleteLocked(trx, table, oldKey, current);
+    await this.inserts.insert(trx, table, next);
+    return true;
+  }
+
+  /** Deletes (delete-marks) the row with primary key `key`. Returns false when there is none. */
+  async delete(trx: Trx, table: TableRuntime, key: KeyInput): Promise<boolean> {
+    this.trxs.checkWritable(trx);
+    const keyBytes = primaryKeyBytes(table, key);
+    return this.withLockedRow(trx, table, keyBytes, async (current) => {
+      const oldKeys = secondaryKeys(table, current);
+      let wait: Promise<void> | undefined;
+      for (let i = 0; i < table.secondaries.length && wait === undefined; i++) {
+        wait = this.rowLocks.lockSecondary(trx, table, i, oldKeys[i]!, 'X', 'record');
+      }
+      if (wait !== undefined) {
+        await this.rowLocks.waitLock(trx, wait);
+        return 'retry';
+      }
+      this.deleteLocked(trx, table, keyBytes, current);
+      return true;
+    });
+  }
+
+  /** Phase 2 of a delete: the row and its secondary entries are locked. */
+  private deleteLocked(trx: Trx, table: TableRuntime, keyBytes: Uint8Array, current: MutableRow): void {
+    assert(table.clustered.find(keyBytes, this.entry), 'RE1 the locked row is still there');
+    const oldTrxId = readTrxId(this.entry.page, this.entry.valueOffset);
+    const oldRollPtr = readRollPtrAt(this.entry.page, this.entry.valueOffset + ROW_ROLL_PTR_OFFSET);
+    const value = this.entry.page.slice(this.entry.valueOffset, this.entry.valueOffset + this.entry.valueLength);
+    const page = this.trxSystem.page;
+    const mtr = this.storage.startMtr();
+    const rollPtr = appendRowUndo(trx, mtr, page, UndoRecordType.DeleteMark, table, keyBytes, undoFieldsOf(table, current, indexedColumns(table)), oldTrxId, oldRollPtr);
+    writeTrxIdInto(value, 0, trx.trxId);
+    writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
+    changeClustered(mtr, table, keyBytes, 'update', value, ENTRY_DELETE_MARK);
+    for (const [i, k] of secondaryKeys(table, current).entries()) changeSecondary(mtr, table.secondaries[i]!.tree, k, 'delete-mark');
+    mtr.commit();
+    this.stats.deletes++;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Row versions: the version of a clustered record a read view sees, rebuilt along its undo chain.
+ *
+ * InnoDB counterpart: `row/row0vers.cc` (row_vers_build_for_consistent_read,
+ * row_vers_old_has_index_entry) and `trx/trx0rec.cc` (trx_undo_prev_version_build). The newest
+ * version of a row is in the clustered tree; each older one is rebuilt by applying the undo record
+ * its roll pointer names (the old values of the columns that changed), newest first:
+ *
+ *     clustered: {id 1, v: 'c', trx 30, roll -> U3}
+ *                 U3 (trx 30's update undo): v was 'b', trx 20, roll -> U2
+ *                 U2 (trx 20's update undo): v was 'a', trx 10, roll -> insert undo (no older version)
+ *
+ * A consistent read walks the chain until a version's DB_TRX_ID is visible to its read view.
+ *
+ * `olderVersionHasEntry` (row_vers_old_has_index_entry) asks whether a version some view may still
+ * see has a given secondary entry; rollback and purge ask it before removing one. It walks back
+ * only while the purge view cannot see a version's writer: older versions are invisible to every
+ * view, and purge may have freed their undo. Seed 002 is this walk reading undo that purge had
+ * already freed because the purge view went backwards; ours cannot (mvcc/trx-system.ts), and the
+ * undo reader raises corruption rather than read a freed page (U9), so the test has something to
+ * catch.
+ *
+ * Invariant:
+ *  RE2. A clustered entry's DB_TRX_ID and DB_ROLL_PTR name the transaction that wrote it and its
+ *       undo record; the chain from it ends in an insert undo pointer or a null roll pointer.
+ */
+import { ENTRY_DELETE_MARK, type EntryView } from '../btree/btree.js';
+import type { TrxSystem } from '../mvcc/trx-system.js';
+import type { ReadView } from '../mvcc/read-view.js';
+import { compareBytes } from '../rec/key-codec.js';
+import { ROW_ROLL_PTR_OFFSET, decodeRowAt, encodeSecondaryKey, readTrxId } from '../rec/row-format.js';
+import type { ColumnValue } from '../rec/schema.js';
+import { decodeUndoField } from '../rec/undo-fields.js';
+import { readRollPtrAt, rollPtrIsInsert, type RollPtr } from '../undo/roll-ptr.js';
+import { type PageSource } from '../undo/undo-log.js';
+import { UndoLogCursor, readUndoRecord } from '../undo/undo-log-read.js';
+import { UndoRecordType } from '../undo/undo-record.js';
+import { assert } from '../util/assert.js';
+import type { EngineStats } from './engine-stats.js';
+import type { TableRuntime } from './table-runtime.js';
+
+export type MutableRow = Record<string, ColumnValue | null>;
+
+/** One version of a row, stepped back in place by `previousVersion`. */
+export interface Version {
+  row: MutableRow;
+  deleted: boolean;
+  trxId: number;
+  rollPtr: RollPtr;
+}
+
+export class RowVersions {
+  private readonly pages: PageSource;
+  private readonly trxSystem: TrxSystem;
+  private readonly stats: EngineStats;
+  private readonly undoCursor = new UndoLogCursor();
+
+  constructor(pages: PageSource, trxSystem: TrxSystem, stats: EngineStats) {
+    this.pages = pages;
+    this.trxSystem = trxSystem;
+    this.stats = stats;
+  }
+
+  /** The version of the entry in `view` visible to `readView` (undefined: the newest). */
+  visibleRow(table: TableRuntime, view: EntryView, readView: ReadView | undefined): MutableRow | undefined {
+    const trxId = readTrxId(view.page, view.valueOffset);
+    const deleted = (view.flags & ENTRY_DELETE_MARK) !== 0;
+    if (readView === undefined || readView.changesVisible(trxId)) return deleted ? undefined : rowFromEntry(table, view);
+    const version: Version = {
+      row: rowFromEntry(table, view),
+      deleted,
+      trxId,
+      rollPtr: readRollPtrAt(view.page, view.valueOffset + ROW_ROLL_PTR_OFFSET),
+    };
+    while (this.previousVersion(table, version)) {
+      if (readView.changesVisible(version.trxId)) return version.deleted ? undefined : version.row;
+    }
+    return undefined;
+  }
+
+  /** Steps `version` to the one before it; false when there is none (it was inserted). */
+  previousVersion(table: TableRuntime, version: Version): boolean {
+    if (rollPtrIsInsert(version.rollPtr)) return false;
+    const cursor = readUndoRecord(this.pages, version.rollPtr, version.trxId, this.undoCursor);
+    this.stats.versionsBuilt++;
+    applyUndoFields(table, cursor, version.row);
+    version.deleted = cursor.type === UndoRecordType.UpdateDeleteMarked;
+    version.trxId = cursor.oldTrxId;
+    version.rollPtr = cursor.oldRollPtr;
+    return true;
+  }
+
+  /**
+   * The versions of the record in `view`, newest first, back to the first one the purge view sees
+   * (older ones are invisible to every view and their undo may be freed). For tools and test
+   * scripts that show a row's undo chain; each version is a copy.
+   */
+  chain(table: TableRuntime, view: EntryView): Version[] {
+    const version = newestVersion(table, view);
+    const versions: Version[] = [];
+    for (;;) {
+      versions.push({ ...version, row: { ...version.row } });
+      if (this.trxSystem.purgeView.changesVisible(version.trxId)) return versions;
+      if (!this.previousVersion(table, version)) return versions;
+    }
+  }
+
+  /**
+   * row_vers_old_has_index_entry: does `version` or an older one that some read view may still
+   * see have secondary key `entry`? Walks back only while the purge view cannot see a version's
+   * writer (older versions are invisible to every view, and purge may have freed their undo).
+   */
+  olderVersionHasEntry(table: TableRuntime, layoutIndex: number, version: Version, entry: Uint8Array): boolean {
+    const purgeView = this.trxSystem.purgeView;
+    for (;;) {
+      if (!version.deleted && compareBytes(encodeSecondaryKey(table.layout, layoutIndex, version.row), entry) === 0) return true;
+      if (purgeView.changesVisible(version.trxId)) return false;
+      if (!this.previousVersion(table, version)) return false;
+    }
+  }
+}
+
+/** The newest version of the record in `view`, as a `Version` to step back from. */
+export function newestVersion(table: TableRuntime, view: EntryView): Version {
+  return {
+    row: rowFromEntry(table, view),
+    deleted: (view.flags & ENTRY_DELETE_MARK) !== 0,
+    trxId: readTrxId(view.page, view.valueOffset),
+    rollPtr: readRollPtrAt(view.page, view.valueOffset + ROW_ROLL_PTR_OFFSET),
+  };
+}
+
+/** The row in the clustered entry `view` (its newest version). */
+export function rowFromEntry(table: TableRuntime, view: EntryView): MutableRow {
+  return decodeRowAt(table.layout, view.page, view.keyOffset, view.keyLength, view.page, view.valueOffset, view.valueLength) as MutableRow;
+}
+
+/** Applies an undo record's old values to `row` (the version before the change). */
+export function applyUndoFields(table: TableRuntime, cursor: UndoLogCursor, row: MutableRow): void {
+  const columns = table.layout.schema.columns;
+  cursor.rewindFields();
+  while (cursor.nextField()) {
+    const def = columns[cursor.fieldNo];
+    assert(def !== undefined, `undo field ${cursor.fieldNo} names a column of ${table.name}`);
+    row[def.name] = cursor.valueLength < 0 ? null : decodeUndoField(def.type, cursor.bytes, cursor.valueOffset, cursor.valueOffset + cursor.valueLength);
+  }
+}
