@@ -14,8 +14,9 @@
  *   --quiet             no progress lines and no shrunk schedules in the text output
  *   --no-shrink         do not shrink failing runs
  *   --shrink-runs <n>   candidate runs per shrink (default 300)
- *   --save-plans <dir>  save shrunk plans there (default: the OS temp directory)
- *   --plan <file>       replay one saved plan
+ *   --save-plans <dir>  save the plan of every failing run, and shrunk plans, there (default: the
+ *                       OS temp directory); each violation prints its plan file and replay command
+ *   --plan <file>       replay one saved plan (its workload is in the file)
  *   --break <rule>      TEST-ONLY DEMONSTRATION: remove a crash-safety rule through the engine's test
  *                       seams (skipWal, disableDoublewrite, applyTornGroups, skipPageChecks) and watch
  *                       the simulator catch it. Never part of a normal run.
@@ -41,6 +42,7 @@ import { SEAM_NAMES, type SeamName } from '../sim/workload.js';
 import type { CoreEngine } from '../sim/core-target.js';
 import { tableTarget } from '../sim/table-target.js';
 import { tableWorkload } from '../sim/table-workload.js';
+import { workloadByName } from '../sim/workloads.js';
 
 function fail(message: string): never {
   process.stderr.write(`sim: ${message}\n`);
@@ -120,19 +122,22 @@ async function main(): Promise<void> {
     ...(values['shrink-runs'] === undefined ? {} : { shrinkRuns: integer(values['shrink-runs'], 'shrink-runs')! }),
     replayFlags,
     planDirectory: values['save-plans'] ?? tmpdir(),
+    planWorkload: values.workload,
     onRun: progress(values.json || values.quiet, minutes),
   };
 
   let report: SimReport;
   if (values.plan !== undefined) {
-    let plan: SimPlan<CoreOp>;
+    let plan: SimPlan<CoreOp> & { workload?: string };
     try {
-      plan = JSON.parse(readFileSync(values.plan, 'utf8')) as SimPlan<CoreOp>;
+      plan = JSON.parse(readFileSync(values.plan, 'utf8')) as SimPlan<CoreOp> & { workload?: string };
     } catch (error) {
       fail(`cannot read plan ${values.plan}: ${String(error)}`);
     }
     if (!Array.isArray(plan.epochs) || typeof plan.config !== 'object') fail(`${values.plan} is not a simulator plan`);
-    report = await replayPlan(options, plan);
+    // A saved plan names its workload; --workload is needed only for plans saved without one.
+    const named = workloadByName(plan.workload ?? values.workload);
+    report = await replayPlan({ ...options, workload: named.workload as typeof coreWorkload, target: named.target as typeof storageTarget }, plan);
   } else {
     report = await simulate(options);
   }

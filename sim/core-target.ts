@@ -15,7 +15,7 @@ import { Storage, openStorageWithTestSeams, type StorageTestSeams } from '../src
 import { readU64 } from '../src/page/page.js';
 import { ManualClock } from '../src/util/clock.js';
 import type { FaultVfs } from '../src/vfs/fault-vfs.js';
-import type { BackgroundResult, SimConfig, SimSeams, SimTarget, Violation } from './workload.js';
+import { STORAGE_SEAM_NAMES, type BackgroundResult, type SimConfig, type SimSeams, type SimTarget, type Violation } from './workload.js';
 
 /** The engine handle the storage-core workload drives. */
 export interface CoreEngine {
@@ -29,15 +29,20 @@ export interface CoreEngine {
 const LOG_TICK_MS = 1000;
 const PAGE_LSN_OFFSET = 16; // FIL_PAGE_LSN, page.ts
 
+/**
+ * Runs the once-a-second log tick; true only when it left everything logged before it durable.
+ * A poisoned log's tick syncs nothing (L4), and the ledger must not count it as a sync.
+ */
+export function tickSynced(storage: Storage): boolean {
+  const lsn = storage.log.currentLsn;
+  storage.log.tick();
+  return storage.health.isOpen && storage.log.durableLsn >= lsn;
+}
+
 export const CORE_BACKGROUND_ACTIONS = ['page-cleaner', 'checkpoint', 'log-tick'] as const;
 
-function storageSeams(seams: SimSeams): StorageTestSeams {
-  return {
-    disableDoublewrite: seams.disableDoublewrite === true,
-    skipWal: seams.skipWal === true,
-    skipPageChecks: seams.skipPageChecks === true,
-    applyTornGroups: seams.applyTornGroups === true,
-  };
+export function storageSeams(seams: SimSeams): StorageTestSeams {
+  return Object.fromEntries(STORAGE_SEAM_NAMES.map((name) => [name, seams[name] === true]));
 }
 
 export const storageTarget: SimTarget<CoreEngine> = {
@@ -71,8 +76,7 @@ export const storageTarget: SimTarget<CoreEngine> = {
         engine.storage.checkpoint();
         return { logSynced: false };
       case 'log-tick':
-        engine.storage.log.tick();
-        return { logSynced: true };
+        return { logSynced: tickSynced(engine.storage) };
       default:
         throw new Error(`unknown background action ${action}`);
     }
@@ -80,10 +84,13 @@ export const storageTarget: SimTarget<CoreEngine> = {
 
   advanceClock(engine: CoreEngine, ms: number): BackgroundResult {
     const before = engine.clock.nowMs() - engine.openedAtMs;
+    const lsn = engine.storage.log.currentLsn;
     engine.clock.advance(ms);
     const after = engine.clock.nowMs() - engine.openedAtMs;
-    // A tick fired inside the advance when a whole period boundary was crossed.
-    return { logSynced: Math.floor(after / LOG_TICK_MS) > Math.floor(before / LOG_TICK_MS) };
+    // A tick fired inside the advance when a whole period boundary was crossed; it synced only if
+    // the log still works (a poisoned log's tick does nothing).
+    const ticked = Math.floor(after / LOG_TICK_MS) > Math.floor(before / LOG_TICK_MS);
+    return { logSynced: ticked && engine.storage.health.isOpen && engine.storage.log.durableLsn >= lsn };
   },
 
   crashEvents: ['mtr-commit', 'log-write', 'log-sync', 'page-flush', 'doublewrite', 'checkpoint'],
@@ -100,6 +107,11 @@ export const storageTarget: SimTarget<CoreEngine> = {
       spacesCreated: result.spacesCreated,
       spacesDeleted: result.spacesDeleted,
     };
+  },
+
+  poolCounters(engine: CoreEngine): { reads: number; evictions: number } {
+    const stats = engine.storage.pool.stats;
+    return { reads: stats.reads, evictions: stats.evictions };
   },
 
   selfCheck(engine: CoreEngine): void {

@@ -23,7 +23,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Storage } from '../src/core/storage.js';
-import { MinnoError } from '../src/errors.js';
+import { MinnoError, SimulatedCrashError } from '../src/errors.js';
 import { PageType, pageTypeOf, readU32 } from '../src/page/page.js';
 import { allocatePage, freePage } from '../src/page/space-allocator.js';
 import { SYSTEM_SPACE_ID, spaceFileName } from '../src/page/tablespace.js';
@@ -381,6 +381,19 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
       }
     }
     return violations;
+  }
+
+  /** The page cleaner and a checkpoint after recovery, run to the end: every page still holds its state. */
+  settleRecovered(engine: CoreEngine, prefix: number): Violation[] {
+    const storage = engine.storage;
+    try {
+      storage.pool.flushAll();
+      storage.checkpoint();
+    } catch (error) {
+      if (error instanceof SimulatedCrashError) throw error;
+      return [readViolation('flushing and checkpointing after recovery', error)];
+    }
+    return this.compare(storage, CoreState.after(this.effects, prefix), 'MTR', undefined, true);
   }
 
   afterRecovery(engine: CoreEngine, prefix: number, ledger: CommitLedger): void {

@@ -60,6 +60,20 @@ export interface RecoveryCrash {
   readonly again: boolean;
 }
 
+/**
+ * Crashes of the background work that follows a recovery (the rollback of recovered transactions,
+ * purge, page flushing), `times` times in a row: each recovery of the previous crash's image
+ * settles again and is crashed again at `fractions[i]` of the mutating operations a clean settle
+ * took. Then a last recovery settles to the end and must equal the clean one (rule IDEMPOTENT).
+ */
+export interface SettleCrash {
+  readonly times: number;
+  readonly fractions: readonly number[];
+  readonly policy: SimPolicyName;
+}
+
+export const SETTLE_CRASHES_MAX = 4;
+
 export interface EpochFaults {
   readonly crash: CrashPoint;
   readonly policy: SimPolicyName;
@@ -70,6 +84,8 @@ export interface EpochFaults {
   readonly recoveryCrash: RecoveryCrash | undefined;
   /** After recovery: close, reopen cold, corrupt one page's read, and read it. */
   readonly corruptionProbe: { readonly pick: number } | undefined;
+  /** Crash the background work after recovery, maybe several times in a row. */
+  readonly settleCrash?: SettleCrash | undefined;
 }
 
 /** Engine events per scheduled step, roughly (measured on the storage-core workload). */
@@ -94,6 +110,7 @@ export interface FaultRates {
   readonly syncFailureTargets: Weights<SyncFailureTarget>;
   readonly recoveryCrash: number;
   readonly corruptionProbe: number;
+  readonly settleCrash: number;
 }
 
 export const DEFAULT_FAULT_RATES: FaultRates = {
@@ -104,6 +121,7 @@ export const DEFAULT_FAULT_RATES: FaultRates = {
   syncFailureTargets: { log: 3, data: 1, any: 1 },
   recoveryCrash: 0.3,
   corruptionProbe: 0.2,
+  settleCrash: 0.35,
 };
 
 /** Base weights (the swarm multiplies or drops them per run, swarm.ts). */
@@ -154,7 +172,7 @@ export function planFaults(
     again: random.chance(0.2),
   };
   const corruptionProbe = { pick: random.int(2 ** 31) };
-  return {
+  const faults: EpochFaults = {
     crash,
     policy,
     readCorruption: random.chance(rates.readCorruption) ? readCorruption : undefined,
@@ -162,6 +180,13 @@ export function planFaults(
     recoveryCrash: random.chance(rates.recoveryCrash) ? recoveryCrash : undefined,
     corruptionProbe: random.chance(rates.corruptionProbe) ? corruptionProbe : undefined,
   };
+  // Drawn after everything above, so that adding it moved none of their draws.
+  const settleCrash: SettleCrash = {
+    times: random.chance(0.5) ? 1 : random.intBetween(2, SETTLE_CRASHES_MAX),
+    fractions: Array.from({ length: SETTLE_CRASHES_MAX }, () => random.float()),
+    policy: pickWeighted(random, SIM_POLICY_NAMES, weights.policies),
+  };
+  return random.chance(rates.settleCrash) ? { ...faults, settleCrash } : faults;
 }
 
 /** Arms the crash point on a live VFS (counted from now). `end` arms nothing. */
@@ -211,6 +236,11 @@ export function describeFaults(faults: EpochFaults): string[] {
   if (rc !== undefined) {
     const where = rc.event === undefined ? 'its mutating operations' : `its ${rc.event} events`;
     lines.push(`recovery crashed at ${(rc.fraction * 100).toFixed(0)}% of ${where} under ${rc.policy}${rc.again ? ', and again' : ''}`);
+  }
+  const sc = faults.settleCrash;
+  if (sc !== undefined) {
+    const at = sc.fractions.slice(0, sc.times).map((f) => `${(f * 100).toFixed(0)}%`).join(', ');
+    lines.push(`background work after recovery crashed ${sc.times} time(s) in a row (at ${at} of its operations) under ${sc.policy}`);
   }
   if (faults.corruptionProbe !== undefined) lines.push(`corruption probe after recovery (pick ${faults.corruptionProbe.pick})`);
   return lines;

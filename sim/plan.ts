@@ -115,6 +115,7 @@ function generateConfig(random: RandomSource, shape: PlanShape): SimConfig {
     liveSpacesMax: random.intBetween(2, 6),
     initialSpaces: random.intBetween(1, 3),
     initialPages: random.intBetween(4, Math.max(4, Math.floor(livePagesMax / 2))),
+    dataPages: Math.ceil(poolPages * 1.5),
   };
 }
 

@@ -21,10 +21,15 @@
  *   readCorruptions, probes    injected corruptions and how they surfaced
  *   syncFailures               injected sync failures, seen, and the refusals after them
  *   recovery                   the target's recovery counters (groups replayed, pages restored...)
+ *   settleCrashes              crashes of the background work after recovery (rollback of
+ *                              recovered transactions, purge, flushing): chains, crashes in them,
+ *                              and how often the work finished before its crash point
+ *   pool                       pool pressure by phase (run, recovery, settle): phases, phases that
+ *                              evicted pages, pages read and evicted
  *   elapsedMs, simulatedOpsPerSecond, crashPointsPerMinute   timings: the only fields that
  *                              differ between two runs of the same seeds
  */
-import { emptyStats, type RunResult, type RunStats, type RunViolation } from './runner.js';
+import { POOL_PHASES, emptyStats, type RunResult, type RunStats, type RunViolation } from './runner.js';
 import type { ViolationRule } from './workload.js';
 
 export interface ShrunkSchedule {
@@ -46,6 +51,10 @@ export interface ViolationReport {
   readonly phase: string;
   /** The one command that replays the failing run. */
   readonly replay: string;
+  /** The failing run's plan, saved (`--save-plans`, or the temp directory from the command line). */
+  readonly planFile?: string;
+  /** The command that replays that plan file. */
+  readonly planReplay?: string;
   shrunk?: ShrunkSchedule;
 }
 
@@ -68,6 +77,8 @@ type SharedCounts = Pick<
   | 'probes'
   | 'syncFailures'
   | 'recovery'
+  | 'settleCrashes'
+  | 'pool'
 >;
 
 export interface SimReport extends SharedCounts {
@@ -140,6 +151,8 @@ export function accumulate(report: SimReport, result: RunResult, focus: string |
   addFields(report.probes, stats.probes);
   addFields(report.syncFailures, stats.syncFailures);
   addCounts(report.recovery, stats.recovery);
+  addFields(report.settleCrashes, stats.settleCrashes);
+  for (const phase of POOL_PHASES) addFields(report.pool[phase], stats.pool[phase]);
 }
 
 export function violationReport(seed: number, violation: RunViolation, replay: string): ViolationReport {
@@ -189,11 +202,17 @@ export function formatReport(report: SimReport): string[] {
     `read corruptions armed ${report.readCorruptions.armed}, reported ${report.readCorruptions.reported}; probes: reported ${report.probes.reported}, wrong data ${report.probes.wrongData}, missed ${report.probes.missed}`,
     `sync failures armed ${report.syncFailures.armed}, seen ${report.syncFailures.observed}, later refusals ${report.syncFailures.refusals} (+${report.syncFailures.refusedByAssertion} by assertion)`,
     `recovery: ${counts(report.recovery)}`,
+    `background work after recovery crashed: ${report.settleCrashes.crashes} times in ${report.settleCrashes.chains} chains (${report.settleCrashes.completedBeforeCrash} finished before their crash point)`,
+    `pool pressure: ${POOL_PHASES.map((phase) => {
+      const p = report.pool[phase];
+      return `${phase} ${p.evicting}/${p.phases} phases evicting (${p.evictions} evictions, ${p.reads} reads)`;
+    }).join('; ')}`,
     report.violations.length === 0 ? 'violations: none' : `VIOLATIONS: ${report.violations.length}`,
   ];
   for (const violation of report.violations) {
     lines.push(`  [${violation.rule}] seed ${violation.seed}, epoch ${violation.epoch}, ${violation.phase}: ${violation.message}`);
     lines.push(`    replay: ${violation.replay}`);
+    if (violation.planFile !== undefined && violation.shrunk?.planFile === undefined) lines.push(`    plan: ${violation.planFile}`);
     const shrunk = violation.shrunk;
     if (shrunk !== undefined) {
       lines.push(`    shrunk from ${shrunk.stepsBefore} to ${shrunk.stepsAfter} steps in ${shrunk.runs} runs${shrunk.replay === undefined ? '' : `; replay: ${shrunk.replay}`}:`);
@@ -208,6 +227,10 @@ export interface CoverageExpectation {
   readonly crashPointsMin: number;
   readonly crashEvents: readonly string[];
   readonly policiesMin: number;
+  /** Share of the phases of each kind that must evict pages (pool pressure); unchecked when absent. */
+  readonly evictingPhasesMin?: Readonly<Partial<Record<(typeof POOL_PHASES)[number], number>>>;
+  /** Whether chains of crashed background work after recovery must have happened. */
+  readonly settleCrashes?: boolean;
 }
 
 /**
@@ -227,6 +250,13 @@ export function coverageProblems(report: SimReport, expected: CoverageExpectatio
   check(report.syncFailures.observed > 0, 'no sync failure was seen');
   check((report.recovery['pagesRestoredFromDoublewrite'] ?? 0) > 0, 'no page was restored from the doublewrite buffer');
   check(report.commitsLost > 0, 'no commit was lost within its window: the windows were not exercised');
+  for (const [phase, share] of Object.entries(expected.evictingPhasesMin ?? {}) as [(typeof POOL_PHASES)[number], number][]) {
+    const p = report.pool[phase];
+    check(p.phases > 0 && p.evicting >= share * p.phases, `pool pressure: ${p.evicting} of ${p.phases} ${phase} phases evicted pages, wanted ${Math.round(share * 100)}%`);
+  }
+  if (expected.settleCrashes === true) {
+    check(report.settleCrashes.chains > 0 && report.settleCrashes.crashes > report.settleCrashes.chains, `background work after recovery: ${JSON.stringify(report.settleCrashes)}`);
+  }
   return problems;
 }
 

@@ -30,7 +30,7 @@
 import { AssertionError } from '../src/util/assert.js';
 import { MinnoError, SimulatedCrashError } from '../src/errors.js';
 import { FaultVfs, type CrashImage } from '../src/vfs/fault-vfs.js';
-import { SIM_POLICIES, armCrash, describeCrashPoint, keepsUnsyncedWrites, type EpochFaults, type RecoveryCrash, type SimPolicyName } from './fault-plan.js';
+import { SIM_POLICIES, armCrash, describeCrashPoint, keepsUnsyncedWrites, type EpochFaults, type RecoveryCrash, type SettleCrash, type SimPolicyName } from './fault-plan.js';
 import { CommitLedger, type PrefixBounds } from './ledger.js';
 import type { EpochPlan, SimPlan } from './plan.js';
 import { eventLoopTurn, microtaskTurn, type Step } from './scheduler.js';
@@ -76,7 +76,18 @@ export interface RunStats {
   readCorruptions: { armed: number; reported: number };
   probes: { reported: number; wrongData: number; missed: number };
   syncFailures: { armed: number; observed: number; refusals: number; refusedByAssertion: number };
+  /** Crashes of the background work after a recovery (rollback, purge, flushing), and their chains. */
+  settleCrashes: { chains: number; crashes: number; completedBeforeCrash: number };
+  /**
+   * Pool pressure by phase: how many phases ran, how many of them evicted pages, and the pages
+   * read and evicted in all. Phases: 'run' (an epoch's steps), 'recovery' (open, then reading
+   * everything back), 'settle' (the background work after recovery).
+   */
+  pool: Record<PoolPhase, { phases: number; evicting: number; reads: number; evictions: number }>;
 }
+
+export const POOL_PHASES = ['run', 'recovery', 'settle'] as const;
+export type PoolPhase = (typeof POOL_PHASES)[number];
 
 export interface RunResult {
   readonly seed: number;
@@ -110,6 +121,12 @@ export function emptyStats(): RunStats {
     readCorruptions: { armed: 0, reported: 0 },
     probes: { reported: 0, wrongData: 0, missed: 0 },
     syncFailures: { armed: 0, observed: 0, refusals: 0, refusedByAssertion: 0 },
+    settleCrashes: { chains: 0, crashes: 0, completedBeforeCrash: 0 },
+    pool: {
+      run: { phases: 0, evicting: 0, reads: 0, evictions: 0 },
+      recovery: { phases: 0, evicting: 0, reads: 0, evictions: 0 },
+      settle: { phases: 0, evicting: 0, reads: 0, evictions: 0 },
+    },
   };
 }
 
@@ -119,6 +136,12 @@ function bump(counts: Record<string, number>, key: string, by = 1): void {
 
 function isCode(error: unknown, code: string): boolean {
   return error instanceof MinnoError && error.code === code;
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const frame = error.stack?.split('\n').find((line) => line.trim().startsWith('at '))?.trim();
+  return `${error.name}: ${error.message}${frame === undefined ? '' : ` (${frame})`}`;
 }
 
 function fileClass(path: string): string {
@@ -152,7 +175,13 @@ export async function runPlan<E, Op>(plan: SimPlan<Op>, workload: Workload<E, Op
   if (installed) process.on('unhandledRejection', onUnhandledRejection);
   activeRun = run as Run<unknown, unknown>;
   try {
-    await run.execute();
+    try {
+      await run.execute();
+    } catch (error) {
+      // A harness reports whatever the engine does: an error that escaped every phase's own
+      // classification (a set-up that failed, a probe that threw) is a violation of this run.
+      run.report({ rule: 'INVARIANT', message: `the run stopped on an unexpected error: ${describeError(error)}` }, run.currentPhase);
+    }
     run.collectLedgerStats();
   } finally {
     // Let late rejections of this run's crash arrive while the guard still stands.
@@ -196,6 +225,8 @@ class Run<E, Op> {
   private readonly ledger = new CommitLedger();
   private vfsCount = 0;
   private epoch = 0;
+  /** The phase now running, for errors that escape it. */
+  currentPhase = 'create';
   private walReports = 0;
 
   constructor(plan: SimPlan<Op>, workload: Workload<E, Op>, target: SimTarget<E>, options: RunOptions) {
@@ -221,6 +252,17 @@ class Run<E, Op> {
 
   private note(line: string): void {
     if (this.tracing) this.trace.push(line);
+  }
+
+  /** Counts one phase's pool work: `before` is the engine's pool counters when the phase began. */
+  private countPool(phase: PoolPhase, engine: E, before: { reads: number; evictions: number }): void {
+    const after = this.target.poolCounters(engine);
+    const entry = this.stats.pool[phase];
+    const evictions = after.evictions - before.evictions;
+    entry.phases++;
+    if (evictions > 0) entry.evicting++;
+    entry.reads += after.reads - before.reads;
+    entry.evictions += evictions;
   }
 
   private newVfs(image?: CrashImage): FaultVfs {
@@ -252,13 +294,16 @@ class Run<E, Op> {
     const vfs = this.newVfs();
     const engine = await this.open(vfs, 'create');
     if (engine === undefined) return;
+    this.currentPhase = 'set-up';
     this.model.setUp(engine, this.ledger);
     let current: Opened<E> | undefined = { engine, vfs };
     for (let e = 0; e < this.plan.epochs.length && current !== undefined; e++) {
       this.epoch = e + 1;
       this.stats.epochs++;
+      this.currentPhase = 'run';
       const image = await this.runEpoch(this.plan.epochs[e]!, current);
       if (this.violations.length > 0) return;
+      this.currentPhase = 'recovery';
       current = await this.recover(this.plan.epochs[e]!.faults, image);
       if (this.violations.length > 0) {
         if (current !== undefined) this.target.abandon(current.engine);
@@ -275,6 +320,7 @@ class Run<E, Op> {
     const faults = epoch.faults;
     const operationsBefore = vfs.mutatingOperations;
     const eventsBefore = vfs.eventCounts();
+    const poolBefore = this.target.poolCounters(engine);
     armCrash(vfs, faults.crash, faults.policy);
     this.note(`epoch ${this.epoch}: crash armed at ${describeCrashPoint(faults.crash)} under ${faults.policy}`);
     const state: EpochState = { alive: true, stop: false, readFaultArmed: false, syncFailureArmed: false, poisoned: false, opsAfterPoison: 0 };
@@ -291,6 +337,7 @@ class Run<E, Op> {
     }
     if (!vfs.crashed) vfs.crashNow(SIM_POLICIES[faults.policy]);
     state.alive = false;
+    this.countPool('run', engine, poolBefore);
     this.stats.vfsOperations += vfs.mutatingOperations - operationsBefore;
     for (const [name, count] of Object.entries(vfs.eventCounts())) {
       if (count > eventsBefore[name as keyof typeof eventsBefore]) bump(this.stats.eventsRaised, name, count - eventsBefore[name as keyof typeof eventsBefore]);
@@ -408,6 +455,10 @@ class Run<E, Op> {
         return; // go on: the next operations must all be refused
       }
       // A data-file sync failed: stop, as InnoDB does on a failed fsync.
+    } else if (isCode(error, 'ERR_IO') && state.readFaultArmed) {
+      // An injected read corruption met inside a mini-transaction that had already changed pages:
+      // the engine refuses all further work (storage C4), and a commit waiting for its sync fails.
+      this.note(`${where}: refused after the injected corruption (${(error as Error).message})`);
     } else if (error instanceof AssertionError && state.poisoned) {
       this.stats.syncFailures.refusedByAssertion++;
       this.note(`${where}: refused with ${error.message}`);
@@ -448,17 +499,120 @@ class Run<E, Op> {
     const recoveryOperations = vfs.mutatingOperations;
     const recoveryEvents = vfs.eventCounts();
     const reference = this.verify(engine, bounds, 'recovery');
+    this.countPool('recovery', engine, { reads: 0, evictions: 0 });
     this.note(`recovered the first ${reference.prefix} commits (window ${bounds.min}..${bounds.max}: ${bounds.minReason}) in ${recoveryOperations} operations`);
     if (reference.prefix < 0 || this.violations.length > 0) return { engine, vfs };
     this.stats.commitsLost += bounds.max - reference.prefix;
+    const settleOperations = this.settle(engine, vfs, reference.prefix, 'background work after recovery');
+    if (this.violations.length > 0) return { engine, vfs };
     if (faults.recoveryCrash !== undefined) {
       await this.crashRecovery(image, faults.recoveryCrash, recoveryOperations, recoveryEvents, reference, bounds);
+    }
+    if (this.violations.length === 0 && faults.settleCrash !== undefined) {
+      await this.crashSettle(image, faults.settleCrash, settleOperations, reference, bounds);
     }
     if (this.violations.length > 0) return { engine, vfs };
     this.ledger.truncate(reference.prefix);
     this.model.afterRecovery(engine, reference.prefix, this.ledger);
     if (faults.corruptionProbe === undefined) return { engine, vfs };
     return this.probe(engine, vfs, faults.corruptionProbe.pick);
+  }
+
+  /** Runs the background work after a recovery to its end; returns the mutating operations it took. */
+  private settle(engine: E, vfs: FaultVfs, prefix: number, phase: string): number {
+    const before = vfs.mutatingOperations;
+    const pool = this.target.poolCounters(engine);
+    for (const violation of this.model.settleRecovered(engine, prefix)) this.report(violation, phase);
+    this.countPool('settle', engine, pool);
+    return vfs.mutatingOperations - before;
+  }
+
+  /**
+   * Crashes the background work after a recovery of `image`, `plan.times` times in a row (each
+   * time on the image the previous crash left), then recovers once more, settles to the end, and
+   * requires the clean recovery's state (rule IDEMPOTENT; seed 002 and issue 9 live in this work).
+   */
+  private async crashSettle(image: CrashImage, plan: SettleCrash, operations: number, reference: { prefix: number; fingerprint: string }, bounds: PrefixBounds): Promise<void> {
+    if (operations === 0) return;
+    this.stats.settleCrashes.chains++;
+    let source = image;
+    for (let attempt = 0; attempt < plan.times; attempt++) {
+      const vfs = this.newVfs(source);
+      const phase = `recovery ${attempt + 1} of a chain of crashed background work`;
+      const engine = await this.open(vfs, phase);
+      if (engine === undefined) return;
+      // The same reads as the clean recovery before its background work, so the crash point
+      // (a share of the operations that work took there) lands inside it.
+      this.checkSameState(this.verify(engine, bounds, phase), reference, phase);
+      if (this.violations.length > 0) {
+        this.target.abandon(engine);
+        return;
+      }
+      // A later attempt has less work left: measure it on a copy of the image first.
+      const work = attempt === 0 ? operations : await this.measureSettle(source, bounds, reference.prefix);
+      if (work === 0) {
+        this.target.abandon(engine);
+        this.stats.settleCrashes.completedBeforeCrash++;
+        break;
+      }
+      // Squared: early points leave work for the next crash of the chain.
+      vfs.crashAtOperation(1 + Math.floor(plan.fractions[attempt]! ** 2 * work), SIM_POLICIES[plan.policy]);
+      try {
+        const violations = this.model.settleRecovered(engine, reference.prefix);
+        for (const violation of violations) this.report(violation, 'background work after recovery (to be crashed)');
+        this.target.abandon(engine);
+        this.stats.settleCrashes.completedBeforeCrash++;
+        break; // finished before the crash point: nothing left to crash
+      } catch (error) {
+        if (!vfs.crashed) {
+          this.report({ rule: 'INVARIANT', message: `background work after recovery threw: ${String(error)}` }, 'background work after recovery');
+          this.target.abandon(engine);
+          return;
+        }
+      }
+      this.target.abandon(engine);
+      this.countCrash(vfs, plan.policy, true);
+      this.stats.settleCrashes.crashes++;
+      source = vfs.crashImage();
+    }
+    if (source === image || this.violations.length > 0) return;
+    const vfs = this.newVfs(source);
+    const phase = 'recovery after crashed background work';
+    const engine = await this.open(vfs, phase);
+    if (engine === undefined) return;
+    this.stats.recoveries++;
+    this.checkSameState(this.verify(engine, bounds, phase), reference, phase);
+    if (this.violations.length === 0) this.settle(engine, vfs, reference.prefix, phase);
+    this.target.abandon(engine);
+  }
+
+  /** The mutating operations the background work after a recovery of `image` takes (on a copy). */
+  private async measureSettle(image: CrashImage, bounds: PrefixBounds, prefix: number): Promise<number> {
+    const vfs = this.newVfs(image);
+    let engine: E | undefined;
+    try {
+      engine = await this.target.open(vfs, this.plan.config, this.seams);
+      this.model.verifyRecovered(engine, bounds);
+      const before = vfs.mutatingOperations;
+      this.model.settleRecovered(engine, prefix);
+      return vfs.mutatingOperations - before;
+    } catch {
+      return 0; // the attempt itself will meet and report whatever failed here
+    } finally {
+      if (engine !== undefined) this.target.abandon(engine);
+    }
+  }
+
+  /** Rule IDEMPOTENT: a recovery after crashed recovery work equals the clean recovery. */
+  private checkSameState(rerun: { prefix: number; fingerprint: string }, reference: { prefix: number; fingerprint: string }, phase: string): void {
+    if (rerun.prefix === reference.prefix && rerun.fingerprint === reference.fingerprint) return;
+    this.report(
+      {
+        rule: 'IDEMPOTENT',
+        message: `${phase} gave prefix ${rerun.prefix} (state ${rerun.fingerprint}); a clean recovery gave ${reference.prefix} (${reference.fingerprint})`,
+      },
+      phase,
+    );
   }
 
   private verify(engine: E, bounds: PrefixBounds, phase: string): { prefix: number; fingerprint: string } {
@@ -509,16 +663,8 @@ class Run<E, Op> {
     const engine = await this.open(vfs, 'recovery after a crashed recovery');
     if (engine === undefined) return;
     this.stats.recoveries++;
-    const rerun = this.verify(engine, bounds, 'recovery after a crashed recovery');
-    if (rerun.prefix !== reference.prefix || rerun.fingerprint !== reference.fingerprint) {
-      this.report(
-        {
-          rule: 'IDEMPOTENT',
-          message: `a crashed and rerun recovery gave prefix ${rerun.prefix} (state ${rerun.fingerprint}); a clean recovery gave ${reference.prefix} (${reference.fingerprint})`,
-        },
-        'recovery after a crashed recovery',
-      );
-    }
+    this.checkSameState(this.verify(engine, bounds, 'recovery after a crashed recovery'), reference, 'a crashed and rerun recovery');
+    if (this.violations.length === 0) this.settle(engine, vfs, reference.prefix, 'recovery after a crashed recovery');
     this.target.abandon(engine);
   }
 

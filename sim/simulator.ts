@@ -37,8 +37,10 @@ export interface SimulateOptions<E, Op> {
   readonly stopAfterFailures?: number;
   /** Extra command-line flags the replay command needs (the seams, the oracle switch). */
   readonly replayFlags?: readonly string[];
-  /** Where shrunk plans are saved (default: not saved). */
+  /** Where the plans of failing runs, and shrunk plans, are saved (default: not saved). */
   readonly planDirectory?: string;
+  /** The workload's command-line name, written into saved plans so `--plan` replays the right one. */
+  readonly planWorkload?: string;
   /** Called after every run (progress). */
   readonly onRun?: (result: RunResult, report: SimReport) => void;
 }
@@ -54,7 +56,7 @@ export async function simulate<E, Op>(options: SimulateOptions<E, Op>): Promise<
   const report = emptyReport(options.seed, options.target.name, options.workload.name, broken);
   const runs = options.runs ?? (options.minutes === undefined ? 100 : Infinity);
   const deadline = options.minutes === undefined ? Infinity : started + options.minutes * 60_000;
-  const shrunkRules = new Set<ViolationRule>();
+  const shrunkRules = new Set<string>();
   let failures = 0;
   for (let i = 0; i < runs && performance.now() < deadline; i++) {
     const seed = options.seed + i;
@@ -86,33 +88,55 @@ export async function replayPlan<E, Op>(options: SimulateOptions<E, Op>, plan: S
   return finish(report, performance.now() - started);
 }
 
+/** Distinct violations shrunk per invocation (shrinking costs hundreds of runs each). */
+const SHRINKS_MAX = 6;
+
+/** What makes two violations "the same bug" for shrinking: the rule and where it was seen. */
+function signature(violation: { readonly rule: ViolationRule; readonly phase: string }): string {
+  return `${violation.rule} @ ${violation.phase.replace(/\d+/g, 'N')}`;
+}
+
+function savePlan<Op>(directory: string, name: string, workload: string | undefined, plan: SimPlan<Op>): string {
+  const file = join(directory, name);
+  writeFileSync(file, `${JSON.stringify(workload === undefined ? plan : { workload, ...plan }, null, 1)}\n`);
+  return file;
+}
+
+/**
+ * Adds a failing run's violations to the report. Every one gets the command that replays its run
+ * and, when a plan directory is given, a plan file: the run's plan, or the shrunk plan of the first
+ * failing run with the same signature (rule and phase), shrunk here (up to SHRINKS_MAX per call).
+ */
 async function reportViolations<E, Op>(
   options: SimulateOptions<E, Op>,
   report: SimReport,
   plan: SimPlan<Op>,
   result: RunResult,
-  shrunkRules: Set<ViolationRule>,
+  shrunkRules: Set<string>,
 ): Promise<void> {
   const replay = replayCommand(plan.seed, options.replayFlags);
   const first = result.violations[0]!;
-  for (const violation of result.violations) report.violations.push(violationReport(plan.seed, violation, replay));
-  if (options.shrink === false || shrunkRules.has(first.rule)) return;
-  shrunkRules.add(first.rule);
+  const entries = result.violations.map((violation) => violationReport(plan.seed, violation, replay));
+  report.violations.push(...entries);
+  const directory = options.planDirectory;
+  const runPlanFile = directory === undefined ? undefined : savePlan(directory, `minno-sim-seed-${plan.seed}.json`, options.planWorkload, plan);
+  const planReplay = (file: string): string => ['npm run sim -- --plan', file, ...(options.replayFlags ?? []).filter((flag, i, all) => flag !== '--workload' && all[i - 1] !== '--workload')].join(' ');
+  for (const entry of entries) {
+    if (runPlanFile !== undefined) Object.assign(entry, { planFile: runPlanFile, planReplay: planReplay(runPlanFile) });
+  }
+  const key = signature(first);
+  if (options.shrink === false || shrunkRules.has(key) || shrunkRules.size >= SHRINKS_MAX) return;
+  shrunkRules.add(key);
   const runOptions = { seams: options.seams ?? {}, walOracle: options.walOracle ?? true };
   const shrunk = await shrinkPlan(plan, options.workload, options.target, runOptions, first.rule, { maxRuns: options.shrinkRuns ?? 300 });
   if (shrunk === undefined) return;
   const traced = await runPlan(shrunk.plan, options.workload, options.target, { ...runOptions, trace: true });
-  let planFile: string | undefined;
-  if (options.planDirectory !== undefined) {
-    planFile = join(options.planDirectory, `minno-sim-shrunk-seed-${plan.seed}-${first.rule}.json`);
-    writeFileSync(planFile, `${JSON.stringify(shrunk.plan, null, 1)}\n`);
-  }
-  const entry = report.violations[report.violations.length - result.violations.length]!;
-  entry.shrunk = {
+  const planFile = directory === undefined ? undefined : savePlan(directory, `minno-sim-shrunk-seed-${plan.seed}-${first.rule}.json`, options.planWorkload, shrunk.plan);
+  entries[0]!.shrunk = {
     runs: shrunk.runs,
     stepsBefore: shrunk.stepsBefore,
     stepsAfter: shrunk.stepsAfter,
     schedule: [...describePlan(shrunk.plan, options.workload), 'executed:', ...traced.trace],
-    ...(planFile === undefined ? {} : { planFile, replay: ['npm run sim -- --plan', planFile, ...(options.replayFlags ?? [])].join(' ') }),
+    ...(planFile === undefined ? {} : { planFile, replay: planReplay(planFile) }),
   };
 }

@@ -1,23 +1,37 @@
 /**
  * The model of the table workload (table-workload.ts): a bank.
  *
- *   accounts (id PK, owner, balance)       secondary indexes by_owner (owner), by_balance (balance)
- *   journal  (id PK, kind, a, b, amount, ref)   unique index by_ref (ref), secondary by_a (a)
+ *   accounts (id PK, owner, balance, code, memo)
+ *     by_owner (owner)   by_balance (balance)   by_owner_balance (owner, balance)   by_code UNIQUE (code)
+ *   journal  (id PK, kind, a, b, amount, ref, note)
+ *     by_ref UNIQUE (ref)   by_a (a)   by_kind_amount (kind, amount)
  *
  * Every action a transaction makes (a transfer, opening, renaming or closing an account) writes its
  * rows and one journal row, so which commits a recovered database holds is read off the journal,
  * and the balances, owners and journal must then be exactly the model after that prefix. Transfers
  * conserve the total balance; an account is closed only at balance 0.
  *
+ * Updates move rows between index keys: a transfer changes `balance` (by_balance, by_owner_balance)
+ * and `memo`; a rename changes `owner` and `code` (by_owner, by_owner_balance and the unique
+ * by_code). `code` and `memo` are functions of the other columns, so the model stores only owner
+ * and balance. `memo` is empty for about one balance in eight (an old value of '' must come back as
+ * '', never as NULL: seed 003's family) and otherwise 1 to 700 characters, so an update may shrink
+ * a record in place, grow it past its slot, or split its page. `note` makes journal rows fat, and
+ * the set-up writes enough of them that the data outgrows the buffer pool (pool pressure in every
+ * phase: eviction, flushing and re-reads during runs, recovery and purge).
+ *
  * An effect carries what the transaction's locking reads returned; applying it to the committed
  * state at commit checks that the reads saw the last committed values (the row locks serialise).
  */
+import type { TableSchema } from '../src/rec/schema.js';
 
 export interface AccountRow {
   [column: string]: number | string;
   id: number;
   owner: string;
   balance: number;
+  code: string;
+  memo: string;
 }
 
 export interface JournalRow {
@@ -28,26 +42,139 @@ export interface JournalRow {
   b: number;
   amount: number;
   ref: string;
+  note: string;
 }
 
 export const OWNERS = ['ann', 'bob', 'cy', 'dee', 'eve', 'flo'] as const;
 export const INITIAL_BALANCE = 1000;
+const MEMO_LENGTH_MAX = 700;
+
+export const ACCOUNTS: TableSchema = {
+  name: 'accounts',
+  columns: [
+    { name: 'id', type: 'int32' },
+    { name: 'owner', type: 'string', maxLength: 16 },
+    { name: 'balance', type: 'int32' },
+    { name: 'code', type: 'string', maxLength: 24 },
+    { name: 'memo', type: 'string', maxLength: MEMO_LENGTH_MAX },
+  ],
+  primaryKey: ['id'],
+  indexes: [
+    { name: 'by_owner', columns: ['owner'] },
+    { name: 'by_balance', columns: ['balance'] },
+    { name: 'by_owner_balance', columns: ['owner', 'balance'] },
+    { name: 'by_code', columns: ['code'], unique: true },
+  ],
+};
+
+export const JOURNAL: TableSchema = {
+  name: 'journal',
+  columns: [
+    { name: 'id', type: 'int32' },
+    { name: 'kind', type: 'string', maxLength: 16 },
+    { name: 'a', type: 'int32' },
+    { name: 'b', type: 'int32' },
+    { name: 'amount', type: 'int32' },
+    { name: 'ref', type: 'string', maxLength: 16 },
+    { name: 'note', type: 'string', maxLength: 1200 },
+  ],
+  primaryKey: ['id'],
+  indexes: [
+    { name: 'by_ref', columns: ['ref'], unique: true },
+    { name: 'by_a', columns: ['a'] },
+    { name: 'by_kind_amount', columns: ['kind', 'amount'] },
+  ],
+};
 
 export type Effect =
   | { readonly t: 'transfer'; readonly jid: number; readonly from: number; readonly to: number; readonly amount: number; readonly fromRead: number; readonly toRead: number }
   | { readonly t: 'open'; readonly jid: number; readonly id: number; readonly owner: string }
   | { readonly t: 'rename'; readonly jid: number; readonly id: number; readonly owner: string }
-  | { readonly t: 'close'; readonly jid: number; readonly id: number };
+  | { readonly t: 'close'; readonly jid: number; readonly id: number }
+  | { readonly t: 'seed'; readonly jid: number };
+
+/** A mixing hash of two integers (deterministic column contents). */
+function mix(a: number, b: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return (h ^ (h >>> 13)) >>> 0;
+}
+
+function text(seed: number, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i += 8) out += (mix(seed, i) % 2 ** 31).toString(36).padStart(8, 'z');
+  return out.slice(0, length);
+}
+
+export function codeOf(id: number, owner: string): string {
+  return `${owner}#${id}`;
+}
+
+const memos = new Map<string, string>();
+const notes = new Map<number, string>();
+
+export function memoOf(id: number, balance: number): string {
+  const key = `${id}:${balance}`;
+  let memo = memos.get(key);
+  if (memo === undefined) {
+    const h = mix(id, balance);
+    memo = h % 8 === 0 ? '' : text(h, 1 + (h % MEMO_LENGTH_MAX));
+    if (memos.size > 100_000) memos.clear();
+    memos.set(key, memo);
+  }
+  return memo;
+}
+
+export function noteOf(jid: number): string {
+  let note = notes.get(jid);
+  if (note === undefined) {
+    const h = mix(jid, -1);
+    note = text(h, 80 + (h % 1000));
+    if (notes.size > 100_000) notes.clear();
+    notes.set(jid, note);
+  }
+  return note;
+}
+
+export function accountRowOf(id: number, account: { readonly owner: string; readonly balance: number }): AccountRow {
+  return { id, owner: account.owner, balance: account.balance, code: codeOf(id, account.owner), memo: memoOf(id, account.balance) };
+}
 
 export function journalRowOf(effect: Effect): JournalRow {
+  const note = noteOf(effect.jid);
   switch (effect.t) {
     case 'transfer':
-      return { id: effect.jid, kind: 'transfer', a: effect.from, b: effect.to, amount: effect.amount, ref: `r${effect.jid}` };
+      return { id: effect.jid, kind: 'transfer', a: effect.from, b: effect.to, amount: effect.amount, ref: `r${effect.jid}`, note };
     case 'open':
     case 'rename':
     case 'close':
-      return { id: effect.jid, kind: effect.t, a: effect.id, b: 0, amount: 0, ref: `r${effect.jid}` };
+      return { id: effect.jid, kind: effect.t, a: effect.id, b: 0, amount: 0, ref: `r${effect.jid}`, note };
+    case 'seed':
+      return { id: effect.jid, kind: 'seed', a: effect.jid % 7, b: 0, amount: effect.jid % 13, ref: `r${effect.jid}`, note };
   }
+}
+
+/** Compares two column values in the order index keys sort them (numbers, then strings by code point). */
+function compareValues(a: number | string, b: number | string): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const x = String(a);
+  const y = String(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Rows in the order of an index of `schema`: its columns, then the primary key. */
+export function sortByIndex<R extends Record<string, number | string>>(rows: R[], schema: TableSchema, index: string): R[] {
+  const def = schema.indexes?.find((i) => i.name === index);
+  if (def === undefined) throw new Error(`no index ${index} on ${schema.name}`);
+  const columns = [...def.columns, ...schema.primaryKey];
+  return rows.sort((a, b) => {
+    for (const column of columns) {
+      const order = compareValues(a[column]!, b[column]!);
+      if (order !== 0) return order;
+    }
+    return 0;
+  });
 }
 
 export class BankState {
@@ -95,6 +222,8 @@ export class BankState {
         this.accounts.delete(effect.id);
         break;
       }
+      case 'seed':
+        break;
     }
     this.journal.set(effect.jid, journalRowOf(effect));
     return problem;
@@ -111,26 +240,38 @@ export class BankState {
     return [...this.accounts.keys()].sort((a, b) => a - b);
   }
 
+  accountRows(): AccountRow[] {
+    return this.accountIds().map((id) => accountRowOf(id, this.accounts.get(id)!));
+  }
+
+  journalRows(): JournalRow[] {
+    return [...this.journal.keys()].sort((a, b) => a - b).map((id) => this.journal.get(id)!);
+  }
+
   accountsText(): string {
-    return this.accountIds()
-      .map((id) => accountText({ id, ...this.accounts.get(id)! }))
-      .join('|');
+    return this.accountRows().map(accountText).join('|');
   }
 
   journalText(): string {
-    return [...this.journal.keys()]
-      .sort((a, b) => a - b)
-      .map((id) => journalText(this.journal.get(id)!))
-      .join('|');
+    return this.journalRows().map(journalText).join('|');
   }
 }
 
+/** A row as text, every column whole (the memo and the note too: a changed byte anywhere shows). */
 export function accountText(row: AccountRow): string {
-  return `${row.id}:${row.owner}:${row.balance}`;
+  return `${row.id}:${row.owner}:${row.balance}:${row.code}:${row.memo}`;
 }
 
+const journalTexts = new WeakMap<JournalRow, string>();
+
+/** A journal row as text; the model's rows are immutable objects, so their texts are kept. */
 export function journalText(row: JournalRow): string {
-  return `${row.id}:${row.kind}:${row.a}:${row.b}:${row.amount}:${row.ref}`;
+  let text = journalTexts.get(row);
+  if (text === undefined) {
+    text = `${row.id}:${row.kind}:${row.a}:${row.b}:${row.amount}:${row.ref}:${row.note}`;
+    journalTexts.set(row, text);
+  }
+  return text;
 }
 
 /** FNV-1a of a string, as 8 hex digits (fingerprints of recovered states). */

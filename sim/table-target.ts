@@ -13,8 +13,8 @@
 import { Database, openDatabaseWithTestSeams } from '../src/api/database.js';
 import { ManualClock } from '../src/util/clock.js';
 import type { FaultVfs } from '../src/vfs/fault-vfs.js';
-import { storageTarget, type CoreEngine } from './core-target.js';
-import type { BackgroundResult, SimConfig, SimSeams, SimTarget, Violation } from './workload.js';
+import { storageSeams, storageTarget, tickSynced, type CoreEngine } from './core-target.js';
+import { ROW_SEAM_NAMES, type BackgroundResult, type SimConfig, type SimSeams, type SimTarget, type Violation } from './workload.js';
 
 /** The engine handle the table workload drives. */
 export interface TableEngine {
@@ -68,12 +68,8 @@ export function makeTableTarget(options: TableTargetOptions = {}): SimTarget<Tab
         },
         {
           ...(backwards ? { allowPurgeViewBackwards: true } : {}),
-          storage: {
-            disableDoublewrite: seams.disableDoublewrite === true,
-            skipWal: seams.skipWal === true,
-            skipPageChecks: seams.skipPageChecks === true,
-            applyTornGroups: seams.applyTornGroups === true,
-          },
+          ...Object.fromEntries(ROW_SEAM_NAMES.map((name) => [name, seams[name] === true])),
+          storage: storageSeams(seams),
         },
       );
       return { db, clock, vfs, openedAtMs: clock.nowMs(), purgeViewBackwards: backwards, halted: undefined };
@@ -92,8 +88,7 @@ export function makeTableTarget(options: TableTargetOptions = {}): SimTarget<Tab
           db.storage.checkpoint();
           return { logSynced: false };
         case 'log-tick':
-          db.storage.log.tick();
-          return { logSynced: true };
+          return { logSynced: tickSynced(db.storage) };
         case 'purge':
           db.runBackgroundWork();
           return { logSynced: false };
@@ -113,8 +108,7 @@ export function makeTableTarget(options: TableTargetOptions = {}): SimTarget<Tab
       // The timers of background 'auto', stepped here so that the run stays on one call stack.
       if (Math.floor(after / CLEANER_MS) > Math.floor(before / CLEANER_MS)) engine.db.storage.backgroundStep();
       const tick = Math.floor(after / LOG_TICK_MS) > Math.floor(before / LOG_TICK_MS);
-      if (tick) engine.db.storage.log.tick();
-      return { logSynced: tick };
+      return { logSynced: tick && tickSynced(engine.db.storage) };
     },
 
     crashEvents: ['mtr-commit', 'log-write', 'log-sync', 'page-flush', 'doublewrite', 'checkpoint', 'purge-step'],
@@ -123,6 +117,10 @@ export function makeTableTarget(options: TableTargetOptions = {}): SimTarget<Tab
 
     recoveryCounters(engine: TableEngine): Readonly<Record<string, number>> {
       return storageTarget.recoveryCounters(coreView(engine));
+    },
+
+    poolCounters(engine: TableEngine): { reads: number; evictions: number } {
+      return storageTarget.poolCounters(coreView(engine));
     },
 
     selfCheck(engine: TableEngine): void {

@@ -30,9 +30,8 @@
  * reported at the next live check or recovery.
  */
 import type { Transaction } from '../src/api/transaction.js';
-import { MinnoError } from '../src/errors.js';
+import { MinnoError, SimulatedCrashError } from '../src/errors.js';
 import type { ReadView } from '../src/mvcc/read-view.js';
-import type { TableSchema } from '../src/rec/schema.js';
 import { DURABILITY_LEVELS, type Durability } from '../src/redo/redo-log.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../src/mvcc/trx.js';
 import { AssertionError } from '../src/util/assert.js';
@@ -42,13 +41,19 @@ import type { FaultVfs } from '../src/vfs/fault-vfs.js';
 import type { CommitLedger, PrefixBounds } from './ledger.js';
 import { describeWeights, pickWeighted, swarmWeights, type Focus } from './swarm.js';
 import {
+  ACCOUNTS,
   BankState,
   INITIAL_BALANCE,
+  JOURNAL,
   OWNERS,
+  accountRowOf,
   accountText,
+  codeOf,
   fnv,
   journalRowOf,
   journalText,
+  memoOf,
+  sortByIndex,
   type AccountRow,
   type Effect,
   type JournalRow,
@@ -103,51 +108,36 @@ export interface TableOp {
 }
 
 const PICK_BOUND = 2 ** 31;
+/** Undo records per purge batch after recovery: small, so crash points fall between batches. */
+const SETTLE_PURGE_BATCH = 20;
+/** Journal rows a 4 KiB page holds, about (a note averages 580 characters). */
+const JOURNAL_ROWS_PER_PAGE = 5;
+
+/** Journal rows the set-up writes: `dataPages` of them (1.5 pools by default), so every phase evicts. */
+function seedJournalRows(config: SimConfig): number {
+  const pages = config.dataPages ?? config.poolPages * 1.5;
+  return Math.ceil((pages * JOURNAL_ROWS_PER_PAGE * config.pageSize) / 4096);
+}
 const SESSIONS_MIN = 2;
 const READERS_MAX = 3;
 const HELD_VIEWS_MAX = 2;
 const VIOLATIONS_MAX = 6;
 
-const ACCOUNTS: TableSchema = {
-  name: 'accounts',
-  columns: [
-    { name: 'id', type: 'int32' },
-    { name: 'owner', type: 'string', maxLength: 16 },
-    { name: 'balance', type: 'int32' },
-  ],
-  primaryKey: ['id'],
-  indexes: [
-    { name: 'by_owner', columns: ['owner'] },
-    { name: 'by_balance', columns: ['balance'] },
-  ],
-};
-
-const JOURNAL: TableSchema = {
-  name: 'journal',
-  columns: [
-    { name: 'id', type: 'int32' },
-    { name: 'kind', type: 'string', maxLength: 16 },
-    { name: 'a', type: 'int32' },
-    { name: 'b', type: 'int32' },
-    { name: 'amount', type: 'int32' },
-    { name: 'ref', type: 'string', maxLength: 16 },
-  ],
-  primaryKey: ['id'],
-  indexes: [
-    { name: 'by_ref', columns: ['ref'], unique: true },
-    { name: 'by_a', columns: ['a'] },
-  ],
-};
-
-function codeOf(error: unknown): string | undefined {
+function errorCode(error: unknown): string | undefined {
   return error instanceof MinnoError ? error.code : undefined;
 }
 
+/** An error as one line; an engine bug (not a MinnoError) names where it was thrown from. */
 function message(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (!(error instanceof Error)) return String(error);
+  if (error instanceof MinnoError) return `${error.name}: ${error.message}`;
+  const frames = (error.stack ?? '').split('\n').filter((line) => line.trim().startsWith('at ')).slice(0, 3).map((line) => line.trim().slice(3));
+  return `${error.name}: ${error.message}${frames.length > 0 ? ` (${frames.join(' < ')})` : ''}`;
 }
 
 interface Session {
+  /** The engine it runs on: once the runner replaces that engine (a crash), its errors mean nothing. */
+  readonly engine: TableEngine;
   readonly tx: Transaction;
   readonly durability: Durability;
   readonly generation: number;
@@ -157,9 +147,15 @@ interface Session {
   savepointAt: number | undefined;
 }
 
+/**
+ * A read-only transaction held open across other work. A REPEATABLE READ reader must read, every
+ * time, exactly the committed state of the moment it opened (`atView`); a READ COMMITTED reader
+ * the committed state of the moment it reads. Each read is the whole of both tables, by primary
+ * key and through every index, compared row by row with the model (`readProblem`).
+ */
 interface Reader {
   readonly tx: Transaction;
-  readonly state: string;
+  readonly atView: BankState | undefined;
   readonly openedAfter: number;
 }
 
@@ -222,6 +218,8 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
   private readers: Reader[] = [];
   private heldViews: ReadView[] = [];
   private pending: Violation[] = [];
+  /** Which journal index and which owner the next full read checks (the journal is large). */
+  private rotation = 0;
   private readFaultArmed = false;
   private ioFailed = false;
   private engine: TableEngine | undefined;
@@ -245,10 +243,17 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     const failures: unknown[] = [];
     for (let i = 0; i < count; i++) {
       const id = this.nextAccountId++;
-      const owner = OWNERS[i % OWNERS.length]!;
+      const account = { owner: OWNERS[i % OWNERS.length]!, balance: INITIAL_BALANCE };
       // No lock can wait here: the insert runs to its end synchronously.
-      accounts.insert({ id, owner, balance: INITIAL_BALANCE }).catch((error: unknown) => failures.push(error));
-      this.baseState.accounts.set(id, { owner, balance: INITIAL_BALANCE });
+      accounts.insert(accountRowOf(id, account)).catch((error: unknown) => failures.push(error));
+      this.baseState.accounts.set(id, account);
+    }
+    // Fat journal rows, enough to outgrow the buffer pool: every phase evicts and re-reads pages.
+    const journal = tx.table<JournalRow>('journal');
+    for (let i = 0; i < seedJournalRows(this.config); i++) {
+      const effect: Effect = { t: 'seed', jid: this.nextJid++ };
+      journal.insert(journalRowOf(effect)).catch((error: unknown) => failures.push(error));
+      this.baseState.apply(effect);
     }
     tx.commit().catch((error: unknown) => failures.push(error));
     db.storage.log.flushUpTo(db.storage.log.currentLsn);
@@ -271,7 +276,7 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     switch (op.kind) {
       case 'reader-open':
         if (logFailed) return undefined;
-        this.readerOpen(engine, note);
+        this.readerOpen(engine, op, note);
         return undefined;
       case 'reader-check':
         if (logFailed) return undefined;
@@ -305,7 +310,7 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
 
   private begin(engine: TableEngine, slot: number, op: TableOp): Session {
     const tx = engine.db.begin({ isolation: op.isolation, durability: op.durability });
-    const session: Session = { tx, durability: op.durability, generation: this.generation, busy: false, effects: [], savepointAt: undefined };
+    const session: Session = { engine, tx, durability: op.durability, generation: this.generation, busy: false, effects: [], savepointAt: undefined };
     this.sessions[slot] = session;
     return session;
   }
@@ -381,7 +386,7 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
         const owner = OWNERS[op.a % OWNERS.length]!;
         note(`open account ${id} for ${owner}`);
         return this.withJournal(session, async () => {
-          await tx.table<AccountRow>('accounts').insert({ id, owner, balance: 0 });
+          await tx.table<AccountRow>('accounts').insert(accountRowOf(id, { owner, balance: 0 }));
           return { t: 'open', jid: this.nextJid++, id, owner };
         });
       }
@@ -391,7 +396,8 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
         const owner = OWNERS[op.b % OWNERS.length]!;
         note(`rename account ${id} to ${owner}`);
         return this.withJournal(session, async () => {
-          const done = await tx.table<AccountRow>('accounts').update(id, { owner });
+          // The owner and the unique code move to other keys of three indexes.
+          const done = await tx.table<AccountRow>('accounts').update(id, { owner, code: codeOf(id, owner) });
           return done ? { t: 'rename', jid: this.nextJid++, id, owner } : undefined;
         });
       }
@@ -451,8 +457,10 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     const moved = amount === 0 ? first.balance : Math.min(amount, first.balance);
     if (moved === 0) return;
     const effect: Effect = { t: 'transfer', jid: this.nextJid++, from, to, amount: moved, fromRead: first.balance, toRead: second.balance };
-    if (!(await accounts.update(from, { balance: first.balance - moved }))) throw new Error(`account ${from} vanished while X-locked`);
-    if (!(await accounts.update(to, { balance: second.balance + moved }))) throw new Error(`account ${to} vanished while X-locked`);
+    const fromBalance = first.balance - moved;
+    const toBalance = second.balance + moved;
+    if (!(await accounts.update(from, { balance: fromBalance, memo: memoOf(from, fromBalance) }))) throw new Error(`account ${from} vanished while X-locked`);
+    if (!(await accounts.update(to, { balance: toBalance, memo: memoOf(to, toBalance) }))) throw new Error(`account ${to} vanished while X-locked`);
     await session.tx.table<JournalRow>('journal').insert(journalRowOf(effect));
     session.effects.push(effect);
   }
@@ -471,7 +479,7 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     try {
       await tx.table<JournalRow>('journal').insert({ ...taken, id: this.nextJid++ });
     } catch (error) {
-      if (codeOf(error) !== 'ERR_DUPLICATE_KEY') throw error;
+      if (errorCode(error) !== 'ERR_DUPLICATE_KEY') throw error;
       bumpStat('duplicatesRefused');
       await tx.rollbackToSavepoint('dup');
       tx.releaseSavepoint('dup');
@@ -482,10 +490,13 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
 
   /** An error of an asynchronous action, commit or rollback: expected ones end the transaction. */
   private onError(session: Session, error: unknown, what: string): void {
-    const engine = this.engine;
-    if (session.generation !== this.generation || engine === undefined || engine.vfs.crashed) return;
+    // An action of an engine the runner abandoned after a crash fails with ERR_CLOSED (or anything
+    // else) once it resumes; the runner may have opened the next engine by then (recovery sets
+    // this.engine before afterRecovery bumps the generation), so the session's own engine decides.
+    const engine = session.engine;
+    if (session.generation !== this.generation || engine !== this.engine || engine.vfs.crashed) return;
     for (let slot = 0; slot < this.sessions.length; slot++) if (this.sessions[slot] === session) this.sessions[slot] = undefined;
-    const code = codeOf(error);
+    const code = errorCode(error);
     if (code === 'ERR_IO' || !engine.db.storage.health.isOpen) {
       // A failed sync: the engine refuses everything until it is reopened (the runner checks that
       // no commit is acknowledged); what it says meanwhile is not data.
@@ -534,15 +545,15 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
 
   // ---------------------------------------------------------------------------------- readers
 
-  private readerOpen(engine: TableEngine, note: (line: string) => void): void {
+  private readerOpen(engine: TableEngine, op: TableOp, note: (line: string) => void): void {
     if (this.readers.length >= READERS_MAX) return;
-    const tx = engine.db.begin({ isolation: 'repeatable-read', readOnly: true });
-    const state = readState(tx);
-    const expected = stateText(this.current);
+    const committed = op.b % 3 === 0;
+    const tx = engine.db.begin({ isolation: committed ? 'read-committed' : 'repeatable-read', readOnly: true });
+    const reader: Reader = { tx, atView: committed ? undefined : this.current.clone(), openedAfter: this.base + this.commits.length };
     bumpStat('readersOpened');
-    note(`snapshot reader opened after commit #${this.base + this.commits.length}`);
-    if (state !== expected) this.violation('LIVE', `a new snapshot reader does not see the last committed state: ${firstDiff(state, expected)}`);
-    this.readers.push({ tx, state, openedAfter: this.base + this.commits.length });
+    note(`${committed ? 'read-committed' : 'snapshot'} reader opened after commit #${reader.openedAfter}`);
+    this.checkReader(reader, 'new');
+    this.readers.push(reader);
   }
 
   private readerCheck(engine: TableEngine, op: TableOp, note: (line: string) => void): void {
@@ -550,14 +561,9 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     const at = op.a % this.readers.length;
     const reader = this.readers[at]!;
     bumpStat('readerChecks');
-    const state = readState(reader.tx);
-    if (state !== reader.state) {
-      this.violation('LIVE', `the snapshot reader opened after commit #${reader.openedAfter} now sees another state: ${firstDiff(state, reader.state)}`);
-    }
-    const problem = indexProblem(reader.tx);
-    if (problem !== undefined) this.violation('LIVE', `the snapshot reader opened after commit #${reader.openedAfter}: ${problem}`);
+    this.checkReader(reader, 'later');
     const close = op.b % 2 === 0;
-    note(`snapshot reader of commit #${reader.openedAfter} read again${close ? ' and closed' : ''}`);
+    note(`${reader.atView === undefined ? 'read-committed' : 'snapshot'} reader of commit #${reader.openedAfter} read again${close ? ' and closed' : ''}`);
     if (close) {
       this.readers.splice(at, 1);
       void reader.tx.commit();
@@ -565,16 +571,30 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     }
   }
 
+  private checkReader(reader: Reader, when: string): void {
+    const model = reader.atView ?? this.current;
+    const problem = readProblem(reader.tx, model, this.rotation++);
+    if (problem === undefined) return;
+    const what = reader.atView === undefined ? 'a read-committed reader does not read the last committed state' : `the snapshot reader opened after commit #${reader.openedAfter} does not read the state of its view`;
+    this.violation('LIVE', `${what} (${when} read): ${problem}`);
+  }
+
   private autocommitRead(engine: TableEngine, op: TableOp, note: (line: string) => void): void {
     const ids = this.current.accountIds();
     if (ids.length === 0) return;
     const id = ids[op.a % ids.length]!;
-    const row = engine.db.table<AccountRow>('accounts').get(id);
-    const want = this.current.accounts.get(id)!;
-    note(`autocommit get account ${id}`);
-    if (row === undefined || row.owner !== want.owner || row.balance !== want.balance) {
-      this.violation('LIVE', `an autocommit read of account ${id} returned ${row === undefined ? 'nothing' : accountText(row)}; committed: ${id}:${want.owner}:${want.balance}`);
+    const accounts = engine.db.table<AccountRow>('accounts');
+    const row = accounts.get(id);
+    const want = accountRowOf(id, this.current.accounts.get(id)!);
+    note(`autocommit get account ${id}, scan accounts by ${ACCOUNTS.indexes![op.b % ACCOUNTS.indexes!.length]!.name}`);
+    if (row === undefined || accountText(row) !== accountText(want)) {
+      this.violation('LIVE', `an autocommit read of account ${id} returned ${row === undefined ? 'nothing' : accountText(row)}; committed: ${accountText(want)}`);
     }
+    // An autocommit scan reads one view for its whole life; nothing interleaves with it here.
+    const index = ACCOUNTS.indexes![op.b % ACCOUNTS.indexes!.length]!.name;
+    const got = [...accounts.scanIndex(index)].map(accountText).join('|');
+    const expected = sortByIndex(this.current.accountRows(), ACCOUNTS, index).map(accountText).join('|');
+    if (got !== expected) this.violation('LIVE', `an autocommit scan of accounts by ${index}: ${firstDiff(got, expected)}`);
   }
 
   private staleView(engine: TableEngine, note: (line: string) => void): void {
@@ -602,18 +622,14 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     this.engine = engine;
     const violations = this.takePending();
     if (engine.halted !== undefined || !engine.db.storage.health.isOpen) return violations;
-    const state = readState(undefined, engine);
-    const expected = stateText(this.current);
-    if (state !== expected) violations.push({ rule: 'LIVE', message: `autocommit reads differ from the committed state: ${firstDiff(state, expected)}` });
-    const problem = indexProblem(undefined, engine);
-    if (problem !== undefined) violations.push({ rule: 'LIVE', message: problem });
+    const problem = withSnapshot(undefined, engine, (source) => readProblem(source, this.current, this.rotation++));
+    if (problem !== undefined) violations.push({ rule: 'LIVE', message: `reads differ from the committed state: ${problem}` });
     return violations;
   }
 
   verifyRecovered(engine: TableEngine, bounds: PrefixBounds): { prefix: number; fingerprint: string; violations: Violation[] } {
     this.engine = engine;
     const violations = this.takePending();
-    const db = engine.db;
     let accounts: AccountRow[];
     let journal: JournalRow[];
     try {
@@ -659,21 +675,38 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     const total = accounts.reduce((sum, row) => sum + row.balance, 0);
     if (total !== this.total) violations.push({ rule: 'MTR', message: `the total balance is ${total} after recovery, not ${this.total}: money was made or lost` });
 
-    // Roll back what recovery found active, purge, and check: the committed state stays.
+    return { prefix, fingerprint: `${prefix}:${fnv(recovered)}`, violations: violations.slice(0, VIOLATIONS_MAX) };
+  }
+
+  /**
+   * The background work after recovery, as the engine's timers run it: each step rolls back one
+   * transaction recovery found active and runs a purge batch (`runBackgroundWork`), then the page
+   * cleaner with its checkpoint and the once-a-second log flush; until nothing is left. Then
+   * `check()`. The committed state after commit #prefix stays, read whole through every index.
+   */
+  settleRecovered(engine: TableEngine, prefix: number): Violation[] {
+    this.engine = engine;
+    const db = engine.db;
+    const violations: Violation[] = [];
+    const expected = this.stateAfter(prefix);
     try {
-      for (let i = 0; i < 10_000 && db.runBackgroundWork().rolledBack; i++) bumpStat('recoveredRollbacks');
-      const after = readState(undefined, engine);
-      if (after !== want) violations.push({ rule: 'MTR', message: `rolling back the recovered transactions changed committed data: ${firstDiff(after, want)}` });
-      db.purge();
+      for (let i = 0; i < 10_000; i++) {
+        const { rolledBack, purge } = db.runBackgroundWork(SETTLE_PURGE_BATCH);
+        db.storage.backgroundStep();
+        db.storage.log.tick();
+        if (rolledBack) bumpStat('recoveredRollbacks');
+        else if (purge.records === 0 && purge.logs === 0) break;
+      }
       const history = db.status().historyLength;
       if (history !== 0) violations.push({ rule: 'INVARIANT', message: `history length ${history} after a full purge with no reader open` });
       db.check();
-      const problem = indexProblem(undefined, engine);
-      if (problem !== undefined) violations.push({ rule: 'MTR', message: `after recovery: ${problem}` });
+      const problem = withSnapshot(undefined, engine, (source) => readProblem(source, expected, this.rotation++, true));
+      if (problem !== undefined) violations.push({ rule: 'MTR', message: `after the rollback of the recovered transactions and purge: ${problem}` });
     } catch (error) {
+      if (error instanceof SimulatedCrashError) throw error;
       violations.push(readViolation('rollback of recovered transactions, purge and check()', error));
     }
-    return { prefix, fingerprint: `${prefix}:${fnv(recovered)}`, violations: violations.slice(0, VIOLATIONS_MAX) };
+    return violations;
   }
 
   private stateAfter(prefix: number): BankState {
@@ -724,7 +757,7 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
       state = readState(undefined, engine);
       engine.db.check();
     } catch (error) {
-      if (codeOf(error) === 'ERR_CORRUPTION') return { kind: 'reported' };
+      if (errorCode(error) === 'ERR_CORRUPTION') return { kind: 'reported' };
       throw error;
     }
     const want = stateText(this.current);
@@ -744,6 +777,8 @@ function describeEffect(effect: Effect): string {
       return `rename ${effect.id} ${effect.owner}`;
     case 'close':
       return `close ${effect.id}`;
+    case 'seed':
+      return `seed ${effect.jid}`;
   }
 }
 
@@ -755,15 +790,16 @@ function stateText(state: BankState): string {
   return `accounts ${state.accountsText()} journal ${state.journalText()}`;
 }
 
-/**
- * Both tables by primary key through `tx` (its snapshot), or else in a read-only transaction of
- * the checker's own: not autocommit reads, which would replace the cached autocommit view that
- * the 'autocommit-read' and 'stale-view' operations play with.
- */
+/** Both tables by primary key through `tx` (its snapshot), or else in a read-only transaction of the checker's own. */
 function readState(tx: Transaction | undefined, engine?: TableEngine): string {
   return withSnapshot(tx, engine, (source) => rowsText([...source.table<AccountRow>('accounts').scan()], [...source.table<JournalRow>('journal').scan()]));
 }
 
+/**
+ * Runs `read` in `tx`, or else in a read-only transaction of the checker's own: not autocommit
+ * reads, which would replace the cached autocommit view that the 'autocommit-read' and
+ * 'stale-view' operations play with.
+ */
 function withSnapshot<T>(tx: Transaction | undefined, engine: TableEngine | undefined, read: (source: Transaction) => T): T {
   if (tx !== undefined) return read(tx);
   const own = engine!.db.begin({ isolation: 'repeatable-read', readOnly: true });
@@ -774,26 +810,57 @@ function withSnapshot<T>(tx: Transaction | undefined, engine: TableEngine | unde
   }
 }
 
-/** The rows through every secondary index must be the rows by primary key (same snapshot). */
-function indexProblem(tx: Transaction | undefined, engine?: TableEngine): string | undefined {
-  return withSnapshot(tx, engine, (source) => indexProblemIn(source));
+function listDiff(what: string, got: readonly string[], want: readonly string[]): string | undefined {
+  if (got.length === want.length && got.every((text, i) => text === want[i])) return undefined;
+  return `${what}: ${firstDiff(got.join('|'), want.join('|'))}`;
 }
 
-function indexProblemIn(source: Transaction): string | undefined {
+/** The indexes one read checks: `all`, or one of the seven in rotation (frequent checks stay cheap). */
+function indexesToRead(rotation: number, all: boolean): { accounts: string[]; journal: string[] } {
+  const accounts = ACCOUNTS.indexes!.map((i) => i.name);
+  const journal = JOURNAL.indexes!.map((i) => i.name);
+  if (all) return { accounts, journal };
+  const at = rotation % (accounts.length + journal.length);
+  return at < accounts.length ? { accounts: [accounts[at]!], journal: [] } : { accounts: [], journal: [journal[at - accounts.length]!] };
+}
+
+/**
+ * Everything `source` reads, compared with `model`, row by row: both tables by primary key,
+ * indexes whole and in their order (all of them, or one in rotation when `all` is false), a point
+ * lookup through the unique by_code for every account, a composite-prefix range (one owner's
+ * accounts by balance) and `count()`. Undefined when every read equals the model.
+ */
+function readProblem(source: Transaction, model: BankState, rotation: number, all = false): string | undefined {
   const accounts = source.table<AccountRow>('accounts');
   const journal = source.table<JournalRow>('journal');
-  const byKey = (rows: Iterable<{ id: number }>): number[] => [...rows].map((row) => row.id).sort((a, b) => a - b);
-  const primary = [...accounts.scan()].map((row) => row.id).join(',');
-  for (const index of ['by_owner', 'by_balance']) {
-    const through = byKey(accounts.scanIndex(index)).join(',');
-    if (through !== primary) return `accounts through ${index} are [${through}], by primary key [${primary}]`;
+  const accountRows = model.accountRows();
+  const journalRows = model.journalRows();
+  const problem =
+    listDiff('accounts by primary key', [...accounts.scan()].map(accountText), accountRows.map(accountText)) ??
+    listDiff('journal by primary key', [...journal.scan()].map(journalText), journalRows.map(journalText));
+  if (problem !== undefined) return problem;
+  const indexes = indexesToRead(rotation, all);
+  for (const index of indexes.accounts) {
+    const through = listDiff(`accounts by ${index}`, [...accounts.scanIndex(index)].map(accountText), sortByIndex([...accountRows], ACCOUNTS, index).map(accountText));
+    if (through !== undefined) return through;
   }
-  const journalPrimary = [...journal.scan()].map((row) => row.id).join(',');
-  for (const index of ['by_ref', 'by_a']) {
-    const through = byKey(journal.scanIndex(index)).join(',');
-    if (through !== journalPrimary) return `journal rows through ${index} differ from those by primary key`;
+  for (const index of indexes.journal) {
+    const through = listDiff(`journal by ${index}`, [...journal.scanIndex(index)].map(journalText), sortByIndex([...journalRows], JOURNAL, index).map(journalText));
+    if (through !== undefined) return through;
   }
-  return undefined;
+  for (const row of accountRows) {
+    const found = accounts.getByIndex('by_code', row.code);
+    if (found === undefined || accountText(found) !== accountText(row)) return `by_code lookup of ${row.code}: got ${found === undefined ? 'nothing' : accountText(found)}, model ${accountText(row)}`;
+  }
+  const owner = OWNERS[rotation % OWNERS.length]!;
+  const range = listDiff(
+    `accounts of ${owner} by by_owner_balance`,
+    [...accounts.scanIndex('by_owner_balance', { gte: [owner], lte: [owner] })].map(accountText),
+    sortByIndex(accountRows.filter((row) => row.owner === owner), ACCOUNTS, 'by_owner_balance').map(accountText),
+  );
+  if (range !== undefined) return range;
+  const count = accounts.count();
+  return count === accountRows.length ? undefined : `count() of accounts is ${count}, model ${accountRows.length}`;
 }
 
 function firstDiff(actual: string, expected: string): string {
@@ -804,7 +871,7 @@ function firstDiff(actual: string, expected: string): string {
 }
 
 function readViolation(what: string, error: unknown): Violation {
-  if (codeOf(error) === 'ERR_CORRUPTION') return { rule: 'CORRUPTION', message: `${what} after recovery: ${message(error)}` };
+  if (errorCode(error) === 'ERR_CORRUPTION') return { rule: 'CORRUPTION', message: `${what} after recovery: ${message(error)}` };
   return { rule: 'INVARIANT', message: `${what} after recovery: ${message(error)}` };
 }
 

@@ -16,6 +16,8 @@
  *     ledger.bounds(policy)                the window: which commits must survive, which may
  *     model.verifyRecovered(engine, b)     the recovered state is the model after some prefix k of
  *                                          the commits, min <= k <= max; a fingerprint of it
+ *     model.settleRecovered(engine, k)     background work after recovery (rollback, purge, flush):
+ *                                          the state stays; the runner may crash it and recover again
  *     model.afterRecovery(engine, k)       the model forgets commits after k; the run goes on
  *
  * A workload keeps its own model of what it did. Operations carry raw random numbers that are
@@ -53,8 +55,13 @@ export interface Violation {
   readonly message: string;
 }
 
-/** The test-only seams a run may remove a rule with (`StorageTestSeams` today). */
-export const SEAM_NAMES = ['skipWal', 'disableDoublewrite', 'applyTornGroups', 'skipPageChecks'] as const;
+/**
+ * The test-only seams a run may remove a rule with: the storage core's (`StorageTestSeams`), then
+ * the row engine's (`RowEngineTestSeams`, table workload only), each the teeth of a check.
+ */
+export const STORAGE_SEAM_NAMES = ['skipWal', 'disableDoublewrite', 'applyTornGroups', 'skipPageChecks', 'evictDirtyPages'] as const;
+export const ROW_SEAM_NAMES = ['recoveredMissingFromPurgeView', 'indexChangeByFirstColumn', 'indexScanReadsNewest'] as const;
+export const SEAM_NAMES = [...STORAGE_SEAM_NAMES, ...ROW_SEAM_NAMES] as const;
 export type SeamName = (typeof SEAM_NAMES)[number];
 export type SimSeams = Readonly<Partial<Record<SeamName, boolean>>>;
 
@@ -72,6 +79,11 @@ export interface SimConfig {
   readonly liveSpacesMax: number;
   readonly initialSpaces: number;
   readonly initialPages: number;
+  /**
+   * Pages of data the table workload's set-up writes (its journal): more than the pool holds, so
+   * every phase evicts and re-reads. Absent in plans saved before it existed: 1.5 pools.
+   */
+  readonly dataPages?: number;
 }
 
 /** What a background action or a clock advance did that the durability window depends on. */
@@ -98,6 +110,8 @@ export interface SimTarget<E> {
   readonly logPath: string;
   /** Counters of the last recovery worth reporting (pages restored from the doublewrite buffer...). */
   recoveryCounters(engine: E): Readonly<Record<string, number>>;
+  /** Buffer pool counters since open: pages read from disk and evictions (pool pressure, by phase). */
+  poolCounters(engine: E): { readonly reads: number; readonly evictions: number };
   /** Structural self-checks (the buffer pool's lists today, `check()` later); throws on failure. */
   selfCheck(engine: E): void;
   /**
@@ -151,6 +165,14 @@ export interface WorkloadModel<E, Op> {
    * recovered state (equal fingerprints: equal states).
    */
   verifyRecovered(engine: E, bounds: PrefixBounds): { readonly prefix: number; readonly fingerprint: string; readonly violations: Violation[] };
+  /**
+   * The engine's background work after a recovery, run to its end: the rollback of the
+   * transactions recovery found active, purge, the page cleaner and a checkpoint, as the engine
+   * would run them on its own. The state after commit #prefix must stay exactly as it is. The
+   * runner may crash this work (at a seeded point, several times in a row) and recover again.
+   * Must let a simulated crash (SimulatedCrashError) propagate.
+   */
+  settleRecovered(engine: E, prefix: number): Violation[];
   /** Adopts the recovered prefix and tidies up (rolls incomplete DDL forward), so the run goes on. */
   afterRecovery(engine: E, prefix: number, ledger: CommitLedger): void;
   /** The file to corrupt reads of while the workload runs (a seeded pick among its files). */

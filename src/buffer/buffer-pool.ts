@@ -83,6 +83,8 @@ export interface BufferPoolOptions {
   readonly oldBlocksPct?: number;
   readonly oldBlocksTimeMs?: number;
   readonly onEvent?: (name: EngineEvent) => void;
+  /** TEST ONLY (StorageTestSeams.evictDirtyPages): evict dirty pages without writing them. */
+  readonly evictDirtyPages?: boolean;
   /** The engine's health, shared with the log and the storage (a private one when not given). */
   readonly health?: EngineHealth;
 }
@@ -157,6 +159,7 @@ export class BufferPool {
   private readonly wal: WalGate;
   private readonly doublewrite: Doublewrite | undefined;
   private readonly flushBatchPages: number;
+  private readonly evictDirtyPages: boolean;
   private readonly batchImages: Uint8Array;
   private readonly oldBlocksPct: number;
   private readonly oldBlocksTimeMs: number;
@@ -204,6 +207,7 @@ export class BufferPool {
     this.oldBlocksPct = options.oldBlocksPct ?? 37;
     this.oldBlocksTimeMs = options.oldBlocksTimeMs ?? 1000;
     this.onEvent = options.onEvent;
+    this.evictDirtyPages = options.evictDirtyPages === true;
     this.health = options.health ?? new EngineHealth();
     this.stats = {
       frames: frameCount,
@@ -442,6 +446,14 @@ export class BufferPool {
   }
 
   private findVictim(): number {
+    if (this.evictDirtyPages) {
+      // TEST ONLY: the seam's lost write: the LRU tail leaves, dirty or not, unwritten (B2 broken).
+      for (let frame = this.oldTail; frame !== NIL; frame = this.lruPrev[frame]!) {
+        if (this.fixCount[frame] !== 0) continue;
+        if (this.oldestMod[frame] !== 0) this.removeFromFlushList(frame);
+        return frame;
+      }
+    }
     for (let frame = this.oldTail; frame !== NIL; frame = this.lruPrev[frame]!) {
       if (this.fixCount[frame] === 0 && this.oldestMod[frame] === 0) return frame;
     }

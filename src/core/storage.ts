@@ -88,6 +88,8 @@ export interface StorageTestSeams {
   readonly skipPageChecks?: boolean;
   /** Recovery applies groups whose checksum fails or whose end is missing. Rules MTR, LOG-TAIL. */
   readonly applyTornGroups?: boolean;
+  /** Evict dirty pages without writing them (a lost write; B2). The simulator's pool-pressure teeth. */
+  readonly evictDirtyPages?: boolean;
 }
 
 const BACKGROUND_STEP_MS = 100;
@@ -147,6 +149,7 @@ export class Storage {
       flushBatchPages,
       oldBlocksTimeMs: options.oldBlocksTimeMs ?? 1000,
       onEvent: this.onEvent,
+      evictDirtyPages: seams.evictDirtyPages === true,
       health: this.health,
     });
   }

@@ -32,6 +32,8 @@
  *      crashes: U11 of mvcc/trx-sys-page.ts).
  *  X2. `activeIds` is sorted and holds exactly the read-write transactions that started and have
  *      neither committed nor finished rolling back.
+ *  X3. The purge view sees the changes of no active transaction (recovered ones included): each
+ *      active id is in its active set or at or above its lowLimitId (checked at every clone).
  *  PURGE-MONO. The purge view's lowLimitNo never decreases.
  */
 import type { Storage } from '../core/storage.js';
@@ -53,6 +55,8 @@ export interface TrxSystemOptions {
   readonly page?: TrxSysPage;
   /** Test-only seam (seed 002's teeth): let the purge view move backwards. */
   readonly allowPurgeViewBackwards?: boolean;
+  /** Test-only seam (issue 9's teeth): keep the first purge view without the recovered transactions. */
+  readonly recoveredMissingFromPurgeView?: boolean;
 }
 
 export class TrxSystem {
@@ -61,13 +65,17 @@ export class TrxSystem {
   private readonly views = new Set<ReadView>();
   private purgeViewValue: ReadView;
   private cachedAutocommitView: ReadView | undefined;
+  /** Whether purge has cloned a view yet (recovered transactions must be adopted before). */
+  private purgeViewCloned = false;
   private readonly allowPurgeViewBackwards: boolean;
+  private readonly recoveredMissingFromPurgeView: boolean;
   private readonly pageValue: TrxSysPage | undefined;
 
   constructor(options: TrxSystemOptions) {
     this.ids = options.ids;
     this.pageValue = options.page;
     this.allowPurgeViewBackwards = options.allowPurgeViewBackwards === true;
+    this.recoveredMissingFromPurgeView = options.recoveredMissingFromPurgeView === true;
     this.purgeViewValue = new ReadView(this.nextId, this.nextId, 0, []);
     this.purgeViewValue.open = false;
   }
@@ -77,7 +85,7 @@ export class TrxSystem {
    * transaction system around it; ids come from the page's persistent counter (U11), each in its
    * own mtr. No mtr may be active.
    */
-  static open(storage: Storage, options: { readonly allowPurgeViewBackwards?: boolean } = {}): TrxSystem {
+  static open(storage: Storage, options: { readonly allowPurgeViewBackwards?: boolean; readonly recoveredMissingFromPurgeView?: boolean } = {}): TrxSystem {
     let opened = openTrxSysPage(storage);
     if (opened === undefined) {
       const mtr = storage.startMtr();
@@ -99,6 +107,7 @@ export class TrxSystem {
       },
       page,
       allowPurgeViewBackwards: options.allowPurgeViewBackwards === true,
+      recoveredMissingFromPurgeView: options.recoveredMissingFromPurgeView === true,
     });
   }
 
@@ -150,12 +159,23 @@ export class TrxSystem {
     this.removeActive(trxId);
   }
 
-  /** Re-registers a transaction found active by recovery (it is being rolled back). */
+  /**
+   * Re-registers a transaction found active by recovery (it is being rolled back). Called while
+   * the engine opens, before purge or any view exists, as InnoDB builds `rw_trx_ids` from the undo
+   * slots before `trx_purge_sys_initialize` clones the first purge view. The purge view made at
+   * construction said "nobody is active"; it is remade with the recovered transaction in its
+   * active set, at the same low_limit_no (PURGE-MONO holds), so X3 holds from the start.
+   */
   adoptRecovered(trxId: number): void {
     assert(trxId < this.nextIdValue, 'X1 a recovered id is below the next id');
+    assert(this.views.size === 0 && !this.purgeViewCloned, 'X3 recovered transactions are adopted before any view or purge exists');
     const at = this.active.findIndex((id) => id > trxId);
     if (at < 0) this.active.push(trxId);
     else this.active.splice(at, 0, trxId);
+    if (this.recoveredMissingFromPurgeView) return; // TEST ONLY: issue 9's bug
+    const initial = this.purgeViewValue;
+    this.purgeViewValue = new ReadView(initial.lowLimitId, initial.lowLimitNo, 0, this.active.slice());
+    this.purgeViewValue.open = false;
   }
 
   private removeActive(trxId: number): void {
@@ -226,8 +246,10 @@ export class TrxSystem {
    * is open), unless that would not move it forward (PURGE-MONO).
    */
   clonePurgeView(): ReadView {
+    this.purgeViewCloned = true;
     const candidate = this.oldestView() ?? new ReadView(this.nextIdValue, this.nextIdValue, 0, this.active.slice());
     if (candidate.lowLimitNo <= this.purgeViewValue.lowLimitNo && !this.allowPurgeViewBackwards) {
+      this.checkPurgeViewSeesNoActive();
       return this.purgeViewValue;
     }
     const previous = this.purgeViewValue.lowLimitNo;
@@ -237,7 +259,23 @@ export class TrxSystem {
     if (!this.allowPurgeViewBackwards) {
       assert(clone.lowLimitNo > previous, () => `PURGE-MONO purge view low_limit_no ${clone.lowLimitNo} <= previous ${previous}`);
     }
+    if (!this.allowPurgeViewBackwards) this.checkPurgeViewSeesNoActive();
     return clone;
+  }
+
+  /**
+   * X3: the purge view sees the changes of no active transaction, recovered ones included (each
+   * is in its active set or started after it). Purge and rollback's version walks stop at the
+   * first version the purge view sees; a live transaction's version taken for "seen by all" lets
+   * purge remove a secondary entry that transaction's rollback restores (issue 9's SEC=CLUST
+   * violation, when recovered transactions were missing from the first purge view).
+   */
+  private checkPurgeViewSeesNoActive(): void {
+    if (this.recoveredMissingFromPurgeView) return; // TEST ONLY: the seam breaks X3 on purpose
+    const view = this.purgeViewValue;
+    for (const id of this.active) {
+      assert(!view.changesVisible(id), () => `X3 the purge view ${view.describe()} sees active transaction ${id}`);
+    }
   }
 
   get purgeView(): ReadView {

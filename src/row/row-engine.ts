@@ -58,16 +58,14 @@ import { RowUndo } from './row-undo.js';
 import { RowUpdate } from './row-upd.js';
 import { RowVersions, type Version } from './row-vers.js';
 import { TableCache, type TableRuntime } from './table-runtime.js';
+import type { RowEngineTestSeams } from './row-seams.js';
 import { TrxLifecycle } from './trx-lifecycle.js';
 
 export type { EngineStats } from './engine-stats.js';
 export type { Version } from './row-vers.js';
 export type { KeyInput, KeyRange } from './keys.js';
 
-export interface RowEngineTestSeams {
-  /** Seed 002's teeth: the purge view may move backwards. */
-  readonly allowPurgeViewBackwards?: boolean;
-}
+export type { RowEngineTestSeams } from './row-seams.js';
 
 export interface RowEngineOptions {
   readonly clock: Clock;
@@ -104,16 +102,19 @@ export class RowEngine {
     const undo = new RowUndo(storage, this.pages, this.tables, versions, trxSystem);
     this.trxs = new TrxLifecycle(storage, trxSystem, this.locks, undo, this.stats);
     const rowLocks = new RowLocks(this.locks, this.trxs);
-    this.select = new RowSelect(trxSystem, this.trxs, versions, rowLocks);
+    this.select = new RowSelect(trxSystem, this.trxs, versions, rowLocks, options.seams);
     this.inserts = new RowInsert(storage, trxSystem, this.trxs, rowLocks, this.stats);
-    this.updates = new RowUpdate(storage, trxSystem, this.trxs, rowLocks, this.inserts, this.stats);
+    this.updates = new RowUpdate(storage, trxSystem, this.trxs, rowLocks, this.inserts, this.stats, options.seams);
     this.ddl = new RowDdl(storage, dictionary, trxSystem, this.tables, this.trxs);
     this.purger = new Purge(purgeContext(storage, trxSystem, this.pages, this.tables, versions));
   }
 
   /** Opens (or, in a new database, creates) the transaction system and dictionary on `storage`. */
   static open(storage: Storage, options: RowEngineOptions): RowEngine {
-    const trxSystem = TrxSystem.open(storage, { allowPurgeViewBackwards: options.seams?.allowPurgeViewBackwards === true });
+    const trxSystem = TrxSystem.open(storage, {
+      allowPurgeViewBackwards: options.seams?.allowPurgeViewBackwards === true,
+      recoveredMissingFromPurgeView: options.seams?.recoveredMissingFromPurgeView === true,
+    });
     const dictionary = Dictionary.openOrCreate(storage);
     const engine = new RowEngine(storage, dictionary, trxSystem, options);
     dictionary.cleanUp();

@@ -32,6 +32,7 @@ import {
 } from './keys.js';
 import { firstKeyAtOrAfter, nextKey, type RowLocks } from './row-lock.js';
 import { rowFromEntry, type RowVersions } from './row-vers.js';
+import type { RowEngineTestSeams } from './row-seams.js';
 import type { SecondaryRuntime, TableRuntime } from './table-runtime.js';
 import type { TrxLifecycle } from './trx-lifecycle.js';
 
@@ -40,13 +41,15 @@ export class RowSelect {
   private readonly trxs: TrxLifecycle;
   private readonly versions: RowVersions;
   private readonly rowLocks: RowLocks;
+  private readonly readsNewestInIndexScans: boolean;
   private readonly entry: EntryView = newEntryView();
 
-  constructor(trxSystem: TrxSystem, trxs: TrxLifecycle, versions: RowVersions, rowLocks: RowLocks) {
+  constructor(trxSystem: TrxSystem, trxs: TrxLifecycle, versions: RowVersions, rowLocks: RowLocks, seams: RowEngineTestSeams = {}) {
     this.trxSystem = trxSystem;
     this.trxs = trxs;
     this.versions = versions;
     this.rowLocks = rowLocks;
+    this.readsNewestInIndexScans = seams.indexScanReadsNewest === true;
   }
 
   /**
@@ -163,7 +166,8 @@ export class RowSelect {
         const entryKey = it.cursor.key();
         const primary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, entryKey);
         if (!table.clustered.find(primary, this.entry)) continue;
-        const row = this.versions.visibleRow(table, this.entry, view);
+        // TEST ONLY (indexScanReadsNewest): the newest version instead of the view's.
+        const row = this.versions.visibleRow(table, this.entry, this.readsNewestInIndexScans ? undefined : view);
         // The version this view sees must be the one this entry indexes (an entry of an older or
         // newer version of the row is skipped: SEC=CLUST per view).
         if (row === undefined || compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0) continue;

@@ -85,7 +85,7 @@ function positionAt(cursor: UndoLogCursor, page: Uint8Array, pageNo: number, off
       : prev >= start && prev < offset && prev + UNDO_REC_WRAPPER_BYTES + readU16(page, prev + UNDO_REC_LEN) === offset;
   if (!boundary) throw corrupt(pageNo, `U4 offset ${offset} is not an undo record boundary (REC_PREV ${prev})`);
   if (debugChecks()) checkPageRecords(page, pageNo, offset);
-  cursor.parse(page, offset + UNDO_REC_WRAPPER_BYTES, length, pageNo);
+  cursor.parseCopy(page, offset + UNDO_REC_WRAPPER_BYTES, length, pageNo); // U13: survives eviction
   cursor.pageNo = pageNo;
   cursor.offset = offset;
   cursor.prevOffset = prev;

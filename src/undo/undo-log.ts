@@ -118,8 +118,11 @@
  *      purge or rollback, reused by another log, a popped record) is `CorruptionError`.
  *  U10. State moves only ACTIVE -> COMMITTED; records are appended only to an ACTIVE log; an
  *      ACTIVE log is freed only when empty (after rollback).
- *  U13. A cursor read through a pool page source is valid until the next page access (one thread,
- *      no latches: the frame cannot change before then); through an mtr, until its commit.
+ *  U13. A cursor holds its own copy of the record it is positioned on (`parseCopy`): its fields stay
+ *      valid until it is positioned again, whatever pages are read or evicted meanwhile. (Its page
+ *      frame does not: rollback searched the indexes between reading an undo record and reading
+ *      its fields, and under pool pressure the undo page's frame was reused by then; the
+ *      simulator found it, issue 9.)
  *
  * This file writes logs (create, append, truncate, commit, free); undo-log-read.ts reads them
  * (roll pointers resolved under U9, cursors walking a log both ways, header information, the

@@ -284,6 +284,23 @@ export class UndoRecordCursor {
    * Parses and checks the record body bytes[start, start + length). `pageNo` names the page in
    * the error when the bytes are an undo page of the system tablespace.
    */
+  /** The cursor's own copy of the record it was positioned on by `parseCopy` (grown, reused). */
+  private copy = new Uint8Array(256);
+
+  /**
+   * Copies the record `bytes[start, start + length)` into the cursor's own buffer and parses it
+   * there (U13 of undo-log.ts). A record read from an undo page must outlive that page's frame: rollback and purge
+   * search the indexes between reading a record and using its fields, and those searches may
+   * evict the undo page and reuse its frame for another (InnoDB copies undo records to the heap,
+   * `trx_undo_rec_copy`, for the same reason). The buffer is reused, so this allocates nothing
+   * once it is large enough.
+   */
+  parseCopy(bytes: Uint8Array, start: number, length: number, pageNo?: number): this {
+    if (length > this.copy.length) this.copy = new Uint8Array(Math.max(length, this.copy.length * 2));
+    this.copy.set(bytes.subarray(start, start + length), 0);
+    return this.parse(this.copy, 0, length, pageNo);
+  }
+
   parse(bytes: Uint8Array, start: number, length: number, pageNo?: number): this {
     const end = start + length;
     if (length < UNDO_RECORD_BYTES_MIN || end > bytes.length) throw corrupt(pageNo, start, `length ${length} out of range`);

@@ -3,7 +3,7 @@
  * sim.test.ts; two files so that vitest runs them on two cores) and the shrinker.
  */
 import { describe, expect, it } from 'vitest';
-import { CI_SLICE_RUNS, runCiSlice } from '../../sim/ci.js';
+import { CI_FRESH_RUNS, CI_SLICE_RUNS, runCiSlice, runFreshCiSlice } from '../../sim/ci.js';
 import { storageTarget } from '../../sim/core-target.js';
 import { coreWorkload } from '../../sim/core-workload.js';
 import { describePlan, generatePlan, planSteps } from '../../sim/plan.js';
@@ -14,6 +14,12 @@ import type { ViolationRule } from '../../sim/workload.js';
 describe('simulator: bounded CI run (second slice)', () => {
   it(`runs ${CI_SLICE_RUNS} more seeded runs and finds no violation`, async () => {
     const { summary, problems } = await runCiSlice(1);
+    console.log(summary);
+    expect(problems).toEqual([]);
+  }, 300_000);
+
+  it(`runs ${CI_FRESH_RUNS.core} runs from a fresh seed (printed with its replay command) and finds no violation`, async () => {
+    const { summary, problems } = await runFreshCiSlice('core');
     console.log(summary);
     expect(problems).toEqual([]);
   }, 300_000);

@@ -10,7 +10,7 @@
  * TEETH_SEEDS seeds, and the failing seed must pass with the guard in place.
  */
 import { describe, expect, it } from 'vitest';
-import { CI_TABLE_SLICE_RUNS, runTableCiSlice } from '../../sim/ci.js';
+import { CI_FRESH_RUNS, CI_TABLE_SLICE_RUNS, runFreshCiSlice, runTableCiSlice } from '../../sim/ci.js';
 import { generatePlan } from '../../sim/plan.js';
 import { runPlan } from '../../sim/runner.js';
 import { makeTableTarget, tableTarget } from '../../sim/table-target.js';
@@ -30,6 +30,12 @@ describe('simulator: the table workload', () => {
     for (const key of ['deadlocks', 'duplicatesRefused', 'savepointRollbacks', 'rollbacks', 'commits', 'readerChecks', 'staleViews', 'recoveredRollbacks'] as const) {
       expect(delta[key], key).toBeGreaterThan(0);
     }
+  }, 300_000);
+
+  it(`runs ${CI_FRESH_RUNS.table} runs from a fresh seed (printed with its replay command) and finds no violation`, async () => {
+    const { summary, problems } = await runFreshCiSlice('table');
+    console.log(summary);
+    expect(problems).toEqual([]);
   }, 300_000);
 
   it(`has teeth: the purge view allowed to move backwards is caught within ${TEETH_SEEDS} seeds`, async () => {

@@ -199,6 +199,32 @@ describe('undo log pages', () => {
     await storage.close();
   });
 
+  it('U13: a positioned cursor keeps its record when the page frame it was read from is reused', async () => {
+    // Rollback reads an undo record, searches the indexes (which may evict the undo page and
+    // reuse its frame), then reads the record's fields: the simulator found garbage field numbers
+    // under pool pressure (issue 9). The cursor must own a copy of its record.
+    const { storage, trxSys } = await bootstrap();
+    const log = begin(storage, trxSys, 'update');
+    const written = [append(storage, log, 1, 40), append(storage, log, 2, 50)];
+    const frames: Uint8Array[] = [];
+    const reusable: PageSource = {
+      getPage: (spaceId, pageNo) => {
+        const frame = pages(storage).getPage(spaceId, pageNo).slice();
+        frames.push(frame);
+        return frame;
+      },
+    };
+    const cursor = lastUndoRecord(reusable, log, new UndoLogCursor())!;
+    for (const frame of frames) frame.fill(0xab); // the frame now holds another page
+    expect(cursor.undoNo).toBe(2);
+    expect(bodyOf(cursor)).toEqual(written[1]!.bytes);
+    const fields: number[] = [];
+    cursor.rewindFields();
+    while (cursor.nextField()) fields.push(cursor.fieldNo, cursor.valueLength);
+    expect(fields).toEqual([2, 50, 3, -1]);
+    expect([...cursor.primaryKey()]).toEqual([2]);
+  });
+
   it('truncates to random savepoints, freeing the pages it empties, and appends again', async () => {
     const { storage, trxSys } = await bootstrap();
     const random = new RandomSource(7);

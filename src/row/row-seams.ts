@@ -1,0 +1,15 @@
+/**
+ * The row engine's test-only seams (reached through `openDatabaseWithTestSeams`, never from the
+ * package entry): each breaks one rule on purpose, so a test or the simulator can show that the
+ * check guarding it has teeth.
+ */
+export interface RowEngineTestSeams {
+  /** Seed 002's teeth: the purge view may move backwards. */
+  readonly allowPurgeViewBackwards?: boolean;
+  /** Issue 9's teeth: the first purge view misses the transactions recovery found active (X3). */
+  readonly recoveredMissingFromPurgeView?: boolean;
+  /** The simulator's composite-index teeth: an update re-indexes only when an index's first column changes. */
+  readonly indexChangeByFirstColumn?: boolean;
+  /** The simulator's reader teeth: index scans return the newest version of each row, not the view's. */
+  readonly indexScanReadsNewest?: boolean;
+}
