@@ -56,7 +56,8 @@ async function loadSuites(): Promise<BenchSuite[]> {
 async function main(): Promise<void> {
   const { scale, filter } = parseCommandLine();
   // Figures are for the engine as shipped: the expensive invariant checks stay off.
-  if (debugChecks()) process.stderr.write('note: MINNO_DEBUG=1 is set; turning expensive checks off for this process\n');
+  if (debugChecks())
+    process.stderr.write('note: MINNO_DEBUG=1 is set; turning expensive checks off for this process\n');
   setDebugChecks(false);
   const log = (line: string): void => void process.stderr.write(`  ${line}\n`);
   let failed = false;
@@ -91,9 +92,13 @@ async function main(): Promise<void> {
       metrics: metrics.map(toJsonMetric),
       errors,
     });
-    process.stdout.write(`\n## ${suite.title}\n\nscale ${scale}, ${(durationMs / 1000).toFixed(0)} s, ${machineInfo().cpus} CPUs, node ${process.version}\n\n`);
+    process.stdout.write(
+      `\n## ${suite.title}\n\nscale ${scale}, ${(durationMs / 1000).toFixed(0)} s, ${machineInfo().cpus} CPUs, node ${process.version}\n\n`,
+    );
     process.stdout.write(`${formatTable(metrics)}\n\n`);
-    process.stdout.write(`p99 worst: the 99th percentile on the side that hurts (of a time; the 1st of a rate). Written to ${path}\n`);
+    process.stdout.write(
+      `p99 worst: the 99th percentile on the side that hurts (of a time; the 1st of a rate). Written to ${path}\n`,
+    );
   }
   if (failed) process.exitCode = 1;
 }

@@ -85,7 +85,14 @@ export interface TableApiSize {
   readonly ops: OpsSize;
 }
 
-const FULL_OPS: OpsSize = { getsPerCall: 2000, scansPerCall: 100, timeMs: 2000, warmupMs: 300, updateRounds: 5, updateRoundMs: 1000 };
+const FULL_OPS: OpsSize = {
+  getsPerCall: 2000,
+  scansPerCall: 100,
+  timeMs: 2000,
+  warmupMs: 300,
+  updateRounds: 5,
+  updateRoundMs: 1000,
+};
 
 export const SIZES: Readonly<Record<BenchScale, TableApiSize>> = {
   tiny: {
@@ -104,7 +111,14 @@ export const SIZES: Readonly<Record<BenchScale, TableApiSize>> = {
     rawRoundMs: 200,
     ops: { getsPerCall: 1000, scansPerCall: 50, timeMs: 300, warmupMs: 100, updateRounds: 3, updateRoundMs: 300 },
   },
-  full: { rows: 1_000_000, rowsPerTrx: 1000, bufferPoolBytes: 512 * MiB, redoLogBytes: 256 * MiB, rawRoundMs: 500, ops: FULL_OPS },
+  full: {
+    rows: 1_000_000,
+    rowsPerTrx: 1000,
+    bufferPoolBytes: 512 * MiB,
+    redoLogBytes: 256 * MiB,
+    rawRoundMs: 500,
+    ops: FULL_OPS,
+  },
 };
 
 // ------------------------------------------------------------------------------------------ the sysbench table
@@ -224,7 +238,12 @@ export async function loadSbtest(
     trxRowsPerS.push((batch.length * 1000) / (performance.now() - t0));
     onTrx(first + batch.length - 1);
   }
-  return { trxRowsPerS, elapsedMs: performance.now() - start, pagesWritten: db.storage.pool.stats.writes - writes0, cpu: cpu.describe() };
+  return {
+    trxRowsPerS,
+    elapsedMs: performance.now() - start,
+    pagesWritten: db.storage.pool.stats.writes - writes0,
+    cpu: cpu.describe(),
+  };
 }
 
 // ------------------------------------------------------------------------------------------ raw datasync
@@ -294,7 +313,14 @@ interface Dataset {
 const datasets = new Map<BenchScale, Promise<Dataset>>();
 
 function openOptions(dir: string, size: TableApiSize, bufferPoolBytes: number) {
-  return { path: dir, pageSize: PAGE_SIZE, bufferPoolBytes, redoLogBytes: size.redoLogBytes, durability: 'none', background: 'manual' } as const;
+  return {
+    path: dir,
+    pageSize: PAGE_SIZE,
+    bufferPoolBytes,
+    redoLogBytes: size.redoLogBytes,
+    durability: 'none',
+    background: 'manual',
+  } as const;
 }
 
 function dataset(scale: BenchScale, log: (line: string) => void): Promise<Dataset> {
@@ -322,7 +348,10 @@ async function createDataset(size: TableApiSize, log: (line: string) => void): P
       }
     });
     const pool = db.storage.pool.snapshot();
-    if (pool.evictions > 0) throw new Error(`table-api bench: the pool of ${size.bufferPoolBytes / MiB} MiB does not hold the data; raise bufferPoolBytes`);
+    if (pool.evictions > 0)
+      throw new Error(
+        `table-api bench: the pool of ${size.bufferPoolBytes / MiB} MiB does not hold the data; raise bufferPoolBytes`,
+      );
     const raw = new RawDatasync();
     const rawSyncPerS: number[] = [];
     try {
@@ -331,7 +360,9 @@ async function createDataset(size: TableApiSize, log: (line: string) => void): P
       raw.close();
     }
     const dataBytes = (pool.frames - pool.freeFrames) * PAGE_SIZE;
-    log(`load: ${formatInt(size.rows)} rows in ${(load.elapsedMs / 1000).toFixed(1)} s, ${(dataBytes / MiB).toFixed(1)} MiB of pages, ${formatInt(load.pagesWritten)} pages written during the load`);
+    log(
+      `load: ${formatInt(size.rows)} rows in ${(load.elapsedMs / 1000).toFixed(1)} s, ${(dataBytes / MiB).toFixed(1)} MiB of pages, ${formatInt(load.pagesWritten)} pages written during the load`,
+    );
     return { dir, db, load, rawSyncPerS, dataBytes };
   } catch (error) {
     dir.remove();
@@ -358,7 +389,13 @@ export async function bulkLoad(scale: BenchScale, log: (line: string) => void): 
   const data = await dataset(scale, log);
   const workload = 'sbtest bulk load (NodeVfs)';
   const trxs = data.load.trxRowsPerS.length;
-  const rawSync = metric({ workload, name: 'raw datasync, preallocated file (write 512 B + fdatasync): reference', unit: 'syncs/s', better: 'higher', samples: data.rawSyncPerS });
+  const rawSync = metric({
+    workload,
+    name: 'raw datasync, preallocated file (write 512 B + fdatasync): reference',
+    unit: 'syncs/s',
+    better: 'higher',
+    samples: data.rawSyncPerS,
+  });
   return [
     metric({
       workload,
@@ -396,7 +433,13 @@ export interface OpsSamples {
   readonly updatePages: number;
   readonly updateMisses: number;
   /** `CpuMeter` of each timed phase. */
-  readonly cpu: { readonly get: string; readonly indexGet: string; readonly scan: string; readonly updateNone: string; readonly updateFull: string };
+  readonly cpu: {
+    readonly get: string;
+    readonly indexGet: string;
+    readonly scan: string;
+    readonly updateNone: string;
+    readonly updateFull: string;
+  };
 }
 
 /** Keeps reads alive so that no loop can be optimised away. */
@@ -435,7 +478,12 @@ export async function measureOps(
   let cursor = 0;
 
   /** Times `op` (`perCall` of them a tinybench call, sampling every `sampleEvery`) as phase `phase`. */
-  const timePhase = async (phase: OpsPhase, perCall: number, sampleEvery: number, op: () => void): Promise<{ ms: number[]; cpu: string }> => {
+  const timePhase = async (
+    phase: OpsPhase,
+    perCall: number,
+    sampleEvery: number,
+    op: () => void,
+  ): Promise<{ ms: number[]; cpu: string }> => {
     onPhase(phase);
     const cpu = CpuMeter.started();
     const ms = await timeBatches(
@@ -493,7 +541,9 @@ export async function measureOps(
       const full = await asyncRound(roundMs, (i) => {
         if ((i & 255) === 0) sample();
         const id = ids[cursor++ & SEQUENCE_MASK]!;
-        return db.transaction((tx) => tx.table<SbtestRow>(SBTEST).update(id, { c: cs[i & C_MASK]! }), { durability: 'full' });
+        return db.transaction((tx) => tx.table<SbtestRow>(SBTEST).update(id, { c: cs[i & C_MASK]! }), {
+          durability: 'full',
+        });
       });
       fullCpu.stop();
       purgedRecords += db.purge();
@@ -520,7 +570,13 @@ export async function measureOps(
     readMisses,
     updatePages: pages() - pages0 - readPages,
     updateMisses: pool.stats.misses - misses0 - readMisses,
-    cpu: { get: get.cpu, indexGet: indexGet.cpu, scan: scan.cpu, updateNone: noneCpu.describe(), updateFull: fullCpu.describe() },
+    cpu: {
+      get: get.cpu,
+      indexGet: indexGet.cpu,
+      scan: scan.cpu,
+      updateNone: noneCpu.describe(),
+      updateFull: fullCpu.describe(),
+    },
   };
 }
 
@@ -548,14 +604,39 @@ interface OpsBaselines {
 }
 
 /** The metrics of one run of `measureOps`; targets only where the issue states them (big pool). */
-function opsMetrics(workload: string, samples: OpsSamples, baselines: OpsBaselines, withTargets: boolean, note: string): Metric[] {
+function opsMetrics(
+  workload: string,
+  samples: OpsSamples,
+  baselines: OpsBaselines,
+  withTargets: boolean,
+  note: string,
+): Metric[] {
   const against = (pick: (s: OpsSamples) => number[], perSecondOf: boolean) =>
-    baselines.of === undefined ? {} : { baseline: { name: baselines.name, samples: perSecondOf ? perSecond(pick(baselines.of)) : pick(baselines.of), paired: false } };
-  const mapBaseline = baselines.mapGetMs === undefined ? undefined : { name: 'Map.get', samples: perSecond(baselines.mapGetMs), paired: false };
+    baselines.of === undefined
+      ? {}
+      : {
+          baseline: {
+            name: baselines.name,
+            samples: perSecondOf ? perSecond(pick(baselines.of)) : pick(baselines.of),
+            paired: false,
+          },
+        };
+  const mapBaseline =
+    baselines.mapGetMs === undefined
+      ? undefined
+      : { name: 'Map.get', samples: perSecond(baselines.mapGetMs), paired: false };
   const target = (value: number) => (withTargets ? { target: { op: '>=', value, on: 'median' } as const } : {});
   const metrics: Metric[] = [];
   if (baselines.mapGetMs !== undefined) {
-    metrics.push(metric({ workload, name: 'Map.get of the same bigint keys, as many entries: baseline', unit: 'gets/s', better: 'higher', samples: perSecond(baselines.mapGetMs) }));
+    metrics.push(
+      metric({
+        workload,
+        name: 'Map.get of the same bigint keys, as many entries: baseline',
+        unit: 'gets/s',
+        better: 'higher',
+        samples: perSecond(baselines.mapGetMs),
+      }),
+    );
   }
   metrics.push(
     metric({
@@ -619,7 +700,13 @@ export async function poolHoldsData(scale: BenchScale, log: (line: string) => vo
   const mapGetMs = await mapGetBaseline(size.rows, size.ops, 11);
   log(`pool holds data: ${describeMisses(samples)}`);
   const note = `${formatInt(size.rows)} rows, pool ${size.bufferPoolBytes / MiB} MiB, ${formatInt(samples.readMisses)} pool misses`;
-  return opsMetrics('sbtest, pool holds data (NodeVfs)', samples, { name: 'Map.get', of: undefined, mapGetMs }, true, note);
+  return opsMetrics(
+    'sbtest, pool holds data (NodeVfs)',
+    samples,
+    { name: 'Map.get', of: undefined, mapGetMs },
+    true,
+    note,
+  );
 }
 
 // ------------------------------------------------------------------------------------------ 3. pool a tenth, in a child
@@ -710,8 +797,20 @@ export async function poolTenth(scale: BenchScale, log: (line: string) => void):
         target: { op: '<=', value: 64, on: 'median' },
         note: `${result.rssSamples} RSS samples; the largest by phase (MiB): ${OPS_PHASES.map((p) => `${p} ${mib(result.rssMaxByPhase[p] ?? 0).toFixed(0)}`).join(', ')}`,
       }),
-      metric({ workload, name: 'RSS before open (node + the modules loaded)', unit: 'MiB', better: 'lower', samples: [mib(result.rssStartBytes)] }),
-      metric({ workload, name: 'max RSS − RSS before open − pool size', unit: 'MiB', better: 'lower', samples: [mib(result.rssMaxBytes - result.rssStartBytes - bufferPoolBytes)] }),
+      metric({
+        workload,
+        name: 'RSS before open (node + the modules loaded)',
+        unit: 'MiB',
+        better: 'lower',
+        samples: [mib(result.rssStartBytes)],
+      }),
+      metric({
+        workload,
+        name: 'max RSS − RSS before open − pool size',
+        unit: 'MiB',
+        better: 'lower',
+        samples: [mib(result.rssMaxBytes - result.rssStartBytes - bufferPoolBytes)],
+      }),
     ];
   } finally {
     // The last workload of the suite: the loaded database is not needed any more.

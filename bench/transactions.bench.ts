@@ -51,7 +51,20 @@ import { MiB } from './lib/rss.js';
 import type { BenchScale, BenchSuite } from './lib/suite.js';
 import { makeTempDir } from './lib/temp-dir.js';
 import { perSecond, timeBatches } from './lib/timing.js';
-import { C_MASK, CpuMeter, RawDatasync, SBTEST, SEQUENCE_MASK, SysbenchValues, asyncRound, cSequence, formatInt, idSequence, loadSbtest, type SbtestRow } from './table-api.bench.js';
+import {
+  C_MASK,
+  CpuMeter,
+  RawDatasync,
+  SBTEST,
+  SEQUENCE_MASK,
+  SysbenchValues,
+  asyncRound,
+  cSequence,
+  formatInt,
+  idSequence,
+  loadSbtest,
+  type SbtestRow,
+} from './table-api.bench.js';
 
 const PAGE_SIZE = 16 * 1024;
 
@@ -116,13 +129,29 @@ export const SIZES: Readonly<Record<BenchScale, TransactionSizes>> = {
   quick: {
     oltp: { ...QUICK_TABLE, concurrency: CONCURRENCY, rounds: 2, roundMs: 300 },
     update: { ...QUICK_TABLE, rounds: 3, roundMs: 300, getsPerCall: 1000, timeMs: 300, warmupMs: 100 },
-    chain: { ...QUICK_TABLE, rows: 10_000, bufferPoolBytes: 192 * MiB, chainLengths: CHAINS, rowsPerChain: 64, timeMs: 300, warmupMs: 100 },
+    chain: {
+      ...QUICK_TABLE,
+      rows: 10_000,
+      bufferPoolBytes: 192 * MiB,
+      chainLengths: CHAINS,
+      rowsPerChain: 64,
+      timeMs: 300,
+      warmupMs: 100,
+    },
     purge: { ...QUICK_TABLE, recordsPerRound: 3000, rounds: 2, opsPerTrx: 100 },
   },
   full: {
     oltp: { ...TABLE, concurrency: CONCURRENCY, rounds: 5, roundMs: 1000 },
     update: { ...TABLE, rounds: 5, roundMs: 1000, getsPerCall: 2000, timeMs: 1000, warmupMs: 200 },
-    chain: { ...TABLE, rows: 10_000, bufferPoolBytes: 768 * MiB, chainLengths: CHAINS, rowsPerChain: 256, timeMs: 1000, warmupMs: 200 },
+    chain: {
+      ...TABLE,
+      rows: 10_000,
+      bufferPoolBytes: 768 * MiB,
+      chainLengths: CHAINS,
+      rowsPerChain: 256,
+      timeMs: 1000,
+      warmupMs: 200,
+    },
     purge: { ...TABLE, recordsPerRound: 10_000, rounds: 3, opsPerTrx: 100 },
   },
 };
@@ -130,7 +159,11 @@ export const SIZES: Readonly<Record<BenchScale, TransactionSizes>> = {
 // ------------------------------------------------------------------------------------------ helpers
 
 /** Runs `body` on a fresh database holding a loaded `sbtest` (loaded at durability none). */
-async function withSbtest<T>(size: TableSize, log: (line: string) => void, body: (db: Database, values: SysbenchValues) => Promise<T>): Promise<T> {
+async function withSbtest<T>(
+  size: TableSize,
+  log: (line: string) => void,
+  body: (db: Database, values: SysbenchValues) => Promise<T>,
+): Promise<T> {
   const dir = makeTempDir('minno-bench-trx-');
   try {
     const db = await Database.open({
@@ -174,7 +207,12 @@ interface OltpCounts {
 }
 
 /** One sysbench oltp_read_write transaction. */
-async function oltpTransaction(db: Database, values: SysbenchValues, durability: Durability, counts: OltpCounts): Promise<void> {
+async function oltpTransaction(
+  db: Database,
+  values: SysbenchValues,
+  durability: Durability,
+  counts: OltpCounts,
+): Promise<void> {
   const t0 = performance.now();
   const tx = db.begin({ durability });
   try {
@@ -205,7 +243,13 @@ interface OltpRound {
   readonly purgedRecords: number;
 }
 
-async function oltpRound(db: Database, values: SysbenchValues, durability: Durability, clients: number, roundMs: number): Promise<OltpRound> {
+async function oltpRound(
+  db: Database,
+  values: SysbenchValues,
+  durability: Durability,
+  clients: number,
+  roundMs: number,
+): Promise<OltpRound> {
   const counts: OltpCounts = { commits: 0, aborts: 0, latenciesMs: [] };
   const start = performance.now();
   const client = async (): Promise<void> => {
@@ -231,7 +275,9 @@ const subjectName = (s: OltpSubject): string => `${s.durability}/${s.clients}`;
 
 export async function oltpReadWrite(size: OltpSize, log: (line: string) => void = () => {}): Promise<Metric[]> {
   return withSbtest(size, log, async (db, values) => {
-    const subjects: OltpSubject[] = (['none', 'full'] as const).flatMap((durability) => size.concurrency.map((clients) => ({ durability, clients })));
+    const subjects: OltpSubject[] = (['none', 'full'] as const).flatMap((durability) =>
+      size.concurrency.map((clients) => ({ durability, clients })),
+    );
     const rounds = new Map<string, OltpRound[]>(subjects.map((s) => [subjectName(s), []]));
     const rawBefore = new Map<string, number[]>(subjects.map((s) => [subjectName(s), []]));
     const cpu = new Map<string, CpuMeter>(subjects.map((s) => [subjectName(s), new CpuMeter()]));
@@ -254,7 +300,9 @@ export async function oltpReadWrite(size: OltpSize, log: (line: string) => void 
           rawBefore.get(subjectName(subject))!.push(rawRate);
         }
         if (round >= 0) {
-          log(`oltp round ${round + 1}/${size.rounds} (commits/s): ${subjects.map((s) => `${subjectName(s)}: ${formatInt(rounds.get(subjectName(s))!.at(-1)!.commitsPerS)}`).join(', ')}`);
+          log(
+            `oltp round ${round + 1}/${size.rounds} (commits/s): ${subjects.map((s) => `${subjectName(s)}: ${formatInt(rounds.get(subjectName(s))!.at(-1)!.commitsPerS)}`).join(', ')}`,
+          );
         }
       }
     } finally {
@@ -262,7 +310,15 @@ export async function oltpReadWrite(size: OltpSize, log: (line: string) => void 
     }
     const workload = 'oltp_read_write (NodeVfs)';
     const rawSamples = [...rawBefore.values()].flat().filter((r) => r > 0);
-    const metrics: Metric[] = [metric({ workload, name: `${raw.description}: baseline`, unit: 'syncs/s', better: 'higher', samples: rawSamples })];
+    const metrics: Metric[] = [
+      metric({
+        workload,
+        name: `${raw.description}: baseline`,
+        unit: 'syncs/s',
+        better: 'higher',
+        samples: rawSamples,
+      }),
+    ];
     const rates = (s: OltpSubject): number[] => rounds.get(subjectName(s))!.map((r) => r.commitsPerS);
     const single = size.concurrency[0]!;
     for (const subject of subjects) {
@@ -272,10 +328,13 @@ export async function oltpReadWrite(size: OltpSize, log: (line: string) => void 
       const purged = results.reduce((n, r) => n + r.purgedRecords, 0);
       const who = `${subject.clients} transaction${subject.clients === 1 ? '' : 's'} at once`;
       const durable = subject.durability === 'full';
-      const rawRatio = durable ? median(rates(subject).map((rate, i) => rate / rawBefore.get(subjectName(subject))![i]!)) : undefined;
+      const rawRatio = durable
+        ? median(rates(subject).map((rate, i) => rate / rawBefore.get(subjectName(subject))![i]!))
+        : undefined;
       // Full with many at once is compared with full with one (the issue's target); full with one with the raw rate.
       const vsSingle = durable && subject.clients !== single;
-      const target: Target | undefined = vsSingle && subject.clients === 16 ? { op: '>=', value: 5, on: 'ratio' } : undefined;
+      const target: Target | undefined =
+        vsSingle && subject.clients === 16 ? { op: '>=', value: 5, on: 'ratio' } : undefined;
       metrics.push(
         metric({
           workload,
@@ -284,7 +343,13 @@ export async function oltpReadWrite(size: OltpSize, log: (line: string) => void 
           better: 'higher',
           samples: rates(subject),
           ...(vsSingle
-            ? { baseline: { name: `full, ${single} at once`, samples: rates({ durability: 'full', clients: single }), paired: true } }
+            ? {
+                baseline: {
+                  name: `full, ${single} at once`,
+                  samples: rates({ durability: 'full', clients: single }),
+                  paired: true,
+                },
+              }
             : durable
               ? { baseline: { name: 'raw datasync', samples: rawBefore.get(subjectName(subject))!, paired: true } }
               : {}),
@@ -299,7 +364,13 @@ export async function oltpReadWrite(size: OltpSize, log: (line: string) => void 
           samples: results.map((r) => r.withPurgePerS),
           note: `${formatInt(purged)} undo records purged; ${formatInt(pagesWritten.get(subjectName(subject))!)} pages flushed in the rounds and their purges`,
         }),
-        metric({ workload, name: `transaction latency, durability ${subject.durability}, ${who}`, unit: 'ms', better: 'lower', samples: results.flatMap((r) => r.counts.latenciesMs) }),
+        metric({
+          workload,
+          name: `transaction latency, durability ${subject.durability}, ${who}`,
+          unit: 'ms',
+          better: 'lower',
+          samples: results.flatMap((r) => r.counts.latenciesMs),
+        }),
       );
     }
     return metrics;
@@ -314,7 +385,10 @@ function median(values: readonly number[]): number {
 
 // ------------------------------------------------------------------------------------------ 2. update in its own transaction
 
-export async function updateOwnTransaction(size: UpdateSize, log: (line: string) => void = () => {}): Promise<Metric[]> {
+export async function updateOwnTransaction(
+  size: UpdateSize,
+  log: (line: string) => void = () => {},
+): Promise<Metric[]> {
   return withSbtest(size, log, async (db, values) => {
     const random = new RandomSource(21);
     const ids = idSequence(random, size.rows);
@@ -357,12 +431,18 @@ export async function updateOwnTransaction(size: UpdateSize, log: (line: string)
       updates += done;
     }
     const workload = 'update of one non-key column, own transaction (NodeVfs)';
-    const get = metric({ workload, name: 'autocommit point get by primary key (table.get): baseline', unit: 'gets/s', better: 'higher', samples: perSecond(getMs) });
+    const get = metric({
+      workload,
+      name: 'autocommit point get by primary key (table.get): baseline',
+      unit: 'gets/s',
+      better: 'higher',
+      samples: perSecond(getMs),
+    });
     return [
       get,
       metric({
         workload,
-        name: "begin, update(id, { c }), commit; durability none",
+        name: 'begin, update(id, { c }), commit; durability none',
         unit: 'updates/s',
         better: 'higher',
         samples: perS,
@@ -370,7 +450,14 @@ export async function updateOwnTransaction(size: UpdateSize, log: (line: string)
         target: { op: '>=', value: 55_000, on: 'median' },
         note: `${formatInt(updates)} updates, ${formatInt(size.rows)} rows, ${formatInt(pagesWritten)} pages flushed in the timed rounds, purge untimed between rounds; ${cpu.describe()}`,
       }),
-      metric({ workload, name: 'the same, counting purge of their history', unit: 'updates/s', better: 'higher', samples: withPurgePerS, note: `${formatInt(purged)} undo records purged` }),
+      metric({
+        workload,
+        name: 'the same, counting purge of their history',
+        unit: 'updates/s',
+        better: 'higher',
+        samples: withPurgePerS,
+        note: `${formatInt(purged)} undo records purged`,
+      }),
     ];
   });
 }
@@ -380,8 +467,10 @@ export async function updateOwnTransaction(size: UpdateSize, log: (line: string)
 export async function versionChain(size: ChainSize, log: (line: string) => void = () => {}): Promise<Metric[]> {
   return withSbtest(size, log, async (db, values) => {
     const groups = [0, ...size.chainLengths];
-    if (groups.length * size.rowsPerChain > size.rows) throw new Error('version-chain bench: more rows per chain than the table holds');
-    const idsOf = (group: number): bigint[] => Array.from({ length: size.rowsPerChain }, (_, i) => BigInt(1 + group * size.rowsPerChain + i));
+    if (groups.length * size.rowsPerChain > size.rows)
+      throw new Error('version-chain bench: more rows per chain than the table holds');
+    const idsOf = (group: number): bigint[] =>
+      Array.from({ length: size.rowsPerChain }, (_, i) => BigInt(1 + group * size.rowsPerChain + i));
     const table = db.table<SbtestRow>(SBTEST);
     const reader = db.begin({ isolation: 'repeatable-read' });
     try {
@@ -401,7 +490,8 @@ export async function versionChain(size: ChainSize, log: (line: string) => void 
       for (let g = 0; g < groups.length; g++) {
         const ids = idsOf(g);
         for (const id of ids) {
-          if (readerTable.get(id)?.c !== seen.get(id)) throw new Error(`version-chain bench: the reader's view of row ${id} changed`);
+          if (readerTable.get(id)?.c !== seen.get(id))
+            throw new Error(`version-chain bench: the reader's view of row ${id} changed`);
         }
         const built0 = stats.versionsBuilt;
         const misses0 = db.storage.pool.stats.misses;
@@ -421,7 +511,14 @@ export async function versionChain(size: ChainSize, log: (line: string) => void 
         if (baseline === undefined) {
           baseline = samples;
           metrics.push(
-            metric({ workload, name: 'REPEATABLE READ get, no chain (row unchanged since the view): baseline', unit: 'ns', better: 'lower', samples, note: `${size.rowsPerChain} rows; ${cpu.describe()}` }),
+            metric({
+              workload,
+              name: 'REPEATABLE READ get, no chain (row unchanged since the view): baseline',
+              unit: 'ns',
+              better: 'lower',
+              samples,
+              note: `${size.rowsPerChain} rows; ${cpu.describe()}`,
+            }),
           );
           continue;
         }
@@ -452,7 +549,8 @@ type PurgeKind = 'delete' | 'update k' | 'update c';
 export async function purgeThroughput(size: PurgeSize, log: (line: string) => void = () => {}): Promise<Metric[]> {
   return withSbtest(size, log, async (db, values) => {
     const kinds: PurgeKind[] = ['delete', 'update k', 'update c'];
-    if (size.rounds * kinds.length * size.recordsPerRound > size.rows) throw new Error('purge bench: the rounds need more rows than the table holds');
+    if (size.rounds * kinds.length * size.recordsPerRound > size.rows)
+      throw new Error('purge bench: the rounds need more rows than the table holds');
     timedPurge(db);
     const perS = new Map<PurgeKind, number[]>(kinds.map((k) => [k, []]));
     const history = new Map<PurgeKind, number[]>(kinds.map((k) => [k, []]));
@@ -475,11 +573,14 @@ export async function purgeThroughput(size: PurgeSize, log: (line: string) => vo
         }
         const length = db.status().historyLength;
         const purge = timedPurge(db);
-        if (purge.records !== size.recordsPerRound) throw new Error(`purge bench: purged ${purge.records} records of ${size.recordsPerRound} (${kind})`);
+        if (purge.records !== size.recordsPerRound)
+          throw new Error(`purge bench: purged ${purge.records} records of ${size.recordsPerRound} (${kind})`);
         perS.get(kind)!.push((purge.records * 1000) / purge.ms);
         history.get(kind)!.push(length);
       }
-      log(`purge round ${round + 1}/${size.rounds}: ${kinds.map((k) => `${k}: ${formatInt(perS.get(k)!.at(-1)!)} records/s`).join(', ')}`);
+      log(
+        `purge round ${round + 1}/${size.rounds}: ${kinds.map((k) => `${k}: ${formatInt(perS.get(k)!.at(-1)!)} records/s`).join(', ')}`,
+      );
     }
     const workload = 'purge (NodeVfs)';
     const describe: Record<PurgeKind, string> = {

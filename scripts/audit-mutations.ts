@@ -18,7 +18,17 @@
  * after changing a rule's code or its tests, and when adding a rule, add its mutation.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +56,12 @@ interface Run {
   readonly output: string;
 }
 
-function parseArgs(argv: readonly string[]): { only: string[]; list: boolean; json: string | undefined; keep: boolean } {
+function parseArgs(argv: readonly string[]): {
+  only: string[];
+  list: boolean;
+  json: string | undefined;
+  keep: boolean;
+} {
   const options = { only: [] as string[], list: false, json: undefined as string | undefined, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -78,8 +93,8 @@ function parseTest(spec: string): { file: string; pattern: string | undefined } 
 }
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-// eslint-disable-next-line no-control-regex
-const stripAnsi = (text: string): string => text.replace(/\u001b\[[0-9;]*m/g, '');
+const ESC = String.fromCharCode(27);
+const stripAnsi = (text: string): string => text.replaceAll(new RegExp(`${ESC}\\[[0-9;]*m`, 'g'), '');
 
 /** Runs vitest on `files` (with a name pattern), in the copy. */
 function vitest(dir: string, files: readonly string[], pattern: string | undefined): Run {
@@ -93,16 +108,27 @@ function vitest(dir: string, files: readonly string[], pattern: string | undefin
     maxBuffer: 64 * 1024 * 1024,
   });
   const output = stripAnsi(`${child.stdout ?? ''}\n${child.stderr ?? ''}`);
-  const failed = [...new Set(output.split('\n').filter((line) => /^\s*FAIL\s+\S+\.test\.ts >/.test(line)).map((line) => line.trim().replace(/^FAIL\s+/, '')))];
+  const failed = [
+    ...new Set(
+      output
+        .split('\n')
+        .filter((line) => /^\s*FAIL\s+\S+\.test\.ts >/.test(line))
+        .map((line) => line.trim().replace(/^FAIL\s+/, '')),
+    ),
+  ];
   return { passed: child.status === 0, failed, output };
 }
 
 /** Runs a mutant's tests, one vitest run per file-and-pattern, stopping at the first that fails. */
 function runTests(dir: string, tests: readonly string[]): Run {
-  const whole = tests.map(parseTest).filter((t) => t.pattern === undefined).map((t) => t.file);
+  const whole = tests
+    .map(parseTest)
+    .filter((t) => t.pattern === undefined)
+    .map((t) => t.file);
   const runs: Array<{ files: string[]; pattern: string | undefined }> = [];
   if (whole.length > 0) runs.push({ files: whole, pattern: undefined });
-  for (const test of tests.map(parseTest)) if (test.pattern !== undefined) runs.push({ files: [test.file], pattern: test.pattern });
+  for (const test of tests.map(parseTest))
+    if (test.pattern !== undefined) runs.push({ files: [test.file], pattern: test.pattern });
   let output = '';
   for (const run of runs) {
     const result = vitest(dir, run.files, run.pattern);
@@ -140,7 +166,13 @@ function audit(dir: string, mutation: Mutation): Result {
   const base = { name: mutation.name, rule: mutation.rule };
   const path = locate(dir, mutation);
   if (path === undefined) {
-    return { ...base, site: mutation.file, outcome: 'missing', detail: 'its text is not in the source once: update scripts/mutations.ts', seconds: 0 };
+    return {
+      ...base,
+      site: mutation.file,
+      outcome: 'missing',
+      detail: 'its text is not in the source once: update scripts/mutations.ts',
+      seconds: 0,
+    };
   }
   const original = readFileSync(path, 'utf8');
   writeFileSync(path, original.replace(mutation.find, mutation.replace));
@@ -156,7 +188,8 @@ function audit(dir: string, mutation: Mutation): Result {
     const detail = run.failed.length > 0 ? run.failed.join('; ') : 'vitest failed (see the output with --keep)';
     return { ...base, site, outcome: 'killed', detail, seconds };
   }
-  if (mutation.equivalent !== undefined) return { ...base, site, outcome: 'equivalent', detail: mutation.equivalent, seconds };
+  if (mutation.equivalent !== undefined)
+    return { ...base, site, outcome: 'equivalent', detail: mutation.equivalent, seconds };
   return { ...base, site, outcome: 'survived', detail: `no test of ${mutation.tests.join(', ')} failed`, seconds };
 }
 
@@ -167,7 +200,8 @@ function main(): void {
     if (names.has(mutation.name)) throw new Error(`duplicate mutation name ${mutation.name}`);
     names.add(mutation.name);
   }
-  const chosen = options.only.length === 0 ? MUTATIONS : MUTATIONS.filter((m) => options.only.some((part) => m.name.includes(part)));
+  const chosen =
+    options.only.length === 0 ? MUTATIONS : MUTATIONS.filter((m) => options.only.some((part) => m.name.includes(part)));
   if (options.list) {
     for (const m of chosen) {
       const site = locate(ROOT, m);
@@ -206,7 +240,8 @@ function main(): void {
       `\nmutants tried ${summary.tried}, killed ${summary.killed}, survived ${summary.survived} ` +
         `(equivalent ${summary.equivalent}, unexplained ${summary.unexplained}), sites missing ${summary.missing}`,
     );
-    for (const r of results.filter((x) => x.outcome === 'equivalent')) console.log(`  equivalent ${r.name}: ${r.detail}`);
+    for (const r of results.filter((x) => x.outcome === 'equivalent'))
+      console.log(`  equivalent ${r.name}: ${r.detail}`);
     if (options.json !== undefined) writeFileSync(options.json, `${JSON.stringify({ summary, results }, null, 2)}\n`);
     if (summary.unexplained > 0 || summary.missing > 0) process.exitCode = 1;
   } finally {

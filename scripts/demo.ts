@@ -65,7 +65,11 @@ async function bankDemo(): Promise<void> {
   const db = await Database.open({ vfs, ...options });
   await db.createTable(accountsTable);
   await db.createTable(transfersTable);
-  await db.table('accounts').insertMany(Array.from({ length: ACCOUNTS }, (_, i) => ({ id: i, owner: `owner-${i % 7}`, balance: BigInt(START) })));
+  await db
+    .table('accounts')
+    .insertMany(
+      Array.from({ length: ACCOUNTS }, (_, i) => ({ id: i, owner: `owner-${i % 7}`, balance: BigInt(START) })),
+    );
 
   const planned = 400;
   const acknowledged = new Set<number>();
@@ -73,7 +77,10 @@ async function bankDemo(): Promise<void> {
   let next = 0;
   const client = async (seed: number): Promise<void> => {
     let x = seed;
-    const random = (n: number): number => ((x = (x * 1103515245 + 12345) % 2147483648), x % n);
+    const random = (n: number): number => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x % n;
+    };
     while (next < planned) {
       const id = next++;
       let from = random(ACCOUNTS);
@@ -98,7 +105,9 @@ async function bankDemo(): Promise<void> {
     }
   };
   await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map(client));
-  console.log(`bank: ${planned} transfers by 8 concurrent clients (${deadlocks} deadlocks detected and retried), ${acknowledged.size} acknowledged durable`);
+  console.log(
+    `bank: ${planned} transfers by 8 concurrent clients (${deadlocks} deadlocks detected and retried), ${acknowledged.size} acknowledged durable`,
+  );
   console.log(`      total balance ${total(db)} (expected ${ACCOUNTS * START})`);
 
   const image = vfs.crashNow('power-cut');
@@ -107,15 +116,22 @@ async function bankDemo(): Promise<void> {
 
   const recovered = await Database.open({ vfs: FaultVfs.fromImage(image, { seed: 1 }), ...options });
   const r = recovered.storage.recovery!;
-  console.log(`recovery: ${r.groups} redo groups (${r.redoBytes} bytes) from checkpoint LSN ${r.checkpointLsn} to ${r.endLsn}, ${r.pagesApplied} pages, ${r.pagesRestoredFromDoublewrite} torn pages repaired`);
+  console.log(
+    `recovery: ${r.groups} redo groups (${r.redoBytes} bytes) from checkpoint LSN ${r.checkpointLsn} to ${r.endLsn}, ${r.pagesApplied} pages, ${r.pagesRestoredFromDoublewrite} torn pages repaired`,
+  );
   recovered.runBackgroundWork(); // rolls back the transactions that were in flight
   const survived = new Set<number>();
   for (const row of recovered.table('transfers').scan()) survived.add(row.id as number);
   const lost = [...acknowledged].filter((id) => !survived.has(id));
-  console.log(`after recovery: ${survived.size} transfers survived; acknowledged ones lost: ${lost.length}; total balance ${total(recovered)}`);
-  if (lost.length > 0 || total(recovered) !== BigInt(ACCOUNTS * START)) throw new Error('recovery lost acknowledged work or money');
+  console.log(
+    `after recovery: ${survived.size} transfers survived; acknowledged ones lost: ${lost.length}; total balance ${total(recovered)}`,
+  );
+  if (lost.length > 0 || total(recovered) !== BigInt(ACCOUNTS * START))
+    throw new Error('recovery lost acknowledged work or money');
   const check = recovered.check();
-  console.log(`check(): ${check.tables} tables, ${check.rows} rows, ${check.entries} index entries, all invariants hold`);
+  console.log(
+    `check(): ${check.tables} tables, ${check.rows} rows, ${check.entries} index entries, all invariants hold`,
+  );
   await recovered.close();
 }
 
@@ -127,13 +143,21 @@ async function realFilesDemo(): Promise<void> {
     await db.createTable(accountsTable);
     const rows = 20_000;
     for (let batch = 0; batch < rows; batch += 1000) {
-      await db.table('accounts').insertMany(Array.from({ length: 1000 }, (_, i) => ({ id: batch + i, owner: `owner-${(batch + i) % 97}`, balance: 100n })));
+      await db.table('accounts').insertMany(
+        Array.from({ length: 1000 }, (_, i) => ({
+          id: batch + i,
+          owner: `owner-${(batch + i) % 97}`,
+          balance: 100n,
+        })),
+      );
     }
     const loaded = performance.now() - started;
     await db.close();
     const reopened = await Database.open({ path: dir, bufferPoolBytes: 16 << 20 });
     const owners = reopened.table('accounts').getByIndex('by_owner', 'owner-42');
-    console.log(`real files in ${dir}: ${rows} rows loaded durably in ${loaded.toFixed(0)} ms; after reopen ${reopened.table('accounts').count()} rows, owner-42 first seen on account ${String(owners?.id)}`);
+    console.log(
+      `real files in ${dir}: ${rows} rows loaded durably in ${loaded.toFixed(0)} ms; after reopen ${reopened.table('accounts').count()} rows, owner-42 first seen on account ${String(owners?.id)}`,
+    );
     await reopened.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -198,7 +198,7 @@ export const MUTATIONS: readonly Mutation[] = [
     rule: 'DIR (C2)',
     file: 'src/page/tablespace.ts',
     find: "    const file = this.vfs.open(path, { create: true });\n    file.close();\n    this.vfs.syncDir('');",
-    replace: "    const file = this.vfs.open(path, { create: true });\n    file.close();",
+    replace: '    const file = this.vfs.open(path, { create: true });\n    file.close();',
     tests: ['test/api/ddl-dir.test.ts', `${CORE_LOG} > syncs the directory after creating files`],
   },
   {
@@ -284,6 +284,10 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/vfs/fault-vfs.ts',
     find: '    if (image.osCache !== undefined) {',
     replace: '    if (false) {',
-    tests: ['test/vfs/fault-vfs-os-cache.test.ts', 'test/vfs/fault-vfs-contract.test.ts', `${CORE_CRASH} > after a kill -9`],
+    tests: [
+      'test/vfs/fault-vfs-os-cache.test.ts',
+      'test/vfs/fault-vfs-contract.test.ts',
+      `${CORE_CRASH} > after a kill -9`,
+    ],
   },
 ];

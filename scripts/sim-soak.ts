@@ -44,7 +44,15 @@ interface SliceSummary {
 interface WorkloadSoak {
   readonly workload: WorkloadName;
   readonly slices: SliceSummary[];
-  readonly totals: { runs: number; crashPoints: number; crashesInRecovery: number; settleCrashes: number; recoveries: number; elapsedMs: number; simulatedOps: number };
+  readonly totals: {
+    runs: number;
+    crashPoints: number;
+    crashesInRecovery: number;
+    settleCrashes: number;
+    recoveries: number;
+    elapsedMs: number;
+    simulatedOps: number;
+  };
   readonly violations: ViolationReport[];
 }
 
@@ -88,7 +96,9 @@ async function main(): Promise<void> {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: npm run sim:soak -- [--minutes 60] [--slice-minutes 5] [--workloads core,table] [--out file] [--save-plans dir]\n');
+    process.stdout.write(
+      'usage: npm run sim:soak -- [--minutes 60] [--slice-minutes 5] [--workloads core,table] [--out file] [--save-plans dir]\n',
+    );
     return;
   }
   const minutes = positive(values.minutes, 'minutes', 60);
@@ -104,14 +114,32 @@ async function main(): Promise<void> {
   const soaks: WorkloadSoak[] = names.map((workload) => ({
     workload,
     slices: [],
-    totals: { runs: 0, crashPoints: 0, crashesInRecovery: 0, settleCrashes: 0, recoveries: 0, elapsedMs: 0, simulatedOps: 0 },
+    totals: {
+      runs: 0,
+      crashPoints: 0,
+      crashesInRecovery: 0,
+      settleCrashes: 0,
+      recoveries: 0,
+      elapsedMs: 0,
+      simulatedOps: 0,
+    },
     violations: [],
   }));
   const write = (finished: boolean): void => {
-    const report = { started: started.toISOString(), finished: finished ? new Date().toISOString() : undefined, host: hostname(), node: process.version, minutes, sliceMinutes, workloads: soaks };
+    const report = {
+      started: started.toISOString(),
+      finished: finished ? new Date().toISOString() : undefined,
+      host: hostname(),
+      node: process.version,
+      minutes,
+      sliceMinutes,
+      workloads: soaks,
+    };
     writeFileSync(out, `${JSON.stringify(report, null, 1)}\n`);
   };
-  process.stderr.write(`sim:soak: ${minutes} min over ${names.join(', ')} in slices of ${sliceMinutes} min; report: ${out}\n`);
+  process.stderr.write(
+    `sim:soak: ${minutes} min over ${names.join(', ')} in slices of ${sliceMinutes} min; report: ${out}\n`,
+  );
   const deadline = performance.now() + minutes * 60_000;
   const perWorkloadMs = (minutes * 60_000) / names.length;
   for (let turn = 0; performance.now() < deadline; turn++) {
@@ -122,7 +150,11 @@ async function main(): Promise<void> {
     }
     const { workload, target } = workloadByName(soak.workload);
     const seed = freshSeed();
-    const slice = Math.min(sliceMinutes, (perWorkloadMs - soak.totals.elapsedMs) / 60_000, (deadline - performance.now()) / 60_000);
+    const slice = Math.min(
+      sliceMinutes,
+      (perWorkloadMs - soak.totals.elapsedMs) / 60_000,
+      (deadline - performance.now()) / 60_000,
+    );
     process.stderr.write(`sim:soak: ${soak.workload} from seed ${seed} for ${slice.toFixed(1)} min\n`);
     const report = await simulate({
       workload,
@@ -145,8 +177,11 @@ async function main(): Promise<void> {
     soak.totals.elapsedMs += report.elapsedMs;
     soak.totals.simulatedOps += report.simulatedOps;
     soak.violations.push(...report.violations);
-    process.stderr.write(`sim:soak: ${soak.workload} seed ${seed}: ${line.runs} runs, ${line.crashPoints} crash points, ${line.violations} violations\n`);
-    if (report.violations.length > 0) for (const text of formatReport(report).filter((l) => !l.startsWith('      '))) process.stdout.write(`${text}\n`);
+    process.stderr.write(
+      `sim:soak: ${soak.workload} seed ${seed}: ${line.runs} runs, ${line.crashPoints} crash points, ${line.violations} violations\n`,
+    );
+    if (report.violations.length > 0)
+      for (const text of formatReport(report).filter((l) => !l.startsWith('      '))) process.stdout.write(`${text}\n`);
     write(false);
   }
   write(true);

@@ -77,7 +77,9 @@ async function main(): Promise<void> {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: npm run sim -- [--seed n] [--runs k | --minutes m] [--json] [--quiet] [--no-shrink] [--plan file] [--break rule]\n');
+    process.stdout.write(
+      'usage: npm run sim -- [--seed n] [--runs k | --minutes m] [--json] [--quiet] [--no-shrink] [--plan file] [--break rule]\n',
+    );
     return;
   }
   const given = integer(values.seed, 'seed');
@@ -87,10 +89,12 @@ async function main(): Promise<void> {
   const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
   if (minutes !== undefined && !(minutes > 0)) fail(`--minutes needs a positive number, got ${values.minutes}`);
   const broken = (values.break ?? []).map((name) => {
-    if (!(SEAM_NAMES as readonly string[]).includes(name)) fail(`--break takes one of ${SEAM_NAMES.join(', ')}, got ${name}`);
+    if (!(SEAM_NAMES as readonly string[]).includes(name))
+      fail(`--break takes one of ${SEAM_NAMES.join(', ')}, got ${name}`);
     return name as SeamName;
   });
-  if (values.workload !== 'core' && values.workload !== 'table') fail(`--workload takes core or table, got ${values.workload}`);
+  if (values.workload !== 'core' && values.workload !== 'table')
+    fail(`--workload takes core or table, got ${values.workload}`);
   const replayFlags = [
     ...(values.workload === 'table' ? ['--workload', 'table'] : []),
     ...broken.flatMap((name) => ['--break', name]),
@@ -98,13 +102,17 @@ async function main(): Promise<void> {
     ...(values['data-sync-failures'] ? ['--data-sync-failures'] : []),
   ];
   const shape: PlanShape = values['data-sync-failures']
-    ? { ...DEFAULT_PLAN_SHAPE, faultRates: { ...DEFAULT_PLAN_SHAPE.faultRates, syncFailureTargets: { log: 2, data: 2, any: 1 } } }
+    ? {
+        ...DEFAULT_PLAN_SHAPE,
+        faultRates: { ...DEFAULT_PLAN_SHAPE.faultRates, syncFailureTargets: { log: 2, data: 2, any: 1 } },
+      }
     : DEFAULT_PLAN_SHAPE;
   const log = (line: string): void => {
     if (!values.json) process.stdout.write(`${line}\n`);
   };
   if (given === undefined) log(`seed: ${seed} (fresh)`);
-  if (broken.length > 0) process.stderr.write(`sim: TEST-ONLY: running with rules removed (${broken.join(', ')}); expect violations\n`);
+  if (broken.length > 0)
+    process.stderr.write(`sim: TEST-ONLY: running with rules removed (${broken.join(', ')}); expect violations\n`);
 
   // The simulator is generic over engine and operation; this script types its options with the
   // core workload's, and the table workload (its own engine and ops) is passed through the cast.
@@ -137,7 +145,10 @@ async function main(): Promise<void> {
     if (!Array.isArray(plan.epochs) || typeof plan.config !== 'object') fail(`${values.plan} is not a simulator plan`);
     // A saved plan names its workload; --workload is needed only for plans saved without one.
     const named = workloadByName(plan.workload ?? values.workload);
-    report = await replayPlan({ ...options, workload: named.workload as typeof coreWorkload, target: named.target as typeof storageTarget }, plan);
+    report = await replayPlan(
+      { ...options, workload: named.workload as typeof coreWorkload, target: named.target as typeof storageTarget },
+      plan,
+    );
   } else {
     report = await simulate(options);
   }
@@ -163,7 +174,9 @@ function progress(silent: boolean, minutes: number | undefined): SimulateOptions
     last = now;
     const elapsed = (now - started) / 60_000;
     const budget = minutes === undefined ? '' : ` of ${minutes}`;
-    process.stderr.write(`sim: ${elapsed.toFixed(1)}${budget} min, ${report.runs} runs, ${report.crashPoints} crash points, ${report.violations.length} violations\n`);
+    process.stderr.write(
+      `sim: ${elapsed.toFixed(1)}${budget} min, ${report.runs} runs, ${report.crashPoints} crash points, ${report.violations.length} violations\n`,
+    );
   };
 }
 

@@ -43,7 +43,13 @@ export const CI_TABLE_SLICE_RUNS = 60;
  * probes that land on pages the workload reads and are reported.
  */
 export async function runTableCiSlice(): Promise<{ summary: string; problems: string[] }> {
-  const report = await simulate({ workload: tableWorkload, target: tableTarget, seed: CI_TABLE_FIRST_SEED, runs: CI_TABLE_SLICE_RUNS, shrink: false });
+  const report = await simulate({
+    workload: tableWorkload,
+    target: tableTarget,
+    seed: CI_TABLE_FIRST_SEED,
+    runs: CI_TABLE_SLICE_RUNS,
+    shrink: false,
+  });
   const problems = coverageProblems(report, {
     crashPointsMin: 250,
     crashEvents: [...tableTarget.crashEvents, 'recovery-apply'],
@@ -61,7 +67,10 @@ export const CI_FRESH_RUNS: Readonly<Record<'core' | 'table', number>> = { core:
  * A slice from a fresh seed (printed with the command that replays it): the fixed seeds keep CI
  * deterministic, the fresh one makes every CI run look somewhere new. Only violations count here.
  */
-export async function runFreshCiSlice(workload: 'core' | 'table', seed = freshSeed()): Promise<{ summary: string; problems: string[] }> {
+export async function runFreshCiSlice(
+  workload: 'core' | 'table',
+  seed = freshSeed(),
+): Promise<{ summary: string; problems: string[] }> {
   const runs = CI_FRESH_RUNS[workload];
   const table = workload === 'table';
   const report = table
@@ -69,5 +78,8 @@ export async function runFreshCiSlice(workload: 'core' | 'table', seed = freshSe
     : await simulate({ workload: coreWorkload, target: storageTarget, seed, runs, shrink: false });
   const replay = `npm run sim -- --seed ${seed} --runs ${runs}${table ? ' --workload table' : ''}`;
   const problems = report.violations.map((v) => `[${v.rule}] ${v.replay}: ${v.message}`);
-  return { summary: `simulator CI fresh ${workload} slice from seed ${seed} (replay: ${replay}): ${JSON.stringify(ciSummary(report))}`, problems };
+  return {
+    summary: `simulator CI fresh ${workload} slice from seed ${seed} (replay: ${replay}): ${JSON.stringify(ciSummary(report))}`,
+    problems,
+  };
 }

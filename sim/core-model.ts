@@ -91,7 +91,8 @@ export class CoreState {
   /** Every live workload page, spaces in catalog order, pages in allocation order. */
   pageRefs(): PageRef[] {
     const refs: PageRef[] = [];
-    for (const space of this.spaces.values()) for (const page of space.pages.keys()) refs.push({ space: space.id, page });
+    for (const space of this.spaces.values())
+      for (const page of space.pages.keys()) refs.push({ space: space.id, page });
     return refs;
   }
 
@@ -114,7 +115,12 @@ export class CoreState {
         const space = this.spaces.get(effect.space)!;
         if (space.free.length > 0 && space.free[space.free.length - 1] === effect.page) space.free.pop();
         else space.size = Math.max(space.size, effect.page + 1);
-        space.pages.set(effect.page, { handle: effect.handle, lastMtr: commit, slots: new Array<SlotWriter | undefined>(SLOTS).fill(undefined), scratch: undefined });
+        space.pages.set(effect.page, {
+          handle: effect.handle,
+          lastMtr: commit,
+          slots: new Array<SlotWriter | undefined>(SLOTS).fill(undefined),
+          scratch: undefined,
+        });
         this.livePageCount++;
         return;
       }
@@ -147,12 +153,23 @@ export class CoreState {
 }
 
 /** The bytes commit `commit` leaves in `slot` of the page with allocation id `handle`. */
-export function writeSlotContent(target: Uint8Array, at: number, commit: number, handle: number, slot: number, how: How): void {
+export function writeSlotContent(
+  target: Uint8Array,
+  at: number,
+  commit: number,
+  handle: number,
+  slot: number,
+  how: How,
+): void {
   if (how === 'fill') {
     target.fill(fillByte(commit, handle, slot), at, at + SLOT_BYTES);
     return;
   }
-  let x = (Math.imul(commit, 0x9e3779b1) ^ Math.imul(handle + 1, 0x85ebca6b) ^ Math.imul(slot + (how === 'move' ? 17 : 1), 0xc2b2ae35)) | 1;
+  let x =
+    (Math.imul(commit, 0x9e3779b1) ^
+      Math.imul(handle + 1, 0x85ebca6b) ^
+      Math.imul(slot + (how === 'move' ? 17 : 1), 0xc2b2ae35)) |
+    1;
   for (let i = 0; i < SLOT_BYTES; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
@@ -178,9 +195,11 @@ export function expectedPage(image: Uint8Array, page: PageState): void {
   writeU32(image, LAST_MTR, page.lastMtr);
   writeU32(image, HANDLE, page.handle);
   page.slots.forEach((writer, slot) => {
-    if (writer !== undefined) writeSlotContent(image, SLOT_BASE + slot * SLOT_BYTES, writer.commit, page.handle, slot, writer.how);
+    if (writer !== undefined)
+      writeSlotContent(image, SLOT_BASE + slot * SLOT_BYTES, writer.commit, page.handle, slot, writer.how);
   });
-  if (page.scratch !== undefined) writeSlotContent(image, SCRATCH, page.scratch.commit, page.handle, page.scratch.slot, 'move');
+  if (page.scratch !== undefined)
+    writeSlotContent(image, SCRATCH, page.scratch.commit, page.handle, page.scratch.slot, 'move');
 }
 
 /** The catalog's SPACES and ids, then one zero word (what an mtr writes when the list changes). */

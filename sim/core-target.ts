@@ -11,11 +11,18 @@
  * SQLite's journal-test VFS does for its journal) sits on every tablespace write and reports, never
  * throws: the engine must behave exactly as without it.
  */
-import { Storage, openStorageWithTestSeams, type StorageTestSeams } from '../src/core/storage.js';
+import { type Storage, openStorageWithTestSeams, type StorageTestSeams } from '../src/core/storage.js';
 import { readU64 } from '../src/page/page.js';
 import { ManualClock } from '../src/util/clock.js';
 import type { FaultVfs } from '../src/vfs/fault-vfs.js';
-import { STORAGE_SEAM_NAMES, type BackgroundResult, type SimConfig, type SimSeams, type SimTarget, type Violation } from './workload.js';
+import {
+  STORAGE_SEAM_NAMES,
+  type BackgroundResult,
+  type SimConfig,
+  type SimSeams,
+  type SimTarget,
+  type Violation,
+} from './workload.js';
 
 /** The engine handle the storage-core workload drives. */
 export interface CoreEngine {

@@ -61,7 +61,17 @@ import {
 } from './core-model.js';
 import type { CommitLedger, PrefixBounds } from './ledger.js';
 import { describeWeights, pickWeighted, swarmWeights, type Focus } from './swarm.js';
-import { ModelDivergenceError, type ClientWork, type OpGenerator, type ProbeOutcome, type SimConfig, type Violation, type ViolationRule, type Workload, type WorkloadModel } from './workload.js';
+import {
+  ModelDivergenceError,
+  type ClientWork,
+  type OpGenerator,
+  type ProbeOutcome,
+  type SimConfig,
+  type Violation,
+  type ViolationRule,
+  type Workload,
+  type WorkloadModel,
+} from './workload.js';
 
 export interface CoreTouch {
   readonly pick: number;
@@ -146,7 +156,12 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
     return { kind: 'mtr', durability: 'full', touches: [], allocs, frees: [], pick: 0 };
   }
 
-  execute(engine: CoreEngine, op: CoreOp, ledger: CommitLedger, describe?: (line: string) => void): ClientWork | undefined {
+  execute(
+    engine: CoreEngine,
+    op: CoreOp,
+    ledger: CommitLedger,
+    describe?: (line: string) => void,
+  ): ClientWork | undefined {
     const storage = engine.storage;
     const spaces = [...this.current.spaces.keys()];
     let commit: { index: number; lsn: number; effects: Effect[] };
@@ -164,7 +179,9 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
     } else {
       commit = this.runMtr(storage, ledger, undefined, undefined, op);
     }
-    describe?.(`#${commit.index} ${op.durability}: ${commit.effects.map(describeEffect).join(', ') || '(catalog only)'}`);
+    describe?.(
+      `#${commit.index} ${op.durability}: ${commit.effects.map(describeEffect).join(', ') || '(catalog only)'}`,
+    );
     return { commit: commit.index, durable: storage.commitDurable(commit.lsn, op.durability) };
   }
 
@@ -234,7 +251,9 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
     const predicted = this.current.nextAllocation(spaceId);
     const { pageNo, page } = allocatePage(mtr, spaceId, PageType.Raw);
     if (pageNo !== predicted) {
-      throw new ModelDivergenceError(`space ${spaceId} allocated page ${pageNo}; its free list and size say ${predicted}`);
+      throw new ModelDivergenceError(
+        `space ${spaceId} allocated page ${pageNo}; its free list and size say ${predicted}`,
+      );
     }
     const handle = this.nextHandle++;
     mtr.writeU32(page, LAST_MTR, index);
@@ -242,7 +261,13 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
     apply({ t: 'alloc', space: spaceId, page: pageNo, handle });
   }
 
-  private touch(mtr: MiniTransaction, index: number, ref: PageRef, touch: CoreTouch, apply: (effect: Effect) => void): void {
+  private touch(
+    mtr: MiniTransaction,
+    index: number,
+    ref: PageRef,
+    touch: CoreTouch,
+    apply: (effect: Effect) => void,
+  ): void {
     const page = mtr.getPage(ref.space, ref.page);
     const handle = this.current.spaces.get(ref.space)!.pages.get(ref.page)!.handle;
     const at = SLOT_BASE + touch.slot * SLOT_BYTES;
@@ -265,25 +290,40 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
     return this.compare(engine.storage, this.current, 'LIVE', undefined, false);
   }
 
-  verifyRecovered(engine: CoreEngine, bounds: PrefixBounds): { prefix: number; fingerprint: string; violations: Violation[] } {
+  verifyRecovered(
+    engine: CoreEngine,
+    bounds: PrefixBounds,
+  ): { prefix: number; fingerprint: string; violations: Violation[] } {
     const storage = engine.storage;
     const violations: Violation[] = [];
     let catalog: Uint8Array;
     try {
       catalog = readPageCopy(storage, SYSTEM_SPACE_ID, this.catalogPage);
     } catch (error) {
-      return { prefix: -1, fingerprint: '', violations: [readViolation(`the catalog page 0:${this.catalogPage}`, error)] };
+      return {
+        prefix: -1,
+        fingerprint: '',
+        violations: [readViolation(`the catalog page 0:${this.catalogPage}`, error)],
+      };
     }
     const k = readU32(catalog, CATALOG_COUNTER);
     if (k > bounds.max || k > this.effects.length) {
       return {
         prefix: -1,
         fingerprint: '',
-        violations: [{ rule: 'MTR', message: `the catalog names commit #${k}, but only ${bounds.max} commits ever reached the log` }],
+        violations: [
+          {
+            rule: 'MTR',
+            message: `the catalog names commit #${k}, but only ${bounds.max} commits ever reached the log`,
+          },
+        ],
       };
     }
     if (k < bounds.min) {
-      violations.push({ rule: 'DURABLE', message: `recovered the first ${k} commits; commit #${bounds.min} had to survive (${bounds.minReason})` });
+      violations.push({
+        rule: 'DURABLE',
+        message: `recovered the first ${k} commits; commit #${bounds.min} had to survive (${bounds.minReason})`,
+      });
     }
     const state = CoreState.after(this.effects, k);
     const fingerprint = new Fingerprint();
@@ -296,9 +336,15 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
       if (state.spaces.has(id)) continue;
       const life = this.lives.get(id);
       if (life === undefined) {
-        violations.push({ rule: 'INVARIANT', message: `space ${id} exists after recovery but the workload never created it` });
+        violations.push({
+          rule: 'INVARIANT',
+          message: `space ${id} exists after recovery but the workload never created it`,
+        });
       } else if (life.dropDone) {
-        violations.push({ rule: 'DIR', message: `space ${id} exists after recovery although dropSpace had returned (durable)` });
+        violations.push({
+          rule: 'DIR',
+          message: `space ${id} exists after recovery although dropSpace had returned (durable)`,
+        });
       } else {
         try {
           readPageCopy(storage, id, 0);
@@ -309,14 +355,27 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
     }
     for (const [id, life] of this.lives) {
       if (life.createDone && !life.dropStarted && !state.spaces.has(id) && !existing.includes(id)) {
-        violations.push({ rule: 'DIR', message: `space ${id} is missing after recovery although createSpace had returned (durable)` });
+        violations.push({
+          rule: 'DIR',
+          message: `space ${id} is missing after recovery although createSpace had returned (durable)`,
+        });
       }
     }
-    return { prefix: k, fingerprint: fingerprint.toString(), violations: violations.slice(0, VIOLATIONS_PER_CHECK_MAX) };
+    return {
+      prefix: k,
+      fingerprint: fingerprint.toString(),
+      violations: violations.slice(0, VIOLATIONS_PER_CHECK_MAX),
+    };
   }
 
   /** Compares the engine with a model state: catalog, space headers, free lists, every page body. */
-  private compare(storage: Storage, state: CoreState, rule: ViolationRule, fingerprint: Fingerprint | undefined, reportReadErrors: boolean): Violation[] {
+  private compare(
+    storage: Storage,
+    state: CoreState,
+    rule: ViolationRule,
+    fingerprint: Fingerprint | undefined,
+    reportReadErrors: boolean,
+  ): Violation[] {
     const violations: Violation[] = [];
     const expected = this.expected;
     const read = (space: number, page: number, what: string): Uint8Array | undefined => {
@@ -342,7 +401,10 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
     for (const space of state.spaces.values()) {
       if (violations.length >= VIOLATIONS_PER_CHECK_MAX) break;
       if (!storage.spaces.exists(space.id)) {
-        violations.push({ rule: rule === 'LIVE' ? rule : 'DIR', message: `space ${space.id} is in the catalog after commit #${state.counter} but has no file` });
+        violations.push({
+          rule: rule === 'LIVE' ? rule : 'DIR',
+          message: `space ${space.id} is in the catalog after commit #${state.counter} but has no file`,
+        });
         continue;
       }
       const header = read(space.id, 0, `the header of space ${space.id}`);
@@ -351,7 +413,10 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
       const freeHead = space.free.length > 0 ? space.free[space.free.length - 1]! : 0xffffffff;
       const want = { size: space.size, freeHead, freeLength: space.free.length };
       if (!isDeepStrictEqual(fields, want)) {
-        violations.push({ rule, message: `space ${space.id} header ${JSON.stringify(fields)} after commit #${state.counter}, model ${JSON.stringify(want)}` });
+        violations.push({
+          rule,
+          message: `space ${space.id} header ${JSON.stringify(fields)} after commit #${state.counter}, model ${JSON.stringify(want)}`,
+        });
       }
       fingerprint?.add(header, BODY_START, header.length - 8);
       for (let i = space.free.length - 1; i >= 0; i--) {
@@ -359,7 +424,10 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
         const free = read(space.id, pageNo, `free page ${space.id}:${pageNo}`);
         const next = i > 0 ? space.free[i - 1]! : 0xffffffff;
         if (free !== undefined && (pageTypeOf(free) !== PageType.Free || nextOfFreePage(free) !== next)) {
-          violations.push({ rule, message: `free page ${space.id}:${pageNo} is type ${pageTypeOf(free)} linking to ${nextOfFreePage(free)}; the model's free list says Free -> ${next}` });
+          violations.push({
+            rule,
+            message: `free page ${space.id}:${pageNo} is type ${pageTypeOf(free)} linking to ${nextOfFreePage(free)}; the model's free list says Free -> ${next}`,
+          });
           break;
         }
       }
@@ -423,7 +491,8 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
     if (refs.length === 0) return { kind: 'missed', detail: 'no live page' };
     const ref = refs[pick % refs.length]!;
     const storage = engine.storage;
-    if (storage.pool.lookup(ref.space, ref.page) !== -1) return { kind: 'missed', detail: `page ${ref.space}:${ref.page} is cached` };
+    if (storage.pool.lookup(ref.space, ref.page) !== -1)
+      return { kind: 'missed', detail: `page ${ref.space}:${ref.page} is cached` };
     const pageSize = storage.pageSize;
     vfs.injectReadFault({
       path: spaceFileName(ref.space),
@@ -441,13 +510,17 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
     expectedPage(this.expected, this.current.spaces.get(ref.space)!.pages.get(ref.page)!);
     const at = firstDifference(actual, this.expected);
     return at >= 0
-      ? { kind: 'wrong-data', detail: `page ${ref.space}:${ref.page} was read with a flipped bit in ${fieldAt(at)} and no ERR_CORRUPTION` }
+      ? {
+          kind: 'wrong-data',
+          detail: `page ${ref.space}:${ref.page} was read with a flipped bit in ${fieldAt(at)} and no ERR_CORRUPTION`,
+        }
       : { kind: 'missed', detail: `page ${ref.space}:${ref.page} read back unchanged` };
   }
 }
 
 function readViolation(what: string, error: unknown): Violation {
-  if (isCode(error, 'ERR_CORRUPTION')) return { rule: 'CORRUPTION', message: `reading ${what} after recovery: ${(error as Error).message}` };
+  if (isCode(error, 'ERR_CORRUPTION'))
+    return { rule: 'CORRUPTION', message: `reading ${what} after recovery: ${(error as Error).message}` };
   return { rule: 'INVARIANT', message: `reading ${what} after recovery: ${String(error)}` };
 }
 
@@ -478,9 +551,15 @@ export const coreWorkload: Workload<CoreEngine, CoreOp> = {
         // A bulk mtr is a B-tree split's size: its redo group spans several log sectors.
         const touchCount = random.chance(bulk) ? random.intBetween(8, 20) : random.pick([0, 1, 1, 2, 2, 3, 4, 5]);
         const touches: CoreTouch[] = [];
-        for (let i = 0; i < touchCount; i++) touches.push({ pick: random.int(PICK_BOUND), slot: random.int(SLOTS), how: random.pick(HOWS) });
+        for (let i = 0; i < touchCount; i++)
+          touches.push({ pick: random.int(PICK_BOUND), slot: random.int(SLOTS), how: random.pick(HOWS) });
         const allocRoll = random.float();
-        const allocs = allocRoll < alloc / 6 ? [random.int(PICK_BOUND), random.int(PICK_BOUND)] : allocRoll < alloc ? [random.int(PICK_BOUND)] : [];
+        const allocs =
+          allocRoll < alloc / 6
+            ? [random.int(PICK_BOUND), random.int(PICK_BOUND)]
+            : allocRoll < alloc
+              ? [random.int(PICK_BOUND)]
+              : [];
         const frees = random.chance(free) ? [random.int(PICK_BOUND)] : [];
         return { kind, durability, touches, allocs, frees, pick: random.int(PICK_BOUND) };
       },
@@ -489,7 +568,8 @@ export const coreWorkload: Workload<CoreEngine, CoreOp> = {
 
   describeOp(op: CoreOp): string {
     const parts = [`${op.kind} ${op.durability}`];
-    if (op.touches.length > 0) parts.push(`touches ${op.touches.map((t) => `${t.how}@${t.pick % 1000}.s${t.slot}`).join(' ')}`);
+    if (op.touches.length > 0)
+      parts.push(`touches ${op.touches.map((t) => `${t.how}@${t.pick % 1000}.s${t.slot}`).join(' ')}`);
     if (op.allocs.length > 0) parts.push(`allocs ${op.allocs.length}`);
     if (op.frees.length > 0) parts.push(`frees ${op.frees.length}`);
     return parts.join(', ');

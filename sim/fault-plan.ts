@@ -24,7 +24,7 @@
  * them (swarm testing, swarm.ts).
  */
 import type { RandomSource } from '../src/util/random.js';
-import { CRASH_POLICIES, CRASH_POLICY_NAMES, type CrashPolicy, type CrashPolicyName, type FaultVfs } from '../src/vfs/fault-vfs.js';
+import { CRASH_POLICIES, CRASH_POLICY_NAMES, type CrashPolicy, type FaultVfs } from '../src/vfs/fault-vfs.js';
 import type { EngineEvent } from '../src/vfs/vfs.js';
 import { pickWeighted, type Weights } from './swarm.js';
 
@@ -42,7 +42,12 @@ export const SIM_POLICIES = {
 } as const satisfies Readonly<Record<string, CrashPolicy>>;
 
 export type SimPolicyName = keyof typeof SIM_POLICIES;
-export const SIM_POLICY_NAMES: readonly SimPolicyName[] = [...CRASH_POLICY_NAMES, 'torn-all-zeros', 'torn-all-garbage', 'torn-all-stale'];
+export const SIM_POLICY_NAMES: readonly SimPolicyName[] = [
+  ...CRASH_POLICY_NAMES,
+  'torn-all-zeros',
+  'torn-all-garbage',
+  'torn-all-stale',
+];
 
 export type CrashPoint =
   | { readonly kind: 'operation'; readonly n: number }
@@ -80,7 +85,9 @@ export interface EpochFaults {
   /** Before step `atStep`, corrupt the next read of a workload file (`pick` chooses which). */
   readonly readCorruption: { readonly atStep: number; readonly pick: number } | undefined;
   /** Before step `atStep`, fail the next sync of the log, of a workload data file (`pick`), or of any file. */
-  readonly syncFailure: { readonly atStep: number; readonly target: SyncFailureTarget; readonly pick: number } | undefined;
+  readonly syncFailure:
+    | { readonly atStep: number; readonly target: SyncFailureTarget; readonly pick: number }
+    | undefined;
   readonly recoveryCrash: RecoveryCrash | undefined;
   /** After recovery: close, reopen cold, corrupt one page's read, and read it. */
   readonly corruptionProbe: { readonly pick: number } | undefined;
@@ -163,7 +170,11 @@ export function planFaults(
   // Draw every optional fault's numbers whether or not it is used, so that one rate never shifts
   // the draws of the others.
   const readCorruption = { atStep: random.int(Math.max(1, steps)), pick: random.int(2 ** 31) };
-  const syncFailure = { atStep: random.int(Math.max(1, steps)), target: pickWeighted(random, SYNC_FAILURE_TARGETS, rates.syncFailureTargets), pick: random.int(2 ** 31) };
+  const syncFailure = {
+    atStep: random.int(Math.max(1, steps)),
+    target: pickWeighted(random, SYNC_FAILURE_TARGETS, rates.syncFailureTargets),
+    pick: random.int(2 ** 31),
+  };
   const useRecoveryEvent = random.chance(0.4) && recoveryEvents.length > 0;
   const recoveryCrash: RecoveryCrash = {
     fraction: random.float(),
@@ -228,20 +239,31 @@ export function describeCrashPoint(crash: CrashPoint): string {
 
 export function describeFaults(faults: EpochFaults): string[] {
   const lines = [`crash at ${describeCrashPoint(faults.crash)} under ${faults.policy}`];
-  if (faults.readCorruption !== undefined) lines.push(`read corruption armed before step ${faults.readCorruption.atStep + 1} (pick ${faults.readCorruption.pick})`);
+  if (faults.readCorruption !== undefined)
+    lines.push(
+      `read corruption armed before step ${faults.readCorruption.atStep + 1} (pick ${faults.readCorruption.pick})`,
+    );
   if (faults.syncFailure !== undefined) {
     lines.push(`sync failure (${faults.syncFailure.target}) armed before step ${faults.syncFailure.atStep + 1}`);
   }
   const rc = faults.recoveryCrash;
   if (rc !== undefined) {
     const where = rc.event === undefined ? 'its mutating operations' : `its ${rc.event} events`;
-    lines.push(`recovery crashed at ${(rc.fraction * 100).toFixed(0)}% of ${where} under ${rc.policy}${rc.again ? ', and again' : ''}`);
+    lines.push(
+      `recovery crashed at ${(rc.fraction * 100).toFixed(0)}% of ${where} under ${rc.policy}${rc.again ? ', and again' : ''}`,
+    );
   }
   const sc = faults.settleCrash;
   if (sc !== undefined) {
-    const at = sc.fractions.slice(0, sc.times).map((f) => `${(f * 100).toFixed(0)}%`).join(', ');
-    lines.push(`background work after recovery crashed ${sc.times} time(s) in a row (at ${at} of its operations) under ${sc.policy}`);
+    const at = sc.fractions
+      .slice(0, sc.times)
+      .map((f) => `${(f * 100).toFixed(0)}%`)
+      .join(', ');
+    lines.push(
+      `background work after recovery crashed ${sc.times} time(s) in a row (at ${at} of its operations) under ${sc.policy}`,
+    );
   }
-  if (faults.corruptionProbe !== undefined) lines.push(`corruption probe after recovery (pick ${faults.corruptionProbe.pick})`);
+  if (faults.corruptionProbe !== undefined)
+    lines.push(`corruption probe after recovery (pick ${faults.corruptionProbe.pick})`);
   return lines;
 }

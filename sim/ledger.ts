@@ -131,7 +131,8 @@ export class CommitLedger {
     for (let i = this.records.length - 1; i >= 0; i--) {
       const record = this.records[i]!;
       if (record.covered) break;
-      if (record.state === 'committed' || record.state === 'acked' || record.state === 'rejected') record.covered = true;
+      if (record.state === 'committed' || record.state === 'acked' || record.state === 'rejected')
+        record.covered = true;
     }
   }
 
@@ -165,7 +166,10 @@ export class CommitLedger {
 
   /** After recovery of prefix k: commits after k are gone; numbering continues at k + 1. */
   truncate(prefix: number): void {
-    assert(prefix >= this.base && prefix <= this.last, `prefix ${prefix} within the ledger [${this.base}, ${this.last}]`);
+    assert(
+      prefix >= this.base && prefix <= this.last,
+      `prefix ${prefix} within the ledger [${this.base}, ${this.last}]`,
+    );
     this.records = [];
     this.base = prefix;
     this.syncFailureArmed = false;

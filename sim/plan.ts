@@ -28,7 +28,14 @@ import {
   type FaultWeights,
   type SimPolicyName,
 } from './fault-plan.js';
-import { BASE_STEP_WEIGHTS, STEP_KINDS, describeStep, generateSchedule, type Step, type StepKind } from './scheduler.js';
+import {
+  BASE_STEP_WEIGHTS,
+  STEP_KINDS,
+  describeStep,
+  generateSchedule,
+  type Step,
+  type StepKind,
+} from './scheduler.js';
 import { describeWeights, drawFocus, swarmWeights, type Focus, type Weights } from './swarm.js';
 import type { SimConfig, SimTarget, Workload } from './workload.js';
 
@@ -79,13 +86,27 @@ const ONLY = <T extends string>(all: readonly T[], kept: Weights<T>): Weights<T>
 
 const FOCUS_WEIGHTS: Readonly<Record<Focus, FocusWeights>> = {
   'torn-log': {
-    policies: ONLY(SIM_POLICY_NAMES, { 'torn-zeros': 1, 'torn-garbage': 1, 'torn-stale': 1, 'torn-all-zeros': 2, 'torn-all-garbage': 2, 'torn-all-stale': 2 }),
+    policies: ONLY(SIM_POLICY_NAMES, {
+      'torn-zeros': 1,
+      'torn-garbage': 1,
+      'torn-stale': 1,
+      'torn-all-zeros': 2,
+      'torn-all-garbage': 2,
+      'torn-all-stale': 2,
+    }),
     // Right after a log write, before its sync: the only moment a log tail is in flight.
     events: { 'mtr-commit': 0, 'log-write': 1, 'log-sync': 0, 'page-flush': 0, doublewrite: 0, checkpoint: 0 },
     crashKinds: { event: 4, operation: 0, sync: 1, end: 0 },
   },
   'torn-page': {
-    policies: ONLY(SIM_POLICY_NAMES, { 'torn-zeros': 1, 'torn-garbage': 1, 'torn-stale': 1, 'torn-all-zeros': 1, 'torn-all-garbage': 1, 'torn-all-stale': 1 }),
+    policies: ONLY(SIM_POLICY_NAMES, {
+      'torn-zeros': 1,
+      'torn-garbage': 1,
+      'torn-stale': 1,
+      'torn-all-zeros': 1,
+      'torn-all-garbage': 1,
+      'torn-all-stale': 1,
+    }),
     events: { 'mtr-commit': 0, 'log-write': 0, 'log-sync': 0, 'page-flush': 4, doublewrite: 1, checkpoint: 0 },
     crashKinds: { event: 3, operation: 2, sync: 0, end: 0 },
     steps: { background: 2 },
@@ -119,7 +140,12 @@ function generateConfig(random: RandomSource, shape: PlanShape): SimConfig {
   };
 }
 
-export function generatePlan<E, Op>(seed: number, workload: Workload<E, Op>, target: SimTarget<E>, shape: PlanShape = DEFAULT_PLAN_SHAPE): SimPlan<Op> {
+export function generatePlan<E, Op>(
+  seed: number,
+  workload: Workload<E, Op>,
+  target: SimTarget<E>,
+  shape: PlanShape = DEFAULT_PLAN_SHAPE,
+): SimPlan<Op> {
   const root = new RandomSource(seed);
   const configRandom = root.fork();
   const workloadRandom = root.fork();
@@ -147,7 +173,8 @@ export function generatePlan<E, Op>(seed: number, workload: Workload<E, Op>, tar
       events: focused.events ?? weights.events,
       crashKinds: focused.crashKinds ?? weights.crashKinds,
     });
-    for (const [kind, factor] of Object.entries(focused.steps ?? {})) stepWeights[kind as StepKind] = (BASE_STEP_WEIGHTS[kind as StepKind] ?? 1) * factor;
+    for (const [kind, factor] of Object.entries(focused.steps ?? {}))
+      stepWeights[kind as StepKind] = (BASE_STEP_WEIGHTS[kind as StepKind] ?? 1) * factor;
     faultRates = { ...faultRates, ...focused.rates };
   }
   const ops = workload.opGenerator(configRandom, focus);
@@ -181,7 +208,9 @@ export function describePlan<E, Op>(plan: SimPlan<Op>, workload: Workload<E, Op>
   ];
   plan.epochs.forEach((epoch, e) => {
     lines.push(`epoch ${e + 1}: ${describeFaults(epoch.faults).join('; ')}`);
-    epoch.steps.forEach((step, i) => lines.push(`  ${String(i + 1).padStart(3)} ${describeStep(step, (op) => workload.describeOp(op))}`));
+    epoch.steps.forEach((step, i) =>
+      lines.push(`  ${String(i + 1).padStart(3)} ${describeStep(step, (op) => workload.describeOp(op))}`),
+    );
   });
   return lines;
 }

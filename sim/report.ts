@@ -101,8 +101,16 @@ export interface SimReport extends SharedCounts {
 export const TIMING_FIELDS = ['elapsedMs', 'simulatedOpsPerSecond', 'crashPointsPerMinute'] as const;
 
 export function emptyReport(seed: number, target: string, workload: string, brokenRules: string[]): SimReport {
-  const { eventsRaised: _events, epochs: _epochs, ops: _ops, opsSkipped: _skipped, background: _background, clockAdvances: _clock, liveChecks: _checks, ...shared } =
-    emptyStats();
+  const {
+    eventsRaised: _events,
+    epochs: _epochs,
+    ops: _ops,
+    opsSkipped: _skipped,
+    background: _background,
+    clockAdvances: _clock,
+    liveChecks: _checks,
+    ...shared
+  } = emptyStats();
   return {
     seed,
     runs: 0,
@@ -156,7 +164,14 @@ export function accumulate(report: SimReport, result: RunResult, focus: string |
 }
 
 export function violationReport(seed: number, violation: RunViolation, replay: string): ViolationReport {
-  return { seed, rule: violation.rule, message: violation.message, epoch: violation.epoch, phase: violation.phase, replay };
+  return {
+    seed,
+    rule: violation.rule,
+    message: violation.message,
+    epoch: violation.epoch,
+    phase: violation.phase,
+    replay,
+  };
 }
 
 function sortedCounts(counts: Record<string, number>): Record<string, number> {
@@ -169,7 +184,16 @@ export function finish(report: SimReport, elapsedMs: number): SimReport {
   const seconds = Math.max(elapsedMs, 1) / 1000;
   report.simulatedOpsPerSecond = Math.round(report.simulatedOps / seconds);
   report.crashPointsPerMinute = Math.round((report.crashPoints / seconds) * 60);
-  for (const key of ['eventsCrashedAt', 'operationsCrashedAt', 'crashKinds', 'policies', 'focuses', 'commits', 'acked', 'recovery'] as const) {
+  for (const key of [
+    'eventsCrashedAt',
+    'operationsCrashedAt',
+    'crashKinds',
+    'policies',
+    'focuses',
+    'commits',
+    'acked',
+    'recovery',
+  ] as const) {
     report[key] = sortedCounts(report[key]);
   }
   return report;
@@ -210,12 +234,17 @@ export function formatReport(report: SimReport): string[] {
     report.violations.length === 0 ? 'violations: none' : `VIOLATIONS: ${report.violations.length}`,
   ];
   for (const violation of report.violations) {
-    lines.push(`  [${violation.rule}] seed ${violation.seed}, epoch ${violation.epoch}, ${violation.phase}: ${violation.message}`);
+    lines.push(
+      `  [${violation.rule}] seed ${violation.seed}, epoch ${violation.epoch}, ${violation.phase}: ${violation.message}`,
+    );
     lines.push(`    replay: ${violation.replay}`);
-    if (violation.planFile !== undefined && violation.shrunk?.planFile === undefined) lines.push(`    plan: ${violation.planFile}`);
+    if (violation.planFile !== undefined && violation.shrunk?.planFile === undefined)
+      lines.push(`    plan: ${violation.planFile}`);
     const shrunk = violation.shrunk;
     if (shrunk !== undefined) {
-      lines.push(`    shrunk from ${shrunk.stepsBefore} to ${shrunk.stepsAfter} steps in ${shrunk.runs} runs${shrunk.replay === undefined ? '' : `; replay: ${shrunk.replay}`}:`);
+      lines.push(
+        `    shrunk from ${shrunk.stepsBefore} to ${shrunk.stepsAfter} steps in ${shrunk.runs} runs${shrunk.replay === undefined ? '' : `; replay: ${shrunk.replay}`}:`,
+      );
       for (const line of shrunk.schedule) lines.push(`      ${line}`);
     }
   }
@@ -242,20 +271,39 @@ export function coverageProblems(report: SimReport, expected: CoverageExpectatio
   const check = (ok: boolean, what: string): void => {
     if (!ok) problems.push(what);
   };
-  check(report.crashPoints >= expected.crashPointsMin, `${report.crashPoints} crash points, wanted ${expected.crashPointsMin}`);
-  for (const event of expected.crashEvents) check((report.eventsCrashedAt[event] ?? 0) > 0, `never crashed at engine event ${event}`);
-  check(Object.keys(report.policies).length >= expected.policiesMin, `only ${Object.keys(report.policies).length} crash policies used`);
+  check(
+    report.crashPoints >= expected.crashPointsMin,
+    `${report.crashPoints} crash points, wanted ${expected.crashPointsMin}`,
+  );
+  for (const event of expected.crashEvents)
+    check((report.eventsCrashedAt[event] ?? 0) > 0, `never crashed at engine event ${event}`);
+  check(
+    Object.keys(report.policies).length >= expected.policiesMin,
+    `only ${Object.keys(report.policies).length} crash policies used`,
+  );
   check(report.crashesInRecovery > 0, 'no recovery was crashed');
-  check(report.probes.reported > 0 && report.probes.wrongData === 0, `corruption probes: ${JSON.stringify(report.probes)}`);
+  check(
+    report.probes.reported > 0 && report.probes.wrongData === 0,
+    `corruption probes: ${JSON.stringify(report.probes)}`,
+  );
   check(report.syncFailures.observed > 0, 'no sync failure was seen');
   check((report.recovery['pagesRestoredFromDoublewrite'] ?? 0) > 0, 'no page was restored from the doublewrite buffer');
   check(report.commitsLost > 0, 'no commit was lost within its window: the windows were not exercised');
-  for (const [phase, share] of Object.entries(expected.evictingPhasesMin ?? {}) as [(typeof POOL_PHASES)[number], number][]) {
+  for (const [phase, share] of Object.entries(expected.evictingPhasesMin ?? {}) as [
+    (typeof POOL_PHASES)[number],
+    number,
+  ][]) {
     const p = report.pool[phase];
-    check(p.phases > 0 && p.evicting >= share * p.phases, `pool pressure: ${p.evicting} of ${p.phases} ${phase} phases evicted pages, wanted ${Math.round(share * 100)}%`);
+    check(
+      p.phases > 0 && p.evicting >= share * p.phases,
+      `pool pressure: ${p.evicting} of ${p.phases} ${phase} phases evicted pages, wanted ${Math.round(share * 100)}%`,
+    );
   }
   if (expected.settleCrashes === true) {
-    check(report.settleCrashes.chains > 0 && report.settleCrashes.crashes > report.settleCrashes.chains, `background work after recovery: ${JSON.stringify(report.settleCrashes)}`);
+    check(
+      report.settleCrashes.chains > 0 && report.settleCrashes.crashes > report.settleCrashes.chains,
+      `background work after recovery: ${JSON.stringify(report.settleCrashes)}`,
+    );
   }
   return problems;
 }

@@ -30,11 +30,27 @@
 import { AssertionError } from '../src/util/assert.js';
 import { MinnoError, SimulatedCrashError } from '../src/errors.js';
 import { FaultVfs, type CrashImage } from '../src/vfs/fault-vfs.js';
-import { SIM_POLICIES, armCrash, describeCrashPoint, keepsUnsyncedWrites, type EpochFaults, type RecoveryCrash, type SettleCrash, type SimPolicyName } from './fault-plan.js';
+import {
+  SIM_POLICIES,
+  armCrash,
+  describeCrashPoint,
+  keepsUnsyncedWrites,
+  type EpochFaults,
+  type RecoveryCrash,
+  type SettleCrash,
+  type SimPolicyName,
+} from './fault-plan.js';
 import { CommitLedger, type PrefixBounds } from './ledger.js';
 import type { EpochPlan, SimPlan } from './plan.js';
 import { eventLoopTurn, microtaskTurn, type Step } from './scheduler.js';
-import { ModelDivergenceError, type SimSeams, type SimTarget, type Violation, type Workload, type WorkloadModel } from './workload.js';
+import {
+  ModelDivergenceError,
+  type SimSeams,
+  type SimTarget,
+  type Violation,
+  type Workload,
+  type WorkloadModel,
+} from './workload.js';
 
 export interface RunOptions {
   readonly seams?: SimSeams;
@@ -140,7 +156,10 @@ function isCode(error: unknown, code: string): boolean {
 
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const frame = error.stack?.split('\n').find((line) => line.trim().startsWith('at '))?.trim();
+  const frame = error.stack
+    ?.split('\n')
+    .find((line) => line.trim().startsWith('at '))
+    ?.trim();
   return `${error.name}: ${error.message}${frame === undefined ? '' : ` (${frame})`}`;
 }
 
@@ -169,7 +188,12 @@ function onUnhandledRejection(reason: unknown): void {
   activeRun?.report({ rule: 'INVARIANT', message: `unhandled rejection: ${String(reason)}` }, 'event loop');
 }
 
-export async function runPlan<E, Op>(plan: SimPlan<Op>, workload: Workload<E, Op>, target: SimTarget<E>, options: RunOptions = {}): Promise<RunResult> {
+export async function runPlan<E, Op>(
+  plan: SimPlan<Op>,
+  workload: Workload<E, Op>,
+  target: SimTarget<E>,
+  options: RunOptions = {},
+): Promise<RunResult> {
   const run = new Run(plan, workload, target, options);
   const installed = !process.listeners('unhandledRejection').includes(onUnhandledRejection);
   if (installed) process.on('unhandledRejection', onUnhandledRejection);
@@ -180,7 +204,10 @@ export async function runPlan<E, Op>(plan: SimPlan<Op>, workload: Workload<E, Op
     } catch (error) {
       // A harness reports whatever the engine does: an error that escaped every phase's own
       // classification (a set-up that failed, a probe that threw) is a violation of this run.
-      run.report({ rule: 'INVARIANT', message: `the run stopped on an unexpected error: ${describeError(error)}` }, run.currentPhase);
+      run.report(
+        { rule: 'INVARIANT', message: `the run stopped on an unexpected error: ${describeError(error)}` },
+        run.currentPhase,
+      );
     }
     run.collectLedgerStats();
   } finally {
@@ -216,7 +243,6 @@ class Run<E, Op> {
   readonly violations: RunViolation[] = [];
   readonly trace: string[] = [];
   private readonly plan: SimPlan<Op>;
-  private readonly workload: Workload<E, Op>;
   private readonly target: SimTarget<E>;
   private readonly seams: SimSeams;
   private readonly walOracle: boolean;
@@ -231,7 +257,6 @@ class Run<E, Op> {
 
   constructor(plan: SimPlan<Op>, workload: Workload<E, Op>, target: SimTarget<E>, options: RunOptions) {
     this.plan = plan;
-    this.workload = workload;
     this.target = target;
     this.seams = options.seams ?? {};
     this.walOracle = options.walOracle ?? true;
@@ -274,7 +299,12 @@ class Run<E, Op> {
   /** Opens (creating or recovering) with the oracles installed; undefined and a violation if it fails. */
   private async open(vfs: FaultVfs, phase: string): Promise<E | undefined> {
     let engine: E | undefined;
-    if (this.walOracle) this.target.installOracles(vfs, () => engine, (violation) => this.report(violation, phase));
+    if (this.walOracle)
+      this.target.installOracles(
+        vfs,
+        () => engine,
+        (violation) => this.report(violation, phase),
+      );
     try {
       engine = await this.target.open(vfs, this.plan.config, this.seams);
     } catch (error) {
@@ -323,7 +353,14 @@ class Run<E, Op> {
     const poolBefore = this.target.poolCounters(engine);
     armCrash(vfs, faults.crash, faults.policy);
     this.note(`epoch ${this.epoch}: crash armed at ${describeCrashPoint(faults.crash)} under ${faults.policy}`);
-    const state: EpochState = { alive: true, stop: false, readFaultArmed: false, syncFailureArmed: false, poisoned: false, opsAfterPoison: 0 };
+    const state: EpochState = {
+      alive: true,
+      stop: false,
+      readFaultArmed: false,
+      syncFailureArmed: false,
+      poisoned: false,
+      opsAfterPoison: 0,
+    };
     const busy = new Array<boolean>(this.plan.config.clients).fill(false);
     for (let i = 0; i < epoch.steps.length && !vfs.crashed && !state.stop; i++) {
       this.armStepFaults(faults, i, vfs, state);
@@ -340,7 +377,8 @@ class Run<E, Op> {
     this.countPool('run', engine, poolBefore);
     this.stats.vfsOperations += vfs.mutatingOperations - operationsBefore;
     for (const [name, count] of Object.entries(vfs.eventCounts())) {
-      if (count > eventsBefore[name as keyof typeof eventsBefore]) bump(this.stats.eventsRaised, name, count - eventsBefore[name as keyof typeof eventsBefore]);
+      if (count > eventsBefore[name as keyof typeof eventsBefore])
+        bump(this.stats.eventsRaised, name, count - eventsBefore[name as keyof typeof eventsBefore]);
     }
     this.countCrash(vfs, faults.policy, false);
     this.target.abandon(engine);
@@ -359,7 +397,12 @@ class Run<E, Op> {
     }
     const failure = faults.syncFailure;
     if (failure?.atStep === step) {
-      const path = failure.target === 'log' ? this.target.logPath : failure.target === 'data' ? this.model.readFaultPath(failure.pick) : undefined;
+      const path =
+        failure.target === 'log'
+          ? this.target.logPath
+          : failure.target === 'data'
+            ? this.model.readFaultPath(failure.pick)
+            : undefined;
       vfs.failNextSync(path);
       state.syncFailureArmed = true;
       this.ledger.syncFailureInjected();
@@ -368,7 +411,14 @@ class Run<E, Op> {
     }
   }
 
-  private async runStep(step: Step<Op>, index: number, engine: E, vfs: FaultVfs, state: EpochState, busy: boolean[]): Promise<void> {
+  private async runStep(
+    step: Step<Op>,
+    index: number,
+    engine: E,
+    vfs: FaultVfs,
+    state: EpochState,
+    busy: boolean[],
+  ): Promise<void> {
     const prefix = `e${this.epoch} s${index + 1}`;
     switch (step.kind) {
       case 'op': {
@@ -379,10 +429,18 @@ class Run<E, Op> {
         }
         this.stats.ops++;
         if (state.poisoned && ++state.opsAfterPoison >= OPS_AFTER_POISON) state.stop = true;
-        const work = this.model.execute(engine, step.op, this.ledger, this.tracing ? (line) => this.note(`${prefix} c${step.client} ${line}`) : undefined);
+        const work = this.model.execute(
+          engine,
+          step.op,
+          this.ledger,
+          this.tracing ? (line) => this.note(`${prefix} c${step.client} ${line}`) : undefined,
+        );
         if (work === undefined) return;
         if (state.poisoned) {
-          this.report({ rule: 'SYNC-FAILURE', message: `commit #${work.commit} was accepted after the log's sync failed` }, 'run');
+          this.report(
+            { rule: 'SYNC-FAILURE', message: `commit #${work.commit} was accepted after the log's sync failed` },
+            'run',
+          );
         }
         busy[step.client] = true;
         const durability = this.ledger.record(work.commit).durability;
@@ -392,7 +450,13 @@ class Run<E, Op> {
             busy[step.client] = false;
             this.ledger.acked(work.commit);
             if (state.poisoned && durability === 'full') {
-              this.report({ rule: 'SYNC-FAILURE', message: `commit #${work.commit} was acknowledged durable after the log's sync failed` }, 'run');
+              this.report(
+                {
+                  rule: 'SYNC-FAILURE',
+                  message: `commit #${work.commit} was acknowledged durable after the log's sync failed`,
+                },
+                'run',
+              );
             }
           },
           (error: unknown) => {
@@ -444,7 +508,10 @@ class Run<E, Op> {
       this.stats.readCorruptions.reported++;
       this.note(`${where}: injected corruption reported (${(error as Error).message})`);
     } else if (isCode(error, 'ERR_CORRUPTION')) {
-      this.report({ rule: 'CORRUPTION', message: `${where}: ERR_CORRUPTION with no fault injected: ${(error as Error).message}` }, 'run');
+      this.report(
+        { rule: 'CORRUPTION', message: `${where}: ERR_CORRUPTION with no fault injected: ${(error as Error).message}` },
+        'run',
+      );
     } else if (isCode(error, 'ERR_IO') && state.syncFailureArmed) {
       if (!state.poisoned) this.stats.syncFailures.observed++;
       else this.stats.syncFailures.refusals++;
@@ -464,7 +531,13 @@ class Run<E, Op> {
       this.note(`${where}: refused with ${error.message}`);
       return;
     } else {
-      this.report({ rule: 'INVARIANT', message: `${where}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` }, 'run');
+      this.report(
+        {
+          rule: 'INVARIANT',
+          message: `${where}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+        },
+        'run',
+      );
     }
     state.stop = true;
   }
@@ -500,7 +573,9 @@ class Run<E, Op> {
     const recoveryEvents = vfs.eventCounts();
     const reference = this.verify(engine, bounds, 'recovery');
     this.countPool('recovery', engine, { reads: 0, evictions: 0 });
-    this.note(`recovered the first ${reference.prefix} commits (window ${bounds.min}..${bounds.max}: ${bounds.minReason}) in ${recoveryOperations} operations`);
+    this.note(
+      `recovered the first ${reference.prefix} commits (window ${bounds.min}..${bounds.max}: ${bounds.minReason}) in ${recoveryOperations} operations`,
+    );
     if (reference.prefix < 0 || this.violations.length > 0) return { engine, vfs };
     this.stats.commitsLost += bounds.max - reference.prefix;
     const settleOperations = this.settle(engine, vfs, reference.prefix, 'background work after recovery');
@@ -532,7 +607,13 @@ class Run<E, Op> {
    * time on the image the previous crash left), then recovers once more, settles to the end, and
    * requires the clean recovery's state (rule IDEMPOTENT; seed 002 and issue 9 live in this work).
    */
-  private async crashSettle(image: CrashImage, plan: SettleCrash, operations: number, reference: { prefix: number; fingerprint: string }, bounds: PrefixBounds): Promise<void> {
+  private async crashSettle(
+    image: CrashImage,
+    plan: SettleCrash,
+    operations: number,
+    reference: { prefix: number; fingerprint: string },
+    bounds: PrefixBounds,
+  ): Promise<void> {
     if (operations === 0) return;
     this.stats.settleCrashes.chains++;
     let source = image;
@@ -565,7 +646,10 @@ class Run<E, Op> {
         break; // finished before the crash point: nothing left to crash
       } catch (error) {
         if (!vfs.crashed) {
-          this.report({ rule: 'INVARIANT', message: `background work after recovery threw: ${String(error)}` }, 'background work after recovery');
+          this.report(
+            { rule: 'INVARIANT', message: `background work after recovery threw: ${String(error)}` },
+            'background work after recovery',
+          );
           this.target.abandon(engine);
           return;
         }
@@ -604,7 +688,11 @@ class Run<E, Op> {
   }
 
   /** Rule IDEMPOTENT: a recovery after crashed recovery work equals the clean recovery. */
-  private checkSameState(rerun: { prefix: number; fingerprint: string }, reference: { prefix: number; fingerprint: string }, phase: string): void {
+  private checkSameState(
+    rerun: { prefix: number; fingerprint: string },
+    reference: { prefix: number; fingerprint: string },
+    phase: string,
+  ): void {
     if (rerun.prefix === reference.prefix && rerun.fingerprint === reference.fingerprint) return;
     this.report(
       {
@@ -616,7 +704,8 @@ class Run<E, Op> {
   }
 
   private verify(engine: E, bounds: PrefixBounds, phase: string): { prefix: number; fingerprint: string } {
-    for (const [name, count] of Object.entries(this.target.recoveryCounters(engine))) bump(this.stats.recovery, name, count);
+    for (const [name, count] of Object.entries(this.target.recoveryCounters(engine)))
+      bump(this.stats.recovery, name, count);
     const result = this.model.verifyRecovered(engine, bounds);
     for (const violation of result.violations) this.report(violation, phase);
     try {
@@ -663,7 +752,11 @@ class Run<E, Op> {
     const engine = await this.open(vfs, 'recovery after a crashed recovery');
     if (engine === undefined) return;
     this.stats.recoveries++;
-    this.checkSameState(this.verify(engine, bounds, 'recovery after a crashed recovery'), reference, 'a crashed and rerun recovery');
+    this.checkSameState(
+      this.verify(engine, bounds, 'recovery after a crashed recovery'),
+      reference,
+      'a crashed and rerun recovery',
+    );
     if (this.violations.length === 0) this.settle(engine, vfs, reference.prefix, 'recovery after a crashed recovery');
     this.target.abandon(engine);
   }
@@ -693,7 +786,11 @@ class Run<E, Op> {
     }
     this.note(`corruption probe: ${outcome.kind}`);
     const all = this.ledger.last;
-    this.verify(reopened, { min: all, max: all, minReason: 'the database was closed cleanly' }, 'reopen after a clean close');
+    this.verify(
+      reopened,
+      { min: all, max: all, minReason: 'the database was closed cleanly' },
+      'reopen after a clean close',
+    );
     return { engine: reopened, vfs: reopenedVfs };
   }
 }

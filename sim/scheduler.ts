@@ -44,7 +44,12 @@ const CLOCK_STEPS_MS = [5, 40, 100, 250, 600, 1000, 1500] as const;
  * Draws `count` steps. Operations come from `nextOp` (the workload's stream); everything else
  * from `random` (the scheduler's stream).
  */
-export function generateSchedule<Op>(random: RandomSource, count: number, shape: ScheduleShape, nextOp: () => Op): Step<Op>[] {
+export function generateSchedule<Op>(
+  random: RandomSource,
+  count: number,
+  shape: ScheduleShape,
+  nextOp: () => Op,
+): Step<Op>[] {
   const steps: Step<Op>[] = [];
   const weights = shape.backgroundActions.length > 0 ? shape.weights : { ...shape.weights, background: 0 };
   for (let i = 0; i < count; i++) {

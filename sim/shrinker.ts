@@ -71,9 +71,18 @@ export async function shrinkPlan<E, Op>(
   };
 
   // 1. Epochs: everything after the failing one never ran; then drop earlier ones.
-  if (violation.epoch < best.epochs.length) await attempt(withEpochs(best, best.epochs.slice(0, Math.max(1, violation.epoch))));
+  if (violation.epoch < best.epochs.length)
+    await attempt(withEpochs(best, best.epochs.slice(0, Math.max(1, violation.epoch))));
   for (let e = 0; e < best.epochs.length - 1 && best.epochs.length > 1; ) {
-    if (!(await attempt(withEpochs(best, best.epochs.filter((_, i) => i !== e))))) e++;
+    if (
+      !(await attempt(
+        withEpochs(
+          best,
+          best.epochs.filter((_, i) => i !== e),
+        ),
+      ))
+    )
+      e++;
   }
 
   for (let progress = true; progress && !budget.spent; ) {
@@ -94,7 +103,10 @@ export async function shrinkPlan<E, Op>(
 function planSize<Op>(plan: SimPlan<Op>): number {
   let faults = 0;
   for (const { faults: f } of plan.epochs) {
-    faults += Number(f.readCorruption !== undefined) + Number(f.syncFailure !== undefined) + Number(f.recoveryCrash !== undefined);
+    faults +=
+      Number(f.readCorruption !== undefined) +
+      Number(f.syncFailure !== undefined) +
+      Number(f.recoveryCrash !== undefined);
     faults += Number(f.corruptionProbe !== undefined);
     faults += f.crash.kind === 'end' ? 0 : f.crash.kind === 'event' ? f.crash.occurrence : f.crash.n;
   }
@@ -106,7 +118,10 @@ function withEpochs<Op>(plan: SimPlan<Op>, epochs: readonly EpochPlan<Op>[]): Si
 }
 
 function withEpoch<Op>(plan: SimPlan<Op>, index: number, epoch: EpochPlan<Op>): SimPlan<Op> {
-  return withEpochs(plan, plan.epochs.map((e, i) => (i === index ? epoch : e)));
+  return withEpochs(
+    plan,
+    plan.epochs.map((e, i) => (i === index ? epoch : e)),
+  );
 }
 
 type Attempt<Op> = (candidate: SimPlan<Op>) => Promise<boolean>;
@@ -122,7 +137,8 @@ async function shrinkFaults<Op>(e: number, attempt: Attempt<Op>, best: () => Sim
 
 /** Moves the crash point earlier: first try 1, then halve the distance while it still fails. */
 async function shrinkCrash<Op>(e: number, attempt: Attempt<Op>, best: () => SimPlan<Op>): Promise<void> {
-  const count = (crash: CrashPoint): number => (crash.kind === 'event' ? crash.occurrence : crash.kind === 'end' ? 0 : crash.n);
+  const count = (crash: CrashPoint): number =>
+    crash.kind === 'event' ? crash.occurrence : crash.kind === 'end' ? 0 : crash.n;
   const at = (crash: CrashPoint, n: number): CrashPoint =>
     crash.kind === 'event' ? { ...crash, occurrence: n } : crash.kind === 'end' ? crash : { ...crash, n };
   let low = 1;
@@ -131,7 +147,9 @@ async function shrinkCrash<Op>(e: number, attempt: Attempt<Op>, best: () => SimP
     const current = count(epoch.faults.crash);
     if (current <= low) return;
     const next = low + Math.floor((current - low) / 2);
-    const taken = await attempt(withEpoch(best(), e, { ...epoch, faults: { ...epoch.faults, crash: at(epoch.faults.crash, next) } }));
+    const taken = await attempt(
+      withEpoch(best(), e, { ...epoch, faults: { ...epoch.faults, crash: at(epoch.faults.crash, next) } }),
+    );
     if (!taken) {
       if (next === low) return;
       low = next + 1;
@@ -171,8 +189,14 @@ function removeSteps<Op>(epoch: EpochPlan<Op>, from: number, to: number): EpochP
     steps: [...epoch.steps.slice(0, from), ...epoch.steps.slice(to)],
     faults: {
       ...faults,
-      readCorruption: faults.readCorruption === undefined ? undefined : { ...faults.readCorruption, atStep: shift(faults.readCorruption.atStep) },
-      syncFailure: faults.syncFailure === undefined ? undefined : { ...faults.syncFailure, atStep: shift(faults.syncFailure.atStep) },
+      readCorruption:
+        faults.readCorruption === undefined
+          ? undefined
+          : { ...faults.readCorruption, atStep: shift(faults.readCorruption.atStep) },
+      syncFailure:
+        faults.syncFailure === undefined
+          ? undefined
+          : { ...faults.syncFailure, atStep: shift(faults.syncFailure.atStep) },
     },
   };
 }
@@ -182,13 +206,20 @@ async function shrinkClients<Op>(attempt: Attempt<Op>, best: () => SimPlan<Op>):
     const plan = best();
     const epochs = plan.epochs.map((epoch) => ({
       ...epoch,
-      steps: epoch.steps.map((step): Step<Op> => (step.kind === 'op' ? { ...step, client: step.client % clients } : step)),
+      steps: epoch.steps.map(
+        (step): Step<Op> => (step.kind === 'op' ? { ...step, client: step.client % clients } : step),
+      ),
     }));
     if (await attempt({ ...plan, config: { ...plan.config, clients }, epochs })) return;
   }
 }
 
-async function shrinkOps<E, Op>(workload: Workload<E, Op>, attempt: Attempt<Op>, best: () => SimPlan<Op>, budget: Budget): Promise<void> {
+async function shrinkOps<E, Op>(
+  workload: Workload<E, Op>,
+  attempt: Attempt<Op>,
+  best: () => SimPlan<Op>,
+  budget: Budget,
+): Promise<void> {
   for (let e = 0; e < best().epochs.length; e++) {
     for (let i = 0; i < best().epochs[e]!.steps.length && !budget.spent; i++) {
       const step = best().epochs[e]!.steps[i]!;

@@ -61,7 +61,10 @@ export async function simulate<E, Op>(options: SimulateOptions<E, Op>): Promise<
   for (let i = 0; i < runs && performance.now() < deadline; i++) {
     const seed = options.seed + i;
     const plan = generatePlan(seed, options.workload, options.target, options.shape ?? DEFAULT_PLAN_SHAPE);
-    const result = await runPlan(plan, options.workload, options.target, { seams: options.seams ?? {}, walOracle: options.walOracle ?? true });
+    const result = await runPlan(plan, options.workload, options.target, {
+      seams: options.seams ?? {},
+      walOracle: options.walOracle ?? true,
+    });
     accumulate(report, result, plan.focus);
     if (result.violations.length > 0) {
       failures++;
@@ -78,11 +81,20 @@ export async function replayPlan<E, Op>(options: SimulateOptions<E, Op>, plan: S
   const started = performance.now();
   const broken = SEAM_NAMES.filter((name) => options.seams?.[name] === true);
   const report = emptyReport(plan.seed, options.target.name, options.workload.name, broken);
-  const result = await runPlan(plan, options.workload, options.target, { seams: options.seams ?? {}, walOracle: options.walOracle ?? true, trace: true });
+  const result = await runPlan(plan, options.workload, options.target, {
+    seams: options.seams ?? {},
+    walOracle: options.walOracle ?? true,
+    trace: true,
+  });
   accumulate(report, result, plan.focus);
   for (const violation of result.violations) {
     const entry = violationReport(plan.seed, violation, 'npm run sim -- --plan <file>');
-    entry.shrunk = { runs: 0, stepsBefore: 0, stepsAfter: 0, schedule: [...describePlan(plan, options.workload), 'executed:', ...result.trace] };
+    entry.shrunk = {
+      runs: 0,
+      stepsBefore: 0,
+      stepsAfter: 0,
+      schedule: [...describePlan(plan, options.workload), 'executed:', ...result.trace],
+    };
     report.violations.push(entry);
   }
   return finish(report, performance.now() - started);
@@ -119,8 +131,16 @@ async function reportViolations<E, Op>(
   const entries = result.violations.map((violation) => violationReport(plan.seed, violation, replay));
   report.violations.push(...entries);
   const directory = options.planDirectory;
-  const runPlanFile = directory === undefined ? undefined : savePlan(directory, `minno-sim-seed-${plan.seed}.json`, options.planWorkload, plan);
-  const planReplay = (file: string): string => ['npm run sim -- --plan', file, ...(options.replayFlags ?? []).filter((flag, i, all) => flag !== '--workload' && all[i - 1] !== '--workload')].join(' ');
+  const runPlanFile =
+    directory === undefined
+      ? undefined
+      : savePlan(directory, `minno-sim-seed-${plan.seed}.json`, options.planWorkload, plan);
+  const planReplay = (file: string): string =>
+    [
+      'npm run sim -- --plan',
+      file,
+      ...(options.replayFlags ?? []).filter((flag, i, all) => flag !== '--workload' && all[i - 1] !== '--workload'),
+    ].join(' ');
   for (const entry of entries) {
     if (runPlanFile !== undefined) Object.assign(entry, { planFile: runPlanFile, planReplay: planReplay(runPlanFile) });
   }
@@ -128,10 +148,15 @@ async function reportViolations<E, Op>(
   if (options.shrink === false || shrunkRules.has(key) || shrunkRules.size >= SHRINKS_MAX) return;
   shrunkRules.add(key);
   const runOptions = { seams: options.seams ?? {}, walOracle: options.walOracle ?? true };
-  const shrunk = await shrinkPlan(plan, options.workload, options.target, runOptions, first.rule, { maxRuns: options.shrinkRuns ?? 300 });
+  const shrunk = await shrinkPlan(plan, options.workload, options.target, runOptions, first.rule, {
+    maxRuns: options.shrinkRuns ?? 300,
+  });
   if (shrunk === undefined) return;
   const traced = await runPlan(shrunk.plan, options.workload, options.target, { ...runOptions, trace: true });
-  const planFile = directory === undefined ? undefined : savePlan(directory, `minno-sim-shrunk-seed-${plan.seed}-${first.rule}.json`, options.planWorkload, shrunk.plan);
+  const planFile =
+    directory === undefined
+      ? undefined
+      : savePlan(directory, `minno-sim-shrunk-seed-${plan.seed}-${first.rule}.json`, options.planWorkload, shrunk.plan);
   entries[0]!.shrunk = {
     runs: shrunk.runs,
     stepsBefore: shrunk.stepsBefore,

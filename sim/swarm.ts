@@ -42,7 +42,12 @@ export function pickWeighted<T extends string>(random: RandomSource, items: read
  * This run's weights: with `swarm`, each item is kept with probability 0.6 (at least one is),
  * its base weight (default 1) multiplied by 1, 2 or 3; otherwise the base weights.
  */
-export function swarmWeights<T extends string>(random: RandomSource, items: readonly T[], base: Weights<T>, swarm: boolean): Record<T, number> {
+export function swarmWeights<T extends string>(
+  random: RandomSource,
+  items: readonly T[],
+  base: Weights<T>,
+  swarm: boolean,
+): Record<T, number> {
   const weights = {} as Record<T, number>;
   let kept = 0;
   for (const item of items) {

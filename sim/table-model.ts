@@ -87,7 +87,15 @@ export const JOURNAL: TableSchema = {
 };
 
 export type Effect =
-  | { readonly t: 'transfer'; readonly jid: number; readonly from: number; readonly to: number; readonly amount: number; readonly fromRead: number; readonly toRead: number }
+  | {
+      readonly t: 'transfer';
+      readonly jid: number;
+      readonly from: number;
+      readonly to: number;
+      readonly amount: number;
+      readonly fromRead: number;
+      readonly toRead: number;
+    }
   | { readonly t: 'open'; readonly jid: number; readonly id: number; readonly owner: string }
   | { readonly t: 'rename'; readonly jid: number; readonly id: number; readonly owner: string }
   | { readonly t: 'close'; readonly jid: number; readonly id: number }
@@ -138,20 +146,42 @@ export function noteOf(jid: number): string {
 }
 
 export function accountRowOf(id: number, account: { readonly owner: string; readonly balance: number }): AccountRow {
-  return { id, owner: account.owner, balance: account.balance, code: codeOf(id, account.owner), memo: memoOf(id, account.balance) };
+  return {
+    id,
+    owner: account.owner,
+    balance: account.balance,
+    code: codeOf(id, account.owner),
+    memo: memoOf(id, account.balance),
+  };
 }
 
 export function journalRowOf(effect: Effect): JournalRow {
   const note = noteOf(effect.jid);
   switch (effect.t) {
     case 'transfer':
-      return { id: effect.jid, kind: 'transfer', a: effect.from, b: effect.to, amount: effect.amount, ref: `r${effect.jid}`, note };
+      return {
+        id: effect.jid,
+        kind: 'transfer',
+        a: effect.from,
+        b: effect.to,
+        amount: effect.amount,
+        ref: `r${effect.jid}`,
+        note,
+      };
     case 'open':
     case 'rename':
     case 'close':
       return { id: effect.jid, kind: effect.t, a: effect.id, b: 0, amount: 0, ref: `r${effect.jid}`, note };
     case 'seed':
-      return { id: effect.jid, kind: 'seed', a: effect.jid % 7, b: 0, amount: effect.jid % 13, ref: `r${effect.jid}`, note };
+      return {
+        id: effect.jid,
+        kind: 'seed',
+        a: effect.jid % 7,
+        b: 0,
+        amount: effect.jid % 13,
+        ref: `r${effect.jid}`,
+        note,
+      };
   }
 }
 
@@ -164,7 +194,11 @@ function compareValues(a: number | string, b: number | string): number {
 }
 
 /** Rows in the order of an index of `schema`: its columns, then the primary key. */
-export function sortByIndex<R extends Record<string, number | string>>(rows: R[], schema: TableSchema, index: string): R[] {
+export function sortByIndex<R extends Record<string, number | string>>(
+  rows: R[],
+  schema: TableSchema,
+  index: string,
+): R[] {
   const def = schema.indexes?.find((i) => i.name === index);
   if (def === undefined) throw new Error(`no index ${index} on ${schema.name}`);
   const columns = [...def.columns, ...schema.primaryKey];
@@ -218,7 +252,8 @@ export class BankState {
       }
       case 'close': {
         const account = this.accounts.get(effect.id);
-        if (account === undefined || account.balance !== 0) problem = `closed account ${effect.id} at balance 0; the committed balance is ${account?.balance}`;
+        if (account === undefined || account.balance !== 0)
+          problem = `closed account ${effect.id} at balance 0; the committed balance is ${account?.balance}`;
         this.accounts.delete(effect.id);
         break;
       }

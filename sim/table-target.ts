@@ -10,11 +10,18 @@
  * test/sim/table-workload.test.ts): the engine's purge view may move backwards, and the workload's
  * 'stale-view' operation reopens the cached autocommit view unchecked (seed 002).
  */
-import { Database, openDatabaseWithTestSeams } from '../src/api/database.js';
+import { type Database, openDatabaseWithTestSeams } from '../src/api/database.js';
 import { ManualClock } from '../src/util/clock.js';
 import type { FaultVfs } from '../src/vfs/fault-vfs.js';
 import { storageSeams, storageTarget, tickSynced, type CoreEngine } from './core-target.js';
-import { ROW_SEAM_NAMES, type BackgroundResult, type SimConfig, type SimSeams, type SimTarget, type Violation } from './workload.js';
+import {
+  ROW_SEAM_NAMES,
+  type BackgroundResult,
+  type SimConfig,
+  type SimSeams,
+  type SimTarget,
+  type Violation,
+} from './workload.js';
 
 /** The engine handle the table workload drives. */
 export interface TableEngine {

@@ -59,7 +59,16 @@ import {
   type JournalRow,
 } from './table-model.js';
 import type { TableEngine } from './table-target.js';
-import type { ClientWork, OpGenerator, ProbeOutcome, SimConfig, Violation, ViolationRule, Workload, WorkloadModel } from './workload.js';
+import type {
+  ClientWork,
+  OpGenerator,
+  ProbeOutcome,
+  SimConfig,
+  Violation,
+  ViolationRule,
+  Workload,
+  WorkloadModel,
+} from './workload.js';
 
 export const TABLE_OP_KINDS = [
   'transfer',
@@ -131,7 +140,11 @@ function errorCode(error: unknown): string | undefined {
 function message(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   if (error instanceof MinnoError) return `${error.name}: ${error.message}`;
-  const frames = (error.stack ?? '').split('\n').filter((line) => line.trim().startsWith('at ')).slice(0, 3).map((line) => line.trim().slice(3));
+  const frames = (error.stack ?? '')
+    .split('\n')
+    .filter((line) => line.trim().startsWith('at '))
+    .slice(0, 3)
+    .map((line) => line.trim().slice(3));
   return `${error.name}: ${error.message}${frames.length > 0 ? ` (${frames.join(' < ')})` : ''}`;
 }
 
@@ -258,14 +271,20 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     tx.commit().catch((error: unknown) => failures.push(error));
     db.storage.log.flushUpTo(db.storage.log.currentLsn);
     ledger.durablePoint();
-    if (db.table('accounts').count() !== count || failures.length > 0) throw new Error(`table workload set-up failed: ${failures.map(message).join('; ')}`);
+    if (db.table('accounts').count() !== count || failures.length > 0)
+      throw new Error(`table workload set-up failed: ${failures.map(message).join('; ')}`);
     this.current = this.baseState.clone();
     this.total = this.baseState.totalBalance();
   }
 
   // ------------------------------------------------------------------------------- operations
 
-  execute(engine: TableEngine, op: TableOp, ledger: CommitLedger, describe?: (line: string) => void): ClientWork | undefined {
+  execute(
+    engine: TableEngine,
+    op: TableOp,
+    ledger: CommitLedger,
+    describe?: (line: string) => void,
+  ): ClientWork | undefined {
     this.engine = engine;
     if (engine.halted !== undefined) return undefined;
     const slot = op.slot % this.sessionCount;
@@ -310,12 +329,25 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
 
   private begin(engine: TableEngine, slot: number, op: TableOp): Session {
     const tx = engine.db.begin({ isolation: op.isolation, durability: op.durability });
-    const session: Session = { engine, tx, durability: op.durability, generation: this.generation, busy: false, effects: [], savepointAt: undefined };
+    const session: Session = {
+      engine,
+      tx,
+      durability: op.durability,
+      generation: this.generation,
+      busy: false,
+      effects: [],
+      savepointAt: undefined,
+    };
     this.sessions[slot] = session;
     return session;
   }
 
-  private commit(slot: number, session: Session, ledger: CommitLedger, note: (line: string) => void): ClientWork | undefined {
+  private commit(
+    slot: number,
+    session: Session,
+    ledger: CommitLedger,
+    note: (line: string) => void,
+  ): ClientWork | undefined {
     this.sessions[slot] = undefined;
     const trx = session.tx.trx;
     if (session.tx.state !== 'active') return undefined;
@@ -337,7 +369,9 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
       const problem = this.current.apply(effect);
       if (problem !== undefined) this.violation('LIVE', `commit #${index}: ${problem}`);
     }
-    note(`#${index} ${session.durability}: ${effects.map(describeEffect).join(', ') || '(writes rolled back to a savepoint)'}`);
+    note(
+      `#${index} ${session.durability}: ${effects.map(describeEffect).join(', ') || '(writes rolled back to a savepoint)'}`,
+    );
     return { commit: index, durable };
   }
 
@@ -456,11 +490,21 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     if (first === undefined || second === undefined) return;
     const moved = amount === 0 ? first.balance : Math.min(amount, first.balance);
     if (moved === 0) return;
-    const effect: Effect = { t: 'transfer', jid: this.nextJid++, from, to, amount: moved, fromRead: first.balance, toRead: second.balance };
+    const effect: Effect = {
+      t: 'transfer',
+      jid: this.nextJid++,
+      from,
+      to,
+      amount: moved,
+      fromRead: first.balance,
+      toRead: second.balance,
+    };
     const fromBalance = first.balance - moved;
     const toBalance = second.balance + moved;
-    if (!(await accounts.update(from, { balance: fromBalance, memo: memoOf(from, fromBalance) }))) throw new Error(`account ${from} vanished while X-locked`);
-    if (!(await accounts.update(to, { balance: toBalance, memo: memoOf(to, toBalance) }))) throw new Error(`account ${to} vanished while X-locked`);
+    if (!(await accounts.update(from, { balance: fromBalance, memo: memoOf(from, fromBalance) })))
+      throw new Error(`account ${from} vanished while X-locked`);
+    if (!(await accounts.update(to, { balance: toBalance, memo: memoOf(to, toBalance) })))
+      throw new Error(`account ${to} vanished while X-locked`);
     await session.tx.table<JournalRow>('journal').insert(journalRowOf(effect));
     session.effects.push(effect);
   }
@@ -485,7 +529,10 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
       tx.releaseSavepoint('dup');
       return;
     }
-    this.violation('INVARIANT', `the unique index journal.by_ref accepted a second row with ref ${taken.ref} (committed by journal row ${taken.id})`);
+    this.violation(
+      'INVARIANT',
+      `the unique index journal.by_ref accepted a second row with ref ${taken.ref} (committed by journal row ${taken.id})`,
+    );
   }
 
   /** An error of an asynchronous action, commit or rollback: expected ones end the transaction. */
@@ -495,7 +542,8 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     // this.engine before afterRecovery bumps the generation), so the session's own engine decides.
     const engine = session.engine;
     if (session.generation !== this.generation || engine !== this.engine || engine.vfs.crashed) return;
-    for (let slot = 0; slot < this.sessions.length; slot++) if (this.sessions[slot] === session) this.sessions[slot] = undefined;
+    for (let slot = 0; slot < this.sessions.length; slot++)
+      if (this.sessions[slot] === session) this.sessions[slot] = undefined;
     const code = errorCode(error);
     if (code === 'ERR_IO' || !engine.db.storage.health.isOpen) {
       // A failed sync: the engine refuses everything until it is reopened (the runner checks that
@@ -549,7 +597,11 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     if (this.readers.length >= READERS_MAX) return;
     const committed = op.b % 3 === 0;
     const tx = engine.db.begin({ isolation: committed ? 'read-committed' : 'repeatable-read', readOnly: true });
-    const reader: Reader = { tx, atView: committed ? undefined : this.current.clone(), openedAfter: this.base + this.commits.length };
+    const reader: Reader = {
+      tx,
+      atView: committed ? undefined : this.current.clone(),
+      openedAfter: this.base + this.commits.length,
+    };
     bumpStat('readersOpened');
     note(`${committed ? 'read-committed' : 'snapshot'} reader opened after commit #${reader.openedAfter}`);
     this.checkReader(reader, 'new');
@@ -563,7 +615,9 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     bumpStat('readerChecks');
     this.checkReader(reader, 'later');
     const close = op.b % 2 === 0;
-    note(`${reader.atView === undefined ? 'read-committed' : 'snapshot'} reader of commit #${reader.openedAfter} read again${close ? ' and closed' : ''}`);
+    note(
+      `${reader.atView === undefined ? 'read-committed' : 'snapshot'} reader of commit #${reader.openedAfter} read again${close ? ' and closed' : ''}`,
+    );
     if (close) {
       this.readers.splice(at, 1);
       void reader.tx.commit();
@@ -575,7 +629,10 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     const model = reader.atView ?? this.current;
     const problem = readProblem(reader.tx, model, this.rotation++);
     if (problem === undefined) return;
-    const what = reader.atView === undefined ? 'a read-committed reader does not read the last committed state' : `the snapshot reader opened after commit #${reader.openedAfter} does not read the state of its view`;
+    const what =
+      reader.atView === undefined
+        ? 'a read-committed reader does not read the last committed state'
+        : `the snapshot reader opened after commit #${reader.openedAfter} does not read the state of its view`;
     this.violation('LIVE', `${what} (${when} read): ${problem}`);
   }
 
@@ -588,13 +645,17 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     const want = accountRowOf(id, this.current.accounts.get(id)!);
     note(`autocommit get account ${id}, scan accounts by ${ACCOUNTS.indexes![op.b % ACCOUNTS.indexes!.length]!.name}`);
     if (row === undefined || accountText(row) !== accountText(want)) {
-      this.violation('LIVE', `an autocommit read of account ${id} returned ${row === undefined ? 'nothing' : accountText(row)}; committed: ${accountText(want)}`);
+      this.violation(
+        'LIVE',
+        `an autocommit read of account ${id} returned ${row === undefined ? 'nothing' : accountText(row)}; committed: ${accountText(want)}`,
+      );
     }
     // An autocommit scan reads one view for its whole life; nothing interleaves with it here.
     const index = ACCOUNTS.indexes![op.b % ACCOUNTS.indexes!.length]!.name;
     const got = [...accounts.scanIndex(index)].map(accountText).join('|');
     const expected = sortByIndex(this.current.accountRows(), ACCOUNTS, index).map(accountText).join('|');
-    if (got !== expected) this.violation('LIVE', `an autocommit scan of accounts by ${index}: ${firstDiff(got, expected)}`);
+    if (got !== expected)
+      this.violation('LIVE', `an autocommit scan of accounts by ${index}: ${firstDiff(got, expected)}`);
   }
 
   private staleView(engine: TableEngine, note: (line: string) => void): void {
@@ -602,7 +663,9 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     engine.db.purge(); // seed 002: purge frees the history, then the view is (re)opened, then purge clones it
     const view = engine.purgeViewBackwards ? sys.reopenCachedViewUnchecked() : sys.openAutocommitView();
     bumpStat('staleViews');
-    note(`purge, ${engine.purgeViewBackwards ? 'cached autocommit view reopened unchecked' : 'autocommit view held'}, purge`);
+    note(
+      `purge, ${engine.purgeViewBackwards ? 'cached autocommit view reopened unchecked' : 'autocommit view held'}, purge`,
+    );
     if (view !== undefined) {
       if (this.heldViews.length >= HELD_VIEWS_MAX) sys.closeView(this.heldViews.shift()!);
       this.heldViews.push(view);
@@ -623,17 +686,25 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     const violations = this.takePending();
     if (engine.halted !== undefined || !engine.db.storage.health.isOpen) return violations;
     const problem = withSnapshot(undefined, engine, (source) => readProblem(source, this.current, this.rotation++));
-    if (problem !== undefined) violations.push({ rule: 'LIVE', message: `reads differ from the committed state: ${problem}` });
+    if (problem !== undefined)
+      violations.push({ rule: 'LIVE', message: `reads differ from the committed state: ${problem}` });
     return violations;
   }
 
-  verifyRecovered(engine: TableEngine, bounds: PrefixBounds): { prefix: number; fingerprint: string; violations: Violation[] } {
+  verifyRecovered(
+    engine: TableEngine,
+    bounds: PrefixBounds,
+  ): { prefix: number; fingerprint: string; violations: Violation[] } {
     this.engine = engine;
     const violations = this.takePending();
     let accounts: AccountRow[];
     let journal: JournalRow[];
     try {
-      [accounts, journal] = withSnapshot(undefined, engine, (tx) => [[...tx.table<AccountRow>('accounts').scan()], [...tx.table<JournalRow>('journal').scan()]] as const);
+      [accounts, journal] = withSnapshot(
+        undefined,
+        engine,
+        (tx) => [[...tx.table<AccountRow>('accounts').scan()], [...tx.table<JournalRow>('journal').scan()]] as const,
+      );
     } catch (error) {
       violations.push(readViolation('the tables', error));
       return { prefix: -1, fingerprint: '', violations };
@@ -648,32 +719,56 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
       const there = effects.filter((effect) => present.has(effect.jid)).length;
       for (const effect of effects) known.add(effect.jid);
       if (there > 0 && there < effects.length) {
-        violations.push({ rule: 'MTR', message: `commit #${index} is there in part: ${there} of its ${effects.length} journal rows` });
+        violations.push({
+          rule: 'MTR',
+          message: `commit #${index} is there in part: ${there} of its ${effects.length} journal rows`,
+        });
       }
       if (effects.length === 0) return;
       if (there > 0) highestPresent = index;
       else if (lowestAbsent === Infinity) lowestAbsent = index;
     });
     for (const row of journal) {
-      if (!known.has(row.id)) violations.push({ rule: 'MTR', message: `journal row ${journalText(row)} is there, but no commit wrote it (rolled back or never committed work)` });
+      if (!known.has(row.id))
+        violations.push({
+          rule: 'MTR',
+          message: `journal row ${journalText(row)} is there, but no commit wrote it (rolled back or never committed work)`,
+        });
     }
     if (highestPresent > bounds.max) {
-      violations.push({ rule: 'MTR', message: `commit #${highestPresent} is there, but only ${bounds.max} commits ever reached the log` });
+      violations.push({
+        rule: 'MTR',
+        message: `commit #${highestPresent} is there, but only ${bounds.max} commits ever reached the log`,
+      });
       return { prefix: -1, fingerprint: '', violations };
     }
     if (highestPresent > lowestAbsent) {
-      violations.push({ rule: 'MTR', message: `commit #${highestPresent} is there but the earlier commit #${lowestAbsent} is not: not a prefix of the log` });
+      violations.push({
+        rule: 'MTR',
+        message: `commit #${highestPresent} is there but the earlier commit #${lowestAbsent} is not: not a prefix of the log`,
+      });
     }
     if (lowestAbsent - 1 < bounds.min) {
-      violations.push({ rule: 'DURABLE', message: `commit #${lowestAbsent} is missing; commit #${bounds.min} had to survive (${bounds.minReason})` });
+      violations.push({
+        rule: 'DURABLE',
+        message: `commit #${lowestAbsent} is missing; commit #${bounds.min} had to survive (${bounds.minReason})`,
+      });
     }
     const prefix = Math.min(bounds.max, Math.max(highestPresent, Math.min(bounds.min, lowestAbsent - 1)));
     const expected = this.stateAfter(prefix);
     const recovered = rowsText(accounts, journal);
     const want = stateText(expected);
-    if (recovered !== want) violations.push({ rule: 'MTR', message: `the recovered tables are not the state after commit #${prefix}: ${firstDiff(recovered, want)}` });
+    if (recovered !== want)
+      violations.push({
+        rule: 'MTR',
+        message: `the recovered tables are not the state after commit #${prefix}: ${firstDiff(recovered, want)}`,
+      });
     const total = accounts.reduce((sum, row) => sum + row.balance, 0);
-    if (total !== this.total) violations.push({ rule: 'MTR', message: `the total balance is ${total} after recovery, not ${this.total}: money was made or lost` });
+    if (total !== this.total)
+      violations.push({
+        rule: 'MTR',
+        message: `the total balance is ${total} after recovery, not ${this.total}: money was made or lost`,
+      });
 
     return { prefix, fingerprint: `${prefix}:${fnv(recovered)}`, violations: violations.slice(0, VIOLATIONS_MAX) };
   }
@@ -698,10 +793,18 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
         else if (purge.records === 0 && purge.logs === 0) break;
       }
       const history = db.status().historyLength;
-      if (history !== 0) violations.push({ rule: 'INVARIANT', message: `history length ${history} after a full purge with no reader open` });
+      if (history !== 0)
+        violations.push({
+          rule: 'INVARIANT',
+          message: `history length ${history} after a full purge with no reader open`,
+        });
       db.check();
       const problem = withSnapshot(undefined, engine, (source) => readProblem(source, expected, this.rotation++, true));
-      if (problem !== undefined) violations.push({ rule: 'MTR', message: `after the rollback of the recovered transactions and purge: ${problem}` });
+      if (problem !== undefined)
+        violations.push({
+          rule: 'MTR',
+          message: `after the rollback of the recovered transactions and purge: ${problem}`,
+        });
     } catch (error) {
       if (error instanceof SimulatedCrashError) throw error;
       violations.push(readViolation('rollback of recovered transactions, purge and check()', error));
@@ -751,7 +854,12 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     }
     if (pageNo < 0) return { kind: 'missed', detail: `every page of space ${spaceId} is cached` };
     const pageSize = storage.pageSize;
-    vfs.injectReadFault({ path: spaceFileName(spaceId), kind: 'corrupt', count: 1, range: { position: pageNo * pageSize + 38, length: pageSize - 46 } });
+    vfs.injectReadFault({
+      path: spaceFileName(spaceId),
+      kind: 'corrupt',
+      count: 1,
+      range: { position: pageNo * pageSize + 38, length: pageSize - 46 },
+    });
     let state: string;
     try {
       state = readState(undefined, engine);
@@ -763,7 +871,10 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     const want = stateText(this.current);
     return state === want
       ? { kind: 'missed', detail: `page ${spaceId}:${pageNo} was not read, or read back unchanged` }
-      : { kind: 'wrong-data', detail: `page ${spaceId}:${pageNo} was read with a flipped bit and no ERR_CORRUPTION: ${firstDiff(state, want)}` };
+      : {
+          kind: 'wrong-data',
+          detail: `page ${spaceId}:${pageNo} was read with a flipped bit and no ERR_CORRUPTION: ${firstDiff(state, want)}`,
+        };
   }
 }
 
@@ -792,7 +903,9 @@ function stateText(state: BankState): string {
 
 /** Both tables by primary key through `tx` (its snapshot), or else in a read-only transaction of the checker's own. */
 function readState(tx: Transaction | undefined, engine?: TableEngine): string {
-  return withSnapshot(tx, engine, (source) => rowsText([...source.table<AccountRow>('accounts').scan()], [...source.table<JournalRow>('journal').scan()]));
+  return withSnapshot(tx, engine, (source) =>
+    rowsText([...source.table<AccountRow>('accounts').scan()], [...source.table<JournalRow>('journal').scan()]),
+  );
 }
 
 /**
@@ -800,7 +913,11 @@ function readState(tx: Transaction | undefined, engine?: TableEngine): string {
  * reads, which would replace the cached autocommit view that the 'autocommit-read' and
  * 'stale-view' operations play with.
  */
-function withSnapshot<T>(tx: Transaction | undefined, engine: TableEngine | undefined, read: (source: Transaction) => T): T {
+function withSnapshot<T>(
+  tx: Transaction | undefined,
+  engine: TableEngine | undefined,
+  read: (source: Transaction) => T,
+): T {
   if (tx !== undefined) return read(tx);
   const own = engine!.db.begin({ isolation: 'repeatable-read', readOnly: true });
   try {
@@ -821,7 +938,9 @@ function indexesToRead(rotation: number, all: boolean): { accounts: string[]; jo
   const journal = JOURNAL.indexes!.map((i) => i.name);
   if (all) return { accounts, journal };
   const at = rotation % (accounts.length + journal.length);
-  return at < accounts.length ? { accounts: [accounts[at]!], journal: [] } : { accounts: [], journal: [journal[at - accounts.length]!] };
+  return at < accounts.length
+    ? { accounts: [accounts[at]!], journal: [] }
+    : { accounts: [], journal: [journal[at - accounts.length]!] };
 }
 
 /**
@@ -841,22 +960,35 @@ function readProblem(source: Transaction, model: BankState, rotation: number, al
   if (problem !== undefined) return problem;
   const indexes = indexesToRead(rotation, all);
   for (const index of indexes.accounts) {
-    const through = listDiff(`accounts by ${index}`, [...accounts.scanIndex(index)].map(accountText), sortByIndex([...accountRows], ACCOUNTS, index).map(accountText));
+    const through = listDiff(
+      `accounts by ${index}`,
+      [...accounts.scanIndex(index)].map(accountText),
+      sortByIndex([...accountRows], ACCOUNTS, index).map(accountText),
+    );
     if (through !== undefined) return through;
   }
   for (const index of indexes.journal) {
-    const through = listDiff(`journal by ${index}`, [...journal.scanIndex(index)].map(journalText), sortByIndex([...journalRows], JOURNAL, index).map(journalText));
+    const through = listDiff(
+      `journal by ${index}`,
+      [...journal.scanIndex(index)].map(journalText),
+      sortByIndex([...journalRows], JOURNAL, index).map(journalText),
+    );
     if (through !== undefined) return through;
   }
   for (const row of accountRows) {
     const found = accounts.getByIndex('by_code', row.code);
-    if (found === undefined || accountText(found) !== accountText(row)) return `by_code lookup of ${row.code}: got ${found === undefined ? 'nothing' : accountText(found)}, model ${accountText(row)}`;
+    if (found === undefined || accountText(found) !== accountText(row))
+      return `by_code lookup of ${row.code}: got ${found === undefined ? 'nothing' : accountText(found)}, model ${accountText(row)}`;
   }
   const owner = OWNERS[rotation % OWNERS.length]!;
   const range = listDiff(
     `accounts of ${owner} by by_owner_balance`,
     [...accounts.scanIndex('by_owner_balance', { gte: [owner], lte: [owner] })].map(accountText),
-    sortByIndex(accountRows.filter((row) => row.owner === owner), ACCOUNTS, 'by_owner_balance').map(accountText),
+    sortByIndex(
+      accountRows.filter((row) => row.owner === owner),
+      ACCOUNTS,
+      'by_owner_balance',
+    ).map(accountText),
   );
   if (range !== undefined) return range;
   const count = accounts.count();
@@ -871,7 +1003,8 @@ function firstDiff(actual: string, expected: string): string {
 }
 
 function readViolation(what: string, error: unknown): Violation {
-  if (errorCode(error) === 'ERR_CORRUPTION') return { rule: 'CORRUPTION', message: `${what} after recovery: ${message(error)}` };
+  if (errorCode(error) === 'ERR_CORRUPTION')
+    return { rule: 'CORRUPTION', message: `${what} after recovery: ${message(error)}` };
   return { rule: 'INVARIANT', message: `${what} after recovery: ${message(error)}` };
 }
 
@@ -893,38 +1026,42 @@ export const PURGE_RACE_WEIGHTS: Readonly<Record<TableOpKind, number>> = {
 /** The table workload; `weights` fixes the operation mix of every run (no swarm over it). */
 export function makeTableWorkload(weights?: Readonly<Record<TableOpKind, number>>): Workload<TableEngine, TableOp> {
   return {
-  ...tableWorkloadBase,
-  name: weights === undefined ? tableWorkloadBase.name : `${tableWorkloadBase.name} (fixed mix)`,
-  opGenerator(random: RandomSource, focus: Focus | undefined): OpGenerator<TableOp> {
-    return opGenerator(random, focus, weights);
-  },
+    ...tableWorkloadBase,
+    name: weights === undefined ? tableWorkloadBase.name : `${tableWorkloadBase.name} (fixed mix)`,
+    opGenerator(random: RandomSource, focus: Focus | undefined): OpGenerator<TableOp> {
+      return opGenerator(random, focus, weights);
+    },
   };
 }
 
-function opGenerator(random: RandomSource, focus: Focus | undefined, fixed: Readonly<Record<TableOpKind, number>> | undefined): OpGenerator<TableOp> {
-    const swarm = random.chance(0.75);
-    let durabilities = swarmWeights(random, DURABILITY_LEVELS, { full: 2 }, swarm);
-    if (focus === 'durability' || focus === 'torn-log') durabilities = { full: 1, write: 2, none: 2 };
-    const drawn = swarmWeights(random, TABLE_OP_KINDS, BASE_OP_WEIGHTS, swarm);
-    const kinds = fixed === undefined ? drawn : { ...fixed };
-    // Every run transfers and commits: without them there is nothing to recover.
-    kinds.transfer = Math.max(kinds.transfer, BASE_OP_WEIGHTS.transfer);
-    kinds.commit = Math.max(kinds.commit, BASE_OP_WEIGHTS.commit);
-    const isolations = swarmWeights(random, ISOLATION_LEVELS, { 'repeatable-read': 2 }, swarm);
-    return {
-      mix: `durability ${describeWeights(durabilities)}; isolation ${describeWeights(isolations)}; ops ${describeWeights(kinds)}`,
-      next(random: RandomSource): TableOp {
-        return {
-          kind: pickWeighted(random, TABLE_OP_KINDS, kinds),
-          slot: random.int(PICK_BOUND),
-          a: random.int(PICK_BOUND),
-          b: random.int(PICK_BOUND),
-          amount: random.chance(0.15) ? 0 : random.intBetween(1, 300),
-          durability: pickWeighted(random, DURABILITY_LEVELS, durabilities),
-          isolation: pickWeighted(random, ISOLATION_LEVELS, isolations),
-        };
-      },
-    };
+function opGenerator(
+  random: RandomSource,
+  focus: Focus | undefined,
+  fixed: Readonly<Record<TableOpKind, number>> | undefined,
+): OpGenerator<TableOp> {
+  const swarm = random.chance(0.75);
+  let durabilities = swarmWeights(random, DURABILITY_LEVELS, { full: 2 }, swarm);
+  if (focus === 'durability' || focus === 'torn-log') durabilities = { full: 1, write: 2, none: 2 };
+  const drawn = swarmWeights(random, TABLE_OP_KINDS, BASE_OP_WEIGHTS, swarm);
+  const kinds = fixed === undefined ? drawn : { ...fixed };
+  // Every run transfers and commits: without them there is nothing to recover.
+  kinds.transfer = Math.max(kinds.transfer, BASE_OP_WEIGHTS.transfer);
+  kinds.commit = Math.max(kinds.commit, BASE_OP_WEIGHTS.commit);
+  const isolations = swarmWeights(random, ISOLATION_LEVELS, { 'repeatable-read': 2 }, swarm);
+  return {
+    mix: `durability ${describeWeights(durabilities)}; isolation ${describeWeights(isolations)}; ops ${describeWeights(kinds)}`,
+    next(random: RandomSource): TableOp {
+      return {
+        kind: pickWeighted(random, TABLE_OP_KINDS, kinds),
+        slot: random.int(PICK_BOUND),
+        a: random.int(PICK_BOUND),
+        b: random.int(PICK_BOUND),
+        amount: random.chance(0.15) ? 0 : random.intBetween(1, 300),
+        durability: pickWeighted(random, DURABILITY_LEVELS, durabilities),
+        isolation: pickWeighted(random, ISOLATION_LEVELS, isolations),
+      };
+    },
+  };
 }
 
 const tableWorkloadBase: Workload<TableEngine, TableOp> = {

@@ -59,8 +59,18 @@ export interface Violation {
  * The test-only seams a run may remove a rule with: the storage core's (`StorageTestSeams`), then
  * the row engine's (`RowEngineTestSeams`, table workload only), each the teeth of a check.
  */
-export const STORAGE_SEAM_NAMES = ['skipWal', 'disableDoublewrite', 'applyTornGroups', 'skipPageChecks', 'evictDirtyPages'] as const;
-export const ROW_SEAM_NAMES = ['recoveredMissingFromPurgeView', 'indexChangeByFirstColumn', 'indexScanReadsNewest'] as const;
+export const STORAGE_SEAM_NAMES = [
+  'skipWal',
+  'disableDoublewrite',
+  'applyTornGroups',
+  'skipPageChecks',
+  'evictDirtyPages',
+] as const;
+export const ROW_SEAM_NAMES = [
+  'recoveredMissingFromPurgeView',
+  'indexChangeByFirstColumn',
+  'indexScanReadsNewest',
+] as const;
 export const SEAM_NAMES = [...STORAGE_SEAM_NAMES, ...ROW_SEAM_NAMES] as const;
 export type SeamName = (typeof SEAM_NAMES)[number];
 export type SimSeams = Readonly<Partial<Record<SeamName, boolean>>>;
@@ -164,7 +174,10 @@ export interface WorkloadModel<E, Op> {
    * `bounds.min <= k <= bounds.max`. Returns k (or -1 when undecidable) and a fingerprint of the
    * recovered state (equal fingerprints: equal states).
    */
-  verifyRecovered(engine: E, bounds: PrefixBounds): { readonly prefix: number; readonly fingerprint: string; readonly violations: Violation[] };
+  verifyRecovered(
+    engine: E,
+    bounds: PrefixBounds,
+  ): { readonly prefix: number; readonly fingerprint: string; readonly violations: Violation[] };
   /**
    * The engine's background work after a recovery, run to its end: the rollback of the
    * transactions recovery found active, purge, the page cleaner and a checkpoint, as the engine

@@ -23,7 +23,9 @@ export function isWorkloadName(name: string): name is WorkloadName {
 }
 
 export function workloadByName(name: string): NamedWorkload {
-  if (name === 'table') return { name, workload: tableWorkload as Workload<unknown, unknown>, target: tableTarget as SimTarget<unknown> };
-  if (name === 'core') return { name, workload: coreWorkload as Workload<unknown, unknown>, target: storageTarget as SimTarget<unknown> };
+  if (name === 'table')
+    return { name, workload: tableWorkload as Workload<unknown, unknown>, target: tableTarget as SimTarget<unknown> };
+  if (name === 'core')
+    return { name, workload: coreWorkload as Workload<unknown, unknown>, target: storageTarget as SimTarget<unknown> };
   throw new Error(`unknown simulator workload ${name} (known: ${WORKLOAD_NAMES.join(', ')})`);
 }

@@ -305,7 +305,10 @@ export class EntryTooLargeError extends MinnoError {
   readonly entryBytes: number;
   readonly limitBytes: number;
   constructor(entryBytes: number, limitBytes: number, detail: string) {
-    super('ERR_VALUE_TOO_LARGE', `B-tree entry of ${entryBytes} bytes (key + value) is too large: ${detail}; the limit is ${limitBytes} bytes`);
+    super(
+      'ERR_VALUE_TOO_LARGE',
+      `B-tree entry of ${entryBytes} bytes (key + value) is too large: ${detail}; the limit is ${limitBytes} bytes`,
+    );
     this.entryBytes = entryBytes;
     this.limitBytes = limitBytes;
   }
@@ -324,7 +327,10 @@ export class DeadlockError extends MinnoError {
 export class LockWaitTimeoutError extends MinnoError {
   readonly timeoutMs: number;
   constructor(timeoutMs: number) {
-    super('ERR_LOCK_WAIT_TIMEOUT', `lock wait timeout exceeded (${timeoutMs} ms); retry the statement, or roll back and retry the transaction`);
+    super(
+      'ERR_LOCK_WAIT_TIMEOUT',
+      `lock wait timeout exceeded (${timeoutMs} ms); retry the statement, or roll back and retry the transaction`,
+    );
     this.timeoutMs = timeoutMs;
   }
 }
@@ -332,7 +338,10 @@ export class LockWaitTimeoutError extends MinnoError {
 export class UnknownTableError extends MinnoError {
   readonly table: string;
   constructor(table: string, known: readonly string[]) {
-    super('ERR_UNKNOWN_TABLE', `no table named ${JSON.stringify(table)}; tables: ${known.length === 0 ? '(none)' : known.join(', ')}`);
+    super(
+      'ERR_UNKNOWN_TABLE',
+      `no table named ${JSON.stringify(table)}; tables: ${known.length === 0 ? '(none)' : known.join(', ')}`,
+    );
     this.table = table;
   }
 }
@@ -340,7 +349,10 @@ export class UnknownTableError extends MinnoError {
 export class TableExistsError extends MinnoError {
   readonly table: string;
   constructor(table: string) {
-    super('ERR_TABLE_EXISTS', `a table named ${JSON.stringify(table)} already exists; drop it first or choose another name`);
+    super(
+      'ERR_TABLE_EXISTS',
+      `a table named ${JSON.stringify(table)} already exists; drop it first or choose another name`,
+    );
     this.table = table;
   }
 }
@@ -349,7 +361,10 @@ export class DuplicateKeyError extends MinnoError {
   readonly table: string;
   readonly index: string;
   constructor(table: string, index: string, key: string) {
-    super('ERR_DUPLICATE_KEY', `duplicate key ${key} in index ${JSON.stringify(index)} of table ${JSON.stringify(table)}`);
+    super(
+      'ERR_DUPLICATE_KEY',
+      `duplicate key ${key} in index ${JSON.stringify(index)} of table ${JSON.stringify(table)}`,
+    );
     this.table = table;
     this.index = index;
   }
@@ -369,7 +384,10 @@ export class ReadOnlyTransactionError extends MinnoError {
 
 export class UnknownIndexError extends MinnoError {
   constructor(table: string, index: string, known: readonly string[]) {
-    super('ERR_UNKNOWN_INDEX', `table ${JSON.stringify(table)} has no index ${JSON.stringify(index)}; indexes: ${known.length === 0 ? '(none)' : known.join(', ')}`);
+    super(
+      'ERR_UNKNOWN_INDEX',
+      `table ${JSON.stringify(table)} has no index ${JSON.stringify(index)}; indexes: ${known.length === 0 ? '(none)' : known.join(', ')}`,
+    );
   }
 }
 

@@ -35,7 +35,13 @@ export {
 } from './vfs/fault-vfs.js';
 
 // The database API.
-export { Database, type CheckReport, type DatabaseOptions, type DatabaseStatus, type TableDefinition } from './api/database.js';
+export {
+  Database,
+  type CheckReport,
+  type DatabaseOptions,
+  type DatabaseStatus,
+  type TableDefinition,
+} from './api/database.js';
 export { Transaction, type TransactionOptions } from './api/transaction.js';
 export { Table } from './api/table.js';
 export {

@@ -58,7 +58,8 @@ function transpileRepository(): TempDir {
 /** Runs `exportName(argument)` from the module at `moduleUrl` (a file of this repository). */
 export async function runInChild<T>(moduleUrl: string, exportName: string, argument: unknown): Promise<T> {
   const relative = nodePath.relative(REPO_ROOT, fileURLToPath(moduleUrl));
-  if (relative.startsWith('..') || !relative.endsWith('.ts')) throw new Error(`runInChild: ${moduleUrl} is not a .ts file of this repository`);
+  if (relative.startsWith('..') || !relative.endsWith('.ts'))
+    throw new Error(`runInChild: ${moduleUrl} is not a .ts file of this repository`);
   const compiled = transpileRepository();
   try {
     const jsModule = pathToFileURL(nodePath.join(compiled.path, relative.replace(/\.ts$/, '.js'))).href;

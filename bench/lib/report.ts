@@ -75,7 +75,8 @@ export interface MetricInput {
 export function metric(input: MetricInput): Metric {
   if (input.samples.length === 0) throw new RangeError(`${input.workload} / ${input.name}: no samples`);
   for (const sample of input.samples) {
-    if (!Number.isFinite(sample)) throw new RangeError(`${input.workload} / ${input.name}: sample ${sample} is not finite`);
+    if (!Number.isFinite(sample))
+      throw new RangeError(`${input.workload} / ${input.name}: sample ${sample} is not finite`);
   }
   const value = median(input.samples);
   const { baseline, ...rest } = input;
@@ -89,9 +90,12 @@ export function metric(input: MetricInput): Metric {
 
 function resolveBaseline(input: MetricInput, value: number, baseline: BaselineInput): Baseline {
   const baselineMedian = median(baseline.samples);
-  if (!baseline.paired) return { name: baseline.name, median: baselineMedian, paired: false, ratio: value / baselineMedian };
+  if (!baseline.paired)
+    return { name: baseline.name, median: baselineMedian, paired: false, ratio: value / baselineMedian };
   if (baseline.samples.length !== input.samples.length) {
-    throw new RangeError(`${input.workload} / ${input.name}: ${input.samples.length} samples paired with ${baseline.samples.length} baseline samples`);
+    throw new RangeError(
+      `${input.workload} / ${input.name}: ${input.samples.length} samples paired with ${baseline.samples.length} baseline samples`,
+    );
   }
   const ratios = input.samples.map((sample, i) => sample / baseline.samples[i]!);
   return { name: baseline.name, median: baselineMedian, paired: true, ratio: median(ratios) };
@@ -132,7 +136,9 @@ function describeTarget(m: Metric): string {
   const target = m.target;
   if (target === undefined) return '';
   const op = target.op === '~' ? '≈' : target.op === '>=' ? '≥' : '≤';
-  return target.on === 'ratio' ? `${op} ${formatNumber(target.value)}×` : `${op} ${formatNumber(target.value)} ${m.unit}`;
+  return target.on === 'ratio'
+    ? `${op} ${formatNumber(target.value)}×`
+    : `${op} ${formatNumber(target.value)} ${m.unit}`;
 }
 
 function describeStatus(m: Metric): string {
@@ -177,7 +183,11 @@ export function toJsonMetric(m: Metric): JsonMetric {
   const { samples, ...rest } = m;
   if (samples.length <= JSON_SAMPLES_MAX) return { ...rest, sampleCount: samples.length, samples };
   const sorted = sortedCopy(samples);
-  return { ...rest, sampleCount: samples.length, percentiles: Array.from({ length: 101 }, (_, p) => percentileOfSorted(sorted, p)) };
+  return {
+    ...rest,
+    sampleCount: samples.length,
+    percentiles: Array.from({ length: 101 }, (_, p) => percentileOfSorted(sorted, p)),
+  };
 }
 
 /** What a suite's JSON file holds. */

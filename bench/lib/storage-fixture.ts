@@ -78,7 +78,10 @@ export class StorageFixture {
 }
 
 /** Runs `body` on a new fixture and disposes of it afterwards. */
-export async function withFixture<T>(options: FixtureOptions, body: (fixture: StorageFixture) => Promise<T>): Promise<T> {
+export async function withFixture<T>(
+  options: FixtureOptions,
+  body: (fixture: StorageFixture) => Promise<T>,
+): Promise<T> {
   const fixture = await StorageFixture.create(options);
   try {
     return await body(fixture);

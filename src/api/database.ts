@@ -15,7 +15,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { ClosedError, InvalidArgumentError, LockedError } from '../errors.js';
-import { Storage, openStorageWithTestSeams, type StorageOptions, type StorageTestSeams } from '../core/storage.js';
+import { type Storage, openStorageWithTestSeams, type StorageOptions, type StorageTestSeams } from '../core/storage.js';
 import { WITH_TEST_SEAMS } from '../util/test-seams.js';
 import { MemoryVfs } from '../vfs/memory-vfs.js';
 import { NodeVfs } from '../vfs/node-vfs.js';
@@ -97,7 +97,13 @@ export class Database implements AsyncDisposable {
   private timer: TimerHandle | undefined;
   private readonly handles = new Map<string, Table>();
 
-  private constructor(storage: Storage, engine: RowEngine, options: DatabaseOptions, clock: Clock, lock: { file: VfsFile; path: string } | undefined) {
+  private constructor(
+    storage: Storage,
+    engine: RowEngine,
+    options: DatabaseOptions,
+    clock: Clock,
+    lock: { file: VfsFile; path: string } | undefined,
+  ) {
     this.storage = storage;
     this.engine = engine;
     this.defaultDurability = options.durability ?? 'full';
@@ -114,18 +120,25 @@ export class Database implements AsyncDisposable {
 
   /** @internal tests and the simulator only: `openDatabaseWithTestSeams`. */
   static async [WITH_TEST_SEAMS](options: DatabaseOptions, seams: DatabaseTestSeams): Promise<Database> {
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('Database.open takes an options object');
-    if (options.path !== undefined && options.vfs !== undefined) throw new InvalidArgumentError('give Database.open either path or vfs, not both');
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('Database.open takes an options object');
+    if (options.path !== undefined && options.vfs !== undefined)
+      throw new InvalidArgumentError('give Database.open either path or vfs, not both');
     if (options.durability !== undefined && !(DURABILITY_LEVELS as readonly string[]).includes(options.durability)) {
-      throw new InvalidArgumentError(`durability must be one of ${DURABILITY_LEVELS.join(', ')}, got ${String(options.durability)}`);
+      throw new InvalidArgumentError(
+        `durability must be one of ${DURABILITY_LEVELS.join(', ')}, got ${String(options.durability)}`,
+      );
     }
     if (options.isolation !== undefined && !(ISOLATION_LEVELS as readonly string[]).includes(options.isolation)) {
-      throw new InvalidArgumentError(`isolation must be one of ${ISOLATION_LEVELS.join(', ')}, got ${String(options.isolation)}`);
+      throw new InvalidArgumentError(
+        `isolation must be one of ${ISOLATION_LEVELS.join(', ')}, got ${String(options.isolation)}`,
+      );
     }
     let vfs = options.vfs;
     let lockPath: string | undefined;
     if (options.path !== undefined) {
-      if (typeof options.path !== 'string' || options.path === '') throw new InvalidArgumentError('path must be a non-empty string');
+      if (typeof options.path !== 'string' || options.path === '')
+        throw new InvalidArgumentError('path must be a non-empty string');
       mkdirSync(options.path, { recursive: true });
       vfs = new NodeVfs(options.path);
       lockPath = (vfs as NodeVfs).rootDir;
@@ -150,7 +163,9 @@ export class Database implements AsyncDisposable {
       try {
         engine = RowEngine.open(storage, {
           clock,
-          ...(options.lockWaitTimeoutMs !== undefined ? { lockWaitTimeoutMs: checkTimeout(options.lockWaitTimeoutMs) } : {}),
+          ...(options.lockWaitTimeoutMs !== undefined
+            ? { lockWaitTimeoutMs: checkTimeout(options.lockWaitTimeoutMs) }
+            : {}),
           seams,
         });
       } catch (error) {
@@ -219,7 +234,8 @@ export class Database implements AsyncDisposable {
   /** Creates a table and its indexes; durable when the promise settles. */
   async createTable(definition: TableDefinition): Promise<void> {
     this.checkOpen();
-    if (definition === null || typeof definition !== 'object') throw new InvalidArgumentError('createTable takes a table definition object');
+    if (definition === null || typeof definition !== 'object')
+      throw new InvalidArgumentError('createTable takes a table definition object');
     const schema: TableSchema = { ...definition, indexes: definition.indexes ?? [] };
     this.engine.createTable(schema);
     this.handles.delete(schema.name);
@@ -338,7 +354,8 @@ export class Database implements AsyncDisposable {
 }
 
 function checkTimeout(ms: number): number {
-  if (!Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(`lockWaitTimeoutMs must be a non-negative number, got ${String(ms)}`);
+  if (!Number.isFinite(ms) || ms < 0)
+    throw new InvalidArgumentError(`lockWaitTimeoutMs must be a non-negative number, got ${String(ms)}`);
   return ms;
 }
 

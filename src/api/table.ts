@@ -91,12 +91,18 @@ export class Table<R extends Row = Row> {
 
   /** The newest version, exclusively locked until the transaction ends (SELECT ... FOR UPDATE). */
   getForUpdate(key: KeyInput): Promise<R | undefined> {
-    return this.write((trx) => this.db.engine.lockingGet(trx, this.runtime(), key, 'X') as Promise<R | undefined>, true);
+    return this.write(
+      (trx) => this.db.engine.lockingGet(trx, this.runtime(), key, 'X') as Promise<R | undefined>,
+      true,
+    );
   }
 
   /** The newest version, share-locked until the transaction ends (SELECT ... FOR SHARE). */
   getForShare(key: KeyInput): Promise<R | undefined> {
-    return this.write((trx) => this.db.engine.lockingGet(trx, this.runtime(), key, 'S') as Promise<R | undefined>, true);
+    return this.write(
+      (trx) => this.db.engine.lockingGet(trx, this.runtime(), key, 'S') as Promise<R | undefined>,
+      true,
+    );
   }
 
   /** A locking range scan (next-key locks keep phantoms out at REPEATABLE READ and SERIALIZABLE). */
@@ -110,7 +116,9 @@ export class Table<R extends Row = Row> {
 
   private lockingScan(range: KeyRange, mode: 'S' | 'X'): AsyncIterableIterator<R> {
     if (this.trx === undefined) {
-      throw new InvalidArgumentError('a locking scan holds its locks until the transaction ends: run it in a transaction (db.begin() or db.transaction())');
+      throw new InvalidArgumentError(
+        'a locking scan holds its locks until the transaction ends: run it in a transaction (db.begin() or db.transaction())',
+      );
     }
     return this.db.engine.lockingScan(this.trx, this.runtime(), range, mode) as AsyncIterableIterator<R>;
   }

@@ -27,14 +27,19 @@ export class Transaction {
 
   /** Use `db.begin()` or `db.transaction()`. */
   constructor(db: Database, options: TransactionOptions) {
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('transaction options must be an object');
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('transaction options must be an object');
     const isolation = options.isolation ?? db.defaultIsolation;
     if (!(ISOLATION_LEVELS as readonly string[]).includes(isolation)) {
-      throw new InvalidArgumentError(`isolation must be one of ${ISOLATION_LEVELS.join(', ')}, got ${String(isolation)}`);
+      throw new InvalidArgumentError(
+        `isolation must be one of ${ISOLATION_LEVELS.join(', ')}, got ${String(isolation)}`,
+      );
     }
     const durability = options.durability ?? db.defaultDurability;
     if (!(DURABILITY_LEVELS as readonly string[]).includes(durability)) {
-      throw new InvalidArgumentError(`durability must be one of ${DURABILITY_LEVELS.join(', ')}, got ${String(durability)}`);
+      throw new InvalidArgumentError(
+        `durability must be one of ${DURABILITY_LEVELS.join(', ')}, got ${String(durability)}`,
+      );
     }
     this.db = db;
     this.trx = db.engine.begin(isolation, options.readOnly === true, durability);
@@ -80,7 +85,8 @@ export class Transaction {
   /** Marks a point to roll back to (a later savepoint of the same name replaces it). */
   savepoint(name: string): void {
     this.db.engine.checkActive(this.trx);
-    if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('a savepoint name must be a non-empty string');
+    if (typeof name !== 'string' || name === '')
+      throw new InvalidArgumentError('a savepoint name must be a non-empty string');
     const at = this.trx.savepoints.findIndex((s) => s.name === name);
     if (at >= 0) this.trx.savepoints.splice(at, 1);
     this.trx.savepoints.push({ name, undoNo: this.trx.undoNo });

@@ -10,7 +10,18 @@
  */
 import { CorruptionError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
-import { FIL_NEXT, FIL_PAGE_NO, FIL_PAGE_TYPE, FIL_PREV, FIL_SPACE_ID, NIL_PAGE, PageType, pageLsn, readU16, readU32 } from '../page/page.js';
+import {
+  FIL_NEXT,
+  FIL_PAGE_NO,
+  FIL_PAGE_TYPE,
+  FIL_PREV,
+  FIL_SPACE_ID,
+  NIL_PAGE,
+  PageType,
+  pageLsn,
+  readU16,
+  readU32,
+} from '../page/page.js';
 import { spaceFileName } from '../page/tablespace.js';
 import {
   CHILD_BYTES,
@@ -88,7 +99,11 @@ class TreeChecker {
     const height = pageLevel(root) + 1;
     this.visit(rootPageNo, root, -1, { lower: undefined, upper: undefined });
     for (const [level, last] of this.lastAtLevel) {
-      this.require(last.next === NIL_PAGE, last.pageNo, `BT5 the last page of level ${level} links NEXT to ${last.next}, not NIL`);
+      this.require(
+        last.next === NIL_PAGE,
+        last.pageNo,
+        `BT5 the last page of level ${level} links NEXT to ${last.next}, not NIL`,
+      );
     }
     return {
       height,
@@ -122,7 +137,8 @@ class TreeChecker {
     this.checkSpace(pageNo, page);
     const level = pageLevel(page);
     const n = entryCount(page);
-    if (isRoot) this.require(level === 0 || n >= 2, pageNo, `BT8 an internal root holds at least two entries, found ${n}`);
+    if (isRoot)
+      this.require(level === 0 || n >= 2, pageNo, `BT8 an internal root holds at least two entries, found ${n}`);
     else this.require(n >= 1, pageNo, 'BT8 a non-root page holds at least one entry');
     this.checkEntries(pageNo, page, range);
     if (level === 0) {
@@ -147,16 +163,28 @@ class TreeChecker {
   private checkHeader(pageNo: number, page: Uint8Array, expectedLevel: number): void {
     const type = readU16(page, FIL_PAGE_TYPE);
     this.require(type === PageType.Index, pageNo, () => `BT1 page ${pageNo} is an index page, found type ${type}`);
-    this.require(readU32(page, FIL_PAGE_NO) === pageNo && readU32(page, FIL_SPACE_ID) === this.spaceId, pageNo, 'BT1 page number and space id in the header');
+    this.require(
+      readU32(page, FIL_PAGE_NO) === pageNo && readU32(page, FIL_SPACE_ID) === this.spaceId,
+      pageNo,
+      'BT1 page number and space id in the header',
+    );
     this.require(
       readU32(page, PAGE_INDEX_ID) === this.indexIdHigh && readU32(page, PAGE_INDEX_ID + 4) === this.indexIdLow,
       pageNo,
       'BT1 every page carries the root index id',
     );
     const level = pageLevel(page);
-    this.require(expectedLevel < 0 || level === expectedLevel, pageNo, () => `BT2 level ${level}, expected ${expectedLevel} (one below the parent)`);
+    this.require(
+      expectedLevel < 0 || level === expectedLevel,
+      pageNo,
+      () => `BT2 level ${level}, expected ${expectedLevel} (one below the parent)`,
+    );
     const lsn = pageLsn(page);
-    this.require(lsn <= this.currentLsn, pageNo, () => `BT6 page LSN ${lsn} is above the log's current LSN ${this.currentLsn}`);
+    this.require(
+      lsn <= this.currentLsn,
+      pageNo,
+      () => `BT6 page LSN ${lsn} is above the log's current LSN ${this.currentLsn}`,
+    );
   }
 
   /** BT5: each level is a doubly linked list in key order (depth-first visits each level left to right). */
@@ -170,10 +198,22 @@ class TreeChecker {
     const level = pageLevel(page);
     const last = this.lastAtLevel.get(level);
     if (last === undefined) {
-      this.require(prev === NIL_PAGE, pageNo, () => `BT5 the first page of level ${level} links PREV to ${prev}, not NIL`);
+      this.require(
+        prev === NIL_PAGE,
+        pageNo,
+        () => `BT5 the first page of level ${level} links PREV to ${prev}, not NIL`,
+      );
     } else {
-      this.require(prev === last.pageNo, pageNo, () => `BT5 PREV is ${prev}, but the page before it on level ${level} is ${last.pageNo}`);
-      this.require(last.next === pageNo, last.pageNo, () => `BT5 NEXT is ${last.next}, but the page after it on level ${level} is ${pageNo}`);
+      this.require(
+        prev === last.pageNo,
+        pageNo,
+        () => `BT5 PREV is ${prev}, but the page before it on level ${level} is ${last.pageNo}`,
+      );
+      this.require(
+        last.next === pageNo,
+        last.pageNo,
+        () => `BT5 NEXT is ${last.next}, but the page after it on level ${level} is ${pageNo}`,
+      );
     }
     this.lastAtLevel.set(level, { pageNo, next });
   }
@@ -183,12 +223,20 @@ class TreeChecker {
     const n = entryCount(page);
     const heapTop = readU16(page, PAGE_HEAP_TOP);
     const end = heapEnd(page);
-    this.require(PAGE_SLOTS + SLOT_BYTES * n <= heapTop && heapTop <= end, pageNo, () => `IP1 slot directory end ${PAGE_SLOTS + SLOT_BYTES * n} <= HEAP_TOP ${heapTop} <= ${end}`);
+    this.require(
+      PAGE_SLOTS + SLOT_BYTES * n <= heapTop && heapTop <= end,
+      pageNo,
+      () => `IP1 slot directory end ${PAGE_SLOTS + SLOT_BYTES * n} <= HEAP_TOP ${heapTop} <= ${end}`,
+    );
     const extents: number[] = [];
     let live = 0;
     for (let slot = 0; slot < n; slot++) {
       const entry = slotAt(page, slot);
-      this.require(entry >= heapTop && entry + ENTRY_HEADER_BYTES <= end, pageNo, () => `IP2 slot ${slot} points at ${entry}, outside the heap [${heapTop}, ${end})`);
+      this.require(
+        entry >= heapTop && entry + ENTRY_HEADER_BYTES <= end,
+        pageNo,
+        () => `IP2 slot ${slot} points at ${entry}, outside the heap [${heapTop}, ${end})`,
+      );
       const size = entryBytes(page, entry);
       this.require(entry + size <= end, pageNo, () => `IP2 entry of slot ${slot} runs past the heap end`);
       extents.push(entry * 65536 + slot);
@@ -198,10 +246,18 @@ class TreeChecker {
     for (let i = 1; i < extents.length; i++) {
       const before = Math.floor(extents[i - 1]! / 65536);
       const entry = Math.floor(extents[i]! / 65536);
-      this.require(before + entryBytes(page, before) <= entry, pageNo, () => `IP2 entries at ${before} and ${entry} overlap`);
+      this.require(
+        before + entryBytes(page, before) <= entry,
+        pageNo,
+        () => `IP2 entries at ${before} and ${entry} overlap`,
+      );
     }
     const garbage = readU16(page, PAGE_GARBAGE);
-    this.require(garbage === end - heapTop - live, pageNo, () => `BT7 free-space accounting: GARBAGE is ${garbage}, recomputed ${end - heapTop - live}`);
+    this.require(
+      garbage === end - heapTop - live,
+      pageNo,
+      () => `BT7 free-space accounting: GARBAGE is ${garbage}, recomputed ${end - heapTop - live}`,
+    );
   }
 
   /** BT3, BT4, BT9. */
@@ -214,26 +270,54 @@ class TreeChecker {
       const flags = page[entry + ENTRY_FLAGS]!;
       const keyLength = entryKeyLength(page, entry);
       const valueLength = entryValueLength(page, entry);
-      this.require(keyLength <= this.limits.keyBytesMax, pageNo, () => `BT9 key of ${keyLength} bytes over the limit ${this.limits.keyBytesMax}`);
+      this.require(
+        keyLength <= this.limits.keyBytesMax,
+        pageNo,
+        () => `BT9 key of ${keyLength} bytes over the limit ${this.limits.keyBytesMax}`,
+      );
       if (leaf) {
-        this.require((flags & ~ENTRY_FLAGS_KNOWN) === 0, pageNo, () => `BT9 unknown flag bits ${flags} in slot ${slot}`);
-        this.require(keyLength + valueLength <= this.limits.entryBytesMax, pageNo, () => `BT9 entry of ${keyLength + valueLength} bytes over the limit`);
+        this.require(
+          (flags & ~ENTRY_FLAGS_KNOWN) === 0,
+          pageNo,
+          () => `BT9 unknown flag bits ${flags} in slot ${slot}`,
+        );
+        this.require(
+          keyLength + valueLength <= this.limits.entryBytesMax,
+          pageNo,
+          () => `BT9 entry of ${keyLength + valueLength} bytes over the limit`,
+        );
         if ((flags & 1) !== 0) this.deleteMarked++;
       } else {
-        this.require(flags === 0 && valueLength === CHILD_BYTES, pageNo, () => `BT9 internal entry in slot ${slot} has flags ${flags} and a ${valueLength}-byte value`);
+        this.require(
+          flags === 0 && valueLength === CHILD_BYTES,
+          pageNo,
+          () => `BT9 internal entry in slot ${slot} has flags ${flags} and a ${valueLength}-byte value`,
+        );
       }
       if (slot < first) continue;
       const key = page.subarray(entry + ENTRY_HEADER_BYTES, entry + ENTRY_HEADER_BYTES + keyLength);
       if (slot > first) {
         const before = this.keyOf(page, slot - 1);
-        this.require(compareBytes(before, 0, before.length, key, 0, key.length) < 0, pageNo, () => `BT3 keys in order: slot ${slot - 1} is not below slot ${slot}`);
+        this.require(
+          compareBytes(before, 0, before.length, key, 0, key.length) < 0,
+          pageNo,
+          () => `BT3 keys in order: slot ${slot - 1} is not below slot ${slot}`,
+        );
       }
       // BT4: with BT3 in place, the first key against the lower bound and the last against the upper.
       if (slot === first && range.lower !== undefined) {
-        this.require(compareBytes(key, 0, key.length, range.lower, 0, range.lower.length) >= 0, pageNo, () => `BT4 key in slot ${slot} is below the parent's separator`);
+        this.require(
+          compareBytes(key, 0, key.length, range.lower, 0, range.lower.length) >= 0,
+          pageNo,
+          () => `BT4 key in slot ${slot} is below the parent's separator`,
+        );
       }
       if (slot === n - 1 && range.upper !== undefined) {
-        this.require(compareBytes(key, 0, key.length, range.upper, 0, range.upper.length) < 0, pageNo, () => `BT4 key in slot ${slot} is not below the next separator of the parent`);
+        this.require(
+          compareBytes(key, 0, key.length, range.upper, 0, range.upper.length) < 0,
+          pageNo,
+          () => `BT4 key in slot ${slot} is not below the next separator of the parent`,
+        );
       }
     }
   }

@@ -128,7 +128,8 @@ export class BTreeCursor {
   // ---------------------------------------------------------------- internals
 
   private checkValid(): void {
-    if (!this.valid) throw new InvalidArgumentError('the cursor is not on an entry (position it with first, last or seek)');
+    if (!this.valid)
+      throw new InvalidArgumentError('the cursor is not on an entry (position it with first, last or seek)');
   }
 
   /** True when the remembered position still describes the page in its frame (CUR1). */
@@ -136,7 +137,12 @@ export class BTreeCursor {
     const tree = this.tree;
     if (tree.storage.isClosed) throw new ClosedError('storage');
     const pool = tree.storage.pool;
-    if (tree.state.epoch !== this.epoch || pool.pageOf(this.frame) !== this.pageNo || pool.spaceOf(this.frame) !== tree.spaceId) return false;
+    if (
+      tree.state.epoch !== this.epoch ||
+      pool.pageOf(this.frame) !== this.pageNo ||
+      pool.spaceOf(this.frame) !== tree.spaceId
+    )
+      return false;
     const page = pool.frames[this.frame]!;
     return readU32(page, FIL_PAGE_LSN) === this.lsnHigh && readU32(page, FIL_PAGE_LSN + 4) === this.lsnLow;
   }
@@ -152,7 +158,10 @@ export class BTreeCursor {
     this.savedLength = key.length;
     this.valid = true;
     this.epoch = -1;
-    throw new NotFoundError(Buffer.from(key).toString('hex'), 'the B-tree entry under the cursor (removed since the cursor reached it)');
+    throw new NotFoundError(
+      Buffer.from(key).toString('hex'),
+      'the B-tree entry under the cursor (removed since the cursor reached it)',
+    );
   }
 
   private step(direction: 1 | -1): boolean {
@@ -214,7 +223,11 @@ export class BTreeCursor {
       const sibling = pool.frames[frame]!;
       if (readU16(sibling, FIL_PAGE_TYPE) !== PageType.Index || pageLevel(sibling) !== 0) {
         pool.unfix(frame);
-        throw new CorruptionError(spaceFileName(tree.spaceId), siblingNo, 'BT5 a leaf sibling link names a page that is not a leaf');
+        throw new CorruptionError(
+          spaceFileName(tree.spaceId),
+          siblingNo,
+          'BT5 a leaf sibling link names a page that is not a leaf',
+        );
       }
       slot = direction > 0 ? 0 : entryCount(sibling) - 1;
     }
@@ -271,10 +284,13 @@ export class ScanIterator implements IterableIterator<BTreeEntry> {
   private count = 0;
 
   constructor(tree: BTree, range: ScanRange) {
-    if (range.gt !== undefined && range.gte !== undefined) throw new InvalidArgumentError('a scan takes at most one of gt and gte');
-    if (range.lt !== undefined && range.lte !== undefined) throw new InvalidArgumentError('a scan takes at most one of lt and lte');
+    if (range.gt !== undefined && range.gte !== undefined)
+      throw new InvalidArgumentError('a scan takes at most one of gt and gte');
+    if (range.lt !== undefined && range.lte !== undefined)
+      throw new InvalidArgumentError('a scan takes at most one of lt and lte');
     for (const bound of [range.gt, range.gte, range.lt, range.lte]) {
-      if (bound !== undefined && !(bound instanceof Uint8Array)) throw new InvalidArgumentError('scan bounds must be Uint8Arrays');
+      if (bound !== undefined && !(bound instanceof Uint8Array))
+        throw new InvalidArgumentError('scan bounds must be Uint8Arrays');
     }
     const limit = range.limit ?? Infinity;
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) {

@@ -204,7 +204,11 @@ export class BTree {
     const indexId = readU32(page, PAGE_INDEX_ID) * 4294967296 + readU32(page, PAGE_INDEX_ID + 4);
     pool.unfix(frame);
     if (type !== PageType.Index || !isRoot) {
-      throw new CorruptionError(spaceFileName(spaceId), rootPageNo, `BT1 page ${rootPageNo} is not a B-tree root (type ${type})`);
+      throw new CorruptionError(
+        spaceFileName(spaceId),
+        rootPageNo,
+        `BT1 page ${rootPageNo} is not a B-tree root (type ${type})`,
+      );
     }
     return new BTree(storage, spaceId, rootPageNo, indexId, false);
   }
@@ -226,7 +230,11 @@ export class BTree {
       const page = frames[frame]!;
       const level = pageLevel(page);
       const n = entryCount(page);
-      if (readU16(page, FIL_PAGE_TYPE) !== PageType.Index || (expectedLevel >= 0 && level !== expectedLevel) || (level > 0 && n === 0)) {
+      if (
+        readU16(page, FIL_PAGE_TYPE) !== PageType.Index ||
+        (expectedLevel >= 0 && level !== expectedLevel) ||
+        (level > 0 && n === 0)
+      ) {
         pool.unfix(frame);
         throw this.corruptNode(page, pageNo, expectedLevel);
       }
@@ -272,7 +280,8 @@ export class BTree {
   getInto(key: Uint8Array, target: Uint8Array): number {
     const view = this.view;
     if (!this.find(key, view)) return -1;
-    if (view.valueLength <= target.length) target.set(view.page.subarray(view.valueOffset, view.valueOffset + view.valueLength));
+    if (view.valueLength <= target.length)
+      target.set(view.page.subarray(view.valueOffset, view.valueOffset + view.valueLength));
     return view.valueLength;
   }
 
@@ -305,7 +314,12 @@ export class BTree {
     const depth = this.descendForWrite(mtr, key);
     const result = searchLeaf(this.pathPages[depth]!, key, key.length);
     if ((result & 1) === 1) return false;
-    this.insertAtDepth(mtr, depth, result >>> 1, this.leafSource.set(flags, key, 0, key.length, value, 0, value.length));
+    this.insertAtDepth(
+      mtr,
+      depth,
+      result >>> 1,
+      this.leafSource.set(flags, key, 0, key.length, value, 0, value.length),
+    );
     this.state.epoch++;
     return true;
   }
@@ -459,7 +473,11 @@ export class BTree {
   private checkKey(key: Uint8Array): void {
     if (!(key instanceof Uint8Array)) throw new InvalidArgumentError('a B-tree key must be a Uint8Array');
     if (key.length > this.limits.keyBytesMax) {
-      throw new KeyTooLargeError(`index id ${this.indexId}`, this.limits.keyBytesMax, `${key.length} bytes (page size ${this.storage.pageSize})`);
+      throw new KeyTooLargeError(
+        `index id ${this.indexId}`,
+        this.limits.keyBytesMax,
+        `${key.length} bytes (page size ${this.storage.pageSize})`,
+      );
     }
   }
 
@@ -467,11 +485,17 @@ export class BTree {
     this.checkKey(key);
     if (!(value instanceof Uint8Array)) throw new InvalidArgumentError('a B-tree value must be a Uint8Array');
     if (!Number.isInteger(flags) || (flags & ~ENTRY_FLAGS_KNOWN) !== 0) {
-      throw new InvalidArgumentError(`B-tree entry flags must use only known bits (${ENTRY_FLAGS_KNOWN}), got ${String(flags)}`);
+      throw new InvalidArgumentError(
+        `B-tree entry flags must use only known bits (${ENTRY_FLAGS_KNOWN}), got ${String(flags)}`,
+      );
     }
     const bytes = key.length + value.length;
     if (bytes > this.limits.entryBytesMax) {
-      throw new EntryTooLargeError(bytes, this.limits.entryBytesMax, `key ${key.length} + value ${value.length} bytes (page size ${this.storage.pageSize})`);
+      throw new EntryTooLargeError(
+        bytes,
+        this.limits.entryBytesMax,
+        `key ${key.length} + value ${value.length} bytes (page size ${this.storage.pageSize})`,
+      );
     }
   }
 
@@ -690,16 +714,26 @@ export class BTree {
    * parent entry (slot `j`). On internal pages the right page's first entry takes the parent's
    * separator as its key (its own key was never compared, IP5).
    */
-  private merge(mtr: MiniTransaction, parent: Uint8Array, j: number, left: Uint8Array, leftNo: number, right: Uint8Array, rightNo: number): boolean {
+  private merge(
+    mtr: MiniTransaction,
+    parent: Uint8Array,
+    j: number,
+    left: Uint8Array,
+    leftNo: number,
+    right: Uint8Array,
+    rightNo: number,
+  ): boolean {
     const internal = pageLevel(left) > 0;
     const separator = slotAt(parent, j);
     const nRight = entryCount(right);
-    const keyGrowth = internal && nRight > 0 ? entryKeyLength(parent, separator) - entryKeyLength(right, slotAt(right, 0)) : 0;
+    const keyGrowth =
+      internal && nRight > 0 ? entryKeyLength(parent, separator) - entryKeyLength(right, slotAt(right, 0)) : 0;
     if (usedBytes(left) + usedBytes(right) + keyGrowth > this.capacity) return false;
     const builder = builderLeft.reset();
     for (let slot = 0; slot < nRight; slot++) {
       const entry = slotAt(right, slot);
-      if (internal && slot === 0) builder.addFromWithKey(right, entry, parent, separator + ENTRY_HEADER_BYTES, entryKeyLength(parent, separator));
+      if (internal && slot === 0)
+        builder.addFromWithKey(right, entry, parent, separator + ENTRY_HEADER_BYTES, entryKeyLength(parent, separator));
       else builder.addFrom(right, entry);
     }
     if (nRight > 0) builder.appendTo(mtr, left);
@@ -716,7 +750,14 @@ export class BTree {
    * even as possible, and replaces their separator in the parent (slot `j`). Skipped when the
    * new separator would not fit the parent (the pages stay as they are: still valid).
    */
-  private redistribute(mtr: MiniTransaction, parent: Uint8Array, j: number, left: Uint8Array, right: Uint8Array, rightNo: number): void {
+  private redistribute(
+    mtr: MiniTransaction,
+    parent: Uint8Array,
+    j: number,
+    left: Uint8Array,
+    right: Uint8Array,
+    rightNo: number,
+  ): void {
     const level = pageLevel(left);
     const internal = level > 0;
     const nLeft = entryCount(left);
@@ -753,7 +794,10 @@ export class BTree {
     const lastLeftPage = pageOf(best - 1);
     const firstRightPage = pageOf(best);
     const newSeparator = internal
-      ? firstRightPage.slice(firstRight + ENTRY_HEADER_BYTES, firstRight + ENTRY_HEADER_BYTES + entryKeyLength(firstRightPage, firstRight))
+      ? firstRightPage.slice(
+          firstRight + ENTRY_HEADER_BYTES,
+          firstRight + ENTRY_HEADER_BYTES + entryKeyLength(firstRightPage, firstRight),
+        )
       : shortestSeparator(
           // Leaves: the shortest key between the two halves.
           lastLeftPage,

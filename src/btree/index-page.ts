@@ -199,7 +199,14 @@ export function fillEntryView(view: EntryView, page: Uint8Array, entry: number):
 // ------------------------------------------------------------------ comparison and search
 
 /** memcmp order with the shorter prefix first: negative, zero or positive. */
-export function compareBytes(a: Uint8Array, aStart: number, aLength: number, b: Uint8Array, bStart: number, bLength: number): number {
+export function compareBytes(
+  a: Uint8Array,
+  aStart: number,
+  aLength: number,
+  b: Uint8Array,
+  bStart: number,
+  bLength: number,
+): number {
   const common = aLength < bLength ? aLength : bLength;
   for (let i = 0; i < common; i++) {
     const d = a[aStart + i]! - b[bStart + i]!;
@@ -284,7 +291,14 @@ export function searchInternal(page: Uint8Array, key: Uint8Array, keyLength: num
  * separator pushed up by a leaf split (suffix truncation; shorter separators make fatter
  * internal pages).
  */
-export function shortestSeparator(a: Uint8Array, aStart: number, aLength: number, b: Uint8Array, bStart: number, bLength: number): Uint8Array {
+export function shortestSeparator(
+  a: Uint8Array,
+  aStart: number,
+  aLength: number,
+  b: Uint8Array,
+  bStart: number,
+  bLength: number,
+): Uint8Array {
   let i = 0;
   while (i < aLength && i < bLength && a[aStart + i] === b[bStart + i]) i++;
   assert(i < bLength, 'BT3 separator: left key < right key');
@@ -303,7 +317,15 @@ export class EntrySource {
   valueStart = 0;
   valueLength = 0;
 
-  set(flags: number, key: Uint8Array, keyStart: number, keyLength: number, value: Uint8Array, valueStart: number, valueLength: number): this {
+  set(
+    flags: number,
+    key: Uint8Array,
+    keyStart: number,
+    keyLength: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueLength: number,
+  ): this {
     this.flags = flags;
     this.key = key;
     this.keyStart = keyStart;
@@ -349,7 +371,14 @@ const scratchOrder = new Uint32Array(PAGE_SIZE_MAX / 2);
 // ------------------------------------------------------------------ page operations (IP6: all through the mtr)
 
 /** Logs the counters [42, 50) in one WRITE record. */
-function writeCounters(mtr: MiniTransaction, page: Uint8Array, n: number, garbage: number, heapTop: number, lastInsert: number): void {
+function writeCounters(
+  mtr: MiniTransaction,
+  page: Uint8Array,
+  n: number,
+  garbage: number,
+  heapTop: number,
+  lastInsert: number,
+): void {
   writeU16(scratchHeader, 0, n);
   writeU16(scratchHeader, 2, garbage);
   writeU16(scratchHeader, 4, heapTop);

@@ -576,7 +576,11 @@ export class BufferPool {
     for (let i = 0; i < batch.length; i++) {
       const frame = batch[i]!;
       const spaceId = this.frameSpace[frame]!;
-      this.io.writeSealedPage(spaceId, this.framePage[frame]!, this.batchImages.subarray(i * pageSize, (i + 1) * pageSize));
+      this.io.writeSealedPage(
+        spaceId,
+        this.framePage[frame]!,
+        this.batchImages.subarray(i * pageSize, (i + 1) * pageSize),
+      );
       spaces.add(spaceId);
       this.stats.writes++;
       this.onEvent?.('page-flush');
@@ -594,7 +598,11 @@ export class BufferPool {
     let flushed = 0;
     while (flushed < maxPages) {
       const batch: number[] = [];
-      for (let frame = this.flushTail; frame !== NIL && batch.length < Math.min(this.flushBatchPages, maxPages - flushed); frame = this.flPrev[frame]!) {
+      for (
+        let frame = this.flushTail;
+        frame !== NIL && batch.length < Math.min(this.flushBatchPages, maxPages - flushed);
+        frame = this.flPrev[frame]!
+      ) {
         if (this.oldestMod[frame]! >= lsnLimit) break;
         if (this.fixCount[frame] === 0) batch.push(frame); // B1
       }

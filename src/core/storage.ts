@@ -125,9 +125,12 @@ export class Storage {
     this.spaces = new SpaceRegistry({ vfs: this.vfs, pageSize, maxOpenFiles: options.maxOpenFiles ?? 256 });
     const flushBatchPages = options.flushBatchPages ?? 32;
     if (!Number.isInteger(flushBatchPages) || flushBatchPages < 1 || flushBatchPages > 1024) {
-      throw new InvalidArgumentError(`flushBatchPages must be an integer from 1 to 1024, got ${String(flushBatchPages)}`);
+      throw new InvalidArgumentError(
+        `flushBatchPages must be an integer from 1 to 1024, got ${String(flushBatchPages)}`,
+      );
     }
-    this.doublewrite = seams.disableDoublewrite === true ? undefined : new Doublewrite(this.vfs, pageSize, flushBatchPages);
+    this.doublewrite =
+      seams.disableDoublewrite === true ? undefined : new Doublewrite(this.vfs, pageSize, flushBatchPages);
     const spaces = this.spaces;
     const io: PageIo = {
       readPage:
@@ -205,7 +208,13 @@ export class Storage {
       });
       this.recoveryEndLsn = 0;
       this.recovery = result;
-      this.redo = new RedoLog(logFile, result.nextLsn, { number: result.checkpointNumber, lsn: result.checkpointLsn }, this.onEvent, this.health);
+      this.redo = new RedoLog(
+        logFile,
+        result.nextLsn,
+        { number: result.checkpointNumber, lsn: result.checkpointLsn },
+        this.onEvent,
+        this.health,
+      );
       this.mtrContext = new MtrContext(this.pool, this.redo, this.onEvent);
       // Step 7 of recovery: continue one lap later (see recovery.ts).
       this.redo.writeCheckpoint(result.nextLsn);
@@ -228,7 +237,9 @@ export class Storage {
     const capacity = this.options.redoLogBytes ?? 64 * 1024 * 1024;
     const capacityMin = Math.max(LOG_CAPACITY_MIN, 32 * this.pageSize);
     if (!Number.isInteger(capacity) || capacity < capacityMin) {
-      throw new InvalidArgumentError(`redoLogBytes must be an integer >= ${capacityMin} (32 pages), got ${String(capacity)}`);
+      throw new InvalidArgumentError(
+        `redoLogBytes must be an integer >= ${capacityMin} (32 pages), got ${String(capacity)}`,
+      );
     }
     const logFile = LogFile.create(vfs, capacity, this.pageSize, this.options.preallocateLog ?? true);
     this.redo = new RedoLog(logFile, LSN_START, { number: 1, lsn: LSN_START }, this.onEvent, this.health);
@@ -307,7 +318,11 @@ export class Storage {
       mtr.abort();
       return;
     }
-    const error = new IoError('storage', 'mini-transaction', 'an operation failed after changing pages (see the error it raised); reopen the database to recover');
+    const error = new IoError(
+      'storage',
+      'mini-transaction',
+      'an operation failed after changing pages (see the error it raised); reopen the database to recover',
+    );
     this.health.poison(error, 'operation that changed pages');
     mtr.releaseAfterFailure();
     throw error;
@@ -321,7 +336,10 @@ export class Storage {
       this.pool.flushOldest(Infinity, target);
       const before = log.checkpointLsn;
       this.checkpoint();
-      assert(log.checkpointLsn > before, 'C1 making log room advanced the checkpoint (no dirty page may stay fixed between mtrs)');
+      assert(
+        log.checkpointLsn > before,
+        'C1 making log room advanced the checkpoint (no dirty page may stay fixed between mtrs)',
+      );
     }
   }
 

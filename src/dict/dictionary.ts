@@ -199,15 +199,17 @@ export class Dictionary {
     const secondary = schema.indexes ?? [];
     const firstIndexId = this.takeIds(mtr, DICT_NEXT_INDEX_ID, 1 + secondary.length);
     const primary = BTree.create(storage, spaceId, firstIndexId, mtr);
-    const indexes = secondary.map((def, i): IndexRecord => ({
-      name: def.name,
-      id: firstIndexId + 1 + i,
-      rootPageNo: BTree.create(storage, spaceId, firstIndexId + 1 + i, mtr).rootPageNo,
-      columns: def.columns,
-      unique: def.unique === true,
-      state: 'ready',
-      createdAtTrxId: creatorTrxId,
-    }));
+    const indexes = secondary.map(
+      (def, i): IndexRecord => ({
+        name: def.name,
+        id: firstIndexId + 1 + i,
+        rootPageNo: BTree.create(storage, spaceId, firstIndexId + 1 + i, mtr).rootPageNo,
+        columns: def.columns,
+        unique: def.unique === true,
+        state: 'ready',
+        createdAtTrxId: creatorTrxId,
+      }),
+    );
     const record: TableRecord = {
       name: schema.name,
       id: tableId,
@@ -236,7 +238,12 @@ export class Dictionary {
    * Adds an index: recorded as 'building' with an empty tree, filled by `build`, then 'ready'.
    * If `build` throws (a duplicate for a unique index, say) the index is dropped again.
    */
-  createIndex(tableName: string, def: IndexDef, creatorTrxId: number, build: (tree: BTree, index: IndexRecord) => void): TableRecord {
+  createIndex(
+    tableName: string,
+    def: IndexDef,
+    creatorTrxId: number,
+    build: (tree: BTree, index: IndexRecord) => void,
+  ): TableRecord {
     const table = this.require(tableName);
     const schema: TableSchema = { ...table.schema, indexes: [...(table.schema.indexes ?? []), def] };
     validateSchema(schema);
@@ -262,7 +269,10 @@ export class Dictionary {
     }
     const ready = this.storage.startMtr();
     const current = this.require(tableName);
-    const record: TableRecord = { ...current, indexes: current.indexes.map((i) => (i.id === id ? { ...i, state: 'ready' } : i)) };
+    const record: TableRecord = {
+      ...current,
+      indexes: current.indexes.map((i) => (i.id === id ? { ...i, state: 'ready' } : i)),
+    };
     this.writeRecord(ready, record, false);
     this.storage.log.flushUpTo(ready.commit());
     return record;
@@ -273,7 +283,9 @@ export class Dictionary {
     const table = this.require(tableName);
     const index = table.indexes.find((i) => i.name === indexName);
     if (index === undefined) {
-      throw new InvalidArgumentError(`table ${tableName} has no index ${JSON.stringify(indexName)}; indexes: ${table.indexes.map((i) => i.name).join(', ') || '(none)'}`);
+      throw new InvalidArgumentError(
+        `table ${tableName} has no index ${JSON.stringify(indexName)}; indexes: ${table.indexes.map((i) => i.name).join(', ') || '(none)'}`,
+      );
     }
     const mtr = this.storage.startMtr();
     const record: TableRecord = {
@@ -327,7 +339,10 @@ export class Dictionary {
     for (const entry of this.sysTables.scan()) {
       const name = decoder.decode(entry.key);
       const cached = this.cache.get(name);
-      assert(cached !== undefined && JSON.stringify(cached) === decoder.decode(entry.value), `DD3 dictionary cache of ${name} equals SYS_TABLES`);
+      assert(
+        cached !== undefined && JSON.stringify(cached) === decoder.decode(entry.value),
+        `DD3 dictionary cache of ${name} equals SYS_TABLES`,
+      );
       seen.add(name);
     }
     assert(seen.size === this.cache.size, 'DD3 no cached table is missing from SYS_TABLES');

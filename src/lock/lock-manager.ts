@@ -86,7 +86,9 @@ function covers(held: Lock, mode: LockMode, kind: LockKind): boolean {
 }
 
 export function lockKey(indexId: number, key: Uint8Array): string {
-  return key === SUPREMUM ? `${indexId}:sup` : `${indexId}:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')}`;
+  return key === SUPREMUM
+    ? `${indexId}:sup`
+    : `${indexId}:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')}`;
 }
 
 export interface LockManagerOptions {
@@ -122,7 +124,13 @@ export class LockManager {
    * Acquires a lock. Returns undefined when granted at once (the common case: no promise), or a
    * promise that settles when granted, or rejects with `DeadlockError` / `LockWaitTimeoutError`.
    */
-  acquire(owner: LockOwner, indexId: number, key: Uint8Array, mode: LockMode, kind: LockKind): Promise<void> | undefined {
+  acquire(
+    owner: LockOwner,
+    indexId: number,
+    key: Uint8Array,
+    mode: LockMode,
+    kind: LockKind,
+  ): Promise<void> | undefined {
     assert(!this.waiting.has(owner), 'K2 a transaction waits for one lock at a time');
     const keyString = lockKey(indexId, key);
     const queue = this.byKey.get(keyString);
@@ -338,7 +346,8 @@ export class LockManager {
       const granted = queue.filter((l) => l.granted);
       for (const a of granted) {
         for (const b of granted) {
-          if (a !== b && a.owner !== b.owner) assert(!conflicts(a, b), `K1 granted locks on ${JSON.stringify(key)} conflict`);
+          if (a !== b && a.owner !== b.owner)
+            assert(!conflicts(a, b), `K1 granted locks on ${JSON.stringify(key)} conflict`);
         }
       }
     }

@@ -173,7 +173,8 @@ export class TrxSysPage implements RollbackSegment {
 
   private page(source: PageSource): Uint8Array {
     const page = source.getPage(SYSTEM_SPACE_ID, this.pageNo);
-    if (pageTypeOf(page) !== PageType.TrxSys) throw corrupt(this.pageNo, `the trx-sys page has type ${pageTypeOf(page)}`);
+    if (pageTypeOf(page) !== PageType.TrxSys)
+      throw corrupt(this.pageNo, `the trx-sys page has type ${pageTypeOf(page)}`);
     return page;
   }
 
@@ -201,7 +202,8 @@ export class TrxSysPage implements RollbackSegment {
     const page = this.page(mtr);
     assert(slot >= 0 && slot < this.slotCount, () => `slot ${slot} in range`);
     const held = readU32(page, TRX_SYS_SLOTS_OFFSET + 4 * slot);
-    if (held !== logPageNo) throw corrupt(this.pageNo, `U12 slot ${slot} holds page ${held}, not undo log ${logPageNo}`);
+    if (held !== logPageNo)
+      throw corrupt(this.pageNo, `U12 slot ${slot} holds page ${held}, not undo log ${logPageNo}`);
     mtr.writeU32(page, TRX_SYS_SLOTS_OFFSET + 4 * slot, NIL_PAGE);
   }
 
@@ -215,7 +217,8 @@ export class TrxSysPage implements RollbackSegment {
       const logPageNo = readU32(this.page(source), TRX_SYS_SLOTS_OFFSET + 4 * slot);
       if (logPageNo === NIL_PAGE) continue;
       const info = undoLogInfo(source, openUndoLog(source, logPageNo));
-      if (info.slot !== slot) throw corrupt(logPageNo, `U12 undo log in slot ${slot} says it is in slot ${String(info.slot)}`);
+      if (info.slot !== slot)
+        throw corrupt(logPageNo, `U12 undo log in slot ${slot} says it is in slot ${String(info.slot)}`);
       result.push(info);
     }
     return result;
@@ -248,13 +251,15 @@ export class TrxSysPage implements RollbackSegment {
     const prev = readU32(header, UNDO_LOG_HIST_PREV);
     const next = readU32(header, UNDO_LOG_HIST_NEXT);
     if (prev === NIL_PAGE) {
-      if (readU32(page, TRX_SYS_HISTORY_FIRST_OFFSET) !== logPageNo) throw corrupt(this.pageNo, `U8 undo log ${logPageNo} has no predecessor but is not HISTORY_FIRST`);
+      if (readU32(page, TRX_SYS_HISTORY_FIRST_OFFSET) !== logPageNo)
+        throw corrupt(this.pageNo, `U8 undo log ${logPageNo} has no predecessor but is not HISTORY_FIRST`);
       mtr.writeU32(page, TRX_SYS_HISTORY_FIRST_OFFSET, next);
     } else {
       mtr.writeU32(mtr.getPage(SYSTEM_SPACE_ID, prev), UNDO_LOG_HIST_NEXT, next);
     }
     if (next === NIL_PAGE) {
-      if (readU32(page, TRX_SYS_HISTORY_LAST_OFFSET) !== logPageNo) throw corrupt(this.pageNo, `U8 undo log ${logPageNo} has no successor but is not HISTORY_LAST`);
+      if (readU32(page, TRX_SYS_HISTORY_LAST_OFFSET) !== logPageNo)
+        throw corrupt(this.pageNo, `U8 undo log ${logPageNo} has no successor but is not HISTORY_LAST`);
       mtr.writeU32(page, TRX_SYS_HISTORY_LAST_OFFSET, prev);
     } else {
       mtr.writeU32(mtr.getPage(SYSTEM_SPACE_ID, next), UNDO_LOG_HIST_PREV, prev);
@@ -294,8 +299,10 @@ export class TrxSysPage implements RollbackSegment {
       yield info;
       pageNo = info.historyNext;
     }
-    if (seen !== length) throw corrupt(this.pageNo, `U8 the history list has ${seen} logs, HISTORY_LENGTH says ${length}`);
-    if (readU32(this.page(source), TRX_SYS_HISTORY_LAST_OFFSET) !== prev) throw corrupt(this.pageNo, 'U8 HISTORY_LAST is not the last log');
+    if (seen !== length)
+      throw corrupt(this.pageNo, `U8 the history list has ${seen} logs, HISTORY_LENGTH says ${length}`);
+    if (readU32(this.page(source), TRX_SYS_HISTORY_LAST_OFFSET) !== prev)
+      throw corrupt(this.pageNo, 'U8 HISTORY_LAST is not the last log');
   }
 }
 
@@ -330,24 +337,35 @@ export function openTrxSysPage(storage: Storage): TrxSysPage | undefined {
   if (pageNo === 0) return undefined;
   const page = source.getPage(SYSTEM_SPACE_ID, pageNo);
   if (pageTypeOf(page) !== PageType.TrxSys) throw corrupt(pageNo, `the trx-sys page has type ${pageTypeOf(page)}`);
-  if (readU32(page, TRX_SYS_MAGIC_OFFSET) !== TRX_SYS_MAGIC) throw corrupt(pageNo, 'the trx-sys page has a bad magic number');
+  if (readU32(page, TRX_SYS_MAGIC_OFFSET) !== TRX_SYS_MAGIC)
+    throw corrupt(pageNo, 'the trx-sys page has a bad magic number');
   const format = readU16(page, TRX_SYS_FORMAT_OFFSET);
-  if (format > TRX_SYS_FORMAT) throw new IncompatibleFormatError(SYSTEM_FILE, `trx-sys format ${format} is newer than this minno (${TRX_SYS_FORMAT})`);
+  if (format > TRX_SYS_FORMAT)
+    throw new IncompatibleFormatError(
+      SYSTEM_FILE,
+      `trx-sys format ${format} is newer than this minno (${TRX_SYS_FORMAT})`,
+    );
   const slotCount = readU16(page, TRX_SYS_SLOT_COUNT_OFFSET);
-  if (slotCount !== trxSysSlotCount(page.length)) throw corrupt(pageNo, `SLOT_COUNT ${slotCount} does not fit the page size`);
+  if (slotCount !== trxSysSlotCount(page.length))
+    throw corrupt(pageNo, `SLOT_COUNT ${slotCount} does not fit the page size`);
   const stored = readU64(page, TRX_SYS_MAX_TRX_ID_OFFSET);
-  if (stored % TRX_SYS_TRX_ID_WRITE_MARGIN !== 0) throw corrupt(pageNo, `U11 MAX_TRX_ID ${stored} is not a multiple of ${TRX_SYS_TRX_ID_WRITE_MARGIN}`);
+  if (stored % TRX_SYS_TRX_ID_WRITE_MARGIN !== 0)
+    throw corrupt(pageNo, `U11 MAX_TRX_ID ${stored} is not a multiple of ${TRX_SYS_TRX_ID_WRITE_MARGIN}`);
   const trxSys = new TrxSysPage(pageNo, slotCount, stored + TRX_SYS_TRX_ID_WRITE_MARGIN);
   // U11: nothing on disk is at or above the restart point.
   for (const info of trxSys.activeUndoLogs(source)) {
     if (info.log.trxId >= trxSys.nextTrxIdOrNo || info.trxNo >= trxSys.nextTrxIdOrNo) {
-      throw corrupt(info.log.pageNo, `U11 undo log of transaction ${info.log.trxId} is at or above the restart id ${trxSys.nextTrxIdOrNo}`);
+      throw corrupt(
+        info.log.pageNo,
+        `U11 undo log of transaction ${info.log.trxId} is at or above the restart id ${trxSys.nextTrxIdOrNo}`,
+      );
     }
   }
   const last = readU32(page, TRX_SYS_HISTORY_LAST_OFFSET);
   if (last !== NIL_PAGE) {
     const info = undoLogInfo(source, openUndoLog(source, last));
-    if (info.trxNo >= trxSys.nextTrxIdOrNo) throw corrupt(last, `U11 history trx_no ${info.trxNo} is at or above the restart id ${trxSys.nextTrxIdOrNo}`);
+    if (info.trxNo >= trxSys.nextTrxIdOrNo)
+      throw corrupt(last, `U11 history trx_no ${info.trxNo} is at or above the restart id ${trxSys.nextTrxIdOrNo}`);
   }
   return trxSys;
 }

@@ -85,7 +85,10 @@ export class TrxSystem {
    * transaction system around it; ids come from the page's persistent counter (U11), each in its
    * own mtr. No mtr may be active.
    */
-  static open(storage: Storage, options: { readonly allowPurgeViewBackwards?: boolean; readonly recoveredMissingFromPurgeView?: boolean } = {}): TrxSystem {
+  static open(
+    storage: Storage,
+    options: { readonly allowPurgeViewBackwards?: boolean; readonly recoveredMissingFromPurgeView?: boolean } = {},
+  ): TrxSystem {
     let opened = openTrxSysPage(storage);
     if (opened === undefined) {
       const mtr = storage.startMtr();
@@ -168,7 +171,10 @@ export class TrxSystem {
    */
   adoptRecovered(trxId: number): void {
     assert(trxId < this.nextIdValue, 'X1 a recovered id is below the next id');
-    assert(this.views.size === 0 && !this.purgeViewCloned, 'X3 recovered transactions are adopted before any view or purge exists');
+    assert(
+      this.views.size === 0 && !this.purgeViewCloned,
+      'X3 recovered transactions are adopted before any view or purge exists',
+    );
     const at = this.active.findIndex((id) => id > trxId);
     if (at < 0) this.active.push(trxId);
     else this.active.splice(at, 0, trxId);
@@ -210,8 +216,15 @@ export class TrxSystem {
    */
   openAutocommitView(): ReadView {
     const cached = this.cachedAutocommitView;
-    if (cached !== undefined && cached.lowLimitId === this.nextIdValue && this.active.length === cached.activeIds.length) {
-      assert(cached.lowLimitNo >= this.purgeViewValue.lowLimitNo || this.purgeViewValue.lowLimitNo === this.nextIdValue, 'PURGE-MONO a reused view is not older than the purge view');
+    if (
+      cached !== undefined &&
+      cached.lowLimitId === this.nextIdValue &&
+      this.active.length === cached.activeIds.length
+    ) {
+      assert(
+        cached.lowLimitNo >= this.purgeViewValue.lowLimitNo || this.purgeViewValue.lowLimitNo === this.nextIdValue,
+        'PURGE-MONO a reused view is not older than the purge view',
+      );
       cached.open = true;
       this.views.add(cached);
       return cached;
@@ -257,7 +270,10 @@ export class TrxSystem {
     clone.open = false;
     this.purgeViewValue = clone;
     if (!this.allowPurgeViewBackwards) {
-      assert(clone.lowLimitNo > previous, () => `PURGE-MONO purge view low_limit_no ${clone.lowLimitNo} <= previous ${previous}`);
+      assert(
+        clone.lowLimitNo > previous,
+        () => `PURGE-MONO purge view low_limit_no ${clone.lowLimitNo} <= previous ${previous}`,
+      );
     }
     if (!this.allowPurgeViewBackwards) this.checkPurgeViewSeesNoActive();
     return clone;

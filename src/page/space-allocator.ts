@@ -62,7 +62,11 @@ export function allocatePage(mtr: PageMutator, spaceId: number, type: number): {
   if (freeHead !== NIL_PAGE) {
     const freePage = mtr.getPage(spaceId, freeHead);
     if (pageTypeOf(freePage) !== PageType.Free) {
-      throw new CorruptionError(spaceFileName(spaceId), freeHead, `free list names a page of type ${pageTypeOf(freePage)}`);
+      throw new CorruptionError(
+        spaceFileName(spaceId),
+        freeHead,
+        `free list names a page of type ${pageTypeOf(freePage)}`,
+      );
     }
     mtr.writeU32(header, SPACE_FREE_HEAD_OFFSET, readU32(freePage, FIL_NEXT));
     mtr.writeU32(header, SPACE_FREE_LEN_OFFSET, readU32(header, SPACE_FREE_LEN_OFFSET) - 1);

@@ -151,8 +151,9 @@ export class Tablespace {
   /** Writes a page image that `sealPage` has just sealed (the buffer pool seals once per flush). */
   writeSealedPage(pageNo: number, image: Uint8Array): void {
     assert(image.length === this.pageSize, 'page image is one page');
-    assert(readU32(image, 8) === pageNo && readU32(image, 12) === this.spaceId, () =>
-      `S2 page image names ${readU32(image, 12)}:${readU32(image, 8)}, written to ${this.spaceId}:${pageNo}`,
+    assert(
+      readU32(image, 8) === pageNo && readU32(image, 12) === this.spaceId,
+      () => `S2 page image names ${readU32(image, 12)}:${readU32(image, 8)}, written to ${this.spaceId}:${pageNo}`,
     );
     if (debugChecks()) assertPageValid(image, this.path, this.spaceId, pageNo);
     this.file().write(image, pageNo * this.pageSize);
@@ -271,7 +272,10 @@ export class SpaceRegistry {
       const pageSize = readU32(probe, SPACE_PAGE_SIZE_OFFSET);
       if (format > SPACE_FORMAT) {
         this.forget(spaceId);
-        throw new IncompatibleFormatError(path, `tablespace format ${format} is newer than this minno (${SPACE_FORMAT})`);
+        throw new IncompatibleFormatError(
+          path,
+          `tablespace format ${format} is newer than this minno (${SPACE_FORMAT})`,
+        );
       }
       if (pageSize !== this.pageSize) {
         this.forget(spaceId);
@@ -293,7 +297,8 @@ export class SpaceRegistry {
   isOurs(space: Tablespace, headerCopy: Uint8Array): boolean {
     const page = new Uint8Array(this.pageSize);
     space.readPageUnchecked(0, page);
-    if (readU32(page, SPACE_MAGIC_OFFSET) === SPACE_MAGIC && readU32(page, SPACE_SPACE_ID_OFFSET) === space.spaceId) return true;
+    if (readU32(page, SPACE_MAGIC_OFFSET) === SPACE_MAGIC && readU32(page, SPACE_SPACE_ID_OFFSET) === space.spaceId)
+      return true;
     const sector = 512;
     for (let at = 0; at < this.pageSize; at += sector) {
       let nonZero = false;
@@ -324,16 +329,31 @@ export class SpaceRegistry {
     const magic = readU32(page, SPACE_MAGIC_OFFSET);
     if (result !== PageCheck.Valid) {
       if (rebuiltByRedo) return;
-      if (magic !== SPACE_MAGIC) throw new IncompatibleFormatError(space.path, 'not a minno tablespace (bad magic number)');
-      throw new CorruptionError(space.path, 0, `${describePageCheck(result, page)}; no doublewrite copy or redo can repair the header`);
+      if (magic !== SPACE_MAGIC)
+        throw new IncompatibleFormatError(space.path, 'not a minno tablespace (bad magic number)');
+      throw new CorruptionError(
+        space.path,
+        0,
+        `${describePageCheck(result, page)}; no doublewrite copy or redo can repair the header`,
+      );
     }
-    if (magic !== SPACE_MAGIC) throw new IncompatibleFormatError(space.path, 'not a minno tablespace (bad magic number)');
+    if (magic !== SPACE_MAGIC)
+      throw new IncompatibleFormatError(space.path, 'not a minno tablespace (bad magic number)');
     const format = readU16(page, SPACE_FORMAT_OFFSET);
     if (format > SPACE_FORMAT) {
-      throw new IncompatibleFormatError(space.path, `tablespace format ${format} is newer than this minno (${SPACE_FORMAT})`);
+      throw new IncompatibleFormatError(
+        space.path,
+        `tablespace format ${format} is newer than this minno (${SPACE_FORMAT})`,
+      );
     }
-    if (readU32(page, SPACE_PAGE_SIZE_OFFSET) !== this.pageSize || readU32(page, SPACE_SPACE_ID_OFFSET) !== space.spaceId) {
-      throw new IncompatibleFormatError(space.path, `header names space ${readU32(page, SPACE_SPACE_ID_OFFSET)} with page size ${readU32(page, SPACE_PAGE_SIZE_OFFSET)}`);
+    if (
+      readU32(page, SPACE_PAGE_SIZE_OFFSET) !== this.pageSize ||
+      readU32(page, SPACE_SPACE_ID_OFFSET) !== space.spaceId
+    ) {
+      throw new IncompatibleFormatError(
+        space.path,
+        `header names space ${readU32(page, SPACE_SPACE_ID_OFFSET)} with page size ${readU32(page, SPACE_PAGE_SIZE_OFFSET)}`,
+      );
     }
   }
 

@@ -69,7 +69,17 @@
  */
 import { InvalidArgumentError, KeyTooLargeError, NotNullError, TypeMismatchError } from '../errors.js';
 import { assert } from '../util/assert.js';
-import { checkBoolean, checkBytes, checkFloat64, checkInt32, checkInt64, checkString, ColumnTypeCode, type ColumnDef, type KeyValue } from './schema.js';
+import {
+  checkBoolean,
+  checkBytes,
+  checkFloat64,
+  checkInt32,
+  checkInt64,
+  checkString,
+  ColumnTypeCode,
+  type ColumnDef,
+  type KeyValue,
+} from './schema.js';
 
 /** InnoDB's key size limit for 16 KiB pages (3072 bytes, DYNAMIC row format). */
 export const KEY_BYTES_MAX_DEFAULT = 3072;
@@ -106,7 +116,9 @@ export function compileKeySpec(name: string, columns: readonly ColumnDef[], maxB
   const nullable = new Uint8Array(columns.length);
   columns.forEach((column, i) => {
     if (column.type === 'json' || ColumnTypeCode[column.type] === undefined) {
-      throw new InvalidArgumentError(`key ${JSON.stringify(name)}: column ${JSON.stringify(column.name)} of type ${String(column.type)} cannot be a key column`);
+      throw new InvalidArgumentError(
+        `key ${JSON.stringify(name)}: column ${JSON.stringify(column.name)} of type ${String(column.type)} cannot be a key column`,
+      );
     }
     typeCodes[i] = ColumnTypeCode[column.type];
     nullable[i] = column.nullable === true ? 1 : 0;
@@ -221,7 +233,14 @@ function loneSurrogate(column: string, _text: string, at: number): never {
  * terminator 0x00 0x01: K6). Returns the position after it, or -1 if it would pass `bound` (nothing
  * at or after `bound` is written). A lone surrogate is ERR_TYPE_MISMATCH naming `column`.
  */
-export function writeUtf8(column: string, text: string, out: Uint8Array, pos: number, bound: number, escape: boolean): number {
+export function writeUtf8(
+  column: string,
+  text: string,
+  out: Uint8Array,
+  pos: number,
+  bound: number,
+  escape: boolean,
+): number {
   const length = text.length;
   if (!escape && length > UTF8_NATIVE_MIN_UNITS) return writeUtf8Native(column, text, out, pos, bound);
   for (let i = 0; i < length; i++) {
@@ -340,7 +359,14 @@ export function readUtf8(bytes: Uint8Array, start: number, end: number): string 
  * `bound`. Throws the typed errors for a wrong type, an out-of-range value or NULL in NOT NULL.
  * `undefined` is NULL.
  */
-export function writeKeyField(spec: KeySpec, field: number, value: unknown, out: Uint8Array, pos: number, bound: number): number {
+export function writeKeyField(
+  spec: KeySpec,
+  field: number,
+  value: unknown,
+  out: Uint8Array,
+  pos: number,
+  bound: number,
+): number {
   const column = spec.columns[field]!;
   if (value === null || value === undefined) {
     if (spec.nullable[field] === 0) throw new NotNullError(column.name);
@@ -396,7 +422,8 @@ export function throwKeyTooLarge(spec: KeySpec, count: number, valueAt: (field: 
   for (let field = 0; field < count; field++) {
     const value = valueAt(field);
     // UTF-8 takes at most 3 bytes per UTF-16 unit, an escaped NUL 2 per byte; plus marker and terminator.
-    const most = typeof value === 'string' ? 3 * value.length + 3 : value instanceof Uint8Array ? 2 * value.length + 3 : 9;
+    const most =
+      typeof value === 'string' ? 3 * value.length + 3 : value instanceof Uint8Array ? 2 * value.length + 3 : 9;
     const scratch = new Uint8Array(most);
     const end = writeKeyField(spec, field, value, scratch, 0, most);
     assert(end >= 0, 'K4 a key field outgrew its largest possible encoding');
@@ -443,7 +470,12 @@ export function encodeKeyInto(values: readonly unknown[], spec: KeySpec, out: Ui
 }
 
 /** As `encodeKeyInto` for the first `values.length` columns (0 to all): a byte prefix of every key starting with them (K2). */
-export function encodeKeyPrefixInto(values: readonly unknown[], spec: KeySpec, out: Uint8Array, offset: number): number {
+export function encodeKeyPrefixInto(
+  values: readonly unknown[],
+  spec: KeySpec,
+  out: Uint8Array,
+  offset: number,
+): number {
   if (values.length > spec.columns.length) {
     throw new InvalidArgumentError(
       `key of index ${JSON.stringify(spec.name)} has ${spec.columns.length} columns, got ${values.length} values`,
@@ -487,7 +519,14 @@ function skipEscaped(bytes: Uint8Array, pos: number, end: number): number {
  * Position after `count` fields of `spec` starting with field `from`, for a key at `pos` that ends
  * at `end`. Allocates nothing. Used to find the primary key inside a secondary-index entry.
  */
-export function skipKeyFields(bytes: Uint8Array, pos: number, end: number, spec: KeySpec, from: number, count: number): number {
+export function skipKeyFields(
+  bytes: Uint8Array,
+  pos: number,
+  end: number,
+  spec: KeySpec,
+  from: number,
+  count: number,
+): number {
   for (let field = from; field < from + count; field++) {
     if (spec.nullable[field] === 1) {
       const marker = bytes[pos++];
@@ -586,7 +625,13 @@ export function decodeKey(bytes: Uint8Array, spec: KeySpec, offset = 0, end = by
 }
 
 /** Decodes one field of the key at [offset, end) without decoding the others (it skips them). */
-export function readKeyField(bytes: Uint8Array, spec: KeySpec, field: number, offset = 0, end = bytes.length): KeyValue | null {
+export function readKeyField(
+  bytes: Uint8Array,
+  spec: KeySpec,
+  field: number,
+  offset = 0,
+  end = bytes.length,
+): KeyValue | null {
   let pos = skipKeyFields(bytes, offset, end, spec, 0, field);
   if (spec.nullable[field] === 1) {
     const marker = bytes[pos++];
@@ -597,7 +642,14 @@ export function readKeyField(bytes: Uint8Array, spec: KeySpec, field: number, of
 }
 
 /** Byte-wise comparison of a[aStart, aEnd) and b[bStart, bEnd): negative, zero or positive. Allocates nothing. */
-export function compareKeys(a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number): number {
+export function compareKeys(
+  a: Uint8Array,
+  aStart: number,
+  aEnd: number,
+  b: Uint8Array,
+  bStart: number,
+  bEnd: number,
+): number {
   const aLength = aEnd - aStart;
   const bLength = bEnd - bStart;
   const length = aLength < bLength ? aLength : bLength;

@@ -64,7 +64,14 @@
  * TextEncoder.encodeInto). `readColumn` allocates only the value it returns (string, bigint, bytes
  * copy, parsed json); `decodeRow` allocates the result object, the key's value array and the values.
  */
-import { IncompatibleFormatError, InvalidArgumentError, InvalidSchemaError, NotNullError, UnknownColumnError, ValueTooLargeError } from '../errors.js';
+import {
+  IncompatibleFormatError,
+  InvalidArgumentError,
+  InvalidSchemaError,
+  NotNullError,
+  UnknownColumnError,
+  ValueTooLargeError,
+} from '../errors.js';
 import { assert } from '../util/assert.js';
 import {
   checkKeyRoom,
@@ -190,12 +197,16 @@ export function compileTable(given: TableSchema, options: LayoutOptions = {}): T
     ...given,
     columns: Object.freeze(given.columns.map((column) => Object.freeze({ ...column }))),
     primaryKey: Object.freeze([...given.primaryKey]),
-    indexes: Object.freeze(given.indexes.map((index) => Object.freeze({ ...index, columns: Object.freeze([...index.columns]) }))),
+    indexes: Object.freeze(
+      given.indexes.map((index) => Object.freeze({ ...index, columns: Object.freeze([...index.columns]) })),
+    ),
   });
   const maxKeyBytes = options.maxKeyBytes ?? KEY_BYTES_MAX_DEFAULT;
   const maxRowBytes = options.maxRowBytes ?? ROW_BYTES_MAX_DEFAULT;
   if (!Number.isSafeInteger(maxRowBytes) || maxRowBytes < ROW_HEADER_BYTES || maxRowBytes > ROW_BYTES_LIMIT) {
-    throw new InvalidArgumentError(`maxRowBytes must be an integer from ${ROW_HEADER_BYTES} to ${ROW_BYTES_LIMIT}, got ${String(maxRowBytes)}`);
+    throw new InvalidArgumentError(
+      `maxRowBytes must be an integer from ${ROW_HEADER_BYTES} to ${ROW_BYTES_LIMIT}, got ${String(maxRowBytes)}`,
+    );
   }
   const columns = schema.columns;
   const columnIndexByName = new Map(columns.map((column, i) => [column.name, i] as const));
@@ -224,7 +235,8 @@ export function compileTable(given: TableSchema, options: LayoutOptions = {}): T
     fixedBytesFor[field + 1] = fixedBytesFor[field]! + width;
     varCountFor[field + 1] = varCountFor[field]! + (width > 0 ? 0 : 1);
   });
-  const smallest = ROW_HEADER_BYTES + ((fieldCount + 7) >> 3) + 2 * varCountFor[fieldCount]! + fixedBytesFor[fieldCount]!;
+  const smallest =
+    ROW_HEADER_BYTES + ((fieldCount + 7) >> 3) + 2 * varCountFor[fieldCount]! + fixedBytesFor[fieldCount]!;
   if (smallest > maxRowBytes) {
     throw new InvalidSchemaError(
       schema.name,
@@ -270,7 +282,11 @@ export function columnIndex(layout: TableLayout, name: string): number {
 }
 
 function unknownColumn(layout: TableLayout, name: string): UnknownColumnError {
-  return new UnknownColumnError(layout.schema.name, name, layout.schema.columns.map((column) => column.name));
+  return new UnknownColumnError(
+    layout.schema.name,
+    name,
+    layout.schema.columns.map((column) => column.name),
+  );
 }
 
 /** Refuses a row that names a column the table does not have (ERR_UNKNOWN_COLUMN). */
@@ -282,7 +298,14 @@ export function checkRowColumns(layout: TableLayout, row: Row): void {
 
 // --- keys --------------------------------------------------------------------------------------
 
-function encodeKeyFromRow(spec: KeySpec, columnsOf: Int16Array, layout: TableLayout, row: Row, out: Uint8Array, offset: number): number {
+function encodeKeyFromRow(
+  spec: KeySpec,
+  columnsOf: Int16Array,
+  layout: TableLayout,
+  row: Row,
+  out: Uint8Array,
+  offset: number,
+): number {
   checkKeyRoom(spec, out, offset);
   const columns = layout.schema.columns;
   const bound = offset + spec.maxBytes;
@@ -311,7 +334,13 @@ export function encodePrimaryKey(layout: TableLayout, row: Row): Uint8Array {
 }
 
 /** Encodes the secondary-index entry key (index columns + primary key) of `row` for `layout.indexes[index]`. Allocates nothing. */
-export function encodeSecondaryKeyInto(layout: TableLayout, index: number, row: Row, out: Uint8Array, offset: number): number {
+export function encodeSecondaryKeyInto(
+  layout: TableLayout,
+  index: number,
+  row: Row,
+  out: Uint8Array,
+  offset: number,
+): number {
   const secondary = secondaryLayout(layout, index);
   return encodeKeyFromRow(secondary.spec, secondary.keyColumns, layout, row, out, offset);
 }
@@ -324,19 +353,31 @@ export function encodeSecondaryKey(layout: TableLayout, index: number, row: Row)
 function secondaryLayout(layout: TableLayout, index: number): SecondaryIndexLayout {
   const secondary = layout.indexes[index];
   if (secondary === undefined) {
-    throw new InvalidArgumentError(`table ${JSON.stringify(layout.schema.name)} has no secondary index #${index} (it has ${layout.indexes.length})`);
+    throw new InvalidArgumentError(
+      `table ${JSON.stringify(layout.schema.name)} has no secondary index #${index} (it has ${layout.indexes.length})`,
+    );
   }
   return secondary;
 }
 
 /** Where the primary key starts in the secondary entry at bytes[offset, end). Allocates nothing. */
-export function primaryKeyOffsetInSecondary(layout: TableLayout, index: number, bytes: Uint8Array, offset: number, end: number): number {
+export function primaryKeyOffsetInSecondary(
+  layout: TableLayout,
+  index: number,
+  bytes: Uint8Array,
+  offset: number,
+  end: number,
+): number {
   const secondary = secondaryLayout(layout, index);
   return skipKeyFields(bytes, offset, end, secondary.spec, 0, secondary.secondaryFieldCount);
 }
 
 /** The encoded primary key inside a secondary entry: a view on `secondaryKey`'s bytes, not a copy. */
-export function extractPrimaryKeyFromSecondary(layout: TableLayout, index: number, secondaryKey: Uint8Array): Uint8Array {
+export function extractPrimaryKeyFromSecondary(
+  layout: TableLayout,
+  index: number,
+  secondaryKey: Uint8Array,
+): Uint8Array {
   return secondaryKey.subarray(primaryKeyOffsetInSecondary(layout, index, secondaryKey, 0, secondaryKey.length));
 }
 
@@ -404,7 +445,9 @@ export function encodeRowInto(
   keyLength: number,
 ): number {
   if (out.length - offset < layout.maxRowBytes) {
-    throw new InvalidArgumentError(`row buffer too small: ${out.length - offset} bytes from offset ${offset}, need ${layout.maxRowBytes}`);
+    throw new InvalidArgumentError(
+      `row buffer too small: ${out.length - offset} bytes from offset ${offset}, need ${layout.maxRowBytes}`,
+    );
   }
   checkRowColumns(layout, row);
   const columns = layout.schema.columns;
@@ -521,7 +564,12 @@ function throwRowTooLarge(layout: TableLayout, row: Row, keyLength: number): nev
 }
 
 /** The encoded key and value of `row`'s clustered-index entry, as new bytes. */
-export function encodeRow(layout: TableLayout, row: Row, trxId: number, rollPtr: bigint): { key: Uint8Array; value: Uint8Array } {
+export function encodeRow(
+  layout: TableLayout,
+  row: Row,
+  trxId: number,
+  rollPtr: bigint,
+): { key: Uint8Array; value: Uint8Array } {
   const out = scratchOf(layout.maxKeyBytes + layout.maxRowBytes);
   const keyLength = encodePrimaryKeyInto(layout, row, out, 0);
   const key = out.slice(0, keyLength);
@@ -535,7 +583,10 @@ function checkInfo(bytes: Uint8Array, rowOffset: number): void {
   const info = bytes[rowOffset + ROW_INFO_OFFSET]!;
   if ((info & ~RowInfo.Deleted) !== ROW_FORMAT_VERSION) {
     // W1: a version we do not know is a newer format, not garbage (the page checksum passed).
-    throw new IncompatibleFormatError('(row)', `row format info byte 0x${info.toString(16)}; this minno reads version ${ROW_FORMAT_VERSION}`);
+    throw new IncompatibleFormatError(
+      '(row)',
+      `row format info byte 0x${info.toString(16)}; this minno reads version ${ROW_FORMAT_VERSION}`,
+    );
   }
 }
 
@@ -544,7 +595,13 @@ function readU16(bytes: Uint8Array, at: number): number {
 }
 
 /** Decodes stored field `field` of the value at [rowOffset, rowOffset + rowLength), NULL as `null`. */
-function readField(layout: TableLayout, bytes: Uint8Array, rowOffset: number, rowLength: number, field: number): ColumnValue | null {
+function readField(
+  layout: TableLayout,
+  bytes: Uint8Array,
+  rowOffset: number,
+  rowLength: number,
+  field: number,
+): ColumnValue | null {
   const n = readU16(bytes, rowOffset + ROW_N_FIELDS_OFFSET);
   assert(n <= layout.fieldCount, () => `W4 row has ${n} fields, schema ${layout.fieldCount}`);
   if (field >= n) return null; // W4: appended after this row was written
@@ -583,14 +640,26 @@ function readField(layout: TableLayout, bytes: Uint8Array, rowOffset: number, ro
  * bytes[offset, offset + length) without decoding the others. Key columns live in the key: use
  * `readKeyColumn`.
  */
-export function readColumn(layout: TableLayout, bytes: Uint8Array, offset: number, length: number, columnIndex: number): ColumnValue | null {
+export function readColumn(
+  layout: TableLayout,
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  columnIndex: number,
+): ColumnValue | null {
   const field = positionOf(layout, columnIndex, false);
   checkInfo(bytes, offset);
   return readField(layout, bytes, offset, length, field);
 }
 
 /** Reads one primary-key column (`columnIndex` in schema order) from the key at bytes[offset, offset + length). */
-export function readKeyColumn(layout: TableLayout, bytes: Uint8Array, offset: number, length: number, columnIndex: number): ColumnValue | null {
+export function readKeyColumn(
+  layout: TableLayout,
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  columnIndex: number,
+): ColumnValue | null {
   return readKeyField(bytes, layout.primaryKey, positionOf(layout, columnIndex, true), offset, offset + length);
 }
 
@@ -632,7 +701,10 @@ export function decodeRowAt(
   const varCount = layout.varCountFor[n]!;
   const varStart = endsStart + 2 * varCount + layout.fixedBytesFor[n]!;
   const last = varCount === 0 ? 0 : readU16(value, endsStart + 2 * varCount - 2) & VAR_END_MASK;
-  assert(varStart + last === rowOffset + rowLength, () => `W2 row is ${rowLength} bytes, its fields end at ${varStart + last - rowOffset}`);
+  assert(
+    varStart + last === rowOffset + rowLength,
+    () => `W2 row is ${rowLength} bytes, its fields end at ${varStart + last - rowOffset}`,
+  );
   const keyValues = decodeKey(key, layout.primaryKey, keyOffset, keyOffset + keyLength);
   const result: Record<string, ColumnValue | null> = {};
   const columns = layout.schema.columns;
@@ -645,6 +717,10 @@ export function decodeRowAt(
 }
 
 /** Decodes a clustered-index entry into a plain object with every column, in schema order. */
-export function decodeRow(layout: TableLayout, keyBytes: Uint8Array, rowBytes: Uint8Array): Record<string, ColumnValue | null> {
+export function decodeRow(
+  layout: TableLayout,
+  keyBytes: Uint8Array,
+  rowBytes: Uint8Array,
+): Record<string, ColumnValue | null> {
   return decodeRowAt(layout, keyBytes, 0, keyBytes.length, rowBytes, 0, rowBytes.length);
 }

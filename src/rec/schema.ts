@@ -147,7 +147,8 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'bigint') return `bigint ${value}n`;
   if (typeof value === 'number') return `number ${String(value)}`;
-  if (typeof value === 'string') return value.length <= 40 ? `string ${JSON.stringify(value)}` : `string of length ${value.length}`;
+  if (typeof value === 'string')
+    return value.length <= 40 ? `string ${JSON.stringify(value)}` : `string of length ${value.length}`;
   if (typeof value === 'boolean') return `boolean ${String(value)}`;
   if (value instanceof Uint8Array) return `Uint8Array of ${value.length} bytes`;
   if (Array.isArray(value)) return 'an array';
@@ -155,7 +156,8 @@ export function describe(value: unknown): string {
 }
 
 function checkColumn(table: string, column: unknown, index: number): ColumnDef {
-  if (!isRecord(column)) throw new InvalidSchemaError(table, `column #${index} must be an object, got ${describe(column)}`);
+  if (!isRecord(column))
+    throw new InvalidSchemaError(table, `column #${index} must be an object, got ${describe(column)}`);
   checkName(table, `column #${index} name`, column['name']);
   const name = column['name'];
   const type = column['type'];
@@ -167,7 +169,10 @@ function checkColumn(table: string, column: unknown, index: number): ColumnDef {
   }
   const nullable = column['nullable'];
   if (nullable !== undefined && typeof nullable !== 'boolean') {
-    throw new InvalidSchemaError(table, `S2: column ${JSON.stringify(name)}: nullable must be true or false, got ${describe(nullable)}`);
+    throw new InvalidSchemaError(
+      table,
+      `S2: column ${JSON.stringify(name)}: nullable must be true or false, got ${describe(nullable)}`,
+    );
   }
   const maxLength = column['maxLength'];
   if (maxLength !== undefined) {
@@ -206,7 +211,8 @@ function checkKeyColumns(
   }
   const seen = new Set<string>();
   for (const name of names as unknown[]) {
-    if (typeof name !== 'string') throw new InvalidSchemaError(table, `${rule}: ${what} lists ${describe(name)}; list column names`);
+    if (typeof name !== 'string')
+      throw new InvalidSchemaError(table, `${rule}: ${what} lists ${describe(name)}; list column names`);
     const column = byName.get(name);
     if (column === undefined) {
       throw new InvalidSchemaError(
@@ -263,21 +269,32 @@ export function validateSchema(schema: TableSchema): void {
     throw new InvalidSchemaError(table, `indexes must be an array (use [] for none), got ${describe(schema.indexes)}`);
   }
   if (schema.indexes.length > INDEXES_MAX) {
-    throw new InvalidSchemaError(table, `S5: ${schema.indexes.length} secondary indexes; a table has at most ${INDEXES_MAX}`);
+    throw new InvalidSchemaError(
+      table,
+      `S5: ${schema.indexes.length} secondary indexes; a table has at most ${INDEXES_MAX}`,
+    );
   }
   const indexNames = new Set<string>();
   schema.indexes.forEach((raw: unknown, position) => {
-    if (!isRecord(raw)) throw new InvalidSchemaError(table, `index #${position} must be an object, got ${describe(raw)}`);
+    if (!isRecord(raw))
+      throw new InvalidSchemaError(table, `index #${position} must be an object, got ${describe(raw)}`);
     checkName(table, `index #${position} name`, raw['name']);
     const name = raw['name'];
     if (name === PRIMARY_INDEX_NAME) {
-      throw new InvalidSchemaError(table, `S1: ${PRIMARY_INDEX_NAME} is the primary key's name; give the secondary index another`);
+      throw new InvalidSchemaError(
+        table,
+        `S1: ${PRIMARY_INDEX_NAME} is the primary key's name; give the secondary index another`,
+      );
     }
-    if (indexNames.has(name)) throw new InvalidSchemaError(table, `S1: two indexes are named ${JSON.stringify(name)}; rename one`);
+    if (indexNames.has(name))
+      throw new InvalidSchemaError(table, `S1: two indexes are named ${JSON.stringify(name)}; rename one`);
     indexNames.add(name);
     const unique = raw['unique'];
     if (unique !== undefined && typeof unique !== 'boolean') {
-      throw new InvalidSchemaError(table, `S2: index ${JSON.stringify(name)}: unique must be true or false, got ${describe(unique)}`);
+      throw new InvalidSchemaError(
+        table,
+        `S2: index ${JSON.stringify(name)}: unique must be true or false, got ${describe(unique)}`,
+      );
     }
     checkKeyColumns(table, `index ${JSON.stringify(name)}`, raw['columns'], byName, false);
   });

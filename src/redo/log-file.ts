@@ -120,7 +120,10 @@ export class LogFile {
     const format = readU32(header, 4);
     if (format > LOG_FORMAT) {
       file.close();
-      throw new IncompatibleFormatError(LOG_FILE, `redo log format ${format} is newer than this minno (${LOG_FORMAT}); open it with a newer minno`);
+      throw new IncompatibleFormatError(
+        LOG_FILE,
+        `redo log format ${format} is newer than this minno (${LOG_FORMAT}); open it with a newer minno`,
+      );
     }
     const storedPageSize = readU32(header, 16);
     if (storedPageSize !== pageSize) {
@@ -145,7 +148,11 @@ export class LogFile {
       if (best === undefined || checkpoint.number > best.number) best = checkpoint;
     }
     if (best === undefined) {
-      throw new CorruptionError(LOG_FILE, undefined, 'neither checkpoint slot is valid; the database cannot be recovered from this log');
+      throw new CorruptionError(
+        LOG_FILE,
+        undefined,
+        'neither checkpoint slot is valid; the database cannot be recovered from this log',
+      );
     }
     return best;
   }

@@ -75,7 +75,11 @@ export class LogReader {
    * (a group larger than the chunk is read whole). Returns the groups and the LSN to ask from
    * next time. `newestCheckpointLsn` lets the reader refuse positions already overwritten (R3).
    */
-  readGroups(fromLsn: number, newestCheckpointLsn: number, maxBytes = this.buffer.length): { groups: RedoGroupView[]; nextLsn: number } {
+  readGroups(
+    fromLsn: number,
+    newestCheckpointLsn: number,
+    maxBytes = this.buffer.length,
+  ): { groups: RedoGroupView[]; nextLsn: number } {
     const want = Math.min(maxBytes, this.log.capacity);
     if (this.buffer.length < want) this.buffer = new Uint8Array(want);
     const target = this.buffer.subarray(0, want);

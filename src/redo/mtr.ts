@@ -247,7 +247,10 @@ export class MiniTransaction implements PageMutator {
     this.checkActive();
     const pool = this.ctx.pool;
     const frame = pool.frameIndexOf(page);
-    assert(pool.frames[frame] === page || pool.frames[frame]!.byteOffset === page.byteOffset, 'T1 write to a buffer pool frame');
+    assert(
+      pool.frames[frame] === page || pool.frames[frame]!.byteOffset === page.byteOffset,
+      'T1 write to a buffer pool frame',
+    );
     assert(
       offset >= FIL_PAGE_TYPE && offset + length <= page.length - FIL_TRAILER_BYTES,
       () => `T1 write [${offset}, +${length}) must stay inside the page body (page size ${page.length})`,
@@ -315,7 +318,10 @@ export class MiniTransaction implements PageMutator {
       // Bytes [0, 24) (checksum, ids, LSN) and the trailer are set by sealing and commit, not records.
       for (let i = FIL_PAGE_TYPE; i < page.length - FIL_TRAILER_BYTES; i++) {
         if (page[i] !== snapshot[i]) {
-          assert(false, `T1 (rule MTR) page ${pool.spaceOf(frame)}:${pool.pageOf(frame)} byte ${i} changed without a redo record`);
+          assert(
+            false,
+            `T1 (rule MTR) page ${pool.spaceOf(frame)}:${pool.pageOf(frame)} byte ${i} changed without a redo record`,
+          );
         }
       }
     }

@@ -236,7 +236,11 @@ export function recover(input: RecoveryInput): RecoveryResult {
       const length = recordLength(bytes, at);
       if (length <= 0 || at + length > end) {
         // The checksum matched, so the writer produced this: a bug, not a torn tail.
-        throw new CorruptionError(logFile.file.path, undefined, `redo group at LSN ${startLsn} has a malformed record at byte ${at - groupAt}`);
+        throw new CorruptionError(
+          logFile.file.path,
+          undefined,
+          `redo group at LSN ${startLsn} has a malformed record at byte ${at - groupAt}`,
+        );
       }
       const spaceId = recordSpaceId(bytes, at);
       if (isPageRecord(type)) index.add(spaceId, recordPageNo(bytes, at), at, startLsn, endOfGroup);
@@ -316,7 +320,11 @@ export function recover(input: RecoveryInput): RecoveryResult {
     if (deleted.has(spaceId)) continue;
     const space = registry.get(spaceId);
     if (space === undefined) {
-      throw new CorruptionError(spaceFileName(spaceId), pageNo, 'redo names a tablespace whose file is missing and whose creation is not in the log');
+      throw new CorruptionError(
+        spaceFileName(spaceId),
+        pageNo,
+        'redo names a tablespace whose file is missing and whose creation is not in the log',
+      );
     }
     const firstRecord = index.pageFirst[p]!;
     const startsWithInit = recordType(scan, index.offsets[firstRecord]!) === RedoType.InitPage;
@@ -327,7 +335,11 @@ export function recover(input: RecoveryInput): RecoveryResult {
         target.fill(0); // rebuilt from nothing by its INIT_PAGE record
         return;
       }
-      throw new CorruptionError(space.path, pageNo, `${describePageCheck(result, target)}; no valid doublewrite copy and the redo does not re-initialise it`);
+      throw new CorruptionError(
+        space.path,
+        pageNo,
+        `${describePageCheck(result, target)}; no valid doublewrite copy and the redo does not re-initialise it`,
+      );
     });
     const frameView = pool.frames[frame]!;
     const page = Buffer.from(frameView.buffer, frameView.byteOffset, frameView.byteLength);
@@ -335,7 +347,11 @@ export function recover(input: RecoveryInput): RecoveryResult {
     if (lsnBefore > endLsn) {
       // WAL guarantees a page on disk is never ahead of the durable log, so the log lost an end.
       pool.unfix(frame);
-      throw new CorruptionError(space.path, pageNo, `page LSN ${lsnBefore} is ahead of the end of the redo log (${endLsn}): the log is truncated or corrupt`);
+      throw new CorruptionError(
+        space.path,
+        pageNo,
+        `page LSN ${lsnBefore} is ahead of the end of the redo log (${endLsn}): the log is truncated or corrupt`,
+      );
     }
     let firstApplied = 0;
     let lastEnd = 0;
@@ -375,7 +391,6 @@ export function recover(input: RecoveryInput): RecoveryResult {
     spacesDeleted,
   };
 }
-
 
 /**
  * A bad group at the end of the scan is normally a torn tail. But when the group after it (by the
@@ -430,5 +445,7 @@ function detectLaterLap(logFile: LogFile, endLsn: number): void {
 /** The seam behind `applyTornGroups`: a group counts when its LENGTH and START_LSN look right. */
 function checkGroupIgnoringChecksum(bytes: Uint8Array, expectedLsn: number, lengthMax: number): GroupCheckResult {
   const result = checkGroup(bytes, expectedLsn, lengthMax);
-  return result === GroupCheck.BadChecksum || (result === GroupCheck.Short && bytes.length >= GROUP_OVERHEAD_BYTES + 9) ? GroupCheck.Valid : result;
+  return result === GroupCheck.BadChecksum || (result === GroupCheck.Short && bytes.length >= GROUP_OVERHEAD_BYTES + 9)
+    ? GroupCheck.Valid
+    : result;
 }

@@ -134,10 +134,15 @@ export class RedoLog {
     const groupBytes = length + GROUP_OVERHEAD_BYTES;
     const startLsn = this.currentLsn;
     const endLsn = startLsn + groupBytes;
-    assert(endLsn - this.checkpointLsn <= this.capacity, () =>
-      `L2 log full: group of ${groupBytes} bytes at ${startLsn}, checkpoint ${this.checkpointLsn}, capacity ${this.capacity}`,
+    assert(
+      endLsn - this.checkpointLsn <= this.capacity,
+      () =>
+        `L2 log full: group of ${groupBytes} bytes at ${startLsn}, checkpoint ${this.checkpointLsn}, capacity ${this.capacity}`,
     );
-    assert(groupBytes <= this.reserve, `mini-transaction of ${groupBytes} bytes exceeds the log reserve ${this.reserve}`);
+    assert(
+      groupBytes <= this.reserve,
+      `mini-transaction of ${groupBytes} bytes exceeds the log reserve ${this.reserve}`,
+    );
     this.ensureBuffer(this.bufferLength + groupBytes);
     const at = this.bufferLength;
     this.buffer.set(records.subarray(0, length), at + GROUP_HEADER_BYTES);

@@ -99,7 +99,12 @@ export function changeClustered(
 }
 
 /** Encodes a row as a clustered record stamped with `trxId` and `rollPtr` (the LOB layer's other hook). */
-export function encodeClustered(table: TableRuntime, row: Row, trxId: number, rollPtr: RollPtr): { key: Uint8Array; value: Uint8Array } {
+export function encodeClustered(
+  table: TableRuntime,
+  row: Row,
+  trxId: number,
+  rollPtr: RollPtr,
+): { key: Uint8Array; value: Uint8Array } {
   const encoded = encodeRow(table.layout, row, trxId, 0n);
   writeRollPtrAt(encoded.value, ROW_ROLL_PTR_OFFSET, rollPtr);
   return encoded;

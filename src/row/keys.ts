@@ -7,7 +7,14 @@
  * columns), so `gt` and `lte` on a prefix become byte bounds past every key with that prefix.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { compareBytes, encodeKeyInto, encodeKeyPrefix, prefixSuccessor, skipKeyFields, type KeySpec } from '../rec/key-codec.js';
+import {
+  compareBytes,
+  encodeKeyInto,
+  encodeKeyPrefix,
+  prefixSuccessor,
+  skipKeyFields,
+  type KeySpec,
+} from '../rec/key-codec.js';
 import type { Row } from '../rec/row-format.js';
 import type { KeyValue, TableSchema } from '../rec/schema.js';
 import type { TableRuntime } from './table-runtime.js';
@@ -57,7 +64,8 @@ export function byteRange(spec: KeySpec, range: KeyRange, what: string, fieldCou
   if (range.gt !== undefined) {
     // Greater than every key that starts with the prefix.
     const successor = prefixSuccessor(prefix(range.gt));
-    if (successor === null) out.limit = 0; // nothing sorts after every key with this prefix: empty
+    if (successor === null)
+      out.limit = 0; // nothing sorts after every key with this prefix: empty
     else out.gte = out.gte === undefined || compareBytes(successor, out.gte) > 0 ? successor : out.gte;
   }
   if (range.lt !== undefined) out.lt = prefix(range.lt);
@@ -81,7 +89,9 @@ export function secondaryPrefix(spec: KeySpec, fields: number, entryKey: Uint8Ar
 function keyValues(fieldCount: number, key: KeyInput, table: string, what: string): KeyValue[] {
   const values = Array.isArray(key) ? (key as readonly KeyValue[]) : [key as KeyValue];
   if (values.length !== fieldCount) {
-    throw new InvalidArgumentError(`${table} ${what} has ${fieldCount} column${fieldCount === 1 ? '' : 's'}; got ${values.length} value${values.length === 1 ? '' : 's'} (pass an array for a composite key)`);
+    throw new InvalidArgumentError(
+      `${table} ${what} has ${fieldCount} column${fieldCount === 1 ? '' : 's'}; got ${values.length} value${values.length === 1 ? '' : 's'} (pass an array for a composite key)`,
+    );
   }
   return values as KeyValue[];
 }
@@ -89,14 +99,17 @@ function keyValues(fieldCount: number, key: KeyInput, table: string, what: strin
 export function prefixValues(fieldCount: number, key: KeyInput, what: string): KeyValue[] {
   const values = Array.isArray(key) ? (key as readonly KeyValue[]) : [key as KeyValue];
   if (values.length === 0 || values.length > fieldCount) {
-    throw new InvalidArgumentError(`a bound on ${what} takes 1 to ${fieldCount} leading key values, got ${values.length}`);
+    throw new InvalidArgumentError(
+      `a bound on ${what} takes 1 to ${fieldCount} leading key values, got ${values.length}`,
+    );
   }
   return values as KeyValue[];
 }
 
 export function checkLimit(limit: number | undefined): number {
   if (limit === undefined) return Infinity;
-  if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError(`limit must be a non-negative integer, got ${String(limit)}`);
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new InvalidArgumentError(`limit must be a non-negative integer, got ${String(limit)}`);
   return limit;
 }
 

@@ -46,8 +46,13 @@ export function checkRows(tables: TableCache, dictionary: Dictionary, locks: Loc
         entries++;
         if (!entry.deleteMarked) live.add(hex(entry.key));
       }
-      for (const k of expected[i]!) assert(live.has(k), () => `RE3 SEC=CLUST: ${table.name}.${s.index.name} lacks the entry of a live row (${k})`);
-      for (const k of live) assert(expected[i]!.has(k), () => `RE3 SEC=CLUST: ${table.name}.${s.index.name} has a live entry no live row projects to (${k})`);
+      for (const k of expected[i]!)
+        assert(live.has(k), () => `RE3 SEC=CLUST: ${table.name}.${s.index.name} lacks the entry of a live row (${k})`);
+      for (const k of live)
+        assert(
+          expected[i]!.has(k),
+          () => `RE3 SEC=CLUST: ${table.name}.${s.index.name} has a live entry no live row projects to (${k})`,
+        );
     });
   }
   return { tables: tables.size, rows, entries };

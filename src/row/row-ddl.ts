@@ -82,7 +82,8 @@ export class RowDdl {
           const prefix = secondaryPrefix(layout.indexes[li]!.spec, layout.indexes[li]!.secondaryFieldCount, key);
           if (prefix !== undefined) {
             const id = hex(prefix);
-            if (seen.has(id)) throw new DuplicateKeyError(table.name, index.name, '(two existing rows share its values)');
+            if (seen.has(id))
+              throw new DuplicateKeyError(table.name, index.name, '(two existing rows share its values)');
             seen.add(id);
           }
         }
@@ -97,7 +98,11 @@ export class RowDdl {
   dropIndex(tableName: string, indexName: string): TableRuntime {
     const table = this.tables.get(tableName);
     if (table.secondary(indexName) === undefined) {
-      throw new UnknownIndexError(tableName, indexName, table.secondaries.map((s) => s.index.name));
+      throw new UnknownIndexError(
+        tableName,
+        indexName,
+        table.secondaries.map((s) => s.index.name),
+      );
     }
     this.checkTableIdle(table, 'drop an index of');
     const record = this.dictionary.dropIndex(tableName, indexName);
@@ -106,7 +111,9 @@ export class RowDdl {
 
   private checkTableIdle(table: TableRuntime, what: string): void {
     if (this.trxs.hasOpenWriters()) {
-      throw new InUseError(`cannot ${what} table ${JSON.stringify(table.name)} while read-write transactions are open; commit or roll them back first`);
+      throw new InUseError(
+        `cannot ${what} table ${JSON.stringify(table.name)} while read-write transactions are open; commit or roll them back first`,
+      );
     }
   }
 }

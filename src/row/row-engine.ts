@@ -198,7 +198,12 @@ export class RowEngine {
     return this.select.scan(trx, table, range);
   }
 
-  indexScan(trx: Trx | undefined, table: TableRuntime, indexName: string, range: KeyRange = {}): Generator<Row, void, undefined> {
+  indexScan(
+    trx: Trx | undefined,
+    table: TableRuntime,
+    indexName: string,
+    range: KeyRange = {},
+  ): Generator<Row, void, undefined> {
     return this.select.indexScan(trx, table, indexName, range);
   }
 
@@ -262,7 +267,13 @@ export class RowEngine {
 }
 
 /** The narrow view of the engine purge works through (row-purge.ts). */
-function purgeContext(storage: Storage, trxSystem: TrxSystem, pages: PageSource, tables: TableCache, versions: RowVersions): PurgeContext {
+function purgeContext(
+  storage: Storage,
+  trxSystem: TrxSystem,
+  pages: PageSource,
+  tables: TableCache,
+  versions: RowVersions,
+): PurgeContext {
   const startMtr = () => storage.startMtr();
   return {
     clonePurgeView: () => trxSystem.clonePurgeView(),
@@ -271,7 +282,8 @@ function purgeContext(storage: Storage, trxSystem: TrxSystem, pages: PageSource,
     removeFromHistory: (log) => runUndoSteps(startMtr, (mtr) => removeFromHistory(mtr, trxSystem.page, log)),
     undoPages: pages,
     tableById: (tableId) => tables.getById(tableId),
-    olderVersionHasEntry: (table, layoutIndex, version, entry) => versions.olderVersionHasEntry(table, layoutIndex, version, entry),
+    olderVersionHasEntry: (table, layoutIndex, version, entry) =>
+      versions.olderVersionHasEntry(table, layoutIndex, version, entry),
     startMtr,
     onStep: () => storage.vfs.engineEvent('purge-step'),
   };

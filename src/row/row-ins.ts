@@ -23,7 +23,14 @@ import { ENTRY_DELETE_MARK, type EntryView, newEntryView } from '../btree/btree.
 import type { Trx } from '../mvcc/trx.js';
 import type { TrxSystem } from '../mvcc/trx-system.js';
 import { compareBytes } from '../rec/key-codec.js';
-import { ROW_ROLL_PTR_OFFSET, encodeSecondaryKey, extractPrimaryKeyFromSecondary, readTrxId, writeTrxIdInto, type Row } from '../rec/row-format.js';
+import {
+  ROW_ROLL_PTR_OFFSET,
+  encodeSecondaryKey,
+  extractPrimaryKeyFromSecondary,
+  readTrxId,
+  writeTrxIdInto,
+  type Row,
+} from '../rec/row-format.js';
 import { ROLL_PTR_NULL, readRollPtrAt, writeRollPtrAt } from '../undo/roll-ptr.js';
 import { UndoRecordType } from '../undo/undo-record.js';
 import { assert } from '../util/assert.js';
@@ -77,7 +84,17 @@ export class RowInsert {
       const oldRollPtr = readRollPtrAt(this.entry.page, this.entry.valueOffset + ROW_ROLL_PTR_OFFSET);
       const oldKeys = secondaryKeys(table, old);
       const fields = undoFieldsOf(table, old, allStoredColumns(table));
-      const rollPtr = appendRowUndo(trx, mtr, page, UndoRecordType.UpdateDeleteMarked, table, key, fields, oldTrxId, oldRollPtr);
+      const rollPtr = appendRowUndo(
+        trx,
+        mtr,
+        page,
+        UndoRecordType.UpdateDeleteMarked,
+        table,
+        key,
+        fields,
+        oldTrxId,
+        oldRollPtr,
+      );
       const { value } = encodeClustered(table, row, trx.trxId, rollPtr);
       changeClustered(mtr, table, key, 'update', value, 0);
       table.secondaries.forEach((s, i) => {
@@ -116,7 +133,16 @@ export class RowInsert {
         const wait = this.rowLocks.lockClustered(trx, table, key, 'S', rc ? 'record' : 'next-key');
         if (wait !== undefined) return wait;
         if (table.clustered.find(key, this.entry) && (this.entry.flags & ENTRY_DELETE_MARK) === 0) {
-          throw new DuplicateKeyError(table.name, 'PRIMARY', describeKey(table.layout.primaryKey.columns.length, row, table.layout.primaryKeyColumns, table.layout.schema));
+          throw new DuplicateKeyError(
+            table.name,
+            'PRIMARY',
+            describeKey(
+              table.layout.primaryKey.columns.length,
+              row,
+              table.layout.primaryKeyColumns,
+              table.layout.schema,
+            ),
+          );
         }
       }
       const wait = this.rowLocks.lockClustered(trx, table, key, 'X', 'record');
@@ -141,7 +167,14 @@ export class RowInsert {
   }
 
   /** A unique index must hold no other live entry with the same secondary columns (NULLs never clash). */
-  uniqueCheck(trx: Trx, table: TableRuntime, i: number, entryKey: Uint8Array, primaryKey: Uint8Array, movingFrom?: Uint8Array): Promise<void> | undefined {
+  uniqueCheck(
+    trx: Trx,
+    table: TableRuntime,
+    i: number,
+    entryKey: Uint8Array,
+    primaryKey: Uint8Array,
+    movingFrom?: Uint8Array,
+  ): Promise<void> | undefined {
     const secondary = table.secondaries[i]!;
     const layout = table.layout.indexes[secondary.layoutIndex]!;
     const prefix = secondaryPrefix(layout.spec, layout.secondaryFieldCount, entryKey);
@@ -154,7 +187,14 @@ export class RowInsert {
       if (movingFrom !== undefined && compareBytes(otherPrimary, movingFrom) === 0) continue; // the row itself, moving
       const marked = cursor.deleteMarked;
       // Lock it (shared) either way: a delete-marked entry's delete may still roll back.
-      const wait = this.rowLocks.lockSecondary(trx, table, i, other, 'S', trx.isolation === 'read-committed' ? 'record' : 'next-key');
+      const wait = this.rowLocks.lockSecondary(
+        trx,
+        table,
+        i,
+        other,
+        'S',
+        trx.isolation === 'read-committed' ? 'record' : 'next-key',
+      );
       if (wait !== undefined) return wait;
       if (!marked && this.liveEntry(table, secondary.layoutIndex, otherPrimary, other)) {
         throw new DuplicateKeyError(table.name, secondary.index.name, '(the same values as an existing row)');

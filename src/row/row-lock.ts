@@ -76,7 +76,13 @@ export class RowLocks {
   }
 
   /** Locks a clustered record, converting its writer's implicit lock first. */
-  lockClustered(trx: Trx, table: TableRuntime, key: Uint8Array, mode: LockMode, kind: LockKind): Promise<void> | undefined {
+  lockClustered(
+    trx: Trx,
+    table: TableRuntime,
+    key: Uint8Array,
+    mode: LockMode,
+    kind: LockKind,
+  ): Promise<void> | undefined {
     if (kind !== 'gap' && table.clustered.find(key, this.entry)) {
       this.convertImplicit(trx, table.record.primary.id, key, readTrxId(this.entry.page, this.entry.valueOffset));
     }
@@ -84,7 +90,14 @@ export class RowLocks {
   }
 
   /** Locks a secondary entry, converting the implicit lock of the row's writer first. */
-  lockSecondary(trx: Trx, table: TableRuntime, i: number, entry: Uint8Array, mode: LockMode, kind: LockKind): Promise<void> | undefined {
+  lockSecondary(
+    trx: Trx,
+    table: TableRuntime,
+    i: number,
+    entry: Uint8Array,
+    mode: LockMode,
+    kind: LockKind,
+  ): Promise<void> | undefined {
     const secondary = table.secondaries[i]!;
     if (kind !== 'gap') {
       const primary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, entry);

@@ -35,13 +35,8 @@ import { ROW_ROLL_PTR_OFFSET, decodeRowAt, encodeSecondaryKey, readTrxId, type R
 import type { ColumnValue } from '../rec/schema.js';
 import { decodeUndoField } from '../rec/undo-fields.js';
 import { readRollPtrAt } from '../undo/roll-ptr.js';
-import { type PageSource, type UndoLogRef } from '../undo/undo-log.js';
-import {
-  UndoLogCursor,
-  firstUndoRecord,
-  nextUndoRecord,
-  undoLogInfo,
-} from '../undo/undo-log-read.js';
+import type { PageSource, UndoLogRef } from '../undo/undo-log.js';
+import { UndoLogCursor, firstUndoRecord, nextUndoRecord, undoLogInfo } from '../undo/undo-log-read.js';
 import { UndoRecordType } from '../undo/undo-record.js';
 import { changeClustered, changeSecondary } from './index-write.js';
 import { newestVersion, type Version } from './row-vers.js';
@@ -99,7 +94,8 @@ export class Purge {
       const info = undoLogInfo(source, log);
       if (!view.purgeable(info.trxNo)) break;
       let state = this.progress;
-      if (state === undefined || state.logPageNo !== log.pageNo) this.progress = state = { logPageNo: log.pageNo, done: 0 };
+      if (state === undefined || state.logPageNo !== log.pageNo)
+        this.progress = state = { logPageNo: log.pageNo, done: 0 };
       const cursor = new UndoLogCursor();
       let on = firstUndoRecord(source, log, cursor) !== undefined;
       for (let skip = state.done; on && skip > 0; skip--) on = nextUndoRecord(source, cursor);
@@ -134,11 +130,20 @@ export class Purge {
         readTrxId(view.page, view.valueOffset) === trxId &&
         readRollPtrAt(view.page, view.valueOffset + ROW_ROLL_PTR_OFFSET) === rollPtr;
       if (stillThisDelete) {
-        const row = decodeRowAt(table.layout, view.page, view.keyOffset, view.keyLength, view.page, view.valueOffset, view.valueLength);
+        const row = decodeRowAt(
+          table.layout,
+          view.page,
+          view.keyOffset,
+          view.keyLength,
+          view.page,
+          view.valueOffset,
+          view.valueLength,
+        );
         const mtr = ctx.startMtr();
         for (const s of table.secondaries) {
           const entry = encodeSecondaryKey(table.layout, s.layoutIndex, row);
-          if (s.tree.find(entry, s.tree.view) && (s.tree.view.flags & ENTRY_DELETE_MARK) !== 0) changeSecondary(mtr, s.tree, entry, 'remove');
+          if (s.tree.find(entry, s.tree.view) && (s.tree.view.flags & ENTRY_DELETE_MARK) !== 0)
+            changeSecondary(mtr, s.tree, entry, 'remove');
         }
         changeClustered(mtr, table, key, 'remove');
         mtr.commit();
@@ -168,7 +173,11 @@ export class Purge {
 }
 
 /** The columns an undo record knows of the old row: the primary key and its fields. */
-function oldRow(table: TableRuntime, key: Uint8Array, record: UndoLogCursor): Record<string, ColumnValue | null | undefined> {
+function oldRow(
+  table: TableRuntime,
+  key: Uint8Array,
+  record: UndoLogCursor,
+): Record<string, ColumnValue | null | undefined> {
   const row: Record<string, ColumnValue | null | undefined> = {};
   const values = decodeKey(key, table.layout.primaryKey);
   table.layout.primaryKeyColumns.forEach((column, i) => {
@@ -178,7 +187,10 @@ function oldRow(table: TableRuntime, key: Uint8Array, record: UndoLogCursor): Re
   record.rewindFields();
   while (record.nextField()) {
     const def = columns[record.fieldNo]!;
-    row[def.name] = record.valueLength < 0 ? null : decodeUndoField(def.type, record.bytes, record.valueOffset, record.valueOffset + record.valueLength);
+    row[def.name] =
+      record.valueLength < 0
+        ? null
+        : decodeUndoField(def.type, record.bytes, record.valueOffset, record.valueOffset + record.valueLength);
   }
   return row;
 }

@@ -44,7 +44,13 @@ export class RowSelect {
   private readonly readsNewestInIndexScans: boolean;
   private readonly entry: EntryView = newEntryView();
 
-  constructor(trxSystem: TrxSystem, trxs: TrxLifecycle, versions: RowVersions, rowLocks: RowLocks, seams: RowEngineTestSeams = {}) {
+  constructor(
+    trxSystem: TrxSystem,
+    trxs: TrxLifecycle,
+    versions: RowVersions,
+    rowLocks: RowLocks,
+    seams: RowEngineTestSeams = {},
+  ) {
     this.trxSystem = trxSystem;
     this.trxs = trxs;
     this.versions = versions;
@@ -97,8 +103,15 @@ export class RowSelect {
     this.trxs.ensureTrxId(trx);
     const found = table.clustered.find(key, this.entry);
     const [lockKey, kind]: [Uint8Array, LockKind] = found ? [key, 'record'] : [nextKey(table.clustered, key), 'gap'];
-    if (found) this.rowLocks.convertImplicit(trx, table.record.primary.id, key, readTrxId(this.entry.page, this.entry.valueOffset));
-    if (this.rowLocks.locks.wouldWait(trx, table.record.primary.id, lockKey, 'S', kind)) throw new WouldWaitError(table.name);
+    if (found)
+      this.rowLocks.convertImplicit(
+        trx,
+        table.record.primary.id,
+        key,
+        readTrxId(this.entry.page, this.entry.valueOffset),
+      );
+    if (this.rowLocks.locks.wouldWait(trx, table.record.primary.id, lockKey, 'S', kind))
+      throw new WouldWaitError(table.name);
     this.rowLocks.lock(trx, table.record.primary.id, lockKey, 'S', kind);
     if (!table.clustered.find(key, this.entry)) return undefined;
     return (this.entry.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : rowFromEntry(table, this.entry);
@@ -127,7 +140,12 @@ export class RowSelect {
     }
   }
 
-  private *serializableScan(trx: Trx, table: TableRuntime, range: KeyRange, limit: number): Generator<Row, void, undefined> {
+  private *serializableScan(
+    trx: Trx,
+    table: TableRuntime,
+    range: KeyRange,
+    limit: number,
+  ): Generator<Row, void, undefined> {
     this.trxs.ensureTrxId(trx);
     const indexId = table.record.primary.id;
     const locks = this.rowLocks.locks;
@@ -152,15 +170,24 @@ export class RowSelect {
   }
 
   /** Consistent scan through a secondary index, in index order; returns whole rows. */
-  *indexScan(trx: Trx | undefined, table: TableRuntime, indexName: string, range: KeyRange = {}): Generator<Row, void, undefined> {
+  *indexScan(
+    trx: Trx | undefined,
+    table: TableRuntime,
+    indexName: string,
+    range: KeyRange = {},
+  ): Generator<Row, void, undefined> {
     if (trx !== undefined) this.trxs.checkActive(trx);
     const secondary = secondaryOf(table, indexName);
     const limit = checkLimit(range.limit);
     const layout = table.layout.indexes[secondary.layoutIndex]!;
     const { view, close } = this.viewFor(trx);
     try {
-      if (view !== undefined && view.lowLimitId <= secondary.index.createdAtTrxId) throw new IndexNotVisibleError(table.name, indexName);
-      const it = secondary.tree.scan({ ...byteRange(layout.spec, range, `${table.name}.${indexName}`, layout.secondaryFieldCount), reverse: range.reverse === true });
+      if (view !== undefined && view.lowLimitId <= secondary.index.createdAtTrxId)
+        throw new IndexNotVisibleError(table.name, indexName);
+      const it = secondary.tree.scan({
+        ...byteRange(layout.spec, range, `${table.name}.${indexName}`, layout.secondaryFieldCount),
+        reverse: range.reverse === true,
+      });
       let count = 0;
       while (count < limit && it.step()) {
         const entryKey = it.cursor.key();
@@ -170,7 +197,11 @@ export class RowSelect {
         const row = this.versions.visibleRow(table, this.entry, this.readsNewestInIndexScans ? undefined : view);
         // The version this view sees must be the one this entry indexes (an entry of an older or
         // newer version of the row is skipped: SEC=CLUST per view).
-        if (row === undefined || compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0) continue;
+        if (
+          row === undefined ||
+          compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0
+        )
+          continue;
         count++;
         yield row;
       }
@@ -192,14 +223,22 @@ export class RowSelect {
       for (const row of this.indexScan(trx, table, indexName, { gte: key, lte: key, limit: 1 })) return row;
       return undefined;
     }
-    const prefix = encodeKeyPrefix(prefixValues(layout.secondaryFieldCount, key, `${table.name}.${indexName}`), layout.spec);
+    const prefix = encodeKeyPrefix(
+      prefixValues(layout.secondaryFieldCount, key, `${table.name}.${indexName}`),
+      layout.spec,
+    );
     const { view, close } = this.viewFor(trx);
     try {
-      if (view !== undefined && view.lowLimitId <= secondary.index.createdAtTrxId) throw new IndexNotVisibleError(table.name, indexName);
+      if (view !== undefined && view.lowLimitId <= secondary.index.createdAtTrxId)
+        throw new IndexNotVisibleError(table.name, indexName);
       const cursor = secondary.tree.cursor();
       for (let on = cursor.seek(prefix, 'ge'); on; on = cursor.next()) {
         const entry = cursor.view;
-        if (entry.keyLength < prefix.length || compareBytes(entry.page.subarray(entry.keyOffset, entry.keyOffset + prefix.length), prefix) !== 0) return undefined;
+        if (
+          entry.keyLength < prefix.length ||
+          compareBytes(entry.page.subarray(entry.keyOffset, entry.keyOffset + prefix.length), prefix) !== 0
+        )
+          return undefined;
         const deleteMarked = (entry.flags & ENTRY_DELETE_MARK) !== 0;
         if (view === undefined && deleteMarked) continue;
         const entryKey = entry.page.slice(entry.keyOffset, entry.keyOffset + entry.keyLength);
@@ -207,7 +246,11 @@ export class RowSelect {
         if (!table.clustered.find(primary, this.entry)) continue;
         const row = this.versions.visibleRow(table, this.entry, view);
         if (row === undefined) continue;
-        if (view !== undefined && compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0) continue;
+        if (
+          view !== undefined &&
+          compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0
+        )
+          continue;
         return row;
       }
       return undefined;
@@ -243,7 +286,12 @@ export class RowSelect {
   }
 
   /** A locking range scan by primary key: next-key locks (record locks at READ COMMITTED). */
-  async *lockingScan(trx: Trx, table: TableRuntime, range: KeyRange, mode: LockMode): AsyncGenerator<Row, void, undefined> {
+  async *lockingScan(
+    trx: Trx,
+    table: TableRuntime,
+    range: KeyRange,
+    mode: LockMode,
+  ): AsyncGenerator<Row, void, undefined> {
     this.trxs.checkActive(trx);
     if (mode === 'X' && trx.readOnly) throw new ReadOnlyTransactionError();
     this.trxs.ensureTrxId(trx);
@@ -257,12 +305,20 @@ export class RowSelect {
     let count = 0;
     for (;;) {
       this.trxs.checkActive(trx);
-      const start = resumeAfter === undefined ? bounds : reverse ? { ...bounds, lt: resumeAfter, lte: undefined } : { ...bounds, gt: resumeAfter, gte: undefined };
+      const start =
+        resumeAfter === undefined
+          ? bounds
+          : reverse
+            ? { ...bounds, lt: resumeAfter, lte: undefined }
+            : { ...bounds, gt: resumeAfter, gte: undefined };
       const it = table.clustered.scan({ ...dropUndefined(start), reverse });
       if (!it.step()) {
         // Past the range: lock the gap up to the next key so nothing can be inserted into it.
         if (!reverse && kind === 'next-key') {
-          const after = resumeAfter === undefined ? firstKeyAtOrAfter(table.clustered, bounds) : nextKey(table.clustered, resumeAfter);
+          const after =
+            resumeAfter === undefined
+              ? firstKeyAtOrAfter(table.clustered, bounds)
+              : nextKey(table.clustered, resumeAfter);
           const wait = this.rowLocks.lock(trx, indexId, after, mode, 'gap');
           if (wait !== undefined) await this.rowLocks.waitLock(trx, wait);
         }
@@ -287,6 +343,11 @@ export class RowSelect {
 /** The secondary index called `indexName`; ERR_UNKNOWN_INDEX when there is none. */
 export function secondaryOf(table: TableRuntime, indexName: string): SecondaryRuntime {
   const secondary = table.secondary(indexName);
-  if (secondary === undefined) throw new UnknownIndexError(table.name, indexName, table.secondaries.map((s) => s.index.name));
+  if (secondary === undefined)
+    throw new UnknownIndexError(
+      table.name,
+      indexName,
+      table.secondaries.map((s) => s.index.name),
+    );
   return secondary;
 }

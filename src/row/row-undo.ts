@@ -50,9 +50,15 @@ export class RowUndo {
   undoDownTo(trx: Trx, toUndoNo: number): void {
     const cursor = new UndoLogCursor();
     for (;;) {
-      const insertTop = trx.insertUndo === undefined ? undefined : lastUndoRecord(this.pages, trx.insertUndo, new UndoLogCursor());
+      const insertTop =
+        trx.insertUndo === undefined ? undefined : lastUndoRecord(this.pages, trx.insertUndo, new UndoLogCursor());
       const updateTop = trx.updateUndo === undefined ? undefined : lastUndoRecord(this.pages, trx.updateUndo, cursor);
-      const top = insertTop === undefined ? updateTop : updateTop === undefined || insertTop.undoNo > updateTop.undoNo ? insertTop : updateTop;
+      const top =
+        insertTop === undefined
+          ? updateTop
+          : updateTop === undefined || insertTop.undoNo > updateTop.undoNo
+            ? insertTop
+            : updateTop;
       if (top === undefined || top.undoNo < toUndoNo) break;
       const log = top === insertTop ? trx.insertUndo! : trx.updateUndo!;
       const mtr = this.storage.startMtr();

@@ -40,7 +40,15 @@ export class RowUpdate {
   private readonly indexChangeByFirstColumn: boolean;
   private readonly entry: EntryView = newEntryView();
 
-  constructor(storage: Storage, trxSystem: TrxSystem, trxs: TrxLifecycle, rowLocks: RowLocks, inserts: RowInsert, stats: EngineStats, seams: RowEngineTestSeams = {}) {
+  constructor(
+    storage: Storage,
+    trxSystem: TrxSystem,
+    trxs: TrxLifecycle,
+    rowLocks: RowLocks,
+    inserts: RowInsert,
+    stats: EngineStats,
+    seams: RowEngineTestSeams = {},
+  ) {
     this.storage = storage;
     this.trxSystem = trxSystem;
     this.trxs = trxs;
@@ -56,11 +64,17 @@ export class RowUpdate {
    */
   async update(trx: Trx, table: TableRuntime, key: KeyInput, changes: Row): Promise<boolean> {
     this.trxs.checkWritable(trx);
-    if (changes === null || typeof changes !== 'object') throw new InvalidArgumentError('update changes must be an object of column values');
+    if (changes === null || typeof changes !== 'object')
+      throw new InvalidArgumentError('update changes must be an object of column values');
     const changed: number[] = [];
     for (const name of Object.keys(changes)) {
       const column = table.layout.columnIndexByName.get(name);
-      if (column === undefined) throw new UnknownColumnError(table.name, name, table.layout.schema.columns.map((c) => c.name));
+      if (column === undefined)
+        throw new UnknownColumnError(
+          table.name,
+          name,
+          table.layout.schema.columns.map((c) => c.name),
+        );
       changed.push(column);
     }
     const keyBytes = primaryKeyBytes(table, key);
@@ -69,7 +83,10 @@ export class RowUpdate {
       for (const [name, value] of Object.entries(changes)) next[name] = value === undefined ? null : value;
       // A key change is judged on the encoded key, so values the key treats as equal (-0 and 0,
       // a bigint and a number) are no change.
-      if (changed.some((c) => table.layout.keyPosition[c]! >= 0) && compareBytes(encodeClustered(table, next, 0, ROLL_PTR_NULL).key, keyBytes) !== 0) {
+      if (
+        changed.some((c) => table.layout.keyPosition[c]! >= 0) &&
+        compareBytes(encodeClustered(table, next, 0, ROLL_PTR_NULL).key, keyBytes) !== 0
+      ) {
         return this.moveRow(trx, table, keyBytes, current, next);
       }
       // Validate and encode the new row before any change (RE1); phase 2 stamps it in place.
@@ -83,7 +100,8 @@ export class RowUpdate {
       if (this.indexChangeByFirstColumn) {
         // TEST ONLY: an index counts as changed only when its first column does (SEC=CLUST broken).
         for (const i of [...affected]) {
-          const first = table.layout.schema.columns[table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns[0]!]!.name;
+          const first =
+            table.layout.schema.columns[table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns[0]!]!.name;
           if (current[first] === next[first]) affected.delete(i);
         }
       }
@@ -97,10 +115,21 @@ export class RowUpdate {
       const oldTrxId = readTrxId(this.entry.page, this.entry.valueOffset);
       const oldRollPtr = readRollPtrAt(this.entry.page, this.entry.valueOffset + ROW_ROLL_PTR_OFFSET);
       const columns = new Set(changed);
-      for (const i of affected) for (const c of table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns) columns.add(c);
+      for (const i of affected)
+        for (const c of table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns) columns.add(c);
       const page = this.trxSystem.page;
       const mtr = this.storage.startMtr();
-      const rollPtr = appendRowUndo(trx, mtr, page, UndoRecordType.UpdateExisting, table, keyBytes, undoFieldsOf(table, current, columns), oldTrxId, oldRollPtr);
+      const rollPtr = appendRowUndo(
+        trx,
+        mtr,
+        page,
+        UndoRecordType.UpdateExisting,
+        table,
+        keyBytes,
+        undoFieldsOf(table, current, columns),
+        oldTrxId,
+        oldRollPtr,
+      );
       const value = encoded.value;
       writeTrxIdInto(value, 0, trx.trxId);
       writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
@@ -120,7 +149,12 @@ export class RowUpdate {
    * Runs `body` on the newest version of the row `keyBytes`, X-locked (phase 1 of an update or a
    * delete); false when there is no such row. `body` returns 'retry' after waiting for a lock.
    */
-  private async withLockedRow(trx: Trx, table: TableRuntime, keyBytes: Uint8Array, body: (current: MutableRow) => Promise<boolean | 'retry'>): Promise<boolean> {
+  private async withLockedRow(
+    trx: Trx,
+    table: TableRuntime,
+    keyBytes: Uint8Array,
+    body: (current: MutableRow) => Promise<boolean | 'retry'>,
+  ): Promise<boolean> {
     this.trxs.ensureTrxId(trx);
     for (;;) {
       this.trxs.checkActive(trx);
@@ -137,7 +171,11 @@ export class RowUpdate {
    * when it does not exist (after locking the gap at REPEATABLE READ and SERIALIZABLE), or
    * 'retry' after a wait.
    */
-  private async lockRowForWrite(trx: Trx, table: TableRuntime, keyBytes: Uint8Array): Promise<MutableRow | undefined | 'retry'> {
+  private async lockRowForWrite(
+    trx: Trx,
+    table: TableRuntime,
+    keyBytes: Uint8Array,
+  ): Promise<MutableRow | undefined | 'retry'> {
     const indexId = table.record.primary.id;
     const found = table.clustered.find(keyBytes, this.entry);
     const live = found && (this.entry.flags & ENTRY_DELETE_MARK) === 0;
@@ -145,7 +183,13 @@ export class RowUpdate {
     if (found) {
       // The entry view is still this record's: taking a lock without waiting changes no page.
       this.rowLocks.convertImplicit(trx, indexId, keyBytes, readTrxId(this.entry.page, this.entry.valueOffset));
-      wait = this.rowLocks.lock(trx, indexId, keyBytes, 'X', live || trx.isolation === 'read-committed' ? 'record' : 'next-key');
+      wait = this.rowLocks.lock(
+        trx,
+        indexId,
+        keyBytes,
+        'X',
+        live || trx.isolation === 'read-committed' ? 'record' : 'next-key',
+      );
     } else if (trx.isolation !== 'read-committed') {
       wait = this.rowLocks.lock(trx, indexId, nextKey(table.clustered, keyBytes), 'X', 'gap');
     }
@@ -157,7 +201,14 @@ export class RowUpdate {
   }
 
   /** X locks on the secondary entries an update delete-marks, insert checks for the new ones. */
-  private secondaryWriteLocks(trx: Trx, table: TableRuntime, affected: ReadonlySet<number>, oldKeys: readonly Uint8Array[], newKeys: readonly Uint8Array[], primaryKey: Uint8Array): Promise<void> | undefined {
+  private secondaryWriteLocks(
+    trx: Trx,
+    table: TableRuntime,
+    affected: ReadonlySet<number>,
+    oldKeys: readonly Uint8Array[],
+    newKeys: readonly Uint8Array[],
+    primaryKey: Uint8Array,
+  ): Promise<void> | undefined {
     for (const i of affected) {
       const secondary = table.secondaries[i]!;
       let wait = this.rowLocks.lockSecondary(trx, table, i, oldKeys[i]!, 'X', 'record');
@@ -173,7 +224,13 @@ export class RowUpdate {
   }
 
   /** A primary-key change: delete-mark the old row, insert the new (both undone by rollback). */
-  private async moveRow(trx: Trx, table: TableRuntime, oldKey: Uint8Array, current: MutableRow, next: MutableRow): Promise<boolean> {
+  private async moveRow(
+    trx: Trx,
+    table: TableRuntime,
+    oldKey: Uint8Array,
+    current: MutableRow,
+    next: MutableRow,
+  ): Promise<boolean> {
     const { key: newKey } = encodeClustered(table, next, 0, ROLL_PTR_NULL);
     const newKeys = secondaryKeys(table, next);
     for (;;) {
@@ -214,11 +271,22 @@ export class RowUpdate {
     const value = this.entry.page.slice(this.entry.valueOffset, this.entry.valueOffset + this.entry.valueLength);
     const page = this.trxSystem.page;
     const mtr = this.storage.startMtr();
-    const rollPtr = appendRowUndo(trx, mtr, page, UndoRecordType.DeleteMark, table, keyBytes, undoFieldsOf(table, current, indexedColumns(table)), oldTrxId, oldRollPtr);
+    const rollPtr = appendRowUndo(
+      trx,
+      mtr,
+      page,
+      UndoRecordType.DeleteMark,
+      table,
+      keyBytes,
+      undoFieldsOf(table, current, indexedColumns(table)),
+      oldTrxId,
+      oldRollPtr,
+    );
     writeTrxIdInto(value, 0, trx.trxId);
     writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
     changeClustered(mtr, table, keyBytes, 'update', value, ENTRY_DELETE_MARK);
-    for (const [i, k] of secondaryKeys(table, current).entries()) changeSecondary(mtr, table.secondaries[i]!.tree, k, 'delete-mark');
+    for (const [i, k] of secondaryKeys(table, current).entries())
+      changeSecondary(mtr, table.secondaries[i]!.tree, k, 'delete-mark');
     mtr.commit();
     this.stats.deletes++;
   }

@@ -32,7 +32,7 @@ import { ROW_ROLL_PTR_OFFSET, decodeRowAt, encodeSecondaryKey, readTrxId } from 
 import type { ColumnValue } from '../rec/schema.js';
 import { decodeUndoField } from '../rec/undo-fields.js';
 import { readRollPtrAt, rollPtrIsInsert, type RollPtr } from '../undo/roll-ptr.js';
-import { type PageSource } from '../undo/undo-log.js';
+import type { PageSource } from '../undo/undo-log.js';
 import { UndoLogCursor, readUndoRecord } from '../undo/undo-log-read.js';
 import { UndoRecordType } from '../undo/undo-record.js';
 import { assert } from '../util/assert.js';
@@ -65,7 +65,8 @@ export class RowVersions {
   visibleRow(table: TableRuntime, view: EntryView, readView: ReadView | undefined): MutableRow | undefined {
     const trxId = readTrxId(view.page, view.valueOffset);
     const deleted = (view.flags & ENTRY_DELETE_MARK) !== 0;
-    if (readView === undefined || readView.changesVisible(trxId)) return deleted ? undefined : rowFromEntry(table, view);
+    if (readView === undefined || readView.changesVisible(trxId))
+      return deleted ? undefined : rowFromEntry(table, view);
     const version: Version = {
       row: rowFromEntry(table, view),
       deleted,
@@ -113,7 +114,8 @@ export class RowVersions {
   olderVersionHasEntry(table: TableRuntime, layoutIndex: number, version: Version, entry: Uint8Array): boolean {
     const purgeView = this.trxSystem.purgeView;
     for (;;) {
-      if (!version.deleted && compareBytes(encodeSecondaryKey(table.layout, layoutIndex, version.row), entry) === 0) return true;
+      if (!version.deleted && compareBytes(encodeSecondaryKey(table.layout, layoutIndex, version.row), entry) === 0)
+        return true;
       if (purgeView.changesVisible(version.trxId)) return false;
       if (!this.previousVersion(table, version)) return false;
     }
@@ -132,7 +134,15 @@ export function newestVersion(table: TableRuntime, view: EntryView): Version {
 
 /** The row in the clustered entry `view` (its newest version). */
 export function rowFromEntry(table: TableRuntime, view: EntryView): MutableRow {
-  return decodeRowAt(table.layout, view.page, view.keyOffset, view.keyLength, view.page, view.valueOffset, view.valueLength) as MutableRow;
+  return decodeRowAt(
+    table.layout,
+    view.page,
+    view.keyOffset,
+    view.keyLength,
+    view.page,
+    view.valueOffset,
+    view.valueLength,
+  ) as MutableRow;
 }
 
 /** Applies an undo record's old values to `row` (the version before the change). */
@@ -142,6 +152,9 @@ export function applyUndoFields(table: TableRuntime, cursor: UndoLogCursor, row:
   while (cursor.nextField()) {
     const def = columns[cursor.fieldNo];
     assert(def !== undefined, `undo field ${cursor.fieldNo} names a column of ${table.name}`);
-    row[def.name] = cursor.valueLength < 0 ? null : decodeUndoField(def.type, cursor.bytes, cursor.valueOffset, cursor.valueOffset + cursor.valueLength);
+    row[def.name] =
+      cursor.valueLength < 0
+        ? null
+        : decodeUndoField(def.type, cursor.bytes, cursor.valueOffset, cursor.valueOffset + cursor.valueLength);
   }
 }

@@ -24,13 +24,7 @@ import { Trx, type IsolationLevel } from '../mvcc/trx.js';
 import { recoveryActionFor } from '../mvcc/trx-sys-page.js';
 import type { TrxSystem } from '../mvcc/trx-system.js';
 import type { Durability } from '../redo/redo-log.js';
-import {
-  commitUndoLog,
-  freeUndoLog,
-  runUndoSteps,
-  type PageSource,
-  type UndoLogRef,
-} from '../undo/undo-log.js';
+import { commitUndoLog, freeUndoLog, runUndoSteps, type PageSource, type UndoLogRef } from '../undo/undo-log.js';
 import { lastUndoRecord, prevUndoRecord } from '../undo/undo-log-read.js';
 import type { EngineStats } from './engine-stats.js';
 import type { RowUndo } from './row-undo.js';
@@ -64,7 +58,8 @@ export class TrxLifecycle {
   }
 
   checkActive(trx: Trx): void {
-    if (trx.state !== 'active') throw new TransactionFinishedError(trx.deadlockVictim ? 'rolled back (deadlock victim)' : trx.state);
+    if (trx.state !== 'active')
+      throw new TransactionFinishedError(trx.deadlockVictim ? 'rolled back (deadlock victim)' : trx.state);
     this.checkHealthy();
   }
 
@@ -163,7 +158,11 @@ export class TrxLifecycle {
   /** True when a transaction that has written or locked anything is open (DDL waits for none). */
   hasOpenWriters(): boolean {
     for (const trx of this.active) {
-      if (trx.trxId !== 0 && (trx.insertUndo !== undefined || trx.updateUndo !== undefined || this.locks.locksOf(trx).length > 0)) return true;
+      if (
+        trx.trxId !== 0 &&
+        (trx.insertUndo !== undefined || trx.updateUndo !== undefined || this.locks.locksOf(trx).length > 0)
+      )
+        return true;
     }
     return false;
   }

@@ -35,7 +35,15 @@ export function appendRowUndo(
   oldTrxId: number,
   oldRollPtr: RollPtr,
 ): RollPtr {
-  const bytes = encodeUndoRecord({ type, undoNo: trx.undoNo, tableId: table.id, oldTrxId, oldRollPtr, primaryKey: key, fields });
+  const bytes = encodeUndoRecord({
+    type,
+    undoNo: trx.undoNo,
+    tableId: table.id,
+    oldTrxId,
+    oldRollPtr,
+    primaryKey: key,
+    fields,
+  });
   const log = undoLogFor(trx, mtr, trxSysPage, type === UndoRecordType.Insert ? 'insert' : 'update');
   const rollPtr = appendUndoRecord(mtr, log, bytes);
   trx.undoNo++;
@@ -50,7 +58,10 @@ export function undoFieldsOf(table: TableRuntime, row: Row, columns: Iterable<nu
     if (table.layout.keyPosition[column]! >= 0) continue;
     const def = schema.columns[column]!;
     const value = row[def.name];
-    fields.push({ fieldNo: column, value: value === null || value === undefined ? null : encodeUndoField(def.type, value) });
+    fields.push({
+      fieldNo: column,
+      value: value === null || value === undefined ? null : encodeUndoField(def.type, value),
+    });
   }
   return fields;
 }

@@ -114,7 +114,10 @@ export function readRollPtrAt(source: Uint8Array, at: number, pageNo?: number): 
   if (spaceId >= ROLL_PTR_SPACE_LIMIT) {
     throw new CorruptionError(spaceFileName(0), pageNo, `RP1 stored roll pointer names undo space ${spaceId}`);
   }
-  return ((first & 0x80 ? TWO_52 : 0) + spaceId * TWO_48 + readU32(source, at + 1) * TWO_16 + readU16(source, at + 5)) as RollPtr;
+  return ((first & 0x80 ? TWO_52 : 0) +
+    spaceId * TWO_48 +
+    readU32(source, at + 1) * TWO_16 +
+    readU16(source, at + 5)) as RollPtr;
 }
 
 /** The undo page number of a stored roll pointer, without building the value. */
@@ -146,7 +149,7 @@ export function rollPtrToBigInt(rollPtr: RollPtr): bigint {
 export function rollPtrFromBigInt(value: bigint): RollPtr {
   assert(value >= 0n && value < 1n << 56n, () => `RP1 roll pointer ${value} fits 56 bits`);
   return makeRollPtr(
-    (value >> 55n) === 1n,
+    value >> 55n === 1n,
     Number((value >> 48n) & 0x7fn),
     Number((value >> 16n) & 0xffffffffn),
     Number(value & 0xffffn),

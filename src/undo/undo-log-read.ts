@@ -10,7 +10,14 @@
 import { assert, debugChecks } from '../util/assert.js';
 import { FIL_NEXT, FIL_PREV, NIL_PAGE, readU16, readU32, readU64 } from '../page/page.js';
 import { SYSTEM_SPACE_ID } from '../page/tablespace.js';
-import { makeRollPtr, rollPtrIsInsert, rollPtrOffset, rollPtrPageNo, rollPtrSpaceId, type RollPtr } from './roll-ptr.js';
+import {
+  makeRollPtr,
+  rollPtrIsInsert,
+  rollPtrOffset,
+  rollPtrPageNo,
+  rollPtrSpaceId,
+  type RollPtr,
+} from './roll-ptr.js';
 import { UndoRecordCursor } from './undo-record.js';
 import {
   UNDO_LOG_HIST_NEXT,
@@ -72,7 +79,10 @@ function positionAt(cursor: UndoLogCursor, page: Uint8Array, pageNo: number, off
   const start = recordsStart(page, pageNo);
   const free = readU16(page, UNDO_PAGE_FREE);
   if (offset < start || offset + UNDO_REC_WRAPPER_BYTES > free) {
-    throw corrupt(pageNo, `U9 no undo record at offset ${offset}: records lie in [${start}, ${free}) (popped by rollback, or never written)`);
+    throw corrupt(
+      pageNo,
+      `U9 no undo record at offset ${offset}: records lie in [${start}, ${free}) (popped by rollback, or never written)`,
+    );
   }
   const prev = readU16(page, offset + UNDO_REC_PREV);
   const length = readU16(page, offset + UNDO_REC_LEN);
@@ -103,15 +113,18 @@ function checkPageRecords(page: Uint8Array, pageNo: number, offset = -1): number
   let count = 0;
   let found = offset < 0;
   while (at < free) {
-    if (readU16(page, at + UNDO_REC_PREV) !== prev) throw corrupt(pageNo, `U4 REC_PREV of the record at ${at} is not ${prev}`);
+    if (readU16(page, at + UNDO_REC_PREV) !== prev)
+      throw corrupt(pageNo, `U4 REC_PREV of the record at ${at} is not ${prev}`);
     if (at === offset) found = true;
     prev = at;
     at += UNDO_REC_WRAPPER_BYTES + readU16(page, at + UNDO_REC_LEN);
     count++;
   }
   if (at !== free) throw corrupt(pageNo, `U4 records end at ${at}, PAGE_FREE is ${free}`);
-  if (readU16(page, UNDO_PAGE_LAST_REC) !== prev) throw corrupt(pageNo, `U4 PAGE_LAST_REC is ${readU16(page, UNDO_PAGE_LAST_REC)}, the last record is at ${prev}`);
-  if (readU16(page, UNDO_PAGE_N_RECS) !== count) throw corrupt(pageNo, `U4 PAGE_N_RECS is ${readU16(page, UNDO_PAGE_N_RECS)}, the page holds ${count}`);
+  if (readU16(page, UNDO_PAGE_LAST_REC) !== prev)
+    throw corrupt(pageNo, `U4 PAGE_LAST_REC is ${readU16(page, UNDO_PAGE_LAST_REC)}, the last record is at ${prev}`);
+  if (readU16(page, UNDO_PAGE_N_RECS) !== count)
+    throw corrupt(pageNo, `U4 PAGE_N_RECS is ${readU16(page, UNDO_PAGE_N_RECS)}, the page holds ${count}`);
   if (!found) throw corrupt(pageNo, `U4 offset ${offset} is not a record`);
   return count;
 }
@@ -121,10 +134,18 @@ function checkPageRecords(page: Uint8Array, pageNo: number, offset = -1): number
  * stored beside the roll pointer). Never returns garbage: a roll pointer into a freed or reused
  * page, to a popped record or to no record at all raises `CorruptionError` (U9, seed 002).
  */
-export function readUndoRecord(source: PageSource, rollPtr: RollPtr, ownerTrxId: number, cursor = new UndoLogCursor()): UndoLogCursor {
+export function readUndoRecord(
+  source: PageSource,
+  rollPtr: RollPtr,
+  ownerTrxId: number,
+  cursor = new UndoLogCursor(),
+): UndoLogCursor {
   const pageNo = rollPtrPageNo(rollPtr);
   if (rollPtrSpaceId(rollPtr) !== SYSTEM_SPACE_ID || pageNo === 0) {
-    throw corrupt(pageNo, `U9 roll pointer to space ${rollPtrSpaceId(rollPtr)} page ${pageNo} names no undo page (a null roll pointer has no record)`);
+    throw corrupt(
+      pageNo,
+      `U9 roll pointer to space ${rollPtrSpaceId(rollPtr)} page ${pageNo} names no undo page (a null roll pointer has no record)`,
+    );
   }
   const page = source.getPage(SYSTEM_SPACE_ID, pageNo);
   const code = rollPtrIsInsert(rollPtr) ? UndoLogKindCode.Insert : UndoLogKindCode.Update;
@@ -133,7 +154,11 @@ export function readUndoRecord(source: PageSource, rollPtr: RollPtr, ownerTrxId:
 }
 
 /** The top record of `log` (the one rollback undoes first), or undefined when the log is empty. */
-export function lastUndoRecord(source: PageSource, log: UndoLogRef, cursor = new UndoLogCursor()): UndoLogCursor | undefined {
+export function lastUndoRecord(
+  source: PageSource,
+  log: UndoLogRef,
+  cursor = new UndoLogCursor(),
+): UndoLogCursor | undefined {
   const header = logHeader(source, log);
   if (readU32(header, UNDO_LOG_REC_COUNT) === 0) return undefined;
   const lastPageNo = readU32(header, UNDO_LOG_LAST_PAGE);
@@ -144,7 +169,11 @@ export function lastUndoRecord(source: PageSource, log: UndoLogRef, cursor = new
 }
 
 /** The bottom (oldest) record of `log` (where purge starts), or undefined when the log is empty. */
-export function firstUndoRecord(source: PageSource, log: UndoLogRef, cursor = new UndoLogCursor()): UndoLogCursor | undefined {
+export function firstUndoRecord(
+  source: PageSource,
+  log: UndoLogRef,
+  cursor = new UndoLogCursor(),
+): UndoLogCursor | undefined {
   const header = logHeader(source, log);
   if (readU32(header, UNDO_LOG_REC_COUNT) === 0) return undefined;
   return positionAt(cursor, header, log.pageNo, UNDO_LOG_RECORDS_START); // U6: the header page has records
@@ -214,10 +243,16 @@ export function openUndoLog(source: PageSource, pageNo: number): UndoLogRef {
   const header = source.getPage(SYSTEM_SPACE_ID, pageNo);
   checkUndoPage(header, pageNo, 'undo log header', 0, -1, pageNo);
   const code = readU16(header, UNDO_PAGE_KIND);
-  if (code !== UndoLogKindCode.Insert && code !== UndoLogKindCode.Update) throw corrupt(pageNo, `undo log kind ${code} is unknown`);
+  if (code !== UndoLogKindCode.Insert && code !== UndoLogKindCode.Update)
+    throw corrupt(pageNo, `undo log kind ${code} is unknown`);
   const state = readU16(header, UNDO_LOG_STATE);
-  if (state !== UndoLogState.Active && state !== UndoLogState.Committed) throw corrupt(pageNo, `undo log state ${state} is unknown`);
-  return { pageNo, trxId: readU64(header, UNDO_PAGE_TRX_ID), kind: code === UndoLogKindCode.Insert ? 'insert' : 'update' };
+  if (state !== UndoLogState.Active && state !== UndoLogState.Committed)
+    throw corrupt(pageNo, `undo log state ${state} is unknown`);
+  return {
+    pageNo,
+    trxId: readU64(header, UNDO_PAGE_TRX_ID),
+    kind: code === UndoLogKindCode.Insert ? 'insert' : 'update',
+  };
 }
 
 export function undoLogInfo(source: PageSource, log: UndoLogRef): UndoLogInfo {
@@ -247,7 +282,6 @@ export function undoLogInfo(source: PageSource, log: UndoLogRef): UndoLogInfo {
   };
 }
 
-
 // --- checker -----------------------------------------------------------------------------------
 
 export interface UndoLogCheck {
@@ -269,13 +303,26 @@ export function checkUndoLog(source: PageSource, log: UndoLogRef): UndoLogCheck 
   for (let pageNo = log.pageNo; pageNo !== NIL_PAGE; ) {
     const page = pageNo === log.pageNo ? header : source.getPage(SYSTEM_SPACE_ID, pageNo);
     checkUndoPage(page, pageNo, 'undo log check', kindCode(log.kind), log.trxId, log.pageNo);
-    assert(pages.length < 1 << 24 && !pages.includes(pageNo), () => `undo log ${log.pageNo} page list has a cycle at ${pageNo}`);
-    assert(readU32(page, FIL_PREV) === prevPageNo, () => `undo log ${log.pageNo} page ${pageNo} PREV is ${readU32(page, FIL_PREV)}, expected ${prevPageNo}`);
+    assert(
+      pages.length < 1 << 24 && !pages.includes(pageNo),
+      () => `undo log ${log.pageNo} page list has a cycle at ${pageNo}`,
+    );
+    assert(
+      readU32(page, FIL_PREV) === prevPageNo,
+      () => `undo log ${log.pageNo} page ${pageNo} PREV is ${readU32(page, FIL_PREV)}, expected ${prevPageNo}`,
+    );
     const count = checkPageRecords(page, pageNo);
     assert(count > 0 || pageNo === log.pageNo, () => `U6 undo log ${log.pageNo} page ${pageNo} holds no record`);
-    for (let at = recordsStart(page, pageNo); at < readU16(page, UNDO_PAGE_FREE); at += UNDO_REC_WRAPPER_BYTES + readU16(page, at + UNDO_REC_LEN)) {
+    for (
+      let at = recordsStart(page, pageNo);
+      at < readU16(page, UNDO_PAGE_FREE);
+      at += UNDO_REC_WRAPPER_BYTES + readU16(page, at + UNDO_REC_LEN)
+    ) {
       positionAt(cursor, page, pageNo, at);
-      assert(cursor.undoNo > lastUndoNo, () => `U5 undo log ${log.pageNo}: undo_no ${cursor.undoNo} after ${lastUndoNo}`);
+      assert(
+        cursor.undoNo > lastUndoNo,
+        () => `U5 undo log ${log.pageNo}: undo_no ${cursor.undoNo} after ${lastUndoNo}`,
+      );
       lastUndoNo = cursor.undoNo;
     }
     records += count;
@@ -283,10 +330,22 @@ export function checkUndoLog(source: PageSource, log: UndoLogRef): UndoLogCheck 
     prevPageNo = pageNo;
     pageNo = readU32(page, FIL_NEXT);
   }
-  assert(readU32(header, UNDO_LOG_PAGE_COUNT) === pages.length, () => `undo log ${log.pageNo} LOG_PAGE_COUNT ${readU32(header, UNDO_LOG_PAGE_COUNT)}, found ${pages.length}`);
-  assert(readU32(header, UNDO_LOG_LAST_PAGE) === prevPageNo, () => `undo log ${log.pageNo} LOG_LAST_PAGE ${readU32(header, UNDO_LOG_LAST_PAGE)}, found ${prevPageNo}`);
-  assert(readU32(header, UNDO_LOG_REC_COUNT) === records, () => `undo log ${log.pageNo} LOG_REC_COUNT ${readU32(header, UNDO_LOG_REC_COUNT)}, found ${records}`);
+  assert(
+    readU32(header, UNDO_LOG_PAGE_COUNT) === pages.length,
+    () => `undo log ${log.pageNo} LOG_PAGE_COUNT ${readU32(header, UNDO_LOG_PAGE_COUNT)}, found ${pages.length}`,
+  );
+  assert(
+    readU32(header, UNDO_LOG_LAST_PAGE) === prevPageNo,
+    () => `undo log ${log.pageNo} LOG_LAST_PAGE ${readU32(header, UNDO_LOG_LAST_PAGE)}, found ${prevPageNo}`,
+  );
+  assert(
+    readU32(header, UNDO_LOG_REC_COUNT) === records,
+    () => `undo log ${log.pageNo} LOG_REC_COUNT ${readU32(header, UNDO_LOG_REC_COUNT)}, found ${records}`,
+  );
   const lastPage = prevPageNo === log.pageNo ? header : source.getPage(SYSTEM_SPACE_ID, prevPageNo);
-  assert(readU16(header, UNDO_LOG_TOP) === (records === 0 ? 0 : readU16(lastPage, UNDO_PAGE_LAST_REC)), () => `U6 undo log ${log.pageNo} LOG_TOP is the last page's last record`);
+  assert(
+    readU16(header, UNDO_LOG_TOP) === (records === 0 ? 0 : readU16(lastPage, UNDO_PAGE_LAST_REC)),
+    () => `U6 undo log ${log.pageNo} LOG_TOP is the last page's last record`,
+  );
   return { pages, records };
 }

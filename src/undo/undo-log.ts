@@ -265,16 +265,32 @@ function describeNotUndo(page: Uint8Array): string {
  * Checks that `page` is an undo page of the log with header `logPageNo` (when given), owned by
  * `trxId` (when >= 0) and of kind `code` (when > 0). U9.
  */
-export function checkUndoPage(page: Uint8Array, pageNo: number, what: string, code: number, trxId: number, logPageNo: number): void {
+export function checkUndoPage(
+  page: Uint8Array,
+  pageNo: number,
+  what: string,
+  code: number,
+  trxId: number,
+  logPageNo: number,
+): void {
   if (pageTypeOf(page) !== PageType.Undo) throw corrupt(pageNo, `U9 ${what}: ${describeNotUndo(page)}`);
   if (code > 0 && readU16(page, UNDO_PAGE_KIND) !== code) {
-    throw corrupt(pageNo, `U9 ${what}: the page belongs to an undo log of kind ${readU16(page, UNDO_PAGE_KIND)}, expected ${code}`);
+    throw corrupt(
+      pageNo,
+      `U9 ${what}: the page belongs to an undo log of kind ${readU16(page, UNDO_PAGE_KIND)}, expected ${code}`,
+    );
   }
   if (trxId >= 0 && readU64(page, UNDO_PAGE_TRX_ID) !== trxId) {
-    throw corrupt(pageNo, `U9 ${what}: the page belongs to transaction ${readU64(page, UNDO_PAGE_TRX_ID)}, expected ${trxId} (freed and reused)`);
+    throw corrupt(
+      pageNo,
+      `U9 ${what}: the page belongs to transaction ${readU64(page, UNDO_PAGE_TRX_ID)}, expected ${trxId} (freed and reused)`,
+    );
   }
   if (logPageNo !== NIL_PAGE && readU32(page, UNDO_PAGE_LOG_PAGE) !== logPageNo) {
-    throw corrupt(pageNo, `U9 ${what}: the page belongs to the undo log at page ${readU32(page, UNDO_PAGE_LOG_PAGE)}, expected ${logPageNo}`);
+    throw corrupt(
+      pageNo,
+      `U9 ${what}: the page belongs to the undo log at page ${readU32(page, UNDO_PAGE_LOG_PAGE)}, expected ${logPageNo}`,
+    );
   }
   const free = readU16(page, UNDO_PAGE_FREE);
   if (free < recordsStart(page, pageNo) || free > page.length - FIL_TRAILER_BYTES) {
@@ -321,7 +337,8 @@ function writeLogTop(
   top: number,
 ): void {
   const s = scratchFor(14);
-  const pagesChanged = readU32(header, UNDO_LOG_LAST_PAGE) !== lastPage || readU32(header, UNDO_LOG_PAGE_COUNT) !== pageCount;
+  const pagesChanged =
+    readU32(header, UNDO_LOG_LAST_PAGE) !== lastPage || readU32(header, UNDO_LOG_PAGE_COUNT) !== pageCount;
   writeU32(s, 0, lastPage);
   writeU32(s, 4, pageCount);
   writeU32(s, 8, recCount);
@@ -331,7 +348,14 @@ function writeLogTop(
 }
 
 /** Initialises a freshly allocated undo page's header (INIT_PAGE zeroed the rest). */
-function initUndoPage(mtr: MiniTransaction, page: Uint8Array, code: number, trxId: number, logPageNo: number, start: number): void {
+function initUndoPage(
+  mtr: MiniTransaction,
+  page: Uint8Array,
+  code: number,
+  trxId: number,
+  logPageNo: number,
+  start: number,
+): void {
   const s = scratchFor(24);
   s.fill(0, 0, 24);
   writeU16(s, 0, code);
@@ -349,8 +373,16 @@ function initUndoPage(mtr: MiniTransaction, page: Uint8Array, code: number, trxI
  * Creates an undo log for `trxId`: allocates its header page in space 0 and claims a slot for it
  * in the same mtr (U7). Throws `UndoSlotsFullError` (nothing written) when every slot is taken.
  */
-export function createUndoLog(mtr: MiniTransaction, rseg: RollbackSegment, trxId: number, kind: UndoLogKind): UndoLogRef {
-  assert(Number.isSafeInteger(trxId) && trxId > 0 && trxId < rseg.nextTrxIdOrNo, () => `U11 undo log owner ${trxId} is an assigned trx id`);
+export function createUndoLog(
+  mtr: MiniTransaction,
+  rseg: RollbackSegment,
+  trxId: number,
+  kind: UndoLogKind,
+): UndoLogRef {
+  assert(
+    Number.isSafeInteger(trxId) && trxId > 0 && trxId < rseg.nextTrxIdOrNo,
+    () => `U11 undo log owner ${trxId} is an assigned trx id`,
+  );
   const slot = rseg.findFreeSlot(mtr); // may throw: before any write
   const { pageNo, page } = allocatePage(mtr, SYSTEM_SPACE_ID, PageType.Undo);
   initUndoPage(mtr, page, kindCode(kind), trxId, pageNo, UNDO_LOG_RECORDS_START);
@@ -372,14 +404,23 @@ const appendCursor = new UndoRecordCursor();
  * pointer. Allocates and links a new page when the last one is full. The record is checked
  * (U1, U3, U5) before anything is written, so a refused record leaves the mtr untouched.
  */
-export function appendUndoRecord(mtr: MiniTransaction, log: UndoLogRef, bytes: Uint8Array, start = 0, end = bytes.length): RollPtr {
+export function appendUndoRecord(
+  mtr: MiniTransaction,
+  log: UndoLogRef,
+  bytes: Uint8Array,
+  start = 0,
+  end = bytes.length,
+): RollPtr {
   const length = end - start;
   const header = logHeader(mtr, log);
   const pageSize = header.length;
   const limit = undoRecordBytesMax(pageSize);
   if (length > limit) throw new UndoRecordTooLargeError(length, limit, 'undo records never span pages');
   appendCursor.parse(bytes, start, length); // U1: a record we store always reads back
-  assert(readU16(header, UNDO_LOG_STATE) === UndoLogState.Active, () => `U10 append to undo log ${log.pageNo} in state ${readU16(header, UNDO_LOG_STATE)}`);
+  assert(
+    readU16(header, UNDO_LOG_STATE) === UndoLogState.Active,
+    () => `U10 append to undo log ${log.pageNo} in state ${readU16(header, UNDO_LOG_STATE)}`,
+  );
 
   let lastPageNo = readU32(header, UNDO_LOG_LAST_PAGE);
   let pageCount = readU32(header, UNDO_LOG_PAGE_COUNT);
@@ -389,7 +430,10 @@ export function appendUndoRecord(mtr: MiniTransaction, log: UndoLogRef, bytes: U
   if (recCount > 0) {
     const top = readU16(header, UNDO_LOG_TOP);
     const topUndoNo = undoNoAt(page, top + UNDO_REC_WRAPPER_BYTES);
-    assert(appendCursor.undoNo > topUndoNo, () => `U5 undo_no ${appendCursor.undoNo} above the top's ${topUndoNo} in undo log ${log.pageNo}`);
+    assert(
+      appendCursor.undoNo > topUndoNo,
+      () => `U5 undo_no ${appendCursor.undoNo} above the top's ${topUndoNo} in undo log ${log.pageNo}`,
+    );
   }
 
   let free = readU16(page, UNDO_PAGE_FREE);
@@ -424,12 +468,20 @@ export function appendUndoRecord(mtr: MiniTransaction, log: UndoLogRef, bytes: U
  * Drops the last page of `log` (empty of records, or being freed), making its predecessor the
  * last. Returns the new last page. Header fields are written by the caller (`writeLogTop`).
  */
-function dropLastPage(mtr: MiniTransaction, log: UndoLogRef, lastPageNo: number, lastPage: Uint8Array): { pageNo: number; page: Uint8Array } {
+function dropLastPage(
+  mtr: MiniTransaction,
+  log: UndoLogRef,
+  lastPageNo: number,
+  lastPage: Uint8Array,
+): { pageNo: number; page: Uint8Array } {
   const prevPageNo = readU32(lastPage, FIL_PREV);
   assert(lastPageNo !== log.pageNo && prevPageNo !== NIL_PAGE, 'U6 the header page is freed last');
   const prevPage = mtr.getPage(SYSTEM_SPACE_ID, prevPageNo);
   checkUndoPage(prevPage, prevPageNo, 'undo log page', kindCode(log.kind), log.trxId, log.pageNo);
-  assert(readU32(prevPage, FIL_NEXT) === lastPageNo, () => `undo log ${log.pageNo}: page ${prevPageNo} links to ${lastPageNo}`);
+  assert(
+    readU32(prevPage, FIL_NEXT) === lastPageNo,
+    () => `undo log ${log.pageNo}: page ${prevPageNo} links to ${lastPageNo}`,
+  );
   mtr.writeU32(prevPage, FIL_NEXT, NIL_PAGE);
   freePage(mtr, SYSTEM_SPACE_ID, lastPageNo);
   return { pageNo: prevPageNo, page: prevPage };
@@ -441,10 +493,18 @@ function dropLastPage(mtr: MiniTransaction, log: UndoLogRef, lastPageNo: number,
  * several mtrs; returns true when done (the top record's undo_no is below `undoNo`, or the log is
  * empty), false when the caller must call again in a new mtr. `undoNo` 0 empties the log.
  */
-export function truncateUndoLog(mtr: MiniTransaction, log: UndoLogRef, undoNo: number, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
+export function truncateUndoLog(
+  mtr: MiniTransaction,
+  log: UndoLogRef,
+  undoNo: number,
+  maxPages = UNDO_FREE_PAGES_PER_MTR,
+): boolean {
   assert(maxPages >= 1, 'a truncation step may free at least one page');
   const header = logHeader(mtr, log);
-  assert(readU16(header, UNDO_LOG_STATE) === UndoLogState.Active, () => `U10 truncate of undo log ${log.pageNo} that is not ACTIVE`);
+  assert(
+    readU16(header, UNDO_LOG_STATE) === UndoLogState.Active,
+    () => `U10 truncate of undo log ${log.pageNo} that is not ACTIVE`,
+  );
   let recCount = readU32(header, UNDO_LOG_REC_COUNT);
   let lastPageNo = readU32(header, UNDO_LOG_LAST_PAGE);
   let pageCount = readU32(header, UNDO_LOG_PAGE_COUNT);
@@ -482,9 +542,13 @@ export function truncateUndoLog(mtr: MiniTransaction, log: UndoLogRef, undoNo: n
     }
     recCount -= nRecsBefore - nRecs;
     top = nRecs > 0 ? at : 0;
-    const free = nRecs > 0 ? top + UNDO_REC_WRAPPER_BYTES + readU16(page, top + UNDO_REC_LEN) : recordsStart(page, lastPageNo);
+    const free =
+      nRecs > 0 ? top + UNDO_REC_WRAPPER_BYTES + readU16(page, top + UNDO_REC_LEN) : recordsStart(page, lastPageNo);
     writePageRecs(mtr, page, nRecs, free, top);
-    assert(nRecs > 0 || recCount === 0, () => `U6 undo log ${log.pageNo}: an empty header page means an empty log (${recCount} left)`);
+    assert(
+      nRecs > 0 || recCount === 0,
+      () => `U6 undo log ${log.pageNo}: an empty header page means an empty log (${recCount} left)`,
+    );
     changed = true;
     done = true;
     break;
@@ -500,10 +564,22 @@ export function truncateUndoLog(mtr: MiniTransaction, log: UndoLogRef, undoNo: n
  * most `maxPages` pages, returning true; a bigger one is marked COMMITTED (the commit point) and
  * keeps its slot, and the caller finishes with `freeUndoLog` in later mtrs (false).
  */
-export function commitUndoLog(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef, trxNo: number, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
+export function commitUndoLog(
+  mtr: MiniTransaction,
+  rseg: RollbackSegment,
+  log: UndoLogRef,
+  trxNo: number,
+  maxPages = UNDO_FREE_PAGES_PER_MTR,
+): boolean {
   const header = logHeader(mtr, log);
-  assert(readU16(header, UNDO_LOG_STATE) === UndoLogState.Active, () => `U10 commit of undo log ${log.pageNo} that is not ACTIVE`);
-  assert(Number.isSafeInteger(trxNo) && trxNo > 0 && trxNo < rseg.nextTrxIdOrNo, () => `U11 trx_no ${trxNo} was assigned`);
+  assert(
+    readU16(header, UNDO_LOG_STATE) === UndoLogState.Active,
+    () => `U10 commit of undo log ${log.pageNo} that is not ACTIVE`,
+  );
+  assert(
+    Number.isSafeInteger(trxNo) && trxNo > 0 && trxNo < rseg.nextTrxIdOrNo,
+    () => `U11 trx_no ${trxNo} was assigned`,
+  );
   if (log.kind === 'insert' && readU32(header, UNDO_LOG_PAGE_COUNT) <= maxPages) {
     return freePages(mtr, rseg, log, header, maxPages);
   }
@@ -526,7 +602,12 @@ export function commitUndoLog(mtr: MiniTransaction, rseg: RollbackSegment, log: 
  * header page also unlinks the log from its slot or the history list (U7) and returns true.
  * False: call again in a new mtr.
  */
-export function freeUndoLog(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
+export function freeUndoLog(
+  mtr: MiniTransaction,
+  rseg: RollbackSegment,
+  log: UndoLogRef,
+  maxPages = UNDO_FREE_PAGES_PER_MTR,
+): boolean {
   const header = logHeader(mtr, log);
   const state = readU16(header, UNDO_LOG_STATE);
   assert(
@@ -537,10 +618,17 @@ export function freeUndoLog(mtr: MiniTransaction, rseg: RollbackSegment, log: Un
 }
 
 /** Purge is done with `log` (the oldest committed update log): unlink it from the history list and free it, in steps. */
-export function removeFromHistory(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef, maxPages = UNDO_FREE_PAGES_PER_MTR): boolean {
+export function removeFromHistory(
+  mtr: MiniTransaction,
+  rseg: RollbackSegment,
+  log: UndoLogRef,
+  maxPages = UNDO_FREE_PAGES_PER_MTR,
+): boolean {
   const header = logHeader(mtr, log);
   assert(
-    log.kind === 'update' && readU16(header, UNDO_LOG_STATE) === UndoLogState.Committed && readU16(header, UNDO_LOG_SLOT) === UNDO_LOG_SLOT_NONE,
+    log.kind === 'update' &&
+      readU16(header, UNDO_LOG_STATE) === UndoLogState.Committed &&
+      readU16(header, UNDO_LOG_SLOT) === UNDO_LOG_SLOT_NONE,
     () => `U7 undo log ${log.pageNo} is in the history list`,
   );
   return freePages(mtr, rseg, log, header, maxPages);
@@ -558,7 +646,13 @@ export function runUndoSteps(startMtr: () => MiniTransaction, step: (mtr: MiniTr
   }
 }
 
-function freePages(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef, header: Uint8Array, maxPages: number): boolean {
+function freePages(
+  mtr: MiniTransaction,
+  rseg: RollbackSegment,
+  log: UndoLogRef,
+  header: Uint8Array,
+  maxPages: number,
+): boolean {
   assert(maxPages >= 1, 'a free step frees at least one page');
   let lastPageNo = readU32(header, UNDO_LOG_LAST_PAGE);
   let pageCount = readU32(header, UNDO_LOG_PAGE_COUNT);
@@ -585,7 +679,10 @@ function freePages(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef,
   if (slot !== UNDO_LOG_SLOT_NONE) {
     rseg.releaseSlot(mtr, slot, log.pageNo);
   } else {
-    assert(readU16(header, UNDO_LOG_STATE) === UndoLogState.Committed && log.kind === 'update', () => `U7 undo log ${log.pageNo} in no slot is in the history list`);
+    assert(
+      readU16(header, UNDO_LOG_STATE) === UndoLogState.Committed && log.kind === 'update',
+      () => `U7 undo log ${log.pageNo} in no slot is in the history list`,
+    );
     rseg.historyRemove(mtr, log.pageNo);
   }
   freePage(mtr, SYSTEM_SPACE_ID, log.pageNo);

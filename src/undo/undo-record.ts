@@ -187,17 +187,28 @@ export function encodeUndoRecordInto(record: UndoRecordInput, target: Uint8Array
   const { type, undoNo, tableId, primaryKey, fields } = record;
   const flags = record.flags ?? 0;
   assert(isUndoRecordType(type), () => `U2 undo record type ${String(type)} is known`);
-  assert((flags & ~UNDO_RECORD_FLAGS_KNOWN) === 0 && flags >= 0 && flags <= 0xff, () => `U2 undo record flags ${flags} are known`);
+  assert(
+    (flags & ~UNDO_RECORD_FLAGS_KNOWN) === 0 && flags >= 0 && flags <= 0xff,
+    () => `U2 undo record flags ${flags} are known`,
+  );
   assert(Number.isSafeInteger(undoNo) && undoNo >= 0 && undoNo < UNDO_ID_LIMIT, () => `undo_no ${undoNo} fits 48 bits`);
   assert(Number.isSafeInteger(tableId) && tableId >= 0, () => `table id ${tableId} is a safe integer`);
   assert(fields.length <= 0xffff, () => `${fields.length} undo fields fit 16 bits`);
   const length = undoRecordLength(record);
   if (length > UNDO_RECORD_CODEC_BYTES_MAX) throw new UndoRecordTooLargeError(length, UNDO_RECORD_CODEC_BYTES_MAX);
-  if (primaryKey.length > UNDO_VALUE_BYTES_MAX) throw new UndoRecordTooLargeError(length, UNDO_RECORD_CODEC_BYTES_MAX, 'primary key');
+  if (primaryKey.length > UNDO_VALUE_BYTES_MAX)
+    throw new UndoRecordTooLargeError(length, UNDO_RECORD_CODEC_BYTES_MAX, 'primary key');
   for (const field of fields) {
-    assert(Number.isInteger(field.fieldNo) && field.fieldNo >= 0 && field.fieldNo <= 0xffff, () => `field number ${field.fieldNo} fits 16 bits`);
+    assert(
+      Number.isInteger(field.fieldNo) && field.fieldNo >= 0 && field.fieldNo <= 0xffff,
+      () => `field number ${field.fieldNo} fits 16 bits`,
+    );
     if (field.value !== null && field.value.length > UNDO_VALUE_BYTES_MAX) {
-      throw new UndoRecordTooLargeError(length, UNDO_RECORD_CODEC_BYTES_MAX, `value of field ${field.fieldNo} over ${UNDO_VALUE_BYTES_MAX} bytes`);
+      throw new UndoRecordTooLargeError(
+        length,
+        UNDO_RECORD_CODEC_BYTES_MAX,
+        `value of field ${field.fieldNo} over ${UNDO_VALUE_BYTES_MAX} bytes`,
+      );
     }
   }
   assert(at + length <= target.length, 'the encode target has room for the record');
@@ -209,7 +220,10 @@ export function encodeUndoRecordInto(record: UndoRecordInput, target: Uint8Array
   if (type !== UndoRecordType.Insert) {
     const oldTrxId = record.oldTrxId;
     const oldRollPtr = record.oldRollPtr;
-    assert(oldTrxId !== undefined && Number.isSafeInteger(oldTrxId) && oldTrxId >= 0 && oldTrxId < UNDO_ID_LIMIT, 'an update-type undo record has the old DB_TRX_ID');
+    assert(
+      oldTrxId !== undefined && Number.isSafeInteger(oldTrxId) && oldTrxId >= 0 && oldTrxId < UNDO_ID_LIMIT,
+      'an update-type undo record has the old DB_TRX_ID',
+    );
     assert(oldRollPtr !== undefined, 'an update-type undo record has the old DB_ROLL_PTR');
     writeU48(target, at + UNDO_OLD_TRX_ID_OFFSET, oldTrxId);
     writeRollPtrAt(target, at + UNDO_OLD_ROLL_PTR_OFFSET, oldRollPtr);
@@ -303,14 +317,17 @@ export class UndoRecordCursor {
 
   parse(bytes: Uint8Array, start: number, length: number, pageNo?: number): this {
     const end = start + length;
-    if (length < UNDO_RECORD_BYTES_MIN || end > bytes.length) throw corrupt(pageNo, start, `length ${length} out of range`);
+    if (length < UNDO_RECORD_BYTES_MIN || end > bytes.length)
+      throw corrupt(pageNo, start, `length ${length} out of range`);
     const type = bytes[start + UNDO_TYPE_OFFSET]!;
     if (!isUndoRecordType(type)) throw corrupt(pageNo, start, `U2 unknown type ${type}`);
     const flags = bytes[start + UNDO_FLAGS_OFFSET]!;
-    if ((flags & ~UNDO_RECORD_FLAGS_KNOWN) !== 0) throw corrupt(pageNo, start, `U2 unknown flags 0x${flags.toString(16)}`);
+    if ((flags & ~UNDO_RECORD_FLAGS_KNOWN) !== 0)
+      throw corrupt(pageNo, start, `U2 unknown flags 0x${flags.toString(16)}`);
     let p = start + keyLenOffset(type);
     if (p + 2 > end) throw corrupt(pageNo, start, 'truncated header');
-    if (readU32(bytes, start + UNDO_TABLE_ID_OFFSET) >= 0x200000) throw corrupt(pageNo, start, 'TABLE_ID is not a safe integer');
+    if (readU32(bytes, start + UNDO_TABLE_ID_OFFSET) >= 0x200000)
+      throw corrupt(pageNo, start, 'TABLE_ID is not a safe integer');
     const keyLength = readU16(bytes, p);
     p += 2;
     if (p + keyLength + 2 > end) throw corrupt(pageNo, start, `key length ${keyLength} overruns the record`);
@@ -324,7 +341,8 @@ export class UndoRecordCursor {
       const valueLength = readU16(bytes, p + 2);
       p += 4;
       if (valueLength !== UNDO_VALUE_NULL) {
-        if (p + valueLength > end) throw corrupt(pageNo, start, `value of field ${i} (${valueLength} bytes) overruns the record`);
+        if (p + valueLength > end)
+          throw corrupt(pageNo, start, `value of field ${i} (${valueLength} bytes) overruns the record`);
         p += valueLength;
       }
     }
@@ -396,10 +414,19 @@ export class UndoRecordCursor {
   /** The record as a new object with copies of its bytes. */
   toRecord(): UndoRecord {
     const fields: UndoField[] = [];
-    const saved = { index: this.fieldIndex, at: this.nextAt, no: this.fieldNo, offset: this.valueOffset, length: this.valueLength };
+    const saved = {
+      index: this.fieldIndex,
+      at: this.nextAt,
+      no: this.fieldNo,
+      offset: this.valueOffset,
+      length: this.valueLength,
+    };
     this.rewindFields();
     while (this.nextField()) {
-      fields.push({ fieldNo: this.fieldNo, value: this.valueLength < 0 ? null : this.bytes.slice(this.valueOffset, this.valueOffset + this.valueLength) });
+      fields.push({
+        fieldNo: this.fieldNo,
+        value: this.valueLength < 0 ? null : this.bytes.slice(this.valueOffset, this.valueOffset + this.valueLength),
+      });
     }
     this.fieldIndex = saved.index;
     this.nextAt = saved.at;
@@ -426,7 +453,11 @@ export function decodeUndoRecord(bytes: Uint8Array, at = 0, length = bytes.lengt
 
 /** The error for a record that fails U1 or U2 (a function, so the parse allocates no closure). */
 function corrupt(pageNo: number | undefined, start: number, detail: string): CorruptionError {
-  return new CorruptionError(pageNo === undefined ? 'undo record' : spaceFileName(0), pageNo, `U1 undo record at offset ${start}: ${detail}`);
+  return new CorruptionError(
+    pageNo === undefined ? 'undo record' : spaceFileName(0),
+    pageNo,
+    `U1 undo record at offset ${start}: ${detail}`,
+  );
 }
 
 /** UNDO_NO of a record body at `at`, unchecked (the caller has checked the record). */

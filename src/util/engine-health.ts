@@ -98,9 +98,14 @@ export class EngineHealth {
   /** The error a refused `operation` on `path` reports: ERR_IO after a failure, ERR_CLOSED after close. */
   refusal(path: string, operation: string): MinnoError {
     if (this.stateValue === 'closed' && this.causeValue === undefined) return new ClosedError('storage');
-    return new IoError(path, operation, `an earlier ${this.failedWhat || 'operation'} failed; reopen the database to recover`, {
-      cause: this.causeValue,
-    });
+    return new IoError(
+      path,
+      operation,
+      `an earlier ${this.failedWhat || 'operation'} failed; reopen the database to recover`,
+      {
+        cause: this.causeValue,
+      },
+    );
   }
 
   private leaveOpen(): void {

@@ -18,9 +18,9 @@ import { OsCache } from './fault-os-cache.js';
 import type { ResolvedCrashPolicy, TornFill } from './fault-policy.js';
 import {
   applyOp,
-  ByteExtent,
-  DirNode,
-  FileNode,
+  type ByteExtent,
+  type DirNode,
+  type FileNode,
   isDirectWrite,
   type FsNode,
   type PendingOp,
@@ -125,7 +125,7 @@ function tearWrite(
   assert(!op.direct, 'F5 a direct-I/O write is never torn');
   const end = op.position + op.data.length;
   if (end > image.size) image.setSize(end);
-  for (let start = op.position; start < end;) {
+  for (let start = op.position; start < end; ) {
     const stop = Math.min(end, (Math.floor(start / sectorBytes) + 1) * sectorBytes);
     if (random.chance(0.5)) image.bytes.set(op.data.subarray(start - op.position, stop - op.position), start);
     else if (fill === 'zeros') image.bytes.fill(0, start, stop);

@@ -266,7 +266,9 @@ export class FaultVfs implements Vfs {
   private readonly faultRandom: RandomSource;
   private readonly scheduleRandom: RandomSource;
   private readonly syncRandom: RandomSource;
-  private readonly asyncSyncs: { readonly scheduler: SyncScheduler; readonly min: number; readonly max: number } | undefined;
+  private readonly asyncSyncs:
+    | { readonly scheduler: SyncScheduler; readonly min: number; readonly max: number }
+    | undefined;
   private readonly inFlight = new Set<InFlightSync>();
 
   private seq = 0;
@@ -362,7 +364,9 @@ export class FaultVfs implements Vfs {
 
   private restoreOsCache(image: CrashImage, cache: OsCache): void {
     if (cache.files !== image.files) {
-      throw new InvalidArgumentError('a crash image whose files were replaced cannot keep its osCache: build it without one');
+      throw new InvalidArgumentError(
+        'a crash image whose files were replaced cannot keep its osCache: build it without one',
+      );
     }
     const tree = cache.restore();
     this.root = tree.root;

@@ -94,7 +94,10 @@ export function fromErrno(error: unknown, path: string, operation: string, what?
       return new AlreadyExistsError(shown);
     case 'ENOTDIR':
     case 'EISDIR':
-      return new NotADirectoryError(shown, `${operation} ${shown}: ${code === 'EISDIR' ? 'is a directory' : 'not a directory'}`);
+      return new NotADirectoryError(
+        shown,
+        `${operation} ${shown}: ${code === 'EISDIR' ? 'is a directory' : 'not a directory'}`,
+      );
     case 'ENOTEMPTY':
       return new DirectoryNotEmptyError(shown);
     case 'ENOSPC':
@@ -366,31 +369,41 @@ export class NodeVfs implements Vfs {
   remove(rawPath: string): void {
     const path = normalizePath(rawPath);
     if (path === '') throw new NotADirectoryError(path, '. is a directory: use rmdir');
-    osCall(path, 'unlink', () => {
-      try {
-        fs.unlinkSync(this.osPath(path));
-      } catch (error) {
-        // POSIX lets unlink of a directory fail with EPERM (macOS does); Linux says EISDIR.
-        if ((error as NodeJS.ErrnoException).code === 'EPERM' && this.kindAt(path)?.kind === 'directory') {
-          throw new NotADirectoryError(path, `${path} is a directory: use rmdir`);
+    osCall(
+      path,
+      'unlink',
+      () => {
+        try {
+          fs.unlinkSync(this.osPath(path));
+        } catch (error) {
+          // POSIX lets unlink of a directory fail with EPERM (macOS does); Linux says EISDIR.
+          if ((error as NodeJS.ErrnoException).code === 'EPERM' && this.kindAt(path)?.kind === 'directory') {
+            throw new NotADirectoryError(path, `${path} is a directory: use rmdir`);
+          }
+          throw error;
         }
-        throw error;
-      }
-    }, 'file');
+      },
+      'file',
+    );
   }
 
   rmdir(rawDir: string): void {
     const path = normalizePath(rawDir);
     if (path === '') throw new InvalidArgumentError('cannot remove the root directory');
-    osCall(path, 'rmdir', () => {
-      try {
-        fs.rmdirSync(this.osPath(path));
-      } catch (error) {
-        // POSIX allows EEXIST for a non-empty directory, which here must not read as "already exists".
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new DirectoryNotEmptyError(path);
-        throw error;
-      }
-    }, 'directory');
+    osCall(
+      path,
+      'rmdir',
+      () => {
+        try {
+          fs.rmdirSync(this.osPath(path));
+        } catch (error) {
+          // POSIX allows EEXIST for a non-empty directory, which here must not read as "already exists".
+          if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new DirectoryNotEmptyError(path);
+          throw error;
+        }
+      },
+      'directory',
+    );
   }
 
   syncDir(rawDir: string): void {

@@ -69,7 +69,9 @@ export class SteppedSyncScheduler implements SyncScheduler {
     checkSteps(count);
     for (let i = 0; i < count; i++) {
       this.now++;
-      const due = this.queue.filter((entry) => entry.due <= this.now).sort((a, b) => a.due - b.due || a.order - b.order);
+      const due = this.queue
+        .filter((entry) => entry.due <= this.now)
+        .sort((a, b) => a.due - b.due || a.order - b.order);
       if (due.length === 0) continue;
       this.queue = this.queue.filter((entry) => entry.due > this.now);
       for (const entry of due) entry.complete();

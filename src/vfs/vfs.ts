@@ -215,7 +215,16 @@ export function resolveRename<N extends { readonly kind: 'file' | 'directory' },
     throw new NotADirectoryError(to, `cannot rename over directory ${to}`);
   }
   type File = Extract<N, { readonly kind: 'file' }>;
-  return { from, to, fromParent, fromName, inode: inode as File, toParent, toName, existing: existing as File | undefined };
+  return {
+    from,
+    to,
+    fromParent,
+    fromName,
+    inode: inode as File,
+    toParent,
+    toName,
+    existing: existing as File | undefined,
+  };
 }
 
 /** The checks every VFS's `open` makes first, in one place so all three refuse alike; the path, normalised. */

@@ -26,7 +26,20 @@ import type { IndexDef, TableSchema } from '../../src/rec/schema.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { FaultVfs, type CrashImage, type CrashPolicyName } from '../../src/vfs/fault-vfs.js';
-import { DbModel, REGIONS, Twin, expectSameData, keyInput, outcomeOf, pick, sameOutcome, show, type Cell, type Outcome, type TableModel } from './model.js';
+import {
+  type DbModel,
+  REGIONS,
+  Twin,
+  expectSameData,
+  keyInput,
+  outcomeOf,
+  pick,
+  sameOutcome,
+  show,
+  type Cell,
+  type Outcome,
+  type TableModel,
+} from './model.js';
 
 const PAGE_SIZE = 4096;
 const POLICIES: readonly CrashPolicyName[] = ['power-cut', 'torn-garbage', 'reorder', 'process-crash'];
@@ -34,7 +47,14 @@ const POLICIES: readonly CrashPolicyName[] = ['power-cut', 'torn-garbage', 'reor
 function openDb(vfs: FaultVfs): Promise<Database> {
   // A pool that holds the data (see BUG-UNDO-KEY-VIEW in model.test.ts); pages reach the disk
   // through the workload's explicit flushes and the checkpoints a 256 KiB log forces.
-  return Database.open({ vfs, pageSize: PAGE_SIZE, bufferPoolBytes: 512 * PAGE_SIZE, redoLogBytes: 256 * 1024, background: 'manual', clock: new ManualClock() });
+  return Database.open({
+    vfs,
+    pageSize: PAGE_SIZE,
+    bufferPoolBytes: 512 * PAGE_SIZE,
+    redoLogBytes: 256 * 1024,
+    background: 'manual',
+    clock: new ManualClock(),
+  });
 }
 
 /** Long region values make ~390-byte keys: a few rows split a leaf, a dozen leaves raise the root. */
@@ -130,7 +150,8 @@ class Workload extends Twin {
         expected = orders().insert(row);
         actual = await outcomeOf(() => table.insert(row));
       } else if (kind === 1 || kind === 2) {
-        const changes: Row = kind === 1 ? { pad: 'q'.repeat(100 + this.rng.int(800)) } : { qty: this.rng.int(50), note: { n: i } };
+        const changes: Row =
+          kind === 1 ? { pad: 'q'.repeat(100 + this.rng.int(800)) } : { qty: this.rng.int(50), note: { n: i } };
         expected = orders().update(key!, changes);
         actual = await outcomeOf(() => table.update(keyInput(key!), changes));
       } else if (kind === 3 && orders().get(key!)!['tag'] === null) {
@@ -142,7 +163,8 @@ class Workload extends Twin {
         expected = orders().delete(key!) ? { kind: 'done' } : { kind: 'missing' };
         actual = await outcomeOf(() => table.delete(keyInput(key!)));
       }
-      if (!sameOutcome(actual, expected)) throw new Error(`transaction write ${i}: expected ${show(expected)}, got ${show(actual)}`);
+      if (!sameOutcome(actual, expected))
+        throw new Error(`transaction write ${i}: expected ${show(expected)}, got ${show(actual)}`);
     }
     if (end === 'commit') await this.settle(model, () => tx.commit());
     else if (end === 'rollback') await tx.rollback();
@@ -170,7 +192,10 @@ class Workload extends Twin {
 /** The small workload: every kind of change once, a few hundred VFS operations. */
 async function smallWorkload(w: Workload): Promise<void> {
   await w.createTable(ORDERS);
-  await w.load('orders', Array.from({ length: 14 }, () => w.orderRow()));
+  await w.load(
+    'orders',
+    Array.from({ length: 14 }, () => w.orderRow()),
+  );
   w.flush();
   await w.createIndex('orders', BY_TAG);
   await w.transaction(6, 'commit');
@@ -179,7 +204,10 @@ async function smallWorkload(w: Workload): Promise<void> {
   w.db.purge(); // removes the delete-marked records: pages merge
   w.flush();
   await w.createTable(AUDIT);
-  await w.load('audit', [1, 2, 3].map((id) => ({ id, what: `event ${id}`, at: id === 2 ? null : -0 })));
+  await w.load(
+    'audit',
+    [1, 2, 3].map((id) => ({ id, what: `event ${id}`, at: id === 2 ? null : -0 })),
+  );
   await w.dropIndex('orders', 'by_qty');
   await w.transaction(4, 'rollback');
   await w.dropTable('audit');
@@ -190,7 +218,10 @@ async function smallWorkload(w: Workload): Promise<void> {
 /** The larger workload: random rounds of the same kinds of work. */
 async function largeWorkload(w: Workload, rounds: number): Promise<void> {
   await w.createTable(ORDERS);
-  await w.load('orders', Array.from({ length: 20 }, () => w.orderRow()));
+  await w.load(
+    'orders',
+    Array.from({ length: 20 }, () => w.orderRow()),
+  );
   for (let round = 0; round < rounds; round++) {
     const hasTag = w.model.table('orders').schema.indexes.some((i) => i.name === 'by_tag');
     const hasQty = w.model.table('orders').schema.indexes.some((i) => i.name === 'by_qty');
@@ -198,7 +229,10 @@ async function largeWorkload(w: Workload, rounds: number): Promise<void> {
     switch (w.rng.int(10)) {
       case 0:
       case 1:
-        await w.load('orders', Array.from({ length: 3 + w.rng.int(8) }, () => w.orderRow()));
+        await w.load(
+          'orders',
+          Array.from({ length: 3 + w.rng.int(8) }, () => w.orderRow()),
+        );
         break;
       case 2:
       case 3:
@@ -225,7 +259,10 @@ async function largeWorkload(w: Workload, rounds: number): Promise<void> {
         if (hasAudit) await w.dropTable('audit');
         else {
           await w.createTable(AUDIT);
-          await w.load('audit', [1, 2].map((id) => ({ id, what: `e${id}`, at: id })));
+          await w.load(
+            'audit',
+            [1, 2].map((id) => ({ id, what: `e${id}`, at: id })),
+          );
         }
         break;
     }
@@ -245,7 +282,11 @@ async function baseImage(seed: number): Promise<CrashImage> {
 }
 
 /** Mutating VFS operations the workload performs when nothing crashes. */
-async function countOperations(image: CrashImage, workload: WorkloadFn, seed: number): Promise<{ operations: number; units: number; shapes: Array<[number, number]> }> {
+async function countOperations(
+  image: CrashImage,
+  workload: WorkloadFn,
+  seed: number,
+): Promise<{ operations: number; units: number; shapes: Array<[number, number]> }> {
   const vfs = FaultVfs.fromImage(image, { seed });
   const db = await openDb(vfs);
   const before = vfs.mutatingOperations;
@@ -271,7 +312,13 @@ interface CrashRun {
  * Runs the workload until `arm` makes the VFS crash (or to its end, then crashes now), reopens
  * the crash image and checks it against the model.
  */
-async function crashAndRecover(image: CrashImage, workload: WorkloadFn, seed: number, policy: CrashPolicyName, arm: (vfs: FaultVfs) => void): Promise<CrashRun> {
+async function crashAndRecover(
+  image: CrashImage,
+  workload: WorkloadFn,
+  seed: number,
+  policy: CrashPolicyName,
+  arm: (vfs: FaultVfs) => void,
+): Promise<CrashRun> {
   const vfs = FaultVfs.fromImage(image, { seed });
   const db = await openDb(vfs);
   const w = new Workload(db, seed);
@@ -328,7 +375,9 @@ function matchModel(db: Database, w: Workload, where: string): boolean {
       expectSameData(db, w.pending, undefined, `${where} (the unit in flight landed)`);
       return true;
     } catch (second) {
-      throw new Error(`neither the durable state nor the one with the unit in flight:\n${String(error)}\n---\n${String(second)}`);
+      throw new Error(
+        `neither the durable state nor the one with the unit in flight:\n${String(error)}\n---\n${String(second)}`,
+      );
     }
   }
 }
@@ -369,7 +418,9 @@ describe('table API crash safety', () => {
       expect(run.rolledBack, `${policy}: the open transaction was rolled back by the background`).toBe(1);
       rolledBack += run.rolledBack;
     }
-    console.log(`crash enumeration: ${operations} operations x ${POLICIES.length} policies; units ${units}; in-flight landed ${landed.yes}, absent ${landed.no}; recovered transactions rolled back ${rolledBack}; torn pages restored ${restoredPages}; shapes ${JSON.stringify(shapes)}`);
+    console.log(
+      `crash enumeration: ${operations} operations x ${POLICIES.length} policies; units ${units}; in-flight landed ${landed.yes}, absent ${landed.no}; recovered transactions rolled back ${rolledBack}; torn pages restored ${restoredPages}; shapes ${JSON.stringify(shapes)}`,
+    );
     // Every unit boundary was crashed at, and in-flight units were seen both landed and not.
     expect(unitsSeen.size).toBe(units + 1);
     expect(landed.yes).toBeGreaterThan(0);
@@ -394,7 +445,9 @@ describe('table API crash safety', () => {
       maxHeight = Math.max(maxHeight, ...shapes.map(([height]) => height));
       unitsTotal += run.units;
     }
-    console.log(`random crashes: ${TRIALS} trials, ${unitsTotal} units acknowledged before the crashes, orders tree height up to ${maxHeight}`);
+    console.log(
+      `random crashes: ${TRIALS} trials, ${unitsTotal} units acknowledged before the crashes, orders tree height up to ${maxHeight}`,
+    );
     expect(crashed).toBeGreaterThan(TRIALS / 2);
     expect(maxHeight).toBeGreaterThanOrEqual(3);
   }, 240_000);

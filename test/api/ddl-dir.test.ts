@@ -13,7 +13,14 @@ import { indexNames } from './model.js';
 const PAGE_SIZE = 4096;
 
 function openDb(vfs: FaultVfs): Promise<Database> {
-  return Database.open({ vfs, pageSize: PAGE_SIZE, bufferPoolBytes: 256 * PAGE_SIZE, redoLogBytes: 1 << 20, background: 'manual', clock: new ManualClock() });
+  return Database.open({
+    vfs,
+    pageSize: PAGE_SIZE,
+    bufferPoolBytes: 256 * PAGE_SIZE,
+    redoLogBytes: 1 << 20,
+    background: 'manual',
+    clock: new ManualClock(),
+  });
 }
 
 const table = (name: string) => ({
@@ -41,9 +48,17 @@ describe('DIR: every DDL statement leaves its directory entries synced when it s
     expect(vfs.unsyncedEntries(), 'after creating the database').toEqual([]);
     const steps: Array<{ readonly what: string; readonly run: () => Promise<void>; readonly expected: string[] }> = [
       { what: 'createTable a', run: () => db.createTable(table('a')), expected: ['a[]'] },
-      { what: 'insert into a', run: async () => void (await db.table('a').insert({ id: 1, tag: 'x' })), expected: ['a[]'] },
+      {
+        what: 'insert into a',
+        run: async () => void (await db.table('a').insert({ id: 1, tag: 'x' })),
+        expected: ['a[]'],
+      },
       { what: 'createTable b', run: () => db.createTable(table('b')), expected: ['a[]', 'b[]'] },
-      { what: 'createIndex a.by_tag', run: () => db.createIndex('a', { name: 'by_tag', columns: ['tag'] }), expected: ['a[by_tag]', 'b[]'] },
+      {
+        what: 'createIndex a.by_tag',
+        run: () => db.createIndex('a', { name: 'by_tag', columns: ['tag'] }),
+        expected: ['a[by_tag]', 'b[]'],
+      },
       { what: 'dropIndex a.by_tag', run: () => db.dropIndex('a', 'by_tag'), expected: ['a[]', 'b[]'] },
       { what: 'dropTable a', run: () => db.dropTable('a'), expected: ['b[]'] },
       { what: 'createTable c', run: () => db.createTable(table('c')), expected: ['b[]', 'c[]'] },

@@ -17,12 +17,19 @@ import { RandomSource } from '../../src/util/random.js';
 import { FaultVfs, type CrashImage } from '../../src/vfs/fault-vfs.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 import type { Vfs } from '../../src/vfs/vfs.js';
-import { DbModel, Twin, expectSameData, indexNames, refused, type TableModel } from './model.js';
+import { type DbModel, Twin, expectSameData, indexNames, refused, type TableModel } from './model.js';
 
 const PAGE_SIZE = 4096;
 
 function openDb(vfs: Vfs): Promise<Database> {
-  return Database.open({ vfs, pageSize: PAGE_SIZE, bufferPoolBytes: 512 * PAGE_SIZE, redoLogBytes: 1 << 20, background: 'manual', clock: new ManualClock() });
+  return Database.open({
+    vfs,
+    pageSize: PAGE_SIZE,
+    bufferPoolBytes: 512 * PAGE_SIZE,
+    redoLogBytes: 1 << 20,
+    background: 'manual',
+    clock: new ManualClock(),
+  });
 }
 
 const USERS: TableSchema = {
@@ -94,7 +101,10 @@ describe('DDL', () => {
   it('creates and drops tables; a dropped name can be created again, empty, in a new tablespace', async () => {
     const { twin, db, vfs } = await populated(50);
     await twin.createTable(ORDERS);
-    await twin.load('orders', [{ user: 1n, no: 1, total: 9.5 }, { user: 1n, no: 2, total: -0 }]);
+    await twin.load('orders', [
+      { user: 1n, no: 1, total: 9.5 },
+      { user: 1n, no: 2, total: -0 },
+    ]);
     expect(db.tables).toEqual(['orders', 'users']);
     twin.verify();
     const handle = db.table('orders');
@@ -123,7 +133,9 @@ describe('DDL', () => {
     }
     // The new indexes are maintained by later writes, and the unique one enforces uniqueness.
     await twin.update('users', [7n], { age: 200, email: 'changed@example.org' });
-    expect((await twin.insert('users', { id: 1000n, name: 'x', email: 'changed@example.org', pad: '' })).kind).toBe('duplicate');
+    expect((await twin.insert('users', { id: 1000n, name: 'x', email: 'changed@example.org', pad: '' })).kind).toBe(
+      'duplicate',
+    );
     await twin.delete('users', [8n]);
     expect(db.table('users').getByIndex('by_age', 200)?.['id']).toBe(7n);
     twin.verify();
@@ -165,7 +177,9 @@ describe('DDL', () => {
     await twin.delete('users', [20n]); // delete-marked, not purged: its old value must not count
     await twin.createIndex('users', { name: 'by_email', columns: ['email'], unique: true });
     twin.verify();
-    expect((await twin.insert('users', { id: 20n, name: 'back', email: 'dup@example.org', pad: '' })).kind).toBe('duplicate');
+    expect((await twin.insert('users', { id: 20n, name: 'back', email: 'dup@example.org', pad: '' })).kind).toBe(
+      'duplicate',
+    );
     db.purge();
     twin.verify('after purge');
     await db.close();
@@ -179,14 +193,20 @@ describe('DDL', () => {
     const reader = db.begin({ readOnly: true });
     expect(reader.table('users').count()).toBe(20);
     const files = spaceFiles(db);
-    await refused(() => db.createIndex('users', { name: 'by_age', columns: ['age'] }), 'ERR_IN_USE', ['"users"', 'read-write transactions']);
+    await refused(() => db.createIndex('users', { name: 'by_age', columns: ['age'] }), 'ERR_IN_USE', [
+      '"users"',
+      'read-write transactions',
+    ]);
     await refused(() => db.dropIndex('users', 'by_name'), 'ERR_IN_USE', ['"users"']);
     await refused(() => db.dropTable('users'), 'ERR_IN_USE', ['"users"']);
     await refused(() => db.dropTable('orders'), 'ERR_IN_USE', ['"orders"']);
     expect(writer.state).toBe('active');
     expect(indexNames(db, 'users')).toEqual(['by_name']);
     expect(spaceFiles(db)).toEqual(files);
-    await twin.change((m) => void m.table('orders').insert({ user: 1n, no: 1, total: 1 }), () => writer.commit());
+    await twin.change(
+      (m) => void m.table('orders').insert({ user: 1n, no: 1, total: 1 }),
+      () => writer.commit(),
+    );
     // The reader (no writes, no locks) does not block DDL.
     await twin.createIndex('users', { name: 'by_age', columns: ['age'] });
     await twin.dropTable('orders');
@@ -224,7 +244,10 @@ describe('DDL', () => {
     const { twin } = await populated(120, vfs);
     await twin.createTable(ORDERS);
     await twin.createIndex('orders', { name: 'by_total', columns: ['total'] });
-    await twin.load('orders', [{ user: 2n, no: 1, total: Number.NaN }, { user: 1n, no: 1, total: 3 }]);
+    await twin.load('orders', [
+      { user: 2n, no: 1, total: Number.NaN },
+      { user: 1n, no: 1, total: 3 },
+    ]);
     await twin.createIndex('users', { name: 'by_email', columns: ['email'], unique: true });
     await twin.dropIndex('users', 'by_name');
     await twin.db.close();
@@ -261,13 +284,24 @@ describe('DDL', () => {
   it('after a crash at any operation of each DDL statement, it exists whole or not at all and nothing is orphaned', async () => {
     const statements: Array<{ what: string; run: (db: Database) => Promise<unknown>; apply: (m: DbModel) => void }> = [
       { what: 'createTable', run: (db) => db.createTable(ORDERS), apply: (m) => m.createTable(ORDERS) },
-      { what: 'createIndex', run: (db) => db.createIndex('users', { name: 'by_age', columns: ['age'] }), apply: (m) => void m.createIndex('users', { name: 'by_age', columns: ['age'] }) },
+      {
+        what: 'createIndex',
+        run: (db) => db.createIndex('users', { name: 'by_age', columns: ['age'] }),
+        apply: (m) => void m.createIndex('users', { name: 'by_age', columns: ['age'] }),
+      },
       {
         what: 'createIndex (unique, refused)',
-        run: (db) => db.createIndex('users', { name: 'by_name_u', columns: ['name'], unique: true }).catch((e: MinnoError) => expect(e.code).toBe('ERR_DUPLICATE_KEY')),
+        run: (db) =>
+          db
+            .createIndex('users', { name: 'by_name_u', columns: ['name'], unique: true })
+            .catch((e: MinnoError) => expect(e.code).toBe('ERR_DUPLICATE_KEY')),
         apply: () => undefined,
       },
-      { what: 'dropIndex', run: (db) => db.dropIndex('users', 'by_name'), apply: (m) => m.dropIndex('users', 'by_name') },
+      {
+        what: 'dropIndex',
+        run: (db) => db.dropIndex('users', 'by_name'),
+        apply: (m) => m.dropIndex('users', 'by_name'),
+      },
       { what: 'dropTable', run: (db) => db.dropTable('users'), apply: (m) => m.dropTable('users') },
     ];
     const base = new FaultVfs({ seed: 11 });
@@ -331,7 +365,11 @@ describe('DDL bugs found by the model (regressions)', () => {
     // Expected ERR_DUPLICATE_KEY. Actual: the index is built with two entries for one value.
     // row-engine.ts createIndex checks each key against the tree (checkUniqueWhileBuilding), but
     // the keys of the current batch of 64 are only in `batch`, not yet in the tree.
-    await refused(() => db.createIndex('users', { name: 'by_email', columns: ['email'], unique: true }), 'ERR_DUPLICATE_KEY', ['"by_email"']);
+    await refused(
+      () => db.createIndex('users', { name: 'by_email', columns: ['email'], unique: true }),
+      'ERR_DUPLICATE_KEY',
+      ['"by_email"'],
+    );
     expect(indexNames(db, 'users')).toEqual(['by_name']);
     await db.close();
   });
@@ -342,7 +380,11 @@ describe('DDL bugs found by the model (regressions)', () => {
     for (const id of [10n, 150n, 290n]) await db.table('users').update(id, { email: 'dup@example.org' });
     await db.table('users').delete(10n);
     // checkUniqueWhileBuilding looks only at the first entry with the value (row 10's, delete-marked).
-    await refused(() => db.createIndex('users', { name: 'by_email', columns: ['email'], unique: true }), 'ERR_DUPLICATE_KEY', ['"by_email"']);
+    await refused(
+      () => db.createIndex('users', { name: 'by_email', columns: ['email'], unique: true }),
+      'ERR_DUPLICATE_KEY',
+      ['"by_email"'],
+    );
     await db.close();
   });
 });

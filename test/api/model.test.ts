@@ -49,7 +49,6 @@ import {
   sameOutcome,
   show,
   type Cell,
-  type ModelRange,
   type Outcome,
   type TableModel,
   type ValueScale,
@@ -64,7 +63,14 @@ const PAGE_SIZE = 4096;
 const POOL_PAGES = 96;
 
 function openDb(vfs: MemoryVfs): Promise<Database> {
-  return Database.open({ vfs, pageSize: PAGE_SIZE, bufferPoolBytes: POOL_PAGES * PAGE_SIZE, redoLogBytes: 1 << 20, background: 'manual', clock: new ManualClock() });
+  return Database.open({
+    vfs,
+    pageSize: PAGE_SIZE,
+    bufferPoolBytes: POOL_PAGES * PAGE_SIZE,
+    redoLogBytes: 1 << 20,
+    background: 'manual',
+    clock: new ManualClock(),
+  });
 }
 
 /** The extra index each table may gain and lose during a run (DDL under the model). */
@@ -101,9 +107,73 @@ const OPS = [
 type Op = (typeof OPS)[number];
 
 const WEIGHTS: Record<Phase, Partial<Record<Op, number>>> = {
-  grow: { insert: 40, insertMany: 12, update: 10, delete: 3, get: 5, scan: 4, scanIndex: 4, getByIndex: 2, count: 1, begin: 3, commit: 3, rollback: 1, savepoint: 2, rollbackTo: 1, release: 1, atomic: 2, outsideRead: 2, purge: 1, reopen: 0.3, crash: 0.2, ddl: 0.3 },
-  mixed: { insert: 20, insertMany: 3, update: 20, delete: 12, get: 8, scan: 6, scanIndex: 6, getByIndex: 3, count: 1, begin: 4, commit: 3, rollback: 2, savepoint: 2, rollbackTo: 2, release: 1, atomic: 3, outsideRead: 3, purge: 2, reopen: 0.5, crash: 0.4, ddl: 0.5 },
-  shrink: { insert: 4, update: 8, delete: 45, get: 4, scan: 4, scanIndex: 4, getByIndex: 2, count: 1, begin: 2, commit: 2, rollback: 1, savepoint: 1, rollbackTo: 1, atomic: 1, outsideRead: 1, purge: 4, reopen: 0.3, crash: 0.2, ddl: 0.3 },
+  grow: {
+    insert: 40,
+    insertMany: 12,
+    update: 10,
+    delete: 3,
+    get: 5,
+    scan: 4,
+    scanIndex: 4,
+    getByIndex: 2,
+    count: 1,
+    begin: 3,
+    commit: 3,
+    rollback: 1,
+    savepoint: 2,
+    rollbackTo: 1,
+    release: 1,
+    atomic: 2,
+    outsideRead: 2,
+    purge: 1,
+    reopen: 0.3,
+    crash: 0.2,
+    ddl: 0.3,
+  },
+  mixed: {
+    insert: 20,
+    insertMany: 3,
+    update: 20,
+    delete: 12,
+    get: 8,
+    scan: 6,
+    scanIndex: 6,
+    getByIndex: 3,
+    count: 1,
+    begin: 4,
+    commit: 3,
+    rollback: 2,
+    savepoint: 2,
+    rollbackTo: 2,
+    release: 1,
+    atomic: 3,
+    outsideRead: 3,
+    purge: 2,
+    reopen: 0.5,
+    crash: 0.4,
+    ddl: 0.5,
+  },
+  shrink: {
+    insert: 4,
+    update: 8,
+    delete: 45,
+    get: 4,
+    scan: 4,
+    scanIndex: 4,
+    getByIndex: 2,
+    count: 1,
+    begin: 2,
+    commit: 2,
+    rollback: 1,
+    savepoint: 1,
+    rollbackTo: 1,
+    atomic: 1,
+    outsideRead: 1,
+    purge: 4,
+    reopen: 0.3,
+    crash: 0.2,
+    ddl: 0.3,
+  },
 };
 
 const TX_ONLY = new Set<Op>(['commit', 'rollback', 'savepoint', 'rollbackTo', 'release', 'outsideRead']);
@@ -199,7 +269,10 @@ class Run {
   /** An index sample key for random bounds: some row's index values, or a random row's. */
   indexSample(table: TableModel, index: IndexDef): () => Cell[] {
     return () => {
-      const row = table.size > 0 && this.rng.chance(0.7) ? table.all()[this.rng.int(table.size)]! : this.row(table, this.key(table, 0));
+      const row =
+        table.size > 0 && this.rng.chance(0.7)
+          ? table.all()[this.rng.int(table.size)]!
+          : this.row(table, this.key(table, 0));
       return index.columns.map((c) => (row[c] === undefined ? null : (row[c] as Cell)));
     };
   }
@@ -208,7 +281,9 @@ class Run {
 
   choose(phase: Phase): Op {
     const weights = WEIGHTS[phase];
-    const allowed = OPS.filter((op) => (weights[op] ?? 0) > 0 && (this.tx === undefined ? !TX_ONLY.has(op) : !NO_TX.has(op)));
+    const allowed = OPS.filter(
+      (op) => (weights[op] ?? 0) > 0 && (this.tx === undefined ? !TX_ONLY.has(op) : !NO_TX.has(op)),
+    );
     const total = allowed.reduce((sum, op) => sum + weights[op]!, 0);
     let at = this.rng.float() * total;
     for (const op of allowed) {
@@ -225,13 +300,20 @@ class Run {
       await this.perform(op);
       this.db.check();
     } catch (error) {
-      if (error instanceof Error && !error.message.includes('recent steps:')) error.message += `\nrecent steps (seed ${this.rng.seed}):\n${this.log.join('\n')}`;
+      if (error instanceof Error && !error.message.includes('recent steps:'))
+        error.message += `\nrecent steps (seed ${this.rng.seed}):\n${this.log.join('\n')}`;
       throw error;
     }
   }
 
   /** Runs a write on the model (on a copy of the table) and on the database, and compares. */
-  async write(table: TableModel, description: string, onModel: (copy: TableModel) => Outcome, onDb: () => Promise<unknown>, bug?: { outcome: Outcome; bug: string }): Promise<Outcome> {
+  async write(
+    table: TableModel,
+    description: string,
+    onModel: (copy: TableModel) => Outcome,
+    onDb: () => Promise<unknown>,
+    bug?: { outcome: Outcome; bug: string },
+  ): Promise<Outcome> {
     this.note(description);
     const copy = table.clone();
     const expected = onModel(copy);
@@ -244,7 +326,9 @@ class Run {
       this.bugHits.set(bug.bug, (this.bugHits.get(bug.bug) ?? 0) + 1);
       return actual; // the engine refused: nothing changed, as in the model before the write
     }
-    throw new Error(`${description}: expected ${show(expected)}, got ${show(actual)}\nrecent steps:\n${this.log.join('\n')}`);
+    throw new Error(
+      `${description}: expected ${show(expected)}, got ${show(actual)}\nrecent steps:\n${this.log.join('\n')}`,
+    );
   }
 
   async perform(op: Op): Promise<void> {
@@ -253,7 +337,12 @@ class Run {
       case 'insert': {
         const table = this.pickTable();
         const row = this.row(table, this.key(table, 0.15));
-        await this.write(table, `insert ${table.name} ${show(row)}`, (m) => m.insert(row), () => this.handle(table.name).insert(row));
+        await this.write(
+          table,
+          `insert ${table.name} ${show(row)}`,
+          (m) => m.insert(row),
+          () => this.handle(table.name).insert(row),
+        );
         return;
       }
       case 'insertMany': {
@@ -304,7 +393,9 @@ class Run {
         const table = this.pickTable();
         const key = this.key(table, 0.7);
         this.note(`get ${table.name} ${show(key)}`);
-        expect(this.handle(table.name).get(keyInput(this.spell(key), rng.chance(0.5))), this.log.join('\n')).toEqual(table.get(key));
+        expect(this.handle(table.name).get(keyInput(this.spell(key), rng.chance(0.5))), this.log.join('\n')).toEqual(
+          table.get(key),
+        );
         return;
       }
       case 'scan':
@@ -313,7 +404,8 @@ class Run {
         const range = randomRange(rng, () => this.key(table, 0.7));
         this.note(`${op} ${table.name} ${show(range)}`);
         const api = apiRange(range, rng.chance(0.5));
-        if (op === 'count') expect(this.handle(table.name).count(api), this.log.join('\n')).toBe(table.scan(range).length);
+        if (op === 'count')
+          expect(this.handle(table.name).count(api), this.log.join('\n')).toBe(table.scan(range).length);
         else expect([...this.handle(table.name).scan(api)], this.log.join('\n')).toEqual(table.scan(range));
         return;
       }
@@ -330,12 +422,18 @@ class Run {
           if (key.length === 0) return;
           const prefix = key.slice(0, 1 + rng.int(key.length));
           this.note(`getByIndex ${table.name}.${index.name} ${show(prefix)}`);
-          expect(this.handle(table.name).getByIndex(index.name, keyInput(prefix, rng.chance(0.5))), this.log.join('\n')).toEqual(table.getByIndex(index.name, prefix));
+          expect(
+            this.handle(table.name).getByIndex(index.name, keyInput(prefix, rng.chance(0.5))),
+            this.log.join('\n'),
+          ).toEqual(table.getByIndex(index.name, prefix));
           return;
         }
         const range = randomRange(rng, sample);
         this.note(`scanIndex ${table.name}.${index.name} ${show(range)}`);
-        expect([...this.handle(table.name).scanIndex(index.name, apiRange(range, rng.chance(0.5)))], this.log.join('\n')).toEqual(table.scanIndex(index.name, range));
+        expect(
+          [...this.handle(table.name).scanIndex(index.name, apiRange(range, rng.chance(0.5)))],
+          this.log.join('\n'),
+        ).toEqual(table.scanIndex(index.name, range));
         return;
       }
       case 'begin': {
@@ -395,7 +493,8 @@ class Run {
         await expect(
           this.db.transaction(async (handle) => {
             this.tx = { handle, model: committed.clone(), savepoints: [] };
-            for (let i = 0; i < writes; i++) await this.perform(pick(rng, ['insert', 'update', 'delete', 'insertMany'] as const));
+            for (let i = 0; i < writes; i++)
+              await this.perform(pick(rng, ['insert', 'update', 'delete', 'insertMany'] as const));
             if (fails) throw new Error('abort on purpose');
             return 'ok';
           }),
@@ -467,9 +566,15 @@ class Run {
   expectFullyPurged(): void {
     for (const name of this.model.tables.keys()) {
       const runtime = this.db.engine.table(name);
-      expect(runtime.clustered.check().deleteMarked, `${name}: delete-marked records left after purge\n${this.log.join('\n')}`).toBe(0);
+      expect(
+        runtime.clustered.check().deleteMarked,
+        `${name}: delete-marked records left after purge\n${this.log.join('\n')}`,
+      ).toBe(0);
       for (const s of runtime.secondaries) {
-        expect(s.tree.check().deleteMarked, `${name}.${s.index.name}: delete-marked entries left after purge\n${this.log.join('\n')}`).toBe(0);
+        expect(
+          s.tree.check().deleteMarked,
+          `${name}.${s.index.name}: delete-marked entries left after purge\n${this.log.join('\n')}`,
+        ).toBe(0);
       }
     }
   }
@@ -507,7 +612,11 @@ class Run {
   }
 }
 
-async function runSteps(run: Run, phases: ReadonlyArray<readonly [Phase, number]>, compareEvery: number): Promise<void> {
+async function runSteps(
+  run: Run,
+  phases: ReadonlyArray<readonly [Phase, number]>,
+  compareEvery: number,
+): Promise<void> {
   let n = 0;
   for (const [phase, steps] of phases) {
     for (let i = 0; i < steps; i++, n++) {
@@ -524,18 +633,30 @@ describe('table API against the model', () => {
   it('random short runs (fast-check over seeds and lengths)', async () => {
     const totals = new Map<string, number>();
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 20, max: 120 }), async (seed, prefill, steps) => {
-        const run = new Run(seed, SMALL_SCALE);
-        await run.start();
-        try {
-          await runSteps(run, [['grow', prefill], ['mixed', steps]], 10);
-          await run.finish();
-        } catch (error) {
-          run.db.abandon();
-          throw error;
-        }
-        for (const [op, n] of run.counts) totals.set(op, (totals.get(op) ?? 0) + n);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 20, max: 120 }),
+        async (seed, prefill, steps) => {
+          const run = new Run(seed, SMALL_SCALE);
+          await run.start();
+          try {
+            await runSteps(
+              run,
+              [
+                ['grow', prefill],
+                ['mixed', steps],
+              ],
+              10,
+            );
+            await run.finish();
+          } catch (error) {
+            run.db.abandon();
+            throw error;
+          }
+          for (const [op, n] of run.counts) totals.set(op, (totals.get(op) ?? 0) + n);
+        },
+      ),
       { numRuns: 25, seed: 20240604 },
     );
     // The runs covered every kind of step.
@@ -545,9 +666,23 @@ describe('table API against the model', () => {
   it('grows items to a three-level tree and shrinks it again (splits, merges, root raise and lift)', async () => {
     const run = new Run(4242, { idRange: 2000, nRange: 400, emailRange: 2000, padMax: 900 });
     await run.start();
-    await runSteps(run, [['grow', 350], ['mixed', 250], ['shrink', 700]], 20);
+    await runSteps(
+      run,
+      [
+        ['grow', 350],
+        ['mixed', 250],
+        ['shrink', 700],
+      ],
+      20,
+    );
     run.sampleTrees();
-    console.log('deep run', run.model.describe(), Object.fromEntries(run.counts), run.trees, Object.fromEntries(run.bugHits));
+    console.log(
+      'deep run',
+      run.model.describe(),
+      Object.fromEntries(run.counts),
+      run.trees,
+      Object.fromEntries(run.bugHits),
+    );
     expect(run.trees.maxHeight).toBeGreaterThanOrEqual(3);
     expect(run.trees.shrinks).toBeGreaterThan(3);
     expect(run.trees.heightDrops).toBeGreaterThan(0);
@@ -561,7 +696,14 @@ describe('table API against the model', () => {
  */
 describe('engine bugs found by the model (regressions)', () => {
   const small = (pages = 256) =>
-    Database.open({ vfs: new MemoryVfs(), pageSize: PAGE_SIZE, bufferPoolBytes: pages * PAGE_SIZE, redoLogBytes: 4 << 20, background: 'manual', clock: new ManualClock() });
+    Database.open({
+      vfs: new MemoryVfs(),
+      pageSize: PAGE_SIZE,
+      bufferPoolBytes: pages * PAGE_SIZE,
+      redoLogBytes: 4 << 20,
+      background: 'manual',
+      clock: new ManualClock(),
+    });
   const people = {
     name: 'people',
     columns: [
@@ -588,7 +730,15 @@ describe('engine bugs found by the model (regressions)', () => {
 
   it('BUG-PK-FLOAT-ZERO: setting a float64 key column from 0 to -0 (the same key) is refused as a duplicate', async () => {
     const db = await small();
-    await db.createTable({ name: 'f', columns: [{ name: 'x', type: 'float64' }, { name: 'v', type: 'string' }], primaryKey: ['x'], indexes: [] });
+    await db.createTable({
+      name: 'f',
+      columns: [
+        { name: 'x', type: 'float64' },
+        { name: 'v', type: 'string' },
+      ],
+      primaryKey: ['x'],
+      indexes: [],
+    });
     const t = db.table('f');
     await t.insert({ x: 0, v: 'a' });
     // Expected: an in-place update (-0 and 0 are one key, K1). Actual: ERR_DUPLICATE_KEY on
@@ -601,7 +751,19 @@ describe('engine bugs found by the model (regressions)', () => {
 
   it('BUG-GT-MAX-PREFIX: gt on a prefix that encodes to all 0xff bytes returns the rows equal to it', async () => {
     const db = await small();
-    await db.createTable({ name: 'm', columns: [{ name: 'id', type: 'int32' }, { name: 'n', type: 'int32' }, { name: 'big', type: 'int64' }], primaryKey: ['id', 'n'], indexes: [{ name: 'by_n', columns: ['n'] }, { name: 'by_big', columns: ['big'] }] });
+    await db.createTable({
+      name: 'm',
+      columns: [
+        { name: 'id', type: 'int32' },
+        { name: 'n', type: 'int32' },
+        { name: 'big', type: 'int64' },
+      ],
+      primaryKey: ['id', 'n'],
+      indexes: [
+        { name: 'by_n', columns: ['n'] },
+        { name: 'by_big', columns: ['big'] },
+      ],
+    });
     const t = db.table('m');
     await t.insert({ id: 2 ** 31 - 1, n: 2 ** 31 - 1, big: 2n ** 63n - 1n });
     // Expected: nothing is greater than the largest int32/int64. Actual: the row, because
@@ -650,7 +812,12 @@ describe('engine bugs found by the model (regressions)', () => {
       { name: 'by_b', columns: ['b'] },
     ],
   };
-  const wideRow = (i: number) => ({ id: i, a: `${'a'.repeat(300)}${(i * 7919) % 1000}`, b: `${'b'.repeat(300)}${(i * 104729) % 1000}`, pad: 'p'.repeat(1000) });
+  const wideRow = (i: number) => ({
+    id: i,
+    a: `${'a'.repeat(300)}${(i * 7919) % 1000}`,
+    b: `${'b'.repeat(300)}${(i * 104729) % 1000}`,
+    pad: 'p'.repeat(1000),
+  });
 
   it('BUG-UNDO-KEY-VIEW: under buffer-pool pressure a rollback leaves inserted rows behind', async () => {
     // 64 frames (the minimum) and ~1.5 MiB of data. Rollback (applyUndo) and purge take the

@@ -155,7 +155,10 @@ function applyRange<T>(sorted: readonly T[], keyOf: (item: T) => readonly Cell[]
   return range.limit === undefined ? hits : hits.slice(0, range.limit);
 }
 
-export type Outcome = { readonly kind: 'done' } | { readonly kind: 'missing' } | { readonly kind: 'duplicate'; readonly index: string };
+export type Outcome =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'duplicate'; readonly index: string };
 
 const DONE: Outcome = { kind: 'done' };
 const MISSING: Outcome = { kind: 'missing' };
@@ -218,7 +221,11 @@ export class TableModel {
   }
 
   /** A unique index `row` would duplicate, ignoring the row whose key is `self`; NULLs never clash. */
-  uniqueConflict(row: ModelRow, self: readonly Cell[] | undefined, only?: (def: IndexDef) => boolean): string | undefined {
+  uniqueConflict(
+    row: ModelRow,
+    self: readonly Cell[] | undefined,
+    only?: (def: IndexDef) => boolean,
+  ): string | undefined {
     for (const def of this.schema.indexes) {
       if (def.unique !== true || (only !== undefined && !only(def))) continue;
       const key = this.indexKey(def, row);
@@ -265,7 +272,8 @@ export class TableModel {
       this.insert(next);
       return DONE;
     }
-    const changed = (def: IndexDef): boolean => compareTuples(this.indexKey(def, current), this.indexKey(def, next)) !== 0;
+    const changed = (def: IndexDef): boolean =>
+      compareTuples(this.indexKey(def, current), this.indexKey(def, next)) !== 0;
     const unique = this.uniqueConflict(next, key, changed);
     if (unique !== undefined) return { kind: 'duplicate', index: unique };
     // The key is equal but may be spelled differently (-0 for 0): the stored key stays.
@@ -288,7 +296,9 @@ export class TableModel {
   /** The rows in the order of index `name`: index columns, then primary key. */
   indexOrder(name: string): ModelRow[] {
     const def = this.indexDef(name);
-    return [...this.rows].sort((a, b) => compareTuples(this.indexKey(def, a), this.indexKey(def, b)) || compareTuples(this.pk(a), this.pk(b)));
+    return [...this.rows].sort(
+      (a, b) => compareTuples(this.indexKey(def, a), this.indexKey(def, b)) || compareTuples(this.pk(a), this.pk(b)),
+    );
   }
 
   scanIndex(name: string, range: ModelRange = {}): ModelRow[] {
@@ -353,7 +363,9 @@ export class DbModel {
 
   /** A short fingerprint for messages: table sizes and index names. */
   describe(): string {
-    return [...this.tables.values()].map((t) => `${t.name}(${t.size} rows; ${t.schema.indexes.map((i) => i.name).join(',')})`).join(' ');
+    return [...this.tables.values()]
+      .map((t) => `${t.name}(${t.size} rows; ${t.schema.indexes.map((i) => i.name).join(',')})`)
+      .join(' ');
   }
 }
 
@@ -375,7 +387,9 @@ export function expectSameData(db: Database, model: DbModel, tx?: Transaction, w
     const handle = tx === undefined ? db.table(table.name) : tx.table(table.name);
     expect([...handle.scan()], `${what}: ${table.name} rows`).toEqual(table.all());
     expect(handle.count(), `${what}: ${table.name} count`).toBe(table.size);
-    expect(indexNames(db, table.name), `${what}: ${table.name} indexes`).toEqual(table.schema.indexes.map((i) => i.name));
+    expect(indexNames(db, table.name), `${what}: ${table.name} indexes`).toEqual(
+      table.schema.indexes.map((i) => i.name),
+    );
     for (const def of table.schema.indexes) {
       expect([...handle.scanIndex(def.name)], `${what}: ${table.name}.${def.name}`).toEqual(table.indexOrder(def.name));
     }
@@ -447,8 +461,28 @@ export function pick<T>(rng: RandomSource, values: readonly T[]): T {
 export const REGIONS = ['eu', 'us', 'ap-\u{1F600}', '\u00e9'].map((r) => `${r}-${'\u0436'.repeat(185)}`);
 export const INT32S = [-(2 ** 31), -1, 0, 1, 2, 3, 7, 2 ** 31 - 1];
 export const FLOATS = [null, -0, 0, 1.5, -1.5, Number.NaN, Infinity, -Infinity, 5e-324, -1e300, 2];
-export const STRINGS = [null, '', 'a', 'A', '\u00e9', '\u{1F600}', '\u{10000}', '\uFFFF', 'a\u0000b', 'zz', '\u{10FFFF}x'];
-export const JSONS: readonly JsonValue[] = [null, 1, 'text', true, [1, 'two', null], { a: { b: [1.5, false] } }, { '\u{1F600}': '\u00e9' }];
+export const STRINGS = [
+  null,
+  '',
+  'a',
+  'A',
+  '\u00e9',
+  '\u{1F600}',
+  '\u{10000}',
+  '\uFFFF',
+  'a\u0000b',
+  'zz',
+  '\u{10FFFF}x',
+];
+export const JSONS: readonly JsonValue[] = [
+  null,
+  1,
+  'text',
+  true,
+  [1, 'two', null],
+  { a: { b: [1.5, false] } },
+  { '\u{1F600}': '\u00e9' },
+];
 
 export function bytesValue(rng: RandomSource, max: number): Uint8Array {
   const out = new Uint8Array(rng.int(max + 1));
@@ -476,7 +510,8 @@ export function itemRow(rng: RandomSource, key: readonly Cell[], scale: ValueSca
   return {
     region: region as string,
     // int64 may be given as a safe-integer number; it reads back as a bigint.
-    id: rng.chance(0.3) && typeof id === 'bigint' && id >= -(2n ** 53n) && id <= 2n ** 53n ? Number(id) : (id as bigint),
+    id:
+      rng.chance(0.3) && typeof id === 'bigint' && id >= -(2n ** 53n) && id <= 2n ** 53n ? Number(id) : (id as bigint),
     n: rng.chance(0.3) ? pick(rng, INT32S) : rng.int(scale.nRange),
     f: pick(rng, FLOATS),
     b: pick(rng, [null, true, false]),
@@ -492,7 +527,8 @@ export function itemRow(rng: RandomSource, key: readonly Cell[], scale: ValueSca
 export function itemChanges(rng: RandomSource, scale: ValueScale = SMALL_SCALE): Row {
   const fresh = itemRow(rng, itemKey(rng, scale.idRange), scale);
   const changes: Record<string, ColumnValue | undefined> = {};
-  for (const column of ['n', 'f', 'b', 's', 'bin', 'j', 'email', 'pad']) if (rng.chance(0.35)) changes[column] = fresh[column] ?? null;
+  for (const column of ['n', 'f', 'b', 's', 'bin', 'j', 'email', 'pad'])
+    if (rng.chance(0.35)) changes[column] = fresh[column] ?? null;
   if (rng.chance(0.1)) changes['region'] = fresh['region'];
   if (rng.chance(0.1)) changes['id'] = fresh['id'];
   if (Object.keys(changes).length === 0) changes['pad'] = fresh['pad'];
@@ -566,7 +602,11 @@ export function show(value: unknown): string {
 /** How the row engine compares an old and a new primary-key value to decide that a row moves. */
 function engineSameValue(a: Cell | undefined, b: Cell | undefined): boolean {
   if (a instanceof Uint8Array && b instanceof Uint8Array) return compareByteArrays(a, b) === 0;
-  return Object.is(a, b) || (typeof a === 'bigint' && typeof b === 'number' && a === BigInt(b)) || (typeof b === 'bigint' && typeof a === 'number' && b === BigInt(a));
+  return (
+    Object.is(a, b) ||
+    (typeof a === 'bigint' && typeof b === 'number' && a === BigInt(b)) ||
+    (typeof b === 'bigint' && typeof a === 'number' && b === BigInt(a))
+  );
 }
 
 /**
@@ -578,7 +618,11 @@ function engineSameValue(a: Cell | undefined, b: Cell | undefined): boolean {
  *  - BUG-PK-FLOAT-ZERO: the engine decides "the key changes" with Object.is, so setting a float64
  *    key column from 0 to -0 (equal keys) is a move onto itself: ERR_DUPLICATE_KEY on PRIMARY.
  */
-export function engineBugOutcome(table: TableModel, key: readonly Cell[], changes: Row): { outcome: Outcome; bug: string } | undefined {
+export function engineBugOutcome(
+  table: TableModel,
+  key: readonly Cell[],
+  changes: Row,
+): { outcome: Outcome; bug: string } | undefined {
   const current = table.get(key);
   if (current === undefined) return undefined;
   const moves = table.schema.primaryKey.some((c) => c in changes && !engineSameValue(current[c], changes[c] ?? null));
@@ -652,24 +696,37 @@ export class Twin {
     await this.settle(next, async () => {
       actual = await outcomeOf(onDb);
     });
-    if (!sameOutcome(actual, expected)) throw new Error(`write on ${table}: expected ${show(expected)}, got ${show(actual)}`);
+    if (!sameOutcome(actual, expected))
+      throw new Error(`write on ${table}: expected ${show(expected)}, got ${show(actual)}`);
     return actual;
   }
 
   createTable(schema: TableSchema): Promise<void> {
-    return this.change((m) => m.createTable(schema), () => this.db.createTable(schema));
+    return this.change(
+      (m) => m.createTable(schema),
+      () => this.db.createTable(schema),
+    );
   }
 
   dropTable(name: string): Promise<void> {
-    return this.change((m) => m.dropTable(name), () => this.db.dropTable(name));
+    return this.change(
+      (m) => m.dropTable(name),
+      () => this.db.dropTable(name),
+    );
   }
 
   createIndex(table: string, def: IndexDef): Promise<void> {
-    return this.change((m) => expect(m.createIndex(table, def).kind).toBe('done'), () => this.db.createIndex(table, def));
+    return this.change(
+      (m) => expect(m.createIndex(table, def).kind).toBe('done'),
+      () => this.db.createIndex(table, def),
+    );
   }
 
   dropIndex(table: string, name: string): Promise<void> {
-    return this.change((m) => m.dropIndex(table, name), () => this.db.dropIndex(table, name));
+    return this.change(
+      (m) => m.dropIndex(table, name),
+      () => this.db.dropIndex(table, name),
+    );
   }
 
   /** Autocommit insertMany (one transaction); every row must be new. */
@@ -683,15 +740,27 @@ export class Twin {
   }
 
   insert(table: string, row: Row): Promise<Outcome> {
-    return this.write(table, (t) => t.insert(row), () => this.db.table(table).insert(row));
+    return this.write(
+      table,
+      (t) => t.insert(row),
+      () => this.db.table(table).insert(row),
+    );
   }
 
   update(table: string, key: readonly Cell[], changes: Row): Promise<Outcome> {
-    return this.write(table, (t) => t.update(key, changes), () => this.db.table(table).update(keyInput(key), changes));
+    return this.write(
+      table,
+      (t) => t.update(key, changes),
+      () => this.db.table(table).update(keyInput(key), changes),
+    );
   }
 
   delete(table: string, key: readonly Cell[]): Promise<Outcome> {
-    return this.write(table, (t) => (t.delete(key) ? DONE : MISSING), () => this.db.table(table).delete(keyInput(key)));
+    return this.write(
+      table,
+      (t) => (t.delete(key) ? DONE : MISSING),
+      () => this.db.table(table).delete(keyInput(key)),
+    );
   }
 
   /** The database equals the model (autocommit reads) and passes its checker. */
@@ -708,8 +777,10 @@ export async function thrown(attempt: () => unknown): Promise<unknown> {
   try {
     const result = attempt();
     if (result instanceof Promise) await result;
-    else if (result !== null && typeof result === 'object' && Symbol.iterator in result) [...(result as Iterable<unknown>)];
-    else if (result !== null && typeof result === 'object' && Symbol.asyncIterator in result) for await (const _ of result as AsyncIterable<unknown>);
+    else if (result !== null && typeof result === 'object' && Symbol.iterator in result)
+      [...(result as Iterable<unknown>)];
+    else if (result !== null && typeof result === 'object' && Symbol.asyncIterator in result)
+      for await (const _ of result as AsyncIterable<unknown>);
   } catch (error) {
     return error;
   }
@@ -717,7 +788,11 @@ export async function thrown(attempt: () => unknown): Promise<unknown> {
 }
 
 /** The call is refused with `code`, as a MinnoError whose message contains every `mention`. */
-export async function refused(attempt: () => unknown, code: ErrorCode, mentions: readonly string[] = []): Promise<MinnoError> {
+export async function refused(
+  attempt: () => unknown,
+  code: ErrorCode,
+  mentions: readonly string[] = [],
+): Promise<MinnoError> {
   const error = await thrown(attempt);
   expect(error, String(error)).toBeInstanceOf(MinnoError);
   const e = error as MinnoError;

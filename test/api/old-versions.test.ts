@@ -42,7 +42,14 @@ let db: Database;
 const open: Transaction[] = [];
 
 async function openDb(): Promise<Database> {
-  db = await Database.open({ vfs: new MemoryVfs(), pageSize: 4096, bufferPoolBytes: 256 * 4096, redoLogBytes: 1 << 20, background: 'manual', clock: new ManualClock() });
+  db = await Database.open({
+    vfs: new MemoryVfs(),
+    pageSize: 4096,
+    bufferPoolBytes: 256 * 4096,
+    redoLogBytes: 1 << 20,
+    background: 'manual',
+    clock: new ManualClock(),
+  });
   await db.createTable(NOTES);
   return db;
 }
@@ -55,7 +62,12 @@ function snapshot(): Transaction {
   return tx;
 }
 
-const note = (id: number, text: string | null, blob: Uint8Array | null = null, meta: JsonValue = null): Note => ({ id, text, blob, meta });
+const note = (id: number, text: string | null, blob: Uint8Array | null = null, meta: JsonValue = null): Note => ({
+  id,
+  text,
+  blob,
+  meta,
+});
 
 afterEach(async () => {
   for (const tx of open.splice(0)) if (tx.state === 'active') await tx.commit();
@@ -133,7 +145,7 @@ describe('old versions across a delete and a re-insert of the same key', () => {
 describe('old versions with empty values (seed 003 family)', () => {
   const EMPTY = new Uint8Array(0);
 
-  it("'' , empty bytes and the JSON string \"\" come back from undo as themselves, never NULL", async () => {
+  it('\'\' , empty bytes and the JSON string "" come back from undo as themselves, never NULL', async () => {
     await openDb();
     const notes = db.table('notes');
     await notes.insert(note(1, '', EMPTY, ''));

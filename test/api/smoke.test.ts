@@ -15,7 +15,14 @@ const schema = {
 };
 
 async function open(vfs = new MemoryVfs()) {
-  return Database.open({ vfs, pageSize: 4096, bufferPoolBytes: 256 * 4096, redoLogBytes: 1 << 20, background: 'manual', clock: new ManualClock() });
+  return Database.open({
+    vfs,
+    pageSize: 4096,
+    bufferPoolBytes: 256 * 4096,
+    redoLogBytes: 1 << 20,
+    background: 'manual',
+    clock: new ManualClock(),
+  });
 }
 
 describe('Database smoke', () => {
@@ -94,7 +101,10 @@ describe('Database smoke', () => {
     const b = db.begin();
     await a.table('accounts').update(1n, { balance: 1 });
     let bDone = false;
-    const bWrite = b.table('accounts').update(1n, { balance: 2 }).then(() => (bDone = true));
+    const bWrite = b
+      .table('accounts')
+      .update(1n, { balance: 2 })
+      .then(() => (bDone = true));
     await new Promise((r) => setImmediate(r));
     expect(bDone).toBe(false);
     await a.commit();

@@ -11,17 +11,22 @@ import { formatTable, type Metric } from '../../bench/lib/report.js';
 /** The figures that are missing, not finite or not positive, named. */
 function badFigures(metrics: readonly Metric[]): string[] {
   return metrics.flatMap((m) =>
-    [m.median, m.p99Worst, m.baseline?.ratio ?? 1, ...m.samples].filter((v) => !(Number.isFinite(v) && v > 0)).map((v) => `${m.workload} / ${m.name}: ${v}`),
+    [m.median, m.p99Worst, m.baseline?.ratio ?? 1, ...m.samples]
+      .filter((v) => !(Number.isFinite(v) && v > 0))
+      .map((v) => `${m.workload} / ${m.name}: ${v}`),
   );
 }
 
 describe('table API benchmarks (tiny)', () => {
-  it.each(suite.workloads.map((w) => [w.name, w] as const))('%s runs and reports positive figures', async (_, workload) => {
-    const metrics = await workload.run('tiny', () => {});
-    expect(metrics.length).toBeGreaterThan(0);
-    expect(badFigures(metrics)).toEqual([]);
-    expect(formatTable(metrics).split('\n')).toHaveLength(metrics.length + 2);
-  });
+  it.each(suite.workloads.map((w) => [w.name, w] as const))(
+    '%s runs and reports positive figures',
+    async (_, workload) => {
+      const metrics = await workload.run('tiny', () => {});
+      expect(metrics.length).toBeGreaterThan(0);
+      expect(badFigures(metrics)).toEqual([]);
+      expect(formatTable(metrics).split('\n')).toHaveLength(metrics.length + 2);
+    },
+  );
 
   it('measures what the issue asks for', async () => {
     const names = suite.workloads.map((w) => w.name);

@@ -10,7 +10,11 @@ import { formatTable, type Metric } from '../../bench/lib/report.js';
 
 function expectPositiveFigures(metrics: readonly Metric[]): void {
   expect(metrics.length).toBeGreaterThan(0);
-  const bad = metrics.flatMap((m) => [m.median, m.p99Worst, m.baseline?.ratio ?? 1, ...m.samples].filter((v) => !(Number.isFinite(v) && v > 0)).map((v) => `${m.name}: ${v}`));
+  const bad = metrics.flatMap((m) =>
+    [m.median, m.p99Worst, m.baseline?.ratio ?? 1, ...m.samples]
+      .filter((v) => !(Number.isFinite(v) && v > 0))
+      .map((v) => `${m.name}: ${v}`),
+  );
   expect(bad).toEqual([]);
   expect(formatTable(metrics).split('\n')).toHaveLength(metrics.length + 2);
 }

@@ -45,7 +45,14 @@ function valueFor(seed: number, length: number): Uint8Array {
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 function openStorage(vfs: MemoryVfs): Promise<Storage> {
-  return Storage.open({ vfs, pageSize: PAGE_SIZE, bufferPoolBytes: 256 * PAGE_SIZE, redoLogBytes: 2 << 20, background: 'manual', clock: new ManualClock() });
+  return Storage.open({
+    vfs,
+    pageSize: PAGE_SIZE,
+    bufferPoolBytes: 256 * PAGE_SIZE,
+    redoLogBytes: 2 << 20,
+    background: 'manual',
+    clock: new ManualClock(),
+  });
 }
 
 interface ModelEntry {
@@ -111,32 +118,98 @@ class Model {
 const show = (entry: ModelEntry | BTreeEntry): string => `${hex(entry.key)}=${hex(entry.value)}/${entry.flags}`;
 
 type Op =
-  | { readonly t: 'insert'; readonly existing: boolean; readonly id: number; readonly variant: number; readonly length: number }
+  | {
+      readonly t: 'insert';
+      readonly existing: boolean;
+      readonly id: number;
+      readonly variant: number;
+      readonly length: number;
+    }
   | { readonly t: 'insertSeq' | 'insertRev'; readonly count: number; readonly variant: number; readonly length: number }
   | { readonly t: 'delete'; readonly existing: boolean; readonly pick: number }
   | { readonly t: 'deleteRun'; readonly pick: number; readonly count: number }
-  | { readonly t: 'update'; readonly existing: boolean; readonly pick: number; readonly length: number; readonly mark: boolean | undefined }
+  | {
+      readonly t: 'update';
+      readonly existing: boolean;
+      readonly pick: number;
+      readonly length: number;
+      readonly mark: boolean | undefined;
+    }
   | { readonly t: 'mark'; readonly pick: number; readonly marked: boolean }
   | { readonly t: 'get'; readonly existing: boolean; readonly id: number; readonly variant: number }
-  | { readonly t: 'scan'; readonly low: [number, number, 'gt' | 'gte' | 'none']; readonly high: [number, number, 'lt' | 'lte' | 'none']; readonly reverse: boolean; readonly limit: number | undefined }
+  | {
+      readonly t: 'scan';
+      readonly low: [number, number, 'gt' | 'gte' | 'none'];
+      readonly high: [number, number, 'lt' | 'lte' | 'none'];
+      readonly reverse: boolean;
+      readonly limit: number | undefined;
+    }
   | { readonly t: 'reopen'; readonly crash: boolean };
 
-const lengthArb = fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 40 }) }, { weight: 3, arbitrary: fc.integer({ min: 41, max: 400 }) }, { weight: 1, arbitrary: fc.integer({ min: 401, max: 1800 }) });
+const lengthArb = fc.oneof(
+  { weight: 5, arbitrary: fc.integer({ min: 0, max: 40 }) },
+  { weight: 3, arbitrary: fc.integer({ min: 41, max: 400 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 401, max: 1800 }) },
+);
 const idArb = fc.integer({ min: 0, max: RANDOM_IDS });
 const variantArb = fc.integer({ min: 0, max: TAIL.length - 1 });
 const pickArb = fc.nat();
 const weightedBoolean = (trueWeight: number, falseWeight: number) =>
-  fc.oneof({ weight: trueWeight, arbitrary: fc.constant(true) }, { weight: falseWeight, arbitrary: fc.constant(false) });
-const boundArb = (kinds: readonly string[]) => fc.tuple(fc.oneof(idArb, fc.constant(SEQ_BASE + 50), fc.constant(REV_BASE - 50)), variantArb, fc.constantFrom(...kinds));
+  fc.oneof(
+    { weight: trueWeight, arbitrary: fc.constant(true) },
+    { weight: falseWeight, arbitrary: fc.constant(false) },
+  );
+const boundArb = (kinds: readonly string[]) =>
+  fc.tuple(
+    fc.oneof(idArb, fc.constant(SEQ_BASE + 50), fc.constant(REV_BASE - 50)),
+    variantArb,
+    fc.constantFrom(...kinds),
+  );
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ t: fc.constant('insert' as const), existing: weightedBoolean(1, 5), id: idArb, variant: variantArb, length: lengthArb }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constantFrom('insertSeq' as const, 'insertRev' as const), count: fc.integer({ min: 1, max: 40 }), variant: variantArb, length: lengthArb }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      t: fc.constant('insert' as const),
+      existing: weightedBoolean(1, 5),
+      id: idArb,
+      variant: variantArb,
+      length: lengthArb,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constantFrom('insertSeq' as const, 'insertRev' as const),
+      count: fc.integer({ min: 1, max: 40 }),
+      variant: variantArb,
+      length: lengthArb,
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ t: fc.constant('delete' as const), existing: fc.boolean(), pick: pickArb }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('deleteRun' as const), pick: pickArb, count: fc.integer({ min: 1, max: 60 }) }) },
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('update' as const), existing: weightedBoolean(6, 1), pick: pickArb, length: lengthArb, mark: fc.option(fc.boolean(), { nil: undefined }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('deleteRun' as const),
+      pick: pickArb,
+      count: fc.integer({ min: 1, max: 60 }),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('update' as const),
+      existing: weightedBoolean(6, 1),
+      pick: pickArb,
+      length: lengthArb,
+      mark: fc.option(fc.boolean(), { nil: undefined }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('mark' as const), pick: pickArb, marked: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('get' as const), existing: fc.boolean(), id: idArb, variant: variantArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ t: fc.constant('get' as const), existing: fc.boolean(), id: idArb, variant: variantArb }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -177,10 +250,11 @@ async function runOps(ops: readonly Op[]): Promise<{ heightMax: number; calls: n
   };
 
   for (const op of ops) {
-    calls += op.t === 'deleteRun' ? op.count : op.t === 'insert' || op.t === 'insertSeq' || op.t === 'insertRev' ? 0 : 1;
+    calls +=
+      op.t === 'deleteRun' ? op.count : op.t === 'insert' || op.t === 'insertSeq' || op.t === 'insertRev' ? 0 : 1;
     switch (op.t) {
       case 'insert': {
-        const key = op.existing ? model.pick(op.id)?.key ?? keyFor(op.id, op.variant) : keyFor(op.id, op.variant);
+        const key = op.existing ? (model.pick(op.id)?.key ?? keyFor(op.id, op.variant)) : keyFor(op.id, op.variant);
         insert(key, op.length);
         break;
       }
@@ -191,14 +265,19 @@ async function runOps(ops: readonly Op[]): Promise<{ heightMax: number; calls: n
         for (let i = 0; i < op.count; i++) insert(keyFor(revNext--, op.variant), op.length);
         break;
       case 'delete': {
-        const key = op.existing ? model.pick(op.pick)?.key ?? keyFor(op.pick % RANDOM_IDS, 1) : keyFor(op.pick % RANDOM_IDS, op.pick % TAIL.length);
+        const key = op.existing
+          ? (model.pick(op.pick)?.key ?? keyFor(op.pick % RANDOM_IDS, 1))
+          : keyFor(op.pick % RANDOM_IDS, op.pick % TAIL.length);
         expect(tree.deleteOne(key)).toBe(model.get(key) !== undefined);
         model.delete(key);
         break;
       }
       case 'deleteRun': {
         const sorted = model.sorted();
-        const victims = sorted.slice(op.pick % Math.max(1, sorted.length), (op.pick % Math.max(1, sorted.length)) + op.count);
+        const victims = sorted.slice(
+          op.pick % Math.max(1, sorted.length),
+          (op.pick % Math.max(1, sorted.length)) + op.count,
+        );
         // Several deletes in one mini-transaction: they commit (and recover) together.
         tree.atomic((mtr) => {
           for (const victim of victims) expect(tree.delete(mtr, victim.key)).toBe(true);
@@ -282,10 +361,28 @@ describe('B-tree against a model', () => {
 
   it('a long insert-heavy run reaches depth 3, then deletes back to an empty root leaf', async () => {
     const ops: Op[] = [];
-    for (let i = 0; i < 40; i++) ops.push({ t: 'insertSeq', count: 30, variant: 3, length: 60 }, { t: 'insertRev', count: 30, variant: 2, length: 20 });
-    for (let i = 0; i < 200; i++) ops.push({ t: 'insert', existing: false, id: (i * 7919) % RANDOM_IDS, variant: i % TAIL.length, length: (i * 13) % 500 });
+    for (let i = 0; i < 40; i++)
+      ops.push(
+        { t: 'insertSeq', count: 30, variant: 3, length: 60 },
+        { t: 'insertRev', count: 30, variant: 2, length: 20 },
+      );
+    for (let i = 0; i < 200; i++)
+      ops.push({
+        t: 'insert',
+        existing: false,
+        id: (i * 7919) % RANDOM_IDS,
+        variant: i % TAIL.length,
+        length: (i * 13) % 500,
+      });
     ops.push({ t: 'reopen', crash: true });
-    for (let i = 0; i < 120; i++) ops.push({ t: 'update', existing: true, pick: i * 31, length: (i * 97) % 900, mark: i % 3 === 0 ? true : undefined });
+    for (let i = 0; i < 120; i++)
+      ops.push({
+        t: 'update',
+        existing: true,
+        pick: i * 31,
+        length: (i * 97) % 900,
+        mark: i % 3 === 0 ? true : undefined,
+      });
     ops.push({ t: 'reopen', crash: false });
     for (let i = 0; i < 60; i++) ops.push({ t: 'deleteRun', pick: i * 17, count: 50 });
     const { heightMax } = await runOps(ops);

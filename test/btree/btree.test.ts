@@ -13,12 +13,26 @@ import { BTree, ENTRY_DELETE_MARK, newEntryView } from '../../src/btree/btree.js
 import { PAGE_N_ENTRIES, PAGE_GARBAGE, PAGE_SLOTS, slotAt } from '../../src/btree/index-page.js';
 import { FIL_NEXT, readU32 } from '../../src/page/page.js';
 import { SPACE_FREE_LEN_OFFSET } from '../../src/page/tablespace.js';
-import { ClosedError, CorruptionError, EntryTooLargeError, InvalidArgumentError, KeyTooLargeError, NotFoundError } from '../../src/errors.js';
+import {
+  ClosedError,
+  CorruptionError,
+  EntryTooLargeError,
+  InvalidArgumentError,
+  KeyTooLargeError,
+  NotFoundError,
+} from '../../src/errors.js';
 
 const SPACE = 1;
 
 function open(vfs: MemoryVfs, poolPages = 512): Promise<Storage> {
-  return Storage.open({ vfs, pageSize: 4096, bufferPoolBytes: poolPages * 4096, redoLogBytes: 2 << 20, background: 'manual', clock: new ManualClock() });
+  return Storage.open({
+    vfs,
+    pageSize: 4096,
+    bufferPoolBytes: poolPages * 4096,
+    redoLogBytes: 2 << 20,
+    background: 'manual',
+    clock: new ManualClock(),
+  });
 }
 
 async function newTree(poolPages?: number): Promise<{ vfs: MemoryVfs; storage: Storage; tree: BTree }> {
@@ -170,7 +184,10 @@ describe('B-tree root, drop and reads through a small pool', () => {
     const { storage, tree } = await newTree();
     const root = tree.rootPageNo;
     for (let round = 0; round < 2; round++) {
-      fill(tree, range(0, 3000).map((i) => (i * 7919) % 3000));
+      fill(
+        tree,
+        range(0, 3000).map((i) => (i * 7919) % 3000),
+      );
       expect(tree.check().height).toBeGreaterThanOrEqual(3);
       for (const id of range(0, 3000)) expect(tree.deleteOne(key(id))).toBe(true);
       expect(tree.check()).toMatchObject({ height: 1, pages: 1, entries: 0 });
@@ -204,7 +221,10 @@ describe('B-tree root, drop and reads through a small pool', () => {
     const storage = await open(vfs, 64);
     storage.createSpace(SPACE);
     const tree = BTree.create(storage, SPACE, 1);
-    fill(tree, range(0, 3000).map((i) => (i * 104729) % 3000));
+    fill(
+      tree,
+      range(0, 3000).map((i) => (i * 104729) % 3000),
+    );
     for (const id of range(0, 3000, 3)) tree.deleteOne(key(id));
     storage.backgroundStep();
     expect(tree.check().pages).toBeGreaterThan(64);
@@ -226,7 +246,7 @@ describe('B-tree crash recovery', () => {
       // Each op is one mtr; remember its end LSN and its effect on the model.
       const committed: { lsn: number; apply: (model: Map<number, number>) => void }[] = [];
       let x = seed;
-      const random = (n: number): number => ((x = (Math.imul(x, 48271) + 11) >>> 0) % n);
+      const random = (n: number): number => (x = (Math.imul(x, 48271) + 11) >>> 0) % n;
       const opsCount = 1500 + random(1500);
       for (let i = 0; i < opsCount; i++) {
         const id = random(1200);
@@ -241,7 +261,10 @@ describe('B-tree crash recovery', () => {
           // Several changes in one mtr: recovered all together or not at all.
           const ids = [id, id + 1, id + 2];
           tree.atomic((mtr) => ids.forEach((k) => tree.update(mtr, key(k), value(k, length))));
-          committed.push({ lsn: storage.log.currentLsn, apply: (m) => ids.forEach((k) => m.has(k) && m.set(k, length)) });
+          committed.push({
+            lsn: storage.log.currentLsn,
+            apply: (m) => ids.forEach((k) => m.has(k) && m.set(k, length)),
+          });
         }
         if (random(200) === 0) storage.backgroundStep();
       }
@@ -301,49 +324,62 @@ describe('B-tree cursors', () => {
 
   it('a scan modified between steps neither skips nor repeats keys that survive', async () => {
     type Change = { kind: 'insert' | 'delete' | 'update'; pick: number; length: number };
-    const changeArb = fc.record({ kind: fc.constantFrom('insert' as const, 'delete' as const, 'update' as const), pick: fc.nat(), length: fc.integer({ min: 0, max: 1500 }) });
+    const changeArb = fc.record({
+      kind: fc.constantFrom('insert' as const, 'delete' as const, 'update' as const),
+      pick: fc.nat(),
+      length: fc.integer({ min: 0, max: 1500 }),
+    });
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(changeArb, { maxLength: 4 }), { minLength: 1, maxLength: 400 }), fc.boolean(), fc.integer({ min: 1, max: 200 }), async (steps: Change[][], reverse, spacing) => {
-        const { storage, tree } = await newTree();
-        const present = new Map<number, number>();
-        for (const id of range(0, 1200, 2)) present.set(id, 100);
-        fill(tree, present.keys());
-        const initial = new Set(present.keys());
-        const removed = new Set<number>();
-        const seen: number[] = [];
-        const scan = tree.scan({ reverse });
-        for (let i = 0; scan.step(); i++) {
-          const id = idOf(scan.cursor.key());
-          seen.push(id);
-          expect(scan.cursor.value().length).toBe(present.get(id));
-          for (const change of steps[i % steps.length]!) {
-            const ids = [...present.keys()];
-            const target = change.kind === 'insert' ? (change.pick * spacing) % 1400 : ids[change.pick % ids.length]!;
-            if (change.kind === 'insert') {
-              if (tree.insertOne(key(target), value(target, change.length))) present.set(target, change.length);
-            } else if (change.kind === 'delete') {
-              if (ids.length > 0 && tree.deleteOne(key(target))) {
-                present.delete(target);
-                removed.add(target);
+      fc.asyncProperty(
+        fc.array(fc.array(changeArb, { maxLength: 4 }), { minLength: 1, maxLength: 400 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 200 }),
+        async (steps: Change[][], reverse, spacing) => {
+          const { storage, tree } = await newTree();
+          const present = new Map<number, number>();
+          for (const id of range(0, 1200, 2)) present.set(id, 100);
+          fill(tree, present.keys());
+          const initial = new Set(present.keys());
+          const removed = new Set<number>();
+          const seen: number[] = [];
+          const scan = tree.scan({ reverse });
+          for (let i = 0; scan.step(); i++) {
+            const id = idOf(scan.cursor.key());
+            seen.push(id);
+            expect(scan.cursor.value().length).toBe(present.get(id));
+            for (const change of steps[i % steps.length]!) {
+              const ids = [...present.keys()];
+              const target = change.kind === 'insert' ? (change.pick * spacing) % 1400 : ids[change.pick % ids.length]!;
+              if (change.kind === 'insert') {
+                if (tree.insertOne(key(target), value(target, change.length))) present.set(target, change.length);
+              } else if (change.kind === 'delete') {
+                if (ids.length > 0 && tree.deleteOne(key(target))) {
+                  present.delete(target);
+                  removed.add(target);
+                }
+              } else if (ids.length > 0 && tree.updateOne(key(target), value(target, change.length))) {
+                present.set(target, change.length);
               }
-            } else if (ids.length > 0 && tree.updateOne(key(target), value(target, change.length))) {
-              present.set(target, change.length);
             }
           }
-        }
-        for (let i = 1; i < seen.length; i++) expect(reverse ? seen[i]! < seen[i - 1]! : seen[i]! > seen[i - 1]!).toBe(true);
-        const seenSet = new Set(seen);
-        for (const id of initial) if (!removed.has(id)) expect(seenSet.has(id)).toBe(true);
-        tree.check();
-        await storage.close();
-      }),
+          for (let i = 1; i < seen.length; i++)
+            expect(reverse ? seen[i]! < seen[i - 1]! : seen[i]! > seen[i - 1]!).toBe(true);
+          const seenSet = new Set(seen);
+          for (const id of initial) if (!removed.has(id)) expect(seenSet.has(id)).toBe(true);
+          tree.check();
+          await storage.close();
+        },
+      ),
       { numRuns: 25 },
     );
   });
 });
 
 describe('B-tree checker', () => {
-  async function corrupt(damage: (page: Uint8Array, write: (offset: number, bytes: number[]) => void) => void, invariant: string): Promise<void> {
+  async function corrupt(
+    damage: (page: Uint8Array, write: (offset: number, bytes: number[]) => void) => void,
+    invariant: string,
+  ): Promise<void> {
     const { storage, tree } = await newTree();
     fill(tree, range(0, 400));
     const leafNo = tree.check().pageNos.at(-1)!;

@@ -5,8 +5,17 @@ import { PageHash } from '../../src/buffer/page-hash.js';
 describe('PageHash', () => {
   it('behaves as a Map of (space, page) -> frame under random sets and deletes', () => {
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('set' as const), space: fc.integer({ min: 0, max: 3 }), page: fc.integer({ min: 0, max: 40 }), frame: fc.nat(100) }),
-      fc.record({ kind: fc.constant('delete' as const), space: fc.integer({ min: 0, max: 3 }), page: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({
+        kind: fc.constant('set' as const),
+        space: fc.integer({ min: 0, max: 3 }),
+        page: fc.integer({ min: 0, max: 40 }),
+        frame: fc.nat(100),
+      }),
+      fc.record({
+        kind: fc.constant('delete' as const),
+        space: fc.integer({ min: 0, max: 3 }),
+        page: fc.integer({ min: 0, max: 40 }),
+      }),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
@@ -24,7 +33,8 @@ describe('PageHash', () => {
           expect(hash.size).toBe(model.size);
         }
         for (let space = 0; space <= 3; space++) {
-          for (let page = 0; page <= 40; page++) expect(hash.get(space, page)).toBe(model.get(`${space}:${page}`) ?? -1);
+          for (let page = 0; page <= 40; page++)
+            expect(hash.get(space, page)).toBe(model.get(`${space}:${page}`) ?? -1);
         }
         expect([...hash.entries()].length).toBe(model.size);
       }),

@@ -12,7 +12,12 @@
  * follows or after it: recovery must make durable what it builds on (recovery.ts RC2).
  */
 import { describe, expect, it } from 'vitest';
-import { Storage, openStorageWithTestSeams, type StorageOptions, type StorageTestSeams } from '../../src/core/storage.js';
+import {
+  Storage,
+  openStorageWithTestSeams,
+  type StorageOptions,
+  type StorageTestSeams,
+} from '../../src/core/storage.js';
 import { SimulatedCrashError } from '../../src/errors.js';
 import { readU64 } from '../../src/page/page.js';
 import { CRASH_POLICY_NAMES, FaultVfs, type CrashImage, type CrashPolicyName } from '../../src/vfs/fault-vfs.js';
@@ -27,7 +32,6 @@ import {
   type WorkloadPlan,
 } from './mtr-workload.js';
 
-
 const options = storageOptions;
 
 /** Installs the WAL oracle: every page written to a tablespace is at or below the durable LSN. */
@@ -36,12 +40,17 @@ function installWalOracle(vfs: FaultVfs, durableLsn: () => number): void {
     if (!write.path.endsWith('.ibd')) return;
     for (let at = 0; at + PAGE_SIZE <= write.data.length; at += PAGE_SIZE) {
       const lsn = readU64(write.data, at + 16);
-      if (lsn > durableLsn()) throw new Error(`WAL oracle: ${write.path} page written with LSN ${lsn} > durable ${durableLsn()}`);
+      if (lsn > durableLsn())
+        throw new Error(`WAL oracle: ${write.path} page written with LSN ${lsn} > durable ${durableLsn()}`);
     }
   });
 }
 
-async function openWithOracle(vfs: FaultVfs, extra: Partial<StorageOptions> = {}, seams: StorageTestSeams = {}): Promise<Storage> {
+async function openWithOracle(
+  vfs: FaultVfs,
+  extra: Partial<StorageOptions> = {},
+  seams: StorageTestSeams = {},
+): Promise<Storage> {
   let storage: Storage | undefined;
   // During recovery every page comes from the synced log: the oracle starts once the log is open.
   installWalOracle(vfs, () => (storage === undefined ? Number.MAX_SAFE_INTEGER : storage.log.durableLsn));
@@ -188,7 +197,8 @@ describe('storage core crash safety', () => {
         if (trace.some((entry) => entry.op === 'write' && entry.path.startsWith('space-'))) pagesWrittenBeforeCrash++;
         const second = await openWithOracle(FaultVfs.fromImage(first.crashImage(), { seed: n + 1 }));
         const k = verifyRecovered(second, plan, progress.acked, progress.committed);
-        if (logSynced || policy === 'process-crash') expect(k, `${policy} at recovery operation ${n}`).toBe(progress.committed);
+        if (logSynced || policy === 'process-crash')
+          expect(k, `${policy} at recovery operation ${n}`).toBe(progress.committed);
         await second.close();
       }
     }
@@ -249,7 +259,10 @@ describe('storage core crash safety', () => {
       const afterPowerCut = recoveredVfs.crashNow('power-cut');
       recovered.abandon();
       const again = await openWithOracle(FaultVfs.fromImage(afterPowerCut, { seed: n + 2 }));
-      expect([2, 3].map((id) => again.spaces.exists(id)), `operation ${n}: the power cut undid no DDL recovery saw`).toEqual(seen);
+      expect(
+        [2, 3].map((id) => again.spaces.exists(id)),
+        `operation ${n}: the power cut undid no DDL recovery saw`,
+      ).toEqual(seen);
       await again.close();
     }
   });
@@ -294,7 +307,9 @@ describe('storage core crash safety', () => {
     for (const policy of ['torn-garbage', 'torn-zeros'] as const) {
       for (let n = 1; n <= operations; n++) {
         try {
-          await crashAndRecover(image, plan, seed + n, (vfs) => vfs.crashAtOperation(n, policy), policy, { disableDoublewrite: true });
+          await crashAndRecover(image, plan, seed + n, (vfs) => vfs.crashAtOperation(n, policy), policy, {
+            disableDoublewrite: true,
+          });
         } catch (error) {
           // Reported, never returned as data: the error names the tablespace file and page.
           expect((error as { code?: string }).code).toBe('ERR_CORRUPTION');

@@ -22,7 +22,11 @@ const options = (vfs: FaultVfs): StorageOptions => storageOptions(vfs);
 const eventLoopTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A database on a FaultVfs whose async syncs take `stepsMin..stepsMax` scheduler steps. */
-async function slowDisk(seed: number, stepsMin: number, stepsMax: number): Promise<{ vfs: FaultVfs; storage: Storage; scheduler: SteppedSyncScheduler; page: PageRef }> {
+async function slowDisk(
+  seed: number,
+  stepsMin: number,
+  stepsMax: number,
+): Promise<{ vfs: FaultVfs; storage: Storage; scheduler: SteppedSyncScheduler; page: PageRef }> {
   const scheduler = new SteppedSyncScheduler();
   const vfs = new FaultVfs({ seed, asyncSyncs: { scheduler, stepsMin, stepsMax } });
   const storage = await Storage.open(options(vfs));
@@ -52,11 +56,18 @@ describe('group commit with syncs in flight (DURABLE)', () => {
    * Commits 1 and 2 (full) start one asynchronous sync; while it is in flight commit 3 (full) waits
    * and commit 4 ('write') hands the log, commit 3's redo included, to the OS.
    */
-  async function writtenWhileInFlight(seed: number, steps: number): Promise<{ vfs: FaultVfs; storage: Storage; scheduler: SteppedSyncScheduler; page: PageRef; acked: number[] }> {
+  async function writtenWhileInFlight(
+    seed: number,
+    steps: number,
+  ): Promise<{ vfs: FaultVfs; storage: Storage; scheduler: SteppedSyncScheduler; page: PageRef; acked: number[] }> {
     const disk = await slowDisk(seed, steps, steps);
     const { vfs, storage, page } = disk;
     const acked: number[] = [];
-    const track = (id: number, promise: Promise<void>): void => void promise.then(() => acked.push(id), () => undefined);
+    const track = (id: number, promise: Promise<void>): void =>
+      void promise.then(
+        () => acked.push(id),
+        () => undefined,
+      );
     track(1, commit(storage, page, 1, 'full'));
     track(2, commit(storage, page, 2, 'full'));
     await eventLoopTurn(); // two waiters: one asynchronous sync starts, covering commits 1 and 2
@@ -144,7 +155,9 @@ describe('group commit with syncs in flight (DURABLE)', () => {
       await eventLoopTurn();
       ackedFullTotal += lastAckedFull > 0 ? 1 : 0;
       const recovered = await recoveredId(image, page);
-      expect(recovered, `seed ${seed}: last acknowledged full commit ${lastAckedFull}`).toBeGreaterThanOrEqual(lastAckedFull);
+      expect(recovered, `seed ${seed}: last acknowledged full commit ${lastAckedFull}`).toBeGreaterThanOrEqual(
+        lastAckedFull,
+      );
       expect(recovered).toBeLessThanOrEqual(committed);
     }
     // The interleavings really had syncs in flight, and acknowledged commits to lose.

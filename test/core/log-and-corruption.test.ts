@@ -37,7 +37,10 @@ function withFile(image: CrashImage, path: string, bytes: Uint8Array): CrashImag
 }
 
 /** A crash image whose log holds `mtrs` unflushed groups after its checkpoint. */
-async function imageWithRedo(seed: number, mtrs: number): Promise<{ image: CrashImage; plan: WorkloadPlan; pages: PageRef[]; checkpointLsn: number }> {
+async function imageWithRedo(
+  seed: number,
+  mtrs: number,
+): Promise<{ image: CrashImage; plan: WorkloadPlan; pages: PageRef[]; checkpointLsn: number }> {
   const vfs = new FaultVfs({ seed });
   const setup = await Storage.open(options(vfs));
   const pages = setUpPages(setup, [1], 4);
@@ -60,7 +63,9 @@ describe('redo log edges', () => {
     const log = image.files.get(LOG_FILE)!;
     const ringStart = RING_OFFSET + (checkpointLsn % CAPACITY);
     const groupEnds: number[] = [];
-    scanGroups(log.subarray(ringStart), checkpointLsn, CAPACITY, checkGroup, (group) => groupEnds.push(group.endLsn - checkpointLsn));
+    scanGroups(log.subarray(ringStart), checkpointLsn, CAPACITY, checkGroup, (group) =>
+      groupEnds.push(group.endLsn - checkpointLsn),
+    );
     expect(groupEnds.length).toBe(10);
     const total = groupEnds[groupEnds.length - 1]!;
     let checked = 0;
@@ -81,12 +86,15 @@ describe('redo log edges', () => {
     const log = image.files.get(LOG_FILE)!;
     const ringStart = RING_OFFSET + (checkpointLsn % CAPACITY);
     const ends: number[] = [];
-    scanGroups(log.subarray(ringStart), checkpointLsn, CAPACITY, checkGroup, (group) => ends.push(group.endLsn - checkpointLsn));
+    scanGroups(log.subarray(ringStart), checkpointLsn, CAPACITY, checkGroup, (group) =>
+      ends.push(group.endLsn - checkpointLsn),
+    );
     const lastStart = ringStart + ends[4]!;
     for (const damage of ['zeros', 'garbage', 'flip'] as const) {
       const damaged = log.slice();
       if (damage === 'zeros') damaged.fill(0, lastStart + 10, ringStart + ends[5]!);
-      if (damage === 'garbage') for (let i = lastStart + 10; i < ringStart + ends[5]!; i++) damaged[i] = (i * 131) & 0xff;
+      if (damage === 'garbage')
+        for (let i = lastStart + 10; i < ringStart + ends[5]!; i++) damaged[i] = (i * 131) & 0xff;
       if (damage === 'flip') damaged[lastStart + 30]! ^= 0x10;
       const storage = await Storage.open(options(FaultVfs.fromImage(withFile(image, LOG_FILE, damaged), { seed: 1 })));
       expect(storage.recovery!.groups).toBe(5);
@@ -111,7 +119,9 @@ describe('redo log edges', () => {
     const log = image.files.get(LOG_FILE)!.slice();
     const ringStart = RING_OFFSET + (checkpointLsn % CAPACITY);
     const ends: number[] = [];
-    scanGroups(log.subarray(ringStart), checkpointLsn, CAPACITY, checkGroup, (group) => ends.push(group.endLsn - checkpointLsn));
+    scanGroups(log.subarray(ringStart), checkpointLsn, CAPACITY, checkGroup, (group) =>
+      ends.push(group.endLsn - checkpointLsn),
+    );
     log[ringStart + ends[ends.length - 3]! + 25]! ^= 0x01; // inside the third-to-last group's records
     const attempt = Storage.open(options(FaultVfs.fromImage(withFile(image, LOG_FILE, log), { seed: 2 })));
     await expect(attempt).rejects.toBeInstanceOf(CorruptionError);
@@ -166,7 +176,9 @@ describe('a log that has wrapped (LOG-TAIL: a group of the previous lap is not a
 
 describe('checkpoint slots damaged behind a valid magic number (CHECKSUM)', () => {
   /** A database with two checkpoints of this run and acknowledged work after the newest; its image after a power cut. */
-  async function twoCheckpoints(acrossRestart: boolean): Promise<{ image: CrashImage; page: PageRef; acked: number; newestSlot: number }> {
+  async function twoCheckpoints(
+    acrossRestart: boolean,
+  ): Promise<{ image: CrashImage; page: PageRef; acked: number; newestSlot: number }> {
     const vfs = new FaultVfs({ seed: 21 });
     let storage = await Storage.open(options(vfs));
     const [page] = setUpPages(storage, [1], 1);
@@ -280,7 +292,12 @@ describe('corruption and bad input', () => {
     const image = vfs.durableImage();
     const log = image.files.get(LOG_FILE)!;
 
-    async function expectRefused(damaged: CrashImage, errorClass: typeof CorruptionError | typeof IncompatibleFormatError, message: RegExp, extra: Partial<StorageOptions> = {}): Promise<void> {
+    async function expectRefused(
+      damaged: CrashImage,
+      errorClass: typeof CorruptionError | typeof IncompatibleFormatError,
+      message: RegExp,
+      extra: Partial<StorageOptions> = {},
+    ): Promise<void> {
       const target = FaultVfs.fromImage(damaged, { seed: 1 });
       const before = target.durableImage();
       const attempt = Storage.open(options(target, extra));
@@ -288,7 +305,8 @@ describe('corruption and bad input', () => {
       await expect(Storage.open(options(FaultVfs.fromImage(damaged, { seed: 1 }), extra))).rejects.toThrow(message);
       // Nothing written over.
       const after = target.durableImage();
-      for (const [path, bytes] of before.files) expect(Buffer.from(after.files.get(path)!).equals(Buffer.from(bytes)), path).toBe(true);
+      for (const [path, bytes] of before.files)
+        expect(Buffer.from(after.files.get(path)!).equals(Buffer.from(bytes)), path).toBe(true);
     }
 
     const newer = log.slice();
@@ -296,9 +314,16 @@ describe('corruption and bad input', () => {
     const { checksum32 } = await import('../../src/page/checksum.js');
     writeU32(newer, 20, checksum32(newer.subarray(0, 20)));
     await expectRefused(withFile(image, LOG_FILE, newer), IncompatibleFormatError, /format 2 is newer/);
-    await expectRefused(image, IncompatibleFormatError, /created with page size 4096, opened with 8192/, { pageSize: 8192, bufferPoolBytes: 64 * 8192 });
+    await expectRefused(image, IncompatibleFormatError, /created with page size 4096, opened with 8192/, {
+      pageSize: 8192,
+      bufferPoolBytes: 64 * 8192,
+    });
     const foreign = new Uint8Array(8192).fill(0x41);
-    await expectRefused(withFile(image, 'space-000001.ibd', foreign), IncompatibleFormatError, /not a minno tablespace/);
+    await expectRefused(
+      withFile(image, 'space-000001.ibd', foreign),
+      IncompatibleFormatError,
+      /not a minno tablespace/,
+    );
     const noCheckpoints = log.slice();
     noCheckpoints.fill(0xee, 512, 1536);
     await expectRefused(withFile(image, LOG_FILE, noCheckpoints), CorruptionError, /neither checkpoint slot is valid/);
@@ -311,7 +336,11 @@ describe('corruption and bad input', () => {
   it('opens an existing database with its own page size when none is given', async () => {
     const vfs = new FaultVfs({ seed: 1 });
     await (await Storage.open(options(vfs, { pageSize: 8192, bufferPoolBytes: 64 * 8192 }))).close();
-    const reopened = await Storage.open({ vfs: FaultVfs.fromImage(vfs.durableImage(), { seed: 1 }), bufferPoolBytes: 64 * 8192, background: 'manual' });
+    const reopened = await Storage.open({
+      vfs: FaultVfs.fromImage(vfs.durableImage(), { seed: 1 }),
+      bufferPoolBytes: 64 * 8192,
+      background: 'manual',
+    });
     expect(reopened.pageSize).toBe(8192);
     await reopened.close();
   });
@@ -350,7 +379,11 @@ describe('seed 000: a reader that sees the new length before the bytes', () => {
 });
 
 describe('durability levels and the sync audit', () => {
-  async function commitAll(durability: 'full' | 'write' | 'none', clockAdvanceMs: number, policy: 'power-cut' | 'process-crash'): Promise<number> {
+  async function commitAll(
+    durability: 'full' | 'write' | 'none',
+    clockAdvanceMs: number,
+    policy: 'power-cut' | 'process-crash',
+  ): Promise<number> {
     const clock = new ManualClock();
     const vfs = new FaultVfs({ seed: 1 });
     const storage = await Storage.open(options(vfs, { background: 'auto', clock }));
@@ -415,11 +448,14 @@ describe('durability levels and the sync audit', () => {
     const doublewrite = image.files.get('doublewrite.dblwr')!;
     let target = -1;
     for (let at = 0; at < doublewrite.length; at += PAGE_SIZE) {
-      if (readU32(doublewrite, at + 12) === 1 && readU32(doublewrite, at + 8) !== 0) target = readU32(doublewrite, at + 8);
+      if (readU32(doublewrite, at + 12) === 1 && readU32(doublewrite, at + 8) !== 0)
+        target = readU32(doublewrite, at + 8);
     }
     expect(pages.map((p) => p.pageNo)).toContain(target);
     space.fill(0xff, target * PAGE_SIZE + 100, target * PAGE_SIZE + 600); // a torn write: a sector of garbage
-    const reopened = await Storage.open(options(FaultVfs.fromImage(withFile(image, 'space-000001.ibd', space), { seed: 1 })));
+    const reopened = await Storage.open(
+      options(FaultVfs.fromImage(withFile(image, 'space-000001.ibd', space), { seed: 1 })),
+    );
     expect(reopened.recovery!.pagesRestoredFromDoublewrite).toBe(1);
     const mtr = reopened.startMtr();
     expect(readU32(mtr.getPage(1, target), 8)).toBe(target);
@@ -441,8 +477,11 @@ describe('durability levels and the sync audit', () => {
     const image = vfs.crashNow('process-crash');
     storage.abandon();
     const space = image.files.get('space-000002.ibd')!.slice();
-    for (const sector of [0, 7]) for (let i = sector * 512; i < (sector + 1) * 512; i++) space[i] = (i * 37 + 11) & 0xff;
-    const reopened = await Storage.open(options(FaultVfs.fromImage(withFile(image, 'space-000002.ibd', space), { seed: 6 })));
+    for (const sector of [0, 7])
+      for (let i = sector * 512; i < (sector + 1) * 512; i++) space[i] = (i * 37 + 11) & 0xff;
+    const reopened = await Storage.open(
+      options(FaultVfs.fromImage(withFile(image, 'space-000002.ibd', space), { seed: 6 })),
+    );
     expect(reopened.recovery!.pagesRestoredFromDoublewrite).toBe(1);
     const check = reopened.startMtr();
     expect(readU32(check.getPage(2, 0), 56)).toBe(2); // SPACE_SIZE: the allocation was replayed

@@ -97,7 +97,12 @@ export function setUpPages(storage: Storage, spaceIds: readonly number[], pagesP
   return pages;
 }
 
-export function planWorkload(seed: number, pages: readonly PageRef[], mtrCount: number, background = true): WorkloadPlan {
+export function planWorkload(
+  seed: number,
+  pages: readonly PageRef[],
+  mtrCount: number,
+  background = true,
+): WorkloadPlan {
   const random = new RandomSource(seed);
   const mtrs: MtrDescription[] = [];
   const durableAfter = new Set<number>();
@@ -132,7 +137,11 @@ const SCRATCH = SLOT_BASE + SLOTS * SLOT_BYTES;
  * Runs the plan; returns the id of the last mtr acknowledged durable. Stops at the first error
  * (a simulated crash), which it rethrows after recording progress in `progress`.
  */
-export async function runWorkload(storage: Storage, plan: WorkloadPlan, progress: { acked: number; committed: number }): Promise<void> {
+export async function runWorkload(
+  storage: Storage,
+  plan: WorkloadPlan,
+  progress: { acked: number; committed: number },
+): Promise<void> {
   for (let id = 1; id <= plan.mtrs.length; id++) {
     const mtr = storage.startMtr();
     for (const touch of plan.mtrs[id - 1]!.touches) {
@@ -174,7 +183,8 @@ function modelAfter(plan: WorkloadPlan, k: number): { header: number[]; slots: U
     for (const touch of plan.mtrs[id - 1]!.touches) {
       header[touch.page] = id;
       const page = slots[touch.page]!;
-      page[touch.slot] = touch.how === 'copy' ? new Uint8Array(page[touch.from]!) : slotContent(id, touch.page, touch.slot, touch.how);
+      page[touch.slot] =
+        touch.how === 'copy' ? new Uint8Array(page[touch.from]!) : slotContent(id, touch.page, touch.slot, touch.how);
       writers[touch.page]![touch.slot] = id;
     }
   }
@@ -202,7 +212,9 @@ export function verifyRecovered(storage: Storage, plan: WorkloadPlan, acked: num
       const actual = image.subarray(SLOT_BASE + slot * SLOT_BYTES, SLOT_BASE + (slot + 1) * SLOT_BYTES);
       if (!Buffer.from(actual).equals(Buffer.from(expected))) {
         const writer = model.writers[p]![slot]!;
-        expect.fail(`page ${p} slot ${slot} after prefix ${k}: expected the bytes mtr ${writer === 0 ? 'none' : writer} left (an mtr is there in part, or a record was applied twice)`);
+        expect.fail(
+          `page ${p} slot ${slot} after prefix ${k}: expected the bytes mtr ${writer === 0 ? 'none' : writer} left (an mtr is there in part, or a record was applied twice)`,
+        );
       }
     }
   }

@@ -8,7 +8,14 @@ import { ManualClock } from '../../src/util/clock.js';
 const KiB = 1024;
 
 async function openMemory(vfs: MemoryVfs) {
-  return Storage.open({ vfs, pageSize: 4096, bufferPoolBytes: 64 * 4096, redoLogBytes: 512 * KiB, background: 'manual', clock: new ManualClock() });
+  return Storage.open({
+    vfs,
+    pageSize: 4096,
+    bufferPoolBytes: 64 * 4096,
+    redoLogBytes: 512 * KiB,
+    background: 'manual',
+    clock: new ManualClock(),
+  });
 }
 
 describe('Storage basics', () => {

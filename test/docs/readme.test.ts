@@ -12,7 +12,9 @@ import { describe, expect, it, vi } from 'vitest';
 const root = new URL('../../', import.meta.url);
 const readme = readFileSync(new URL('README.md', root), 'utf8');
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-const examples = readdirSync(new URL('examples/', root)).filter((name) => name.startsWith('readme-')).sort();
+const examples = readdirSync(new URL('examples/', root))
+  .filter((name) => name.startsWith('readme-'))
+  .sort();
 
 function body(file: string): string {
   return readFileSync(new URL(`examples/${file}`, root), 'utf8')
@@ -54,7 +56,9 @@ describe('README examples', () => {
       expect(block, `${file} has its README block`).toBeDefined();
       const promised = promisedOutputs(block!);
       const printed: string[] = [];
-      const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void printed.push(format(...args)));
+      const spy = vi
+        .spyOn(console, 'log')
+        .mockImplementation((...args: unknown[]) => void printed.push(format(...args)));
       try {
         await import(new URL(`examples/${file}`, root).href);
       } finally {

@@ -22,8 +22,8 @@ const consistent = (level: IsolationLevel): string => `
 `;
 
 describe('G1c circular information flow', () => {
-  it('READ COMMITTED: neither reads the other\'s uncommitted write', () => runScript(consistent('read-committed')));
-  it('REPEATABLE READ: neither reads the other\'s uncommitted write', () => runScript(consistent('repeatable-read')));
+  it("READ COMMITTED: neither reads the other's uncommitted write", () => runScript(consistent('read-committed')));
+  it("REPEATABLE READ: neither reads the other's uncommitted write", () => runScript(consistent('repeatable-read')));
 
   it('SERIALIZABLE: the reads wait for each other; the second is a deadlock', () =>
     runScript(`

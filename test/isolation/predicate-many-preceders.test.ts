@@ -35,7 +35,7 @@ describe('PMP predicate-many-preceders, read predicates', () => {
       db: scan where value%3=0    -> 3=30
     `));
 
-  it('SERIALIZABLE: the insert waits for the reader\'s next-key locks', () =>
+  it("SERIALIZABLE: the insert waits for the reader's next-key locks", () =>
     runScript(`
       t1: begin serializable
       t2: begin serializable
@@ -63,7 +63,7 @@ describe('PMP predicate-many-preceders, write predicates', () => {
       t2: commit
     `));
 
-  it('REPEATABLE READ: the delete acts on rows T2\'s snapshot does not show', () =>
+  it("REPEATABLE READ: the delete acts on rows T2's snapshot does not show", () =>
     runScript(`
       t1: begin repeatable-read
       t2: begin repeatable-read
@@ -77,7 +77,7 @@ describe('PMP predicate-many-preceders, write predicates', () => {
       db: scan                    -> 2=30
     `));
 
-  it('SERIALIZABLE: T2\'s read waits for T1, and T2 then acts on what T1 committed', () =>
+  it("SERIALIZABLE: T2's read waits for T1, and T2 then acts on what T1 committed", () =>
     runScript(`
       t1: begin serializable
       t2: begin serializable

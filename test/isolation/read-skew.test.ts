@@ -40,7 +40,7 @@ describe('G-single read skew, plain reads', () => {
       t1: commit
     `));
 
-  it('SERIALIZABLE: prevented (T2\'s write waits for T1\'s shared lock)', () =>
+  it("SERIALIZABLE: prevented (T2's write waits for T1's shared lock)", () =>
     runScript(`
       t1: begin serializable
       t2: begin serializable
@@ -82,7 +82,7 @@ describe('G-single read skew, predicate dependencies', () => {
 
   // T1's second read is covered by the next-key locks it already holds, so it does not wait for
   // T2's queued update (minimal repro in serializable-plain-reads.test.ts).
-  it('SERIALIZABLE: prevented (T2\'s update waits for T1\'s next-key locks)', () =>
+  it("SERIALIZABLE: prevented (T2's update waits for T1's next-key locks)", () =>
     runScript(`
       t1: begin serializable
       t2: begin serializable

@@ -66,7 +66,9 @@ export const TEST_TABLE = {
   indexes: [],
 } satisfies TableSchema;
 
-type Outcome = { readonly ok: true; readonly value: string } | { readonly ok: false; readonly code: string; readonly error: unknown };
+type Outcome =
+  | { readonly ok: true; readonly value: string }
+  | { readonly ok: false; readonly code: string; readonly error: unknown };
 
 interface Step {
   readonly lineNo: number;
@@ -77,7 +79,12 @@ interface Step {
 const ISOLATIONS: readonly IsolationLevel[] = ['read-committed', 'repeatable-read', 'serializable'];
 
 /** Opens the database every script starts from (Hermitage's setup). */
-export async function openTestDatabase(rows: ReadonlyArray<readonly [number, number]> = [[1, 10], [2, 20]]): Promise<Database> {
+export async function openTestDatabase(
+  rows: ReadonlyArray<readonly [number, number]> = [
+    [1, 10],
+    [2, 20],
+  ],
+): Promise<Database> {
   const db = await Database.open({
     vfs: new MemoryVfs(),
     pageSize: 4096,
@@ -151,7 +158,12 @@ async function collect(rows: AsyncIterable<TestRow>, where: (row: TestRow) => bo
 }
 
 /** Runs one statement; returns its formatted result (errors propagate). */
-async function execute(db: Database, sessions: Map<string, Transaction>, session: string, statement: string): Promise<string> {
+async function execute(
+  db: Database,
+  sessions: Map<string, Transaction>,
+  session: string,
+  statement: string,
+): Promise<string> {
   const words = statement.split(/\s+/);
   const verb = words[0] ?? '';
   if (verb === 'begin') {
@@ -244,9 +256,12 @@ export async function runScript(script: string): Promise<ScriptResult> {
   const finished = new Map<string, Step>(); // settled, not yet acknowledged (S2)
   const transcript: string[] = [];
   function fail(lineNo: number, text: string, message: string): never {
-    throw new Error(`script line ${lineNo} \`${text}\`: ${message}\n--- transcript so far ---\n${transcript.join('\n')}`);
+    throw new Error(
+      `script line ${lineNo} \`${text}\`: ${message}\n--- transcript so far ---\n${transcript.join('\n')}`,
+    );
   }
-  const matches = (expected: string, outcome: Outcome): boolean => (outcome.ok ? outcome.value === expected : outcome.code === expected);
+  const matches = (expected: string, outcome: Outcome): boolean =>
+    outcome.ok ? outcome.value === expected : outcome.code === expected;
 
   const lines = script.split('\n');
   try {
@@ -265,7 +280,8 @@ export async function runScript(script: string): Promise<ScriptResult> {
         const outcome = step.outcome;
         finished.delete(session);
         transcript.push(`-> ${session} ${show(outcome)}   (line ${step.lineNo})`);
-        if (expected === 'done' ? !outcome.ok : !matches(expected, outcome)) fail(lineNo, text, `expected ${expected}, got ${explain(outcome)}`);
+        if (expected === 'done' ? !outcome.ok : !matches(expected, outcome))
+          fail(lineNo, text, `expected ${expected}, got ${explain(outcome)}`);
         checkVictim(sessions, session, outcome, (m) => fail(lineNo, text, m));
         continue;
       }
@@ -274,7 +290,11 @@ export async function runScript(script: string): Promise<ScriptResult> {
       if (m === null) fail(lineNo, text, 'not a script line');
       const [, session, statement, expected] = m as unknown as [string, string, string, string | undefined];
       for (const [s, step] of finished) {
-        fail(lineNo, text, `${s}'s statement (line ${step.lineNo}) finished with ${show(step.outcome)} before this line, and the script does not say so (S2)`);
+        fail(
+          lineNo,
+          text,
+          `${s}'s statement (line ${step.lineNo}) finished with ${show(step.outcome)} before this line, and the script does not say so (S2)`,
+        );
       }
       const waiting = pending.get(session);
       if (waiting !== undefined) fail(lineNo, text, `${session} still waits for line ${waiting.lineNo} (S1)`);
@@ -304,12 +324,14 @@ export async function runScript(script: string): Promise<ScriptResult> {
         continue;
       }
       if (expected === 'waits') fail(lineNo, text, `expected it to wait, it finished with ${explain(outcome)}`);
-      if (expected === undefined ? !outcome.ok : !matches(expected, outcome)) fail(lineNo, text, `expected ${expected ?? 'it to finish'}, got ${explain(outcome)}`);
+      if (expected === undefined ? !outcome.ok : !matches(expected, outcome))
+        fail(lineNo, text, `expected ${expected ?? 'it to finish'}, got ${explain(outcome)}`);
       checkVictim(sessions, session, outcome, (msg) => fail(lineNo, text, msg));
     }
 
     // S4.
-    for (const [s, step] of finished) fail(step.lineNo, step.text, `${s}'s statement finished at the end and the script does not say so`);
+    for (const [s, step] of finished)
+      fail(step.lineNo, step.text, `${s}'s statement finished at the end and the script does not say so`);
     for (const [s, step] of pending) fail(step.lineNo, step.text, `${s} still waits at the end of the script`);
     for (const [s, tx] of sessions) if (tx.state === 'active') throw new Error(`script leaves ${s} open`);
     db.check();
@@ -324,8 +346,14 @@ export async function runScript(script: string): Promise<ScriptResult> {
 }
 
 /** S3: a deadlock victim was rolled back by the engine. */
-function checkVictim(sessions: Map<string, Transaction>, session: string, outcome: Outcome, fail: (message: string) => never): void {
+function checkVictim(
+  sessions: Map<string, Transaction>,
+  session: string,
+  outcome: Outcome,
+  fail: (message: string) => never,
+): void {
   if (outcome.ok || outcome.code !== 'ERR_DEADLOCK') return;
   const tx = sessions.get(session);
-  if (tx !== undefined && tx.state !== 'rolled-back') fail(`the deadlock victim ${session} is ${tx.state}, not rolled back`);
+  if (tx !== undefined && tx.state !== 'rolled-back')
+    fail(`the deadlock victim ${session} is ${tx.state}, not rolled back`);
 }

@@ -4,7 +4,13 @@ import { LockManager, SUPREMUM, type LockOwner } from '../../src/lock/lock-manag
 import { ManualClock } from '../../src/util/clock.js';
 
 function owner(trxId: number, undo = 0): LockOwner & { undo: number } {
-  return { trxId, undo, undoCount() { return this.undo; } };
+  return {
+    trxId,
+    undo,
+    undoCount() {
+      return this.undo;
+    },
+  };
 }
 const k = (n: number) => new Uint8Array([n]);
 

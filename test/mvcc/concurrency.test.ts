@@ -89,7 +89,16 @@ interface Stats {
 
 class Workload {
   readonly model = new Map<number, number>();
-  readonly stats: Stats = { commits: 0, rollbacks: 0, savepointRollbacks: 0, deadlocks: 0, audits: 0, snapshotReads: 0, purged: 0, heldHistory: 0 };
+  readonly stats: Stats = {
+    commits: 0,
+    rollbacks: 0,
+    savepointRollbacks: 0,
+    deadlocks: 0,
+    audits: 0,
+    snapshotReads: 0,
+    purged: 0,
+    heldHistory: 0,
+  };
   writersLeft = 0;
 
   constructor(
@@ -141,7 +150,13 @@ class Workload {
    * twice, then UPDATE twice), or write each row right after locking it, so a transaction holding
    * a fresh write waits for its second lock (UPDATE a; UPDATE b).
    */
-  private async transferIn(tx: Transaction, rng: RandomSource, from: number, to: number, amount: number): Promise<void> {
+  private async transferIn(
+    tx: Transaction,
+    rng: RandomSource,
+    from: number,
+    to: number,
+    amount: number,
+  ): Promise<void> {
     const t = tx.table<Account>('accounts');
     const order = rng.chance(0.5) ? [from, to] : [to, from];
     const writeAsYouGo = rng.chance(0.5);
@@ -229,7 +244,11 @@ class Workload {
   }
 
   /** A REPEATABLE READ snapshot: the model as of its first read, on every later read too. */
-  async snapshotReader(rng: RandomSource, rereads: number, tx = this.db.begin({ isolation: 'repeatable-read', readOnly: rng.chance(0.5) })): Promise<void> {
+  async snapshotReader(
+    rng: RandomSource,
+    rereads: number,
+    tx = this.db.begin({ isolation: 'repeatable-read', readOnly: rng.chance(0.5) }),
+  ): Promise<void> {
     const t = tx.table<Account>('accounts');
     const expected = this.modelRows(); // the view opens at the first read, in this same synchronous step
     const first = [...t.scan()];
@@ -261,11 +280,13 @@ class Workload {
     const tx = this.db.begin({ isolation: 'repeatable-read' });
     const t = tx.table<Account>('accounts');
     expect([...t.scan()]).toEqual(initial);
-    while (this.writersLeft > 0 && this.stats.commits < untilCommits) await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.writersLeft > 0 && this.stats.commits < untilCommits)
+      await new Promise<void>((resolve) => setImmediate(resolve));
     expect([...t.scan()], `seed ${this.seed}: the long snapshot`).toEqual(initial);
     expect(byId([...t.scanIndex('by_balance')])).toEqual(initial);
     this.db.purge();
-    if (this.stats.commits > 0) expect(this.db.status().historyLength, 'history held back by the long reader').toBeGreaterThan(0);
+    if (this.stats.commits > 0)
+      expect(this.db.status().historyLength, 'history held back by the long reader').toBeGreaterThan(0);
     this.stats.heldHistory = Math.max(this.stats.heldHistory, this.db.status().historyLength);
     await tx.commit();
   }
@@ -324,7 +345,16 @@ async function runBank(seed: number, writers: number, transfersEach: number): Pr
 
 describe('randomised concurrent workloads against a serial model', () => {
   it('transfers under locking reads keep the total; snapshots stay consistent while purge runs', async () => {
-    const totals: Stats = { commits: 0, rollbacks: 0, savepointRollbacks: 0, deadlocks: 0, audits: 0, snapshotReads: 0, purged: 0, heldHistory: 0 };
+    const totals: Stats = {
+      commits: 0,
+      rollbacks: 0,
+      savepointRollbacks: 0,
+      deadlocks: 0,
+      audits: 0,
+      snapshotReads: 0,
+      purged: 0,
+      heldHistory: 0,
+    };
     for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
       const stats = await runBank(seed, 6, 25);
       for (const key of Object.keys(totals) as (keyof Stats)[]) totals[key] += stats[key];

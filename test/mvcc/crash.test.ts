@@ -91,10 +91,18 @@ interface Progress {
  * The workload. Every commit is awaited (durability 'full'): `acked` counts those that settled.
  * In-flight transactions are left open on purpose; the crash (or the end) finds them active.
  */
-async function runWorkload(db: Database, initial: ReadonlyMap<number, Account>, progress: Progress, mark: (step: string) => void = () => {}): Promise<void> {
+async function runWorkload(
+  db: Database,
+  initial: ReadonlyMap<number, Account>,
+  progress: Progress,
+  mark: (step: string) => void = () => {},
+): Promise<void> {
   const model = new Map(initial);
   const rng = new RandomSource(99);
-  const committed = async (work: (t: ReturnType<Database['begin']>) => Promise<void>, apply: () => void): Promise<void> => {
+  const committed = async (
+    work: (t: ReturnType<Database['begin']>) => Promise<void>,
+    apply: () => void,
+  ): Promise<void> => {
     const tx = db.begin();
     await work(tx);
     const durable = tx.commit(); // visible now; the state joins the sequence in commit order
@@ -106,7 +114,8 @@ async function runWorkload(db: Database, initial: ReadonlyMap<number, Account>, 
 
   // In flight from the start: never committed.
   const inflight1 = db.begin();
-  for (let id = 1; id <= 5; id++) await inflight1.table<Account>('accounts').update(id, { balance: 900_000 + id, note: 'in flight 1' });
+  for (let id = 1; id <= 5; id++)
+    await inflight1.table<Account>('accounts').update(id, { balance: 900_000 + id, note: 'in flight 1' });
 
   // Committed transfers (rows 11..40).
   for (let i = 0; i < 6; i++) {
@@ -159,7 +168,8 @@ async function runWorkload(db: Database, initial: ReadonlyMap<number, Account>, 
   );
   await committed(
     async (tx) => {
-      for (let id = 46; id <= 55; id++) await tx.table<Account>('accounts').update(id, { balance: 2000 + id, note: 'moved' });
+      for (let id = 46; id <= 55; id++)
+        await tx.table<Account>('accounts').update(id, { balance: 2000 + id, note: 'moved' });
     },
     () => {
       for (let id = 46; id <= 55; id++) model.set(id, { ...model.get(id)!, balance: 2000 + id, note: 'moved' });
@@ -204,7 +214,9 @@ async function recoverAndVerify(image: CrashImage, seed: number, progress: Progr
   const before = stateOf(t.scan());
   const k = progress.states.indexOf(before);
   expect(k, `${what}: the recovered state is the state after some commit`).toBeGreaterThanOrEqual(0);
-  expect(k, `${what}: every acknowledged commit survived (acked ${progress.acked})`).toBeGreaterThanOrEqual(progress.acked);
+  expect(k, `${what}: every acknowledged commit survived (acked ${progress.acked})`).toBeGreaterThanOrEqual(
+    progress.acked,
+  );
   // Roll back what recovery found active.
   while (db.runBackgroundWork().rolledBack);
   expect(db.status().activeTransactions).toBe(0);
@@ -229,7 +241,11 @@ async function recoverAndVerify(image: CrashImage, seed: number, progress: Progr
  * syncs make different images); every fourth operation under 'torn-garbage' (the doublewrite
  * buffer repairs torn page writes).
  */
-const CRASH_POINTS: ReadonlyArray<{ readonly policy: CrashPolicyName; readonly at: 'operation' | 'sync'; readonly stride: number }> = [
+const CRASH_POINTS: ReadonlyArray<{
+  readonly policy: CrashPolicyName;
+  readonly at: 'operation' | 'sync';
+  readonly stride: number;
+}> = [
   { policy: 'process-crash', at: 'operation', stride: 1 },
   { policy: 'power-cut', at: 'sync', stride: 1 },
   { policy: 'torn-garbage', at: 'operation', stride: 4 },
@@ -319,7 +335,9 @@ describe('transactions under crashes', () => {
           if (!(error instanceof SimulatedCrashError) && !first.crashed) throw error;
         }
         expect(first.crashed, `${policy} op ${n} crashed`).toBe(true);
-        expect(await recoverAndVerify(first.crashImage(), n + 1, progress, `recovery crashed: ${policy} op ${n}`)).toBe(progress.acked);
+        expect(await recoverAndVerify(first.crashImage(), n + 1, progress, `recovery crashed: ${policy} op ${n}`)).toBe(
+          progress.acked,
+        );
       }
     }
   }, 120_000);

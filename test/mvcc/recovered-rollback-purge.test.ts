@@ -46,7 +46,15 @@ const ACCOUNTS: TableSchema = {
 };
 
 function open(vfs: FaultVfs): Promise<Database> {
-  return Database.open({ vfs, pageSize: 4096, bufferPoolBytes: 64 * 4096, redoLogBytes: 256 * 1024, background: 'manual', durability: 'full', clock: new ManualClock() });
+  return Database.open({
+    vfs,
+    pageSize: 4096,
+    bufferPoolBytes: 64 * 4096,
+    redoLogBytes: 256 * 1024,
+    background: 'manual',
+    durability: 'full',
+    clock: new ManualClock(),
+  });
 }
 
 /** Builds the image: A and B committed, T's delete in flight and in the durable log. */

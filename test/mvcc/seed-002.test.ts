@@ -28,7 +28,7 @@
  * reports as ERR_CORRUPTION.
  */
 import { describe, expect, it } from 'vitest';
-import { Database, openDatabaseWithTestSeams, type DatabaseTestSeams } from '../../src/api/database.js';
+import { type Database, openDatabaseWithTestSeams, type DatabaseTestSeams } from '../../src/api/database.js';
 import type { TableSchema } from '../../src/rec/schema.js';
 import type { ReadView } from '../../src/mvcc/read-view.js';
 import type { TrxSystem } from '../../src/mvcc/trx-system.js';
@@ -56,7 +56,15 @@ const T1: TableSchema = {
 
 async function open(seams: DatabaseTestSeams = {}): Promise<Database> {
   const db = await openDatabaseWithTestSeams(
-    { vfs: new MemoryVfs(), pageSize: 4096, bufferPoolBytes: 256 * 4096, redoLogBytes: 1 << 20, background: 'manual', durability: 'none', clock: new ManualClock() },
+    {
+      vfs: new MemoryVfs(),
+      pageSize: 4096,
+      bufferPoolBytes: 256 * 4096,
+      redoLogBytes: 1 << 20,
+      background: 'manual',
+      durability: 'none',
+      clock: new ManualClock(),
+    },
     seams,
   );
   await db.createTable(T1);
@@ -161,7 +169,10 @@ describe('seed 002: the purge view never moves backwards', () => {
     // con1's second SELECT did not get its stale view back: a new one, not older than the purge view.
     expect(run.secondView).not.toBe(run.firstView);
     expect(run.secondView.lowLimitNo).toBeGreaterThanOrEqual(run.purgeLowLimitNos[1]!);
-    expect(nonDecreasing(run.purgeLowLimitNos), `purge view low_limit_no over the steps: ${run.purgeLowLimitNos.join(' ')}`).toBe(true);
+    expect(
+      nonDecreasing(run.purgeLowLimitNos),
+      `purge view low_limit_no over the steps: ${run.purgeLowLimitNos.join(' ')}`,
+    ).toBe(true);
     // The rollback restored the committed state: c1 = 1+2, 2+2 and c2 = 1+1+1, 2+1+1.
     expect([...db.table<T1Row>('t1').scan()]).toEqual([
       { id: 1, c1: 3, c2: 3 },

@@ -33,7 +33,17 @@ const INT64_MAX = 2n ** 63n - 1n;
 const KEY_TYPES: readonly KeyColumnType[] = ['int32', 'int64', 'float64', 'boolean', 'string', 'bytes'];
 
 /** Characters chosen to collide and to disagree between code-unit and code-point order. */
-const trickyChar = fc.constantFrom('\u0000', '\u0001', 'a', 'b', '\u00e9', '\uffff', '\u{10000}', '\u{1f600}', '\u{10ffff}');
+const trickyChar = fc.constantFrom(
+  '\u0000',
+  '\u0001',
+  'a',
+  'b',
+  '\u00e9',
+  '\uffff',
+  '\u{10000}',
+  '\u{1f600}',
+  '\u{10ffff}',
+);
 const valueArbs: Record<KeyColumnType, fc.Arbitrary<KeyValue>> = {
   int32: fc.oneof(fc.integer(), fc.constantFrom(-(2 ** 31), 2 ** 31 - 1, -1, 0, 1)),
   int64: fc.oneof(
@@ -43,7 +53,19 @@ const valueArbs: Record<KeyColumnType, fc.Arbitrary<KeyValue>> = {
   ),
   float64: fc.oneof(
     fc.double(),
-    fc.constantFrom(0, -0, Number.NaN, Infinity, -Infinity, Number.MIN_VALUE, -Number.MIN_VALUE, Number.MAX_VALUE, -Number.MAX_VALUE, 1, -1),
+    fc.constantFrom(
+      0,
+      -0,
+      Number.NaN,
+      Infinity,
+      -Infinity,
+      Number.MIN_VALUE,
+      -Number.MIN_VALUE,
+      Number.MAX_VALUE,
+      -Number.MAX_VALUE,
+      1,
+      -1,
+    ),
   ),
   boolean: fc.boolean(),
   string: fc.oneof(fc.string({ unit: trickyChar, maxLength: 5 }), fc.string({ unit: 'binary', maxLength: 12 })),
@@ -56,7 +78,9 @@ const valueArbs: Record<KeyColumnType, fc.Arbitrary<KeyValue>> = {
 const column = (type: KeyColumnType, nullable: boolean, i = 0): ColumnDef => ({ name: `k${i}`, type, nullable });
 const specOf = (columns: readonly ColumnDef[]): KeySpec => compileKeySpec('test_index', columns, 1 << 14);
 const valueFor = (col: ColumnDef): fc.Arbitrary<Value> =>
-  col.nullable === true ? fc.option(valueArbs[col.type as KeyColumnType], { nil: null, freq: 4 }) : valueArbs[col.type as KeyColumnType];
+  col.nullable === true
+    ? fc.option(valueArbs[col.type as KeyColumnType], { nil: null, freq: 4 })
+    : valueArbs[col.type as KeyColumnType];
 
 // Reference order of typed values (K1): NULL first, code points for strings, NaN last and equal.
 function codePoints(text: string): number[] {
@@ -146,7 +170,18 @@ describe('K1 order: byte order equals typed order', () => {
 
   it('float64: a fixed ladder from -Infinity to NaN is strictly increasing; -0 is +0; all NaNs are one', () => {
     const spec = specOf([column('float64', false)]);
-    const ladder = [-Infinity, -Number.MAX_VALUE, -1, -Number.MIN_VALUE, 0, Number.MIN_VALUE, 1, Number.MAX_VALUE, Infinity, Number.NaN];
+    const ladder = [
+      -Infinity,
+      -Number.MAX_VALUE,
+      -1,
+      -Number.MIN_VALUE,
+      0,
+      Number.MIN_VALUE,
+      1,
+      Number.MAX_VALUE,
+      Infinity,
+      Number.NaN,
+    ];
     const encoded = ladder.map((v) => encodeKey([v], spec));
     for (let i = 1; i < encoded.length; i++) expect(compareBytes(encoded[i - 1]!, encoded[i]!)).toBeLessThan(0);
     expect(encodeKey([-0], spec)).toEqual(encodeKey([0], spec));
@@ -181,13 +216,28 @@ describe('K1 order: byte order equals typed order', () => {
     };
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
-        expect(Math.sign(compareBytes(encodeKey([a], spec), encodeKey([b], spec))), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(
-          Math.sign(codePointOrder(a, b)),
-        );
+        expect(
+          Math.sign(compareBytes(encodeKey([a], spec), encodeKey([b], spec))),
+          `${JSON.stringify(a)} vs ${JSON.stringify(b)}`,
+        ).toBe(Math.sign(codePointOrder(a, b)));
       }),
       { numRuns: 500 },
     );
-    const ladder = ['', '\u0000', '\u0000\u0000', '\u0000\u0001', '\u0001', 'a', 'a\u0000', 'a\u0000b', 'a\u0001', 'ab', '\u00e9', '\uffff', '\u{10000}'];
+    const ladder = [
+      '',
+      '\u0000',
+      '\u0000\u0000',
+      '\u0000\u0001',
+      '\u0001',
+      'a',
+      'a\u0000',
+      'a\u0000b',
+      'a\u0001',
+      'ab',
+      '\u00e9',
+      '\uffff',
+      '\u{10000}',
+    ];
     const encoded = ladder.map((s) => encodeKey([s], spec));
     for (let i = 1; i < encoded.length; i++) expect(compareBytes(encoded[i - 1]!, encoded[i]!)).toBeLessThan(0);
   });
@@ -197,7 +247,12 @@ describe('K1 order: byte order equals typed order', () => {
     expect(compareBytes(encodeKey(['a', 'z'], spec), encodeKey(['ab', ''], spec))).toBeLessThan(0);
     expect(compareBytes(encodeKey(['', '\u{10ffff}'], spec), encodeKey(['\u0000', ''], spec))).toBeLessThan(0);
     const bytes = specOf([column('bytes', false, 0), column('int32', false, 1)]);
-    expect(compareBytes(encodeKey([new Uint8Array([1]), 2 ** 31 - 1], bytes), encodeKey([new Uint8Array([1, 0]), -(2 ** 31)], bytes))).toBeLessThan(0);
+    expect(
+      compareBytes(
+        encodeKey([new Uint8Array([1]), 2 ** 31 - 1], bytes),
+        encodeKey([new Uint8Array([1, 0]), -(2 ** 31)], bytes),
+      ),
+    ).toBeLessThan(0);
   });
 
   it('NULL sorts before every value, including the smallest', () => {
@@ -299,7 +354,9 @@ describe('K2 prefixes and range bounds', () => {
     expect(inPlace).toEqual(new Uint8Array([9, 9, 6, 0xff, 9]));
     expect(prefixSuccessorInto(inPlace, 3, 1)).toBe(-1);
     // int32 max is all 0xFF: "> max" is an empty range, "<= max" is unbounded.
-    expect(prefixSuccessor(encodeKeyPrefix([2 ** 31 - 1], specOf([column('int32', false, 0), column('int32', false, 1)])))).toBeNull();
+    expect(
+      prefixSuccessor(encodeKeyPrefix([2 ** 31 - 1], specOf([column('int32', false, 0), column('int32', false, 1)]))),
+    ).toBeNull();
   });
 });
 
@@ -369,7 +426,9 @@ describe('bad input: typed errors with stable codes', () => {
     expect(() => encodeKey([1.5], specOf([{ name: 'qty', type: 'int32' }]))).toThrow(/"qty".*integer/);
     expect(() => encodeKey([2 ** 40], specOf([{ name: 'qty', type: 'int32' }]))).toThrow(/"qty".*int64/);
     expect(() => encodeKey([null], specOf([{ name: 'qty', type: 'int32' }]))).toThrow(/"qty".*NOT NULL/);
-    expect(() => encodeKey(['a\ud800'], specOf([{ name: 'title', type: 'string' }]))).toThrow(/"title".*lone surrogate/);
+    expect(() => encodeKey(['a\ud800'], specOf([{ name: 'title', type: 'string' }]))).toThrow(
+      /"title".*lone surrogate/,
+    );
   });
 
   it('maxLength: strings count code points, bytes count bytes', () => {
@@ -396,12 +455,38 @@ describe('golden bytes (the format is stored on disk)', () => {
     const spec = specOf(KEY_TYPES.map((type, i) => column(type, i === 0, i)));
     const key = encodeKey([-1, -2n, -1.5, true, 'a\u0000', new Uint8Array([0, 7])], spec);
     expect([...key]).toEqual([
-      0x01, 0x7f, 0xff, 0xff, 0xff, // nullable int32 -1: marker, sign flipped
-      0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, // int64 -2
-      0x40, 0x07, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // float64 -1.5 (0xBFF8...) inverted
+      0x01,
+      0x7f,
+      0xff,
+      0xff,
+      0xff, // nullable int32 -1: marker, sign flipped
+      0x7f,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xfe, // int64 -2
+      0x40,
+      0x07,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff, // float64 -1.5 (0xBFF8...) inverted
       0x01, // true
-      0x61, 0x00, 0xff, 0x00, 0x01, // 'a', escaped NUL, terminator
-      0x00, 0xff, 0x07, 0x00, 0x01, // bytes [0, 7]
+      0x61,
+      0x00,
+      0xff,
+      0x00,
+      0x01, // 'a', escaped NUL, terminator
+      0x00,
+      0xff,
+      0x07,
+      0x00,
+      0x01, // bytes [0, 7]
     ]);
   });
 });

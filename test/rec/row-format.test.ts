@@ -35,14 +35,24 @@ import {
   type Row,
   type TableLayout,
 } from '../../src/rec/row-format.js';
-import { COLUMN_TYPES, type ColumnDef, type ColumnType, type ColumnValue, type TableSchema } from '../../src/rec/schema.js';
+import {
+  COLUMN_TYPES,
+  type ColumnDef,
+  type ColumnType,
+  type ColumnValue,
+  type TableSchema,
+} from '../../src/rec/schema.js';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 const valueArbs: Record<ColumnType, fc.Arbitrary<ColumnValue>> = {
   int32: fc.integer(),
-  int64: fc.oneof(fc.bigInt({ min: INT64_MIN, max: INT64_MAX }), fc.constantFrom(INT64_MIN, INT64_MAX), fc.maxSafeInteger()),
+  int64: fc.oneof(
+    fc.bigInt({ min: INT64_MIN, max: INT64_MAX }),
+    fc.constantFrom(INT64_MIN, INT64_MAX),
+    fc.maxSafeInteger(),
+  ),
   float64: fc.oneof(fc.double(), fc.constantFrom(-0, Number.NaN, -Infinity)),
   boolean: fc.boolean(),
   // Short strings take the hand-written UTF-8 loop, long ones (over 32 units) TextEncoder.encodeInto.
@@ -73,12 +83,17 @@ const schemaArb: fc.Arbitrary<TableSchema> = fc
     return fc.record({
       raw: fc.constant(raw),
       primaryKey: fc.shuffledSubarray(keyable, { minLength: 1, maxLength: most }),
-      indexes: fc.array(fc.record({ columns: fc.shuffledSubarray(keyable, { minLength: 1, maxLength: most }), unique: fc.boolean() }), { maxLength: 3 }),
+      indexes: fc.array(
+        fc.record({ columns: fc.shuffledSubarray(keyable, { minLength: 1, maxLength: most }), unique: fc.boolean() }),
+        { maxLength: 3 },
+      ),
     });
   })
   .map(({ raw, primaryKey, indexes }) => ({
     name: 'random_table',
-    columns: raw.map((c, i): ColumnDef => ({ name: `c${i}`, type: c.type, nullable: c.nullable && !primaryKey.includes(`c${i}`) })),
+    columns: raw.map(
+      (c, i): ColumnDef => ({ name: `c${i}`, type: c.type, nullable: c.nullable && !primaryKey.includes(`c${i}`) }),
+    ),
     primaryKey,
     indexes: indexes.map((index, i) => ({ name: `idx${i}`, ...index })),
   }));
@@ -86,7 +101,10 @@ const schemaArb: fc.Arbitrary<TableSchema> = fc
 const rowArb = (schema: TableSchema): fc.Arbitrary<Row> =>
   fc.record(
     Object.fromEntries(
-      schema.columns.map((c) => [c.name, c.nullable === true ? fc.option(valueArbs[c.type], { nil: null, freq: 4 }) : valueArbs[c.type]]),
+      schema.columns.map((c) => [
+        c.name,
+        c.nullable === true ? fc.option(valueArbs[c.type], { nil: null, freq: 4 }) : valueArbs[c.type],
+      ]),
     ),
   ) as fc.Arbitrary<Row>;
 
@@ -129,7 +147,10 @@ describe('round trip on random schemas', () => {
         expect(decodeRow(layout, key, value)).toEqual(want);
         expect(Object.keys(decodeRow(layout, key, value))).toEqual(schema.columns.map((c) => c.name));
         schema.columns.forEach((c, i) => {
-          const got = layout.keyPosition[i]! >= 0 ? readKeyColumn(layout, key, 0, key.length, i) : readColumn(layout, value, 0, value.length, i);
+          const got =
+            layout.keyPosition[i]! >= 0
+              ? readKeyColumn(layout, key, 0, key.length, i)
+              : readColumn(layout, value, 0, value.length, i);
           expect(got).toEqual(want[c.name]);
         });
         expect(readTrxId(value)).toBe(trxId);
@@ -151,7 +172,9 @@ describe('round trip on random schemas', () => {
         expect(page.subarray(offset, offset + length)).toEqual(value);
         expect(page[offset + length]).toBe(0xa5);
         const both = new Uint8Array([...key, ...value]);
-        expect(decodeRowAt(layout, both, 0, key.length, both, key.length, value.length)).toEqual(decodeRow(layout, key, value));
+        expect(decodeRowAt(layout, both, 0, key.length, both, key.length, value.length)).toEqual(
+          decodeRow(layout, key, value),
+        );
       }),
       { numRuns: 200 },
     );
@@ -201,10 +224,7 @@ describe('secondary-index entries', () => {
   });
 
   it('a secondary key too large names the index', () => {
-    const layout = compileTable(
-      { ...sbtest, indexes: [{ name: 'by_c', columns: ['c'] }] },
-      { maxKeyBytes: 64 },
-    );
+    const layout = compileTable({ ...sbtest, indexes: [{ name: 'by_c', columns: ['c'] }] }, { maxKeyBytes: 64 });
     const error = (() => {
       try {
         encodeSecondaryKey(layout, 0, { id: 1n, k: 1, c: 'x'.repeat(100), pad: '' });
@@ -281,20 +301,64 @@ describe('golden bytes (the format is stored on disk)', () => {
       primaryKey: ['id'],
       indexes: [],
     });
-    const { key, value } = encodeRow(layout, { id: 1, s: 'hi', i: null, b: new Uint8Array([9]), big: -2n, f: -0, ok: true, j: [1] }, 0x010203040506, 0x0708090a0b0c0dn);
+    const { key, value } = encodeRow(
+      layout,
+      { id: 1, s: 'hi', i: null, b: new Uint8Array([9]), big: -2n, f: -0, ok: true, j: [1] },
+      0x010203040506,
+      0x0708090a0b0c0dn,
+    );
     expect([...key]).toEqual([0x80, 0, 0, 1]);
     expect([...value]).toEqual([
       0x01, // INFO: version 1
-      0x01, 0x02, 0x03, 0x04, 0x05, 0x06, // DB_TRX_ID
-      0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, // DB_ROLL_PTR
-      0x00, 0x07, // N_FIELDS: s i b big f ok j
+      0x01,
+      0x02,
+      0x03,
+      0x04,
+      0x05,
+      0x06, // DB_TRX_ID
+      0x07,
+      0x08,
+      0x09,
+      0x0a,
+      0x0b,
+      0x0c,
+      0x0d, // DB_ROLL_PTR
+      0x00,
+      0x07, // N_FIELDS: s i b big f ok j
       0b0000_0010, // NULLS: field 1 (i)
-      0x00, 0x02, 0x00, 0x03, 0x00, 0x06, // VAR_ENDS: s ends at 2, b at 3, j at 6
-      0x00, 0x00, 0x00, 0x00, // i (NULL: zeros)
-      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, // big -2
-      0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // f -0 kept exactly
+      0x00,
+      0x02,
+      0x00,
+      0x03,
+      0x00,
+      0x06, // VAR_ENDS: s ends at 2, b at 3, j at 6
+      0x00,
+      0x00,
+      0x00,
+      0x00, // i (NULL: zeros)
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xfe, // big -2
+      0x80,
+      0x00,
+      0x00,
+      0x00,
+      0x00,
+      0x00,
+      0x00,
+      0x00, // f -0 kept exactly
       0x01, // ok
-      0x68, 0x69, 0x09, 0x5b, 0x31, 0x5d, // "hi", [9], "[1]"
+      0x68,
+      0x69,
+      0x09,
+      0x5b,
+      0x31,
+      0x5d, // "hi", [9], "[1]"
     ]);
     expect(Object.is(readColumn(layout, value, 0, value.length, 5), -0)).toBe(true);
   });
@@ -335,18 +399,40 @@ describe('row size limit', () => {
 
   it('writes nothing past offset + maxRowBytes - keyLength', () => {
     const page = new Uint8Array(200).fill(0xa5);
-    expectCode(() => encodeRowInto(layout, { id: 1n, title: '', body: 'z'.repeat(500) }, 1, 0n, page, 10, 8), 'ERR_VALUE_TOO_LARGE');
+    expectCode(
+      () => encodeRowInto(layout, { id: 1n, title: '', body: 'z'.repeat(500) }, 1, 0n, page, 10, 8),
+      'ERR_VALUE_TOO_LARGE',
+    );
     expect([...page.subarray(10 + 100 - 8)].every((b) => b === 0xa5)).toBe(true);
   });
 
   it('a json value too large is refused the same way', () => {
-    expect(() => encodeRow(compileTable({ name: 't', columns: [{ name: 'id', type: 'int32' }, { name: 'doc', type: 'json' }], primaryKey: ['id'], indexes: [] }, { maxRowBytes: 64 }), { id: 1, doc: { text: 'x'.repeat(64) } }, 1, 0n)).toThrow(
-      expect.objectContaining({ code: 'ERR_VALUE_TOO_LARGE', column: 'doc' }) as Error,
-    );
+    expect(() =>
+      encodeRow(
+        compileTable(
+          {
+            name: 't',
+            columns: [
+              { name: 'id', type: 'int32' },
+              { name: 'doc', type: 'json' },
+            ],
+            primaryKey: ['id'],
+            indexes: [],
+          },
+          { maxRowBytes: 64 },
+        ),
+        { id: 1, doc: { text: 'x'.repeat(64) } },
+        1,
+        0n,
+      ),
+    ).toThrow(expect.objectContaining({ code: 'ERR_VALUE_TOO_LARGE', column: 'doc' }) as Error);
   });
 
   it('the primary key over its limit is ERR_KEY_TOO_LARGE naming PRIMARY', () => {
-    const small = compileTable({ ...sbtest, columns: [{ name: 'id', type: 'string' }, ...sbtest.columns.slice(1)] }, { maxKeyBytes: 16 });
+    const small = compileTable(
+      { ...sbtest, columns: [{ name: 'id', type: 'string' }, ...sbtest.columns.slice(1)] },
+      { maxKeyBytes: 16 },
+    );
     expect(() => encodeRow(small, { id: 'x'.repeat(20), k: 1, c: '', pad: '' }, 1, 0n)).toThrow(
       expect.objectContaining({ code: 'ERR_KEY_TOO_LARGE', index: 'PRIMARY' }) as Error,
     );
@@ -375,7 +461,11 @@ describe('row size limit', () => {
 describe('bad rows: typed errors naming the column', () => {
   const layout = compileTable({
     ...sbtest,
-    columns: [...sbtest.columns, { name: 'doc', type: 'json', nullable: true }, { name: 'n', type: 'float64', nullable: true }],
+    columns: [
+      ...sbtest.columns,
+      { name: 'doc', type: 'json', nullable: true },
+      { name: 'n', type: 'float64', nullable: true },
+    ],
   });
   const good = { id: 1n, k: 1, c: 'c', pad: 'p' };
   const cases: [string, Row, string, string][] = [
@@ -406,13 +496,17 @@ describe('bad rows: typed errors naming the column', () => {
   }
 
   it('unknown column messages list the table columns', () => {
-    expect(() => encodeRow(layout, { ...good, Pad: 'x' }, 1, 0n)).toThrow(/table "sbtest1" has no column "Pad"; its columns are "id", "k", "c", "pad"/);
+    expect(() => encodeRow(layout, { ...good, Pad: 'x' }, 1, 0n)).toThrow(
+      /table "sbtest1" has no column "Pad"; its columns are "id", "k", "c", "pad"/,
+    );
     expectCode(() => columnIndex(layout, 'nope'), 'ERR_UNKNOWN_COLUMN');
   });
 
   it('readColumn refuses key columns and readKeyColumn non-key ones, pointing at the other', () => {
     const { key, value } = encodeRow(layout, good, 1, 0n);
-    expect(() => readColumn(layout, value, 0, value.length, 0)).toThrow(/"id" is a primary-key column; read it from the key with readKeyColumn/);
+    expect(() => readColumn(layout, value, 0, value.length, 0)).toThrow(
+      /"id" is a primary-key column; read it from the key with readKeyColumn/,
+    );
     expect(() => readKeyColumn(layout, key, 0, key.length, 1)).toThrow(/"k" is not a primary-key column/);
     expectCode(() => readColumn(layout, value, 0, value.length, 99), 'ERR_INVALID_ARGUMENT');
   });

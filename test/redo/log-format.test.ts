@@ -129,7 +129,9 @@ class LogBuilder {
 }
 
 /** Opens the database on the built log: what recovery found and the page word, or the error. */
-async function recoverFrom(log: LogBuilder | CrashImage): Promise<{ groups: number; endLsn: number; value: number } | Error> {
+async function recoverFrom(
+  log: LogBuilder | CrashImage,
+): Promise<{ groups: number; endLsn: number; value: number } | Error> {
   const image = log instanceof LogBuilder ? log.image() : log;
   try {
     const storage = await Storage.open(storageOptions(FaultVfs.fromImage(image, { seed: 2 })));
@@ -152,7 +154,11 @@ function zeroedAfterCheckpoint(log: LogBuilder): LogBuilder {
 
 describe('the redo log format: recovery', () => {
   it('an empty log: nothing after the checkpoint', async () => {
-    expect(await recoverFrom(zeroedAfterCheckpoint(new LogBuilder()))).toEqual({ groups: 0, endLsn: base.checkpointLsn, value: base.before });
+    expect(await recoverFrom(zeroedAfterCheckpoint(new LogBuilder()))).toEqual({
+      groups: 0,
+      endLsn: base.checkpointLsn,
+      value: base.before,
+    });
   });
 
   it('one group', async () => {
@@ -178,13 +184,17 @@ describe('the redo log format: recovery', () => {
 
   it('a group wrapped across the end of the ring, its records split', async () => {
     const ringEnd = Math.ceil(base.checkpointLsn / CAPACITY) * CAPACITY;
-    const log = zeroedAfterCheckpoint(new LogBuilder()).appendUpTo(ringEnd - 100).append(3, { bytes: 400 });
+    const log = zeroedAfterCheckpoint(new LogBuilder())
+      .appendUpTo(ringEnd - 100)
+      .append(3, { bytes: 400 });
     expect(await recoverFrom(log)).toMatchObject({ endLsn: ringEnd + 300, value: 3 });
   });
 
   it('a group whose header is split across the end of the ring (LENGTH before, START_LSN after)', async () => {
     const ringEnd = Math.ceil(base.checkpointLsn / CAPACITY) * CAPACITY;
-    const log = zeroedAfterCheckpoint(new LogBuilder()).appendUpTo(ringEnd - 6).append(4, { bytes: 200 });
+    const log = zeroedAfterCheckpoint(new LogBuilder())
+      .appendUpTo(ringEnd - 6)
+      .append(4, { bytes: 200 });
     expect(await recoverFrom(log)).toMatchObject({ endLsn: ringEnd + 194, value: 4 });
   });
 
@@ -194,7 +204,11 @@ describe('the redo log format: recovery', () => {
     const image = log.image();
     const files = new Map(image.files);
     files.set(LOG_FILE, log.bytes.slice(0, RING_OFFSET + (lastStart % CAPACITY) + GROUP_MIN - 3));
-    expect(await recoverFrom({ files, directories: image.directories })).toEqual({ groups: 1, endLsn: lastStart, value: 1 });
+    expect(await recoverFrom({ files, directories: image.directories })).toEqual({
+      groups: 1,
+      endLsn: lastStart,
+      value: 1,
+    });
   });
 
   it('a trailer: fewer bytes than a group header left in the file', async () => {
@@ -202,7 +216,11 @@ describe('the redo log format: recovery', () => {
     const image = log.image();
     const files = new Map(image.files);
     files.set(LOG_FILE, log.bytes.slice(0, RING_OFFSET + (log.lsn % CAPACITY) + 10));
-    expect(await recoverFrom({ files, directories: image.directories })).toEqual({ groups: 1, endLsn: log.lsn, value: 1 });
+    expect(await recoverFrom({ files, directories: image.directories })).toEqual({
+      groups: 1,
+      endLsn: log.lsn,
+      value: 1,
+    });
   });
 
   it('a zero tail: zeros where the next group would be (seed 000)', async () => {
@@ -270,7 +288,13 @@ describe('the redo log format: recovery', () => {
   });
 
   it('an absurd LENGTH (too small to hold a record, or larger than the log): the end of the log', async () => {
-    for (const length of [0, GROUP_OVERHEAD_BYTES, GROUP_OVERHEAD_BYTES + RECORD_HEADER_BYTES - 1, CAPACITY + 1, 0xffffffff]) {
+    for (const length of [
+      0,
+      GROUP_OVERHEAD_BYTES,
+      GROUP_OVERHEAD_BYTES + RECORD_HEADER_BYTES - 1,
+      CAPACITY + 1,
+      0xffffffff,
+    ]) {
       const log = zeroedAfterCheckpoint(new LogBuilder()).append(1);
       const end = log.lsn;
       const bad = group(end, 9);

@@ -5,8 +5,22 @@ import { ManualClock } from '../../src/util/clock.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 
 it('lists the versions a view may still need, newest first, and shrinks to one once purge view passes them', async () => {
-  const db = await Database.open({ vfs: new MemoryVfs(), pageSize: 4096, bufferPoolBytes: 256 * 4096, redoLogBytes: 1 << 20, background: 'manual', clock: new ManualClock() });
-  await db.createTable({ name: 't', columns: [{ name: 'id', type: 'int32' }, { name: 'v', type: 'string' }], primaryKey: ['id'] });
+  const db = await Database.open({
+    vfs: new MemoryVfs(),
+    pageSize: 4096,
+    bufferPoolBytes: 256 * 4096,
+    redoLogBytes: 1 << 20,
+    background: 'manual',
+    clock: new ManualClock(),
+  });
+  await db.createTable({
+    name: 't',
+    columns: [
+      { name: 'id', type: 'int32' },
+      { name: 'v', type: 'string' },
+    ],
+    primaryKey: ['id'],
+  });
   const t = db.table('t');
   await t.insert({ id: 1, v: 'a' });
   const reader = db.begin();

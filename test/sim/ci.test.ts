@@ -30,7 +30,9 @@ describe('simulator: shrinker', () => {
     const seams = { disableDoublewrite: true };
     let failing: { seed: number; rule: ViolationRule } | undefined;
     for (let seed = 1; seed <= 60 && failing === undefined; seed++) {
-      const result = await runPlan(generatePlan(seed, coreWorkload, storageTarget), coreWorkload, storageTarget, { seams });
+      const result = await runPlan(generatePlan(seed, coreWorkload, storageTarget), coreWorkload, storageTarget, {
+        seams,
+      });
       if (result.violations.length > 0) failing = { seed, rule: result.violations[0]!.rule };
     }
     expect(failing, 'a seed among 1..60 breaks without the doublewrite buffer').toBeDefined();
@@ -52,4 +54,3 @@ describe('simulator: shrinker', () => {
     expect(planSteps(shrunk!.plan)).toBe(shrunk!.stepsAfter);
   }, 300_000);
 });
-

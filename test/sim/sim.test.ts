@@ -101,7 +101,10 @@ describe('simulator: the durability window (ledger)', () => {
 
 describe('simulator: command line', () => {
   const cli = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/sim.ts', ...args], { encoding: 'utf8', env: { ...process.env, MINNO_DEBUG: '0' } });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/sim.ts', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, MINNO_DEBUG: '0' },
+    });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   };
 
@@ -109,7 +112,19 @@ describe('simulator: command line', () => {
     const { status, stdout } = cli(['--seed', '7', '--runs', '3', '--json']);
     expect(status).toBe(0);
     const report = JSON.parse(stdout) as Record<string, unknown>;
-    for (const field of ['seed', 'runs', 'crashes', 'recoveries', 'violations', 'simulatedOpsPerSecond', 'crashPoints', 'crashPointsPerMinute', 'eventsCrashedAt', 'policies', 'elapsedMs']) {
+    for (const field of [
+      'seed',
+      'runs',
+      'crashes',
+      'recoveries',
+      'violations',
+      'simulatedOpsPerSecond',
+      'crashPoints',
+      'crashPointsPerMinute',
+      'eventsCrashedAt',
+      'policies',
+      'elapsedMs',
+    ]) {
       expect(report, field).toHaveProperty(field);
     }
     expect(report['seed']).toBe(7);
@@ -124,7 +139,16 @@ describe('simulator: command line', () => {
   }, 60_000);
 
   it('exits non-zero and prints the replay command when a check fails (a rule removed for the demonstration)', () => {
-    const { status, stdout, stderr } = cli(['--seed', '1', '--runs', '1', '--json', '--break', 'skipWal', '--no-shrink']);
+    const { status, stdout, stderr } = cli([
+      '--seed',
+      '1',
+      '--runs',
+      '1',
+      '--json',
+      '--break',
+      'skipWal',
+      '--no-shrink',
+    ]);
     expect(stderr).toMatch(/TEST-ONLY/);
     expect(status).toBe(1);
     const report = JSON.parse(stdout) as { violations: { rule: string; replay: string }[]; brokenRules: string[] };

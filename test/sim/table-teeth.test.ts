@@ -24,7 +24,11 @@ import { tableTarget } from '../../sim/table-target.js';
 import { tableWorkload, type TableOp } from '../../sim/table-workload.js';
 import type { SeamName } from '../../sim/workload.js';
 
-async function firstCatch(seam: SeamName, seeds: number, adjust: (plan: SimPlan<TableOp>) => SimPlan<TableOp> = (p) => p): Promise<{ seed: number; rule: string; phase: string; message: string } | undefined> {
+async function firstCatch(
+  seam: SeamName,
+  seeds: number,
+  adjust: (plan: SimPlan<TableOp>) => SimPlan<TableOp> = (p) => p,
+): Promise<{ seed: number; rule: string; phase: string; message: string } | undefined> {
   for (let seed = 1; seed <= seeds; seed++) {
     const plan = adjust(generatePlan(seed, tableWorkload, tableTarget));
     const result = await runPlan(plan, tableWorkload, tableTarget, { seams: { [seam]: true } });
@@ -38,14 +42,18 @@ describe('simulator teeth: the checks issue 9 added each catch the bug they guar
   it('composite indexes: an update that re-indexes by the first column only is caught', async () => {
     const found = await firstCatch('indexChangeByFirstColumn', 5);
     expect(found, 'caught within 5 seeds').toBeDefined();
-    console.log(`indexChangeByFirstColumn caught at seed ${found!.seed}: [${found!.rule}] ${found!.phase}: ${found!.message.slice(0, 200)}`);
+    console.log(
+      `indexChangeByFirstColumn caught at seed ${found!.seed}: [${found!.rule}] ${found!.phase}: ${found!.message.slice(0, 200)}`,
+    );
     expect(found!.message).toMatch(/by_owner_balance/);
   }, 120_000);
 
   it('whole-row reader checks: index scans that read the newest version instead of the view are caught', async () => {
     const found = await firstCatch('indexScanReadsNewest', 5);
     expect(found, 'caught within 5 seeds').toBeDefined();
-    console.log(`indexScanReadsNewest caught at seed ${found!.seed}: [${found!.rule}] ${found!.phase}: ${found!.message.slice(0, 200)}`);
+    console.log(
+      `indexScanReadsNewest caught at seed ${found!.seed}: [${found!.rule}] ${found!.phase}: ${found!.message.slice(0, 200)}`,
+    );
     expect(found!.rule).toBe('LIVE');
     expect(found!.message).toMatch(/ by by_/);
   }, 120_000);
@@ -53,16 +61,23 @@ describe('simulator teeth: the checks issue 9 added each catch the bug they guar
   it('pool pressure: a dirty page evicted unwritten is caught, and is not without pressure', async () => {
     const found = await firstCatch('evictDirtyPages', 3);
     expect(found, 'caught within 3 seeds').toBeDefined();
-    console.log(`evictDirtyPages caught at seed ${found!.seed}: [${found!.rule}] ${found!.phase}: ${found!.message.slice(0, 200)}`);
+    console.log(
+      `evictDirtyPages caught at seed ${found!.seed}: [${found!.rule}] ${found!.phase}: ${found!.message.slice(0, 200)}`,
+    );
     // The contrast: the same seeds with the data a quarter of the pool never evict, and pass.
-    const roomy = (plan: SimPlan<TableOp>): SimPlan<TableOp> => ({ ...plan, config: { ...plan.config, dataPages: Math.floor(plan.config.poolPages / 4) } });
+    const roomy = (plan: SimPlan<TableOp>): SimPlan<TableOp> => ({
+      ...plan,
+      config: { ...plan.config, dataPages: Math.floor(plan.config.poolPages / 4) },
+    });
     expect(await firstCatch('evictDirtyPages', 3, roomy)).toBeUndefined();
   }, 120_000);
 
   it('background work after recovery (rollback, purge, crashed or not): the purge view missing recovered transactions is caught', async () => {
     const found = await firstCatch('recoveredMissingFromPurgeView', 40);
     expect(found, 'caught within 40 seeds').toBeDefined();
-    console.log(`recoveredMissingFromPurgeView caught at seed ${found!.seed}: [${found!.rule}] ${found!.phase}: ${found!.message.slice(0, 200)}`);
+    console.log(
+      `recoveredMissingFromPurgeView caught at seed ${found!.seed}: [${found!.rule}] ${found!.phase}: ${found!.message.slice(0, 200)}`,
+    );
     expect(found!.message).toMatch(/SEC=CLUST|RE3|by_/);
   }, 300_000);
 });

@@ -23,11 +23,22 @@ describe('simulator: the table workload', () => {
     const before = { ...tableStatsTotal };
     const { summary, problems } = await runTableCiSlice();
     console.log(summary);
-    const delta = Object.fromEntries(Object.entries(tableStatsTotal).map(([k, v]) => [k, v - before[k as keyof typeof before]]));
+    const delta = Object.fromEntries(
+      Object.entries(tableStatsTotal).map(([k, v]) => [k, v - before[k as keyof typeof before]]),
+    );
     console.log(`table workload: ${JSON.stringify(delta)}`);
     expect(problems).toEqual([]);
     // The workload did what it claims: contention, refused duplicates, savepoints, readers, recovery rollbacks.
-    for (const key of ['deadlocks', 'duplicatesRefused', 'savepointRollbacks', 'rollbacks', 'commits', 'readerChecks', 'staleViews', 'recoveredRollbacks'] as const) {
+    for (const key of [
+      'deadlocks',
+      'duplicatesRefused',
+      'savepointRollbacks',
+      'rollbacks',
+      'commits',
+      'readerChecks',
+      'staleViews',
+      'recoveredRollbacks',
+    ] as const) {
       expect(delta[key], key).toBeGreaterThan(0);
     }
   }, 300_000);

@@ -44,7 +44,10 @@ const TEETH: readonly Tooth[] = [
 async function firstFailure(tooth: Tooth): Promise<{ seed: number; violation: RunViolation } | undefined> {
   for (let seed = 1; seed <= TEETH_SEEDS; seed++) {
     const plan = generatePlan(seed, coreWorkload, storageTarget);
-    const result = await runPlan(plan, coreWorkload, storageTarget, { seams: { [tooth.seam]: true }, walOracle: tooth.walOracle });
+    const result = await runPlan(plan, coreWorkload, storageTarget, {
+      seams: { [tooth.seam]: true },
+      walOracle: tooth.walOracle,
+    });
     const violation = result.violations[0];
     if (violation !== undefined) return { seed, violation };
   }
@@ -57,9 +60,13 @@ describe('simulator teeth: each crash-safety rule removed is caught', () => {
       const found = await firstFailure(tooth);
       expect(found, `no violation in seeds 1..${TEETH_SEEDS}`).toBeDefined();
       const { seed, violation } = found!;
-      console.log(`teeth: ${tooth.seam}${tooth.walOracle ? '' : ' (no oracle)'} caught at run ${seed}: [${violation.rule}] ${violation.message}`);
+      console.log(
+        `teeth: ${tooth.seam}${tooth.walOracle ? '' : ' (no oracle)'} caught at run ${seed}: [${violation.rule}] ${violation.message}`,
+      );
       expect(tooth.rules).toContain(violation.rule);
-      const clean = await runPlan(generatePlan(seed, coreWorkload, storageTarget), coreWorkload, storageTarget, { walOracle: tooth.walOracle });
+      const clean = await runPlan(generatePlan(seed, coreWorkload, storageTarget), coreWorkload, storageTarget, {
+        walOracle: tooth.walOracle,
+      });
       expect(clean.violations, `seed ${seed} passes with the rule in place`).toEqual([]);
     }, 300_000);
   }

@@ -18,7 +18,13 @@ import type { MiniTransaction } from '../../src/redo/mtr.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { FaultVfs, type CrashImage, type CrashPolicyName } from '../../src/vfs/fault-vfs.js';
-import { TRX_SYS_TRX_ID_WRITE_MARGIN, createTrxSysPage as createTrxSys, openTrxSysPage as openTrxSys, recoveryActionFor, type TrxSysPage as TrxSys } from '../../src/mvcc/trx-sys-page.js';
+import {
+  TRX_SYS_TRX_ID_WRITE_MARGIN,
+  createTrxSysPage as createTrxSys,
+  openTrxSysPage as openTrxSys,
+  recoveryActionFor,
+  type TrxSysPage as TrxSys,
+} from '../../src/mvcc/trx-sys-page.js';
 import {
   UndoLogState,
   appendUndoRecord,
@@ -75,7 +81,16 @@ interface Snapshot {
 
 function modelKey(model: Model): string {
   const slots = model.slots
-    .map((t) => [t.log.trxId, t.log.kind, t.state, t.state === 'active' ? t.undoNos.length : -1, t.state === 'active' ? (t.undoNos.at(-1) ?? -1) : -1] as const)
+    .map(
+      (t) =>
+        [
+          t.log.trxId,
+          t.log.kind,
+          t.state,
+          t.state === 'active' ? t.undoNos.length : -1,
+          t.state === 'active' ? (t.undoNos.at(-1) ?? -1) : -1,
+        ] as const,
+    )
     .sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]));
   return JSON.stringify({ slots, history: model.history.map((h) => [h.log.trxId, h.trxNo]), stored: model.stored });
 }
@@ -85,7 +100,13 @@ function observedKey(trxSys: TrxSys, source: PageSource): string {
     .activeUndoLogs(source)
     .map((info) => {
       const active = info.state === UndoLogState.Active;
-      return [info.log.trxId, info.log.kind, active ? 'active' : 'freeing', active ? info.recordCount : -1, active ? (info.topUndoNo ?? -1) : -1] as const;
+      return [
+        info.log.trxId,
+        info.log.kind,
+        active ? 'active' : 'freeing',
+        active ? info.recordCount : -1,
+        active ? (info.topUndoNo ?? -1) : -1,
+      ] as const;
     })
     .sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]));
   const history = [...trxSys.history(source)].map((h) => [h.log.trxId, h.trxNo]);
@@ -96,7 +117,15 @@ function record(kind: UndoLogKind, undoNo: number, size: number): Uint8Array {
   const value = new Uint8Array(size).fill(undoNo & 0xff);
   return kind === 'insert'
     ? encodeUndoRecord({ type: UndoRecordType.Insert, undoNo, tableId: 3, primaryKey: value, fields: [] })
-    : encodeUndoRecord({ type: UndoRecordType.DeleteMark, undoNo, tableId: 3, oldTrxId: 1, oldRollPtr: 2 ** 52 as never, primaryKey: value.subarray(0, 4), fields: [{ fieldNo: 1, value }] });
+    : encodeUndoRecord({
+        type: UndoRecordType.DeleteMark,
+        undoNo,
+        tableId: 3,
+        oldTrxId: 1,
+        oldRollPtr: (2 ** 52) as never,
+        primaryKey: value.subarray(0, 4),
+        fields: [{ fieldNo: 1, value }],
+      });
 }
 
 // --- the workload ------------------------------------------------------------------------------
@@ -110,9 +139,21 @@ interface Progress {
  * Runs the seeded workload. Every mtr pushes the model's state right before its commit, so the
  * snapshot of an mtr cut short by the crash is there too; `acked` is the last snapshot known durable.
  */
-async function runWorkload(storage: Storage, trxSys: TrxSys, seed: number, baseMaxId: number, progress: Progress, verifyLive = false): Promise<void> {
+async function runWorkload(
+  storage: Storage,
+  trxSys: TrxSys,
+  seed: number,
+  baseMaxId: number,
+  progress: Progress,
+  verifyLive = false,
+): Promise<void> {
   const random = new RandomSource(seed);
-  const model: Model = { slots: [], history: [], stored: trxSys.storedMaxTrxId(poolPageSource(storage.pool)), maxId: baseMaxId };
+  const model: Model = {
+    slots: [],
+    history: [],
+    stored: trxSys.storedMaxTrxId(poolPageSource(storage.pool)),
+    maxId: baseMaxId,
+  };
   progress.snapshots.push({ key: modelKey(model), maxId: model.maxId });
   let lastLsn = 0;
   const assign = (mtr: MiniTransaction, what: 'id' | 'no'): number => {
@@ -168,7 +209,9 @@ async function runWorkload(storage: Storage, trxSys: TrxSys, seed: number, baseM
       freeAll(trx!, 2);
     } else if (trxs.length < 4 && (choice < 22 || trxs.length === 0)) {
       const kind: UndoLogKind = random.chance(0.4) ? 'insert' : 'update';
-      inMtr((mtr) => model.slots.push({ log: createUndoLog(mtr, trxSys, assign(mtr, 'id'), kind), undoNos: [], state: 'active' }));
+      inMtr((mtr) =>
+        model.slots.push({ log: createUndoLog(mtr, trxSys, assign(mtr, 'id'), kind), undoNos: [], state: 'active' }),
+      );
     } else if (choice < 55) {
       append(trxs[random.int(trxs.length)]!, random.intBetween(1, 3), random.intBetween(0, 300));
     } else if (choice < 62) {
@@ -230,7 +273,8 @@ function finishRecoveryAndAccount(storage: Storage, trxSys: TrxSys): void {
   }
   expect(trxSys.activeUndoLogs(source)).toEqual([]);
   const logPages = new Set<number>();
-  for (const info of trxSys.history(source)) for (const pageNo of checkUndoLog(source, info.log).pages) logPages.add(pageNo);
+  for (const info of trxSys.history(source))
+    for (const pageNo of checkUndoLog(source, info.log).pages) logPages.add(pageNo);
   const header = source.getPage(0, 0);
   const size = readU32(header, SPACE_SIZE_OFFSET);
   const free = readU32(header, SPACE_FREE_LEN_OFFSET);
@@ -254,7 +298,9 @@ async function recoverAndCheck(image: CrashImage, seed: number, progress: Progre
   for (const info of trxSys.activeUndoLogs(source)) checkUndoLog(source, info.log);
   const key = observedKey(trxSys, source);
   const matches = progress.snapshots.flatMap((s, k) => (s.key === key && k >= progress.acked ? [k] : []));
-  expect(matches.length, `recovered ${key} is the state after some mtr at or after ${progress.acked}`).toBeGreaterThan(0);
+  expect(matches.length, `recovered ${key} is the state after some mtr at or after ${progress.acked}`).toBeGreaterThan(
+    0,
+  );
   // U11: counting resumes above every id and trx_no handed out in the recovered prefix.
   for (const k of matches) expect(trxSys.nextTrxIdOrNo).toBeGreaterThan(progress.snapshots[k]!.maxId);
   finishRecoveryAndAccount(storage, trxSys);
@@ -293,7 +339,9 @@ describe('undo crash safety', () => {
     dry.abandon();
     console.log(`undo crash workload: ${mtrs} mtrs, ${operations} operations`);
     // The workload reached the states the test is about.
-    const keys = dryProgress.snapshots.map((s) => JSON.parse(s.key) as { slots: unknown[][]; history: unknown[]; stored: number });
+    const keys = dryProgress.snapshots.map(
+      (s) => JSON.parse(s.key) as { slots: unknown[][]; history: unknown[]; stored: number },
+    );
     expect(keys.some((k) => k.slots.some((s) => s[2] === 'freeing'))).toBe(true);
     expect(keys.some((k) => k.history.length >= 2)).toBe(true);
     expect(new Set(keys.map((k) => k.stored)).size).toBeGreaterThan(2);

@@ -17,11 +17,18 @@ import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 import type { MiniTransaction } from '../../src/redo/mtr.js';
-import { ROLL_PTR_NULL, makeRollPtr, rollPtrIsInsert, rollPtrOffset, rollPtrPageNo, type RollPtr } from '../../src/undo/roll-ptr.js';
+import {
+  ROLL_PTR_NULL,
+  makeRollPtr,
+  rollPtrIsInsert,
+  rollPtrOffset,
+  rollPtrPageNo,
+  type RollPtr,
+} from '../../src/undo/roll-ptr.js';
 import {
   TRX_SYS_PAGE_NO_OFFSET,
   TRX_SYS_TRX_ID_WRITE_MARGIN,
-  TrxSysPage as TrxSys,
+  type TrxSysPage as TrxSys,
   UndoSlotsFullError,
   createTrxSysPage as createTrxSys,
   openTrxSysPage as openTrxSys,
@@ -60,7 +67,14 @@ import { UndoRecordTooLargeError, UndoRecordType, encodeUndoRecord } from '../..
 const PAGE_SIZE = 4096;
 
 async function open(vfs: MemoryVfs): Promise<Storage> {
-  return Storage.open({ vfs, pageSize: PAGE_SIZE, bufferPoolBytes: 64 * PAGE_SIZE, redoLogBytes: 2 * 1024 * 1024, background: 'manual', clock: new ManualClock() });
+  return Storage.open({
+    vfs,
+    pageSize: PAGE_SIZE,
+    bufferPoolBytes: 64 * PAGE_SIZE,
+    redoLogBytes: 2 * 1024 * 1024,
+    background: 'manual',
+    clock: new ManualClock(),
+  });
 }
 
 async function bootstrap(vfs = new MemoryVfs()): Promise<{ vfs: MemoryVfs; storage: Storage; trxSys: TrxSys }> {
@@ -77,7 +91,11 @@ function inMtr<T>(storage: Storage, fn: (mtr: MiniTransaction) => T): T {
 }
 
 /** Runs `fn` in an mtr that must refuse before writing anything, then ends the mtr. */
-function expectRefused(storage: Storage, fn: (mtr: MiniTransaction) => unknown, error: RegExp | (new (...args: never[]) => Error)): void {
+function expectRefused(
+  storage: Storage,
+  fn: (mtr: MiniTransaction) => unknown,
+  error: RegExp | (new (...args: never[]) => Error),
+): void {
   const mtr = storage.startMtr();
   expect(() => fn(mtr)).toThrow(error);
   expect(mtr.redoBytes).toBe(0);
@@ -106,7 +124,10 @@ function recordBytes(undoNo: number, size: number, kind: UndoLogKind = 'update')
     oldTrxId: undoNo + 1,
     oldRollPtr: makeRollPtr(false, 0, undoNo + 5, 112),
     primaryKey: new Uint8Array([undoNo & 0xff]),
-    fields: [{ fieldNo: 2, value }, { fieldNo: 3, value: null }],
+    fields: [
+      { fieldNo: 2, value },
+      { fieldNo: 3, value: null },
+    ],
   });
 }
 
@@ -163,7 +184,9 @@ describe('undo log pages', () => {
     let undoNo = 0;
     for (let i = 0; i < 3000; i++) {
       undoNo += random.intBetween(1, 3);
-      const size = random.chance(0.01) ? random.intBetween(1000, undoRecordBytesMax(PAGE_SIZE) - 60) : random.intBetween(0, 60);
+      const size = random.chance(0.01)
+        ? random.intBetween(1000, undoRecordBytesMax(PAGE_SIZE) - 60)
+        : random.intBetween(0, 60);
       written.push(append(storage, log, undoNo, size));
     }
     const source = pages(storage);
@@ -185,13 +208,21 @@ describe('undo log pages', () => {
     }
     // Backwards from the top (rollback order), then forwards from the bottom (purge order).
     const back: RollPtr[] = [];
-    for (let c = lastUndoRecord(source, log, cursor); c !== undefined; c = prevUndoRecord(source, cursor) ? cursor : undefined) {
+    for (
+      let c = lastUndoRecord(source, log, cursor);
+      c !== undefined;
+      c = prevUndoRecord(source, cursor) ? cursor : undefined
+    ) {
       back.push(cursor.rollPtr);
       expect(bodyOf(cursor)).toEqual(written[written.length - back.length]!.bytes);
     }
     expect(back).toEqual(written.map((w) => w.rollPtr).reverse());
     const forward: number[] = [];
-    for (let c = firstUndoRecord(source, log, cursor); c !== undefined; c = nextUndoRecord(source, cursor) ? cursor : undefined) {
+    for (
+      let c = firstUndoRecord(source, log, cursor);
+      c !== undefined;
+      c = nextUndoRecord(source, cursor) ? cursor : undefined
+    ) {
       forward.push(cursor.undoNo);
     }
     expect(forward).toEqual(written.map((w) => w.undoNo));
@@ -305,11 +336,13 @@ describe('undo log pages', () => {
     const order = [2, 0, 1];
     const trxNos: number[] = [];
     for (const i of order) {
-      trxNos.push(inMtr(storage, (mtr) => {
-        const no = trxSys.assignTrxNo(mtr);
-        commitUndoLog(mtr, trxSys, logs[i]!, no);
-        return no;
-      }));
+      trxNos.push(
+        inMtr(storage, (mtr) => {
+          const no = trxSys.assignTrxNo(mtr);
+          commitUndoLog(mtr, trxSys, logs[i]!, no);
+          return no;
+        }),
+      );
     }
     const history = [...trxSys.history(source)];
     expect(history.map((h) => h.log)).toEqual([updateLog, ...order.map((i) => logs[i]!)]);
@@ -396,7 +429,8 @@ describe('undo log pages', () => {
         const log = begin(storage, trxSys, t % 3 === 0 ? 'insert' : 'update');
         logs.push(log);
         const records: Written[] = [];
-        for (let undoNo = 1; undoNo <= random.intBetween(0, 120); undoNo++) records.push(append(storage, log, undoNo, random.intBetween(0, 90)));
+        for (let undoNo = 1; undoNo <= random.intBetween(0, 120); undoNo++)
+          records.push(append(storage, log, undoNo, random.intBetween(0, 90)));
         written.set(log.pageNo, records);
       }
       // Commit some (insert ones are freed), purge one, leave the rest active.
@@ -405,9 +439,10 @@ describe('undo log pages', () => {
       }
       inMtr(storage, (mtr) => removeFromHistory(mtr, trxSys, trxSys.historyFirst(source)!));
       // Burn ids so the counter crosses a write margin.
-      const lastLsn = inMtr(storage, (mtr) => {
-        for (let i = 0; i < 300; i++) trxSys.assignTrxId(mtr);
-      }) ?? storage.log.currentLsn;
+      const lastLsn =
+        inMtr(storage, (mtr) => {
+          for (let i = 0; i < 300; i++) trxSys.assignTrxId(mtr);
+        }) ?? storage.log.currentLsn;
       const active = trxSys.activeUndoLogs(source);
       const history = [...trxSys.history(source)];
       const nextBefore = trxSys.nextTrxIdOrNo;
@@ -451,14 +486,24 @@ describe('undo log pages', () => {
     const page = rollPtrPageNo(w1.rollPtr);
     // Right page, wrong owner; wrong kind; inside a record; past the records; the null pointer.
     expect(() => readUndoRecord(source, w1.rollPtr, a.trxId + 1)).toThrow(/belongs to transaction/);
-    expect(() => readUndoRecord(source, makeRollPtr(true, 0, page, rollPtrOffset(w1.rollPtr)), a.trxId)).toThrow(/kind/);
-    expect(() => readUndoRecord(source, makeRollPtr(false, 0, page, rollPtrOffset(w1.rollPtr) + 2), a.trxId)).toThrow(CorruptionError);
-    expect(() => readUndoRecord(source, makeRollPtr(false, 0, page, rollPtrOffset(w2.rollPtr) + w2.bytes.length + 4), a.trxId)).toThrow(/no undo record/);
-    expect(() => readUndoRecord(source, makeRollPtr(false, 0, page, UNDO_LOG_RECORDS_START - 4), a.trxId)).toThrow(/no undo record/);
+    expect(() => readUndoRecord(source, makeRollPtr(true, 0, page, rollPtrOffset(w1.rollPtr)), a.trxId)).toThrow(
+      /kind/,
+    );
+    expect(() => readUndoRecord(source, makeRollPtr(false, 0, page, rollPtrOffset(w1.rollPtr) + 2), a.trxId)).toThrow(
+      CorruptionError,
+    );
+    expect(() =>
+      readUndoRecord(source, makeRollPtr(false, 0, page, rollPtrOffset(w2.rollPtr) + w2.bytes.length + 4), a.trxId),
+    ).toThrow(/no undo record/);
+    expect(() => readUndoRecord(source, makeRollPtr(false, 0, page, UNDO_LOG_RECORDS_START - 4), a.trxId)).toThrow(
+      /no undo record/,
+    );
     expect(() => readUndoRecord(source, ROLL_PTR_NULL, a.trxId)).toThrow(CorruptionError);
     expect(() => readUndoRecord(source, makeRollPtr(false, 1, page, 112), a.trxId)).toThrow(CorruptionError);
     // Into the trx-sys page, and past the end of the space.
-    expect(() => readUndoRecord(source, makeRollPtr(false, 0, trxSys.pageNo, 112), a.trxId)).toThrow(/not an undo page/);
+    expect(() => readUndoRecord(source, makeRollPtr(false, 0, trxSys.pageNo, 112), a.trxId)).toThrow(
+      /not an undo page/,
+    );
     expect(() => readUndoRecord(source, makeRollPtr(false, 0, 5000, 112), a.trxId)).toThrow(CorruptionError);
 
     // Rolled back and freed: the page is free.
@@ -530,9 +575,21 @@ describe('undo log pages', () => {
   it('maps every row of the recovery decision table to its action, and impossible rows to a bug (U7)', () => {
     const log = (kind: UndoLogKind): UndoLogRef => ({ pageNo: 9, trxId: 3, kind });
     const info = (slot: number | undefined, state: UndoLogStateValue, kind: UndoLogKind): UndoLogInfo => ({
-      log: log(kind), state, trxNo: 0, slot, lastPageNo: 9, pageCount: 1, recordCount: 0, top: undefined, topUndoNo: undefined, historyPrev: NIL_PAGE, historyNext: NIL_PAGE,
+      log: log(kind),
+      state,
+      trxNo: 0,
+      slot,
+      lastPageNo: 9,
+      pageCount: 1,
+      recordCount: 0,
+      top: undefined,
+      topUndoNo: undefined,
+      historyPrev: NIL_PAGE,
+      historyNext: NIL_PAGE,
     });
-    const table: ReadonlyArray<readonly [number | undefined, UndoLogStateValue, UndoLogKind, UndoRecoveryAction | 'bug']> = [
+    const table: ReadonlyArray<
+      readonly [number | undefined, UndoLogStateValue, UndoLogKind, UndoRecoveryAction | 'bug']
+    > = [
       [0, UndoLogState.Active, 'insert', 'rollback'],
       [0, UndoLogState.Active, 'update', 'rollback'],
       [0, UndoLogState.Committed, 'insert', 'finish-free'],

@@ -43,7 +43,12 @@ import {
 } from '../../src/undo/undo-record.js';
 
 const rollPtrArb: fc.Arbitrary<RollPtr> = fc
-  .tuple(fc.boolean(), fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffff }))
+  .tuple(
+    fc.boolean(),
+    fc.integer({ min: 0, max: 15 }),
+    fc.integer({ min: 0, max: 0xffffffff }),
+    fc.integer({ min: 0, max: 0xffff }),
+  )
   .map(([insert, space, page, offset]) => makeRollPtr(insert, space, page, offset));
 
 const valueArb = fc.oneof(
@@ -176,7 +181,14 @@ describe('undo record codec', () => {
   });
 
   it('keeps a zero-length value distinct from NULL and from a missing field', () => {
-    const base = { type: UndoRecordType.UpdateExisting, undoNo: 1, tableId: 1, oldTrxId: 5, oldRollPtr: ROLL_PTR_NULL, primaryKey: new Uint8Array([1]) } as const;
+    const base = {
+      type: UndoRecordType.UpdateExisting,
+      undoNo: 1,
+      tableId: 1,
+      oldTrxId: 5,
+      oldRollPtr: ROLL_PTR_NULL,
+      primaryKey: new Uint8Array([1]),
+    } as const;
     const empty = decodeUndoRecord(encodeUndoRecord({ ...base, fields: [{ fieldNo: 3, value: new Uint8Array(0) }] }));
     const nul = decodeUndoRecord(encodeUndoRecord({ ...base, fields: [{ fieldNo: 3, value: null }] }));
     const none = decodeUndoRecord(encodeUndoRecord({ ...base, fields: [] }));
@@ -188,7 +200,15 @@ describe('undo record codec', () => {
 
   it('encodes records up to the codec limit and values up to 64 KiB - 2, and refuses more with a typed error', () => {
     const key = new Uint8Array(0);
-    const head = undoRecordLength({ type: UndoRecordType.DeleteMark, undoNo: 0, tableId: 0, oldTrxId: 0, oldRollPtr: ROLL_PTR_NULL, primaryKey: key, fields: [{ fieldNo: 0, value: new Uint8Array(0) }] });
+    const head = undoRecordLength({
+      type: UndoRecordType.DeleteMark,
+      undoNo: 0,
+      tableId: 0,
+      oldTrxId: 0,
+      oldRollPtr: ROLL_PTR_NULL,
+      primaryKey: key,
+      fields: [{ fieldNo: 0, value: new Uint8Array(0) }],
+    });
     const biggest: UndoRecordInput = {
       type: UndoRecordType.DeleteMark,
       undoNo: 2 ** 48 - 1,
@@ -233,7 +253,15 @@ describe('undo record codec', () => {
   });
 
   it('raises ERR_CORRUPTION for unknown types and flags (U2), and for garbled lengths', () => {
-    const good = encodeUndoRecord({ type: UndoRecordType.UpdateExisting, undoNo: 3, tableId: 9, oldTrxId: 4, oldRollPtr: ROLL_PTR_NULL, primaryKey: new Uint8Array([1, 2]), fields: [{ fieldNo: 1, value: new Uint8Array([5]) }] });
+    const good = encodeUndoRecord({
+      type: UndoRecordType.UpdateExisting,
+      undoNo: 3,
+      tableId: 9,
+      oldTrxId: 4,
+      oldRollPtr: ROLL_PTR_NULL,
+      primaryKey: new Uint8Array([1, 2]),
+      fields: [{ fieldNo: 1, value: new Uint8Array([5]) }],
+    });
     for (const type of [0, 10, 15, 255]) {
       const bad = good.slice();
       bad[0] = type;

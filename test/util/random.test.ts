@@ -28,7 +28,20 @@ describe('RandomSource seeding', () => {
   });
 
   it('every bit of the seed counts: high bits, negative seeds', () => {
-    const seeds = [0, 1, -1, -5, -7, 2 ** 31, 2 ** 32, 2 ** 32 + 1, -(2 ** 32), 2 ** 52, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
+    const seeds = [
+      0,
+      1,
+      -1,
+      -5,
+      -7,
+      2 ** 31,
+      2 ** 32,
+      2 ** 32 + 1,
+      -(2 ** 32),
+      2 ** 52,
+      Number.MAX_SAFE_INTEGER,
+      Number.MIN_SAFE_INTEGER,
+    ];
     const firsts = seeds.map((seed) => draws(new RandomSource(seed), 4).join(','));
     expect(new Set(firsts).size).toBe(seeds.length);
   });

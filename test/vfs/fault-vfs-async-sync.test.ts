@@ -7,13 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IoError, SimulatedCrashError } from '../../src/errors.js';
 import { ManualClock } from '../../src/util/clock.js';
-import {
-  ClockSyncScheduler,
-  EventLoopSyncScheduler,
-  FaultVfs,
-  SteppedSyncScheduler,
-  type CrashImage,
-} from '../../src/vfs/fault-vfs.js';
+import { ClockSyncScheduler, EventLoopSyncScheduler, FaultVfs, SteppedSyncScheduler } from '../../src/vfs/fault-vfs.js';
 import type { VfsFile } from '../../src/vfs/vfs.js';
 import { runOp, snapshot, vfsOpsArb } from './vfs-ops.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
@@ -82,7 +76,9 @@ describe('asyncSyncs: a sync in flight', () => {
     expect(first.error).toBeInstanceOf(SimulatedCrashError);
     scheduler.drain();
     expect(hex(vfs.crashImage().files.get('f'))).toBe('');
-    expect(vfs.trace().filter((entry) => entry.op === 'datasync')).toEqual([{ op: 'datasync', path: 'f', phase: 'started' }]);
+    expect(vfs.trace().filter((entry) => entry.op === 'datasync')).toEqual([
+      { op: 'datasync', path: 'f', phase: 'started' },
+    ]);
   });
 
   it('a crash while it is in flight loses what it covered under a power cut, and rejects it', async () => {
@@ -134,7 +130,12 @@ describe('asyncSyncs: a sync in flight', () => {
     expect(sync.error).toBeInstanceOf(IoError);
     file.sync(); // the retry succeeds, but the first write is gone for good (fsyncgate)
     expect(hex(vfs.durableImage().files.get('f'))).toBe(hex(new Uint8Array([...filled(10, 0), ...filled(10, 0x22)])));
-    expect(vfs.trace().filter((entry) => entry.op === 'datasync').map((entry) => entry.failed ?? entry.phase)).toEqual(['started', 'ERR_IO']);
+    expect(
+      vfs
+        .trace()
+        .filter((entry) => entry.op === 'datasync')
+        .map((entry) => entry.failed ?? entry.phase),
+    ).toEqual(['started', 'ERR_IO']);
   });
 
   it('a synchronous sync meanwhile makes everything durable; the late landing changes nothing', async () => {
@@ -147,7 +148,9 @@ describe('asyncSyncs: a sync in flight', () => {
     scheduler.drain();
     await microtasks();
     expect(sync.state).toBe('resolved');
-    expect(hex(vfs.crashNow('power-cut').files.get('f'))).toBe(hex(new Uint8Array([...filled(10, 0x11), ...filled(10, 0x22)])));
+    expect(hex(vfs.crashNow('power-cut').files.get('f'))).toBe(
+      hex(new Uint8Array([...filled(10, 0x11), ...filled(10, 0x22)])),
+    );
   });
 
   it('syncDirAsync covers the entries of its start; an older landing never undoes a newer sync (F12)', async () => {
@@ -194,7 +197,10 @@ describe('asyncSyncs: a sync in flight', () => {
   });
 
   it('runs on the event loop (EventLoopSyncScheduler) and on a clock (ClockSyncScheduler)', async () => {
-    const loop = new FaultVfs({ seed: 3, asyncSyncs: { scheduler: new EventLoopSyncScheduler(), stepsMin: 2, stepsMax: 2 } });
+    const loop = new FaultVfs({
+      seed: 3,
+      asyncSyncs: { scheduler: new EventLoopSyncScheduler(), stepsMin: 2, stepsMax: 2 },
+    });
     const loopFile = loop.open('f', { create: true });
     loop.syncDir('');
     loopFile.write(filled(8, 0x55), 0);
@@ -204,7 +210,10 @@ describe('asyncSyncs: a sync in flight', () => {
     expect(hex(loop.durableImage().files.get('f'))).toBe(hex(filled(8, 0x55)));
 
     const clock = new ManualClock();
-    const timed = new FaultVfs({ seed: 3, asyncSyncs: { scheduler: new ClockSyncScheduler(clock, 0.5), stepsMin: 2, stepsMax: 2 } });
+    const timed = new FaultVfs({
+      seed: 3,
+      asyncSyncs: { scheduler: new ClockSyncScheduler(clock, 0.5), stepsMin: 2, stepsMax: 2 },
+    });
     const timedFile = timed.open('f', { create: true });
     timed.syncDir('');
     timedFile.write(filled(8, 0x66), 0);
@@ -229,9 +238,13 @@ describe('asyncSyncs: a sync in flight', () => {
   });
 
   it('refuses a scheduler without after() and an empty step range', () => {
-    expect(() => new FaultVfs({ seed: 1, asyncSyncs: { scheduler: {} as never } })).toThrow(/asyncSyncs needs a scheduler/);
+    expect(() => new FaultVfs({ seed: 1, asyncSyncs: { scheduler: {} as never } })).toThrow(
+      /asyncSyncs needs a scheduler/,
+    );
     const scheduler = new SteppedSyncScheduler();
-    expect(() => new FaultVfs({ seed: 1, asyncSyncs: { scheduler, stepsMin: 3, stepsMax: 2 } })).toThrow(/below stepsMin/);
+    expect(() => new FaultVfs({ seed: 1, asyncSyncs: { scheduler, stepsMin: 3, stepsMax: 2 } })).toThrow(
+      /below stepsMin/,
+    );
     expect(() => new FaultVfs({ seed: 1, asyncSyncs: { scheduler, stepsMin: 0 } })).toThrow(/positive/);
     expect(() => scheduler.after(0, () => undefined)).toThrow(/positive whole number/);
   });
@@ -241,7 +254,10 @@ describe('asyncSyncs: a sync in flight', () => {
       fc.asyncProperty(vfsOpsArb, fc.integer({ min: 1, max: 1 << 30 }), async (ops, seed) => {
         const memory = new MemoryVfs();
         const plain = new FaultVfs({ seed });
-        const slow = new FaultVfs({ seed, asyncSyncs: { scheduler: new EventLoopSyncScheduler(), stepsMin: 1, stepsMax: 3 } });
+        const slow = new FaultVfs({
+          seed,
+          asyncSyncs: { scheduler: new EventLoopSyncScheduler(), stepsMin: 1, stepsMax: 3 },
+        });
         const handles: VfsFile[][] = [[], [], []];
         for (const op of ops) {
           const expected = await runOp(memory, handles[0]!, op);

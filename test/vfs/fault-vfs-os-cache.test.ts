@@ -48,7 +48,9 @@ describe("'process-crash': the page cache outlives the process", () => {
     expect(names(image)).toEqual(['cached', 'moved', 'synced', 'young']);
     const vfs = FaultVfs.fromImage(image, { seed: 5 });
     expect(vfs.list('')).toEqual(['cached', 'moved', 'synced', 'young']);
-    expect(hex(read(vfs.open('cached')))).toBe(hex(new Uint8Array([0x10, 0x10, 0x20, 0x20, 0x20, 0x20, 0x10, 0x10, 0x21, 0x21, 0x21, 0x21])));
+    expect(hex(read(vfs.open('cached')))).toBe(
+      hex(new Uint8Array([0x10, 0x10, 0x20, 0x20, 0x20, 0x20, 0x10, 0x10, 0x21, 0x21, 0x21, 0x21])),
+    );
     expect(vfs.unsyncedEntries()).toEqual(['before', 'gone', 'moved', 'young']);
   });
 
@@ -59,7 +61,7 @@ describe("'process-crash': the page cache outlives the process", () => {
     expect(hex(image.files.get('cached'))).toBe(hex(filled(8, 0x10)));
   });
 
-  it('what the new process syncs is durable, including the dead one\'s writes to that file', () => {
+  it("what the new process syncs is durable, including the dead one's writes to that file", () => {
     const vfs = FaultVfs.fromImage(crashedProcess(), { seed: 5 });
     vfs.open('cached').datasync(); // fdatasync flushes the file's dirty pages, whoever wrote them
     vfs.syncDir('');
@@ -121,9 +123,15 @@ describe("'process-crash': the page cache outlives the process", () => {
 
   it('only a policy that keeps everything may keep the cache; an image with its files replaced may not', () => {
     const vfs = new FaultVfs({ seed: 1 });
-    expect(() => vfs.crashAtOperation(1, { unsynced: 'lose-all', osCacheSurvives: true })).toThrow(InvalidArgumentError);
-    expect(() => vfs.crashAtOperation(1, { unsynced: 'keep-all', directories: 'lose-unsynced', osCacheSurvives: true })).toThrow(InvalidArgumentError);
-    expect(() => vfs.crashAtOperation(1, { unsynced: 'keep-all', torn: 'zeros', osCacheSurvives: true })).toThrow(InvalidArgumentError);
+    expect(() => vfs.crashAtOperation(1, { unsynced: 'lose-all', osCacheSurvives: true })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() =>
+      vfs.crashAtOperation(1, { unsynced: 'keep-all', directories: 'lose-unsynced', osCacheSurvives: true }),
+    ).toThrow(InvalidArgumentError);
+    expect(() => vfs.crashAtOperation(1, { unsynced: 'keep-all', torn: 'zeros', osCacheSurvives: true })).toThrow(
+      InvalidArgumentError,
+    );
     expect(CRASH_POLICIES['process-crash'].osCacheSurvives).toBe(true);
     const image = crashedProcess();
     const edited: CrashImage = { ...image, files: new Map(image.files) };

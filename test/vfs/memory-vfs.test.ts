@@ -8,7 +8,6 @@ import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 import type { VfsFile } from '../../src/vfs/vfs.js';
 import { codeOf } from './vfs-ops.js';
 
-
 function readAll(file: VfsFile): number[] {
   const target = new Uint8Array(file.size());
   expect(file.read(target, 0)).toBe(target.length);

@@ -25,7 +25,6 @@ afterAll(() => {
   expect(fs.existsSync(baseDir)).toBe(false);
 });
 
-
 const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: simulated`), { code });
 
 describe('NodeVfs constructor', () => {
@@ -199,27 +198,30 @@ describe('NodeVfs errno mapping (N3)', () => {
     expect((fromErrno(errno('ENOENT'), '', 'readdir', 'directory') as NotFoundError).path).toBe('.');
   });
 
-  it.skipIf(!fs.existsSync('/dev/full'))('maps the errors a real device returns: ENOSPC and EINVAL from /dev/full', async () => {
-    const dev = new NodeVfs('/dev');
-    const full = dev.open('full');
-    const failure = (() => {
-      try {
-        full.write(Uint8Array.from([1]), 0);
-      } catch (error) {
-        return error;
-      }
-      return undefined;
-    })();
-    expect(failure).toBeInstanceOf(NoSpaceError);
-    expect((failure as NoSpaceError).cause).toMatchObject({ code: 'ENOSPC' });
-    expect(codeOf(() => full.truncate(0))).toBe('ERR_IO');
-    expect(codeOf(() => full.sync())).toBe('ERR_IO');
-    await expect(full.syncAsync()).rejects.toMatchObject({ code: 'ERR_IO', cause: { code: 'EINVAL' } });
-    const zeros = new Uint8Array(3).fill(1);
-    expect(full.read(zeros, 0)).toBe(3);
-    expect([...zeros]).toEqual([0, 0, 0]);
-    full.close();
-  });
+  it.skipIf(!fs.existsSync('/dev/full'))(
+    'maps the errors a real device returns: ENOSPC and EINVAL from /dev/full',
+    async () => {
+      const dev = new NodeVfs('/dev');
+      const full = dev.open('full');
+      const failure = (() => {
+        try {
+          full.write(Uint8Array.from([1]), 0);
+        } catch (error) {
+          return error;
+        }
+        return undefined;
+      })();
+      expect(failure).toBeInstanceOf(NoSpaceError);
+      expect((failure as NoSpaceError).cause).toMatchObject({ code: 'ENOSPC' });
+      expect(codeOf(() => full.truncate(0))).toBe('ERR_IO');
+      expect(codeOf(() => full.sync())).toBe('ERR_IO');
+      await expect(full.syncAsync()).rejects.toMatchObject({ code: 'ERR_IO', cause: { code: 'EINVAL' } });
+      const zeros = new Uint8Array(3).fill(1);
+      expect(full.read(zeros, 0)).toBe(3);
+      expect([...zeros]).toEqual([0, 0, 0]);
+      full.close();
+    },
+  );
 
   it('maps real misuse of the tree the way MemoryVfs raises it', () => {
     vfs.mkdir('d');

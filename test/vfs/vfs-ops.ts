@@ -39,7 +39,16 @@ export type OpenOp = Extract<VfsOp, { kind: 'open' }>;
 
 /** An open operation: every flag false unless given. */
 export function openOp(path: string, flags: Partial<Omit<OpenOp, 'kind' | 'path'>> = {}): OpenOp {
-  return { kind: 'open', path, create: false, exclusive: false, truncate: false, readOnly: false, direct: false, ...flags };
+  return {
+    kind: 'open',
+    path,
+    create: false,
+    exclusive: false,
+    truncate: false,
+    readOnly: false,
+    direct: false,
+    ...flags,
+  };
 }
 
 export type Outcome = { readonly ok: unknown } | { readonly error: ErrorCode };
@@ -85,7 +94,12 @@ const openArb = fc
       },
       {
         weight: 1,
-        arbitrary: fc.record({ create: fc.boolean(), exclusive: fc.boolean(), truncate: fc.boolean(), readOnly: fc.boolean() }),
+        arbitrary: fc.record({
+          create: fc.boolean(),
+          exclusive: fc.boolean(),
+          truncate: fc.boolean(),
+          readOnly: fc.boolean(),
+        }),
       },
     ),
     direct: fc.boolean(),
@@ -96,7 +110,12 @@ export const vfsOpArb: fc.Arbitrary<VfsOp> = fc.oneof(
   { weight: 8, arbitrary: openArb },
   {
     weight: 6,
-    arbitrary: fc.record({ kind: fc.constant('read' as const), handle: handleArb, length: fc.nat(100), position: positionArb }),
+    arbitrary: fc.record({
+      kind: fc.constant('read' as const),
+      handle: handleArb,
+      length: fc.nat(100),
+      position: positionArb,
+    }),
   },
   {
     weight: 8,
@@ -108,7 +127,10 @@ export const vfsOpArb: fc.Arbitrary<VfsOp> = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('truncate' as const), handle: handleArb, size: positionArb }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('badBuffer' as const), handle: handleArb, write: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('badBuffer' as const), handle: handleArb, write: fc.boolean() }),
+  },
   {
     weight: 8,
     arbitrary: fc.record({
@@ -130,11 +152,7 @@ export const vfsOpArb: fc.Arbitrary<VfsOp> = fc.oneof(
 /** A sequence starts with a directory and a file, so the interesting cases are reached early. */
 export const vfsOpsArb: fc.Arbitrary<VfsOp[]> = fc
   .array(vfsOpArb, { minLength: 1, maxLength: 60, size: 'max' })
-  .map((ops) => [
-    { kind: 'mkdir', path: 'd', recursive: false } as const,
-    openOp('a', { create: true }),
-    ...ops,
-  ]);
+  .map((ops) => [{ kind: 'mkdir', path: 'd', recursive: false } as const, openOp('a', { create: true }), ...ops]);
 
 /** Runs `call`, returning its value or the code of the MinnoError it threw; anything else is a bug and propagates. */
 async function capture(call: () => unknown): Promise<Outcome> {
