@@ -27,7 +27,7 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SOURCE_DIRS = ['src', 'bench'];
 
 /** Transpiles `SOURCE_DIRS` into a scratch directory that plain Node can run. */
-function transpileRepository(): TempDir {
+export function transpileRepository(): TempDir {
   const out = makeTempDir('minno-bench-js-');
   try {
     const compilerOptions: ts.CompilerOptions = {
