@@ -60,21 +60,28 @@ function indexKey(k: number, id: number): string {
 /** The writes of one event and the rows it has changed, read back before the batch is written. */
 class PendingBatch {
   readonly operations: Operation[] = [];
-  private readonly rows = new Map<string, SbValue | null>();
+  /** Rows written by this event, per table (null: deleted). */
+  private readonly rows = new Map<SbtestLevels, Map<string, SbValue | null>>();
+
+  private written(levels: SbtestLevels): Map<string, SbValue | null> {
+    let rows = this.rows.get(levels);
+    if (rows === undefined) this.rows.set(levels, (rows = new Map()));
+    return rows;
+  }
 
   async row(levels: SbtestLevels, key: string): Promise<SbValue | undefined> {
-    const pending = this.rows.get(key);
+    const pending = this.written(levels).get(key);
     if (pending !== undefined) return pending ?? undefined;
     return levels.rows.get(key);
   }
 
   put(levels: SbtestLevels, key: string, value: SbValue): void {
-    this.rows.set(key, value);
+    this.written(levels).set(key, value);
     this.operations.push({ type: 'put', sublevel: levels.rows, key, value });
   }
 
   del(levels: SbtestLevels, key: string): void {
-    this.rows.set(key, null);
+    this.written(levels).set(key, null);
     this.operations.push({ type: 'del', sublevel: levels.rows, key });
   }
 
