@@ -148,7 +148,9 @@ function newHistogram(): hdr.Histogram {
 }
 
 function summarize(histogram: hdr.Histogram): LatencySummary {
-  const us = (ns: number): number => ns / 1000;
+  // A percentile is the top of its bucket (three significant digits), which can lie above the
+  // largest value recorded: no percentile is reported above the maximum.
+  const us = (ns: number): number => Math.min(ns, histogram.maxValue) / 1000;
   return {
     p50: us(histogram.getValueAtPercentile(50)),
     p95: us(histogram.getValueAtPercentile(95)),
