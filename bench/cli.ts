@@ -15,14 +15,13 @@ import * as nodePath from 'node:path';
 import { ENGINE_KINDS } from './harness/engines/engine.js';
 import { unavailableReason } from './harness/engines/catalog.js';
 import { USAGE, UsageError, parseHarnessArgs } from './harness/options.js';
-import { runComparison } from './harness/orchestrate.js';
-import { lineProgress, silentProgress, terminalProgress } from './harness/progress.js';
-import { renderChart } from './harness/report/chart.js';
-import { markdownReport } from './harness/report/markdown.js';
 import { WORKLOADS, describeWorkload } from './harness/workloads/catalog.js';
-import { runMicroSuites } from './run.js';
 
-/** Options the micro suites take: with no workload named, these mean the micro suites. */
+// The rest is imported when needed: the chart library and the TypeScript compiler (which the
+// comparison uses to transpile the engines' processes) take seconds to load, which a usage error
+// or `list` should not wait for.
+
+/** Options only the micro suites take: given any, the command means the micro suites. */
 const MICRO_OPTIONS = /^--(quick|scale|filter)(=|$)/;
 
 async function list(): Promise<void> {
@@ -39,6 +38,12 @@ async function compare(args: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const [{ runComparison }, { lineProgress, silentProgress, terminalProgress }, { renderChart }, { markdownReport }] = await Promise.all([
+    import('./harness/orchestrate.js'),
+    import('./harness/progress.js'),
+    import('./harness/report/chart.js'),
+    import('./harness/report/markdown.js'),
+  ]);
   const progress = options.quiet ? silentProgress() : process.stderr.isTTY ? terminalProgress() : lineProgress();
   let report;
   try {
@@ -63,8 +68,8 @@ export async function main(args: readonly string[]): Promise<number> {
       await list();
       return 0;
     }
-    const micro = args[0] === 'micro' || (args.length > 0 && args.every((a) => a.startsWith('-')) && args.some((a) => MICRO_OPTIONS.test(a)));
-    if (micro || args.length === 0) {
+    if (args.length === 0 || args[0] === 'micro' || args.some((a) => MICRO_OPTIONS.test(a))) {
+      const { runMicroSuites } = await import('./run.js');
       await runMicroSuites(args[0] === 'micro' ? args.slice(1) : args);
       return typeof process.exitCode === 'number' ? process.exitCode : 0;
     }

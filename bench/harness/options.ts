@@ -130,12 +130,29 @@ type IntegerOption = keyof typeof INTEGER_OPTIONS;
 const STRING_OPTIONS = ['engines', 'durability', 'out', 'range-selects', 'skip-trx', 'requestdistribution'] as const;
 const BOOLEAN_OPTIONS = ['json', 'quiet', 'in-process', 'help'] as const;
 
-/** `--table_size=5` is sysbench's spelling of `--table-size=5`. */
-function normalizeOptionName(arg: string): string {
-  if (!arg.startsWith('--')) return arg;
-  const eq = arg.indexOf('=');
-  const name = eq < 0 ? arg : arg.slice(0, eq);
-  return name.replaceAll('_', '-') + (eq < 0 ? '' : arg.slice(eq));
+/**
+ * sysbench's spellings made ours: `--table_size=5` is `--table-size=5`; and `--table-size -5` is
+ * taken as a (negative, so refused) value rather than as an unknown option `-5`.
+ */
+function normalizeArgs(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('--')) {
+      out.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = (eq < 0 ? arg : arg.slice(0, eq)).replaceAll('_', '-');
+    const next = args[i + 1];
+    if (eq < 0 && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${name}=${next}`);
+      i++;
+    } else {
+      out.push(name + (eq < 0 ? '' : arg.slice(eq)));
+    }
+  }
+  return out;
 }
 
 function integer(values: Record<string, unknown>, name: IntegerOption): number | undefined {
@@ -177,7 +194,7 @@ export function parseHarnessArgs(args: readonly string[]): HarnessOptions | 'hel
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: args.map(normalizeOptionName),
+      args: normalizeArgs(args),
       allowPositionals: true,
       strict: true,
       options: {

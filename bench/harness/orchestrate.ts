@@ -18,7 +18,6 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { transpileRepository } from '../lib/child.js';
 import { makeTempDir, type TempDir } from '../lib/temp-dir.js';
 import type { ChildJob, ChildMessage } from './child.js';
 import { loadAdapter, minnoPoolBytes, unavailableReason, type EngineVariant } from './engines/catalog.js';
@@ -61,7 +60,9 @@ function inProcessExecutor(): Executor {
 /** Bytes of stderr kept from a child, for the message when it fails. */
 const STDERR_TAIL_BYTES = 4000;
 
-function childExecutor(): Executor {
+async function childExecutor(): Promise<Executor> {
+  // Loaded here: it brings the TypeScript compiler, which an in-process run does not need.
+  const { transpileRepository } = await import('../lib/child.js');
   const tree = transpileRepository();
   const script = nodePath.join(tree.path, 'bench', 'harness', 'child.js');
   const children = new Set<ChildProcess>();
@@ -173,7 +174,7 @@ export async function runComparison({ options, command, progress }: ComparisonIn
     });
   }
 
-  const executor = options.inProcess ? inProcessExecutor() : childExecutor();
+  const executor = options.inProcess ? inProcessExecutor() : await childExecutor();
   const scratch: TempDir = makeTempDir('minno-bench-run-');
   const cleanUp = (): void => {
     executor.close();
