@@ -189,7 +189,8 @@ export async function runComparison({ options, command, progress }: ComparisonIn
       for (const kind of kinds) {
         const dir = nodePath.join(scratch.path, `prepared-${family}-${kind}`);
         fs.mkdirSync(dir);
-        const config: EngineConfig = { durable: options.durable, ...(kind === 'minno' ? { bufferPoolBytes: Math.max(64 * 1024 ** 2, 4 * rawDataBytes(family, options)) } : {}) };
+        // minno loads with a pool that holds everything (the load is not what is measured).
+        const config: EngineConfig = { durable: options.durable, ...(kind === 'minno' ? { bufferPoolBytes: minnoPoolBytes(undefined, 3 * rawDataBytes(family, options)) } : {}) };
         const step = progress.step(`prepare ${family === 'sysbench' ? 'sbtest' : 'usertable'} on ${kind}`);
         try {
           const result = await executor.prepare({ engine: kind, config, dir, family, sysbench: options.sysbench, ycsb: options.ycsb, seed: options.seed }, step);

@@ -32,7 +32,19 @@ export function streamSeed(seed: number, ...parts: readonly number[]): number {
   return h | 0;
 }
 
-/** A uniform random source: integers, floats and strings of digits or letters. */
+let scratchBytes = Buffer.alloc(256);
+
+/** A reusable byte buffer of at least `length` bytes. */
+function scratch(length: number): Buffer {
+  if (scratchBytes.length < length) scratchBytes = Buffer.alloc(length);
+  return scratchBytes;
+}
+
+function latin1(bytes: Buffer, length: number): string {
+  return bytes.toString('latin1', 0, length);
+}
+
+/** A uniform random source: integers, floats and strings of digits or printable characters. */
 export class Random {
   private readonly rng: RandomGenerator;
 
@@ -50,42 +62,60 @@ export class Random {
     return uniformFloat64(this.rng);
   }
 
-  /**
-   * sysbench's `rand.string(template)`: each '#' becomes a random digit, other characters stay.
-   * Drawn nine digits at a time.
-   */
-  digits(template: string): string {
-    let out = '';
-    let pool = 0;
-    let left = 0;
-    for (let i = 0; i < template.length; i++) {
-      const ch = template.charCodeAt(i);
-      if (ch !== 35) {
-        out += template[i];
-        continue;
-      }
-      if (left === 0) {
-        pool = uniformInt(this.rng, 0, 999_999_999);
-        left = 9;
-      }
-      out += String.fromCharCode(48 + (pool % 10));
-      pool = Math.floor(pool / 10);
-      left--;
-    }
-    return out;
+  /** 32 uniform random bits as an unsigned integer. */
+  private bits(): number {
+    return this.rng.next() >>> 0;
   }
 
-  /** `length` random printable ASCII characters (YCSB's random field values), four per draw. */
+  /**
+   * sysbench's `rand.string(template)`: each '#' becomes a random digit, other characters stay.
+   * Digits come three at a time from 10-bit draws below 1000 (three per 32-bit draw). The string
+   * is built in a byte buffer and decoded once: appending a character at a time would leave a
+   * rope of one node per character for the garbage collector.
+   */
+  digits(template: string): string {
+    const bytes = scratch(template.length);
+    let pool = 0;
+    let chunks = 0;
+    let digit = 3;
+    let chunk = 0;
+    for (let i = 0; i < template.length; i++) {
+      const code = template.charCodeAt(i);
+      if (code !== 35) {
+        bytes[i] = code;
+        continue;
+      }
+      if (digit === 3) {
+        do {
+          if (chunks === 0) {
+            pool = this.bits();
+            chunks = 3;
+          }
+          chunk = pool & 1023;
+          pool >>>= 10;
+          chunks--;
+        } while (chunk >= 1000);
+        digit = 0;
+      }
+      bytes[i] = 48 + (digit === 0 ? Math.floor(chunk / 100) : digit === 1 ? Math.floor(chunk / 10) % 10 : chunk % 10);
+      digit++;
+    }
+    return latin1(bytes, template.length);
+  }
+
+  /** `length` random printable ASCII characters (YCSB's random field values). */
   ascii(length: number): string {
-    let out = '';
-    while (out.length < length) {
-      // 95 printable characters from ' ' (32) to '~' (126); 95^4 < 2^31, so four per draw.
-      let pool = uniformInt(this.rng, 0, 95 ** 4 - 1);
-      for (let i = 0; i < 4 && out.length < length; i++) {
-        out += String.fromCharCode(32 + (pool % 95));
-        pool = Math.floor(pool / 95);
+    const bytes = scratch(length);
+    let i = 0;
+    while (i < length) {
+      // Four characters from 27 bits below 95^4.
+      let x = this.bits() & 0x7ffffff;
+      if (x >= 81_450_625) continue;
+      for (let n = 0; n < 4 && i < length; n++) {
+        bytes[i++] = 32 + (x % 95);
+        x = Math.floor(x / 95);
       }
     }
-    return out;
+    return latin1(bytes, length);
   }
 }

@@ -7,8 +7,8 @@
  *
  * An engine on the command line may carry options: `minno:pool=10%` (a buffer pool a tenth of the
  * bytes the loaded tables take in minno's tablespaces), `minno:pool=256MiB`. Without one, minno's
- * pool holds the data (twice its bytes, at least 64 MiB). The label (`minno:pool=10%`) names the
- * variant in the report.
+ * pool holds the data (`minnoPoolBytes`). The label (`minno:pool=10%`) names the variant in the
+ * report.
  */
 import { ENGINE_KINDS, isEngineKind, type EngineAdapter, type EngineKind } from './engine.js';
 
@@ -101,15 +101,28 @@ export function parseEngineVariant(spec: string): EngineVariant {
   return { label: spec, kind, ...(pool === undefined ? {} : { pool }) };
 }
 
-/** minno's smallest pool: 64 pages of 16 KiB (buffer-pool.ts refuses fewer). */
+/** minno's smallest pool: 64 pages of 16 KiB (it refuses fewer). */
 export const MINNO_POOL_BYTES_MIN = 64 * 16 * 1024;
-/** A pool that holds the data: twice the tablespaces' bytes (room for the run's growth), at least 64 MiB. */
-const MINNO_POOL_HOLDS_DATA_MIN = 64 * 1024 * 1024;
+/**
+ * minno's largest pool here: its frames are one typed array, and Node 20 caps a typed array at
+ * 4 GiB.
+ */
+export const MINNO_POOL_BYTES_MAX = 3.5 * 1024 ** 3;
+/** The default pool, when the data's size is not known, and the least a "holds the data" pool gets. */
+export const MINNO_POOL_BYTES_DEFAULT = 64 * 1024 * 1024;
 
-/** The pool a minno variant gets, given the bytes its data takes (undefined: not known yet). */
+function clampPool(bytes: number): number {
+  return Math.min(MINNO_POOL_BYTES_MAX, Math.max(MINNO_POOL_BYTES_MIN, Math.round(bytes)));
+}
+
+/**
+ * The pool a minno variant gets, given the bytes its tablespaces take once loaded (undefined: not
+ * known). Without a setting the pool holds the data with half as much again to spare for what a
+ * run adds (updates, undo), at least the default.
+ */
 export function minnoPoolBytes(pool: PoolSetting | undefined, dataBytes: number | undefined): number | undefined {
-  if (pool !== undefined && 'bytes' in pool) return Math.max(MINNO_POOL_BYTES_MIN, pool.bytes);
+  if (pool !== undefined && 'bytes' in pool) return clampPool(pool.bytes);
   if (dataBytes === undefined) return undefined;
-  if (pool === undefined) return Math.max(MINNO_POOL_HOLDS_DATA_MIN, 2 * dataBytes);
-  return Math.max(MINNO_POOL_BYTES_MIN, Math.round((dataBytes * pool.percent) / 100));
+  if (pool === undefined) return clampPool(Math.max(MINNO_POOL_BYTES_DEFAULT, 1.5 * dataBytes));
+  return clampPool((dataBytes * pool.percent) / 100);
 }

@@ -59,7 +59,8 @@ describe('harness options', () => {
     expect(parseEngineVariant('minno:pool=10%')).toEqual({ label: 'minno:pool=10%', kind: 'minno', pool: { percent: 10 } });
     expect(parseEngineVariant('minno:pool=256MiB').pool).toEqual({ bytes: 256 * 1024 * 1024 });
     expect(minnoPoolBytes({ percent: 10 }, 500 * 1024 * 1024)).toBe(50 * 1024 * 1024);
-    expect(minnoPoolBytes(undefined, 500 * 1024 * 1024)).toBe(1000 * 1024 * 1024); // holds the data
+    expect(minnoPoolBytes(undefined, 500 * 1024 * 1024)).toBe(750 * 1024 * 1024); // holds the data
+    expect(minnoPoolBytes(undefined, 5 * 1024 ** 3)).toBe(3.5 * 1024 ** 3); // a typed array's limit
     expect(minnoPoolBytes({ percent: 10 }, 1000)).toBe(1024 * 1024); // never below minno's minimum
   });
 });
