@@ -64,3 +64,19 @@ describe('harness options', () => {
     expect(minnoPoolBytes({ percent: 10 }, 1000)).toBe(1024 * 1024); // never below minno's minimum
   });
 });
+
+describe('the README', () => {
+  it('shows only harness commands that parse', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const commands = readme
+      .replaceAll('\\\n', ' ')
+      .split('\n')
+      .map((line) => /^npm run bench -- (.*?)(\s+#.*)?$/.exec(line.trim())?.[1])
+      .filter((args): args is string => args !== undefined)
+      .map((args) => args.split(/\s+/));
+    const comparisons = commands.filter((args) => !['list', '--help', '--quick'].includes(args[0]!));
+    expect(comparisons.length).toBeGreaterThanOrEqual(6);
+    for (const args of comparisons) expect(() => parse(...args), args.join(' ')).not.toThrow();
+  });
+});
