@@ -29,6 +29,8 @@ async function runJob(job: ChildJob): Promise<PrepareResult | RunResult> {
 }
 
 if (process.send !== undefined) {
+  // The parent is gone (interrupted, killed): nobody wants the result, stop at once.
+  process.once('disconnect', () => process.exit(1));
   process.once('message', (job: ChildJob) => {
     runJob(job).then(
       async (result) => {

@@ -60,10 +60,11 @@ function inProcessExecutor(): Executor {
 /** Bytes of stderr kept from a child, for the message when it fails. */
 const STDERR_TAIL_BYTES = 4000;
 
-async function childExecutor(): Promise<Executor> {
+/** Runs jobs in child processes, from a JavaScript copy of the repository made under `scratchDir`. */
+async function childExecutor(scratchDir: string): Promise<Executor> {
   // Loaded here: it brings the TypeScript compiler, which an in-process run does not need.
   const { transpileRepository } = await import('../lib/child.js');
-  const tree = transpileRepository();
+  const tree = transpileRepository(scratchDir);
   const script = nodePath.join(tree.path, 'bench', 'harness', 'child.js');
   const children = new Set<ChildProcess>();
   const start = <T>(job: ChildJob, step: StepView): Promise<T> =>
@@ -137,11 +138,17 @@ function rawDataBytes(family: WorkloadFamily, options: HarnessOptions): number {
 /** The families to prepare, and for each the engines that need it. */
 function preparePlan(options: HarnessOptions, variants: readonly EngineVariant[]): Map<WorkloadFamily, Set<EngineKind>> {
   const plan = new Map<WorkloadFamily, Set<EngineKind>>();
-  const minnoRuns = variants.some((v) => v.kind === 'minno');
+  const add = (family: WorkloadFamily, kind: EngineKind): void => {
+    let kinds = plan.get(family);
+    if (kinds === undefined) plan.set(family, (kinds = new Set()));
+    kinds.add(kind);
+  };
   for (const workload of options.workloads) {
     const family = workloadFamily(workload);
-    if (needsPreparedData(workload)) for (const v of variants) (plan.get(family) ?? plan.set(family, new Set()).get(family)!).add(v.kind);
-    else if (minnoRuns) (plan.get(family) ?? plan.set(family, new Set()).get(family)!).add('minno');
+    for (const v of variants) {
+      // bulk_insert starts empty, but minno's pool is sized from its loaded tables.
+      if (needsPreparedData(workload) || v.kind === 'minno') add(family, v.kind);
+    }
   }
   return plan;
 }
@@ -174,17 +181,25 @@ export async function runComparison({ options, command, progress }: ComparisonIn
     });
   }
 
-  const executor = options.inProcess ? inProcessExecutor() : await childExecutor();
   const scratch: TempDir = makeTempDir('minno-bench-run-');
+  let executor: Executor | undefined;
   const cleanUp = (): void => {
-    executor.close();
+    executor?.close();
     scratch.remove();
   };
+  // Interrupted: stop the engines' processes and remove the scratch files before going.
+  const interrupted = (): void => {
+    cleanUp();
+    process.exit(130);
+  };
   process.once('exit', cleanUp);
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   const datasets: DatasetReport[] = [];
   const prepared = new Map<string, { dir: string; result: PrepareResult }>();
   const results: WorkloadResult[] = [];
   try {
+    executor = options.inProcess ? inProcessExecutor() : await childExecutor(scratch.path);
     for (const [family, kinds] of preparePlan(options, variants)) {
       for (const kind of kinds) {
         const dir = nodePath.join(scratch.path, `prepared-${family}-${kind}`);
@@ -260,6 +275,8 @@ export async function runComparison({ options, command, progress }: ComparisonIn
     }
   } finally {
     process.removeListener('exit', cleanUp);
+    process.removeListener('SIGINT', interrupted);
+    process.removeListener('SIGTERM', interrupted);
     cleanUp();
   }
 

@@ -71,6 +71,7 @@ export function markdownReport(report: ComparisonReport): string {
   if (families.has('sysbench')) sizes.push(`sysbench: ${formatCount(sb.tables)} table(s) of ${formatCount(sb.tableSize)} rows.`);
   if (families.has('ycsb')) sizes.push(`YCSB: ${formatCount(y.recordcount)} records, ${formatCount(y.operationcount)} operations per repetition.`);
   lines.push(sizes.join(' '));
+  if (o['inProcess'] === true) lines.push('**Run with --in-process: every engine shared one process, so peak RSS and bytes written are not the engines\' own.**');
   lines.push('');
   const workloads = [...new Set(report.results.map((r) => r.workload))];
   for (const workload of workloads) {

@@ -99,7 +99,7 @@ export const SYSBENCH_DESCRIPTIONS: Readonly<Record<SysbenchWorkloadName, string
   oltp_delete: 'DELETE WHERE id=?, autocommit',
   select_random_points: 'SELECT rows WHERE k IN (10 random values), through the k index',
   select_random_ranges: 'SELECT count(k) over 10 random k ranges of 5, through the k index',
-  bulk_insert: 'rows appended in transactions of --bulk-rows rows; one event = one row',
+  bulk_insert: 'rows appended in transactions of --bulk-rows rows; one event is one row, latency is per transaction',
 };
 
 export type SbStatement =
