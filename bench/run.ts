@@ -1,6 +1,8 @@
 /**
- * `npm run bench`: runs every suite in `bench/*.bench.ts`, prints a markdown table per suite and
- * writes `bench/results/<suite>.json` (git-ignored).
+ * minno's own micro benchmarks: runs every suite in `bench/*.bench.ts`, prints a markdown table
+ * per suite and writes `bench/results/<suite>.json` (git-ignored). `npm run bench` with no
+ * workload named (and `minno-bench micro`) comes here; naming a workload runs the comparison
+ * harness instead (bench/cli.ts).
  *
  *   npm run bench                         full sizes (the issue's targets are stated at these)
  *   npm run bench -- --quick              smaller sizes: a smoke run well under a minute
@@ -12,17 +14,19 @@
  * others still run); a missed target is reported, not an error.
  */
 import * as fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { debugChecks, setDebugChecks } from '../src/util/assert.js';
 import { formatTable, machineInfo, toJsonMetric, writeReport, type Metric } from './lib/report.js';
 import { BENCH_SCALES, isBenchScale, type BenchScale, type BenchSuite } from './lib/suite.js';
+import { UsageError } from './lib/usage-error.js';
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
-function parseCommandLine(): { scale: BenchScale; filter: string | undefined } {
+function parseCommandLine(args: readonly string[]): { scale: BenchScale; filter: string | undefined } {
   const { values } = parseArgs({
+    args: [...args],
     options: {
       quick: { type: 'boolean', default: false },
       scale: { type: 'string' },
@@ -31,11 +35,13 @@ function parseCommandLine(): { scale: BenchScale; filter: string | undefined } {
     },
   });
   if (values.help) {
-    process.stdout.write(`usage: npm run bench -- [--quick | --scale ${BENCH_SCALES.join('|')}] [--filter TEXT]\n`);
+    process.stdout.write(
+      `usage: npm run bench -- [--quick | --scale ${BENCH_SCALES.join('|')}] [--filter TEXT]   (minno-bench --help: the comparison harness)\n`,
+    );
     process.exit(0);
   }
   const scale = values.scale ?? (values.quick ? 'quick' : (process.env['MINNO_BENCH_SCALE'] ?? 'full'));
-  if (!isBenchScale(scale)) throw new Error(`unknown scale '${scale}': use one of ${BENCH_SCALES.join(', ')}`);
+  if (!isBenchScale(scale)) throw new UsageError(`unknown scale '${scale}': use one of ${BENCH_SCALES.join(', ')}`);
   return { scale, filter: values.filter };
 }
 
@@ -53,8 +59,9 @@ async function loadSuites(): Promise<BenchSuite[]> {
   return suites;
 }
 
-async function main(): Promise<void> {
-  const { scale, filter } = parseCommandLine();
+/** Runs the suites; `args` are the options after the command (`--quick`, `--filter recovery`). */
+export async function runMicroSuites(args: readonly string[]): Promise<void> {
+  const { scale, filter } = parseCommandLine(args);
   // Figures are for the engine as shipped: the expensive invariant checks stay off.
   if (debugChecks())
     process.stderr.write('note: MINNO_DEBUG=1 is set; turning expensive checks off for this process\n');
@@ -103,4 +110,5 @@ async function main(): Promise<void> {
   if (failed) process.exitCode = 1;
 }
 
-await main();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
+  await runMicroSuites(process.argv.slice(2));

@@ -26,9 +26,12 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The trees a bench module may import from. */
 const SOURCE_DIRS = ['src', 'bench'];
 
-/** Transpiles `SOURCE_DIRS` into a scratch directory that plain Node can run. */
-function transpileRepository(): TempDir {
-  const out = makeTempDir('minno-bench-js-');
+/**
+ * Transpiles `SOURCE_DIRS` into a scratch directory that plain Node can run (under `parentDir`,
+ * by default the OS temp directory).
+ */
+export function transpileRepository(parentDir?: string): TempDir {
+  const out = makeTempDir('minno-bench-js-', parentDir);
   try {
     const compilerOptions: ts.CompilerOptions = {
       module: ts.ModuleKind.ESNext,

@@ -15,8 +15,9 @@ export interface TempDir {
   remove(): void;
 }
 
-export function makeTempDir(prefix = 'minno-bench-'): TempDir {
-  const path = fs.mkdtempSync(nodePath.join(os.tmpdir(), prefix));
+/** A new directory under `parentDir` (default: the OS temp directory). */
+export function makeTempDir(prefix = 'minno-bench-', parentDir = os.tmpdir()): TempDir {
+  const path = fs.mkdtempSync(nodePath.join(parentDir, prefix));
   return {
     path,
     remove: () => fs.rmSync(path, { recursive: true, force: true }),
