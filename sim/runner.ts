@@ -249,8 +249,6 @@ interface EpochState {
 
 /** Op attempts checked for refusal after a log sync failed, before the epoch crashes. */
 const OPS_AFTER_POISON = 4;
-/** Microtask turns after each step (each is two): enough for an action's chain of awaits. */
-const MICROTASK_TURNS_PER_STEP = 8;
 /** A slow sync lands 1 to this many scheduler steps after it starts. */
 const SYNC_STEPS_MAX = 6;
 const WAL_REPORTS_MAX = 3;
@@ -315,7 +313,9 @@ class Run<E, Op> {
 
   private newVfs(image?: CrashImage): FaultVfs {
     const seed = this.plan.vfsSeed + 7919 * this.vfsCount++;
-    const options = this.slowSyncs ? { seed, asyncSyncs: { scheduler: this.syncs, stepsMin: 1, stepsMax: SYNC_STEPS_MAX } } : { seed };
+    const options = this.slowSyncs
+      ? { seed, asyncSyncs: { scheduler: this.syncs, stepsMin: 1, stepsMax: SYNC_STEPS_MAX } }
+      : { seed };
     return image === undefined ? new FaultVfs(options) : FaultVfs.fromImage(image, options);
   }
 
@@ -424,9 +424,10 @@ class Run<E, Op> {
       } catch (error) {
         this.classify(error, vfs, state, `step ${i + 1}`);
       }
-      // Let the clients resume: an action of a few awaits (reads, an update, its journal row)
-      // runs on within the step instead of leaving its session busy for the next ones.
-      for (let turn = 0; turn < MICROTASK_TURNS_PER_STEP; turn++) await microtaskTurn();
+      // Let the clients resume. The pace is drawn per run: one turn keeps actions spread over many
+      // steps (more transactions in flight, at crashes too); several let an action's chain of
+      // awaits finish within its step (more commits, so more group commits with syncs in flight).
+      for (let turn = 0; turn < (this.plan.config.clientTurns ?? 1); turn++) await microtaskTurn();
       // A scheduler step passes for the device too: slow syncs due now land.
       if (this.slowSyncs && !vfs.crashed) {
         if (vfs.syncsInFlight > 0) this.stats.slowSyncs.stepsInFlight++;
@@ -643,7 +644,14 @@ class Run<E, Op> {
     const settleOperations = this.settle(engine, vfs, reference.prefix, 'background work after recovery');
     if (this.violations.length > 0) return { engine, vfs };
     if (faults.recoveryCrash !== undefined) {
-      await this.crashRecovery(image, faults.recoveryCrash, recoveryOperations, recoveryEvents, reference, faults.policy);
+      await this.crashRecovery(
+        image,
+        faults.recoveryCrash,
+        recoveryOperations,
+        recoveryEvents,
+        reference,
+        faults.policy,
+      );
     }
     if (this.violations.length === 0 && faults.settleCrash !== undefined) {
       await this.crashSettle(image, faults.settleCrash, settleOperations, reference, faults.policy);
@@ -773,7 +781,6 @@ class Run<E, Op> {
       phase,
     );
   }
-
 
   private verify(engine: E, bounds: PrefixBounds, phase: string): { prefix: number; fingerprint: string } {
     for (const [name, count] of Object.entries(this.target.recoveryCounters(engine)))

@@ -155,7 +155,12 @@ async function reportViolations<E, Op>(
   const key = signature(first);
   if (options.shrink === false || shrunkRules.has(key) || shrunkRules.size >= SHRINKS_MAX) return;
   shrunkRules.add(key);
-  const runOptions = { seams: options.seams ?? {}, walOracle: options.walOracle ?? true, slowSyncs: options.slowSyncs ?? true, osCache: options.osCache ?? true };
+  const runOptions = {
+    seams: options.seams ?? {},
+    walOracle: options.walOracle ?? true,
+    slowSyncs: options.slowSyncs ?? true,
+    osCache: options.osCache ?? true,
+  };
   const shrunk = await shrinkPlan(plan, options.workload, options.target, runOptions, first.rule, {
     maxRuns: options.shrinkRuns ?? 300,
   });
