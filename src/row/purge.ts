@@ -29,6 +29,7 @@ import { readRollPtrAt } from '../undo/roll-ptr.js';
 import { UndoRecordType } from '../undo/undo-record.js';
 import { UndoLogCursor, firstUndoRecord, nextUndoRecord, removeFromHistory, undoLogInfo } from '../undo/undo-log.js';
 import { decodeUndoField } from './undo-fields.js';
+import { onEntryRemoved } from '../lock/gap-inheritance.js';
 import type { RowEngine } from './row-engine.js';
 import type { TableRuntime } from './table-runtime.js';
 
@@ -98,8 +99,12 @@ function purgeRecord(engine: RowEngine, record: UndoLogCursor, trxId: number): v
       const mtr = engine.storage.startMtr();
       for (const s of table.secondaries) {
         const entry = encodeSecondaryKey(table.layout, s.layoutIndex, row);
-        if (s.tree.find(entry, s.tree.view) && (s.tree.view.flags & ENTRY_DELETE_MARK) !== 0) s.tree.delete(mtr, entry);
+        if (s.tree.find(entry, s.tree.view) && (s.tree.view.flags & ENTRY_DELETE_MARK) !== 0) {
+          onEntryRemoved(engine.locks, s.index.id, s.tree, entry); // issue 10: lock_update_delete
+          s.tree.delete(mtr, entry);
+        }
       }
+      onEntryRemoved(engine.locks, table.record.primary.id, clustered, key); // issue 10: lock_update_delete
       clustered.delete(mtr, key);
       mtr.commit();
       return;
@@ -114,6 +119,7 @@ function purgeRecord(engine: RowEngine, record: UndoLogCursor, trxId: number): v
     if (!s.tree.find(entry, s.tree.view) || (s.tree.view.flags & ENTRY_DELETE_MARK) === 0) continue;
     if (stillNeeded(engine, table, s.layoutIndex, key, entry)) continue;
     const mtr = engine.storage.startMtr();
+    onEntryRemoved(engine.locks, s.index.id, s.tree, entry); // issue 10: lock_update_delete
     s.tree.delete(mtr, entry);
     mtr.commit();
   }

@@ -88,7 +88,8 @@ import {
 } from '../btree/row-format.js';
 import type { ColumnValue, IndexDef, KeyValue, TableSchema } from '../btree/schema.js';
 import { Dictionary, type TableRecord } from '../dict/dictionary.js';
-import { LockManager, SUPREMUM, type LockKind, type LockMode } from '../lock/lock-manager.js';
+import { LockManager, SUPREMUM, type LockKind, type LockManagerTestSeams, type LockMode } from '../lock/lock-manager.js';
+import { onEntryInserted, onEntryRemoved } from '../lock/gap-inheritance.js';
 import type { ReadView } from '../mvcc/read-view.js';
 import { TrxSystem } from '../mvcc/trx-system.js';
 import { createTrxSys, openTrxSys, recoveryActionFor, type TrxSys } from '../undo/trx-sys.js';
@@ -128,6 +129,8 @@ export interface KeyRange {
 export interface RowEngineTestSeams {
   /** Seed 002's teeth: the purge view may move backwards. */
   readonly allowPurgeViewBackwards?: boolean;
+  /** Issue 10's teeth: the lock manager's two bugs, put back. */
+  readonly locks?: LockManagerTestSeams;
 }
 
 export interface RowEngineOptions {
@@ -191,7 +194,7 @@ export class RowEngine {
       },
       allowPurgeViewBackwards: options.seams?.allowPurgeViewBackwards === true,
     });
-    this.locks = new LockManager({ clock: options.clock, lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? 50_000 });
+    this.locks = new LockManager({ clock: options.clock, lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? 50_000, ...(options.seams?.locks !== undefined ? { seams: options.seams.locks } : {}) });
   }
 
   /** Opens (or, in a new database, creates) the transaction system and dictionary on `storage`. */
@@ -847,7 +850,7 @@ export class RowEngine {
       const { value } = this.encodeValue(table, row, trx.trxId, rollPtr);
       table.clustered.update(mtr, key, value, 0);
       table.secondaries.forEach((s, i) => {
-        if (compareBytes(oldKeys[i]!, secondaryKeys[i]!) !== 0) this.putSecondary(mtr, s.tree, secondaryKeys[i]!);
+        if (compareBytes(oldKeys[i]!, secondaryKeys[i]!) !== 0) this.putSecondary(mtr, s, secondaryKeys[i]!);
         else s.tree.setDeleteMark(mtr, secondaryKeys[i]!, false);
       });
     } else {
@@ -856,15 +859,23 @@ export class RowEngine {
       writeTrxIdInto(value, 0, trx.trxId);
       writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
       assert(table.clustered.insert(mtr, key, value, 0), 'RE1 the key checked free is free');
-      table.secondaries.forEach((s, i) => this.putSecondary(mtr, s.tree, secondaryKeys[i]!));
+      onEntryInserted(this.locks, table.record.primary.id, table.clustered, key); // issue 10: lock_update_insert
+      table.secondaries.forEach((s, i) => this.putSecondary(mtr, s, secondaryKeys[i]!));
     }
     mtr.commit();
     this.stats.inserts++;
   }
 
   /** Inserts a secondary entry, or un-marks the delete-marked one already there. */
-  private putSecondary(mtr: MiniTransaction, tree: BTree, key: Uint8Array): void {
-    if (!tree.insert(mtr, key, EMPTY, 0)) tree.setDeleteMark(mtr, key, false);
+  private putSecondary(mtr: MiniTransaction, secondary: TableRuntime['secondaries'][number], key: Uint8Array): void {
+    if (secondary.tree.insert(mtr, key, EMPTY, 0)) onEntryInserted(this.locks, secondary.index.id, secondary.tree, key); // issue 10
+    else secondary.tree.setDeleteMark(mtr, key, false);
+  }
+
+  /** Removes an index entry; its locks pass to the entry after it (issue 10: lock_update_delete). */
+  private removeEntry(mtr: MiniTransaction, indexId: number, tree: BTree, key: Uint8Array): void {
+    onEntryRemoved(this.locks, indexId, tree, key);
+    tree.delete(mtr, key);
   }
 
   /**
@@ -1002,9 +1013,9 @@ export class RowEngine {
       writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
       table.clustered.update(mtr, keyBytes, value, 0);
       for (const i of affected) {
-        const tree = table.secondaries[i]!.tree;
-        tree.setDeleteMark(mtr, oldKeys[i]!, true);
-        this.putSecondary(mtr, tree, newKeys[i]!);
+        const secondary = table.secondaries[i]!;
+        secondary.tree.setDeleteMark(mtr, oldKeys[i]!, true);
+        this.putSecondary(mtr, secondary, newKeys[i]!);
       }
       mtr.commit();
       this.stats.updates++;
@@ -1147,8 +1158,8 @@ export class RowEngine {
     const current = this.rowFromEntry(table, this.entry);
     const currentKeys = this.secondaryKeys(table, current);
     if (record.type === UndoRecordType.Insert) {
-      currentKeys.forEach((k, i) => table.secondaries[i]!.tree.delete(mtr, k));
-      table.clustered.delete(mtr, key);
+      currentKeys.forEach((k, i) => this.removeEntry(mtr, table.secondaries[i]!.index.id, table.secondaries[i]!.tree, k));
+      this.removeEntry(mtr, table.record.primary.id, table.clustered, key);
       return;
     }
     const old: MutableRow = { ...current };
@@ -1162,10 +1173,10 @@ export class RowEngine {
       // restored record, so remove it now (InnoDB's row_undo_mod_remove_clust_low).
       const oldKeys = this.secondaryKeys(table, old);
       table.secondaries.forEach((s, i) => {
-        s.tree.delete(mtr, currentKeys[i]!);
-        if (compareBytes(oldKeys[i]!, currentKeys[i]!) !== 0) s.tree.delete(mtr, oldKeys[i]!);
+        this.removeEntry(mtr, s.index.id, s.tree, currentKeys[i]!);
+        if (compareBytes(oldKeys[i]!, currentKeys[i]!) !== 0) this.removeEntry(mtr, s.index.id, s.tree, oldKeys[i]!);
       });
-      table.clustered.delete(mtr, key);
+      this.removeEntry(mtr, table.record.primary.id, table.clustered, key);
       return;
     }
     const { value } = this.encodeValue(table, old, oldTrxId, oldRollPtr);
@@ -1181,8 +1192,9 @@ export class RowEngine {
       }
       // The entry this change added: removed, unless an older version a view may see still has it.
       if (this.olderVersionHasEntry(table, s.layoutIndex, { ...version, row: { ...version.row } }, newKey)) s.tree.setDeleteMark(mtr, newKey, true);
-      else s.tree.delete(mtr, newKey);
-      if (!s.tree.insert(mtr, oldKey, EMPTY, oldDeleted ? ENTRY_DELETE_MARK : 0)) s.tree.setDeleteMark(mtr, oldKey, oldDeleted);
+      else this.removeEntry(mtr, s.index.id, s.tree, newKey);
+      if (s.tree.insert(mtr, oldKey, EMPTY, oldDeleted ? ENTRY_DELETE_MARK : 0)) onEntryInserted(this.locks, s.index.id, s.tree, oldKey); // issue 10
+      else s.tree.setDeleteMark(mtr, oldKey, oldDeleted);
     });
   }
 
