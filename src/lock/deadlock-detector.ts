@@ -48,34 +48,14 @@ export function findCycleThrough<T>(start: T, waitsFor: WaitsFor<T>): T[] | unde
   return undefined;
 }
 
-/** Any cycle in the graph reachable from `nodes`; undefined when it is acyclic (K3). */
+/**
+ * Any cycle in the graph; undefined when it is acyclic (K3). A search through each node in turn:
+ * quadratic, for debug checks and tests over graphs of a few dozen waiters.
+ */
 export function findAnyCycle<T>(nodes: Iterable<T>, waitsFor: WaitsFor<T>): T[] | undefined {
-  const finished = new Set<T>();
-  for (const root of nodes) {
-    if (finished.has(root)) continue;
-    const path: T[] = [root];
-    const onPath = new Set<T>([root]);
-    const edges: Array<readonly T[]> = [waitsFor(root)];
-    const next: number[] = [0];
-    while (path.length > 0) {
-      const top = path.length - 1;
-      const out = edges[top]!;
-      if (next[top]! >= out.length) {
-        const node = path.pop()!;
-        onPath.delete(node);
-        finished.add(node);
-        edges.pop();
-        next.pop();
-        continue;
-      }
-      const node = out[next[top]!++]!;
-      if (onPath.has(node)) return path.slice(path.indexOf(node));
-      if (finished.has(node)) continue;
-      path.push(node);
-      onPath.add(node);
-      edges.push(waitsFor(node));
-      next.push(0);
-    }
+  for (const node of nodes) {
+    const cycle = findCycleThrough(node, waitsFor);
+    if (cycle !== undefined) return cycle;
   }
   return undefined;
 }

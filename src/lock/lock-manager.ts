@@ -345,11 +345,12 @@ export class LockManager {
 
   /**
    * Who `lock` must wait for: conflicting locks queued before it (granted or waiting), and granted
-   * ones queued after it (a gap lock is granted past a waiting insert-intention, say).
+   * ones queued after it (a gap lock is granted past a waiting insert-intention, say). Stops after
+   * `limit` owners.
    */
-  private blockersOf(lock: Lock, queue: readonly Lock[] | undefined): LockOwner[] {
-    if (queue === undefined) return [];
+  private blockersOf(lock: Lock, queue: readonly Lock[] | undefined, limit = Infinity): LockOwner[] {
     const blockers: LockOwner[] = [];
+    if (queue === undefined) return blockers;
     let before = true;
     for (const other of queue) {
       if (other === lock) {
@@ -357,24 +358,13 @@ export class LockManager {
         continue;
       }
       if (other.owner === lock.owner || (!before && !other.granted)) continue;
-      if (conflicts(lock, other) && !blockers.includes(other.owner)) blockers.push(other.owner);
+      if (conflicts(lock, other) && !blockers.includes(other.owner) && blockers.push(other.owner) >= limit) break;
     }
     return blockers;
   }
 
-  /** `blockersOf(lock).length > 0`, without building the list (a request not yet queued is "after" nothing). */
   private mustWait(lock: Lock, queue: readonly Lock[] | undefined): boolean {
-    if (queue === undefined) return false;
-    let before = true;
-    for (const other of queue) {
-      if (other === lock) {
-        before = false;
-        continue;
-      }
-      if (other.owner === lock.owner || (!before && !other.granted)) continue;
-      if (conflicts(lock, other)) return true;
-    }
-    return false;
+    return queue !== undefined && this.blockersOf(lock, queue, 1).length > 0;
   }
 
   private add(lock: Lock): void {
