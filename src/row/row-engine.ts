@@ -892,11 +892,11 @@ export class RowEngine {
     movingFrom?: Uint8Array,
   ): Promise<void> | undefined {
     const primaryId = table.record.primary.id;
-    const rc = trx.isolation === 'read-committed';
     if (table.clustered.find(key, this.entry)) {
       if ((this.entry.flags & ENTRY_DELETE_MARK) === 0) {
-        // InnoDB locks the duplicate (shared) before reporting it: if its inserter rolls back, we win.
-        const wait = this.lockClustered(trx, table, key, 'S', rc ? 'record' : 'next-key');
+        // InnoDB locks the duplicate (shared) before reporting it: if its inserter rolls back, we
+        // win. The record only, at every level (row_ins_duplicate_error_in_clust: LOCK_REC_NOT_GAP).
+        const wait = this.lockClustered(trx, table, key, 'S', 'record');
         if (wait !== undefined) return wait;
         if (table.clustered.find(key, this.entry) && (this.entry.flags & ENTRY_DELETE_MARK) === 0) {
           throw new DuplicateKeyError(table.name, 'PRIMARY', describeKey(table.layout.primaryKey.columns.length, row, table.layout.primaryKeyColumns, table.layout.schema));
