@@ -123,8 +123,14 @@ function conflicts(request: { mode: LockMode; kind: LockKind }, held: { mode: Lo
   return request.mode === 'X' || held.mode === 'X';
 }
 
-/** A stronger-or-equal lock already held by the owner makes a request a no-op. */
+/**
+ * A stronger-or-equal lock already held by the owner makes a request a no-op. Never an insert
+ * intention: it is a check that the gap is free now, made by every insert (InnoDB's
+ * lock_rec_insert_check_and_lock looks only at other transactions' locks), and one granted
+ * earlier says nothing about the gap locks taken since.
+ */
 function covers(held: Lock, mode: LockMode, kind: LockKind): boolean {
+  if (kind === 'insert-intention') return false;
   if (held.mode === 'S' && mode === 'X') return false;
   if (held.kind === kind) return true;
   if (held.kind === 'next-key') return kind === 'record' || kind === 'gap';

@@ -110,6 +110,26 @@ describe.each(LOCKING)('gap locks follow the gap at %s', (level) => {
     `));
 });
 
+describe.each(LOCKING)('every insert checks its gap anew at %s', (level) => {
+  it('an insert intention granted once does not let a later insert through another gap lock', () =>
+    runScript(`
+      t1: begin ${level}
+      t2: begin ${level}
+      t3: begin ${level}
+      t1: get-for-share 5     -> none     # a gap lock on (2, +inf)
+      t2: insert 6 value=60   -> waits    # an insert intention on the supremum, waiting for t1
+      t1: commit
+      -> t2 1 row                         # granted: it stays in the queue until t2 ends
+      t3: get-for-update 8    -> none     # an exclusive gap lock on (6, +inf)
+      t2: insert 9 value=90   -> waits    # must wait for t3, its old insert intention notwithstanding
+      t3: get-for-update 9    -> none     # no phantom
+      t3: commit
+      -> t2 1 row
+      t2: commit
+      db: scan                -> 1=10 2=20 6=60 9=90
+    `));
+});
+
 describe('READ COMMITTED takes no gap locks: the phantoms are allowed', () => {
   it('an insert into the gap after a failed locking read goes ahead', () =>
     runScript(`
