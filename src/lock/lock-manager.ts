@@ -112,14 +112,21 @@ function hasGapPart(kind: LockKind): boolean {
 
 /** What an insert into the gap before this lock's key must inherit (lock_rec_inherit_to_gap_if_gap_lock). */
 function coversGap(lock: Lock): boolean {
-  return lock.kind !== 'insert-intention' && (lock.onSupremum || hasGapPart(lock.kind));
+  return hasGapPart(effectiveKind(lock));
+}
+
+/** A lock's kind as it acts: on the supremum there is no record, so only the gap is locked. */
+function effectiveKind(lock: Lock): LockKind {
+  return lock.onSupremum && lock.kind !== 'insert-intention' ? 'gap' : lock.kind;
 }
 
 /** lock_rec_has_to_wait: does `request` have to wait for `held` (another transaction's)? */
-function conflicts(request: { mode: LockMode; kind: LockKind }, held: { mode: LockMode; kind: LockKind }): boolean {
-  if (request.kind === 'insert-intention') return hasGapPart(held.kind);
-  if (request.kind === 'gap') return false;
-  if (!hasRecordPart(held.kind)) return false;
+function conflicts(request: Lock, held: Lock): boolean {
+  const requested = effectiveKind(request);
+  const holds = effectiveKind(held);
+  if (requested === 'insert-intention') return hasGapPart(holds);
+  if (requested === 'gap') return false;
+  if (!hasRecordPart(holds)) return false;
   return request.mode === 'X' || held.mode === 'X';
 }
 
