@@ -22,6 +22,7 @@
  *     t1: delete where value=20 -> 0 rows
  *     t1: commit | rollback
  *     db: scan                  -> 1=11 2=20           an autocommit read (its own snapshot)
+ *     db: purge                 -> 1 record          purge everything no read view needs now (records processed)
  *     -> t2 1 row                        t2's waiting statement has now finished, with this result
  *
  * An expectation is a result (`10`, `none`, `1=10 2=20`, `empty`, `2 rows`), `waits` (the statement
@@ -127,6 +128,10 @@ function formatCount(n: number): string {
   return n === 1 ? '1 row' : `${n} rows`;
 }
 
+function formatRecords(n: number): string {
+  return n === 1 ? '1 record' : `${n} records`;
+}
+
 /** `true`, `value=20`, `id=1`, `value%3=0`. */
 function parsePredicate(text: string): (row: TestRow) => boolean {
   if (text === 'true') return () => true;
@@ -176,6 +181,7 @@ async function execute(
   let table: Table<TestRow>;
   let tx: Transaction | undefined;
   if (session === 'db') {
+    if (verb === 'purge') return formatRecords(db.purge());
     table = db.table<TestRow>('test');
   } else {
     tx = sessions.get(session);
