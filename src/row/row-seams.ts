@@ -3,6 +3,8 @@
  * package entry): each breaks one rule on purpose, so a test or the simulator can show that the
  * check guarding it has teeth.
  */
+import type { LockManagerTestSeams } from '../lock/lock-manager.js';
+
 export interface RowEngineTestSeams {
   /** Seed 002's teeth: the purge view may move backwards. */
   readonly allowPurgeViewBackwards?: boolean;
@@ -12,4 +14,6 @@ export interface RowEngineTestSeams {
   readonly indexChangeByFirstColumn?: boolean;
   /** The simulator's reader teeth: index scans return the newest version of each row, not the view's. */
   readonly indexScanReadsNewest?: boolean;
+  /** Issue 10's teeth: the lock manager's two bugs, put back. */
+  readonly locks?: LockManagerTestSeams;
 }
