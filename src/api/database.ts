@@ -25,6 +25,7 @@ import { DURABILITY_LEVELS, type Durability } from '../redo/redo-log.js';
 import type { RecoveryProgress } from '../redo/recovery.js';
 import type { IndexDef, TableSchema } from '../rec/schema.js';
 import type { Row } from '../rec/row-format.js';
+import { LOB_BYTES_LIMIT } from '../lob/lob-format.js';
 import { RowEngine, type RowEngineTestSeams } from '../row/row-engine.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';
 import type { PurgeResult } from '../row/row-purge.js';
@@ -48,6 +49,11 @@ export interface DatabaseOptions {
   readonly isolation?: IsolationLevel;
   /** How long a write waits for a row lock before ERR_LOCK_WAIT_TIMEOUT (default 50 s). */
   readonly lockWaitTimeoutMs?: number;
+  /**
+   * The largest string, bytes or json value stored, in bytes (ERR_VALUE_TOO_LARGE above it):
+   * at least 64 KiB; default and at most what the page size allows (4 GiB - 1 from 8 KiB pages up).
+   */
+  readonly maxValueBytes?: number;
   /** 'auto' (default): background work runs on timers. 'manual': only `runBackgroundWork()`. */
   readonly background?: 'auto' | 'manual';
   readonly clock?: Clock;
@@ -166,6 +172,7 @@ export class Database implements AsyncDisposable {
           ...(options.lockWaitTimeoutMs !== undefined
             ? { lockWaitTimeoutMs: checkTimeout(options.lockWaitTimeoutMs) }
             : {}),
+          ...(options.maxValueBytes !== undefined ? { valueBytesMax: checkMaxValueBytes(options.maxValueBytes) } : {}),
           seams,
         });
       } catch (error) {
@@ -357,6 +364,14 @@ function checkTimeout(ms: number): number {
   if (!Number.isFinite(ms) || ms < 0)
     throw new InvalidArgumentError(`lockWaitTimeoutMs must be a non-negative number, got ${String(ms)}`);
   return ms;
+}
+
+function checkMaxValueBytes(bytes: number): number {
+  if (!Number.isSafeInteger(bytes) || bytes < 65536 || bytes > LOB_BYTES_LIMIT)
+    throw new InvalidArgumentError(
+      `maxValueBytes must be an integer from 65536 to ${LOB_BYTES_LIMIT}, got ${String(bytes)}`,
+    );
+  return bytes;
 }
 
 /** Tests and the simulator only (not exported from the package): a Database with rules removed. */

@@ -67,7 +67,7 @@ export const PageType = {
   Undo: 4,
   /** Transaction system header (mvcc layer). */
   TrxSys: 5,
-  /** Large-value pages (lob layer). */
+  /** Large-value pages (lob layer): a LOB's first page (header and index) and its data pages. */
   LobFirst: 6,
   LobData: 7,
   /** Change-buffer bitmap (ibuf layer). */
@@ -76,10 +76,12 @@ export const PageType = {
   DictHeader: 9,
   /** Pages the storage-core tests and benchmarks modify with raw writes. */
   Raw: 10,
+  /** A LOB's index page: the slots past those its first page holds (lob layer). */
+  LobIndex: 11,
 } as const;
 
 export type PageTypeValue = (typeof PageType)[keyof typeof PageType];
-const PAGE_TYPE_MAX = 10;
+const PAGE_TYPE_MAX = 11;
 
 export function isValidPageSize(pageSize: number): boolean {
   return (

@@ -14,11 +14,12 @@
  * rows as delete-marked entries (purge removes them as it would have), checking uniqueness on the
  * live ones, in mtrs of 64 entries.
  */
-import { DuplicateKeyError, InUseError, UnknownIndexError } from '../errors.js';
+import { DuplicateKeyError, InUseError, KeyTooLargeError, UnknownIndexError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
 import type { Dictionary } from '../dict/dictionary.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { TrxSystem } from '../mvcc/trx-system.js';
+import { LobRef } from '../rec/lob-ref.js';
 import { decodeRowAt, encodeSecondaryKey } from '../rec/row-format.js';
 import type { IndexDef, TableSchema } from '../rec/schema.js';
 import { changeSecondary } from './index-write.js';
@@ -89,6 +90,17 @@ export class RowDdl {
       };
       for (const entry of scan) {
         const row = decodeRowAt(layout, entry.key, 0, entry.key.length, entry.value, 0, entry.value.length);
+        for (const name of def.columns) {
+          // Index entries never point off-page (rec/row-format.ts W8): a value the row keeps on LOB
+          // pages is not indexed; the row must store it smaller first.
+          const value = row[name];
+          if (value instanceof LobRef)
+            throw new KeyTooLargeError(
+              index.name,
+              layout.maxKeyBytes,
+              `column ${JSON.stringify(name)} holds a value of ${value.length} bytes stored off-page in a row, and index entries never point off-page`,
+            );
+        }
         const key = encodeSecondaryKey(layout, li, row);
         if (index.unique && !entry.deleteMarked) {
           const prefix = secondaryPrefix(layout.indexes[li]!.spec, layout.indexes[li]!.secondaryFieldCount, key);
