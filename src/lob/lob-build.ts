@@ -289,20 +289,16 @@ export class LobBatch {
     if (this.pages <= budget) return;
     const scratch = this.scratchBuffer();
     try {
-      for (const lob of this.news) {
-        while (!lob.done) {
-          const mtr = this.ctx.startMtr();
+      for (const lob of this.news)
+        this.ctx.runSteps((mtr) => {
           lob.write(mtr, budget, true);
-          mtr.commit();
-        }
-      }
-      for (const change of this.changes) {
-        while (!change.done) {
-          const mtr = this.ctx.startMtr();
+          return lob.done;
+        });
+      for (const change of this.changes)
+        this.ctx.runSteps((mtr) => {
           change.write(mtr, budget, true, scratch);
-          mtr.commit();
-        }
-      }
+          return change.done;
+        });
     } catch (error) {
       this.abandon();
       throw error;

@@ -38,7 +38,8 @@ export interface LobCheckOptions {
 
 /**
  * Checks the LOB `ref` names and claims its pages in `owners` (L1: a page claimed twice is
- * reachable from two references). Raises `CorruptionError` on anything wrong.
+ * reachable from two references). Raises `CorruptionError` on anything wrong. Returns how many of
+ * its data pages are older versions (kept for readers until purge frees them).
  */
 export function checkLob(
   ctx: LobContext,
@@ -46,7 +47,7 @@ export function checkLob(
   who: string,
   owners: LobPageOwners,
   options: LobCheckOptions = {},
-): void {
+): number {
   const g = ctx.g;
   const read = ctx.read;
   const claim = (pageNo: number): void => {
@@ -102,6 +103,7 @@ export function checkLob(
         throw ctx.corrupt(pageNo, `L6 ${who}: index entry ${firstSlot + i} past the value`);
     }
   }
+  let olderVersions = 0;
   for (let slot = 0; slot < slots; slot++) {
     let pageNo = entries[slot]!;
     if (pageNo === SLOT_FREED && freeing) continue;
@@ -125,6 +127,7 @@ export function checkLob(
         );
       if (pageVersion <= ref.version) readable = true;
       claim(pageNo);
+      if (previous !== Number.POSITIVE_INFINITY) olderVersions++;
       previous = pageVersion;
       pageNo = readU32(page, FIL_PREV);
       if (pageNo === NIL_PAGE) break;
@@ -132,6 +135,7 @@ export function checkLob(
     if (!readable && !freeing)
       throw ctx.corrupt(ref.firstPageNo, `L2 ${who}: slot ${slot} has no version a reader at ${ref.version} can read`);
   }
+  return olderVersions;
 }
 
 /**

@@ -75,6 +75,18 @@ export class LobContext {
   }
 
   /**
+   * Runs a bounded step in one mtr after another until it reports done: each mtr leaves the LOB
+   * whole and consistent, so a crash between two resumes cleanly (README.md L5).
+   */
+  runSteps(step: (mtr: MiniTransaction) => boolean): void {
+    for (let done = false; !done; ) {
+      const mtr = this.storage.startMtr();
+      done = step(mtr);
+      mtr.commit();
+    }
+  }
+
+  /**
    * Pages one mtr may allocate or rewrite whole: its redo (a page image each) stays well inside
    * the log's reserve (C1), and its fixed frames a small part of the pool.
    */

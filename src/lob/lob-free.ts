@@ -102,13 +102,11 @@ export function freeFirstPage(mtr: MiniTransaction, ctx: LobContext, firstPageNo
 export function freeLobInSteps(ctx: LobContext, firstPageNo: number, lobId: number): void {
   if (!ctx.isFirstPageOf(firstPageNo, lobId)) return;
   const progress: FreeProgress = { slot: 0 };
-  for (;;) {
-    const mtr = ctx.startMtr();
+  ctx.runSteps((mtr) => {
     const done = freeLobPages(mtr, ctx, firstPageNo, lobId, ctx.pagesPerMtr, progress);
     if (done) freeFirstPage(mtr, ctx, firstPageNo, lobId);
-    mtr.commit();
-    if (done) return;
-  }
+    return done;
+  });
 }
 
 /**
@@ -122,11 +120,7 @@ export function prepareFree(ctx: LobContext, firstPageNo: number, lobId: number)
   const slots = slotCount(ctx.g, readU64(first, FIRST_LENGTH));
   if (slots + indexPageCount(ctx.g, slots) <= ctx.pagesPerMtr && first[FIRST_STATE] !== LobState.BeingFreed) return;
   const progress: FreeProgress = { slot: 0 };
-  for (let done = false; !done; ) {
-    const mtr = ctx.startMtr();
-    done = freeLobPages(mtr, ctx, firstPageNo, lobId, ctx.pagesPerMtr, progress);
-    mtr.commit();
-  }
+  ctx.runSteps((mtr) => freeLobPages(mtr, ctx, firstPageNo, lobId, ctx.pagesPerMtr, progress));
 }
 
 /** In the final mtr: frees what `prepareFree` left of LOB `lobId`, first page last. */
@@ -249,11 +243,7 @@ export function prepareRollbackVersion(
 ): void {
   if (slots.length <= ctx.pagesPerMtr) return;
   const progress: FreeProgress = { slot: 0 };
-  for (let done = false; !done; ) {
-    const mtr = ctx.startMtr();
-    done = dropVersionPages(mtr, ctx, firstPageNo, lobId, version, slots, ctx.pagesPerMtr, progress);
-    mtr.commit();
-  }
+  ctx.runSteps((mtr) => dropVersionPages(mtr, ctx, firstPageNo, lobId, version, slots, ctx.pagesPerMtr, progress));
 }
 
 /** Every slot of `ranges`, ascending. */

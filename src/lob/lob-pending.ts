@@ -54,24 +54,21 @@ export function cleanUpPending(ctx: LobContext): number {
     const state = page[FIRST_STATE];
     if (state === LobState.PendingNew || state === LobState.BeingFreed) {
       const progress: FreeProgress = { slot: 0 };
-      for (;;) {
-        const mtr = ctx.startMtr();
+      ctx.runSteps((mtr) => {
         const done = freeLobPages(mtr, ctx, head, lobId, ctx.pagesPerMtr, progress);
         if (done) {
           unlinkHead(mtr, ctx, head, lobId);
           freeFirstPage(mtr, ctx, head, lobId);
         }
-        mtr.commit();
-        if (done) break;
-      }
+        return done;
+      });
     } else if (state === LobState.PendingVersion) {
       const version = readU32(page, FIRST_VERSION) + 1;
       const slots: number[] = [];
       for (let slot = readU32(page, FIRST_PENDING_SLOT_MIN); slot <= readU32(page, FIRST_PENDING_SLOT_MAX); slot++)
         slots.push(slot);
       const progress: FreeProgress = { slot: 0 };
-      for (;;) {
-        const mtr = ctx.startMtr();
+      ctx.runSteps((mtr) => {
         const done = dropVersionPages(mtr, ctx, head, lobId, version, slots, ctx.pagesPerMtr, progress);
         if (done) {
           const first = unlinkHead(mtr, ctx, head, lobId);
@@ -79,9 +76,8 @@ export function cleanUpPending(ctx: LobContext): number {
           mtr.writeU32(first, FIRST_PENDING_SLOT_MIN, 0);
           mtr.writeU32(first, FIRST_PENDING_SLOT_MAX, 0);
         }
-        mtr.commit();
-        if (done) break;
-      }
+        return done;
+      });
     } else {
       throw ctx.corrupt(head, `L5 a LOB in state ${String(state)} is on the pending list`);
     }

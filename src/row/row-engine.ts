@@ -59,7 +59,14 @@ import { RowDdl } from './row-ddl.js';
 import { RowInsert } from './row-ins.js';
 import { RowLocks } from './row-lock.js';
 import { Purge, type PurgeContext, type PurgeResult } from './row-purge.js';
-import { byteColumn, checkLobs, checkSlice, readStoredSlice, storedLength } from './row-lob.js';
+import {
+  type LobCheckReport,
+  byteColumn,
+  checkLobs,
+  checkSlice,
+  readStoredSlice,
+  storedLength,
+} from './row-lob.js';
 import { RowSelect, type ValueReader } from './row-sel.js';
 import { RowUndo } from './row-undo.js';
 import { RowUpdate } from './row-upd.js';
@@ -328,7 +335,7 @@ export class RowEngine {
   }
 
   /** The LOB checker alone: every LOB page reached from one reference, none leaked; what it saw. */
-  checkLobs(): { lobs: number; lobPages: number } {
+  checkLobs(): LobCheckReport {
     return checkLobs(this.tables, this.trxSystem.page, this.pages);
   }
 }

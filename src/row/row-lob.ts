@@ -365,7 +365,7 @@ export function checkLobs(
   tables: TableCache,
   trxSysPage: TrxSysPage,
   pages: PageSource,
-): { lobs: number; lobPages: number } {
+): LobCheckReport {
   const owners = new Map<number, LobPageOwners>();
   const ownersOf = (table: TableRuntime): LobPageOwners => {
     let map = owners.get(table.id);
@@ -373,6 +373,7 @@ export function checkLobs(
     return map;
   };
   let lobs = 0;
+  let olderVersionPages = 0;
   for (const table of tables.all()) {
     const layout = table.layout;
     if (layout.varCountFor[layout.fieldCount] === 0) continue;
@@ -381,7 +382,7 @@ export function checkLobs(
       for (const [name, value] of Object.entries(row)) {
         if (!(value instanceof LobRef)) continue;
         lobs++;
-        checkLob(table.lobs, value, `${table.name}.${name} of a record`, ownersOf(table), {
+        olderVersionPages += checkLob(table.lobs, value, `${table.name}.${name} of a record`, ownersOf(table), {
           mayBeFreeing: entry.deleteMarked,
         });
       }
@@ -419,5 +420,15 @@ export function checkLobs(
   }
   let lobPages = 0;
   for (const table of tables.all()) lobPages += checkLobSpace(table.lobs, ownersOf(table));
-  return { lobs, lobPages };
+  return { lobs, lobPages, olderVersionPages };
+}
+
+/** What the LOB checker saw. */
+export interface LobCheckReport {
+  /** LOBs referenced by a record or an undo record. */
+  readonly lobs: number;
+  /** Pages of type LobFirst, LobIndex and LobData in the tables' spaces: every one reachable. */
+  readonly lobPages: number;
+  /** Data pages holding an older version of a slot, kept for readers until purge frees them. */
+  readonly olderVersionPages: number;
 }
