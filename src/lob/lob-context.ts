@@ -110,6 +110,11 @@ export class LobContext {
     return page;
   }
 
+  /** Whether this space ever held a LOB (its LOB id counter moved): else it has no LOB page at all. */
+  get everHeldLobs(): boolean {
+    return readU64(this.read(this.spaceId, 0), SPACE_LOB_NEXT_ID) !== 0;
+  }
+
   /** Whether `pageNo` is still the first page of LOB `lobId` (not freed, not reused). */
   isFirstPageOf(pageNo: number, lobId: number): boolean {
     const page = this.read(this.spaceId, pageNo);

@@ -59,14 +59,7 @@ import { RowDdl } from './row-ddl.js';
 import { RowInsert } from './row-ins.js';
 import { RowLocks } from './row-lock.js';
 import { Purge, type PurgeContext, type PurgeResult } from './row-purge.js';
-import {
-  type LobCheckReport,
-  byteColumn,
-  checkLobs,
-  checkSlice,
-  readStoredSlice,
-  storedLength,
-} from './row-lob.js';
+import { type LobCheckReport, byteColumn, checkLobs, checkSlice, readStoredSlice, storedLength } from './row-lob.js';
 import { RowSelect, type ValueReader } from './row-sel.js';
 import { RowUndo } from './row-undo.js';
 import { RowUpdate } from './row-upd.js';

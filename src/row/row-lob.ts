@@ -37,7 +37,7 @@ import { readLob } from '../lob/lob-read.js';
 import { LOB_SMALL_CHANGE_BYTES, undoSmallChange } from '../lob/lob-update.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import { LOB_REF_BYTES, LobRef } from '../rec/lob-ref.js';
-import { decodeRowAt, type StoredValue } from '../rec/row-format.js';
+import { externRefsOf, type StoredValue } from '../rec/row-format.js';
 import { describe, jsonText, type ColumnDef, type ColumnValue } from '../rec/schema.js';
 import {
   LOB_DIFFS_MAX,
@@ -361,11 +361,7 @@ export function purgeLobFields(table: TableRuntime, record: UndoRecordCursor): v
  * (replaced values older views may read), each reached once, and no LOB page reached by none.
  * Returns the LOBs and LOB pages seen.
  */
-export function checkLobs(
-  tables: TableCache,
-  trxSysPage: TrxSysPage,
-  pages: PageSource,
-): LobCheckReport {
+export function checkLobs(tables: TableCache, trxSysPage: TrxSysPage, pages: PageSource): LobCheckReport {
   const owners = new Map<number, LobPageOwners>();
   const ownersOf = (table: TableRuntime): LobPageOwners => {
     let map = owners.get(table.id);
@@ -374,15 +370,12 @@ export function checkLobs(
   };
   let lobs = 0;
   let olderVersionPages = 0;
-  for (const table of tables.all()) {
-    const layout = table.layout;
-    if (layout.varCountFor[layout.fieldCount] === 0) continue;
+  const holding = [...tables.all()].filter((table) => table.lobs.everHeldLobs);
+  for (const table of holding) {
     for (const entry of table.clustered.scan()) {
-      const row = decodeRowAt(layout, entry.key, 0, entry.key.length, entry.value, 0, entry.value.length);
-      for (const [name, value] of Object.entries(row)) {
-        if (!(value instanceof LobRef)) continue;
+      for (const ref of externRefsOf(table.layout, entry.value, 0, entry.value.length)) {
         lobs++;
-        olderVersionPages += checkLob(table.lobs, value, `${table.name}.${name} of a record`, ownersOf(table), {
+        olderVersionPages += checkLob(table.lobs, ref, `${table.name}: a record's value`, ownersOf(table), {
           mayBeFreeing: entry.deleteMarked,
         });
       }
@@ -401,7 +394,7 @@ export function checkLobs(
     for (let on = firstUndoRecord(pages, log, cursor) !== undefined; on; on = nextUndoRecord(pages, cursor)) {
       if ((cursor.flags & 1) === 0) continue;
       const table = tables.getById(cursor.tableId);
-      if (table === undefined) continue;
+      if (table === undefined || !holding.includes(table)) continue;
       const refs: LobRef[] = [];
       cursor.rewindFields();
       while (cursor.nextField()) {
@@ -419,7 +412,7 @@ export function checkLobs(
     }
   }
   let lobPages = 0;
-  for (const table of tables.all()) lobPages += checkLobSpace(table.lobs, ownersOf(table));
+  for (const table of holding) lobPages += checkLobSpace(table.lobs, ownersOf(table));
   return { lobs, lobPages, olderVersionPages };
 }
 
