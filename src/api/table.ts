@@ -83,7 +83,7 @@ export class Table<R extends Row = Row> {
 
   /**
    * The bytes of a string, bytes or json value as a Node `Readable` (`Readable.toWeb(stream)` for a
-   * web ReadableStream), in chunks of `chunkBytes` (default 256 KiB), from `offset` for `length`
+   * web ReadableStream), in chunks of `chunkBytes` (default 1 MiB), from `offset` for `length`
    * bytes (default: to the end). Never holds the whole value: each chunk is read when the consumer
    * asks. The stream reads the snapshot this read would see now, on a read view of its own that it
    * releases when it ends, fails or is destroyed (so purge keeps that snapshot meanwhile). Null when
@@ -94,7 +94,7 @@ export class Table<R extends Row = Row> {
     column: string,
     options: { readonly offset?: number; readonly length?: number; readonly chunkBytes?: number } = {},
   ): Readable | null | undefined {
-    const chunkBytes = options.chunkBytes ?? 256 * 1024;
+    const chunkBytes = options.chunkBytes ?? 1024 * 1024;
     if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1)
       throw new InvalidArgumentError(`chunkBytes must be an integer >= 1, got ${String(chunkBytes)}`);
     const reader = this.db.engine.openValueReader(this.trx, this.runtime(), key, column);
@@ -120,9 +120,10 @@ export class Table<R extends Row = Row> {
             return;
           }
           const count = Math.min(chunkBytes, end - at);
-          const bytes = reader.read(at, count);
+          const chunk = Buffer.allocUnsafe(count); // every byte of it is read into
+          reader.read(at, count, chunk);
           at += count;
-          this.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+          this.push(chunk);
         } catch (error) {
           reader.close();
           this.destroy(error as Error);

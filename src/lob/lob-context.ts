@@ -28,6 +28,8 @@ import {
   lobGeometry,
   FIRST_INLINE_SLOTS,
   FIRST_DIRECTORY,
+  FIRST_SLOTS,
+  INDEX_SLOTS,
   SLOT_FREED,
   SLOT_UNSET,
   slotLocation,
@@ -170,6 +172,36 @@ export class LobContext {
     if (indexPageNo === SLOT_UNSET || indexPageNo === SLOT_FREED) return indexPageNo;
     const index = this.indexPage(get, indexPageNo, lobId, FIRST_INLINE_SLOTS + where.indexPage * this.g.indexEntries);
     return readU32(index, where.offset);
+  }
+
+  /**
+   * The entries of slots [firstSlot, firstSlot + out.length) into `out`: one read of the first page
+   * and one of each index page they span (a stream reads runs of slots).
+   */
+  slotEntries(get: PageGetter, firstPageNo: number, lobId: number, firstSlot: number, out: Uint32Array): void {
+    const g = this.g;
+    const end = firstSlot + out.length;
+    const first = this.firstPage(get, firstPageNo, lobId);
+    let slot = firstSlot;
+    for (; slot < end && slot < FIRST_INLINE_SLOTS; slot++) out[slot - firstSlot] = readU32(first, FIRST_SLOTS + 4 * slot);
+    if (slot >= end) return;
+    const directory: number[] = [];
+    const lastIndexPage = slotLocation(g, end - 1).indexPage;
+    for (let k = slotLocation(g, slot).indexPage; k <= lastIndexPage; k++) directory.push(this.directoryEntry(first, k));
+    const firstIndexPage = slotLocation(g, slot).indexPage;
+    while (slot < end) {
+      const where = slotLocation(g, slot);
+      const indexPageNo = directory[where.indexPage - firstIndexPage]!;
+      const pageFirstSlot = FIRST_INLINE_SLOTS + where.indexPage * g.indexEntries;
+      const pageEnd = Math.min(end, pageFirstSlot + g.indexEntries);
+      if (indexPageNo === SLOT_UNSET || indexPageNo === SLOT_FREED) {
+        out.fill(indexPageNo, slot - firstSlot, pageEnd - firstSlot);
+      } else {
+        const index = this.indexPage(get, indexPageNo, lobId, pageFirstSlot);
+        for (; slot < pageEnd; slot++) out[slot - firstSlot] = readU32(index, INDEX_SLOTS + 4 * (slot - pageFirstSlot));
+      }
+      slot = pageEnd;
+    }
   }
 
   /**

@@ -61,13 +61,15 @@ export function readLob(
     throw ctx.corrupt(ref.firstPageNo, `L5 ${ref.describe()} is read in state ${String(first[FIRST_STATE])}`);
   const firstSlot = slotOf(g, offset);
   const lastSlot = slotOf(g, offset + length - 1);
+  // The slots' newest pages first (a few index page reads), then the pages each reader sees.
   const taken = new Uint32Array(lastSlot - firstSlot + 1);
+  ctx.slotEntries(read, ref.firstPageNo, ref.lobId, firstSlot, taken);
   const end = offset + length;
   for (let slot = firstSlot; slot <= lastSlot; slot++) {
     const start = slotStart(g, slot);
     const from = Math.max(offset, start);
     const to = Math.min(end, start + slotBytes(g, slot, ref.length));
-    let pageNo = ctx.slotEntry(read, ref.firstPageNo, ref.lobId, slot);
+    let pageNo = taken[slot - firstSlot]!;
     for (let steps = 0; ; steps++) {
       if (pageNo === SLOT_UNSET || pageNo === SLOT_FREED || steps > 1_000_000)
         throw ctx.corrupt(

@@ -119,20 +119,18 @@ export function checkSlice(offset: unknown, length: unknown, total: number): voi
     );
 }
 
-/** Copies bytes [offset, offset + length) of a stored value into a new array. */
+/** Copies bytes [offset, offset + length) of a stored value into `out` (by default a new array). */
 export function readStoredSlice(
   table: TableRuntime,
   column: ColumnDef,
   value: StoredValue,
   offset: number,
   length: number,
+  out: Uint8Array = new Uint8Array(length),
 ): Uint8Array {
-  if (value instanceof LobRef) {
-    const out = new Uint8Array(length);
-    readLob(table.lobs, value, offset, length, out, 0);
-    return out;
-  }
-  return inlineBytes(column, value).slice(offset, offset + length);
+  if (value instanceof LobRef) readLob(table.lobs, value, offset, length, out, 0);
+  else out.set(inlineBytes(column, value).subarray(offset, offset + length));
+  return out;
 }
 
 // ------------------------------------------------------------------ partial updates

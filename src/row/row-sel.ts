@@ -70,8 +70,8 @@ import type { TrxLifecycle } from './trx-lifecycle.js';
 export interface ValueReader {
   /** The value's length in bytes (a string's UTF-8, a json value's JSON text). */
   readonly length: number;
-  /** Bytes [offset, offset + count) of the value as the reader's view sees it (a new array). */
-  read(offset: number, count: number): Uint8Array;
+  /** Bytes [offset, offset + count) of the value as the reader's view sees it, into `out` (or a new array). */
+  read(offset: number, count: number, out?: Uint8Array): Uint8Array;
   /** Releases the reader's read view. Idempotent. */
   close(): void;
 }
@@ -449,14 +449,14 @@ export class RowSelect {
     let open = true;
     return {
       length,
-      read: (offset: number, count: number): Uint8Array => {
+      read: (offset: number, count: number, out?: Uint8Array): Uint8Array => {
         if (!open) throw new InvalidArgumentError('the value reader is closed');
         const value = this.storedValueIn(table, keyBytes, name, view);
         if (value === undefined || value === null || storedLength(column, value) !== length)
           throw new InvalidArgumentError(
             `the value of ${JSON.stringify(name)} changed length under its reader (its own transaction wrote it)`,
           );
-        return readStoredSlice(table, column, value, offset, count);
+        return readStoredSlice(table, column, value, offset, count, out);
       },
       close: (): void => {
         if (!open) return;
