@@ -329,7 +329,7 @@ export class RowEngine {
 
   /** The LOB checker alone: every LOB page reached from one reference, none leaked; what it saw. */
   checkLobs(): LobCheckReport {
-    return checkLobs(this.tables, this.trxSystem.page, this.pages);
+    return checkLobs(this.tables, this.trxSystem, this.pages);
   }
 }
 

@@ -37,7 +37,7 @@ import { readLob } from '../lob/lob-read.js';
 import { LOB_SMALL_CHANGE_BYTES, undoSmallChange } from '../lob/lob-update.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import { LOB_REF_BYTES, LobRef } from '../rec/lob-ref.js';
-import { externRefsOf, type StoredValue } from '../rec/row-format.js';
+import { externRefsOf, readTrxId, type StoredValue } from '../rec/row-format.js';
 import { describe, jsonText, type ColumnDef, type ColumnValue } from '../rec/schema.js';
 import {
   LOB_DIFFS_MAX,
@@ -51,7 +51,7 @@ import {
 import type { UndoRecordCursor } from '../undo/undo-record.js';
 import { type PageSource, undoRecordBytesMax } from '../undo/undo-log.js';
 import { UndoLogCursor, firstUndoRecord, nextUndoRecord, openUndoLog, undoLogInfo } from '../undo/undo-log-read.js';
-import type { TrxSysPage } from '../mvcc/trx-sys-page.js';
+import type { TrxSystem } from '../mvcc/trx-system.js';
 import { lobValueOf } from './index-write.js';
 import type { TableCache, TableRuntime } from './table-runtime.js';
 
@@ -359,7 +359,8 @@ export function purgeLobFields(table: TableRuntime, record: UndoRecordCursor): v
  * (replaced values older views may read), each reached once, and no LOB page reached by none.
  * Returns the LOBs and LOB pages seen.
  */
-export function checkLobs(tables: TableCache, trxSysPage: TrxSysPage, pages: PageSource): LobCheckReport {
+export function checkLobs(tables: TableCache, trxSystem: TrxSystem, pages: PageSource): LobCheckReport {
+  const trxSysPage = trxSystem.page;
   const owners = new Map<number, LobPageOwners>();
   const ownersOf = (table: TableRuntime): LobPageOwners => {
     let map = owners.get(table.id);
@@ -371,10 +372,13 @@ export function checkLobs(tables: TableCache, trxSysPage: TrxSysPage, pages: Pag
   const holding = [...tables.all()].filter((table) => table.lobs.everHeldLobs);
   for (const table of holding) {
     for (const entry of table.clustered.scan()) {
+      // A LOB may be mid-free (L5) under a record purge is removing (delete-marked) or one whose
+      // change a rollback is undoing (its writer still active: a crash cut the rollback short).
+      const mayBeFreeing = entry.deleteMarked || trxSystem.isActive(readTrxId(entry.value, 0));
       for (const ref of externRefsOf(table.layout, entry.value, 0, entry.value.length)) {
         lobs++;
         olderVersionPages += checkLob(table.lobs, ref, `${table.name}: a record's value`, ownersOf(table), {
-          mayBeFreeing: entry.deleteMarked,
+          mayBeFreeing,
         });
       }
     }

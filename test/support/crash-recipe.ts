@@ -7,16 +7,19 @@
  * The crash points: every operation under 'process-crash' (unsynced writes survive, so every
  * write makes a different image); every sync under 'power-cut' (unsynced writes are lost, so only
  * the syncs make different images); every fourth operation under 'torn-garbage' (the doublewrite
- * buffer repairs torn page writes).
+ * buffer repairs torn page writes). A test may add its own, such as every occurrence of an engine
+ * event (`at: 'mtr-commit'`).
  */
 import { expect } from 'vitest';
 import type { Database } from '../../src/api/database.js';
 import { SimulatedCrashError } from '../../src/errors.js';
 import { FaultVfs, type CrashImage, type CrashPolicyName } from '../../src/vfs/fault-vfs.js';
+import type { EngineEvent } from '../../src/vfs/vfs.js';
 
 export interface CrashPoint {
   readonly policy: CrashPolicyName;
-  readonly at: 'operation' | 'sync';
+  /** Every mutating operation, every sync, or every occurrence of an engine event. */
+  readonly at: 'operation' | 'sync' | EngineEvent;
   readonly stride: number;
 }
 
@@ -26,16 +29,19 @@ export const CRASH_POINTS: readonly CrashPoint[] = [
   { policy: 'torn-garbage', at: 'operation', stride: 4 },
 ];
 
-/** What a workload does to the VFS when nothing crashes: its mutating operations and its syncs. */
+/** What a workload does to the VFS when nothing crashes: its mutating operations, syncs and engine events. */
 export interface WorkloadSize {
   readonly operations: number;
   readonly syncs: number;
+  readonly events?: Readonly<Record<EngineEvent, number>>;
 }
 
 export interface CrashRecipe<P> {
   /** The image every run starts from. */
   readonly image: CrashImage;
   readonly open: (vfs: FaultVfs) => Promise<Database>;
+  /** Called on each database right after it opens, before the workload (hooks on the VFS). */
+  readonly prepare?: (vfs: FaultVfs, db: Database) => void;
   /** What the workload reports as it goes (for the model); made fresh for each run. */
   readonly progress: (db: Database) => P;
   readonly workload: (db: Database, progress: P) => Promise<void>;
@@ -51,11 +57,17 @@ export async function measureWorkload<P>(
 ): Promise<WorkloadSize & { progress: P }> {
   const vfs = FaultVfs.fromImage(recipe.image, { seed });
   const db = await recipe.open(vfs);
+  recipe.prepare?.(vfs, db);
   const operations = vfs.mutatingOperations;
   const syncs = vfs.syncOperations;
+  const before = vfs.eventCounts();
   const progress = recipe.progress(db);
   await recipe.workload(db, progress);
-  const size = { operations: vfs.mutatingOperations - operations, syncs: vfs.syncOperations - syncs, progress };
+  const after = vfs.eventCounts();
+  const events = Object.fromEntries(
+    Object.entries(after).map(([name, count]) => [name, count - before[name as EngineEvent]]),
+  ) as Record<EngineEvent, number>;
+  const size = { operations: vfs.mutatingOperations - operations, syncs: vfs.syncOperations - syncs, events, progress };
   db.abandon();
   return size;
 }
@@ -67,13 +79,15 @@ export async function measureWorkload<P>(
 export async function crashAtEveryPoint<P>(recipe: CrashRecipe<P>, size: WorkloadSize): Promise<number> {
   let runs = 0;
   for (const { policy, at, stride } of recipe.points ?? CRASH_POINTS) {
-    const points = at === 'operation' ? size.operations : size.syncs;
+    const points = at === 'operation' ? size.operations : at === 'sync' ? size.syncs : (size.events?.[at] ?? 0);
     for (let n = 1; n <= points; n += stride) {
       const vfs = FaultVfs.fromImage(recipe.image, { seed: n });
       const db = await recipe.open(vfs);
+      recipe.prepare?.(vfs, db);
       const progress = recipe.progress(db);
       if (at === 'operation') vfs.crashAtOperation(n, policy);
-      else vfs.crashAtSync(n, policy);
+      else if (at === 'sync') vfs.crashAtSync(n, policy);
+      else vfs.crashAtEvent(at, n, policy);
       try {
         await recipe.workload(db, progress);
       } catch (error) {
