@@ -183,11 +183,13 @@ export class LobContext {
     const end = firstSlot + out.length;
     const first = this.firstPage(get, firstPageNo, lobId);
     let slot = firstSlot;
-    for (; slot < end && slot < FIRST_INLINE_SLOTS; slot++) out[slot - firstSlot] = readU32(first, FIRST_SLOTS + 4 * slot);
+    for (; slot < end && slot < FIRST_INLINE_SLOTS; slot++)
+      out[slot - firstSlot] = readU32(first, FIRST_SLOTS + 4 * slot);
     if (slot >= end) return;
     const directory: number[] = [];
     const lastIndexPage = slotLocation(g, end - 1).indexPage;
-    for (let k = slotLocation(g, slot).indexPage; k <= lastIndexPage; k++) directory.push(this.directoryEntry(first, k));
+    for (let k = slotLocation(g, slot).indexPage; k <= lastIndexPage; k++)
+      directory.push(this.directoryEntry(first, k));
     const firstIndexPage = slotLocation(g, slot).indexPage;
     while (slot < end) {
       const where = slotLocation(g, slot);

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Database } from '../../src/api/database.js';
 import type { ErrorCode } from '../../src/errors.js';
 import { LOB_BYTES_LIMIT } from '../../src/lob/lob-format.js';
-import { LobRef } from '../../src/rec/lob-ref.js';
+import type { LobRef } from '../../src/rec/lob-ref.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
@@ -259,8 +259,8 @@ describe('large values: partial updates', () => {
     await db.table('docs').insert({ id: 1, tag: 'a', body: bytes(30_000), n: 1, text: 'x'.repeat(9_000) });
     await db.table('docs').insert({ id: 2, tag: 'b', body: bytes(10) });
     const t = db.table('docs');
-    const before = () => [t.get(1), t.get(2), db.engine.checkLobs()];
-    const snapshot = JSON.stringify(before(), (_, v) => (v instanceof Uint8Array ? [...v] : v));
+    const stateNow = () => [t.get(1), t.get(2), db.engine.checkLobs()];
+    const snapshot = JSON.stringify(stateNow(), (_, v) => (v instanceof Uint8Array ? [...v] : v));
     const cases: Array<[string, () => unknown, ErrorCode]> = [
       [
         'a diff past the end',
@@ -337,7 +337,7 @@ describe('large values: partial updates', () => {
     );
     expect(tx.table('docs').get(2)!['n']).toBe(5);
     await tx.rollback();
-    expect(JSON.stringify(before(), (_, v) => (v instanceof Uint8Array ? [...v] : v))).toBe(snapshot);
+    expect(JSON.stringify(stateNow(), (_, v) => (v instanceof Uint8Array ? [...v] : v))).toBe(snapshot);
     expect(db.engine.activeTransactions()).toBe(0);
   });
 

@@ -114,7 +114,7 @@ const WORKLOADS: Record<string, Work> = {
     await commit((tx) => tx.table('docs').update(3, { note: 'last' })); // makes the in-flight redo durable
   },
   /** Partial updates: small ones in place (LOB-DIFF), larger ones copying slots (one over several mtrs). */
-  partial: async (db, commit) => {
+  partial: async (_db, commit) => {
     await commit((tx) =>
       tx.table('docs').updatePartial(1, 'body', [
         { offset: 7, bytes: bytes(60, 10) },
@@ -158,7 +158,10 @@ async function verify(image: CrashImage, progress: Progress, what: string, seed:
   const db = await open(FaultVfs.fromImage(image, { seed }));
   const before = stateOf(db);
   const k = progress.states.indexOf(before);
-  expect(k, `${what}: the recovered state is the state after some commit: ${before} not in ${JSON.stringify(progress.states)}`).toBeGreaterThanOrEqual(0);
+  expect(
+    k,
+    `${what}: the recovered state is the state after some commit: ${before} not in ${JSON.stringify(progress.states)}`,
+  ).toBeGreaterThanOrEqual(0);
   expect(k, `${what}: every acknowledged commit survived (acked ${progress.acked})`).toBeGreaterThanOrEqual(
     progress.acked,
   );
