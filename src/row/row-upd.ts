@@ -171,62 +171,48 @@ export class RowUpdate {
     const oldTrxId = readTrxId(this.entry.page, this.entry.valueOffset);
     const oldRollPtr = readRollPtrAt(this.entry.page, this.entry.valueOffset + ROW_ROLL_PTR_OFFSET);
     const oldValue = this.entry.page.slice(this.entry.valueOffset, this.entry.valueOffset + this.entry.valueLength);
-    const page = this.trxSystem.page;
+    // A small change (LOB-DIFF): the old bytes go to the undo record, the new ones in place, the
+    // version stays. A larger one: the touched slots copied into version + 1 (ahead when many).
     const small = smallChangeFits(table, keyBytes, diffs);
-    if (small) {
-      // LOB-DIFF: the old bytes go to the undo record, the new ones in place; the version stays.
-      const undo = smallChangeUndo(table.lobs, ref, diffs);
-      const field = encodeLobDiffsField(ref, undo);
-      const mtr = this.storage.startMtr();
-      const rollPtr = appendRowUndo(
-        trx,
-        mtr,
-        page,
-        UndoRecordType.UpdateExisting,
-        table,
-        keyBytes,
-        [{ fieldNo: undoFieldNo(UndoFieldKind.LobDiffs, column), value: field }],
-        oldTrxId,
-        oldRollPtr,
-      );
-      writeSmallChange(mtr, table.lobs, ref, diffs, undo);
-      writeTrxIdInto(oldValue, 0, trx.trxId);
-      writeRollPtrAt(oldValue, ROW_ROLL_PTR_OFFSET, rollPtr);
-      changeClustered(mtr, this.rowLocks.locks, table, keyBytes, 'update', oldValue, 0);
-      mtr.commit();
-      this.stats.updates++;
-      return;
-    }
-    // A larger change: the touched slots copied into version + 1 (ahead of the mtr when many).
-    const batch = new LobBatch(table.lobs);
-    const handle = batch.addVersion(ref, diffs);
-    batch.writeAhead();
+    const undo = small ? smallChangeUndo(table.lobs, ref, diffs) : undefined;
+    const batch = small ? undefined : new LobBatch(table.lobs);
+    const handle = batch?.addVersion(ref, diffs) ?? 0;
+    batch?.writeAhead();
+    const field =
+      undo !== undefined
+        ? { fieldNo: undoFieldNo(UndoFieldKind.LobDiffs, column), value: encodeLobDiffsField(ref, undo) }
+        : {
+            fieldNo: undoFieldNo(UndoFieldKind.LobVersion, column),
+            value: encodeLobVersionField(ref, batch!.rangesOf(handle)),
+          };
     const mtr = this.storage.startMtr();
     try {
       const rollPtr = appendRowUndo(
         trx,
         mtr,
-        page,
+        this.trxSystem.page,
         UndoRecordType.UpdateExisting,
         table,
         keyBytes,
-        [
-          {
-            fieldNo: undoFieldNo(UndoFieldKind.LobVersion, column),
-            value: encodeLobVersionField(ref, batch.rangesOf(handle)),
-          },
-        ],
+        [field],
         oldTrxId,
         oldRollPtr,
       );
-      batch.finish(mtr);
-      const current = decodeRow(table.layout, keyBytes, oldValue) as MutableRow;
-      current[table.layout.schema.columns[column]!.name] = batch.changedRef(handle);
-      const { value } = encodeClustered(table, current, trx.trxId, rollPtr);
+      let value: Uint8Array = oldValue;
+      if (undo !== undefined) {
+        writeSmallChange(mtr, table.lobs, ref, diffs, undo);
+        writeTrxIdInto(value, 0, trx.trxId);
+        writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
+      } else {
+        batch!.finish(mtr);
+        const current = decodeRow(table.layout, keyBytes, oldValue) as MutableRow;
+        current[table.layout.schema.columns[column]!.name] = batch!.changedRef(handle);
+        value = encodeClustered(table, current, trx.trxId, rollPtr).value;
+      }
       changeClustered(mtr, this.rowLocks.locks, table, keyBytes, 'update', value, 0);
       mtr.commit();
     } catch (error) {
-      batch.abandon();
+      batch?.abandon();
       throw error;
     }
     this.stats.updates++;

@@ -7,15 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { suite } from '../../bench/lob.bench.js';
-import { formatTable, type Metric } from '../../bench/lib/report.js';
-
-function badFigures(metrics: readonly Metric[]): string[] {
-  return metrics.flatMap((m) =>
-    [m.median, m.p99Worst, m.baseline?.ratio ?? 1, ...m.samples]
-      .filter((v) => !(Number.isFinite(v) && v > 0))
-      .map((v) => `${m.workload} / ${m.name}: ${v}`),
-  );
-}
+import { formatTable } from '../../bench/lib/report.js';
+import { badFigures } from '../support/bench-figures.js';
 
 describe('large-value benchmarks (tiny)', () => {
   it.each(suite.workloads.map((w) => [w.name, w] as const))(
