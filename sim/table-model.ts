@@ -21,7 +21,7 @@
  * phase: eviction, flushing and re-reads during runs, recovery and purge).
  *
  * Large values: `doc` (bytes) is 64 to 263 bytes for about one account in four (kept in the row)
- * and 2 to 10 KB otherwise (on LOB pages: src/lob/, one to three 4 KiB slots). Opening and renaming an account write a new
+ * and 2 to 6 KB otherwise (on LOB pages: src/lob/, one or two 4 KiB slots). Opening and renaming an account write a new
  * doc whole (a new LOB; the old one stays for older readers until purge); a 'patch' action changes
  * it in place with `updatePartial`: one to three diffs of 0 to 400 bytes (zero often, as seed 003's
  * JSON_REMOVE made), so both small changes (undo diffs, LOB-DIFF) and larger ones (new LOB
@@ -31,6 +31,7 @@
  * An effect carries what the transaction's locking reads returned; applying it to the committed
  * state at commit checks that the reads saw the last committed values (the row locks serialise).
  */
+import { createHash } from 'node:crypto';
 import type { TableSchema } from '../src/rec/schema.js';
 
 export interface AccountRow {
@@ -184,7 +185,7 @@ export function docOf(id: number, seed: number): Uint8Array {
   let doc = docs.get(key);
   if (doc === undefined) {
     const h = mix(id, seed ^ 0x5bd1e995);
-    const length = h % 4 === 0 ? 64 + (h % 200) : 2_000 + (h % 8_000);
+    const length = h % 4 === 0 ? 64 + (h % 200) : 2_000 + (h % 4_000);
     doc = new Uint8Array(length);
     for (let i = 0; i < length; i += 4) {
       const word = mix(h, i);
@@ -221,13 +222,11 @@ export function patched(doc: Uint8Array, diffs: readonly DocDiff[]): Uint8Array 
 
 const docTexts = new WeakMap<Uint8Array, string>();
 
-/** A doc as text: its length and an FNV-1a hash of every byte (a changed byte anywhere shows). */
+/** A doc as text: its length and a hash of every byte (a changed byte anywhere shows). */
 export function docText(doc: Uint8Array): string {
   let text = docTexts.get(doc);
   if (text === undefined) {
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < doc.length; i++) hash = Math.imul(hash ^ doc[i]!, 0x01000193) >>> 0;
-    text = `${doc.length}/${hash.toString(16)}`;
+    text = `${doc.length}/${createHash('md5').update(doc).digest('hex').slice(0, 16)}`;
     docTexts.set(doc, text);
   }
   return text;
