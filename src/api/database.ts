@@ -285,7 +285,8 @@ export class Database implements AsyncDisposable {
     try {
       result = await fn(tx);
     } catch (error) {
-      if (tx.state === 'active') await tx.rollback();
+      // The caller sees the error `fn` threw, not the refusal a poisoned engine gives the rollback.
+      if (tx.state === 'active') await tx.rollback().catch(() => undefined);
       throw error;
     }
     if (tx.state === 'active') await tx.commit();

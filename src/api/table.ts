@@ -133,7 +133,9 @@ export class Table<R extends Row = Row> {
     try {
       result = await fn(trx);
     } catch (error) {
-      if (trx.state === 'active') engine.rollback(trx);
+      // The caller must see the error that failed the write (a corruption naming its file and
+      // page, say), not the refusal a poisoned engine gives the rollback that follows it.
+      if (trx.state === 'active') rollbackQuietly(engine, trx);
       throw error;
     }
     if (reading) {
@@ -142,5 +144,14 @@ export class Table<R extends Row = Row> {
     }
     await engine.commit(trx);
     return result;
+  }
+}
+
+/** Rolls back after a failure; a rollback the engine refuses (it is poisoned) stays unreported. */
+function rollbackQuietly(engine: { rollback(trx: Trx): void }, trx: Trx): void {
+  try {
+    engine.rollback(trx);
+  } catch {
+    // The first error is the one that matters; reopening the database recovers.
   }
 }

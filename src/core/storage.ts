@@ -296,6 +296,17 @@ export class Storage {
     this.redo.flushUpTo(lsn);
   }
 
+  /**
+   * C4 for everything that is not an mtr: a reader or a writer arriving while an mtr is still
+   * active found one that an exception abandoned (one thread: nothing else leaves one open). Its
+   * frames hold half an operation, so it is dropped (poisoning the engine if it changed pages)
+   * before anyone reads them. Cheap: one property read when nothing was abandoned.
+   */
+  checkNoAbandonedMtr(): void {
+    const abandoned = this.mtrContext?.active;
+    if (abandoned !== undefined) this.dropAbandonedMtr(abandoned);
+  }
+
   /** Starts a mini-transaction, first making room in the log if needed (C1). */
   startMtr(): MiniTransaction {
     this.checkOpen();
