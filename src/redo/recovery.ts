@@ -415,7 +415,7 @@ export function scanPendingRedo(logFile: LogFile): { checkpoint: Checkpoint; end
   let groups = 0;
   const { endLsn } = scanLog(logFile, checkpoint.lsn, checkGroup, () => void groups++);
   detectCorruptMiddle(logFile, endLsn);
-  detectLaterLap(logFile, endLsn);
+  detectLaterLap(logFile, endLsn); // as recover() does: a damaged newest checkpoint slot
   return { checkpoint, endLsn, groups };
 }
 
