@@ -11,6 +11,8 @@ export { ManualClock, SystemClock, type Clock, type TimerHandle } from './util/c
 export {
   ENGINE_EVENTS,
   normalizePath,
+  type DirectoryLock,
+  type DirectoryLockMode,
   type EngineEvent,
   type FileStat,
   type OpenOptions,

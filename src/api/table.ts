@@ -115,6 +115,7 @@ export class Table<R extends Row = Row> {
   }
 
   private lockingScan(range: KeyRange, mode: 'S' | 'X'): AsyncIterableIterator<R> {
+    this.db.checkWritable();
     if (this.trx === undefined) {
       throw new InvalidArgumentError(
         'a locking scan holds its locks until the transaction ends: run it in a transaction (db.begin() or db.transaction())',
@@ -125,7 +126,7 @@ export class Table<R extends Row = Row> {
 
   /** Runs a write in this handle's transaction, or in its own (autocommit). */
   private async write<T>(fn: (trx: Trx) => Promise<T>, reading = false): Promise<T> {
-    this.db.checkOpen();
+    this.db.checkWritable(); // a read-only database: locking reads too, as they need trx ids
     if (this.trx !== undefined) return fn(this.trx);
     const engine = this.db.engine;
     const trx = engine.begin(this.db.defaultIsolation, false, this.db.defaultDurability);
