@@ -44,6 +44,14 @@ export class LedgerWorkload {
     this.keys = keys;
   }
 
+  /** Takes the rows already in the table as committed before anything else (a reopened image). */
+  adoptExisting(): this {
+    const writes = new Map<bigint, Row | null>();
+    for (const row of this.db.table('accounts').scan()) writes.set(row.id as bigint, row);
+    this.committed.push({ lsn: 0, writes });
+    return this;
+  }
+
   static async setUp(db: Database): Promise<void> {
     await db.createTable(structuredClone(ACCOUNTS) as never);
   }
