@@ -431,13 +431,18 @@ export class IncompleteBackupError extends MinnoError {
   }
 }
 
-/** A line of an import file that cannot become a row. `line` is 1-based; `cause` is the underlying error. */
+/**
+ * A line of an import file that cannot become a row. `line` is 1-based; `cause` is the underlying
+ * error; `rowsCommitted` rows (the batches before the bad line's) stay imported.
+ */
 export class ImportLineError extends MinnoError {
   readonly line: number;
   readonly source: string;
-  constructor(source: string, line: number, detail: string, cause?: unknown) {
+  readonly rowsCommitted: number;
+  constructor(source: string, line: number, detail: string, cause?: unknown, rowsCommitted = 0) {
     super('ERR_IMPORT_LINE', `${source} line ${line}: ${detail}`, cause === undefined ? undefined : { cause });
     this.source = source;
     this.line = line;
+    this.rowsCommitted = rowsCommitted;
   }
 }
