@@ -60,7 +60,7 @@ const DICT_TABLES_ROOT = 64;
 const DICT_FORMAT_VERSION = 1;
 /** Index ids below this are the dictionary's own. */
 const FIRST_USER_INDEX_ID = 16;
-const SYS_TABLES_INDEX_ID = 1;
+export const SYS_TABLES_INDEX_ID = 1;
 
 export const INDEX_STATES = ['ready', 'building'] as const;
 export type IndexState = (typeof INDEX_STATES)[number];

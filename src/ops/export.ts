@@ -62,7 +62,9 @@ export async function exportTables(db: Database, options: ExportOptions): Promis
   }
   const names = options.tables ?? (options.format === 'sql' ? db.tables : []);
   if (options.format !== 'sql' && names.length !== 1) {
-    throw new InvalidArgumentError(`${options.format} export takes exactly one table (${db.tables.join(', ') || 'none'})`);
+    throw new InvalidArgumentError(
+      `${options.format} export takes exactly one table (${db.tables.join(', ') || 'none'})`,
+    );
   }
   const batchRows = options.batchRows ?? 500;
   const tx = db.begin({ readOnly: true }); // one snapshot for every table

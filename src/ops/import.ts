@@ -95,7 +95,8 @@ class BatchWriter {
   private async fail(line: number, error: unknown): Promise<never> {
     if (this.tx !== undefined && this.tx.state === 'active') await this.tx.rollback();
     this.tx = undefined;
-    const detail = error instanceof Error ? `${(error as MinnoError).code ?? error.name}: ${error.message}` : String(error);
+    const detail =
+      error instanceof Error ? `${(error as MinnoError).code ?? error.name}: ${error.message}` : String(error);
     throw new ImportLineError(this.source, line, detail, error, this.rowsCommitted);
   }
 }
@@ -132,11 +133,15 @@ async function importNdjson(db: Database, input: Input, options: ImportOptions):
   let lineNo = 0;
   const start = async (schema: TableSchema | undefined): Promise<void> => {
     if (table === undefined) {
-      if (schema === undefined) throw new InvalidArgumentError('no table named and no minno header line to take it from');
+      if (schema === undefined)
+        throw new InvalidArgumentError('no table named and no minno header line to take it from');
       table = schema.name;
     }
     if (!db.tables.includes(table)) {
-      if (schema === undefined) throw new InvalidArgumentError(`table ${JSON.stringify(table)} does not exist and the input has no schema header`);
+      if (schema === undefined)
+        throw new InvalidArgumentError(
+          `table ${JSON.stringify(table)} does not exist and the input has no schema header`,
+        );
       await db.createTable({ ...schema, name: table });
       created = true;
     }
@@ -150,7 +155,8 @@ async function importNdjson(db: Database, input: Input, options: ImportOptions):
     let error: unknown;
     try {
       parsed = JSON.parse(text);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('a line must hold a JSON object');
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new Error('a line must hold a JSON object');
     } catch (caught) {
       error = caught;
     }
@@ -221,7 +227,8 @@ async function importCsv(db: Database, input: Input, options: ImportOptions): Pr
       if (header === undefined) {
         header = record.map((field) => byName.get(field.value));
         const unknown = record.find((field) => !byName.has(field.value));
-        if (unknown !== undefined) await writer.add({ line, error: new Error(`unknown column ${JSON.stringify(unknown.value)} in the header`) });
+        if (unknown !== undefined)
+          await writer.add({ line, error: new Error(`unknown column ${JSON.stringify(unknown.value)} in the header`) });
         continue;
       }
       const row: Record<string, unknown> = {};

@@ -66,12 +66,15 @@ export function createTableSql(schema: TableSchema): string {
   const keyColumns = new Set([...schema.primaryKey, ...schema.indexes.flatMap((index) => index.columns)]);
   const lines = schema.columns.map((column) => {
     // float64 is NULL-able in MariaDB: NaN and the infinities become NULL (see the caveats).
-    const nullable = column.nullable === true || (column.type === 'float64' && !schema.primaryKey.includes(column.name));
+    const nullable =
+      column.nullable === true || (column.type === 'float64' && !schema.primaryKey.includes(column.name));
     return `  ${sqlName(column.name)} ${columnType(column, keyColumns.has(column.name))} ${nullable ? 'NULL' : 'NOT NULL'}`;
   });
   lines.push(`  PRIMARY KEY (${schema.primaryKey.map(sqlName).join(', ')})`);
   for (const index of schema.indexes) {
-    lines.push(`  ${index.unique === true ? 'UNIQUE KEY' : 'KEY'} ${sqlName(index.name)} (${index.columns.map(sqlName).join(', ')})`);
+    lines.push(
+      `  ${index.unique === true ? 'UNIQUE KEY' : 'KEY'} ${sqlName(index.name)} (${index.columns.map(sqlName).join(', ')})`,
+    );
   }
   return `CREATE TABLE ${sqlName(schema.name)} (\n${lines.join(',\n')}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;\n`;
 }
@@ -118,7 +121,10 @@ export function sqlLiteral(column: ColumnDef, value: Cell | undefined, inPrimary
       const n = value as number;
       if (Number.isFinite(n)) return Object.is(n, -0) ? '-0e0' : n.toExponential();
       if (inPrimaryKey) {
-        throw new OutOfRangeError(column.name, `${String(n)} has no MariaDB DOUBLE value and the column is in the primary key`);
+        throw new OutOfRangeError(
+          column.name,
+          `${String(n)} has no MariaDB DOUBLE value and the column is in the primary key`,
+        );
       }
       return 'NULL';
     }

@@ -35,7 +35,8 @@ function parseFloatText(column: string, text: string): number {
   if (text === 'NaN') return Number.NaN;
   if (text === 'Infinity') return Number.POSITIVE_INFINITY;
   if (text === '-Infinity') return Number.NEGATIVE_INFINITY;
-  if (!/^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text)) throw new TypeMismatchError(column, 'a float64', JSON.stringify(text));
+  if (!/^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text))
+    throw new TypeMismatchError(column, 'a float64', JSON.stringify(text));
   return Number(text);
 }
 
