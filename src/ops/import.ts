@@ -15,7 +15,7 @@
 import { parse } from 'csv-parse';
 import type { Database } from '../api/database.js';
 import type { Transaction } from '../api/transaction.js';
-import { ImportLineError, InvalidArgumentError, MinnoError } from '../errors.js';
+import { ImportLineError, InvalidArgumentError, type MinnoError } from '../errors.js';
 import type { Row } from '../rec/row-format.js';
 import type { ColumnDef, TableSchema } from '../rec/schema.js';
 import { NDJSON_HEADER_TAG, tableSchema } from './export.js';

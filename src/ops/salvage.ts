@@ -65,6 +65,8 @@ export interface SalvageReport {
 
 export interface SalvageOptions {
   readonly onProgress?: (progress: { table: string; rows: number }) => void;
+  /** The new database's redo log capacity (default 64 MiB). */
+  readonly redoLogBytes?: number;
 }
 
 interface TableScan {
@@ -289,7 +291,12 @@ async function writeRows(
   scans: readonly TableScan[],
   options: SalvageOptions,
 ): Promise<{ name: string; spaceId: number; rows: number }[]> {
-  const db = await Database.open({ vfs: target, pageSize, background: 'manual' });
+  const db = await Database.open({
+    vfs: target,
+    pageSize,
+    background: 'manual',
+    ...(options.redoLogBytes === undefined ? {} : { redoLogBytes: options.redoLogBytes }),
+  });
   const tables: { name: string; spaceId: number; rows: number }[] = [];
   try {
     for (const scan of scans) {

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Database } from '../../src/api/database.js';
-import { MinnoError } from '../../src/errors.js';
+import type { MinnoError } from '../../src/errors.js';
 import { restoreBackup } from '../../src/ops/restore.js';
 import { verifyBackup } from '../../src/ops/verify.js';
 import { ManualClock } from '../../src/util/clock.js';

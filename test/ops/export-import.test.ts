@@ -13,7 +13,7 @@ import type { Row } from '../../src/rec/row-format.js';
 import { ALL_TYPES, allTypeRows, expectSameRows } from './rows.js';
 
 async function loaded(rows: readonly Row[]): Promise<Database> {
-  const db = await Database.open({ background: 'manual' });
+  const db = await Database.open({ background: 'manual', redoLogBytes: 1 << 20 });
   await db.createTable(ALL_TYPES);
   await db.table('all_types').insertMany(rows);
   return db;
@@ -38,7 +38,7 @@ describe('export and import', () => {
       const source = await loaded(rows);
       const text = await exported(source, format);
       await source.close();
-      const target = await Database.open({ background: 'manual' });
+      const target = await Database.open({ background: 'manual', redoLogBytes: 1 << 20 });
       if (format === 'csv') await target.createTable(ALL_TYPES); // CSV carries no schema
       const progress: number[] = [];
       const result = await importRows(target, chunks(text), {
@@ -63,7 +63,7 @@ describe('export and import', () => {
     const lines = (await exported(source, 'ndjson')).split('\n');
     await source.close();
     const broken = [...lines.slice(0, 25), '{"id": "1", "i": 1, "s": "\\ud800 alone"}', ...lines.slice(25)].join('\n');
-    const target = await Database.open({ background: 'manual' });
+    const target = await Database.open({ background: 'manual', redoLogBytes: 1 << 20 });
     const error = (await importRows(target, [broken], { format: 'ndjson', batchRows: 10 }).catch(
       (e) => e,
     )) as ImportLineError;
@@ -82,7 +82,7 @@ describe('export and import', () => {
   });
 
   it('names a bad CSV line', async () => {
-    const target = await Database.open({ background: 'manual' });
+    const target = await Database.open({ background: 'manual', redoLogBytes: 1 << 20 });
     await target.createTable(ALL_TYPES);
     const csv = 'id,i,s\n1,2,"a\nb"\n2,x,c\n';
     await expect(importRows(target, [csv], { format: 'csv', table: 'all_types' })).rejects.toMatchObject({

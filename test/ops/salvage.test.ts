@@ -40,7 +40,7 @@ const ITEMS: TableSchema = {
 async function build(seed: number): Promise<{ vfs: MemoryVfs; rows: Map<string, Row[]> }> {
   const random = new RandomSource(seed);
   const vfs = new MemoryVfs();
-  const db = await Database.open({ vfs, pageSize: PAGE, background: 'manual' });
+  const db = await Database.open({ vfs, pageSize: PAGE, redoLogBytes: 1 << 20, background: 'manual' });
   await db.createTable(ORDERS);
   await db.createTable(ITEMS);
   const orders: Row[] = [];
@@ -136,7 +136,7 @@ describe('salvage', () => {
         handle.close();
       }
       const target = new MemoryVfs();
-      const report = await salvage(vfs, target);
+      const report = await salvage(vfs, target, { redoLogBytes: 1 << 20 });
       // A damaged header or tree root stops the open: the files are then read raw.
       if (seed === 4) expect(report.mode).toBe('raw');
       if (report.mode === 'raw') expect(report.recoveryError).toMatch(/corruption/);
