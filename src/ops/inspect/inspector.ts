@@ -77,7 +77,7 @@ import { BACKUP_REDO_FILE, BACKUP_REDO_HEADER_BYTES, decodeRedoHeader } from '..
 import { OverlayVfs } from '../../vfs/overlay-vfs.js';
 import type { Vfs } from '../../vfs/vfs.js';
 import { SpaceFile, describeCheck, detectPageSize, pageEntries, scanIndexPages, spaceIds } from '../page-file.js';
-import { toJsonCell, fromJsonCell } from '../value-text.js';
+import { fromTextCell, toJsonCell } from '../value-text.js';
 import {
   type DecodeContext,
   type DecodedRecord,
@@ -340,14 +340,17 @@ export class Inspector implements DecodeContext {
     return levels;
   }
 
-  /** A row's versions, newest first, back through its undo chain as far as the undo is there. */
-  versions(tableName: string, key: readonly unknown[]): { versions: RowVersion[]; end: string } {
+  /**
+   * A row's versions, newest first, back through its undo chain as far as the undo is there.
+   * `key`: the primary key's values as text, as CSV export writes them (value-text.ts).
+   */
+  versions(tableName: string, key: readonly string[]): { versions: RowVersion[]; end: string } {
     const { record, layout } = this.table(tableName);
     const pkColumns = [...layout.primaryKeyColumns].map((i) => record.schema.columns[i]!);
     if (key.length !== pkColumns.length)
       throw new InvalidArgumentError(`the primary key of ${tableName} has ${pkColumns.length} columns`);
     const keyBytes = encodeKey(
-      key.map((value, i) => fromJsonCell(pkColumns[i]!, value)),
+      key.map((text, i) => fromTextCell(pkColumns[i]!, text, true)),
       layout.primaryKey,
     );
     let page = this.validPage(record.spaceId, record.primary.rootPageNo);
