@@ -19,7 +19,7 @@ import type { Database } from '../api/database.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Row } from '../rec/row-format.js';
 import type { TableSchema } from '../rec/schema.js';
-import { createTableSql, sqlLiteral, sqlName } from './sql-text.js';
+import { type JsonColumnType, createTableSql, sqlLiteral, sqlName } from './sql-text.js';
 import { toJsonCell, toTextCell } from './value-text.js';
 
 export const EXPORT_FORMATS = ['ndjson', 'csv', 'sql'] as const;
@@ -42,6 +42,8 @@ export interface ExportOptions {
   readonly onProgress?: (progress: ExportProgress) => void;
   /** Rows per INSERT statement (sql) or per chunk (ndjson, csv). Default 500. */
   readonly batchRows?: number;
+  /** sql: json columns as MariaDB JSON (default) or LONGTEXT (keeps lone surrogates; sql-text.ts). */
+  readonly jsonType?: JsonColumnType;
 }
 
 export interface ExportResult {
@@ -86,7 +88,7 @@ export async function exportTables(db: Database, options: ExportOptions): Promis
       const rowsTotal = options.onProgress === undefined ? 0 : table.count();
       let rows = 0;
       const progress = (): void => options.onProgress?.({ table: name, rows, rowsTotal, bytes });
-      const encode = encoderFor(options.format, schema);
+      const encode = encoderFor(options.format, schema, options.jsonType ?? 'json');
       await write(encode.header);
       let batch: Row[] = [];
       const flush = async (): Promise<void> => {
@@ -131,7 +133,7 @@ interface RowEncoder {
   rows(rows: readonly Row[]): string;
 }
 
-function encoderFor(format: ExportFormat, schema: TableSchema): RowEncoder {
+function encoderFor(format: ExportFormat, schema: TableSchema, jsonType: JsonColumnType): RowEncoder {
   const columns = schema.columns;
   switch (format) {
     case 'ndjson':
@@ -160,10 +162,10 @@ function encoderFor(format: ExportFormat, schema: TableSchema): RowEncoder {
       const pk = new Set(schema.primaryKey);
       const head = `INSERT INTO ${sqlName(schema.name)} (${columns.map((c) => sqlName(c.name)).join(', ')}) VALUES\n`;
       return {
-        header: `DROP TABLE IF EXISTS ${sqlName(schema.name)};\n${createTableSql(schema)}\n`,
+        header: `DROP TABLE IF EXISTS ${sqlName(schema.name)};\n${createTableSql(schema, jsonType)}\n`,
         rows: (rows) =>
           `${head}${rows
-            .map((row) => `(${columns.map((c) => sqlLiteral(c, row[c.name], pk.has(c.name))).join(',')})`)
+            .map((row) => `(${columns.map((c) => sqlLiteral(c, row[c.name], pk.has(c.name), jsonType)).join(',')})`)
             .join(',\n')};\n`,
       };
     }

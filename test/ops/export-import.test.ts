@@ -81,6 +81,21 @@ describe('export and import', () => {
     await target.close();
   });
 
+  it('refuses a json value MariaDB cannot hold as JSON, and keeps it exactly as LONGTEXT', async () => {
+    const db = await loaded(allTypeRows(6, 3)); // every doc holds a lone surrogate (allTypeRows)
+    const sql = (jsonType: 'json' | 'longtext') => {
+      let text = '';
+      return exportTables(db, { format: 'sql', jsonType, write: (chunk) => void (text += chunk) }).then(() => text);
+    };
+    await expect(sql('json')).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE', column: 'doc' });
+    const text = await sql('longtext');
+    expect(text).toContain('`doc` LONGTEXT NULL');
+    expect(text).toContain(String.raw`"lone":"\\ud800"`);
+    expect(text).toContain("X''"); // empty bytes
+    expect(text).toMatch(/-0e0|NULL/);
+    await db.close();
+  });
+
   it('names a bad CSV line', async () => {
     const target = await Database.open({ background: 'manual', redoLogBytes: 1 << 20 });
     await target.createTable(ALL_TYPES);

@@ -39,7 +39,12 @@ export function registerDataCommands(program: Command): void {
         ),
       )
       .option('-o, --output <file>', 'write here instead of stdout')
-      .option('--batch <rows>', 'rows per INSERT (sql) or per write', '500'),
+      .option('--batch <rows>', 'rows per INSERT (sql) or per write', '500')
+      .addOption(
+        new Option('--json-type <type>', 'sql: json columns as MariaDB JSON or LONGTEXT')
+          .choices(['json', 'longtext'])
+          .default('json'),
+      ),
   ).action(
     action(async ([dir], options) => {
       const output = options['output'] as string | undefined;
@@ -53,6 +58,7 @@ export function registerDataCommands(program: Command): void {
           ...(options['table'] === undefined ? {} : { tables: options['table'] as string[] }),
           write: sinkOf(stream),
           batchRows: Number(options['batch']),
+          jsonType: options['jsonType'] as 'json' | 'longtext',
           onProgress: (p) => progress.update(p.rows, p.rowsTotal, { table: p.table }),
         });
         progress.stop();
