@@ -12,6 +12,7 @@ import { PageCheck, type PageCheckResult, checkPage, describePageCheck, readU32 
 import { SPACE_PAGE_SIZE_OFFSET, spaceFileName, spaceIdFromFileName } from '../page/tablespace.js';
 import { LOG_FILE } from '../redo/log-file.js';
 import type { Vfs, VfsFile } from '../vfs/vfs.js';
+import type { TableRecord } from '../dict/dictionary.js';
 import {
   ENTRY_DELETE_MARK,
   PAGE_INDEX_ID,
@@ -149,4 +150,18 @@ export function* pageEntries(page: Uint8Array): Generator<EntryView & { readonly
     fillEntryView(view, page, slotAt(page, slot));
     yield Object.assign(view, { deleteMarked: (view.flags & ENTRY_DELETE_MARK) !== 0 });
   }
+}
+
+/** The table records (JSON values of SYS_TABLES, dict/dictionary.ts) on valid leaf pages, live ones only. */
+export function tableRecordsOn(leaves: readonly LeafPage[]): TableRecord[] {
+  const records: TableRecord[] = [];
+  const decoder = new TextDecoder();
+  for (const leaf of leaves) {
+    for (const entry of pageEntries(leaf.page)) {
+      if (entry.deleteMarked) continue;
+      const value = entry.page.subarray(entry.valueOffset, entry.valueOffset + entry.valueLength);
+      records.push(JSON.parse(decoder.decode(value)) as TableRecord);
+    }
+  }
+  return records;
 }

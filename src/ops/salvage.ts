@@ -38,7 +38,15 @@ import { SYSTEM_SPACE_ID } from '../page/tablespace.js';
 import { OverlayVfs } from '../vfs/overlay-vfs.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { loadChecksums } from '../page/checksum.js';
-import { type LeafPage, SpaceFile, detectPageSize, pageEntries, scanIndexPages, spaceIds } from './page-file.js';
+import {
+  type LeafPage,
+  SpaceFile,
+  detectPageSize,
+  pageEntries,
+  scanIndexPages,
+  spaceIds,
+  tableRecordsOn,
+} from './page-file.js';
 import { toJsonCell } from './value-text.js';
 
 export interface LostRange {
@@ -152,7 +160,6 @@ function readDictionary(
   try {
     const scan = scanIndexPages(file, SYS_TABLES_INDEX_ID);
     for (const bad of scan.bad) badPages.push({ spaceId: SYSTEM_SPACE_ID, ...bad });
-    const records: TableRecord[] = [];
     const leaves = orderLeaves(scan.leaves);
     for (const gap of gaps(leaves)) {
       const text = (key: Uint8Array | undefined) => (key === undefined ? undefined : [new TextDecoder().decode(key)]);
@@ -164,15 +171,7 @@ function readDictionary(
         before: text(gap.before),
       });
     }
-    const decoder = new TextDecoder();
-    for (const leaf of leaves) {
-      for (const entry of pageEntries(leaf.page)) {
-        if (entry.deleteMarked) continue;
-        const value = entry.page.subarray(entry.valueOffset, entry.valueOffset + entry.valueLength);
-        records.push(JSON.parse(decoder.decode(value)) as TableRecord);
-      }
-    }
-    return records;
+    return tableRecordsOn(leaves);
   } finally {
     file.close();
   }

@@ -76,13 +76,14 @@ import { ROW_ROLL_PTR_OFFSET } from '../../rec/row-format.js';
 import { BACKUP_REDO_FILE, BACKUP_REDO_HEADER_BYTES, decodeRedoHeader } from '../../core/backup-format.js';
 import { OverlayVfs } from '../../vfs/overlay-vfs.js';
 import type { Vfs } from '../../vfs/vfs.js';
-import { SpaceFile, describeCheck, detectPageSize, pageEntries, scanIndexPages, spaceIds } from '../page-file.js';
+import { SpaceFile, describeCheck, detectPageSize, scanIndexPages, spaceIds, tableRecordsOn } from '../page-file.js';
 import { fromTextCell, toJsonCell } from '../value-text.js';
 import {
   type DecodeContext,
   type DecodedRecord,
   type IndexContext,
   type PageField,
+  UNDO_TYPE_NAMES,
   filFields,
   pageDecoder,
   pageTypeName,
@@ -170,7 +171,6 @@ export interface RedoGroupDump {
 }
 
 const REDO_TYPE_NAMES = new Map<number, string>(Object.entries(RedoType).map(([name, code]) => [code, name]));
-const UNDO_TYPE_NAMES = new Map<number, string>(Object.entries(UndoRecordType).map(([name, code]) => [code, name]));
 
 export class Inspector implements DecodeContext {
   readonly pageSize: number;
@@ -238,19 +238,7 @@ export class Inspector implements DecodeContext {
 
   private readDictionary(): TableRecord[] {
     const scan = scanIndexPages(this.file(SYSTEM_SPACE_ID), SYS_TABLES_INDEX_ID);
-    const records: TableRecord[] = [];
-    const decoder = new TextDecoder();
-    for (const leaf of scan.leaves) {
-      for (const entry of pageEntries(leaf.page)) {
-        if (entry.deleteMarked) continue;
-        records.push(
-          JSON.parse(
-            decoder.decode(entry.page.subarray(entry.valueOffset, entry.valueOffset + entry.valueLength)),
-          ) as TableRecord,
-        );
-      }
-    }
-    return records.sort((a, b) => (a.name < b.name ? -1 : 1));
+    return tableRecordsOn(scan.leaves).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   private table(name: string): { record: TableRecord; layout: TableLayout } {

@@ -232,7 +232,10 @@ function primaryColumns(layout: TableLayout): ColumnDef[] {
   return [...layout.primaryKeyColumns].map((i) => layout.schema.columns[i]!);
 }
 
-const UNDO_TYPE_NAMES = new Map<number, string>(Object.entries(UndoRecordType).map(([name, code]) => [code, name]));
+/** Undo record type names by code (undo-record.ts). */
+export const UNDO_TYPE_NAMES = new Map<number, string>(
+  Object.entries(UndoRecordType).map(([name, code]) => [code, name]),
+);
 
 function undoRecords(page: Uint8Array, pageNo: number): DecodedRecord[] {
   const records: DecodedRecord[] = [];
