@@ -97,6 +97,8 @@ interface SpaceCopy {
   /** The CHECKSUM fields of the pages copied so far, in page order. */
   sums: Uint8Array;
   next: number;
+  /** Pages in the source when last looked at. */
+  pages: number;
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -214,7 +216,7 @@ class HotBackup {
         throw error;
       }
       const target = this.dest.open(name, { create: true, exclusive: true });
-      this.copies.set(spaceId, { spaceId, name, source, target, sums: new Uint8Array(8 * 64), next: 0 });
+      this.copies.set(spaceId, { spaceId, name, source, target, sums: new Uint8Array(8 * 64), next: 0, pages: 0 });
     }
   }
 
@@ -225,6 +227,7 @@ class HotBackup {
       const copy = this.copying();
       if (copy === undefined) return;
       const pages = Math.floor(copy.source.size() / this.pageSize);
+      copy.pages = pages;
       while (budget > 0 && copy.next < pages) {
         this.copyPage(copy, copy.next);
         copy.next++;
@@ -234,6 +237,9 @@ class HotBackup {
         copy.sums = copy.sums.slice(0, 8 * copy.next);
         this.done.push(copy);
         copy.next = -1 - copy.next; // finished; -1 - pages
+        // One space open at a time, however many tables: finish() reopens the target to sync it.
+        copy.source.close();
+        copy.target.close();
       }
     }
   }
@@ -307,7 +313,7 @@ class HotBackup {
     const onProgress = this.options.onProgress;
     if (onProgress === undefined) return;
     let pagesTotal = 0;
-    for (const copy of this.copies.values()) pagesTotal += Math.floor(copy.source.size() / this.pageSize);
+    for (const copy of this.copies.values()) pagesTotal += copy.pages;
     onProgress({
       phase,
       pagesCopied: this.pagesCopied,
@@ -324,9 +330,14 @@ class HotBackup {
     const spaces: BackupFileEntry[] = [];
     for (const copy of this.done.sort((a, b) => a.spaceId - b.spaceId)) {
       const pages = -1 - copy.next;
-      // An incremental copy may skip the last pages; the file still spans every page.
-      if (copy.target.size() < pages * this.pageSize) copy.target.truncate(pages * this.pageSize);
-      await copy.target.datasyncAsync();
+      const target = this.dest.open(copy.name);
+      try {
+        // An incremental copy may skip the last pages; the file still spans every page.
+        if (target.size() < pages * this.pageSize) target.truncate(pages * this.pageSize);
+        await target.datasyncAsync();
+      } finally {
+        target.close();
+      }
       spaces.push({ spaceId: copy.spaceId, file: copy.name, pages, digest: digestOf(copy.sums) });
     }
     await this.redo.datasyncAsync();
