@@ -77,6 +77,10 @@ export const ERROR_CODES = [
   'ERR_IN_USE',
   /** A read-only open found a database that needs crash recovery, which writes; open it once read-write. */
   'ERR_RECOVERY_NEEDED',
+  /** A backup directory without its completion marker: the backup was interrupted and is not usable. */
+  'ERR_INCOMPLETE_BACKUP',
+  /** A line of an import file cannot be read as a row of the table (the error names the line). */
+  'ERR_IMPORT_LINE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -459,5 +463,33 @@ export class WouldWaitError extends MinnoError {
 export class InUseError extends MinnoError {
   constructor(message: string) {
     super('ERR_IN_USE', message);
+  }
+}
+
+/** A backup whose completion marker (backup.json) is missing: it was interrupted (BK1 of core/backup-format.ts). */
+export class IncompleteBackupError extends MinnoError {
+  readonly path: string;
+  constructor(path: string) {
+    super(
+      'ERR_INCOMPLETE_BACKUP',
+      `${path} holds no complete backup (no backup.json completion marker): the backup was interrupted; take it again`,
+    );
+    this.path = path;
+  }
+}
+
+/**
+ * A line of an import file that cannot become a row. `line` is 1-based; `cause` is the underlying
+ * error; `rowsCommitted` rows (the batches before the bad line's) stay imported.
+ */
+export class ImportLineError extends MinnoError {
+  readonly line: number;
+  readonly source: string;
+  readonly rowsCommitted: number;
+  constructor(source: string, line: number, detail: string, cause?: unknown, rowsCommitted = 0) {
+    super('ERR_IMPORT_LINE', `${source} line ${line}: ${detail}`, cause === undefined ? undefined : { cause });
+    this.source = source;
+    this.line = line;
+    this.rowsCommitted = rowsCommitted;
   }
 }

@@ -38,6 +38,7 @@ import type { Row } from '../rec/row-format.js';
 import { RowEngine, type RowEngineTestSeams } from '../row/row-engine.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';
 import type { PurgeResult } from '../row/row-purge.js';
+import { type BackupOptions, type BackupResult, hotBackup } from '../core/hot-backup.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
 
@@ -353,6 +354,20 @@ export class Database implements AsyncDisposable {
       checkpointLsn: log.checkpointLsn,
       bufferPool: this.storage.pool.snapshot(),
     };
+  }
+
+  /**
+   * Hot backup into `destination` (a directory path, created if missing, or any VFS), which must
+   * be empty; writes go on meanwhile. Settles with the manifest once the backup is complete;
+   * `minno restore` (ops/restore.ts) turns it into a database consistent at its `endLsn`.
+   */
+  async backup(destination: string | Vfs, options: BackupOptions = {}): Promise<BackupResult> {
+    this.checkOpen();
+    if (typeof destination === 'string') {
+      if (destination === '') throw new InvalidArgumentError('backup destination must be a non-empty path');
+      return hotBackup(this.storage, new NodeVfs(destination, { createIfMissing: true }), options);
+    }
+    return hotBackup(this.storage, destination, options);
   }
 
   /** Rolls back open transactions, flushes everything, closes the files. Idempotent. */
