@@ -105,6 +105,7 @@ export class RowSelect {
    */
   viewFor(trx: Trx | undefined): { view: ReadView | undefined; close: boolean } {
     if (trx === undefined) {
+      this.trxs.checkReadable(); // a transaction's reads were checked by checkActive
       if (this.trxSystem.activeIds().length === 0) return { view: undefined, close: false };
       return { view: this.trxSystem.openAutocommitView(), close: true };
     }
@@ -185,6 +186,7 @@ export class RowSelect {
         if (row === undefined) continue;
         count++;
         yield row;
+        this.trxs.checkReadable(); // the consumer ran between rows: C4 again
       }
     } finally {
       this.releaseView(view, close);
@@ -274,6 +276,7 @@ export class RowSelect {
       if (row === undefined) continue;
       count++;
       yield row;
+      this.trxs.checkReadable(); // the consumer ran between rows: C4 again
     }
     if (count < limit && !reverse)
       this.shareNow(
@@ -324,6 +327,7 @@ export class RowSelect {
           continue;
         count++;
         yield materializeRow(table, row) as Row;
+        this.trxs.checkReadable(); // the consumer ran between rows: C4 again
       }
     } finally {
       this.releaseView(view, close);
@@ -547,6 +551,7 @@ export class RowSelect {
       const row = newestRow(table, this.entry);
       count++;
       yield row;
+      this.trxs.checkReadable(); // the consumer ran between rows: C4 again
       if (count >= limit) return;
     }
   }
