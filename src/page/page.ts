@@ -76,12 +76,15 @@ export const PageType = {
   DictHeader: 9,
   /** Pages the storage-core tests and benchmarks modify with raw writes. */
   Raw: 10,
-  /** A LOB's index page: the slots past those its first page holds (lob layer). */
-  LobIndex: 11,
+  /**
+   * A LOB's index page: the slots past those its first page holds (lob layer). 12, not 11: 11 is
+   * the change buffer's header page (issue 14), written on its own branch at the same time.
+   */
+  LobIndex: 12,
 } as const;
 
 export type PageTypeValue = (typeof PageType)[keyof typeof PageType];
-const PAGE_TYPE_MAX = 11;
+const PAGE_TYPE_MAX = 12;
 
 export function isValidPageSize(pageSize: number): boolean {
   return (
