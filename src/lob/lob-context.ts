@@ -51,51 +51,22 @@ export const SPACE_LOB_NEXT_ID = SPACE_USER_OFFSET + 72;
 /** A function that hands out a page's frame: an mtr's `getPage` or a `PageSource`'s. */
 export type PageGetter = (spaceId: number, pageNo: number) => Uint8Array;
 
-export class LobContext {
-  readonly storage: Storage;
+/**
+ * The checked page accessors of one space's LOBs, over any page getter: the engine's (LobContext,
+ * through the buffer pool) or a tool's reading a database's files directly (salvage, the
+ * inspector: src/ops), so that both read a LOB with the same checks (L4).
+ */
+export class LobPages {
   readonly spaceId: number;
   readonly g: LobGeometry;
   readonly file: string;
-  /** Reads outside an mtr. */
-  readonly pages: PageSource;
   readonly read: PageGetter;
-  /** The largest value this database stores (the maxValueBytes option, at most `g.bytesMax`). */
-  readonly valueBytesMax: number;
 
-  constructor(storage: Storage, spaceId: number, valueBytesMax?: number) {
-    this.storage = storage;
+  constructor(spaceId: number, pageSize: number, read: PageGetter) {
     this.spaceId = spaceId;
-    this.g = lobGeometry(storage.pageSize);
+    this.g = lobGeometry(pageSize);
     this.file = spaceFileName(spaceId);
-    this.pages = poolPageSource(storage.pool);
-    this.read = (space, page) => this.pages.getPage(space, page);
-    this.valueBytesMax = Math.min(valueBytesMax ?? this.g.bytesMax, this.g.bytesMax);
-  }
-
-  startMtr(): MiniTransaction {
-    return this.storage.startMtr();
-  }
-
-  /**
-   * Runs a bounded step in one mtr after another until it reports done: each mtr leaves the LOB
-   * whole and consistent, so a crash between two resumes cleanly (README.md L5).
-   */
-  runSteps(step: (mtr: MiniTransaction) => boolean): void {
-    for (let done = false; !done; ) {
-      const mtr = this.storage.startMtr();
-      done = step(mtr);
-      mtr.commit();
-    }
-  }
-
-  /**
-   * Pages one mtr may allocate or rewrite whole: its redo (a page image each) stays well inside
-   * the log's reserve (C1), and its fixed frames a small part of the pool.
-   */
-  get pagesPerMtr(): number {
-    const byLog = Math.floor(this.storage.log.reserve / (2 * this.storage.pageSize));
-    const byPool = Math.floor(this.storage.pool.frameCount / 8);
-    return Math.max(1, Math.min(64, byLog, byPool));
+    this.read = read;
   }
 
   corrupt(pageNo: number | undefined, detail: string): CorruptionError {
@@ -225,6 +196,49 @@ export class LobContext {
       if (steps > 1_000_000) throw this.corrupt(pageNo, `L2 LOB ${lobId} slot ${slot}: version chain loops`);
       pageNo = readU32(page, FIL_PREV); // NIL is SLOT_FREED: no older version
     }
+  }
+}
+
+/** What the LOB layer works with in one tablespace of the running engine. */
+export class LobContext extends LobPages {
+  readonly storage: Storage;
+  /** Reads outside an mtr. */
+  readonly pages: PageSource;
+  /** The largest value this database stores (the maxValueBytes option, at most `g.bytesMax`). */
+  readonly valueBytesMax: number;
+
+  constructor(storage: Storage, spaceId: number, valueBytesMax?: number) {
+    const pages = poolPageSource(storage.pool);
+    super(spaceId, storage.pageSize, (space, page) => pages.getPage(space, page));
+    this.storage = storage;
+    this.pages = pages;
+    this.valueBytesMax = Math.min(valueBytesMax ?? this.g.bytesMax, this.g.bytesMax);
+  }
+
+  startMtr(): MiniTransaction {
+    return this.storage.startMtr();
+  }
+
+  /**
+   * Runs a bounded step in one mtr after another until it reports done: each mtr leaves the LOB
+   * whole and consistent, so a crash between two resumes cleanly (README.md L5).
+   */
+  runSteps(step: (mtr: MiniTransaction) => boolean): void {
+    for (let done = false; !done; ) {
+      const mtr = this.storage.startMtr();
+      done = step(mtr);
+      mtr.commit();
+    }
+  }
+
+  /**
+   * Pages one mtr may allocate or rewrite whole: its redo (a page image each) stays well inside
+   * the log's reserve (C1), and its fixed frames a small part of the pool.
+   */
+  get pagesPerMtr(): number {
+    const byLog = Math.floor(this.storage.log.reserve / (2 * this.storage.pageSize));
+    const byPool = Math.floor(this.storage.pool.frameCount / 8);
+    return Math.max(1, Math.min(64, byLog, byPool));
   }
 }
 

@@ -17,7 +17,7 @@
 import { FIL_PREV, PageType, pageTypeOf, readU32, readU64 } from '../page/page.js';
 import type { LobRef } from '../rec/lob-ref.js';
 import { assert } from '../util/assert.js';
-import type { LobContext } from './lob-context.js';
+import type { LobPages } from './lob-context.js';
 import {
   DATA_BYTES_OFFSET,
   DATA_LOB_ID,
@@ -39,7 +39,7 @@ import {
  * caller checked the range). Corrupt or stale pages raise `CorruptionError`, never reach `out`.
  */
 export function readLob(
-  ctx: LobContext,
+  ctx: LobPages,
   ref: LobRef,
   offset: number,
   length: number,
@@ -103,7 +103,7 @@ export function readLob(
 
 /** Puts back the old bytes of the in-place changes `ref` carries, where the read took their page. */
 function applyUndoDiffs(
-  ctx: LobContext,
+  ctx: LobPages,
   ref: LobRef,
   offset: number,
   length: number,
@@ -131,7 +131,7 @@ function applyUndoDiffs(
 }
 
 /** The whole value `ref` names, as a new array. */
-export function readLobWhole(ctx: LobContext, ref: LobRef): Uint8Array {
+export function readLobWhole(ctx: LobPages, ref: LobRef): Uint8Array {
   const out = new Uint8Array(ref.length);
   readLob(ctx, ref, 0, ref.length, out, 0);
   return out;
