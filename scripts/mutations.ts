@@ -325,8 +325,8 @@ export const MUTATIONS: readonly Mutation[] = [
     name: 'LOB-DIFF-zero-length',
     rule: 'LOB-DIFF, UF2 (seed 003: the reader loses its position after a zero-length diff)',
     file: 'src/rec/undo-fields.ts',
-    find: '    const pagesAt = oldStart + length; // seed 003: by the declared length, zero included',
-    replace: '    const pagesAt = length === 0 ? this.end : oldStart + length;',
+    find: '    let pagesAt = oldStart + length; // seed 003: by the declared length, zero included',
+    replace: '    let pagesAt = length === 0 ? this.end : oldStart + length;',
     tests: ['test/scripts/seeds/seed-003.test.ts'],
   },
   {

@@ -231,6 +231,11 @@ export function encodeLobDiffsField(ref: LobRef, diffs: readonly LobDiffInput[])
  * returns false after the last. Every length is checked against the field's end before it is used.
  */
 export class LobDiffReader {
+  /**
+   * TEST ONLY (RowEngineTestSeams.lobDiffReaderLosesPlace): seed 003 put back, 8.0.25's reading
+   * of a zero-length diff's empty copy as "no more data". Always false outside the seed's test.
+   */
+  private readonly losesPlaceAtEmptyDiff: boolean;
   bytes: Uint8Array = new Uint8Array(0);
   ref: LobRef | undefined;
   count = 0;
@@ -241,6 +246,10 @@ export class LobDiffReader {
   readonly pages: number[] = [];
   private at = 0;
   private end = 0;
+
+  constructor(losesPlaceAtEmptyDiff = false) {
+    this.losesPlaceAtEmptyDiff = losesPlaceAtEmptyDiff;
+  }
 
   open(bytes: Uint8Array, start: number, end: number): this {
     const ref = readRef(bytes, start, end, 'LobDiffs');
@@ -272,7 +281,8 @@ export class LobDiffReader {
     this.oldStart = oldStart;
     // Seed 003 (LOB-DIFF): the position moves by the declared length, zero included; it is never
     // taken from a copy of the old bytes (8.0.25 read a null allocation as "no more data").
-    const pagesAt = oldStart + length; // seed 003: by the declared length, zero included
+    let pagesAt = oldStart + length; // seed 003: by the declared length, zero included
+    if (length === 0 && this.losesPlaceAtEmptyDiff) pagesAt = this.end; // TEST ONLY: seed 003 put back
     this.pages.length = 0;
     for (const page of [readU32BE(bytes, pagesAt), readU32BE(bytes, pagesAt + 4)])
       if (page !== NIL) this.pages.push(page);
@@ -350,6 +360,7 @@ export function decodeLobVersionField(
 /**
  * The value a column had before the change an undo field describes, given `newer`, its value in
  * the row version after that change (UF3). Allocates the value (copies of the undo bytes).
+ * `lobDiffReaderLosesPlace` is seed 003's test seam (LobDiffReader), false but in that test.
  */
 export function olderStoredValue(
   type: ColumnType,
@@ -358,6 +369,7 @@ export function olderStoredValue(
   start: number,
   end: number,
   newer: StoredValue | null | undefined,
+  lobDiffReaderLosesPlace = false,
 ): StoredValue {
   switch (undoFieldKind(fieldNo)) {
     case UndoFieldKind.Inline:
@@ -365,7 +377,7 @@ export function olderStoredValue(
     case UndoFieldKind.Extern:
       return decodeExternField(bytes, start, end);
     case UndoFieldKind.LobDiffs: {
-      const reader = new LobDiffReader().open(bytes, start, end);
+      const reader = new LobDiffReader(lobDiffReaderLosesPlace).open(bytes, start, end);
       const ref = reader.ref!;
       // UF3 (bug class 13): the diffs were taken from exactly the version the newer row reads.
       if (!(newer instanceof LobRef) || !newer.sameLob(ref) || newer.version !== ref.version) {

@@ -111,7 +111,12 @@ export class RowEngine {
       ...(options.seams?.locks !== undefined ? { seams: options.seams.locks } : {}),
     });
     this.tables = new TableCache(storage, dictionary, options.valueBytesMax);
-    const versions = new RowVersions(this.pages, trxSystem, this.stats);
+    const versions = new RowVersions(
+      this.pages,
+      trxSystem,
+      this.stats,
+      options.seams?.lobDiffReaderLosesPlace === true,
+    );
     this.versions = versions;
     const undo = new RowUndo(storage, this.pages, this.tables, versions, trxSystem, this.locks);
     this.trxs = new TrxLifecycle(storage, trxSystem, this.locks, undo, this.stats);

@@ -60,11 +60,14 @@ export class RowVersions {
   private readonly trxSystem: TrxSystem;
   private readonly stats: EngineStats;
   private readonly undoCursor = new UndoLogCursor();
+  /** TEST ONLY (RowEngineTestSeams.lobDiffReaderLosesPlace): seed 003 put back. */
+  private readonly lobDiffReaderLosesPlace: boolean;
 
-  constructor(pages: PageSource, trxSystem: TrxSystem, stats: EngineStats) {
+  constructor(pages: PageSource, trxSystem: TrxSystem, stats: EngineStats, lobDiffReaderLosesPlace = false) {
     this.pages = pages;
     this.trxSystem = trxSystem;
     this.stats = stats;
+    this.lobDiffReaderLosesPlace = lobDiffReaderLosesPlace;
   }
 
   /** The version of the entry in `view` visible to `readView` (undefined: the newest). */
@@ -90,7 +93,7 @@ export class RowVersions {
     if (rollPtrIsInsert(version.rollPtr)) return false;
     const cursor = readUndoRecord(this.pages, version.rollPtr, version.trxId, this.undoCursor);
     this.stats.versionsBuilt++;
-    applyUndoFields(table, cursor, version.row);
+    applyUndoFields(table, cursor, version.row, this.lobDiffReaderLosesPlace);
     version.deleted = cursor.type === UndoRecordType.UpdateDeleteMarked;
     version.trxId = cursor.oldTrxId;
     version.rollPtr = cursor.oldRollPtr;
@@ -156,7 +159,12 @@ export function rowFromEntry(table: TableRuntime, view: EntryView): MutableRow {
  * old version is a `LobRef`: the replaced LOB, the LOB at its older version, or with the undo
  * diffs of an in-place change to put back (rec/undo-fields.ts UF3, rule LOB-DIFF).
  */
-export function applyUndoFields(table: TableRuntime, cursor: UndoRecordCursor, row: MutableRow): void {
+export function applyUndoFields(
+  table: TableRuntime,
+  cursor: UndoRecordCursor,
+  row: MutableRow,
+  lobDiffReaderLosesPlace = false,
+): void {
   const columns = table.layout.schema.columns;
   cursor.rewindFields();
   while (cursor.nextField()) {
@@ -172,6 +180,7 @@ export function applyUndoFields(table: TableRuntime, cursor: UndoRecordCursor, r
             cursor.valueOffset,
             cursor.valueOffset + cursor.valueLength,
             row[def.name],
+            lobDiffReaderLosesPlace,
           );
   }
 }

@@ -29,24 +29,22 @@
  * checks every length against the field's end, and must end exactly there; nothing is inferred
  * from a copy.
  *
- * Reverting the fix (how it was checked, and how to check it again): in src/rec/undo-fields.ts,
- * `LobDiffReader.next`, replace the line
+ * The fix reverted, two ways. The second test runs the same script on a database opened with the
+ * test seam `lobDiffReaderLosesPlace` (`openDatabaseWithTestSeams`), which makes the reader of MVCC
+ * reads take a zero-length diff's empty copy for the end of the field, as 8.0.25 did: the first
+ * read of the version before the update (step 5) then fails with ERR_CORRUPTION ("UF2 LOB diff 1 of
+ * 0 bytes names 2 pages": the reader, lost past the field's end, takes whatever follows for the
+ * diff's page numbers) instead of returning the old document: the loss of position that crashed
+ * MySQL, reported instead of read. And `npm run audit:mutations -- --only LOB-DIFF-zero-length`
+ * edits the line itself in src/rec/undo-fields.ts, `LobDiffReader.next`:
  *
- *         const pagesAt = oldStart + length; // seed 003: by the declared length, zero included
+ *         let pagesAt = oldStart + length; // seed 003: by the declared length, zero included
  *
- * with 8.0.25's reading of an empty copy as "no more data":
- *
- *         const pagesAt = length === 0 ? this.end : oldStart + length;
- *
- * The first read of the version before the update (step 5, and the old reader's read in step 6)
- * then fails with ERR_CORRUPTION ("UF2 LOB diff 1 of 0 bytes names 2 pages": the reader, lost past
- * the field's end, takes whatever follows for the diff's page numbers) instead of returning the old
- * document: the loss of position that crashed MySQL, reported instead of read. `npm run
- * audit:mutations` applies exactly that revert (mutation LOB-DIFF-zero-length, scripts/mutations.ts)
- * and requires this file to fail.
+ * into `let pagesAt = length === 0 ? this.end : oldStart + length;` and requires the first test to
+ * fail.
  */
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../../src/api/database.js';
+import { type Database, openDatabaseWithTestSeams } from '../../../src/api/database.js';
 import { LobRef } from '../../../src/rec/lob-ref.js';
 
 /** MySQL binary JSON: a small array of strings (json_binary.cc): type, count, size, entries, values. */
@@ -84,72 +82,83 @@ function same(actual: unknown, expected: Uint8Array): boolean {
   return actual instanceof Uint8Array && Buffer.from(actual).equals(Buffer.from(expected));
 }
 
+/** The script, on `db`; it stops at the first step that goes wrong. */
+async function script(db: Database): Promise<void> {
+  // 1. client1: create table t (a int primary key, b json); insert (1, '["abc", "def"]').
+  await db.createTable({
+    name: 't',
+    columns: [
+      { name: 'a', type: 'int32' },
+      { name: 'b', type: 'bytes' },
+    ],
+    primaryKey: ['a'],
+  });
+  const t = db.table('t');
+  await t.insert({ a: 1, b: jsonArray(['abc', 'def']) });
+  expect(t.byteLength(1, 'b')).toBe(19);
+
+  // 2. client1: update t set b = JSON_SET(b, '$[0]', REPEAT('w', 10000)): now a large value.
+  const before = jsonArray(['w'.repeat(10_000), 'def']);
+  await t.update(1, { b: before });
+  expect(before.length).toBe(10_017);
+  expect(db.engine.checkLobs()).toMatchObject({ lobs: 1 }); // stored off-page
+
+  // 3. client2: repeatable read; begin; select * from t where a = 1.
+  const client2 = db.begin({ isolation: 'repeatable-read' });
+  expect(same(client2.table('t').get(1)!.b, before)).toBe(true);
+
+  // 4. client1: update t set b = JSON_REMOVE(b, '$[1]'): the count becomes 1 (both bytes are in
+  //    the diff, as MySQL writes them) and the metadata of the removed last element needs no
+  //    move: a zero-length diff.
+  const removed = before.slice();
+  removed[1] = 0x01;
+  removed[2] = 0x00;
+  expect(
+    await t.updatePartial(1, 'b', [
+      { offset: 1, bytes: Uint8Array.of(0x01, 0x00) },
+      { offset: 8, bytes: new Uint8Array(0) },
+    ]),
+  ).toBe(true);
+
+  // 5. The undo record holds both diffs, the zero-length one included (LOB-DIFF): the version
+  //    before the update is the same LOB at the same version, with the two diffs to put back.
+  const [newest, older] = db.engine.versionChain(db.engine.table('t'), 1);
+  const oldB = older!.row['b'];
+  expect(oldB).toBeInstanceOf(LobRef);
+  expect((newest!.row['b'] as LobRef).version).toBe((oldB as LobRef).version);
+  expect((oldB as LobRef).undoDiffs.map((d) => ({ offset: d.offset, length: d.old.length, old: [...d.old] }))).toEqual([
+    { offset: 8, length: 0, old: [] }, // undone first: the last change first
+    { offset: 1, length: 2, old: [0x02, 0x00] },
+  ]);
+
+  // 6. client2: select * from t where a = 1: the old document, byte for byte.
+  const seen = client2.table('t').get(1)!.b;
+  expect(same(seen, before)).toBe(true);
+  expect(same(client2.table('t').readSlice(1, 'b', 0, 12), before.subarray(0, 12))).toBe(true);
+
+  // 7. client1 sees the new one.
+  expect(same(t.get(1)!.b, removed)).toBe(true);
+
+  // 8. Both finish; purge; everything checks (no LOB page leaked or shared).
+  await client2.commit();
+  db.purge();
+  db.check();
+  expect(db.engine.checkLobs()).toMatchObject({ lobs: 1 });
+}
+
 describe('seed 003: a zero-length LOB diff in undo (MySQL bug 111647)', () => {
   it('an old reader gets the old document back, byte for byte, after JSON_REMOVE of the last element', async () => {
-    const db = await Database.open({ background: 'manual' });
+    const db = await openDatabaseWithTestSeams({ background: 'manual' }, {});
+    await script(db);
+    await db.close();
+  });
 
-    // 1. client1: create table t (a int primary key, b json); insert (1, '["abc", "def"]').
-    await db.createTable({
-      name: 't',
-      columns: [
-        { name: 'a', type: 'int32' },
-        { name: 'b', type: 'bytes' },
-      ],
-      primaryKey: ['a'],
+  it('with the fix reverted (the reader loses its place after a zero-length diff) the script fails', async () => {
+    const db = await openDatabaseWithTestSeams({ background: 'manual' }, { lobDiffReaderLosesPlace: true });
+    await expect(script(db)).rejects.toMatchObject({
+      code: 'ERR_CORRUPTION',
+      message: expect.stringContaining('UF2 LOB diff 1 of 0 bytes'),
     });
-    const t = db.table('t');
-    await t.insert({ a: 1, b: jsonArray(['abc', 'def']) });
-    expect(t.byteLength(1, 'b')).toBe(19);
-
-    // 2. client1: update t set b = JSON_SET(b, '$[0]', REPEAT('w', 10000)): now a large value.
-    const before = jsonArray(['w'.repeat(10_000), 'def']);
-    await t.update(1, { b: before });
-    expect(before.length).toBe(10_017);
-    expect(db.engine.checkLobs()).toMatchObject({ lobs: 1 }); // stored off-page
-
-    // 3. client2: repeatable read; begin; select * from t where a = 1.
-    const client2 = db.begin({ isolation: 'repeatable-read' });
-    expect(same(client2.table('t').get(1)!.b, before)).toBe(true);
-
-    // 4. client1: update t set b = JSON_REMOVE(b, '$[1]'): the count becomes 1 (both bytes are in
-    //    the diff, as MySQL writes them) and the metadata of the removed last element needs no
-    //    move: a zero-length diff.
-    const removed = before.slice();
-    removed[1] = 0x01;
-    removed[2] = 0x00;
-    expect(
-      await t.updatePartial(1, 'b', [
-        { offset: 1, bytes: Uint8Array.of(0x01, 0x00) },
-        { offset: 8, bytes: new Uint8Array(0) },
-      ]),
-    ).toBe(true);
-
-    // 5. The undo record holds both diffs, the zero-length one included (LOB-DIFF): the version
-    //    before the update is the same LOB at the same version, with the two diffs to put back.
-    const [newest, older] = db.engine.versionChain(db.engine.table('t'), 1);
-    const oldB = older!.row['b'];
-    expect(oldB).toBeInstanceOf(LobRef);
-    expect((newest!.row['b'] as LobRef).version).toBe((oldB as LobRef).version);
-    expect(
-      (oldB as LobRef).undoDiffs.map((d) => ({ offset: d.offset, length: d.old.length, old: [...d.old] })),
-    ).toEqual([
-      { offset: 8, length: 0, old: [] }, // undone first: the last change first
-      { offset: 1, length: 2, old: [0x02, 0x00] },
-    ]);
-
-    // 6. client2: select * from t where a = 1: the old document, byte for byte.
-    const seen = client2.table('t').get(1)!.b;
-    expect(same(seen, before)).toBe(true);
-    expect(same(client2.table('t').readSlice(1, 'b', 0, 12), before.subarray(0, 12))).toBe(true);
-
-    // 7. client1 sees the new one.
-    expect(same(t.get(1)!.b, removed)).toBe(true);
-
-    // 8. Both finish; purge; everything checks (no LOB page leaked or shared).
-    await client2.commit();
-    db.purge();
-    db.check();
-    expect(db.engine.checkLobs()).toMatchObject({ lobs: 1 });
     await db.close();
   });
 });
