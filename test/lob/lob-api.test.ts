@@ -10,7 +10,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Database } from '../../src/api/database.js';
 import type { ErrorCode } from '../../src/errors.js';
-import { LOB_BYTES_LIMIT } from '../../src/lob/lob-format.js';
+import { FIRST_INLINE_SLOTS, LOB_BYTES_LIMIT, lobGeometry } from '../../src/lob/lob-format.js';
 import type { LobRef } from '../../src/rec/lob-ref.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
@@ -458,31 +458,51 @@ describe('large values: other writes, versions, purge', () => {
   });
 });
 
+/**
+ * A value of `size` bytes, end to end: stored (over many mtrs), read in slices at both ends and
+ * streamed whole, changed at its last bytes, deleted and freed to the last page.
+ */
+async function wholeLifeOf(
+  size: number,
+  options: { pageSize: number; bufferPoolBytes: number; redoLogBytes: number },
+): Promise<void> {
+  await db.close();
+  vfs = new MemoryVfs();
+  db = await Database.open({ vfs, background: 'manual', durability: 'none', ...options });
+  await createDocs();
+  const body = new Uint8Array(size);
+  for (let i = 0; i < size; i += 4096) body[i] = (i >>> 12) & 0xff;
+  await db.table('docs').insert({ id: 1, tag: 'a', body });
+  const t = db.table('docs');
+  expect(t.byteLength(1, 'body')).toBe(size);
+  expect(same(t.readSlice(1, 'body', 0, 10_000), body.subarray(0, 10_000))).toBe(true);
+  expect(same(t.readSlice(1, 'body', size - 10_000, 10_000), body.subarray(size - 10_000))).toBe(true);
+  await t.updatePartial(1, 'body', [{ offset: size - 5, bytes: Uint8Array.of(1, 2, 3, 4, 5) }]);
+  body.set([1, 2, 3, 4, 5], size - 5);
+  let read = 0;
+  let equal = true;
+  for await (const chunk of t.stream(1, 'body', { chunkBytes: 1 << 22 })!) {
+    equal &&= Buffer.from(chunk as Buffer).equals(Buffer.from(body.subarray(read, read + (chunk as Buffer).length)));
+    read += (chunk as Buffer).length;
+  }
+  expect(read).toBe(size);
+  expect(equal).toBe(true);
+  db.check();
+  await t.delete(1);
+  db.purge();
+  expect(db.engine.checkLobs()).toEqual({ lobs: 0, lobPages: 0, olderVersionPages: 0 });
+}
+
+describe('a value of many MiB', () => {
+  it('6 MiB on 4 KiB pages (index pages, more pages than the pool holds): stored, read, changed and freed', async () => {
+    const size = 6 << 20;
+    expect(size).toBeGreaterThan(lobGeometry(4096).dataBytes * (FIRST_INLINE_SLOTS + lobGeometry(4096).indexEntries));
+    await wholeLifeOf(size, { pageSize: 4096, bufferPoolBytes: 256 * 4096, redoLogBytes: 4 << 20 });
+  }, 60_000);
+});
+
 describe.skipIf(process.env['LOB_GIB'] === undefined)('a 1 GiB value', () => {
   it('is stored, read in slices and streamed, partially updated, and freed', async () => {
-    await db.close();
-    vfs = new MemoryVfs();
-    db = await Database.open({ vfs, background: 'manual', durability: 'none', bufferPoolBytes: 256 << 20 });
-    await createDocs();
-    const size = 2 ** 30;
-    const body = new Uint8Array(size);
-    for (let i = 0; i < size; i += 4096) body[i] = (i >>> 12) & 0xff;
-    await db.table('docs').insert({ id: 1, tag: 'a', body });
-    const t = db.table('docs');
-    expect(t.byteLength(1, 'body')).toBe(size);
-    expect(same(t.readSlice(1, 'body', size - 10_000, 10_000), body.subarray(size - 10_000))).toBe(true);
-    await t.updatePartial(1, 'body', [{ offset: size - 5, bytes: Uint8Array.of(1, 2, 3, 4, 5) }]);
-    body.set([1, 2, 3, 4, 5], size - 5);
-    let read = 0;
-    let equal = true;
-    for await (const chunk of t.stream(1, 'body', { chunkBytes: 1 << 22 })!) {
-      equal &&= Buffer.from(chunk as Buffer).equals(Buffer.from(body.subarray(read, read + (chunk as Buffer).length)));
-      read += (chunk as Buffer).length;
-    }
-    expect(read).toBe(size);
-    expect(equal).toBe(true);
-    await t.delete(1);
-    db.purge();
-    expect(db.engine.checkLobs()).toEqual({ lobs: 0, lobPages: 0, olderVersionPages: 0 });
+    await wholeLifeOf(2 ** 30, { pageSize: 16384, bufferPoolBytes: 256 << 20, redoLogBytes: 64 << 20 });
   }, 600_000);
 });
