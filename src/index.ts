@@ -46,6 +46,18 @@ export {
 } from './api/database.js';
 export { Transaction, type TransactionOptions } from './api/transaction.js';
 export { Table } from './api/table.js';
+export { Snapshot, type ReadTable } from './api/snapshot.js';
+export type {
+  CheckedSchema,
+  ColumnName,
+  IndexName,
+  InsertRowOf,
+  RowOf,
+  SchemaShape,
+  TableTypes,
+  TypesOf,
+  UntypedTable,
+} from './api/typed-table.js';
 export {
   COLUMN_TYPES,
   DURABILITY_LEVELS,

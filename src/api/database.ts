@@ -39,8 +39,10 @@ import { RowEngine, type RowEngineTestSeams } from '../row/row-engine.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';
 import type { PurgeResult } from '../row/row-purge.js';
 import { type BackupOptions, type BackupResult, hotBackup } from '../core/hot-backup.js';
+import { Snapshot } from './snapshot.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
+import type { CheckedSchema, RowOf, SchemaShape, TypesOf } from './typed-table.js';
 
 export interface DatabaseOptions {
   /** A directory on disk. Give `path` or `vfs`; neither means memory. */
@@ -96,6 +98,8 @@ export interface DatabaseStatus {
   readonly tables: number;
   readonly activeTransactions: number;
   readonly historyLength: number;
+  /** Read views open now (transactions, snapshots, scans being read): purge waits for the oldest. */
+  readonly openReadViews: number;
   readonly lsn: number;
   readonly durableLsn: number;
   readonly checkpointLsn: number;
@@ -266,7 +270,10 @@ export class Database implements AsyncDisposable {
     return this.engine.tableNames();
   }
 
-  /** Creates a table and its indexes; durable when the promise settles. */
+  /**
+   * Creates a table and its indexes; durable when the promise settles. With the definition
+   * declared `as const`, `db.table(definition)` is its typed handle (api/typed-table.ts).
+   */
   async createTable(definition: TableDefinition): Promise<void> {
     this.checkWritable();
     if (definition === null || typeof definition !== 'object')
@@ -293,15 +300,30 @@ export class Database implements AsyncDisposable {
     this.engine.dropIndex(table, index);
   }
 
-  /** The table for autocommit use: each read is a snapshot, each write its own transaction. */
-  table<R extends Row = Row>(name: string): Table<R> {
+  /**
+   * The table for autocommit use: each read is a snapshot, each write its own transaction.
+   * `table(schema)` (the schema declared `as const`) gives a handle typed by it.
+   */
+  table<const S extends SchemaShape>(schema: CheckedSchema<S>): Table<RowOf<S>, TypesOf<S>>;
+  table<R extends Row = Row>(name: string): Table<R>;
+  table(nameOrSchema: string | SchemaShape): Table {
     this.checkOpen();
+    const name = typeof nameOrSchema === 'string' ? nameOrSchema : nameOrSchema?.name;
     let handle = this.handles.get(name);
     if (handle === undefined) {
       handle = new Table<Row>(this, this.engine.table(name).name, undefined);
       this.handles.set(name, handle);
     }
-    return handle as unknown as Table<R>;
+    return handle;
+  }
+
+  /**
+   * A snapshot: synchronous reads of any tables, all from one read view taken now (api/snapshot.ts).
+   * Release it (`release()`, or `using snap = db.snapshot()`): until then purge waits for it.
+   */
+  snapshot(): Snapshot {
+    this.checkOpen();
+    return new Snapshot(this);
   }
 
   /**
@@ -349,6 +371,7 @@ export class Database implements AsyncDisposable {
       tables: this.engine.tableNames().length,
       activeTransactions: this.engine.activeTransactions(),
       historyLength: this.engine.historyLength(),
+      openReadViews: this.engine.openReadViews(),
       lsn: log.currentLsn,
       durableLsn: log.durableLsn,
       checkpointLsn: log.checkpointLsn,

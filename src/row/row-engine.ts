@@ -165,6 +165,20 @@ export class RowEngine {
     this.trxs.checkActive(trx);
   }
 
+  /** A read-only transaction with its view open now (`db.snapshot()`). */
+  beginSnapshot(): Trx {
+    return this.trxs.beginSnapshot();
+  }
+
+  releaseSnapshot(trx: Trx): void {
+    this.trxs.releaseSnapshot(trx);
+  }
+
+  /** Read views open now (transactions', snapshots', running scans'): each holds purge back. */
+  openReadViews(): number {
+    return this.trxSystem.openViewCount();
+  }
+
   /** Commits; the promise settles when durable under the transaction's durability. */
   commit(trx: Trx): Promise<void> {
     return this.trxs.commit(trx);
@@ -200,16 +214,11 @@ export class RowEngine {
     return this.select.get(trx, table, key);
   }
 
-  scan(trx: Trx | undefined, table: TableRuntime, range: KeyRange = {}): Generator<Row, void, undefined> {
+  scan(trx: Trx | undefined, table: TableRuntime, range: KeyRange = {}): IterableIterator<Row> {
     return this.select.scan(trx, table, range);
   }
 
-  indexScan(
-    trx: Trx | undefined,
-    table: TableRuntime,
-    indexName: string,
-    range: KeyRange = {},
-  ): Generator<Row, void, undefined> {
+  indexScan(trx: Trx | undefined, table: TableRuntime, indexName: string, range: KeyRange = {}): IterableIterator<Row> {
     return this.select.indexScan(trx, table, indexName, range);
   }
 
