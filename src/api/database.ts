@@ -39,6 +39,7 @@ import { RowEngine, type RowEngineTestSeams } from '../row/row-engine.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';
 import type { PurgeResult } from '../row/row-purge.js';
 import { type BackupOptions, type BackupResult, hotBackup } from '../core/hot-backup.js';
+import { type CreateIndexOptions, runIndexBuild } from './index-build-runner.js';
 import { Snapshot } from './snapshot.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
@@ -118,7 +119,11 @@ export class Database implements AsyncDisposable {
   /** Opened with `readOnly: true`. */
   readonly readOnly: boolean;
   private closed = false;
+  /** Dropped without writing (`abandon()`, a crashed test process). */
+  private abandoned = false;
   private readonly clock: Clock;
+  /** Index builds running, by table (api/index-build-runner.ts). */
+  private readonly indexBuilds = new Map<string, Promise<void>>();
   private timer: TimerHandle | undefined;
   private readonly handles = new Map<string, Table>();
 
@@ -289,10 +294,29 @@ export class Database implements AsyncDisposable {
     this.handles.delete(name);
   }
 
-  /** Adds a secondary index, built from the rows already there. */
-  async createIndex(table: string, index: IndexDef): Promise<void> {
+  /**
+   * Adds a secondary index, built from the rows already there in slices that give the event loop
+   * back between them (api/index-build-runner.ts), with `onProgress` after each. Meanwhile reads
+   * go on, writes to the table wait until the index is ready, and `close()` cancels the build.
+   */
+  async createIndex(table: string, index: IndexDef, options: CreateIndexOptions = {}): Promise<void> {
     this.checkWritable();
-    this.engine.createIndex(table, index);
+    const build = this.engine.startIndexBuild(table, index);
+    const name = build.table.name;
+    const running = runIndexBuild(this.engine, build, options, () =>
+      this.abandoned ? 'abandoned' : this.closed ? 'closing' : undefined,
+    );
+    this.indexBuilds.set(name, running);
+    try {
+      await running;
+    } finally {
+      if (this.indexBuilds.get(name) === running) this.indexBuilds.delete(name);
+    }
+  }
+
+  /** @internal the index build running on `table`, if any: writes to the table wait for it. */
+  indexBuildOf(table: string): Promise<void> | undefined {
+    return this.indexBuilds.get(table);
   }
 
   async dropIndex(table: string, index: string): Promise<void> {
@@ -398,6 +422,8 @@ export class Database implements AsyncDisposable {
     if (this.closed) return;
     this.closed = true;
     this.timer?.cancel();
+    // Running index builds see `closed` between slices, drop their index and stop.
+    if (this.indexBuilds.size > 0) await Promise.allSettled(this.indexBuilds.values());
     try {
       if (this.storage.health.poisoned) {
         // An earlier sync failed (the operation that hit it was told): nothing may be written any
@@ -421,6 +447,7 @@ export class Database implements AsyncDisposable {
   abandon(): void {
     if (this.closed) return;
     this.closed = true;
+    this.abandoned = true;
     this.timer?.cancel();
     this.storage.abandon(); // releases the directory lock, as the death of a process does
   }

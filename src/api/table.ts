@@ -150,6 +150,9 @@ export class Table<R extends Row = Row, T extends TableTypes = UntypedTable<R>> 
   /** Runs a write in this handle's transaction, or in its own (autocommit). */
   private async write<T>(fn: (trx: Trx) => Promise<T>, reading = false): Promise<T> {
     this.db.checkWritable(); // a read-only database: locking reads too, as they need trx ids
+    // Writes wait for an index build on the table (row/index-build.ts IB1); its failure is its caller's.
+    for (let build = this.db.indexBuildOf(this.name); build !== undefined; build = this.db.indexBuildOf(this.name))
+      await build.catch(() => undefined);
     if (this.trx !== undefined) return fn(this.trx);
     const engine = this.db.engine;
     const trx = engine.begin(this.db.defaultIsolation, false, this.db.defaultDurability);
