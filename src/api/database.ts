@@ -39,7 +39,7 @@ import { RowEngine, type RowEngineTestSeams } from '../row/row-engine.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';
 import type { PurgeResult } from '../row/row-purge.js';
 import { type BackupOptions, type BackupResult, hotBackup } from '../core/hot-backup.js';
-import { type CreateIndexOptions, runIndexBuild } from './index-build-runner.js';
+import { checkCreateIndexOptions, type CreateIndexOptions, runIndexBuild } from './index-build-runner.js';
 import { Snapshot } from './snapshot.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
@@ -301,6 +301,7 @@ export class Database implements AsyncDisposable {
    */
   async createIndex(table: string, index: IndexDef, options: CreateIndexOptions = {}): Promise<void> {
     this.checkWritable();
+    checkCreateIndexOptions(options);
     const build = this.engine.startIndexBuild(table, index);
     const name = build.table.name;
     const running = runIndexBuild(this.engine, build, options, () =>

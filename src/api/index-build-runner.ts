@@ -14,11 +14,11 @@
  * dropped and `createIndex` rejects with ERR_CLOSED. A crash leaves the index 'building' and the
  * next open drops it.
  */
-import { ClosedError } from '../errors.js';
+import { ClosedError, InvalidArgumentError } from '../errors.js';
 import type { IndexBuild } from '../row/index-build.js';
 import type { RowEngine } from '../row/row-engine.js';
 
-/** Work per slice: the event loop waits at most about this long for the build (plus one mtr). */
+/** Work per slice by default: the event loop waits about this long for the build (plus one mtr). */
 const SLICE_MS = 20;
 
 export interface IndexBuildProgress {
@@ -33,6 +33,22 @@ export interface IndexBuildProgress {
 export interface CreateIndexOptions {
   /** Called after each slice of the build; a throw from it cancels the build. */
   readonly onProgress?: (progress: IndexBuildProgress) => void;
+  /**
+   * Milliseconds of work per slice (default 20): smaller keeps timers more punctual, larger
+   * builds sooner. 0 yields after every mtr of 64 entries.
+   */
+  readonly sliceMs?: number;
+}
+
+/** Refuses bad options before the build starts (nothing is written for them). */
+export function checkCreateIndexOptions(options: CreateIndexOptions): void {
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError('createIndex options must be an object');
+  const { sliceMs, onProgress } = options;
+  if (sliceMs !== undefined && (typeof sliceMs !== 'number' || !Number.isFinite(sliceMs) || sliceMs < 0))
+    throw new InvalidArgumentError(`sliceMs must be a non-negative number, got ${String(sliceMs)}`);
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw new InvalidArgumentError('onProgress must be a function');
 }
 
 /** Why a build must stop between slices: its database is closing, or was dropped without writing. */
@@ -46,9 +62,10 @@ export async function runIndexBuild(
   stop: () => BuildStop,
 ): Promise<void> {
   const onProgress = options.onProgress;
+  const sliceMs = options.sliceMs ?? SLICE_MS;
   try {
     for (;;) {
-      const deadline = performance.now() + SLICE_MS;
+      const deadline = performance.now() + sliceMs;
       const copied = build.copySlice(() => performance.now() >= deadline);
       onProgress?.({ table: build.table.name, index: build.index.name, rows: build.rows, done: copied });
       if (copied) break;
