@@ -46,7 +46,7 @@ async function withoutDebugChecks<T>(fn: () => Promise<T>): Promise<T> {
 function load(db: Database, n: number, v: (id: number) => number = (id) => n - id): Promise<void> {
   return withoutDebugChecks(async () => {
     for (let from = 1; from <= n; from += 10_000) {
-      const rows = [];
+      const rows: { id: number; v: number; label: string }[] = [];
       for (let id = from; id < Math.min(n + 1, from + 10_000); id++) rows.push({ id, v: v(id), label: `row ${id}` });
       await db.transaction((tx) => tx.table(ITEMS).insertMany(rows), { durability: 'none' });
     }
@@ -93,8 +93,8 @@ describe('index builds in slices', () => {
     // The timer fired between slices (a blocking build would let it fire at most once, at the end).
     expect(during.length).toBeGreaterThanOrEqual(Math.floor(progress.length / 2));
     expect(readsDuringBuild).toBeGreaterThan(0);
-    expect(db.table(ITEMS).getByIndex('by_v', 0)?.id).toBe(ROWS);
-    expect([...db.table(ITEMS).scanIndex('by_v', { limit: 3 })].map((r) => r.id)).toEqual([ROWS, ROWS - 1, ROWS - 2]);
+    expect(db.table('items').getByIndex('by_v', 0)?.id).toBe(ROWS);
+    expect([...db.table('items').scanIndex('by_v', { limit: 3 })].map((r) => r.id)).toEqual([ROWS, ROWS - 1, ROWS - 2]);
     db.check();
     await db.close();
   });
@@ -124,9 +124,9 @@ describe('index builds in slices', () => {
     expect(order[0]).toBe('other');
     expect(order.indexOf('built')).toBeLessThan(order.indexOf('insert'));
     expect(order.indexOf('built')).toBeLessThan(order.indexOf('update'));
-    expect(db.table(ITEMS).getByIndex('by_v', -5)?.id).toBe(SMALL + 10);
-    expect(db.table(ITEMS).getByIndex('by_v', -6)?.id).toBe(1);
-    expect(db.table(ITEMS).getByIndex('by_v', SMALL - 1)).toBeUndefined(); // row 1's old value: moved
+    expect(db.table('items').getByIndex('by_v', -5)?.id).toBe(SMALL + 10);
+    expect(db.table('items').getByIndex('by_v', -6)?.id).toBe(1);
+    expect(db.table('items').getByIndex('by_v', SMALL - 1)).toBeUndefined(); // row 1's old value: moved
     db.check();
     await db.close();
   });
