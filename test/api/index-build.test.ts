@@ -88,7 +88,11 @@ describe('index builds in slices', () => {
     );
     // Many slices, each reported, rows only growing, the last one done with every row.
     expect(progress.at(-1)).toEqual({ table: 'items', index: 'by_v', rows: ROWS, done: true });
-    for (let i = 1; i < progress.length; i++) expect(progress[i]!.rows).toBeGreaterThan(progress[i - 1]!.rows);
+    // Rows only grow (the last report may add none: the slice before it ended on the last row).
+    for (let i = 1; i < progress.length; i++) {
+      if (i < progress.length - 1) expect(progress[i]!.rows).toBeGreaterThan(progress[i - 1]!.rows);
+      else expect(progress[i]!.rows).toBeGreaterThanOrEqual(progress[i - 1]!.rows);
+    }
     expect(progress.slice(0, -1).every((p) => !p.done)).toBe(true);
     // The timer fired between slices (a blocking build would let it fire at most once, at the end).
     expect(during.length).toBeGreaterThanOrEqual(Math.floor(progress.length / 2));

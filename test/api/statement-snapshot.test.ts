@@ -235,6 +235,38 @@ describe('db.snapshot()', () => {
     await db.close();
   });
 
+  it('releasing snapshots in any order moves the purge view forward only (PURGE-MONO)', async () => {
+    const db = await withItems(10);
+    const purgeViewNo = (): number => db.engine.trxSystem.purgeView.lowLimitNo;
+    const seen: number[] = [];
+    const older = db.snapshot();
+    await db.table(ITEMS).delete(1);
+    const newer = db.snapshot();
+    await db.table(ITEMS).delete(2);
+    const scan = db.table(ITEMS).scan(); // a statement view, newest of the three
+    await db.table(ITEMS).delete(3);
+    db.purge();
+    seen.push(purgeViewNo());
+    expect(db.status().historyLength).toBe(3); // the older snapshot needs all three
+    older.release(); // the oldest goes first: purge may pass the first delete only
+    db.purge();
+    seen.push(purgeViewNo());
+    expect(db.status().historyLength).toBe(2);
+    scan.return?.(); // a newer view going first changes nothing: `newer` is still the oldest
+    db.purge();
+    seen.push(purgeViewNo());
+    expect(db.status().historyLength).toBe(2);
+    expect(newer.table(ITEMS).get(2)?.id).toBe(2);
+    newer.release();
+    db.purge();
+    seen.push(purgeViewNo());
+    expect(db.status().historyLength).toBe(0);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!);
+    expect(seen[3]).toBeGreaterThan(seen[0]!);
+    db.check();
+    await db.close();
+  });
+
   it('Symbol.dispose releases it at the end of a `using` scope', async () => {
     const db = await withItems(3);
     {
