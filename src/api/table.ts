@@ -5,59 +5,82 @@
  * (`get(['eu', 7])`); range bounds may give a prefix of a composite key. Rows are plain objects;
  * int64 columns read back as bigint.
  *
- * Autocommit (a handle from `db.table(name)`): a read uses a snapshot of the newest committed data;
+ * Autocommit (a handle from `db.table(name)`): a read uses a snapshot of the newest committed data
+ * (a scan, index scan or count keeps its one snapshot however slowly it is read: `row/statement-view.ts`);
  * a write is its own transaction, committed under the database's default durability.
+ *
+ * Typed handles (`db.table(schema)`, `db.createTable(schema)` with a schema declared `as const`)
+ * carry the table's types in `T` (api/typed-table.ts): rows, keys, index names and index keys
+ * are checked by the compiler. A handle by name is untyped (`T` accepts any row and key).
+ *
+ * While an index of the table is being built, writes wait until it is ready (`db.createIndex`).
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { Trx } from '../mvcc/trx.js';
 import type { Database } from './database.js';
 import type { KeyInput, KeyRange, Row } from './types.js';
+import type { TableTypes, UntypedTable } from './typed-table.js';
 
-export class Table<R extends Row = Row> {
+/** The index names of a table's types (any string for an untyped table). */
+type IndexOf<T extends TableTypes> = keyof T['indexes'] & string;
+
+/** What a handle belongs to, checked before each call: a snapshot refuses reads once released. */
+export interface TableOwner {
+  checkUsable(): void;
+}
+
+export class Table<R extends Row = Row, T extends TableTypes = UntypedTable<R>> {
   readonly name: string;
   private readonly db: Database;
   private readonly trx: Trx | undefined;
+  private readonly owner: TableOwner | undefined;
 
-  /** Use `db.table(name)` or `tx.table(name)`. */
-  constructor(db: Database, name: string, trx: Trx | undefined) {
+  /** Use `db.table(name)`, `tx.table(name)` or `snapshot.table(name)`. */
+  constructor(db: Database, name: string, trx: Trx | undefined, owner?: TableOwner) {
     this.db = db;
     this.name = name;
     this.trx = trx;
+    this.owner = owner;
   }
 
   private runtime() {
     this.db.checkOpen();
+    this.owner?.checkUsable();
     return this.db.engine.table(this.name);
   }
 
   /** The row with primary key `key`, or undefined. Synchronous and consistent. */
-  get(key: KeyInput): R | undefined {
+  get(key: T['key']): R | undefined {
     return this.db.engine.get(this.trx, this.runtime(), key) as R | undefined;
   }
 
-  /** Rows by primary key in order (or `reverse`), between the bounds, at most `limit`. Lazy. */
-  scan(range: KeyRange = {}): IterableIterator<R> {
+  /**
+   * Rows by primary key in order (or `reverse`), between the bounds, at most `limit`. Lazy, and
+   * one snapshot from this call to the last row (rows written meanwhile are not seen); breaking
+   * out of the loop releases the snapshot.
+   */
+  scan(range: KeyRange<T['bound']> = {}): IterableIterator<R> {
     return this.db.engine.scan(this.trx, this.runtime(), range) as IterableIterator<R>;
   }
 
-  /** Rows through a secondary index, in index order; bounds are on the index's columns. */
-  scanIndex(index: string, range: KeyRange = {}): IterableIterator<R> {
+  /** Rows through a secondary index, in index order; bounds are on the index's columns. One snapshot, as `scan`. */
+  scanIndex<I extends IndexOf<T>>(index: I, range: KeyRange<T['indexes'][I]> = {}): IterableIterator<R> {
     return this.db.engine.indexScan(this.trx, this.runtime(), index, range) as IterableIterator<R>;
   }
 
   /** The first row whose `index` columns equal `key` (for a unique index: the row). */
-  getByIndex(index: string, key: KeyInput): R | undefined {
+  getByIndex<I extends IndexOf<T>>(index: I, key: T['indexes'][I]): R | undefined {
     return this.db.engine.getByIndex(this.trx, this.runtime(), index, key) as R | undefined;
   }
 
-  /** Counts the rows in a primary-key range (a consistent scan). */
-  count(range: KeyRange = {}): number {
+  /** Counts the rows in a primary-key range: a full consistent scan of the range, synchronous. */
+  count(range: KeyRange<T['bound']> = {}): number {
     let n = 0;
     for (const _ of this.scan(range)) n++;
     return n;
   }
 
-  insert(row: R): Promise<void> {
+  insert(row: T['insert']): Promise<void> {
     return this.write((trx) => this.db.engine.insert(trx, this.runtime(), row));
   }
 
@@ -66,7 +89,7 @@ export class Table<R extends Row = Row> {
    * row is refused, the rows this call inserted before it are undone too (InnoDB's statement
    * rollback), and the transaction stays open.
    */
-  insertMany(rows: Iterable<R>): Promise<void> {
+  insertMany(rows: Iterable<T['insert']>): Promise<void> {
     return this.write(async (trx) => {
       const table = this.runtime();
       const statementStart = trx.undoNo;
@@ -80,17 +103,17 @@ export class Table<R extends Row = Row> {
   }
 
   /** Sets the given columns of the row with primary key `key`. False when there is no such row. */
-  update(key: KeyInput, changes: Partial<R>): Promise<boolean> {
+  update(key: T['key'], changes: Partial<T['insert']>): Promise<boolean> {
     return this.write((trx) => this.db.engine.update(trx, this.runtime(), key, changes as Row));
   }
 
   /** Deletes the row with primary key `key`. False when there is no such row. */
-  delete(key: KeyInput): Promise<boolean> {
+  delete(key: T['key']): Promise<boolean> {
     return this.write((trx) => this.db.engine.delete(trx, this.runtime(), key));
   }
 
   /** The newest version, exclusively locked until the transaction ends (SELECT ... FOR UPDATE). */
-  getForUpdate(key: KeyInput): Promise<R | undefined> {
+  getForUpdate(key: T['key']): Promise<R | undefined> {
     return this.write(
       (trx) => this.db.engine.lockingGet(trx, this.runtime(), key, 'X') as Promise<R | undefined>,
       true,
@@ -98,7 +121,7 @@ export class Table<R extends Row = Row> {
   }
 
   /** The newest version, share-locked until the transaction ends (SELECT ... FOR SHARE). */
-  getForShare(key: KeyInput): Promise<R | undefined> {
+  getForShare(key: T['key']): Promise<R | undefined> {
     return this.write(
       (trx) => this.db.engine.lockingGet(trx, this.runtime(), key, 'S') as Promise<R | undefined>,
       true,
@@ -106,15 +129,15 @@ export class Table<R extends Row = Row> {
   }
 
   /** A locking range scan (next-key locks keep phantoms out at REPEATABLE READ and SERIALIZABLE). */
-  scanForUpdate(range: KeyRange = {}): AsyncIterableIterator<R> {
+  scanForUpdate(range: KeyRange<T['bound']> = {}): AsyncIterableIterator<R> {
     return this.lockingScan(range, 'X');
   }
 
-  scanForShare(range: KeyRange = {}): AsyncIterableIterator<R> {
+  scanForShare(range: KeyRange<T['bound']> = {}): AsyncIterableIterator<R> {
     return this.lockingScan(range, 'S');
   }
 
-  private lockingScan(range: KeyRange, mode: 'S' | 'X'): AsyncIterableIterator<R> {
+  private lockingScan(range: KeyRange<KeyInput>, mode: 'S' | 'X'): AsyncIterableIterator<R> {
     this.db.checkWritable();
     if (this.trx === undefined) {
       throw new InvalidArgumentError(
@@ -127,6 +150,9 @@ export class Table<R extends Row = Row> {
   /** Runs a write in this handle's transaction, or in its own (autocommit). */
   private async write<T>(fn: (trx: Trx) => Promise<T>, reading = false): Promise<T> {
     this.db.checkWritable(); // a read-only database: locking reads too, as they need trx ids
+    // Writes wait for an index build on the table (row/index-build.ts IB1); its failure is its caller's.
+    for (let build = this.db.indexBuildOf(this.name); build !== undefined; build = this.db.indexBuildOf(this.name))
+      await build.catch(() => undefined);
     if (this.trx !== undefined) return fn(this.trx);
     const engine = this.db.engine;
     const trx = engine.begin(this.db.defaultIsolation, false, this.db.defaultDurability);

@@ -51,6 +51,7 @@ import type { LockManager } from '../lock/lock-manager.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import { ROW_ROLL_PTR_OFFSET, encodeRow, encodeSecondaryKey, type Row } from '../rec/row-format.js';
 import { writeRollPtrAt, type RollPtr } from '../undo/roll-ptr.js';
+import { assert } from '../util/assert.js';
 import type { SecondaryRuntime, TableRuntime } from './table-runtime.js';
 
 /**
@@ -121,6 +122,10 @@ export function changeClustered(
   flags = 0,
 ): boolean {
   const primaryId = table.record.primary.id;
+  assert(
+    table.indexBuilding === undefined,
+    () => `IB1 no clustered write to ${table.name} while its index ${table.indexBuilding} is being built`,
+  );
   switch (change) {
     case 'insert': {
       const inserted = table.clustered.insert(mtr, key, value, flags);

@@ -28,6 +28,8 @@ export class TableRuntime {
   readonly keyScratch: Uint8Array;
   readonly rowScratch: Uint8Array;
   readonly entryBytesMax: number;
+  /** The index being built for this table, if any: no write may reach it meanwhile (IB1, index-build.ts). */
+  indexBuilding: string | undefined = undefined;
 
   constructor(storage: Storage, record: TableRecord) {
     this.record = record;
