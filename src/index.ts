@@ -46,6 +46,19 @@ export {
 } from './api/database.js';
 export { Transaction, type TransactionOptions } from './api/transaction.js';
 export { Table } from './api/table.js';
+export { Snapshot, type ReadTable } from './api/snapshot.js';
+export type { CreateIndexOptions, IndexBuildProgress } from './api/index-build-runner.js';
+export type {
+  CheckedSchema,
+  ColumnName,
+  IndexName,
+  InsertRowOf,
+  RowOf,
+  SchemaShape,
+  TableTypes,
+  TypesOf,
+  UntypedTable,
+} from './api/typed-table.js';
 export {
   COLUMN_TYPES,
   DURABILITY_LEVELS,

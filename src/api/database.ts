@@ -40,8 +40,11 @@ import { RowEngine, type RowEngineTestSeams } from '../row/row-engine.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';
 import type { PurgeResult } from '../row/row-purge.js';
 import { type BackupOptions, type BackupResult, hotBackup } from '../core/hot-backup.js';
+import { checkCreateIndexOptions, type CreateIndexOptions, runIndexBuild } from './index-build-runner.js';
+import { Snapshot } from './snapshot.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
+import type { CheckedSchema, RowOf, SchemaShape, TypesOf } from './typed-table.js';
 
 export interface DatabaseOptions {
   /** A directory on disk. Give `path` or `vfs`; neither means memory. */
@@ -102,6 +105,8 @@ export interface DatabaseStatus {
   readonly tables: number;
   readonly activeTransactions: number;
   readonly historyLength: number;
+  /** Read views open now (transactions, snapshots, scans being read): purge waits for the oldest. */
+  readonly openReadViews: number;
   readonly lsn: number;
   readonly durableLsn: number;
   readonly checkpointLsn: number;
@@ -120,7 +125,11 @@ export class Database implements AsyncDisposable {
   /** Opened with `readOnly: true`. */
   readonly readOnly: boolean;
   private closed = false;
+  /** Dropped without writing (`abandon()`, a crashed test process). */
+  private abandoned = false;
   private readonly clock: Clock;
+  /** Index builds running, by table (api/index-build-runner.ts). */
+  private readonly indexBuilds = new Map<string, Promise<void>>();
   private timer: TimerHandle | undefined;
   private readonly handles = new Map<string, Table>();
 
@@ -274,7 +283,10 @@ export class Database implements AsyncDisposable {
     return this.engine.tableNames();
   }
 
-  /** Creates a table and its indexes; durable when the promise settles. */
+  /**
+   * Creates a table and its indexes; durable when the promise settles. With the definition
+   * declared `as const`, `db.table(definition)` is its typed handle (api/typed-table.ts).
+   */
   async createTable(definition: TableDefinition): Promise<void> {
     this.checkWritable();
     if (definition === null || typeof definition !== 'object')
@@ -290,10 +302,30 @@ export class Database implements AsyncDisposable {
     this.handles.delete(name);
   }
 
-  /** Adds a secondary index, built from the rows already there. */
-  async createIndex(table: string, index: IndexDef): Promise<void> {
+  /**
+   * Adds a secondary index, built from the rows already there in slices that give the event loop
+   * back between them (api/index-build-runner.ts), with `onProgress` after each. Meanwhile reads
+   * go on, writes to the table wait until the index is ready, and `close()` cancels the build.
+   */
+  async createIndex(table: string, index: IndexDef, options: CreateIndexOptions = {}): Promise<void> {
     this.checkWritable();
-    this.engine.createIndex(table, index);
+    checkCreateIndexOptions(options);
+    const build = this.engine.startIndexBuild(table, index);
+    const name = build.table.name;
+    const running = runIndexBuild(this.engine, build, options, () =>
+      this.abandoned ? 'abandoned' : this.closed ? 'closing' : undefined,
+    );
+    this.indexBuilds.set(name, running);
+    try {
+      await running;
+    } finally {
+      if (this.indexBuilds.get(name) === running) this.indexBuilds.delete(name);
+    }
+  }
+
+  /** @internal the index build running on `table`, if any: writes to the table wait for it. */
+  indexBuildOf(table: string): Promise<void> | undefined {
+    return this.indexBuilds.get(table);
   }
 
   async dropIndex(table: string, index: string): Promise<void> {
@@ -301,15 +333,30 @@ export class Database implements AsyncDisposable {
     this.engine.dropIndex(table, index);
   }
 
-  /** The table for autocommit use: each read is a snapshot, each write its own transaction. */
-  table<R extends Row = Row>(name: string): Table<R> {
+  /**
+   * The table for autocommit use: each read is a snapshot, each write its own transaction.
+   * `table(schema)` (the schema declared `as const`) gives a handle typed by it.
+   */
+  table<const S extends SchemaShape>(schema: CheckedSchema<S>): Table<RowOf<S>, TypesOf<S>>;
+  table<R extends Row = Row>(name: string): Table<R>;
+  table(nameOrSchema: string | SchemaShape): Table {
     this.checkOpen();
+    const name = typeof nameOrSchema === 'string' ? nameOrSchema : nameOrSchema?.name;
     let handle = this.handles.get(name);
     if (handle === undefined) {
       handle = new Table<Row>(this, this.engine.table(name).name, undefined);
       this.handles.set(name, handle);
     }
-    return handle as unknown as Table<R>;
+    return handle;
+  }
+
+  /**
+   * A snapshot: synchronous reads of any tables, all from one read view taken now (api/snapshot.ts).
+   * Release it (`release()`, or `using snap = db.snapshot()`): until then purge waits for it.
+   */
+  snapshot(): Snapshot {
+    this.checkOpen();
+    return new Snapshot(this);
   }
 
   /**
@@ -357,6 +404,7 @@ export class Database implements AsyncDisposable {
       tables: this.engine.tableNames().length,
       activeTransactions: this.engine.activeTransactions(),
       historyLength: this.engine.historyLength(),
+      openReadViews: this.engine.openReadViews(),
       lsn: log.currentLsn,
       durableLsn: log.durableLsn,
       checkpointLsn: log.checkpointLsn,
@@ -383,6 +431,8 @@ export class Database implements AsyncDisposable {
     if (this.closed) return;
     this.closed = true;
     this.timer?.cancel();
+    // Running index builds see `closed` between slices, drop their index and stop.
+    if (this.indexBuilds.size > 0) await Promise.allSettled(this.indexBuilds.values());
     try {
       if (this.storage.health.poisoned) {
         // An earlier sync failed (the operation that hit it was told): nothing may be written any
@@ -406,6 +456,7 @@ export class Database implements AsyncDisposable {
   abandon(): void {
     if (this.closed) return;
     this.closed = true;
+    this.abandoned = true;
     this.timer?.cancel();
     this.storage.abandon(); // releases the directory lock, as the death of a process does
   }

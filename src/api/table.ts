@@ -5,8 +5,15 @@
  * (`get(['eu', 7])`); range bounds may give a prefix of a composite key. Rows are plain objects;
  * int64 columns read back as bigint.
  *
- * Autocommit (a handle from `db.table(name)`): a read uses a snapshot of the newest committed data;
+ * Autocommit (a handle from `db.table(name)`): a read uses a snapshot of the newest committed data
+ * (a scan, index scan or count keeps its one snapshot however slowly it is read: `row/statement-view.ts`);
  * a write is its own transaction, committed under the database's default durability.
+ *
+ * Typed handles (`db.table(schema)`, `db.createTable(schema)` with a schema declared `as const`)
+ * carry the table's types in `T` (api/typed-table.ts): rows, keys, index names and index keys
+ * are checked by the compiler. A handle by name is untyped (`T` accepts any row and key).
+ *
+ * While an index of the table is being built, writes wait until it is ready (`db.createIndex`).
  */
 import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
@@ -14,46 +21,62 @@ import type { Trx } from '../mvcc/trx.js';
 import { checkSlice } from '../row/row-lob.js';
 import type { Database } from './database.js';
 import type { KeyInput, KeyRange, Row } from './types.js';
+import type { TableTypes, UntypedTable } from './typed-table.js';
 
-export class Table<R extends Row = Row> {
+/** The index names of a table's types (any string for an untyped table). */
+type IndexOf<T extends TableTypes> = keyof T['indexes'] & string;
+
+/** What a handle belongs to, checked before each call: a snapshot refuses reads once released. */
+export interface TableOwner {
+  checkUsable(): void;
+}
+
+export class Table<R extends Row = Row, T extends TableTypes = UntypedTable<R>> {
   readonly name: string;
   private readonly db: Database;
   private readonly trx: Trx | undefined;
+  private readonly owner: TableOwner | undefined;
 
-  /** Use `db.table(name)` or `tx.table(name)`. */
-  constructor(db: Database, name: string, trx: Trx | undefined) {
+  /** Use `db.table(name)`, `tx.table(name)` or `snapshot.table(name)`. */
+  constructor(db: Database, name: string, trx: Trx | undefined, owner?: TableOwner) {
     this.db = db;
     this.name = name;
     this.trx = trx;
+    this.owner = owner;
   }
 
   private runtime() {
     this.db.checkOpen();
+    this.owner?.checkUsable();
     return this.db.engine.table(this.name);
   }
 
   /** The row with primary key `key`, or undefined. Synchronous and consistent. */
-  get(key: KeyInput): R | undefined {
+  get(key: T['key']): R | undefined {
     return this.db.engine.get(this.trx, this.runtime(), key) as R | undefined;
   }
 
-  /** Rows by primary key in order (or `reverse`), between the bounds, at most `limit`. Lazy. */
-  scan(range: KeyRange = {}): IterableIterator<R> {
+  /**
+   * Rows by primary key in order (or `reverse`), between the bounds, at most `limit`. Lazy, and
+   * one snapshot from this call to the last row (rows written meanwhile are not seen); breaking
+   * out of the loop releases the snapshot.
+   */
+  scan(range: KeyRange<T['bound']> = {}): IterableIterator<R> {
     return this.db.engine.scan(this.trx, this.runtime(), range) as IterableIterator<R>;
   }
 
-  /** Rows through a secondary index, in index order; bounds are on the index's columns. */
-  scanIndex(index: string, range: KeyRange = {}): IterableIterator<R> {
+  /** Rows through a secondary index, in index order; bounds are on the index's columns. One snapshot, as `scan`. */
+  scanIndex<I extends IndexOf<T>>(index: I, range: KeyRange<T['indexes'][I]> = {}): IterableIterator<R> {
     return this.db.engine.indexScan(this.trx, this.runtime(), index, range) as IterableIterator<R>;
   }
 
   /** The first row whose `index` columns equal `key` (for a unique index: the row). */
-  getByIndex(index: string, key: KeyInput): R | undefined {
+  getByIndex<I extends IndexOf<T>>(index: I, key: T['indexes'][I]): R | undefined {
     return this.db.engine.getByIndex(this.trx, this.runtime(), index, key) as R | undefined;
   }
 
-  /** Counts the rows in a primary-key range (a consistent scan). */
-  count(range: KeyRange = {}): number {
+  /** Counts the rows in a primary-key range: a full consistent scan of the range, synchronous. */
+  count(range: KeyRange<T['bound']> = {}): number {
     let n = 0;
     for (const _ of this.scan(range)) n++;
     return n;
@@ -65,7 +88,7 @@ export class Table<R extends Row = Row> {
    * like `get`. Null when the value is NULL, undefined when there is no row; ERR_INVALID_ARGUMENT
    * for a slice past the end or a negative offset, ERR_TYPE_MISMATCH for a column of another type.
    */
-  readSlice(key: KeyInput, column: string, offset: number, length: number): Uint8Array | null | undefined {
+  readSlice(key: T['key'], column: string, offset: number, length: number): Uint8Array | null | undefined {
     checkSlice(offset, length, Number.MAX_SAFE_INTEGER);
     const table = this.runtime();
     const value = this.db.engine.storedValue(this.trx, table, key, column);
@@ -74,7 +97,7 @@ export class Table<R extends Row = Row> {
   }
 
   /** The length in bytes of a string, bytes or json value (as `readSlice` counts); null for NULL, undefined for no row. */
-  byteLength(key: KeyInput, column: string): number | null | undefined {
+  byteLength(key: T['key'], column: string): number | null | undefined {
     const table = this.runtime();
     const value = this.db.engine.storedValue(this.trx, table, key, column);
     if (value === undefined || value === null) return value;
@@ -90,7 +113,7 @@ export class Table<R extends Row = Row> {
    * the value is NULL, undefined when there is no row.
    */
   stream(
-    key: KeyInput,
+    key: T['key'],
     column: string,
     options: { readonly offset?: number; readonly length?: number; readonly chunkBytes?: number } = {},
   ): Readable | null | undefined {
@@ -136,7 +159,7 @@ export class Table<R extends Row = Row> {
     });
   }
 
-  insert(row: R): Promise<void> {
+  insert(row: T['insert']): Promise<void> {
     return this.write((trx) => this.db.engine.insert(trx, this.runtime(), row));
   }
 
@@ -145,7 +168,7 @@ export class Table<R extends Row = Row> {
    * row is refused, the rows this call inserted before it are undone too (InnoDB's statement
    * rollback), and the transaction stays open.
    */
-  insertMany(rows: Iterable<R>): Promise<void> {
+  insertMany(rows: Iterable<T['insert']>): Promise<void> {
     return this.write(async (trx) => {
       const table = this.runtime();
       const statementStart = trx.undoNo;
@@ -159,7 +182,7 @@ export class Table<R extends Row = Row> {
   }
 
   /** Sets the given columns of the row with primary key `key`. False when there is no such row. */
-  update(key: KeyInput, changes: Partial<R>): Promise<boolean> {
+  update(key: T['key'], changes: Partial<T['insert']>): Promise<boolean> {
     return this.write((trx) => this.db.engine.update(trx, this.runtime(), key, changes as Row));
   }
 
@@ -173,7 +196,7 @@ export class Table<R extends Row = Row> {
    * would leave a string not UTF-8 or a json value not JSON.
    */
   updatePartial(
-    key: KeyInput,
+    key: T['key'],
     column: string,
     diffs: readonly { readonly offset: number; readonly bytes: Uint8Array }[],
   ): Promise<boolean> {
@@ -181,12 +204,12 @@ export class Table<R extends Row = Row> {
   }
 
   /** Deletes the row with primary key `key`. False when there is no such row. */
-  delete(key: KeyInput): Promise<boolean> {
+  delete(key: T['key']): Promise<boolean> {
     return this.write((trx) => this.db.engine.delete(trx, this.runtime(), key));
   }
 
   /** The newest version, exclusively locked until the transaction ends (SELECT ... FOR UPDATE). */
-  getForUpdate(key: KeyInput): Promise<R | undefined> {
+  getForUpdate(key: T['key']): Promise<R | undefined> {
     return this.write(
       (trx) => this.db.engine.lockingGet(trx, this.runtime(), key, 'X') as Promise<R | undefined>,
       true,
@@ -194,7 +217,7 @@ export class Table<R extends Row = Row> {
   }
 
   /** The newest version, share-locked until the transaction ends (SELECT ... FOR SHARE). */
-  getForShare(key: KeyInput): Promise<R | undefined> {
+  getForShare(key: T['key']): Promise<R | undefined> {
     return this.write(
       (trx) => this.db.engine.lockingGet(trx, this.runtime(), key, 'S') as Promise<R | undefined>,
       true,
@@ -202,15 +225,15 @@ export class Table<R extends Row = Row> {
   }
 
   /** A locking range scan (next-key locks keep phantoms out at REPEATABLE READ and SERIALIZABLE). */
-  scanForUpdate(range: KeyRange = {}): AsyncIterableIterator<R> {
+  scanForUpdate(range: KeyRange<T['bound']> = {}): AsyncIterableIterator<R> {
     return this.lockingScan(range, 'X');
   }
 
-  scanForShare(range: KeyRange = {}): AsyncIterableIterator<R> {
+  scanForShare(range: KeyRange<T['bound']> = {}): AsyncIterableIterator<R> {
     return this.lockingScan(range, 'S');
   }
 
-  private lockingScan(range: KeyRange, mode: 'S' | 'X'): AsyncIterableIterator<R> {
+  private lockingScan(range: KeyRange<KeyInput>, mode: 'S' | 'X'): AsyncIterableIterator<R> {
     this.db.checkWritable();
     if (this.trx === undefined) {
       throw new InvalidArgumentError(
@@ -223,6 +246,9 @@ export class Table<R extends Row = Row> {
   /** Runs a write in this handle's transaction, or in its own (autocommit). */
   private async write<T>(fn: (trx: Trx) => Promise<T>, reading = false): Promise<T> {
     this.db.checkWritable(); // a read-only database: locking reads too, as they need trx ids
+    // Writes wait for an index build on the table (row/index-build.ts IB1); its failure is its caller's.
+    for (let build = this.db.indexBuildOf(this.name); build !== undefined; build = this.db.indexBuildOf(this.name))
+      await build.catch(() => undefined);
     if (this.trx !== undefined) return fn(this.trx);
     const engine = this.db.engine;
     const trx = engine.begin(this.db.defaultIsolation, false, this.db.defaultDurability);

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Trx } from '../mvcc/trx.js';
 import type { Database } from './database.js';
 import { Table } from './table.js';
+import type { CheckedSchema, RowOf, SchemaShape, TypesOf } from './typed-table.js';
 import { DURABILITY_LEVELS, ISOLATION_LEVELS, type Durability, type IsolationLevel, type Row } from './types.js';
 
 export interface TransactionOptions {
@@ -58,16 +59,19 @@ export class Transaction {
     return this.trx.trxId;
   }
 
-  /** A table, read and written in this transaction. */
-  table<R extends Row = Row>(name: string): Table<R> {
+  /** A table, read and written in this transaction; `table(schema)` gives a typed handle. */
+  table<const S extends SchemaShape>(schema: CheckedSchema<S>): Table<RowOf<S>, TypesOf<S>>;
+  table<R extends Row = Row>(name: string): Table<R>;
+  table(nameOrSchema: string | SchemaShape): Table {
     this.db.checkOpen();
     this.db.engine.checkActive(this.trx);
+    const name = typeof nameOrSchema === 'string' ? nameOrSchema : nameOrSchema?.name;
     let handle = this.handles.get(name);
     if (handle === undefined) {
       handle = new Table<Row>(this.db, this.db.engine.table(name).name, this.trx);
       this.handles.set(name, handle);
     }
-    return handle as unknown as Table<R>;
+    return handle;
   }
 
   /** Commits: visible to others at once; the promise settles when durable. */

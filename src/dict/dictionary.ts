@@ -30,8 +30,9 @@
  *   handed out again because (1) came first.
  * - drop table: one mtr deletes the record (made durable), then the space is dropped; a crash in
  *   between leaves an orphan space that `cleanUp` drops.
- * - create index: one mtr creates the root and records the index as 'building'; the tree is
- *   filled; one mtr marks it 'ready'. `cleanUp` drops an index found 'building'.
+ * - create index: one mtr creates the root and records the index as 'building' (`beginIndex`);
+ *   the row layer fills the tree in slices over many event-loop turns (row/index-build.ts); one
+ *   mtr marks it 'ready' (`finishIndex`). `cleanUp` drops an index found 'building'.
  * - drop index: one mtr moves the index to the record's `droppedTrees`; the tree is freed in
  *   bounded mtrs, the last of which removes it from `droppedTrees`; `cleanUp` finishes the job.
  *
@@ -40,6 +41,7 @@
  *       (after `cleanUp`).
  *  DD2. Ids and space ids only grow; NEXT_SPACE_ID is durable before a space with that id exists.
  *  DD3. The cache equals the SYS_TABLES tree (checked by `validate`).
+ *  DD4. An index goes 'building' -> 'ready' once (`finishIndex`), or is dropped; never back.
  */
 import { InvalidArgumentError, TableExistsError, UnknownTableError } from '../errors.js';
 import { assert } from '../util/assert.js';
@@ -235,15 +237,12 @@ export class Dictionary {
   }
 
   /**
-   * Adds an index: recorded as 'building' with an empty tree, filled by `build`, then 'ready'.
-   * If `build` throws (a duplicate for a unique index, say) the index is dropped again.
+   * Starts adding an index: recorded as 'building' (durably) with an empty tree, which the caller
+   * fills (in as many mtrs and event-loop turns as it likes), then `finishIndex` marks it 'ready'.
+   * A build that fails or is cancelled drops it with `dropIndex`; one a crash interrupts is
+   * dropped by `cleanUp` at the next open (DD1).
    */
-  createIndex(
-    tableName: string,
-    def: IndexDef,
-    creatorTrxId: number,
-    build: (tree: BTree, index: IndexRecord) => void,
-  ): TableRecord {
+  beginIndex(tableName: string, def: IndexDef, creatorTrxId: number): { tree: BTree; index: IndexRecord } {
     const table = this.require(tableName);
     const schema: TableSchema = { ...table.schema, indexes: [...(table.schema.indexes ?? []), def] };
     validateSchema(schema);
@@ -261,17 +260,21 @@ export class Dictionary {
     };
     this.writeRecord(mtr, { ...table, schema, indexes: [...table.indexes, index] }, false);
     this.storage.log.flushUpTo(mtr.commit());
-    try {
-      build(tree, index);
-    } catch (error) {
-      this.dropIndex(tableName, def.name);
-      throw error;
-    }
-    const ready = this.storage.startMtr();
+    return { tree, index };
+  }
+
+  /** Marks a built index 'ready' (durably): from now on it is part of the table. */
+  finishIndex(tableName: string, indexId: number): TableRecord {
     const current = this.require(tableName);
+    const building = current.indexes.find((i) => i.id === indexId);
+    assert(
+      building?.state === 'building',
+      () => `DD4 index ${indexId} of ${tableName} is 'building' when it is finished`,
+    );
+    const ready = this.storage.startMtr();
     const record: TableRecord = {
       ...current,
-      indexes: current.indexes.map((i) => (i.id === id ? { ...i, state: 'ready' } : i)),
+      indexes: current.indexes.map((i) => (i.id === indexId ? { ...i, state: 'ready' } : i)),
     };
     this.writeRecord(ready, record, false);
     this.storage.log.flushUpTo(ready.commit());

@@ -45,6 +45,8 @@ export class Trx implements LockOwner {
   readonly savepoints: Savepoint[] = [];
   /** Set when the engine rolled this transaction back as a deadlock victim. */
   deadlockVictim = false;
+  /** A snapshot (`db.snapshot()`): read-only, its view opened at once; after release: ERR_CLOSED. */
+  snapshot = false;
 
   constructor(isolation: IsolationLevel, readOnly: boolean, durability: Durability) {
     this.isolation = isolation;

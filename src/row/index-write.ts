@@ -71,6 +71,7 @@ import {
 } from '../rec/row-format.js';
 import { writeRollPtrAt, type RollPtr } from '../undo/roll-ptr.js';
 import { readLobWhole } from '../lob/lob-read.js';
+import { assert } from '../util/assert.js';
 import type { SecondaryRuntime, TableRuntime } from './table-runtime.js';
 
 /**
@@ -141,6 +142,10 @@ export function changeClustered(
   flags = 0,
 ): boolean {
   const primaryId = table.record.primary.id;
+  assert(
+    table.indexBuilding === undefined,
+    () => `IB1 no clustered write to ${table.name} while its index ${table.indexBuilding} is being built`,
+  );
   switch (change) {
     case 'insert': {
       const inserted = table.clustered.insert(mtr, key, value, flags);

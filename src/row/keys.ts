@@ -22,11 +22,12 @@ import type { TableRuntime } from './table-runtime.js';
 /** A key as the API takes it: one value for a one-column key, an array for a composite one. */
 export type KeyInput = KeyValue | readonly KeyValue[];
 
-export interface KeyRange {
-  readonly gt?: KeyInput;
-  readonly gte?: KeyInput;
-  readonly lt?: KeyInput;
-  readonly lte?: KeyInput;
+/** A range of keys; `K` narrows the bounds for a typed table (api/typed-table.ts). */
+export interface KeyRange<K = KeyInput> {
+  readonly gt?: K;
+  readonly gte?: K;
+  readonly lt?: K;
+  readonly lte?: K;
   readonly reverse?: boolean;
   readonly limit?: number;
 }

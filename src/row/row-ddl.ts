@@ -5,30 +5,24 @@
  * InnoDB counterpart: `row/row0mysql.cc` (row_create_table_for_mysql, row_drop_table_for_mysql)
  * and `row/row0merge.cc` (row_merge_build_indexes: read the clustered index, write the new one).
  * The crash safety of each step is the dictionary's (dict/dictionary.ts); this file decides what
- * may run when, and fills a new index.
+ * may run when; index-build.ts fills a new index.
  *
  * DDL waits for no transaction: it is refused (ERR_IN_USE) while any read-write transaction is
- * open, instead of InnoDB's metadata locks. A new index is stamped with a number from the id
- * counter: views opened before it cannot use it (ERR_INDEX_NOT_VISIBLE), since older versions of
- * rows may lack their entries. The build copies the newest version of every row, delete-marked
- * rows as delete-marked entries (purge removes them as it would have), checking uniqueness on the
- * live ones, in mtrs of 64 entries.
+ * open, instead of InnoDB's metadata locks, and on a table while one of its indexes is being
+ * built. A new index is stamped with a number from the id counter: views opened before it cannot
+ * use it (ERR_INDEX_NOT_VISIBLE), since older versions of rows may lack their entries. The build
+ * itself runs in slices (index-build.ts); the caller decides when each slice runs.
  */
-import { DuplicateKeyError, InUseError, KeyTooLargeError, UnknownIndexError } from '../errors.js';
+import { InUseError, UnknownIndexError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
 import type { Dictionary } from '../dict/dictionary.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { TrxSystem } from '../mvcc/trx-system.js';
-import { LobRef } from '../rec/lob-ref.js';
-import { decodeRowAt, encodeSecondaryKey } from '../rec/row-format.js';
 import type { IndexDef, TableSchema } from '../rec/schema.js';
-import { changeSecondary } from './index-write.js';
-import { hex, secondaryPrefix } from './keys.js';
-import { TableRuntime, type TableCache } from './table-runtime.js';
+import { assert } from '../util/assert.js';
+import { IndexBuild } from './index-build.js';
+import type { TableCache, TableRuntime } from './table-runtime.js';
 import type { TrxLifecycle } from './trx-lifecycle.js';
-
-/** Index-build batch: entries written per mini-transaction. */
-const BUILD_BATCH_ENTRIES = 64;
 
 export class RowDdl {
   private readonly storage: Storage;
@@ -37,6 +31,7 @@ export class RowDdl {
   private readonly tables: TableCache;
   private readonly trxs: TrxLifecycle;
   private readonly locks: LockManager;
+  private readonly builds = new Set<IndexBuild>();
 
   constructor(
     storage: Storage,
@@ -66,57 +61,48 @@ export class RowDdl {
     this.tables.remove(table);
   }
 
-  /** Adds a secondary index, filled from the newest version of every row. */
-  createIndex(tableName: string, def: IndexDef): TableRuntime {
+  /**
+   * Starts adding a secondary index (index-build.ts): recorded 'building', to be filled by
+   * `IndexBuild.copySlice` and made part of the table by `finishIndexBuild`. From now until then
+   * the table takes no writes and no DDL (IB1).
+   */
+  startIndexBuild(tableName: string, def: IndexDef): IndexBuild {
     const table = this.tables.get(tableName);
     this.checkTableIdle(table, 'add an index to');
     // The index exists for views opened after this id: older snapshots may need versions it lacks.
     const createdAt = this.trxSystem.allocateDdlId();
     this.trxSystem.clonePurgeView();
-    const record = this.dictionary.createIndex(tableName, def, createdAt, (tree, index) => {
-      const schema: TableSchema = { ...table.record.schema, indexes: [...(table.record.schema.indexes ?? []), def] };
-      const layout = new TableRuntime(this.storage, { ...table.record, schema, indexes: [] }).layout;
-      const li = layout.indexes.findIndex((l) => l.def.name === index.name);
-      const target = { index, tree, layoutIndex: li };
-      const scan = table.clustered.scan();
-      const seen = new Set<string>(); // secondary-column prefixes of live rows (a unique index)
-      let batch: Array<{ key: Uint8Array; marked: boolean }> = [];
-      const flush = (): void => {
-        const mtr = this.storage.startMtr();
-        for (const item of batch)
-          changeSecondary(mtr, this.locks, target, item.key, item.marked ? 'insert-marked' : 'insert');
-        mtr.commit();
-        batch = [];
-      };
-      for (const entry of scan) {
-        const row = decodeRowAt(layout, entry.key, 0, entry.key.length, entry.value, 0, entry.value.length);
-        for (const name of def.columns) {
-          // Index entries never point off-page (rec/row-format.ts W8): a value the row keeps on LOB
-          // pages is not indexed; the row must store it smaller first.
-          const value = row[name];
-          if (value instanceof LobRef)
-            throw new KeyTooLargeError(
-              index.name,
-              layout.maxKeyBytes,
-              `column ${JSON.stringify(name)} holds a value of ${value.length} bytes stored off-page in a row, and index entries never point off-page`,
-            );
-        }
-        const key = encodeSecondaryKey(layout, li, row);
-        if (index.unique && !entry.deleteMarked) {
-          const prefix = secondaryPrefix(layout.indexes[li]!.spec, layout.indexes[li]!.secondaryFieldCount, key);
-          if (prefix !== undefined) {
-            const id = hex(prefix);
-            if (seen.has(id))
-              throw new DuplicateKeyError(table.name, index.name, '(two existing rows share its values)');
-            seen.add(id);
-          }
-        }
-        batch.push({ key, marked: entry.deleteMarked });
-        if (batch.length >= BUILD_BATCH_ENTRIES) flush();
-      }
-      if (batch.length > 0) flush();
-    });
+    const { tree, index } = this.dictionary.beginIndex(tableName, def, createdAt);
+    const build = new IndexBuild(this.storage, this.locks, table, def, index, tree);
+    table.indexBuilding = index.name;
+    this.builds.add(build);
+    return build;
+  }
+
+  /** Marks a copied index 'ready' and installs the table with it: writes may go on. */
+  finishIndexBuild(build: IndexBuild): TableRuntime {
+    assert(build.state === 'copied', () => `IB2 an index is finished once every row is copied (${build.state})`);
+    const record = this.dictionary.finishIndex(build.table.name, build.index.id);
+    this.endBuild(build, 'finished');
     return this.tables.install(record);
+  }
+
+  /** Drops the index of a build that failed or was cancelled (the table is as before it). */
+  abandonIndexBuild(build: IndexBuild): void {
+    if (build.state === 'finished' || build.state === 'abandoned') return;
+    this.endBuild(build, 'abandoned');
+    this.dictionary.dropIndex(build.table.name, build.index.name);
+  }
+
+  /** Whether an index build is running (purge waits for it: IB1). */
+  get building(): boolean {
+    return this.builds.size > 0;
+  }
+
+  private endBuild(build: IndexBuild, state: 'finished' | 'abandoned'): void {
+    build.setState(state);
+    build.table.indexBuilding = undefined;
+    this.builds.delete(build);
   }
 
   dropIndex(tableName: string, indexName: string): TableRuntime {
@@ -134,6 +120,11 @@ export class RowDdl {
   }
 
   private checkTableIdle(table: TableRuntime, what: string): void {
+    if (table.indexBuilding !== undefined) {
+      throw new InUseError(
+        `cannot ${what} table ${JSON.stringify(table.name)} while its index ${JSON.stringify(table.indexBuilding)} is being built`,
+      );
+    }
     if (this.trxs.hasOpenWriters()) {
       throw new InUseError(
         `cannot ${what} table ${JSON.stringify(table.name)} while read-write transactions are open; commit or roll them back first`,

@@ -19,7 +19,9 @@
  *   row-undo.ts       rollback of one undo record at a time                (row0undo.cc, row0uins.cc, row0umod.cc)
  *   row-purge.ts      purge, behind its own narrow `PurgeContext`          (trx0purge.cc, row0purge.cc)
  *   row-check.ts      the SEC=CLUST checker                                (row_check_index)
- *   row-ddl.ts        create / drop table and index, index build           (row0mysql.cc, row0merge.cc)
+ *   row-ddl.ts        create / drop table and index                        (row0mysql.cc)
+ *   index-build.ts    an index filled from the rows, in slices             (row0merge.cc)
+ *   statement-view.ts the one read view a lazy scan holds for its life     (read0read.cc)
  *   row-lock.ts       record / gap / next-key / implicit locks on rows     (lock0lock.cc entry points)
  *   undo-append.ts    the undo record written before each row change       (trx0rec.cc)
  *   index-write.ts    every index record change: the ibuf and LOB seams    (btr0cur.cc calls)
@@ -42,6 +44,7 @@
  * (rollback pops in the applying mtr) in row-undo.ts, PG1 in row-purge.ts, IW1 in index-write.ts.
  */
 import type { Clock } from '../util/clock.js';
+import { InUseError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
 import { Dictionary } from '../dict/dictionary.js';
 import { LockManager, type LockMode } from '../lock/lock-manager.js';
@@ -55,6 +58,7 @@ import { poolPageSource, removeFromHistory, runUndoSteps, type PageSource } from
 import { newEngineStats, type EngineStats } from './engine-stats.js';
 import { primaryKeyBytes, type KeyInput, type KeyRange } from './keys.js';
 import { checkRows, type RowCheckReport } from './row-check.js';
+import type { IndexBuild } from './index-build.js';
 import { RowDdl } from './row-ddl.js';
 import { RowInsert } from './row-ins.js';
 import { RowLocks } from './row-lock.js';
@@ -162,8 +166,17 @@ export class RowEngine {
     this.ddl.dropTable(name);
   }
 
-  createIndex(tableName: string, def: IndexDef): TableRuntime {
-    return this.ddl.createIndex(tableName, def);
+  /** Starts an index build; the caller runs its slices (index-build.ts) and finishes or abandons it. */
+  startIndexBuild(tableName: string, def: IndexDef): IndexBuild {
+    return this.ddl.startIndexBuild(tableName, def);
+  }
+
+  finishIndexBuild(build: IndexBuild): TableRuntime {
+    return this.ddl.finishIndexBuild(build);
+  }
+
+  abandonIndexBuild(build: IndexBuild): void {
+    this.ddl.abandonIndexBuild(build);
   }
 
   dropIndex(tableName: string, indexName: string): TableRuntime {
@@ -178,6 +191,20 @@ export class RowEngine {
 
   checkActive(trx: Trx): void {
     this.trxs.checkActive(trx);
+  }
+
+  /** A read-only transaction with its view open now (`db.snapshot()`). */
+  beginSnapshot(): Trx {
+    return this.trxs.beginSnapshot();
+  }
+
+  releaseSnapshot(trx: Trx): void {
+    this.trxs.releaseSnapshot(trx);
+  }
+
+  /** Read views open now (transactions', snapshots', running scans'): each holds purge back. */
+  openReadViews(): number {
+    return this.trxSystem.openViewCount();
   }
 
   /** Commits; the promise settles when durable under the transaction's durability. */
@@ -215,16 +242,11 @@ export class RowEngine {
     return this.select.get(trx, table, key);
   }
 
-  scan(trx: Trx | undefined, table: TableRuntime, range: KeyRange = {}): Generator<Row, void, undefined> {
+  scan(trx: Trx | undefined, table: TableRuntime, range: KeyRange = {}): IterableIterator<Row> {
     return this.select.scan(trx, table, range);
   }
 
-  indexScan(
-    trx: Trx | undefined,
-    table: TableRuntime,
-    indexName: string,
-    range: KeyRange = {},
-  ): Generator<Row, void, undefined> {
+  indexScan(trx: Trx | undefined, table: TableRuntime, indexName: string, range: KeyRange = {}): IterableIterator<Row> {
     return this.select.indexScan(trx, table, indexName, range);
   }
 
@@ -247,14 +269,17 @@ export class RowEngine {
   // ------------------------------------------------------------------ writes
 
   insert(trx: Trx, table: TableRuntime, row: Row): Promise<void> {
+    checkNotBuilding(table);
     return this.inserts.insert(trx, table, row);
   }
 
   update(trx: Trx, table: TableRuntime, key: KeyInput, changes: Row): Promise<boolean> {
+    checkNotBuilding(table);
     return this.updates.update(trx, table, key, changes);
   }
 
   delete(trx: Trx, table: TableRuntime, key: KeyInput): Promise<boolean> {
+    checkNotBuilding(table);
     return this.updates.delete(trx, table, key);
   }
 
@@ -303,6 +328,9 @@ export class RowEngine {
 
   /** One bounded purge step (background work; `db.purge()` runs it to the end). */
   purgeStep(maxRecords: number): PurgeResult {
+    // Purge waits while an index is built (IB1): it would remove delete-marked records whose
+    // entries the build has copied into the new index, which purge does not know of yet.
+    if (this.ddl.building) return { records: 0, logs: 0, historyLength: this.historyLength() };
     return this.purger.step(maxRecords);
   }
 
@@ -335,6 +363,18 @@ export class RowEngine {
   /** The LOB checker alone: every LOB page reached from one reference, none leaked; what it saw. */
   checkLobs(): LobCheckReport {
     return checkLobs(this.tables, this.trxSystem, this.pages);
+  }
+}
+
+/**
+ * A write to a table whose index is being built is refused (IB1); the API makes writes wait for
+ * the build instead, so only a caller of the engine itself sees this.
+ */
+function checkNotBuilding(table: TableRuntime): void {
+  if (table.indexBuilding !== undefined) {
+    throw new InUseError(
+      `table ${JSON.stringify(table.name)} takes no writes while its index ${JSON.stringify(table.indexBuilding)} is being built`,
+    );
   }
 }
 

@@ -65,6 +65,7 @@ import { rowFromEntry, type MutableRow, type RowVersions } from './row-vers.js';
 import type { RowEngineTestSeams } from './row-seams.js';
 import type { SecondaryRuntime, TableRuntime } from './table-runtime.js';
 import type { TrxLifecycle } from './trx-lifecycle.js';
+import { StatementIterator, ViewLease } from './statement-view.js';
 
 /** One value read in slices over time (`RowSelect.openValueReader`). */
 export interface ValueReader {
@@ -169,27 +170,43 @@ export class RowSelect {
     if (!this.rowLocks.tryLock(trx, indexId, key, 'S', kind)) throw new WouldWaitError(table.name);
   }
 
-  /** Consistent range scan by primary key; lazy. */
-  *scan(trx: Trx | undefined, table: TableRuntime, range: KeyRange = {}): Generator<Row, void, undefined> {
+  /**
+   * The view a lazy consistent read holds for its whole life (statement-view.ts): its own for an
+   * autocommit or READ COMMITTED scan, opened now; the transaction's for REPEATABLE READ.
+   */
+  private statementView(trx: Trx | undefined): ViewLease {
+    if (trx === undefined) {
+      this.trxs.checkReadable();
+      return new ViewLease(this.trxSystem.openView(0), this.trxSystem);
+    }
+    if (trx.isolation === 'read-committed') return new ViewLease(this.trxSystem.openView(trx.trxId), this.trxSystem);
+    trx.view ??= this.trxSystem.openView(trx.trxId);
+    return new ViewLease(trx.view, undefined);
+  }
+
+  /** A transaction's scan stops once the transaction has ended (its view is closed then). */
+  private stepCheck(trx: Trx | undefined): (() => void) | undefined {
+    return trx === undefined ? undefined : () => this.trxs.checkActive(trx);
+  }
+
+  /** Consistent range scan by primary key; lazy, over one view from this call on (SV2). */
+  scan(trx: Trx | undefined, table: TableRuntime, range: KeyRange = {}): IterableIterator<Row> {
     if (trx !== undefined) this.trxs.checkActive(trx);
     const limit = checkLimit(range.limit);
-    if (trx?.isolation === 'serializable') {
-      yield* this.serializableScan(trx, table, range, limit);
-      return;
-    }
-    const { view, close } = this.viewFor(trx);
-    try {
-      const it = table.clustered.scan({ ...primaryRange(table, range), reverse: range.reverse === true });
-      let count = 0;
-      while (count < limit && it.step()) {
-        const row = this.visible(table, it.cursor.view, view);
-        if (row === undefined) continue;
-        count++;
-        yield row;
-        this.trxs.checkReadable(); // the consumer ran between rows: C4 again
-      }
-    } finally {
-      this.releaseView(view, close);
+    if (trx?.isolation === 'serializable') return this.serializableScan(trx, table, range, limit);
+    const lease = this.statementView(trx);
+    return new StatementIterator(lease, this.scanInView(lease.view, table, range, limit), this.stepCheck(trx));
+  }
+
+  private *scanInView(view: ReadView, table: TableRuntime, range: KeyRange, limit: number): Generator<Row, void> {
+    const it = table.clustered.scan({ ...primaryRange(table, range), reverse: range.reverse === true });
+    let count = 0;
+    while (count < limit && it.step()) {
+      const row = this.visible(table, it.cursor.view, view);
+      if (row === undefined) continue;
+      count++;
+      yield row;
+      this.trxs.checkReadable(); // the consumer ran between rows: C4 again
     }
   }
 
@@ -288,49 +305,51 @@ export class RowSelect {
       );
   }
 
-  /** Consistent scan through a secondary index, in index order; returns whole rows. */
-  *indexScan(
-    trx: Trx | undefined,
-    table: TableRuntime,
-    indexName: string,
-    range: KeyRange = {},
-  ): Generator<Row, void, undefined> {
+  /** Consistent scan through a secondary index, in index order; returns whole rows. Lazy, one view (SV2). */
+  indexScan(trx: Trx | undefined, table: TableRuntime, indexName: string, range: KeyRange = {}): IterableIterator<Row> {
     if (trx !== undefined) this.trxs.checkActive(trx);
     const secondary = secondaryOf(table, indexName);
     const limit = checkLimit(range.limit);
-    if (trx?.isolation === 'serializable') {
-      yield* this.serializableIndexScan(trx, table, secondary, range, limit, false);
-      return;
+    if (trx?.isolation === 'serializable')
+      return this.serializableIndexScan(trx, table, secondary, range, limit, false);
+    const lease = this.statementView(trx);
+    if (lease.view.lowLimitId <= secondary.index.createdAtTrxId) {
+      lease.release();
+      throw new IndexNotVisibleError(table.name, indexName);
     }
+    const rows = this.indexScanInView(lease.view, table, secondary, range, limit);
+    return new StatementIterator(lease, rows, this.stepCheck(trx));
+  }
+
+  private *indexScanInView(
+    view: ReadView,
+    table: TableRuntime,
+    secondary: SecondaryRuntime,
+    range: KeyRange,
+    limit: number,
+  ): Generator<Row, void> {
     const layout = table.layout.indexes[secondary.layoutIndex]!;
-    const { view, close } = this.viewFor(trx);
-    try {
-      if (view !== undefined && view.lowLimitId <= secondary.index.createdAtTrxId)
-        throw new IndexNotVisibleError(table.name, indexName);
-      const it = secondary.tree.scan({
-        ...byteRange(layout.spec, range, `${table.name}.${indexName}`, layout.secondaryFieldCount),
-        reverse: range.reverse === true,
-      });
-      let count = 0;
-      while (count < limit && it.step()) {
-        const entryKey = it.cursor.key();
-        const primary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, entryKey);
-        if (!table.clustered.find(primary, this.entry)) continue;
-        // TEST ONLY (indexScanReadsNewest): the newest version instead of the view's.
-        const row = this.versions.visibleRow(table, this.entry, this.readsNewestInIndexScans ? undefined : view);
-        // The version this view sees must be the one this entry indexes (an entry of an older or
-        // newer version of the row is skipped: SEC=CLUST per view).
-        if (
-          row === undefined ||
-          compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0
-        )
-          continue;
-        count++;
-        yield materializeRow(table, row) as Row;
-        this.trxs.checkReadable(); // the consumer ran between rows: C4 again
-      }
-    } finally {
-      this.releaseView(view, close);
+    const it = secondary.tree.scan({
+      ...byteRange(layout.spec, range, `${table.name}.${secondary.index.name}`, layout.secondaryFieldCount),
+      reverse: range.reverse === true,
+    });
+    let count = 0;
+    while (count < limit && it.step()) {
+      const entryKey = it.cursor.key();
+      const primary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, entryKey);
+      if (!table.clustered.find(primary, this.entry)) continue;
+      // TEST ONLY (indexScanReadsNewest): the newest version instead of the view's.
+      const row = this.versions.visibleRow(table, this.entry, this.readsNewestInIndexScans ? undefined : view);
+      // The version this view sees must be the one this entry indexes (an entry of an older or
+      // newer version of the row is skipped: SEC=CLUST per view).
+      if (
+        row === undefined ||
+        compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0
+      )
+        continue;
+      count++;
+      yield materializeRow(table, row) as Row;
+      this.trxs.checkReadable(); // the consumer ran between rows: C4 again
     }
   }
 

@@ -31,6 +31,8 @@ export class TableRuntime {
   readonly entryBytesMax: number;
   /** Its values stored off-page (src/lob/), in its tablespace. */
   readonly lobs: LobContext;
+  /** The index being built for this table, if any: no write may reach it meanwhile (IB1, index-build.ts). */
+  indexBuilding: string | undefined = undefined;
 
   constructor(storage: Storage, record: TableRecord, valueBytesMax?: number) {
     this.record = record;

@@ -17,7 +17,7 @@
  * registered again, keep their rows locked (InnoDB: implicit locks through DB_TRX_ID; here made
  * explicit at once) and are rolled back in the background, one per `rollbackRecoveredStep`.
  */
-import { InvalidArgumentError, ReadOnlyTransactionError, TransactionFinishedError } from '../errors.js';
+import { ClosedError, InvalidArgumentError, ReadOnlyTransactionError, TransactionFinishedError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import { Trx, type IsolationLevel } from '../mvcc/trx.js';
@@ -28,6 +28,7 @@ import { commitUndoLog, freeUndoLog, runUndoSteps, type PageSource, type UndoLog
 import { lastUndoRecord, prevUndoRecord } from '../undo/undo-log-read.js';
 import type { EngineStats } from './engine-stats.js';
 import type { RowUndo } from './row-undo.js';
+import { assert } from '../util/assert.js';
 
 export class TrxLifecycle {
   /** Transactions found active at open, rolled back in the background. */
@@ -58,6 +59,7 @@ export class TrxLifecycle {
   }
 
   checkActive(trx: Trx): void {
+    if (trx.state !== 'active' && trx.snapshot) throw new ClosedError('snapshot');
     if (trx.state !== 'active')
       throw new TransactionFinishedError(trx.deadlockVictim ? 'rolled back (deadlock victim)' : trx.state);
     this.checkHealthy();
@@ -121,6 +123,25 @@ export class TrxLifecycle {
     this.finish(trx, 'committed');
     this.stats.commits++;
     return this.storage.commitDurable(lsn, trx.durability);
+  }
+
+  /**
+   * A snapshot (`db.snapshot()`): a read-only transaction whose view opens now (InnoDB's START
+   * TRANSACTION READ ONLY WITH CONSISTENT SNAPSHOT). It never gets an id, writes or locks.
+   */
+  beginSnapshot(): Trx {
+    this.checkReadable();
+    const trx = this.begin('repeatable-read', true, 'none');
+    trx.snapshot = true;
+    trx.view = this.trxSystem.openView(0);
+    return trx;
+  }
+
+  /** Ends a snapshot: its view closes (purge may go on). Idempotent; never refused, even poisoned. */
+  releaseSnapshot(trx: Trx): void {
+    if (trx.state !== 'active') return;
+    assert(trx.snapshot && trx.trxId === 0 && trx.insertUndo === undefined, 'a snapshot has written nothing');
+    this.finish(trx, 'committed');
   }
 
   /** Frees an undo log in bounded mtrs: after commit (insert log), rollback, or recovery. */

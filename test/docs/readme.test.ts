@@ -3,9 +3,14 @@
  * typecheck` covers it), identical to its README block up to the import path, and it runs and
  * prints what the README says it prints: every `console.log(...)` line in a README block ends in
  * `// → <output>`, the exact text console.log writes (util.format), and the example's console.log
- * calls must print exactly those, in order.
+ * calls must print exactly those, in order. Each block, compiled to ES2022 (the package's
+ * target), also parses on the running Node (20.19 is the floor the README names).
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ts from 'typescript';
 import { format } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -48,6 +53,23 @@ describe('README examples', () => {
     expect(examples.length).toBe(blocks.length);
     const bodies = new Set(examples.map(body));
     for (const block of blocks) expect(bodies.has(block), block.slice(0, 80)).toBe(true);
+  });
+
+  it('parses on Node 20 once compiled as the README says (no `using` declaration, which Node 20 cannot parse)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minno-readme-'));
+    try {
+      blocks.forEach((block, i) => {
+        expect(block, `README block ${i + 1}`).not.toMatch(/^\s*(await\s+)?using\s+\w+\s*=/m);
+        const js = ts.transpileModule(block, {
+          compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+        }).outputText;
+        const file = join(dir, `block-${i + 1}.mjs`);
+        writeFileSync(file, js);
+        execFileSync(process.execPath, ['--check', file]); // throws on a syntax error
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   for (const file of examples) {
