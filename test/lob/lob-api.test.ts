@@ -129,6 +129,26 @@ describe('large values: storing and reading', () => {
     expect(t.stream(9, 'body')).toBeUndefined();
   });
 
+  it('a snapshot reads slices and streams of its version; a stream holds a read view until it ends', async () => {
+    const body = bytes(40_000, 21);
+    await db.table('docs').insert({ id: 1, tag: 'a', body });
+    const snap = db.snapshot();
+    await db.table('docs').updatePartial(1, 'body', [{ offset: 10_000, bytes: bytes(50, 22) }]); // in place
+    await db.table('docs').updatePartial(1, 'body', [{ offset: 20_000, bytes: bytes(500, 23) }]); // a new version
+    const old = snap.table('docs');
+    expect(old.byteLength(1, 'body')).toBe(40_000);
+    expect(same(old.readSlice(1, 'body', 9_990, 10_600), body.subarray(9_990, 20_590))).toBe(true);
+    const views = db.status().openReadViews; // the snapshot's
+    const stream = old.stream(1, 'body', { chunkBytes: 8_192 })!;
+    expect(db.status().openReadViews).toBe(views + 1); // the stream's own, so release() cannot cut it short
+    snap.release();
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    expect(same(new Uint8Array(Buffer.concat(chunks)), body)).toBe(true);
+    expect(db.status().openReadViews).toBe(views - 1);
+    expect(() => old.readSlice(1, 'body', 0, 1)).toThrow();
+  });
+
   it('a stream keeps reading its snapshot while the value is changed, replaced and purged under it', async () => {
     const body = bytes(60_000, 4);
     await db.table('docs').insert({ id: 1, tag: 'a', body });
