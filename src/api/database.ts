@@ -114,6 +114,8 @@ export interface DatabaseStatus {
 }
 
 const PURGE_INTERVAL_MS = 100;
+/** History length above which a commit purges a step itself (row-engine.ts `purgeLagLogs`). */
+const PURGE_LAG_LOGS = 1000;
 
 export class Database implements AsyncDisposable {
   /** @internal the layers below, for tests and tools */
@@ -203,6 +205,7 @@ export class Database implements AsyncDisposable {
         clock,
         ...(lockWaitTimeoutMs !== undefined ? { lockWaitTimeoutMs } : {}),
         ...(valueBytesMax !== undefined ? { valueBytesMax } : {}),
+        ...((options.background ?? 'auto') === 'auto' ? { purgeLagLogs: PURGE_LAG_LOGS } : {}),
         seams,
       });
     } catch (error) {

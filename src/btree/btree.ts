@@ -504,7 +504,7 @@ export class BTree {
    * a split or reorganisation may move them while they are being written.
    */
   private detach(bytes: Uint8Array): Uint8Array {
-    return bytes.buffer === this.storage.pool.frames[0]!.buffer ? bytes.slice() : bytes;
+    return this.storage.pool.holdsView(bytes) ? bytes.slice() : bytes;
   }
 
   private corruptNode(page: Uint8Array, pageNo: number, expectedLevel: number): CorruptionError {

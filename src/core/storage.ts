@@ -80,7 +80,10 @@ export interface StorageOptions {
   readonly clock?: Clock;
   /** 'auto' (default): timers run background work. 'manual': the caller steps it. */
   readonly background?: 'auto' | 'manual';
-  /** Write real zeros over a new log file (default true), so log syncs never change its size. */
+  /**
+   * Grow the log's first lap in zero-filled, synced extents (default true), so log syncs never
+   * change its size; false: each write extends the file (log-file.ts, Growth).
+   */
   readonly preallocateLog?: boolean;
   readonly onRecoveryProgress?: (progress: RecoveryProgress) => void;
   /** The midpoint LRU's old-blocks time. Default 1000 ms. */
@@ -111,6 +114,12 @@ export interface StorageTestSeams {
   readonly applyTornGroups?: boolean;
   /** Evict dirty pages without writing them (a lost write; B2). The simulator's pool-pressure teeth. */
   readonly evictDirtyPages?: boolean;
+  /**
+   * The log's first lap grows write by write instead of in zero-filled extents (StorageOptions
+   * `preallocateLog: false` through the public entry), so every log write extends the file and a
+   * test can arm seed 000's zero tail on it.
+   */
+  readonly logGrowsByWrites?: boolean;
 }
 
 const BACKGROUND_STEP_MS = 100;
@@ -246,7 +255,7 @@ export class Storage {
     if (vfs.stat(LOG_FILE) === undefined) {
       this.createDatabase();
     } else {
-      const logFile = LogFile.open(vfs, this.pageSize);
+      const logFile = LogFile.open(vfs, this.pageSize, this.preallocateLog());
       this.recoveryEndLsn = Number.MAX_SAFE_INTEGER; // pages flushed during recovery come from the synced log
       const result = recover({
         logFile,
@@ -274,6 +283,10 @@ export class Storage {
     this.startBackground();
   }
 
+  private preallocateLog(): boolean {
+    return (this.options.preallocateLog ?? true) && this.seams.logGrowsByWrites !== true;
+  }
+
   /** An empty directory, or one holding only an interrupted creation's leftovers (`checkDatabaseDir`). */
   private createDatabase(): void {
     const vfs = this.vfs;
@@ -284,7 +297,7 @@ export class Storage {
         `redoLogBytes must be an integer >= ${capacityMin} (32 pages), got ${String(capacity)}`,
       );
     }
-    const logFile = LogFile.create(vfs, capacity, this.pageSize, this.options.preallocateLog ?? true);
+    const logFile = LogFile.create(vfs, capacity, this.pageSize, this.preallocateLog());
     this.redo = new RedoLog(logFile, LSN_START, { number: 1, lsn: LSN_START }, this.onEvent, this.health);
     this.mtrContext = new MtrContext(this.pool, this.redo, this.onEvent);
     // Empty space files left by an earlier attempt whose redo never became durable.

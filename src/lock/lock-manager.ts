@@ -149,9 +149,21 @@ function covers(held: Lock, mode: LockMode, kind: LockKind): boolean {
  * the supremum (a separator no entry's name has, so no key can pass for it).
  */
 export function lockKey(indexId: number, key: Uint8Array): string {
-  return key.length === 0
-    ? supremumKey(indexId)
-    : `${indexId}:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')}`;
+  return key.length === 0 ? supremumKey(indexId) : `${indexId}:${latin1(key)}`;
+}
+
+const latin1Slice = Buffer.prototype.latin1Slice;
+
+/**
+ * The key's bytes as a latin1 string. Neither wraps the key in a Buffer (about 0.7 us: a Buffer
+ * object, and an ArrayBuffer materialised for a small key on the JS heap) nor reads `.buffer`:
+ * short keys by hand, longer ones by Buffer's native latin1 decoder called on the key itself.
+ */
+function latin1(key: Uint8Array): string {
+  if (key.length > 8) return latin1Slice.call(key, 0, key.length);
+  let text = '';
+  for (let i = 0; i < key.length; i++) text += String.fromCharCode(key[i]!);
+  return text;
 }
 
 function supremumKey(indexId: number): string {

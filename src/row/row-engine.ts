@@ -84,8 +84,20 @@ export interface RowEngineOptions {
   readonly lockWaitTimeoutMs?: number;
   /** The largest value stored (off-page); default the most the page size allows (src/lob/). */
   readonly valueBytesMax?: number;
+  /**
+   * Purge lag (InnoDB's innodb_max_purge_lag, as work instead of a delay): when a commit finds
+   * more committed update undo logs than this waiting for purge, it runs a purge step of
+   * `PURGE_LAG_RECORDS` itself. Each such log holds at least one undo page, so this bounds the
+   * undo in the system tablespace (and its growth on disk) when the timers' purge cannot keep up
+   * or never runs (a caller that never yields to the event loop). Undefined: off (background
+   * 'manual': tests step purge themselves).
+   */
+  readonly purgeLagLogs?: number;
   readonly seams?: RowEngineTestSeams;
 }
+
+/** The records a commit over the purge lag purges: more than one update transaction leaves behind. */
+export const PURGE_LAG_RECORDS = 64;
 
 export class RowEngine {
   readonly storage: Storage;
@@ -103,6 +115,7 @@ export class RowEngine {
   private readonly ddl: RowDdl;
   private readonly purger: Purge;
   private readonly versions: RowVersions;
+  private readonly purgeLagLogs: number;
 
   private constructor(storage: Storage, dictionary: Dictionary, trxSystem: TrxSystem, options: RowEngineOptions) {
     this.storage = storage;
@@ -130,6 +143,7 @@ export class RowEngine {
     this.updates = new RowUpdate(storage, trxSystem, this.trxs, rowLocks, this.inserts, this.stats, options.seams);
     this.ddl = new RowDdl(storage, dictionary, trxSystem, this.tables, this.trxs, this.locks);
     this.purger = new Purge(purgeContext(storage, trxSystem, this.pages, this.tables, versions, this.locks));
+    this.purgeLagLogs = options.purgeLagLogs ?? Number.POSITIVE_INFINITY;
   }
 
   /** Opens (or, in a new database, creates) the transaction system and dictionary on `storage`. */
@@ -209,7 +223,17 @@ export class RowEngine {
 
   /** Commits; the promise settles when durable under the transaction's durability. */
   commit(trx: Trx): Promise<void> {
-    return this.trxs.commit(trx);
+    const addsHistory = trx.updateUndo !== undefined;
+    const durable = this.trxs.commit(trx);
+    if (addsHistory && this.historyLength() > this.purgeLagLogs) {
+      try {
+        this.purger.step(PURGE_LAG_RECORDS);
+      } catch {
+        // The commit is done and its promise stands; a purge failure poisons or recurs, and the
+        // next foreground write or `db.purge()` reports it (as for the timers' purge).
+      }
+    }
+    return durable;
   }
 
   /** Rolls back the whole transaction and releases its locks. */
