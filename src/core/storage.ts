@@ -296,6 +296,14 @@ export class Storage {
     this.redo.flushUpTo(lsn);
   }
 
+  /**
+   * The mini-transaction running now, if any (T2: at most one). A page read while it runs is read
+   * inside it: the change buffer's merge of that page joins it (ibuf/change-buffer.ts).
+   */
+  get activeMtr(): MiniTransaction | undefined {
+    return this.mtrContext?.active;
+  }
+
   /** Starts a mini-transaction, first making room in the log if needed (C1). */
   startMtr(): MiniTransaction {
     this.checkOpen();

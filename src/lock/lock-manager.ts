@@ -54,6 +54,7 @@ interface Lock {
   readonly mode: LockMode;
   readonly kind: LockKind;
   readonly key: string;
+  readonly indexId: number;
   granted: boolean;
   /** For a waiting lock: how to wake it. */
   resolve?: () => void;
@@ -107,6 +108,8 @@ export interface LockStats {
 export class LockManager {
   private readonly byKey = new Map<string, Lock[]>();
   private readonly byOwner = new Map<LockOwner, Lock[]>();
+  /** Gap-covering locks per index (`hasGapLocksIn`). */
+  private readonly gapLocksByIndex = new Map<number, number>();
   /** The lock each waiting owner waits on (one at a time: a transaction runs one statement). */
   private readonly waiting = new Map<LockOwner, Lock>();
   private readonly clock: Clock;
@@ -137,7 +140,7 @@ export class LockManager {
     if (queue !== undefined) {
       for (const lock of queue) if (lock.owner === owner && lock.granted && covers(lock, mode, kind)) return undefined;
     }
-    const lock: Lock = { owner, mode, kind, key: keyString, granted: false };
+    const lock: Lock = { owner, mode, kind, key: keyString, indexId, granted: false };
     const blockers = this.blockersOf(lock, queue);
     if (blockers.length === 0) {
       lock.granted = true;
@@ -167,7 +170,7 @@ export class LockManager {
     const queue = this.byKey.get(keyString);
     if (queue === undefined) return false;
     for (const lock of queue) if (lock.owner === owner && lock.granted && covers(lock, mode, kind)) return false;
-    return this.blockersOf({ owner, mode, kind, key: keyString, granted: false }, queue).length > 0;
+    return this.blockersOf({ owner, mode, kind, key: keyString, indexId, granted: false }, queue).length > 0;
   }
 
   /**
@@ -183,7 +186,7 @@ export class LockManager {
     if (queue !== undefined) {
       for (const lock of queue) if (lock.owner === owner && lock.granted && covers(lock, 'X', 'record')) return;
     }
-    const lock: Lock = { owner, mode: 'X', kind: 'record', key: keyString, granted: true };
+    const lock: Lock = { owner, mode: 'X', kind: 'record', key: keyString, indexId, granted: true };
     this.add(lock);
     // Move it before the waiting requests so they queue behind it.
     const q = this.byKey.get(keyString)!;
@@ -197,6 +200,19 @@ export class LockManager {
   /** True when no transaction holds or waits for any lock. */
   isEmpty(): boolean {
     return this.byKey.size === 0;
+  }
+
+  /**
+   * Whether some lock in index `indexId` covers a gap (a gap or next-key lock, held or waited
+   * for): only those make an insert wait, so without one an insert needs no look at its next key.
+   */
+  hasGapLocksIn(indexId: number): boolean {
+    return this.gapLocksByIndex.has(indexId);
+  }
+
+  /** Whether any lock (held or waited for) names entry `key` of index `indexId`. */
+  hasLocksOn(indexId: number, key: Uint8Array): boolean {
+    return this.byKey.size !== 0 && this.byKey.has(lockKey(indexId, key));
   }
 
   /** How many locks `owner` holds or waits for (part of InnoDB's TRX_WEIGHT). */
@@ -227,6 +243,8 @@ export class LockManager {
     let queue = this.byKey.get(lock.key);
     if (queue === undefined) this.byKey.set(lock.key, (queue = []));
     queue.push(lock);
+    if (hasGapPart(lock.kind))
+      this.gapLocksByIndex.set(lock.indexId, (this.gapLocksByIndex.get(lock.indexId) ?? 0) + 1);
     let owned = this.byOwner.get(lock.owner);
     if (owned === undefined) this.byOwner.set(lock.owner, (owned = []));
     owned.push(lock);
@@ -236,7 +254,10 @@ export class LockManager {
     const queue = this.byKey.get(lock.key);
     if (queue !== undefined) {
       const at = queue.indexOf(lock);
-      if (at >= 0) queue.splice(at, 1);
+      if (at >= 0) {
+        queue.splice(at, 1);
+        this.forgetGapLock(lock);
+      }
       if (queue.length === 0) this.byKey.delete(lock.key);
     }
     const owned = this.byOwner.get(lock.owner);
@@ -245,6 +266,13 @@ export class LockManager {
       if (at >= 0) owned.splice(at, 1);
       if (owned.length === 0) this.byOwner.delete(lock.owner);
     }
+  }
+
+  private forgetGapLock(lock: Lock): void {
+    if (!hasGapPart(lock.kind)) return;
+    const n = this.gapLocksByIndex.get(lock.indexId)! - 1;
+    if (n === 0) this.gapLocksByIndex.delete(lock.indexId);
+    else this.gapLocksByIndex.set(lock.indexId, n);
   }
 
   private cancelWait(lock: Lock, error: Error): void {
@@ -281,7 +309,10 @@ export class LockManager {
       const queue = this.byKey.get(lock.key);
       if (queue !== undefined) {
         const at = queue.indexOf(lock);
-        if (at >= 0) queue.splice(at, 1);
+        if (at >= 0) {
+          queue.splice(at, 1);
+          this.forgetGapLock(lock);
+        }
         if (queue.length === 0) this.byKey.delete(lock.key);
       }
       keys.add(lock.key);
@@ -340,8 +371,17 @@ export class LockManager {
     return this.waiting.has(owner);
   }
 
-  /** K1 over every key: expensive, for tests and `check()`. */
+  /** K1 over every key, and the gap-lock counts: expensive, for tests and `check()`. */
   validate(): void {
+    const gapLocks = new Map<number, number>();
+    for (const queue of this.byKey.values())
+      for (const lock of queue)
+        if (hasGapPart(lock.kind)) gapLocks.set(lock.indexId, (gapLocks.get(lock.indexId) ?? 0) + 1);
+    assert(
+      gapLocks.size === this.gapLocksByIndex.size &&
+        [...gapLocks].every(([id, n]) => this.gapLocksByIndex.get(id) === n),
+      'gap-covering locks counted per index',
+    );
     for (const [key, queue] of this.byKey) {
       const granted = queue.filter((l) => l.granted);
       for (const a of granted) {
