@@ -28,6 +28,12 @@ import type { Row } from '../rec/row-format.js';
 import { RowEngine, type RowEngineTestSeams } from '../row/row-engine.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';
 import type { PurgeResult } from '../row/row-purge.js';
+import {
+  CHANGE_BUFFERING_MODES,
+  type ChangeBuffering,
+  type ChangeBufferStatus,
+  type ChangeBufferStepResult,
+} from '../ibuf/change-buffer.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
 
@@ -50,6 +56,11 @@ export interface DatabaseOptions {
   readonly lockWaitTimeoutMs?: number;
   /** 'auto' (default): background work runs on timers. 'manual': only `runBackgroundWork()`. */
   readonly background?: 'auto' | 'manual';
+  /**
+   * Which changes to secondary-index pages that are not in the buffer pool are buffered instead
+   * of reading the page (InnoDB's innodb_change_buffering): 'all' (default), 'inserts' or 'none'.
+   */
+  readonly changeBuffering?: ChangeBuffering;
   readonly clock?: Clock;
   readonly onRecoveryProgress?: (progress: RecoveryProgress) => void;
 }
@@ -76,6 +87,7 @@ export interface DatabaseStatus {
   readonly durableLsn: number;
   readonly checkpointLsn: number;
   readonly bufferPool: ReturnType<Storage['pool']['snapshot']>;
+  readonly changeBuffer: ChangeBufferStatus;
 }
 
 const LOCK_FILE = 'minno.lock';
@@ -134,6 +146,14 @@ export class Database implements AsyncDisposable {
         `isolation must be one of ${ISOLATION_LEVELS.join(', ')}, got ${String(options.isolation)}`,
       );
     }
+    if (
+      options.changeBuffering !== undefined &&
+      !(CHANGE_BUFFERING_MODES as readonly string[]).includes(options.changeBuffering)
+    ) {
+      throw new InvalidArgumentError(
+        `changeBuffering must be one of ${CHANGE_BUFFERING_MODES.join(', ')}, got ${String(options.changeBuffering)}`,
+      );
+    }
     let vfs = options.vfs;
     let lockPath: string | undefined;
     if (options.path !== undefined) {
@@ -166,6 +186,7 @@ export class Database implements AsyncDisposable {
           ...(options.lockWaitTimeoutMs !== undefined
             ? { lockWaitTimeoutMs: checkTimeout(options.lockWaitTimeoutMs) }
             : {}),
+          ...(options.changeBuffering !== undefined ? { changeBuffering: options.changeBuffering } : {}),
           seams,
         });
       } catch (error) {
@@ -196,13 +217,19 @@ export class Database implements AsyncDisposable {
   }
 
   /**
-   * One slice of background work: roll back one transaction recovery found active, and a purge
-   * batch. In 'manual' mode tests call this (and `storage.backgroundStep()`) themselves.
+   * One slice of background work: roll back one transaction recovery found active, a purge batch,
+   * and a change-buffer step (merges, removal of processed records). In 'manual' mode tests call
+   * this (and `storage.backgroundStep()`) themselves.
    */
-  runBackgroundWork(maxPurgeRecords = 1000): { rolledBack: boolean; purge: PurgeResult } {
+  runBackgroundWork(maxPurgeRecords = 1000): {
+    rolledBack: boolean;
+    purge: PurgeResult;
+    changeBuffer: ChangeBufferStepResult;
+  } {
     this.checkOpen();
     const rolledBack = this.engine.rollbackRecoveredStep();
-    return { rolledBack, purge: this.engine.purgeStep(maxPurgeRecords) };
+    const purge = this.engine.purgeStep(maxPurgeRecords);
+    return { rolledBack, purge, changeBuffer: this.engine.changeBufferStep() };
   }
 
   /** Runs purge until the history list is empty or nothing more can be purged now. */
@@ -310,6 +337,7 @@ export class Database implements AsyncDisposable {
       durableLsn: log.durableLsn,
       checkpointLsn: log.checkpointLsn,
       bufferPool: this.storage.pool.snapshot(),
+      changeBuffer: this.engine.changeBufferStatus(),
     };
   }
 

@@ -10,12 +10,13 @@
  * ## Secondary indexes: `changeSecondary`, the one door
  * Insert, delete-mark, unmark and remove of a secondary entry, from every writer (insert, update,
  * delete, rollback, purge, index build), go through `changeSecondary` and nothing else calls the
- * tree's write methods on a secondary index. The change buffer (`src/ibuf/`, issue 14) hooks in
- * here: when the leaf page the change needs is not in the buffer pool, the change is recorded in
- * the change buffer instead (in the caller's mtr) and merged when the page is next read (rule
- * IBUF-SAME-MTR: the merge marks the buffered record processed in the mtr that applies it). The
- * op set below is InnoDB's IBUF_OP_INSERT / IBUF_OP_DELETE_MARK / IBUF_OP_DELETE plus the unmark
- * and marked insert that rollback needs.
+ * tree's write methods on a secondary index. The change buffer (`src/ibuf/change-buffer.ts`)
+ * hooks in here: when the leaf page the change needs is not in the buffer pool, the change is
+ * recorded in the change buffer instead (in the caller's mtr) and merged when the page is next
+ * read (rule IBUF-SAME-MTR: the merge marks the buffered record processed in the mtr that applies
+ * it); after a change made in the tree, the change buffer's bitmap follows the leaves it changed.
+ * The op set below is InnoDB's IBUF_OP_INSERT / IBUF_OP_DELETE_MARK / IBUF_OP_DELETE ('purge')
+ * plus the unmark, marked insert and unconditional removal that rollback needs.
  *
  * ## Clustered records: `encodeClustered` and `changeClustered`
  * The clustered record is the row: its value is the encoded row, stamped with DB_TRX_ID and
@@ -31,6 +32,8 @@
  */
 import type { BTree } from '../btree/btree.js';
 import { ENTRY_DELETE_MARK } from '../btree/btree.js';
+import { ChangeBuffer } from '../ibuf/change-buffer.js';
+import { IbufOp, type IbufOpValue } from '../ibuf/ibuf-record.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import { ROW_ROLL_PTR_OFFSET, encodeRow, encodeSecondaryKey, type Row } from '../rec/row-format.js';
 import { writeRollPtrAt, type RollPtr } from '../undo/roll-ptr.js';
@@ -41,14 +44,32 @@ import type { TableRuntime } from './table-runtime.js';
  * - `insert-marked`: a delete-marked entry, or the mark set on the one already there (rollback
  *   restoring a deleted version; an index build copying a delete-marked row).
  * - `delete-mark` / `unmark`: the entry's delete mark set or cleared in place.
- * - `remove`: the entry removed for good (rollback of its insert, purge).
+ * - `remove`: the entry removed for good (rollback of its insert).
+ * - `purge`: the entry removed if it is still delete-marked (purge, InnoDB's IBUF_OP_DELETE: the
+ *   check is part of the change, so a buffered purge needs no read of the page).
  */
-export type SecondaryChange = 'insert' | 'insert-marked' | 'delete-mark' | 'unmark' | 'remove';
+export type SecondaryChange = 'insert' | 'insert-marked' | 'delete-mark' | 'unmark' | 'remove' | 'purge';
 
 const EMPTY = new Uint8Array(0);
 
+const IBUF_OPS: Readonly<Record<SecondaryChange, IbufOpValue>> = {
+  insert: IbufOp.Insert,
+  'insert-marked': IbufOp.InsertMarked,
+  'delete-mark': IbufOp.DeleteMark,
+  unmark: IbufOp.Unmark,
+  remove: IbufOp.Remove,
+  purge: IbufOp.Purge,
+};
+
 /** Changes the secondary entry `key` of `tree` in `mtr` (IW1): the change buffer's hook. */
 export function changeSecondary(mtr: MiniTransaction, tree: BTree, key: Uint8Array, change: SecondaryChange): void {
+  const ibuf = ChangeBuffer.of(tree.storage);
+  if (ibuf?.buffer(mtr, tree, key, IBUF_OPS[change]) === true) return;
+  changeSecondaryInTree(mtr, tree, key, change);
+  ibuf?.afterDirectChange(mtr, tree);
+}
+
+function changeSecondaryInTree(mtr: MiniTransaction, tree: BTree, key: Uint8Array, change: SecondaryChange): void {
   switch (change) {
     case 'insert':
       if (!tree.insert(mtr, key, EMPTY, 0)) tree.setDeleteMark(mtr, key, false);
@@ -64,6 +85,9 @@ export function changeSecondary(mtr: MiniTransaction, tree: BTree, key: Uint8Arr
       return;
     case 'remove':
       tree.delete(mtr, key);
+      return;
+    case 'purge':
+      if (tree.find(key, tree.view) && (tree.view.flags & ENTRY_DELETE_MARK) !== 0) tree.delete(mtr, key);
       return;
   }
 }

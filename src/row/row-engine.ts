@@ -26,9 +26,10 @@
  *   keys.ts           API keys and ranges to bytes
  *   table-runtime.ts  a table's compiled layout and trees; the table cache (dict0dict.cc cache)
  *
- * ## Where the next layers plug in (see index-write.ts)
+ * ## Where the layers below plug in (see index-write.ts)
  * - The change buffer (`src/ibuf/`): every secondary-index change (insert, delete-mark, unmark,
- *   remove), from every writer including rollback and purge, goes through `changeSecondary`.
+ *   remove, purge), from every writer including rollback and purge, goes through
+ *   `changeSecondary`; it is opened here before any table page is read (its read hook merges).
  * - Large values (`src/lob/`): every clustered record is encoded by `encodeClustered` and written
  *   by `changeClustered`; undo of a LOB column goes through undo-append.ts.
  *
@@ -60,6 +61,13 @@ import { RowVersions, type Version } from './row-vers.js';
 import { TableCache, type TableRuntime } from './table-runtime.js';
 import type { RowEngineTestSeams } from './row-seams.js';
 import { TrxLifecycle } from './trx-lifecycle.js';
+import {
+  ChangeBuffer,
+  type ChangeBuffering,
+  type ChangeBufferStatus,
+  type ChangeBufferStepResult,
+} from '../ibuf/change-buffer.js';
+import { addsEntry, removesEntry } from '../ibuf/ibuf-record.js';
 
 export type { EngineStats } from './engine-stats.js';
 export type { Version } from './row-vers.js';
@@ -70,6 +78,8 @@ export type { RowEngineTestSeams } from './row-seams.js';
 export interface RowEngineOptions {
   readonly clock: Clock;
   readonly lockWaitTimeoutMs?: number;
+  /** Which secondary-index changes the change buffer takes (default 'all'). */
+  readonly changeBuffering?: ChangeBuffering;
   readonly seams?: RowEngineTestSeams;
 }
 
@@ -79,6 +89,7 @@ export class RowEngine {
   /** The transaction system: ids, active transactions, read views, the purge view, and its trx-sys page. */
   readonly trxSystem: TrxSystem;
   readonly locks: LockManager;
+  readonly changeBuffer: ChangeBuffer;
   readonly stats: EngineStats = newEngineStats();
   private readonly pages: PageSource;
   private readonly tables: TableCache;
@@ -96,6 +107,15 @@ export class RowEngine {
     this.trxSystem = trxSystem;
     this.pages = poolPageSource(storage.pool);
     this.locks = new LockManager({ clock: options.clock, lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? 50_000 });
+    const locks = this.locks;
+    this.changeBuffer = ChangeBuffer.open(storage, dictionary, {
+      mode: options.changeBuffering ?? 'all',
+      // An insert or a removal moves the gap locks around its entry (lock_update_insert and
+      // lock_update_delete need the page): InnoDB buffers neither where explicit locks exist.
+      admits: (indexId, key, op) =>
+        addsEntry(op) ? !locks.hasGapLocksIn(indexId) : removesEntry(op) ? !locks.hasLocksOn(indexId, key) : true,
+      seams: { mergeInTwoMtrs: options.seams?.ibufMergeInTwoMtrs === true },
+    });
     this.tables = new TableCache(storage, dictionary);
     const versions = new RowVersions(this.pages, trxSystem, this.stats);
     this.versions = versions;
@@ -138,7 +158,9 @@ export class RowEngine {
   }
 
   dropTable(name: string): void {
+    const spaceId = this.tables.get(name).record.spaceId;
     this.ddl.dropTable(name);
+    this.changeBuffer.discardSpace(spaceId);
   }
 
   createIndex(tableName: string, def: IndexDef): TableRuntime {
@@ -260,9 +282,25 @@ export class RowEngine {
     return this.trxSystem.page.historyLength(this.pages);
   }
 
-  /** Walks every tree and checks RE3 (SEC=CLUST on the newest versions), the dictionary and the locks. */
+  /**
+   * Walks every tree and checks RE3 (SEC=CLUST on the newest versions), the dictionary and the
+   * locks. The change buffer is checked first, as it stands; the walk then reads every leaf, which
+   * merges what was buffered for it, so SEC=CLUST is proved with every buffered change applied.
+   */
   check(): RowCheckReport {
-    return checkRows(this.tables, this.dictionary, this.locks);
+    this.changeBuffer.validate();
+    const report = checkRows(this.tables, this.dictionary, this.locks);
+    this.changeBuffer.validateMerged();
+    return report;
+  }
+
+  /** One bounded slice of the change buffer's background work (merges, removal of processed records). */
+  changeBufferStep(): ChangeBufferStepResult {
+    return this.changeBuffer.backgroundStep();
+  }
+
+  changeBufferStatus(): ChangeBufferStatus {
+    return this.changeBuffer.status();
   }
 }
 

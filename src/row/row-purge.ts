@@ -141,9 +141,9 @@ export class Purge {
         );
         const mtr = ctx.startMtr();
         for (const s of table.secondaries) {
-          const entry = encodeSecondaryKey(table.layout, s.layoutIndex, row);
-          if (s.tree.find(entry, s.tree.view) && (s.tree.view.flags & ENTRY_DELETE_MARK) !== 0)
-            changeSecondary(mtr, s.tree, entry, 'remove');
+          // 'purge' removes the entry only if it is still delete-marked: checked where it is
+          // applied, so the change buffer can take it without reading the page.
+          changeSecondary(mtr, s.tree, encodeSecondaryKey(table.layout, s.layoutIndex, row), 'purge');
         }
         changeClustered(mtr, table, key, 'remove');
         mtr.commit();
@@ -156,10 +156,9 @@ export class Purge {
       const columns = table.layout.indexes[s.layoutIndex]!.keyColumns;
       if (!coversColumns(table, old, columns)) continue;
       const entry = encodeSecondaryKey(table.layout, s.layoutIndex, old as Row);
-      if (!s.tree.find(entry, s.tree.view) || (s.tree.view.flags & ENTRY_DELETE_MARK) === 0) continue;
       if (this.stillNeeded(table, s.layoutIndex, key, entry)) continue;
       const mtr = ctx.startMtr();
-      changeSecondary(mtr, s.tree, entry, 'remove');
+      changeSecondary(mtr, s.tree, entry, 'purge'); // only if still delete-marked (see above)
       mtr.commit();
     }
   }
