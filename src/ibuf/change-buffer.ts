@@ -827,6 +827,11 @@ export class ChangeBuffer implements PageReadHook {
     }
   }
 
+  /** The operations buffered for a page, in the order they will be applied (tests and tools). */
+  operationsOf(spaceId: number, pageNo: number): IbufOpName[] {
+    return [...this.recordsOf(spaceId, pageNo)].map((record) => IBUF_OP_NAMES[record.op]!);
+  }
+
   /** The change buffer tree's pages (a walk: for benchmarks and tools, not the hot path). */
   treePages(): number {
     return this.ibufTree.check().pages;
