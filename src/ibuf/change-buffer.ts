@@ -504,9 +504,8 @@ export class ChangeBuffer implements PageReadHook {
     assert(index === undefined || entryCount(page) >= 1, 'IB4 a merge never empties a page');
     const classes = index === undefined ? 0 : bitmapClassesOf(page);
     if (this.mergeInTwoMtrs) {
-      // TEST ONLY: seed 004's split merge. The page changed in this mtr; the records stay, and
-      // the page stays BUFFERED, until the deferred second mtr (`runDeferred`).
-      this.bitmaps.write(mtr, spaceId, pageNo, classes | BITMAP_BUFFERED);
+      // TEST ONLY: seed 004's split merge. The page changed in this mtr; the records, the bitmap
+      // entry and the counts wait for the deferred second mtr (`runDeferred`).
       this.deferred.push(...records);
     } else {
       for (const record of records) this.removeRecord(mtr, record); // IBUF-SAME-MTR (IB2)
@@ -625,6 +624,13 @@ export class ChangeBuffer implements PageReadHook {
     this.inOwnMtr((mtr) => {
       const removed = [...records.values()].filter((record) => this.ibufTree.find(record.key));
       for (const record of removed) this.removeRecord(mtr, record);
+      const pool = this.storage.pool;
+      for (const { spaceId, pageNo } of pagesOf(removed)) {
+        const frame = pool.lookup(spaceId, pageNo);
+        if (frame < 0 || this.hasRecords(spaceId, pageNo)) continue;
+        const entry = this.bitmaps.read(spaceId, pageNo);
+        this.bitmaps.write(mtr, spaceId, pageNo, bitmapClassesOf(pool.frames[frame]!) | (entry & BITMAP_BUFFERED));
+      }
       this.clearBufferedIfDone(mtr, pagesOf(removed));
     });
   }

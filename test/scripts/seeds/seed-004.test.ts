@@ -211,7 +211,9 @@ describe('seed 004: a change-buffer merge is applied exactly once, whatever the 
       setDebugChecks(true);
     }
     // (100,5001) was removed with its row by purge; the second merge inserted it again, live.
-    expect(broken[11]).toBe('k_v entries v=100: (100,100) (100,350) (100,850) (100,1100) (100,1350) (100,5001) (100,5002)');
+    expect(broken[11]).toBe(
+      'k_v entries v=100: (100,100) (100,350) (100,850) (100,1100) (100,1350) (100,5001) (100,5002)',
+    );
     expect(broken[12]).toMatch(/RE3 SEC=CLUST: t\.k_v has a live entry no live row projects to/);
   });
 });
