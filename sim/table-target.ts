@@ -73,6 +73,8 @@ export function makeTableTarget(options: TableTargetOptions = {}): SimTarget<Tab
           background: 'manual',
           clock,
           lockWaitTimeoutMs: 5_000,
+          // Buffered secondary-index changes and their merges under every fault (off by default).
+          changeBuffering: 'all',
         },
         {
           ...(backwards ? { allowPurgeViewBackwards: true } : {}),

@@ -58,7 +58,8 @@ export interface DatabaseOptions {
   readonly background?: 'auto' | 'manual';
   /**
    * Which changes to secondary-index pages that are not in the buffer pool are buffered instead
-   * of reading the page (InnoDB's innodb_change_buffering): 'all' (default), 'inserts' or 'none'.
+   * of reading the page (InnoDB's innodb_change_buffering): 'all', 'inserts' or 'none' (default,
+   * as MySQL 8.4; see src/ibuf/change-buffer.ts for the measurements behind it).
    */
   readonly changeBuffering?: ChangeBuffering;
   readonly clock?: Clock;
@@ -218,8 +219,8 @@ export class Database implements AsyncDisposable {
 
   /**
    * One slice of background work: roll back one transaction recovery found active, a purge batch,
-   * and a change-buffer step (merges, removal of processed records). In 'manual' mode tests call
-   * this (and `storage.backgroundStep()`) themselves.
+   * and a change-buffer step (discards, and merges once the buffer is half full). In 'manual' mode
+   * tests call this (and `storage.backgroundStep()`) themselves.
    */
   runBackgroundWork(maxPurgeRecords = 1000): {
     rolledBack: boolean;

@@ -137,15 +137,21 @@ import {
 /** What `changeBuffering` may be: InnoDB's innodb_change_buffering values we support. */
 export const CHANGE_BUFFERING_MODES = ['all', 'inserts', 'none'] as const;
 export type ChangeBuffering = (typeof CHANGE_BUFFERING_MODES)[number];
+/** The default, as MySQL 8.4's: off, until a measurement says otherwise (see "The default"). */
+export const CHANGE_BUFFERING_DEFAULT: ChangeBuffering = 'none';
 
 /** InnoDB's innodb_change_buffer_max_size default: the buffer may take 25% of the pool. */
 export const CHANGE_BUFFER_POOL_SHARE = 0.25;
 /** The change buffer tree's index id (the dictionary keeps ids below 16 for itself). */
 export const IBUF_TREE_INDEX_ID = 2;
-/** Pages the background task merges per step (more once the buffer is half full), records it visits. */
-const MERGE_PAGES_PER_STEP = 4;
-const MERGE_PAGES_PER_STEP_FULL = 16;
+/**
+ * Records the background task visits per step. It merges nothing while the buffer is below half
+ * its cap (a merge costs the page read buffering saved: pages are merged when something reads
+ * them), then MERGE_PAGES_HALF_FULL pages per step, MERGE_PAGES_FULL from three quarters on.
+ */
 const SWEEP_RECORDS_PER_STEP = 1024;
+const MERGE_PAGES_HALF_FULL = 1;
+const MERGE_PAGES_FULL = 8;
 /** Records discarded per mini-transaction. */
 const DISCARDS_PER_MTR = 64;
 
@@ -193,8 +199,11 @@ export interface ChangeBufferStatus {
    * (or too many records), too few entries would surely remain, or row locks need the page.
    */
   readonly refused: { readonly full: number; readonly room: number; readonly records: number; readonly locks: number };
-  /** Since open: pages of secondary indexes read from disk (what buffering saves). */
+  /** Since open: pages of secondary indexes read from disk, and of those the leaves (what buffering saves). */
   readonly secondaryPageReads: number;
+  readonly secondaryLeafReads: number;
+  /** Since open: bitmap entries written (BUFFERED bits and the upkeep of free-space classes). */
+  readonly bitmapWrites: number;
 }
 
 /** What one background step did. */
@@ -270,6 +279,7 @@ export class ChangeBuffer implements PageReadHook {
     discarded: zeroCounts(),
     refused: { full: 0, room: 0, records: 0, locks: 0 },
     secondaryPageReads: 0,
+    secondaryLeafReads: 0,
   };
 
   private constructor(
@@ -455,8 +465,12 @@ export class ChangeBuffer implements PageReadHook {
     if (spaceId === SYSTEM_SPACE_ID) return;
     const page = this.storage.pool.frames[frame]!;
     if (pageTypeOf(page) !== PageType.Index) return;
-    if (this.indexInfo(indexIdOf(page)) !== undefined) this.stats.secondaryPageReads++;
-    if (pageLevel(page) !== 0 || this.header.pages === 0) return;
+    const leaf = pageLevel(page) === 0;
+    if (this.indexInfo(indexIdOf(page)) !== undefined) {
+      this.stats.secondaryPageReads++;
+      if (leaf) this.stats.secondaryLeafReads++;
+    }
+    if (!leaf || this.header.pages === 0) return;
     if ((this.bitmaps.read(spaceId, pageNo) & BITMAP_BUFFERED) === 0) return;
     this.merge(spaceId, pageNo);
   }
@@ -526,23 +540,34 @@ export class ChangeBuffer implements PageReadHook {
 
   // ------------------------------------------------------------------ background work
 
+  /** Pages a background step merges by default: by how full the buffer is (see SWEEP_RECORDS_PER_STEP). */
+  private mergePagesPerStep(): number {
+    const fill = this.header.bytes / this.maxBytes;
+    return fill < 0.5 ? 0 : fill < 0.75 ? MERGE_PAGES_HALF_FULL : MERGE_PAGES_FULL;
+  }
+
   /**
    * One bounded slice of background work (ibuf_merge_in_background): visits up to
    * SWEEP_RECORDS_PER_STEP records from where the last step stopped, discards those of dropped
-   * tables and indexes, and merges up to `pagesMax` of the pages it met by reading them.
+   * tables and indexes, and merges by reading them the `pagesMax` pages with the most records
+   * among those it met (the most work saved per page read).
    */
-  backgroundStep(
-    pagesMax = this.header.bytes > this.maxBytes / 2 ? MERGE_PAGES_PER_STEP_FULL : MERGE_PAGES_PER_STEP,
-  ): ChangeBufferStepResult {
+  backgroundStep(pagesMax = this.mergePagesPerStep()): ChangeBufferStepResult {
     this.runDeferred();
     if (this.header.recordCount === 0) return { merged: 0, discarded: 0 };
     const toDiscard: IbufRecord[] = [];
-    const pages = new Map<string, PageRef>();
+    const pages = new Map<string, PageRef & { records: number }>();
     const visit = (record: IbufRecord): void => {
       const spaceId = ibufKeySpace(record.key);
       const pageNo = ibufKeyPage(record.key);
-      if (!this.storage.spaces.exists(spaceId) || this.indexInfo(record.indexId) === undefined) toDiscard.push(record);
-      else if (pages.size < pagesMax) pages.set(`${spaceId}:${pageNo}`, { spaceId, pageNo });
+      if (!this.storage.spaces.exists(spaceId) || this.indexInfo(record.indexId) === undefined) {
+        toDiscard.push(record);
+        return;
+      }
+      const id = `${spaceId}:${pageNo}`;
+      const page = pages.get(id);
+      if (page === undefined) pages.set(id, { spaceId, pageNo, records: 1 });
+      else page.records++;
     };
     // From where the last step stopped to the end, then from the start up to there.
     const from = this.sweepFrom;
@@ -568,7 +593,8 @@ export class ChangeBuffer implements PageReadHook {
     const discarded = this.discard(toDiscard);
     let merged = 0;
     const pool = this.storage.pool;
-    for (const { spaceId, pageNo } of pages.values()) {
+    const chosen = [...pages.values()].sort((a, b) => b.records - a.records).slice(0, pagesMax);
+    for (const { spaceId, pageNo } of chosen) {
       const frame = pool.lookup(spaceId, pageNo);
       if (frame >= 0 && !pool.awaitsReadHook(frame)) continue; // in use already: only the split-merge seam
       const before = this.stats.merges;
@@ -759,6 +785,8 @@ export class ChangeBuffer implements PageReadHook {
       discarded: { ...this.stats.discarded },
       refused: { ...this.stats.refused },
       secondaryPageReads: this.stats.secondaryPageReads,
+      secondaryLeafReads: this.stats.secondaryLeafReads,
+      bitmapWrites: this.bitmaps.writes,
     };
   }
 

@@ -98,6 +98,8 @@ export class IbufBitmaps {
   private readonly perBitmap: number;
   /** Per space: the bitmap pages of its chain, in order (the chain only grows while the space lives). */
   private readonly chains = new Map<number, number[]>();
+  /** Entries written since open (the bitmap's upkeep, measured). */
+  writes = 0;
 
   constructor(storage: Storage) {
     this.storage = storage;
@@ -130,6 +132,7 @@ export class IbufBitmaps {
     }
     const page = mtr.getPage(spaceId, chain[index]!);
     mtr.writeU8(page, BITMAP_ENTRIES + (pageNo - index * this.perBitmap), entry);
+    this.writes++;
   }
 
   /** Every non-zero entry of a space, as [pageNo, entry] (checks and the bitmap reset). */

@@ -62,6 +62,7 @@ import { TableCache, type TableRuntime } from './table-runtime.js';
 import type { RowEngineTestSeams } from './row-seams.js';
 import { TrxLifecycle } from './trx-lifecycle.js';
 import {
+  CHANGE_BUFFERING_DEFAULT,
   ChangeBuffer,
   type ChangeBuffering,
   type ChangeBufferStatus,
@@ -78,7 +79,7 @@ export type { RowEngineTestSeams } from './row-seams.js';
 export interface RowEngineOptions {
   readonly clock: Clock;
   readonly lockWaitTimeoutMs?: number;
-  /** Which secondary-index changes the change buffer takes (default 'all'). */
+  /** Which secondary-index changes the change buffer takes (default 'none': see change-buffer.ts). */
   readonly changeBuffering?: ChangeBuffering;
   readonly seams?: RowEngineTestSeams;
 }
@@ -109,7 +110,7 @@ export class RowEngine {
     this.locks = new LockManager({ clock: options.clock, lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? 50_000 });
     const locks = this.locks;
     this.changeBuffer = ChangeBuffer.open(storage, dictionary, {
-      mode: options.changeBuffering ?? 'all',
+      mode: options.changeBuffering ?? CHANGE_BUFFERING_DEFAULT,
       // An insert or a removal moves the gap locks around its entry (lock_update_insert and
       // lock_update_delete need the page): InnoDB buffers neither where explicit locks exist.
       admits: (indexId, key, op) =>
@@ -294,9 +295,12 @@ export class RowEngine {
     return report;
   }
 
-  /** One bounded slice of the change buffer's background work (merges, removal of processed records). */
-  changeBufferStep(): ChangeBufferStepResult {
-    return this.changeBuffer.backgroundStep();
+  /**
+   * One bounded slice of the change buffer's background work: discards, and merges (`pages` of
+   * them, or as many as its fill calls for).
+   */
+  changeBufferStep(pages?: number): ChangeBufferStepResult {
+    return this.changeBuffer.backgroundStep(pages);
   }
 
   changeBufferStatus(): ChangeBufferStatus {

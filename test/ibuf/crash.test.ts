@@ -71,6 +71,7 @@ function open(seams: DatabaseTestSeams): (vfs: FaultVfs) => Promise<Database> {
         redoLogBytes: 512 * 1024,
         background: 'manual',
         clock: new ManualClock(),
+        changeBuffering: 'all',
       },
       seams,
     );
@@ -139,9 +140,9 @@ async function workload(db: Database, progress: Progress): Promise<void> {
     },
   );
   db.purge();
-  // The background merges a few pages per step.
-  db.runBackgroundWork();
-  db.runBackgroundWork();
+  // The background merges a few pages per step (as it does once the buffer is half full).
+  db.engine.changeBufferStep(4);
+  db.engine.changeBufferStep(4);
   // Drop by_w with changes still buffered for it; its records are discarded as its pages are freed.
   const dropped = db.dropIndex('items', 'by_w');
   const last = progress.models[progress.models.length - 1]!;
@@ -166,6 +167,7 @@ async function workload(db: Database, progress: Progress): Promise<void> {
   );
   db.storage.backgroundStep();
   db.runBackgroundWork();
+  db.engine.changeBufferStep(2);
 }
 
 function recipe(image: CrashImage, seams: DatabaseTestSeams): CrashRecipe<Database, Progress> {

@@ -51,6 +51,7 @@ export function openItems(vfs: Vfs, options: Partial<DatabaseOptions> = {}): Pro
     redoLogBytes: 1 << 20,
     background: 'manual',
     clock: new ManualClock(),
+    changeBuffering: 'all',
     ...options,
   });
 }

@@ -64,6 +64,7 @@ function open(vfs: FaultVfs, seams: DatabaseTestSeams): Promise<Database> {
       redoLogBytes: 1 << 20,
       background: 'manual',
       clock: new ManualClock(),
+      changeBuffering: 'all',
     },
     seams,
   );
