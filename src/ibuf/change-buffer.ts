@@ -71,6 +71,30 @@
  * open, makes the next open with buffering clear every class first (pages then earn them back as
  * they change).
  *
+ * ## The default: 'none', as MySQL 8.4's, and what would change it
+ * MySQL 8.4 turned change buffering off and MariaDB removed it; `bench/change-buffer.bench.ts`
+ * answers their objections with 'all' against 'none' in the same run, data ten times the pool
+ * (sysbench's sbtest and k_idx). Indicative figures of a development run, not of the quiet
+ * machine the coordinator measures on (40,000 rows, 16 KiB pages, a 1 MiB pool, NodeVfs with the
+ * files in the OS page cache, a shared 2-core machine; insert / update-index):
+ *  - recovery bugs: the merge is one mtr by construction; the crash tests pass at every write and
+ *    sync, and the split merge of seed 004 is caught at their 4th crash point and at the first
+ *    simulator seed. Recovery does not merge: 119 ms against 60 ms here, the difference being
+ *    the extra redo since the checkpoint; merging the whole full buffer afterwards took 57 ms.
+ *  - write amplification: redo +5% / +69% per operation (the record, the header, the bitmap),
+ *    page bytes written -19% / -13% (secondary leaves stay clean): fewer bytes in all.
+ *  - bitmap upkeep: 16 / 150 bitmap entries written per 1000 operations, inside the redo above;
+ *    none with 'none'.
+ *  - gains of a few percent: secondary leaf reads went from 144 to 0 and from 1306 to 76 per
+ *    1000 operations (cut 17x and more), but throughput only 1.33x / 1.27x: a read from the OS
+ *    page cache is cheap next to the fdatasyncs of page flushes, which take most of this engine's
+ *    write path (60% of a profile). Not answered: hence the default.
+ *  - a tablespace that only grows: the tree's pages return to the system tablespace's free list
+ *    as records go and are reused; the file grew 48 KiB / +240 KiB over 'none' (its undo grows
+ *    too), under a buffer capped at 25% of the pool (42 KiB and 143 KiB steady of 256 KiB).
+ * Set CHANGE_BUFFERING_DEFAULT to 'all' when the full-scale figures on a quiet machine (or a disk
+ * whose reads are not in the page cache) show the 2x the issue asks for.
+ *
  * ## Where we differ from InnoDB
  *  - The bitmap lives in pages the space allocates on demand (ibuf-bitmap.ts), one byte per page.
  *  - Merges join the mtr of whoever reads the page (above); InnoDB merges in the I/O completion or
