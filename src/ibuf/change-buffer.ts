@@ -68,8 +68,9 @@
  * of that index the mtr has changed so far (a split's new page, a merge's sibling included) gets
  * its classes rewritten when they differ, in that mtr. A merge rewrites its page's entry itself.
  * With the mode 'none' nothing is kept; the header's BITMAP_STALE flag, set durably at such an
- * open, makes the next open with buffering clear every class first (pages then earn them back as
- * they change).
+ * open, makes the next open with buffering clear the classes of every page without buffered
+ * changes first (pages then earn them back as they change; a page with buffered changes has not
+ * changed since its entry was written).
  *
  * ## The default: 'none', as MySQL 8.4's, and what would change it
  * MySQL 8.4 turned change buffering off and MariaDB removed it; `bench/change-buffer.bench.ts`

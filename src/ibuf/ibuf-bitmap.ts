@@ -151,12 +151,16 @@ export class IbufBitmaps {
     return this.chain(spaceId);
   }
 
-  /** Clears the RECORDS and FREE classes of one bitmap page (BUFFERED bits stay), in `mtr`. */
+  /**
+   * Clears the RECORDS and FREE classes of one bitmap page, in `mtr`, except those of BUFFERED
+   * pages: such a page has not changed since its entry was written (it left the pool with it, and
+   * a merge, which runs whatever the mode, rewrites it), and its buffered inserts rely on it (IB3).
+   */
   clearClasses(mtr: MiniTransaction, spaceId: number, bitmapNo: number): void {
     const page = mtr.getPage(spaceId, bitmapNo);
     for (let at = BITMAP_ENTRIES; at < BITMAP_ENTRIES + this.perBitmap; at++) {
       const entry = page[at]!;
-      if ((entry & ~BITMAP_BUFFERED) !== 0) mtr.writeU8(page, at, entry & BITMAP_BUFFERED);
+      if (entry !== 0 && (entry & BITMAP_BUFFERED) === 0) mtr.writeU8(page, at, 0);
     }
   }
 
