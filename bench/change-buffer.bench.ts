@@ -142,8 +142,12 @@ function pair(scale: BenchScale, log: (line: string) => void): Promise<Pair> {
 async function makePair(size: ChangeBufferBenchSize, log: (line: string) => void): Promise<Pair> {
   const source = makeTempDir('minno-bench-ibuf-load-');
   try {
-    const db = await Database.open(openOptions(size, source.path, size.loadPoolBytes, 'none'));
+    // Loaded with buffering on, so that the bitmap describes every leaf from the start (with 'none'
+    // it is not kept, and each leaf would first have to be changed in place to earn its classes);
+    // the pool holds everything, so nothing is buffered, and a merge of everything makes sure.
+    const db = await Database.open(openOptions(size, source.path, size.loadPoolBytes, 'all'));
     const load = await loadSbtest(db, new SysbenchValues(1, size.rows), size.rows, 1000, 'none');
+    db.engine.changeBuffer.mergeAll();
     const pool = db.storage.pool.snapshot();
     const dataBytes = (pool.frames - pool.freeFrames) * size.pageSize;
     await db.close();
