@@ -31,6 +31,8 @@ const CORE_LOG = 'test/core/log-and-corruption.test.ts';
 const GROUP_COMMIT = 'test/core/group-commit.test.ts';
 const LOG_FORMAT = 'test/redo/log-format.test.ts';
 const IBUF_CRASH = 'test/ibuf/crash.test.ts';
+const GAP_INHERITANCE = 'test/isolation/gap-lock-inheritance.test.ts';
+const SECONDARY_READS = 'test/isolation/serializable-secondary-reads.test.ts';
 
 export const MUTATIONS: readonly Mutation[] = [
   // ---------------------------------------------------------------------------------------- WAL
@@ -286,6 +288,55 @@ export const MUTATIONS: readonly Mutation[] = [
     find: '      if (entry !== old) this.bitmaps.write(mtr, tree.spaceId, pageNo, entry);',
     replace: '      if (entry > old) this.bitmaps.write(mtr, tree.spaceId, pageNo, entry);',
     tests: ['test/ibuf/change-buffer.test.ts', `${IBUF_CRASH} > recovers every operation`],
+  },
+  // ------------------------------------------------------------------------------ row locks
+  {
+    name: 'IW2-clustered-insert-inherits',
+    rule: 'IW2 (issue 10: lock_update_insert)',
+    file: 'src/row/index-write.ts',
+    find: '      if (inserted) onEntryInserted(locks, primaryId, table.clustered, key);\n',
+    replace: '',
+    tests: [`${GAP_INHERITANCE} > lock_update_insert`],
+  },
+  {
+    name: 'IW2-clustered-remove-passes-locks',
+    rule: 'IW2 (issue 10: lock_update_delete)',
+    file: 'src/row/index-write.ts',
+    find: '      onEntryRemoved(locks, primaryId, table.clustered, key);\n',
+    replace: '',
+    tests: [`${GAP_INHERITANCE} > lock_update_delete`],
+  },
+  {
+    name: 'IW2-secondary-insert-inherits',
+    rule: 'IW2 (issue 10: lock_update_insert)',
+    file: 'src/row/index-write.ts',
+    find: '      if (tree.insert(mtr, key, EMPTY, 0)) onEntryInserted(locks, secondary.index.id, tree, key);',
+    replace: '      if (tree.insert(mtr, key, EMPTY, 0)) void locks;',
+    tests: [`${SECONDARY_READS} > inherits the lock`],
+  },
+  {
+    name: 'IW2-secondary-remove-passes-locks',
+    rule: 'IW2 (issue 10: lock_update_delete)',
+    file: 'src/row/index-write.ts',
+    find: '      onEntryRemoved(locks, secondary.index.id, tree, key);\n',
+    replace: '',
+    tests: [`${SECONDARY_READS} > passes the locks`],
+  },
+  {
+    name: 'K3-one-victim-per-wait',
+    rule: 'K3 (issue 10: every cycle through a new wait is resolved)',
+    file: 'src/lock/lock-manager.ts',
+    find: '      if (this.seams.oneVictimPerWait === true) return;',
+    replace: '      return;',
+    tests: ['test/isolation/deadlock-cycles.test.ts', 'test/lock/deadlock-property.test.ts'],
+  },
+  {
+    name: 'SERIALIZABLE-index-entry-lock',
+    rule: 'SERIALIZABLE reads lock what they read (next-key locks on the secondary entries passed)',
+    file: 'src/row/row-sel.ts',
+    find: "      this.shareNow(trx, table, indexId, entryKey, uniqueKey && !marked ? 'record' : 'next-key');\n",
+    replace: '',
+    tests: [SECONDARY_READS],
   },
   // ------------------------------------------------------------------------- the fault model
   {

@@ -16,7 +16,12 @@
  * read (rule IBUF-SAME-MTR: the merge marks the buffered record processed in the mtr that applies
  * it); after a change made in the tree, the change buffer's bitmap follows the leaves it changed.
  * The op set below is InnoDB's IBUF_OP_INSERT / IBUF_OP_DELETE_MARK / IBUF_OP_DELETE ('purge')
- * plus the unmark, marked insert and unconditional removal that rollback needs.
+ * plus the unmark, marked insert and unconditional removal that rollback needs. A change is
+ * buffered only where the gap-lock calls below would do nothing (the change buffer's `admits`
+ * gate, set by row-engine.ts): no gap-covering lock in the index for an entry added, no lock on
+ * the entry for one removed. A merge moves no lock either: a lock taken after the change was
+ * buffered either read the page (merging it first) or lies on a later page, and then the gap it
+ * covers begins at the buffered entry, not before it (the range it guards holds no key below).
  *
  * ## Clustered records: `encodeClustered` and `changeClustered`
  * The clustered record is the row: its value is the encoded row, stamped with DB_TRX_ID and
@@ -26,18 +31,35 @@
  * (with its old bytes reaching undo as LOB-DIFF diffs), and removing a record frees the LOB
  * pages only it references (purge).
  *
- * Invariant:
+ * ## Gap locks follow the gaps (issue 10)
+ * Row locks name keys (lock/lock-manager.ts), so a record that appears inside a locked gap, or
+ * disappears from between two gaps, changes what the locks cover. Both doors tell the lock table,
+ * in the same synchronous step as the tree change (no other transaction runs in between), as
+ * InnoDB's btr_cur_*_insert / btr_cur_*_delete call lock_update_insert / lock_update_delete:
+ *  - an entry *inserted* (a new record, marked or not) takes its successor's gap-covering locks
+ *    as gap locks, so both halves of the split gap stay locked (`onEntryInserted`);
+ *  - an entry *removed* (rollback of what a change added, purge) passes its locks to its successor
+ *    as gap locks, so the joined gap stays locked (`onEntryRemoved`).
+ * Setting or clearing a delete mark, and an insert that only un-marks the entry already there,
+ * move nothing: the record stays. An index build writes into a new index, on which no lock can
+ * exist yet, so the calls there cost one map lookup each.
+ *
+ * Invariants:
  *  IW1. Index records change only here (secondary) or through `changeClustered` (clustered), each
  *       inside the caller's mini-transaction; index builds write into a new tree the same way.
+ *  IW2. Every record inserted into or removed from an index tree is reported to the lock table in
+ *       the same synchronous step (lock_update_insert / lock_update_delete), so no gap a
+ *       transaction locked ever opens without it (issue 10's phantom).
  */
-import type { BTree } from '../btree/btree.js';
 import { ENTRY_DELETE_MARK } from '../btree/btree.js';
 import { ChangeBuffer } from '../ibuf/change-buffer.js';
 import { IbufOp, type IbufOpValue } from '../ibuf/ibuf-record.js';
+import { onEntryInserted, onEntryRemoved } from '../lock/gap-inheritance.js';
+import type { LockManager } from '../lock/lock-manager.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import { ROW_ROLL_PTR_OFFSET, encodeRow, encodeSecondaryKey, type Row } from '../rec/row-format.js';
 import { writeRollPtrAt, type RollPtr } from '../undo/roll-ptr.js';
-import type { TableRuntime } from './table-runtime.js';
+import type { SecondaryRuntime, TableRuntime } from './table-runtime.js';
 
 /**
  * - `insert`: a live entry; one already there (delete-marked) is unmarked.
@@ -61,21 +83,40 @@ const IBUF_OPS: Readonly<Record<SecondaryChange, IbufOpValue>> = {
   purge: IbufOp.Purge,
 };
 
-/** Changes the secondary entry `key` of `tree` in `mtr` (IW1): the change buffer's hook. */
-export function changeSecondary(mtr: MiniTransaction, tree: BTree, key: Uint8Array, change: SecondaryChange): void {
+/**
+ * Changes the secondary entry `key` of `secondary` in `mtr` (IW1): the change buffer's hook. Gap
+ * locks in `locks` follow an entry inserted or removed (IW2).
+ */
+export function changeSecondary(
+  mtr: MiniTransaction,
+  locks: LockManager,
+  secondary: SecondaryRuntime,
+  key: Uint8Array,
+  change: SecondaryChange,
+): void {
+  const tree = secondary.tree;
   const ibuf = ChangeBuffer.of(tree.storage);
   if (ibuf?.buffer(mtr, tree, key, IBUF_OPS[change]) === true) return;
-  changeSecondaryInTree(mtr, tree, key, change);
+  changeSecondaryInTree(mtr, locks, secondary, key, change);
   ibuf?.afterDirectChange(mtr, tree);
 }
 
-function changeSecondaryInTree(mtr: MiniTransaction, tree: BTree, key: Uint8Array, change: SecondaryChange): void {
+function changeSecondaryInTree(
+  mtr: MiniTransaction,
+  locks: LockManager,
+  secondary: SecondaryRuntime,
+  key: Uint8Array,
+  change: SecondaryChange,
+): void {
+  const tree = secondary.tree;
   switch (change) {
     case 'insert':
-      if (!tree.insert(mtr, key, EMPTY, 0)) tree.setDeleteMark(mtr, key, false);
+      if (tree.insert(mtr, key, EMPTY, 0)) onEntryInserted(locks, secondary.index.id, tree, key);
+      else tree.setDeleteMark(mtr, key, false);
       return;
     case 'insert-marked':
-      if (!tree.insert(mtr, key, EMPTY, ENTRY_DELETE_MARK)) tree.setDeleteMark(mtr, key, true);
+      if (tree.insert(mtr, key, EMPTY, ENTRY_DELETE_MARK)) onEntryInserted(locks, secondary.index.id, tree, key);
+      else tree.setDeleteMark(mtr, key, true);
       return;
     case 'delete-mark':
       tree.setDeleteMark(mtr, key, true);
@@ -84,10 +125,13 @@ function changeSecondaryInTree(mtr: MiniTransaction, tree: BTree, key: Uint8Arra
       tree.setDeleteMark(mtr, key, false);
       return;
     case 'remove':
+      onEntryRemoved(locks, secondary.index.id, tree, key);
       tree.delete(mtr, key);
       return;
     case 'purge':
-      if (tree.find(key, tree.view) && (tree.view.flags & ENTRY_DELETE_MARK) !== 0) tree.delete(mtr, key);
+      if (!tree.find(key, tree.view) || (tree.view.flags & ENTRY_DELETE_MARK) === 0) return;
+      onEntryRemoved(locks, secondary.index.id, tree, key);
+      tree.delete(mtr, key);
       return;
   }
 }
@@ -101,23 +145,30 @@ export type ClusteredChange = 'insert' | 'update' | 'remove';
 
 /**
  * Changes the clustered record `key` of `table` in `mtr` (IW1): the LOB layer's hook. `value`
- * and `flags` (0 or ENTRY_DELETE_MARK) are the new record's for `insert` and `update`. Returns the
- * tree's answer (false: the key was taken for an insert, absent otherwise).
+ * and `flags` (0 or ENTRY_DELETE_MARK) are the new record's for `insert` and `update`. Gap locks
+ * in `locks` follow a record inserted or removed (IW2). Returns the tree's answer (false: the key
+ * was taken for an insert, absent otherwise).
  */
 export function changeClustered(
   mtr: MiniTransaction,
+  locks: LockManager,
   table: TableRuntime,
   key: Uint8Array,
   change: ClusteredChange,
   value: Uint8Array = EMPTY,
   flags = 0,
 ): boolean {
+  const primaryId = table.record.primary.id;
   switch (change) {
-    case 'insert':
-      return table.clustered.insert(mtr, key, value, flags);
+    case 'insert': {
+      const inserted = table.clustered.insert(mtr, key, value, flags);
+      if (inserted) onEntryInserted(locks, primaryId, table.clustered, key);
+      return inserted;
+    }
     case 'update':
       return table.clustered.update(mtr, key, value, flags);
     case 'remove':
+      onEntryRemoved(locks, primaryId, table.clustered, key);
       return table.clustered.delete(mtr, key);
   }
 }

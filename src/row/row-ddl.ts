@@ -17,6 +17,7 @@
 import { DuplicateKeyError, InUseError, UnknownIndexError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
 import type { Dictionary } from '../dict/dictionary.js';
+import type { LockManager } from '../lock/lock-manager.js';
 import type { TrxSystem } from '../mvcc/trx-system.js';
 import { decodeRowAt, encodeSecondaryKey } from '../rec/row-format.js';
 import type { IndexDef, TableSchema } from '../rec/schema.js';
@@ -34,13 +35,22 @@ export class RowDdl {
   private readonly trxSystem: TrxSystem;
   private readonly tables: TableCache;
   private readonly trxs: TrxLifecycle;
+  private readonly locks: LockManager;
 
-  constructor(storage: Storage, dictionary: Dictionary, trxSystem: TrxSystem, tables: TableCache, trxs: TrxLifecycle) {
+  constructor(
+    storage: Storage,
+    dictionary: Dictionary,
+    trxSystem: TrxSystem,
+    tables: TableCache,
+    trxs: TrxLifecycle,
+    locks: LockManager,
+  ) {
     this.storage = storage;
     this.dictionary = dictionary;
     this.trxSystem = trxSystem;
     this.tables = tables;
     this.trxs = trxs;
+    this.locks = locks;
   }
 
   createTable(schema: TableSchema): TableRuntime {
@@ -66,12 +76,14 @@ export class RowDdl {
       const schema: TableSchema = { ...table.record.schema, indexes: [...(table.record.schema.indexes ?? []), def] };
       const layout = new TableRuntime(this.storage, { ...table.record, schema, indexes: [] }).layout;
       const li = layout.indexes.findIndex((l) => l.def.name === index.name);
+      const target = { index, tree, layoutIndex: li };
       const scan = table.clustered.scan();
       const seen = new Set<string>(); // secondary-column prefixes of live rows (a unique index)
       let batch: Array<{ key: Uint8Array; marked: boolean }> = [];
       const flush = (): void => {
         const mtr = this.storage.startMtr();
-        for (const item of batch) changeSecondary(mtr, tree, item.key, item.marked ? 'insert-marked' : 'insert');
+        for (const item of batch)
+          changeSecondary(mtr, this.locks, target, item.key, item.marked ? 'insert-marked' : 'insert');
         mtr.commit();
         batch = [];
       };

@@ -32,6 +32,8 @@
  *   `changeSecondary`; it is opened here before any table page is read (its read hook merges).
  * - Large values (`src/lob/`): every clustered record is encoded by `encodeClustered` and written
  *   by `changeClustered`; undo of a LOB column goes through undo-append.ts.
+ * - Row locks (`src/lock/`): both doors move gap locks when a record appears inside a locked gap
+ *   or disappears between two (lock_update_insert / lock_update_delete, rule IW2).
  *
  * The invariants are stated where they are enforced: RE1 (phase 2 after phase 1 with no await)
  * in row-ins.ts, RE2 (the version chain) in row-vers.ts, RE3 (SEC=CLUST) in row-check.ts, RE4
@@ -107,27 +109,32 @@ export class RowEngine {
     this.dictionary = dictionary;
     this.trxSystem = trxSystem;
     this.pages = poolPageSource(storage.pool);
-    this.locks = new LockManager({ clock: options.clock, lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? 50_000 });
+    this.locks = new LockManager({
+      clock: options.clock,
+      lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? 50_000,
+      ...(options.seams?.locks !== undefined ? { seams: options.seams.locks } : {}),
+    });
     const locks = this.locks;
     this.changeBuffer = ChangeBuffer.open(storage, dictionary, {
       mode: options.changeBuffering ?? CHANGE_BUFFERING_DEFAULT,
       // An insert or a removal moves the gap locks around its entry (lock_update_insert and
-      // lock_update_delete need the page): InnoDB buffers neither where explicit locks exist.
+      // lock_update_delete, rule IW2 of index-write.ts, need the page): InnoDB buffers neither
+      // where explicit locks exist. Where this admits a change, both calls would do nothing.
       admits: (indexId, key, op) =>
-        addsEntry(op) ? !locks.hasGapLocksIn(indexId) : removesEntry(op) ? !locks.hasLocksOn(indexId, key) : true,
+        addsEntry(op) ? !locks.mayInheritOnInsert(indexId) : removesEntry(op) ? !locks.hasLocksOn(indexId, key) : true,
       seams: { mergeInTwoMtrs: options.seams?.ibufMergeInTwoMtrs === true },
     });
     this.tables = new TableCache(storage, dictionary);
     const versions = new RowVersions(this.pages, trxSystem, this.stats);
     this.versions = versions;
-    const undo = new RowUndo(storage, this.pages, this.tables, versions, trxSystem);
+    const undo = new RowUndo(storage, this.pages, this.tables, versions, trxSystem, this.locks);
     this.trxs = new TrxLifecycle(storage, trxSystem, this.locks, undo, this.stats);
     const rowLocks = new RowLocks(this.locks, this.trxs);
     this.select = new RowSelect(trxSystem, this.trxs, versions, rowLocks, options.seams);
     this.inserts = new RowInsert(storage, trxSystem, this.trxs, rowLocks, this.stats);
     this.updates = new RowUpdate(storage, trxSystem, this.trxs, rowLocks, this.inserts, this.stats, options.seams);
-    this.ddl = new RowDdl(storage, dictionary, trxSystem, this.tables, this.trxs);
-    this.purger = new Purge(purgeContext(storage, trxSystem, this.pages, this.tables, versions));
+    this.ddl = new RowDdl(storage, dictionary, trxSystem, this.tables, this.trxs, this.locks);
+    this.purger = new Purge(purgeContext(storage, trxSystem, this.pages, this.tables, versions, this.locks));
   }
 
   /** Opens (or, in a new database, creates) the transaction system and dictionary on `storage`. */
@@ -315,6 +322,7 @@ function purgeContext(
   pages: PageSource,
   tables: TableCache,
   versions: RowVersions,
+  locks: LockManager,
 ): PurgeContext {
   const startMtr = () => storage.startMtr();
   return {
@@ -327,6 +335,7 @@ function purgeContext(
     olderVersionHasEntry: (table, layoutIndex, version, entry) =>
       versions.olderVersionHasEntry(table, layoutIndex, version, entry),
     startMtr,
+    locks,
     onStep: () => storage.vfs.engineEvent('purge-step'),
   };
 }

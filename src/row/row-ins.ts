@@ -75,6 +75,7 @@ export class RowInsert {
       await this.rowLocks.waitLock(trx, wait);
     }
     const page = this.trxSystem.page;
+    const locks = this.rowLocks.locks;
     const mtr = this.storage.startMtr();
     if (table.clustered.find(key, this.entry)) {
       // Over a delete-marked record (its delete committed, purge not yet run): an update that
@@ -96,17 +97,17 @@ export class RowInsert {
         oldRollPtr,
       );
       const { value } = encodeClustered(table, row, trx.trxId, rollPtr);
-      changeClustered(mtr, table, key, 'update', value, 0);
+      changeClustered(mtr, locks, table, key, 'update', value, 0);
       table.secondaries.forEach((s, i) => {
-        changeSecondary(mtr, s.tree, newKeys[i]!, compareBytes(oldKeys[i]!, newKeys[i]!) !== 0 ? 'insert' : 'unmark');
+        changeSecondary(mtr, locks, s, newKeys[i]!, compareBytes(oldKeys[i]!, newKeys[i]!) !== 0 ? 'insert' : 'unmark');
       });
     } else {
       const rollPtr = appendRowUndo(trx, mtr, page, UndoRecordType.Insert, table, key, [], 0, ROLL_PTR_NULL);
       const value = encoded.value;
       writeTrxIdInto(value, 0, trx.trxId);
       writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
-      assert(changeClustered(mtr, table, key, 'insert', value, 0), 'RE1 the key checked free is free');
-      table.secondaries.forEach((s, i) => changeSecondary(mtr, s.tree, newKeys[i]!, 'insert'));
+      assert(changeClustered(mtr, locks, table, key, 'insert', value, 0), 'RE1 the key checked free is free');
+      table.secondaries.forEach((s, i) => changeSecondary(mtr, locks, s, newKeys[i]!, 'insert'));
     }
     mtr.commit();
     this.stats.inserts++;
@@ -126,11 +127,11 @@ export class RowInsert {
     movingFrom?: Uint8Array,
   ): Promise<void> | undefined {
     const primaryId = table.record.primary.id;
-    const rc = trx.isolation === 'read-committed';
     if (table.clustered.find(key, this.entry)) {
       if ((this.entry.flags & ENTRY_DELETE_MARK) === 0) {
-        // InnoDB locks the duplicate (shared) before reporting it: if its inserter rolls back, we win.
-        const wait = this.rowLocks.lockClustered(trx, table, key, 'S', rc ? 'record' : 'next-key');
+        // InnoDB locks the duplicate (shared) before reporting it: if its inserter rolls back, we
+        // win. The record only, at every level (row_ins_duplicate_error_in_clust: LOCK_REC_NOT_GAP).
+        const wait = this.rowLocks.lockClustered(trx, table, key, 'S', 'record');
         if (wait !== undefined) return wait;
         if (table.clustered.find(key, this.entry) && (this.entry.flags & ENTRY_DELETE_MARK) === 0) {
           throw new DuplicateKeyError(

@@ -9,7 +9,9 @@
  * Locks (InnoDB's, for the cases here): a search for one primary key that finds it takes a record
  * lock; one that does not find it takes, at REPEATABLE READ and SERIALIZABLE, a gap lock on the
  * next key so the key cannot appear (no phantom). Range scans with locks take next-key locks
- * (record locks at READ COMMITTED). An insert checks for gap locks on the next key in every index
+ * (record locks at READ COMMITTED), and a gap lock at the end of the range. A read through a
+ * secondary index locks the entries it passes and the clustered record of each row it returns
+ * (row-sel.ts says which lock where). An insert checks for gap locks on the next key in every index
  * (insert intention: stored only when it must wait) and stores no lock for its own record: the
  * record is locked *implicitly* by its DB_TRX_ID while that transaction is active, and the lock
  * becomes explicit only when another transaction wants it (`convertImplicit`), as in InnoDB.
@@ -20,6 +22,7 @@ import type { BTreeCursor } from '../btree/btree-cursor.js';
 import { SUPREMUM, type LockKind, type LockManager, type LockMode } from '../lock/lock-manager.js';
 import type { Trx } from '../mvcc/trx.js';
 import { extractPrimaryKeyFromSecondary, readTrxId } from '../rec/row-format.js';
+import { assert } from '../util/assert.js';
 import type { TableRuntime } from './table-runtime.js';
 import type { TrxLifecycle } from './trx-lifecycle.js';
 
@@ -51,6 +54,19 @@ export class RowLocks {
   }
 
   /**
+   * Takes a lock only if that needs no wait (a SERIALIZABLE plain read, which is synchronous):
+   * true when it is granted or already held, false when it would have to wait (nothing is queued).
+   */
+  tryLock(trx: Trx, indexId: number, key: Uint8Array, mode: LockMode, kind: LockKind): boolean {
+    if (this.locks.wouldWait(trx, indexId, key, mode, kind)) return false;
+    assert(
+      this.locks.acquire(trx, indexId, key, mode, kind) === undefined,
+      'K2 a request that need not wait is granted at once',
+    );
+    return true;
+  }
+
+  /**
    * An insert-intention check (lock_rec_insert_check_and_lock): nothing is stored unless the
    * insert must wait for a gap lock, which is the common case of a free gap costing one lookup.
    */
@@ -58,7 +74,7 @@ export class RowLocks {
     // No gap-covering lock in this index (a bulk load, writers that lock only rows): nothing can
     // make the insert wait, so the next-key seek, which would read the leaf, is skipped. This is
     // also what lets the change buffer take the insert without reading the page.
-    if (!this.locks.hasGapLocksIn(indexId)) return undefined;
+    if (!this.locks.mayInheritOnInsert(indexId)) return undefined;
     const after = nextKey(tree, key);
     if (!this.locks.wouldWait(trx, indexId, after, 'X', 'insert-intention')) return undefined;
     return this.locks.acquire(trx, indexId, after, 'X', 'insert-intention');
@@ -115,6 +131,17 @@ export class RowLocks {
 export function nextKey(tree: BTree, key: Uint8Array, cursor?: BTreeCursor): Uint8Array {
   const c = cursor ?? tree.cursor();
   return c.seek(key, 'gt') ? c.key() : SUPREMUM;
+}
+
+/**
+ * The first key of `tree` above the upper bound, or SUPREMUM: the gap a reverse locking scan locks
+ * first, since its next-key locks cover the gaps below the entries it passes, not the one above.
+ */
+export function firstKeyAbove(tree: BTree, bounds: { lt?: Uint8Array; lte?: Uint8Array }): Uint8Array {
+  const cursor = tree.cursor();
+  if (bounds.lt !== undefined) return cursor.seek(bounds.lt, 'ge') ? cursor.key() : SUPREMUM;
+  if (bounds.lte !== undefined) return cursor.seek(bounds.lte, 'gt') ? cursor.key() : SUPREMUM;
+  return SUPREMUM;
 }
 
 /** The first key of `tree` inside the lower bound, or SUPREMUM: the gap a locking scan past its range locks. */

@@ -20,7 +20,8 @@
  * Purge reaches the engine only through `PurgeContext` (built by row-engine.ts): the purge view,
  * the history list, the undo pages, tables by id, the version walk, and mini-transactions. Its
  * index changes go through the same doors as every writer's (index-write.ts), so the change
- * buffer and the LOB layer see purge's removals too.
+ * buffer and the LOB layer see purge's removals too, and the locks on a removed record pass to
+ * its successor there (lock_update_delete, rule IW2).
  *
  * Invariant:
  *  PG1 (PURGE-MONO, second half). Nothing an open read view or a rolling-back transaction can
@@ -28,6 +29,7 @@
  *      and a secondary entry only when no version newer than the purge view's horizon has it.
  */
 import { ENTRY_DELETE_MARK } from '../btree/btree.js';
+import type { LockManager } from '../lock/lock-manager.js';
 import type { ReadView } from '../mvcc/read-view.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import { decodeKey } from '../rec/key-codec.js';
@@ -67,6 +69,8 @@ export interface PurgeContext {
   /** row_vers_old_has_index_entry (row-vers.ts): may a view still see a version with `entry`? */
   olderVersionHasEntry(table: TableRuntime, layoutIndex: number, version: Version, entry: Uint8Array): boolean;
   startMtr(): MiniTransaction;
+  /** The lock table: locks on a removed record pass to its successor (lock_update_delete, through index-write.ts). */
+  readonly locks: LockManager;
   /** Called once per step, after the view is cloned (the fault VFS's 'purge-step' crash point). */
   onStep(): void;
 }
@@ -143,9 +147,9 @@ export class Purge {
         for (const s of table.secondaries) {
           // 'purge' removes the entry only if it is still delete-marked: checked where it is
           // applied, so the change buffer can take it without reading the page.
-          changeSecondary(mtr, s.tree, encodeSecondaryKey(table.layout, s.layoutIndex, row), 'purge');
+          changeSecondary(mtr, ctx.locks, s, encodeSecondaryKey(table.layout, s.layoutIndex, row), 'purge');
         }
-        changeClustered(mtr, table, key, 'remove');
+        changeClustered(mtr, ctx.locks, table, key, 'remove');
         mtr.commit();
         return;
       }
@@ -158,7 +162,7 @@ export class Purge {
       const entry = encodeSecondaryKey(table.layout, s.layoutIndex, old as Row);
       if (this.stillNeeded(table, s.layoutIndex, key, entry)) continue;
       const mtr = ctx.startMtr();
-      changeSecondary(mtr, s.tree, entry, 'purge'); // only if still delete-marked (see above)
+      changeSecondary(mtr, ctx.locks, s, entry, 'purge'); // only if still delete-marked (see above)
       mtr.commit();
     }
   }

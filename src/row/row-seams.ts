@@ -3,6 +3,8 @@
  * package entry): each breaks one rule on purpose, so a test or the simulator can show that the
  * check guarding it has teeth.
  */
+import type { LockManagerTestSeams } from '../lock/lock-manager.js';
+
 export interface RowEngineTestSeams {
   /** Seed 002's teeth: the purge view may move backwards. */
   readonly allowPurgeViewBackwards?: boolean;
@@ -17,4 +19,6 @@ export interface RowEngineTestSeams {
    * marks them processed in a later one, as MySQL bug 66819 did (IBUF-SAME-MTR broken).
    */
   readonly ibufMergeInTwoMtrs?: boolean;
+  /** Issue 10's teeth: the lock manager's two bugs, put back. */
+  readonly locks?: LockManagerTestSeams;
 }

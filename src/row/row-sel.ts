@@ -10,10 +10,26 @@
  *
  * SERIALIZABLE turns a plain read into a shared locking read, as InnoDB does; reads are synchronous
  * here, so one that would have to wait throws ERR_WOULD_WAIT instead (getForShare waits).
+ *
+ * ## What a SERIALIZABLE plain read locks (InnoDB's row_search_mvcc with LOCK_S)
+ * - A point read by primary key: the record (record lock), or the gap where it would be.
+ * - A scan of the clustered index or of a secondary index: every entry it passes, delete-marked
+ *   or not, with a next-key lock (the entry and the gap before it); then the gap past the last
+ *   entry of the range (a forward scan that was not cut short by its limit), or the gap above the
+ *   range (a reverse scan, locked first: its next-key locks cover the gaps below its entries).
+ *   No row can then enter the range while the transaction is open (no phantom).
+ * - Through a secondary index, also the clustered record of each live entry (record lock, as
+ *   lock_clust_rec_read_check_and_lock with LOCK_REC_NOT_GAP), so a writer of the row waits too.
+ * - `getByIndex` with every column of a unique index, finding a live entry: that entry alone
+ *   (record lock: InnoDB's unique search takes LOCK_REC_NOT_GAP, since no other entry can have
+ *   the key); a delete-marked one keeps its next-key lock and the search goes on.
+ * An entry's implicit lock is its row's active writer's (approximating lock_sec_rec_some_has_impl
+ * by the row's newest DB_TRX_ID), made explicit before the read asks (row-lock.ts).
  */
 import { IndexNotVisibleError, ReadOnlyTransactionError, UnknownIndexError, WouldWaitError } from '../errors.js';
-import { ENTRY_DELETE_MARK, type EntryView, newEntryView } from '../btree/btree.js';
-import { SUPREMUM, type LockKind, type LockMode } from '../lock/lock-manager.js';
+import { type BTree, ENTRY_DELETE_MARK, type EntryView, newEntryView } from '../btree/btree.js';
+import type { BTreeCursor } from '../btree/btree-cursor.js';
+import type { LockKind, LockMode } from '../lock/lock-manager.js';
 import type { ReadView } from '../mvcc/read-view.js';
 import type { Trx } from '../mvcc/trx.js';
 import type { TrxSystem } from '../mvcc/trx-system.js';
@@ -27,10 +43,11 @@ import {
   prefixValues,
   primaryKeyBytes,
   primaryRange,
+  type ByteRange,
   type KeyInput,
   type KeyRange,
 } from './keys.js';
-import { firstKeyAtOrAfter, nextKey, type RowLocks } from './row-lock.js';
+import { firstKeyAbove, firstKeyAtOrAfter, nextKey, type RowLocks } from './row-lock.js';
 import { rowFromEntry, type RowVersions } from './row-vers.js';
 import type { RowEngineTestSeams } from './row-seams.js';
 import type { SecondaryRuntime, TableRuntime } from './table-runtime.js';
@@ -65,6 +82,7 @@ export class RowSelect {
    */
   viewFor(trx: Trx | undefined): { view: ReadView | undefined; close: boolean } {
     if (trx === undefined) {
+      this.trxs.checkReadable(); // a transaction's reads were checked by checkActive
       if (this.trxSystem.activeIds().length === 0) return { view: undefined, close: false };
       return { view: this.trxSystem.openAutocommitView(), close: true };
     }
@@ -101,20 +119,19 @@ export class RowSelect {
   /** SERIALIZABLE turns a plain read into a shared locking read (InnoDB); it must not wait here. */
   private serializableGet(trx: Trx, table: TableRuntime, key: Uint8Array): Row | undefined {
     this.trxs.ensureTrxId(trx);
-    const found = table.clustered.find(key, this.entry);
-    const [lockKey, kind]: [Uint8Array, LockKind] = found ? [key, 'record'] : [nextKey(table.clustered, key), 'gap'];
-    if (found)
-      this.rowLocks.convertImplicit(
-        trx,
-        table.record.primary.id,
-        key,
-        readTrxId(this.entry.page, this.entry.valueOffset),
-      );
-    if (this.rowLocks.locks.wouldWait(trx, table.record.primary.id, lockKey, 'S', kind))
-      throw new WouldWaitError(table.name);
-    this.rowLocks.lock(trx, table.record.primary.id, lockKey, 'S', kind);
-    if (!table.clustered.find(key, this.entry)) return undefined;
+    const primaryId = table.record.primary.id;
+    if (!table.clustered.find(key, this.entry)) {
+      this.shareNow(trx, table, primaryId, nextKey(table.clustered, key), 'gap');
+      return undefined;
+    }
+    this.rowLocks.convertImplicit(trx, primaryId, key, readTrxId(this.entry.page, this.entry.valueOffset));
+    this.shareNow(trx, table, primaryId, key, 'record');
     return (this.entry.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : rowFromEntry(table, this.entry);
+  }
+
+  /** A SERIALIZABLE plain read's shared lock, taken now: one it would have to wait for is ERR_WOULD_WAIT. */
+  private shareNow(trx: Trx, table: TableRuntime, indexId: number, key: Uint8Array, kind: LockKind): void {
+    if (!this.rowLocks.tryLock(trx, indexId, key, 'S', kind)) throw new WouldWaitError(table.name);
   }
 
   /** Consistent range scan by primary key; lazy. */
@@ -134,6 +151,7 @@ export class RowSelect {
         if (row === undefined) continue;
         count++;
         yield row;
+        this.trxs.checkReadable(); // the consumer ran between rows: C4 again
       }
     } finally {
       this.releaseView(view, close);
@@ -146,27 +164,93 @@ export class RowSelect {
     range: KeyRange,
     limit: number,
   ): Generator<Row, void, undefined> {
-    this.trxs.ensureTrxId(trx);
     const indexId = table.record.primary.id;
-    const locks = this.rowLocks.locks;
-    const it = table.clustered.scan({ ...primaryRange(table, range), reverse: range.reverse === true });
+    yield* this.serializableRange(
+      trx,
+      table,
+      table.clustered,
+      indexId,
+      primaryRange(table, range),
+      range,
+      limit,
+      (key, cursor) => {
+        this.rowLocks.convertImplicit(trx, indexId, key, readTrxId(cursor.view.page, cursor.view.valueOffset));
+        this.shareNow(trx, table, indexId, key, 'next-key');
+        return cursor.deleteMarked ? undefined : rowFromEntry(table, cursor.view);
+      },
+    );
+  }
+
+  /**
+   * A SERIALIZABLE scan through a secondary index (the locks are listed at the top of this file).
+   * `uniqueKey`: the range is one full key of a unique index, so a live entry is locked alone.
+   * The newest versions are read, so an index built after the transaction began is usable.
+   */
+  private *serializableIndexScan(
+    trx: Trx,
+    table: TableRuntime,
+    secondary: SecondaryRuntime,
+    range: KeyRange,
+    limit: number,
+    uniqueKey: boolean,
+  ): Generator<Row, void, undefined> {
+    const layout = table.layout.indexes[secondary.layoutIndex]!;
+    const bounds = byteRange(layout.spec, range, `${table.name}.${secondary.index.name}`, layout.secondaryFieldCount);
+    const indexId = secondary.index.id;
+    const primaryId = table.record.primary.id;
+    yield* this.serializableRange(trx, table, secondary.tree, indexId, bounds, range, limit, (entryKey, cursor) => {
+      const marked = cursor.deleteMarked;
+      const primary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, entryKey);
+      const found = table.clustered.find(primary, this.entry);
+      const writer = found ? readTrxId(this.entry.page, this.entry.valueOffset) : 0;
+      if (found) this.rowLocks.convertImplicit(trx, indexId, entryKey, writer);
+      this.shareNow(trx, table, indexId, entryKey, uniqueKey && !marked ? 'record' : 'next-key');
+      if (marked || !found) return undefined;
+      this.rowLocks.convertImplicit(trx, primaryId, primary, writer);
+      this.shareNow(trx, table, primaryId, primary, 'record');
+      // A live entry is the projection of its row's newest version (RE3, SEC=CLUST): no re-check.
+      return (this.entry.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : rowFromEntry(table, this.entry);
+    });
+  }
+
+  /**
+   * The frame of a SERIALIZABLE scan of one index: the gap above the range first (reverse), then
+   * each entry in range through `lockEntry` (it locks the entry and returns its row, or undefined
+   * to skip it), then the gap past the last entry (forward, unless the limit cut the scan short).
+   */
+  private *serializableRange(
+    trx: Trx,
+    table: TableRuntime,
+    tree: BTree,
+    indexId: number,
+    bounds: ByteRange,
+    range: KeyRange,
+    limit: number,
+    lockEntry: (key: Uint8Array, cursor: BTreeCursor) => Row | undefined,
+  ): Generator<Row, void, undefined> {
+    this.trxs.ensureTrxId(trx);
+    if (bounds.limit === 0) return; // a range no key can fall in: nothing to lock
+    const reverse = range.reverse === true;
+    if (reverse) this.shareNow(trx, table, indexId, firstKeyAbove(tree, bounds), 'gap');
+    const it = tree.scan({ ...bounds, reverse });
     let count = 0;
     let last: Uint8Array | undefined;
     while (count < limit && it.step()) {
-      const key = it.cursor.key();
-      last = key;
-      this.rowLocks.convertImplicit(trx, indexId, key, readTrxId(it.cursor.view.page, it.cursor.view.valueOffset));
-      if (locks.wouldWait(trx, indexId, key, 'S', 'next-key')) throw new WouldWaitError(table.name);
-      this.rowLocks.lock(trx, indexId, key, 'S', 'next-key');
-      if (it.cursor.deleteMarked) continue;
+      last = it.cursor.key();
+      const row = lockEntry(last, it.cursor);
+      if (row === undefined) continue;
       count++;
-      yield rowFromEntry(table, it.cursor.view);
+      yield row;
+      this.trxs.checkReadable(); // the consumer ran between rows: C4 again
     }
-    if (count < limit && range.reverse !== true) {
-      const after = last === undefined ? SUPREMUM : nextKey(table.clustered, last);
-      if (locks.wouldWait(trx, indexId, after, 'S', 'gap')) throw new WouldWaitError(table.name);
-      this.rowLocks.lock(trx, indexId, after, 'S', 'gap');
-    }
+    if (count < limit && !reverse)
+      this.shareNow(
+        trx,
+        table,
+        indexId,
+        last === undefined ? firstKeyAtOrAfter(tree, bounds) : nextKey(tree, last),
+        'gap',
+      );
   }
 
   /** Consistent scan through a secondary index, in index order; returns whole rows. */
@@ -179,6 +263,10 @@ export class RowSelect {
     if (trx !== undefined) this.trxs.checkActive(trx);
     const secondary = secondaryOf(table, indexName);
     const limit = checkLimit(range.limit);
+    if (trx?.isolation === 'serializable') {
+      yield* this.serializableIndexScan(trx, table, secondary, range, limit, false);
+      return;
+    }
     const layout = table.layout.indexes[secondary.layoutIndex]!;
     const { view, close } = this.viewFor(trx);
     try {
@@ -204,6 +292,7 @@ export class RowSelect {
           continue;
         count++;
         yield row;
+        this.trxs.checkReadable(); // the consumer ran between rows: C4 again
       }
     } finally {
       this.releaseView(view, close);
@@ -219,14 +308,15 @@ export class RowSelect {
     if (trx !== undefined) this.trxs.checkActive(trx);
     const secondary = secondaryOf(table, indexName);
     const layout = table.layout.indexes[secondary.layoutIndex]!;
+    const values = prefixValues(layout.secondaryFieldCount, key, `${table.name}.${indexName}`);
     if (trx?.isolation === 'serializable') {
-      for (const row of this.indexScan(trx, table, indexName, { gte: key, lte: key, limit: 1 })) return row;
+      const uniqueKey =
+        secondary.index.unique && values.length === layout.secondaryFieldCount && values.every((v) => v !== null);
+      for (const row of this.serializableIndexScan(trx, table, secondary, { gte: key, lte: key }, 1, uniqueKey))
+        return row;
       return undefined;
     }
-    const prefix = encodeKeyPrefix(
-      prefixValues(layout.secondaryFieldCount, key, `${table.name}.${indexName}`),
-      layout.spec,
-    );
+    const prefix = encodeKeyPrefix(values, layout.spec);
     const { view, close } = this.viewFor(trx);
     try {
       if (view !== undefined && view.lowLimitId <= secondary.index.createdAtTrxId)
@@ -301,6 +391,11 @@ export class RowSelect {
     const bounds = primaryRange(table, range);
     if (bounds.limit === 0) return; // a range no key can fall in
     const reverse = range.reverse === true;
+    if (reverse && kind === 'next-key') {
+      // The gap above the range: the next-key locks below cover the gaps under the entries only.
+      const wait = this.rowLocks.lock(trx, indexId, firstKeyAbove(table.clustered, bounds), mode, 'gap');
+      if (wait !== undefined) await this.rowLocks.waitLock(trx, wait);
+    }
     let resumeAfter: Uint8Array | undefined;
     let count = 0;
     for (;;) {
@@ -335,6 +430,7 @@ export class RowSelect {
       const row = rowFromEntry(table, this.entry);
       count++;
       yield row;
+      this.trxs.checkReadable(); // the consumer ran between rows: C4 again
       if (count >= limit) return;
     }
   }

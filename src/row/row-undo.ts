@@ -17,6 +17,7 @@
  *       mid-rollback resumes exactly where it stopped.
  */
 import type { Storage } from '../core/storage.js';
+import type { LockManager } from '../lock/lock-manager.js';
 import type { Trx } from '../mvcc/trx.js';
 import type { TrxSystem } from '../mvcc/trx-system.js';
 import type { MiniTransaction } from '../redo/mtr.js';
@@ -36,14 +37,24 @@ export class RowUndo {
   private readonly tables: TableCache;
   private readonly versions: RowVersions;
   private readonly trxSystem: TrxSystem;
+  /** The lock table: gap locks follow the entries rollback removes and re-inserts (IW2). */
+  private readonly locks: LockManager;
   private readonly entry: EntryView = newEntryView();
 
-  constructor(storage: Storage, pages: PageSource, tables: TableCache, versions: RowVersions, trxSystem: TrxSystem) {
+  constructor(
+    storage: Storage,
+    pages: PageSource,
+    tables: TableCache,
+    versions: RowVersions,
+    trxSystem: TrxSystem,
+    locks: LockManager,
+  ) {
     this.storage = storage;
     this.pages = pages;
     this.tables = tables;
     this.versions = versions;
     this.trxSystem = trxSystem;
+    this.locks = locks;
   }
 
   /** Applies undo records of `trx` newest first, down to undo number `toUndoNo` (RE4). */
@@ -78,9 +89,10 @@ export class RowUndo {
     if (readTrxId(this.entry.page, this.entry.valueOffset) !== trx.trxId) return;
     const current = rowFromEntry(table, this.entry);
     const currentKeys = secondaryKeys(table, current);
+    const locks = this.locks;
     if (record.type === UndoRecordType.Insert) {
-      currentKeys.forEach((k, i) => changeSecondary(mtr, table.secondaries[i]!.tree, k, 'remove'));
-      changeClustered(mtr, table, key, 'remove');
+      currentKeys.forEach((k, i) => changeSecondary(mtr, locks, table.secondaries[i]!, k, 'remove'));
+      changeClustered(mtr, locks, table, key, 'remove');
       return;
     }
     const old: MutableRow = { ...current };
@@ -94,30 +106,30 @@ export class RowUndo {
       // restored record, so remove it now (InnoDB's row_undo_mod_remove_clust_low).
       const oldKeys = secondaryKeys(table, old);
       table.secondaries.forEach((s, i) => {
-        changeSecondary(mtr, s.tree, currentKeys[i]!, 'remove');
-        if (compareBytes(oldKeys[i]!, currentKeys[i]!) !== 0) changeSecondary(mtr, s.tree, oldKeys[i]!, 'remove');
+        changeSecondary(mtr, locks, s, currentKeys[i]!, 'remove');
+        if (compareBytes(oldKeys[i]!, currentKeys[i]!) !== 0) changeSecondary(mtr, locks, s, oldKeys[i]!, 'remove');
       });
-      changeClustered(mtr, table, key, 'remove');
+      changeClustered(mtr, locks, table, key, 'remove');
       return;
     }
     const { value } = encodeClustered(table, old, oldTrxId, oldRollPtr);
-    changeClustered(mtr, table, key, 'update', value, oldDeleted ? ENTRY_DELETE_MARK : 0);
+    changeClustered(mtr, locks, table, key, 'update', value, oldDeleted ? ENTRY_DELETE_MARK : 0);
     const oldKeys = secondaryKeys(table, old);
     const version: Version = { row: old, deleted: oldDeleted, trxId: oldTrxId, rollPtr: oldRollPtr };
     table.secondaries.forEach((s, i) => {
       const oldKey = oldKeys[i]!;
       const newKey = currentKeys[i]!;
       if (record.type === UndoRecordType.DeleteMark || compareBytes(oldKey, newKey) === 0) {
-        changeSecondary(mtr, s.tree, oldKey, oldDeleted ? 'delete-mark' : 'unmark');
+        changeSecondary(mtr, locks, s, oldKey, oldDeleted ? 'delete-mark' : 'unmark');
         return;
       }
       // The entry this change added: removed, unless an older version a view may see still has it.
       if (this.versions.olderVersionHasEntry(table, s.layoutIndex, { ...version, row: { ...version.row } }, newKey)) {
-        changeSecondary(mtr, s.tree, newKey, 'delete-mark');
+        changeSecondary(mtr, locks, s, newKey, 'delete-mark');
       } else {
-        changeSecondary(mtr, s.tree, newKey, 'remove');
+        changeSecondary(mtr, locks, s, newKey, 'remove');
       }
-      changeSecondary(mtr, s.tree, oldKey, oldDeleted ? 'insert-marked' : 'insert');
+      changeSecondary(mtr, locks, s, oldKey, oldDeleted ? 'insert-marked' : 'insert');
     });
   }
 }

@@ -118,6 +118,7 @@ export class RowUpdate {
       for (const i of affected)
         for (const c of table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns) columns.add(c);
       const page = this.trxSystem.page;
+      const locks = this.rowLocks.locks;
       const mtr = this.storage.startMtr();
       const rollPtr = appendRowUndo(
         trx,
@@ -133,11 +134,11 @@ export class RowUpdate {
       const value = encoded.value;
       writeTrxIdInto(value, 0, trx.trxId);
       writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
-      changeClustered(mtr, table, keyBytes, 'update', value, 0);
+      changeClustered(mtr, locks, table, keyBytes, 'update', value, 0);
       for (const i of affected) {
-        const tree = table.secondaries[i]!.tree;
-        changeSecondary(mtr, tree, oldKeys[i]!, 'delete-mark');
-        changeSecondary(mtr, tree, newKeys[i]!, 'insert');
+        const secondary = table.secondaries[i]!;
+        changeSecondary(mtr, locks, secondary, oldKeys[i]!, 'delete-mark');
+        changeSecondary(mtr, locks, secondary, newKeys[i]!, 'insert');
       }
       mtr.commit();
       this.stats.updates++;
@@ -284,9 +285,10 @@ export class RowUpdate {
     );
     writeTrxIdInto(value, 0, trx.trxId);
     writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
-    changeClustered(mtr, table, keyBytes, 'update', value, ENTRY_DELETE_MARK);
+    const locks = this.rowLocks.locks;
+    changeClustered(mtr, locks, table, keyBytes, 'update', value, ENTRY_DELETE_MARK);
     for (const [i, k] of secondaryKeys(table, current).entries())
-      changeSecondary(mtr, table.secondaries[i]!.tree, k, 'delete-mark');
+      changeSecondary(mtr, locks, table.secondaries[i]!, k, 'delete-mark');
     mtr.commit();
     this.stats.deletes++;
   }

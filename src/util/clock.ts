@@ -13,23 +13,45 @@ export interface TimerHandle {
   cancel(): void;
 }
 
+export interface TimerOptions {
+  /**
+   * The pending timer keeps the process alive (a real clock's timer is otherwise unref'd, so
+   * background work never holds a process open). Set for timers that end something the
+   * application awaits: a lock wait's timeout, so the waiting promise always settles.
+   */
+  readonly keepAlive?: boolean;
+}
+
 export interface Clock {
   /** Milliseconds, monotonic; only differences are meaningful. */
   nowMs(): number;
   /** Calls `callback` once, no earlier than `delayMs` from now. */
-  setTimer(delayMs: number, callback: () => void): TimerHandle;
+  setTimer(delayMs: number, callback: () => void, options?: TimerOptions): TimerHandle;
 }
+
+/** setTimeout's longest delay; a longer one fires at once (Node clamps it to 1 ms). */
+const TIMEOUT_MAX_MS = 2 ** 31 - 1;
 
 export class SystemClock implements Clock {
   nowMs(): number {
     return performance.now();
   }
 
-  setTimer(delayMs: number, callback: () => void): TimerHandle {
+  setTimer(delayMs: number, callback: () => void, options?: TimerOptions): TimerHandle {
     checkDelay(delayMs);
-    const timer = setTimeout(callback, Math.max(0, delayMs));
-    // A pending background timer must never keep the process alive on its own.
-    timer.unref?.();
+    const keepAlive = options?.keepAlive === true;
+    let timer: ReturnType<typeof setTimeout>;
+    const arm = (remainingMs: number): void => {
+      // Longer than setTimeout can wait: wait in steps instead of firing at once.
+      const stepMs = Math.min(Math.max(0, remainingMs), TIMEOUT_MAX_MS);
+      timer = setTimeout(
+        stepMs === remainingMs || remainingMs <= 0 ? callback : () => arm(remainingMs - stepMs),
+        stepMs,
+      );
+      // A pending background timer must never keep the process alive on its own.
+      if (!keepAlive) timer.unref?.();
+    };
+    arm(delayMs);
     return { cancel: () => clearTimeout(timer) };
   }
 }

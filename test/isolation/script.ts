@@ -8,13 +8,20 @@
  *
  *     test (id int32 primary key, value int32) = {1: 10, 2: 20}
  *
+ * or, with `runScript(script, { valueIndex: true })` (or `'unique'`), the same table with a
+ * secondary index `by_value (value)` for the statements that read through it.
+ *
  * ## Lines
  *
  *     t1: begin repeatable-read          start session t1 (read-committed | repeatable-read | serializable)
  *     t1: get 1                 -> 10    consistent read by key (a shared locking read at SERIALIZABLE)
  *     t1: scan where value%3=0  -> 3=30  consistent scan of the whole table, filtered; "empty" when nothing
  *     t1: get-for-share 1       -> 10    SELECT ... FOR SHARE (async: may wait); also get-for-update
+ *     t1: scan 3..5             -> 3=30  a consistent scan of the primary keys 3 to 5 (inclusive)
  *     t1: scan-for-share        -> waits SELECT ... FOR SHARE over the table; also scan-for-update
+ *     t1: get-by-value 20       -> 2=20  the first row (by_value order) with value 20, or "none"
+ *     t1: scan-by-value 10..20  -> 1=10 2=20   a scan through by_value (values 10 to 20; all without a range)
+ *     t1: scan-for-share 1..2 reverse -> 2=20 1=10    any scan takes a range and/or `reverse`
  *     t1: insert 3 value=30
  *     t1: update 1 value=11     -> 1 row
  *     t1: update where true value=value+10 -> 2 rows   UPDATE ... WHERE: a locking scan for update
@@ -22,6 +29,7 @@
  *     t1: delete where value=20 -> 0 rows
  *     t1: commit | rollback
  *     db: scan                  -> 1=11 2=20           an autocommit read (its own snapshot)
+ *     db: purge                 -> 1 record          purge everything no read view needs now (records processed)
  *     -> t2 1 row                        t2's waiting statement has now finished, with this result
  *
  * An expectation is a result (`10`, `none`, `1=10 2=20`, `empty`, `2 rows`), `waits` (the statement
@@ -45,6 +53,7 @@
 import { Database } from '../../src/api/database.js';
 import type { Table } from '../../src/api/table.js';
 import type { Transaction } from '../../src/api/transaction.js';
+import type { KeyRange } from '../../src/api/types.js';
 import type { TableSchema } from '../../src/rec/schema.js';
 import type { IsolationLevel } from '../../src/mvcc/trx.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -66,6 +75,14 @@ export const TEST_TABLE = {
   indexes: [],
 } satisfies TableSchema;
 
+/** The index on `value` that `runScript(script, { valueIndex: true })` adds. */
+const VALUE_INDEX = 'by_value';
+
+export interface ScriptOptions {
+  /** Give the table the secondary index `by_value (value)`, unique or not (for get-by-value and scan-by-value). */
+  readonly valueIndex?: boolean | 'unique';
+}
+
 type Outcome =
   | { readonly ok: true; readonly value: string }
   | { readonly ok: false; readonly code: string; readonly error: unknown };
@@ -84,6 +101,7 @@ export async function openTestDatabase(
     [1, 10],
     [2, 20],
   ],
+  options: ScriptOptions = {},
 ): Promise<Database> {
   const db = await Database.open({
     vfs: new MemoryVfs(),
@@ -94,7 +112,12 @@ export async function openTestDatabase(
     durability: 'none',
     clock: new ManualClock(),
   });
-  await db.createTable(TEST_TABLE);
+  const valueIndex = options.valueIndex ?? false;
+  await db.createTable(
+    valueIndex === false
+      ? TEST_TABLE
+      : { ...TEST_TABLE, indexes: [{ name: VALUE_INDEX, columns: ['value'], unique: valueIndex === 'unique' }] },
+  );
   await db.table<TestRow>('test').insertMany(rows.map(([id, value]) => ({ id, value })));
   return db;
 }
@@ -127,6 +150,10 @@ function formatCount(n: number): string {
   return n === 1 ? '1 row' : `${n} rows`;
 }
 
+function formatRecords(n: number): string {
+  return n === 1 ? '1 record' : `${n} records`;
+}
+
 /** `true`, `value=20`, `id=1`, `value%3=0`. */
 function parsePredicate(text: string): (row: TestRow) => boolean {
   if (text === 'true') return () => true;
@@ -141,6 +168,18 @@ function parsePredicate(text: string): (row: TestRow) => boolean {
     return (row) => row[column] === Number(v);
   }
   throw new Error(`bad predicate ${JSON.stringify(text)}`);
+}
+
+/** `3..5` (both ends included), then `reverse`; or nothing (the whole index). */
+function parseRange(words: readonly string[]): KeyRange {
+  let range: KeyRange = {};
+  for (const word of words) {
+    const between = /^(-?\d+)\.\.(-?\d+)$/.exec(word);
+    if (between !== null) range = { ...range, gte: Number(between[1]), lte: Number(between[2]) };
+    else if (word === 'reverse') range = { ...range, reverse: true };
+    else throw new Error(`bad range ${JSON.stringify(words.join(' '))}`);
+  }
+  return range;
 }
 
 /** `value=11` or `value=value+10`. */
@@ -176,6 +215,7 @@ async function execute(
   let table: Table<TestRow>;
   let tx: Transaction | undefined;
   if (session === 'db') {
+    if (verb === 'purge') return formatRecords(db.purge());
     table = db.table<TestRow>('test');
   } else {
     tx = sessions.get(session);
@@ -185,6 +225,7 @@ async function execute(
     table = tx.table<TestRow>('test');
   }
   const where = words[1] === 'where' ? parsePredicate(words[2] ?? '') : () => true;
+  const range = words[1] === 'where' || !verb.startsWith('scan') ? {} : parseRange(words.slice(1));
   const key = Number(words[1]);
   switch (verb) {
     case 'get': {
@@ -197,11 +238,17 @@ async function execute(
       return row === undefined ? 'none' : String(row.value);
     }
     case 'scan':
-      return formatRows([...table.scan()].filter(where));
+      return formatRows([...table.scan(range)].filter(where));
+    case 'get-by-value': {
+      const row = table.getByIndex(VALUE_INDEX, key);
+      return row === undefined ? 'none' : formatRows([row]);
+    }
+    case 'scan-by-value':
+      return formatRows([...table.scanIndex(VALUE_INDEX, range)]);
     case 'scan-for-share':
-      return formatRows(await collect(table.scanForShare(), where));
+      return formatRows(await collect(table.scanForShare(range), where));
     case 'scan-for-update':
-      return formatRows(await collect(table.scanForUpdate(), where));
+      return formatRows(await collect(table.scanForUpdate(range), where));
     case 'insert': {
       const value = parseAssignment(words[2] ?? '')({ id: key, value: 0 });
       await table.insert({ id: key, value });
@@ -249,8 +296,8 @@ export interface ScriptResult {
 }
 
 /** Runs a script on a fresh database; throws on the first line whose outcome differs, naming it. */
-export async function runScript(script: string): Promise<ScriptResult> {
-  const db = await openTestDatabase();
+export async function runScript(script: string, options: ScriptOptions = {}): Promise<ScriptResult> {
+  const db = await openTestDatabase(undefined, options);
   const sessions = new Map<string, Transaction>();
   const pending = new Map<string, Step>();
   const finished = new Map<string, Step>(); // settled, not yet acknowledged (S2)
