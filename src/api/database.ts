@@ -262,6 +262,16 @@ export class Database implements AsyncDisposable {
     return { rolledBack, purge, changeBuffer: this.engine.changeBufferStep() };
   }
 
+  /**
+   * Merges every buffered secondary-index change into its page now, and drops those of dropped
+   * indexes; returns the pages merged. InnoDB's slow shutdown: a read-only open refuses a database
+   * whose change buffer is not empty (ERR_RECOVERY_NEEDED). Synchronous, like `check()`.
+   */
+  mergeChangeBuffer(): number {
+    this.checkWritable();
+    return this.engine.changeBuffer.mergeAll();
+  }
+
   /** Runs purge until the history list is empty or nothing more can be purged now. */
   purge(): number {
     this.checkWritable();

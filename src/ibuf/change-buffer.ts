@@ -96,6 +96,17 @@
  * Set CHANGE_BUFFERING_DEFAULT to 'all' when the full-scale figures on a quiet machine (or a disk
  * whose reads are not in the page cache) show the 2x the issue asks for.
  *
+ * ## Read-only opens
+ * A merge writes pages, which a read-only open may not (RO2 of core/read-only-open.ts), and a
+ * page read without its buffered changes would show readers entries that are not there or miss
+ * some. So a read-only open of a database whose change buffer holds records is refused with
+ * ERR_RECOVERY_NEEDED, as for crash recovery and for the same reason (merging in memory only would
+ * pin every merged page in the pool, never flushed). The cure is InnoDB's own recipe for read-only
+ * media (buffering off, then a slow shutdown): `db.mergeChangeBuffer()` in a read-write open
+ * empties the buffer, and with `changeBuffering: 'none'` the background task drains it anyway, a
+ * page per step. An empty change buffer makes no difference to a read-only open: nothing is
+ * buffered (nothing is written) and the bitmap's trust flag is left as it is.
+ *
  * ## Where we differ from InnoDB
  *  - The bitmap lives in pages the space allocates on demand (ibuf-bitmap.ts), one byte per page.
  *  - Merges join the mtr of whoever reads the page (above); InnoDB merges in the I/O completion or
@@ -119,6 +130,7 @@
  *  IB9. The header's counts equal a recount of the records.
  */
 import { assert } from '../util/assert.js';
+import { RecoveryNeededError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import type { PageReadHook } from '../buffer/buffer-pool.js';
@@ -337,6 +349,12 @@ export class ChangeBuffer implements PageReadHook {
   static open(storage: Storage, dictionary: Dictionary, options: ChangeBufferOptions): ChangeBuffer {
     let header: IbufHeader;
     const pageNo = IbufHeader.find(storage.pool);
+    if (pageNo === undefined && storage.readOnly) {
+      throw new RecoveryNeededError(
+        storage.vfs.location,
+        'it was made before the change buffer existed, and a read-write open adds its header page',
+      );
+    }
     if (pageNo === undefined) {
       const mtr = storage.startMtr();
       const tree = BTree.create(storage, SYSTEM_SPACE_ID, IBUF_TREE_INDEX_ID, mtr);
@@ -345,6 +363,14 @@ export class ChangeBuffer implements PageReadHook {
       storage.log.flushUpTo(mtr.commit());
     } else {
       header = IbufHeader.read(storage.pool, pageNo);
+    }
+    if (storage.readOnly && header.recordCount > 0) {
+      // A merge writes pages (see "Read-only opens").
+      throw new RecoveryNeededError(
+        storage.vfs.location,
+        `${header.recordCount} buffered secondary-index change(s) are not merged into their pages yet; ` +
+          'call db.mergeChangeBuffer() in a read-write open first',
+      );
     }
     const tree = BTree.open(storage, SYSTEM_SPACE_ID, header.treeRoot);
     const ibuf = new ChangeBuffer(storage, dictionary, tree, header, options);
@@ -567,6 +593,8 @@ export class ChangeBuffer implements PageReadHook {
 
   /** Pages a background step merges by default: by how full the buffer is (see SWEEP_RECORDS_PER_STEP). */
   private mergePagesPerStep(): number {
+    // Buffering off: nothing more comes in, so what earlier opens buffered drains steadily.
+    if (this.mode === 'none') return MERGE_PAGES_HALF_FULL;
     const fill = this.header.bytes / this.maxBytes;
     return fill < 0.5 ? 0 : fill < 0.75 ? MERGE_PAGES_HALF_FULL : MERGE_PAGES_FULL;
   }
@@ -629,12 +657,14 @@ export class ChangeBuffer implements PageReadHook {
     return { merged, discarded };
   }
 
-  /** Merges or discards every record (tests, tools, a slow shutdown). */
-  mergeAll(): void {
+  /** Merges or discards every record (`db.mergeChangeBuffer()`, InnoDB's slow shutdown); returns the pages merged. */
+  mergeAll(): number {
+    let merged = 0;
     for (let rounds = 0; this.header.recordCount > 0 || this.deferred.length > 0; rounds++) {
       assert(rounds < 1_000_000, 'the change buffer empties');
-      this.backgroundStep(64);
+      merged += this.backgroundStep(64).merged;
     }
+    return merged;
   }
 
   /** A table's space was dropped: its records go (the bitmap went with the space). */
@@ -775,6 +805,7 @@ export class ChangeBuffer implements PageReadHook {
    * buffering on after such a run, clear every page's classes first (IB5), one bitmap page per mtr.
    */
   private settleBitmapTrust(): void {
+    if (this.storage.readOnly) return; // nothing changes a page: the bitmap stays as trusted as it was
     const header = this.header;
     const stale = (header.flags & FLAG_BITMAP_STALE) !== 0;
     if (this.mode === 'none' ? stale : !stale) return;
