@@ -52,8 +52,8 @@ import { entryCount, freeBytes, pageCapacity } from '../btree/index-page.js';
 import { assert } from '../util/assert.js';
 
 export const BITMAP_FIRST_OFFSET = SPACE_USER_OFFSET;
-const BITMAP_FIRST_PAGE = 40;
-const BITMAP_ENTRIES = 48;
+export const BITMAP_FIRST_PAGE = 40;
+export const BITMAP_ENTRIES = 48;
 const BITMAP_TRAILER = 8;
 
 export const BITMAP_BUFFERED = 0x80;

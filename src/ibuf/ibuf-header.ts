@@ -32,14 +32,18 @@ import { CorruptionError } from '../errors.js';
 import { IBUF_OP_COUNT } from './ibuf-record.js';
 
 export const IBUF_HEADER_POINTER_OFFSET = SPACE_USER_OFFSET + 8;
-const FORMAT = 40;
-const TREE_ROOT = 44;
-const COUNTERS = 48;
-const NEXT_COUNTER = 48;
-const FLAGS = 56;
-const PAGES = 60;
-const BYTES = 64;
-const RECORDS = 72;
+/** The byte table's offsets (the inspector names the fields with them). */
+export const IBUF_HEADER_LAYOUT = {
+  FORMAT: 40,
+  TREE_ROOT: 44,
+  NEXT_COUNTER: 48,
+  FLAGS: 56,
+  PAGES: 60,
+  BYTES: 64,
+  RECORDS: 72,
+} as const;
+const { FORMAT, TREE_ROOT, NEXT_COUNTER, FLAGS, PAGES, BYTES, RECORDS } = IBUF_HEADER_LAYOUT;
+const COUNTERS = NEXT_COUNTER;
 const END = RECORDS + 4 * IBUF_OP_COUNT;
 const FORMAT_VERSION = 1;
 
