@@ -282,6 +282,14 @@ export const MUTATIONS: readonly Mutation[] = [
     tests: ['test/scripts/seeds/seed-004.test.ts > exactly once', `${IBUF_CRASH} > recovers every operation`],
   },
   {
+    name: 'IBUF-SAME-MTR-split-merge',
+    rule: 'IBUF-SAME-MTR (IB2, seed 004: the bug itself, without the test-only seam)',
+    file: 'src/ibuf/change-buffer.ts',
+    find: '    if (this.mergeInTwoMtrs) {',
+    replace: '    if (true) { // mutant: every merge removes its records in a later mtr',
+    tests: ['test/scripts/seeds/seed-004.test.ts > exactly once', `${IBUF_CRASH} > recovers every operation`],
+  },
+  {
     name: 'IBUF-bitmap-never-lowered',
     rule: 'IB5 (bug class 8: bitmap and change buffer disagree)',
     file: 'src/ibuf/change-buffer.ts',
