@@ -79,7 +79,7 @@
  * machine the coordinator measures on (40,000 rows, 16 KiB pages, a 1 MiB pool, NodeVfs with the
  * files in the OS page cache, a shared 2-core machine; insert / update-index):
  *  - recovery bugs: the merge is one mtr by construction; the crash tests pass at every write and
- *    sync, and the split merge of seed 004 is caught at their 4th crash point and at the first
+ *    sync, and the split merge of seed 004 is caught at their 10th crash point and at the first
  *    simulator seed. Recovery does not merge: 119 ms against 60 ms here, the difference being
  *    the extra redo since the checkpoint; merging the whole full buffer afterwards took 57 ms.
  *  - write amplification: redo +5% / +69% per operation (the record, the header, the bitmap),

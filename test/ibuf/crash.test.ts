@@ -7,10 +7,11 @@
  * buffered; then `by_w` is dropped with changes buffered for it, and the work goes on.
  *
  * It is crashed at every write (process crash), every sync (power cut) and every fourth write
- * (torn pages); each image is recovered and must hold the rows and indexes of the state after
- * some commit at or after the last acknowledged one, read the same through every index, pass
- * `check()` (SEC=CLUST with every buffered change merged), and empty its change buffer.
- * `MINNO_CRASH_ALL=1` crashes at every write under every policy (slow).
+ * (torn pages), the shared crash points of test/support/crash-recipe.ts; each image is recovered
+ * and must hold the rows and indexes of the state after some commit at or after the last
+ * acknowledged one, read the same through every index, pass `check()` (SEC=CLUST with every
+ * buffered change merged), and empty its change buffer. `MINNO_CRASH_ALL=1` also tears every
+ * write (slow).
  *
  * The teeth: on a database with the test-only seam `ibufMergeInTwoMtrs` (seed 004's bug: a merge
  * applies the operations in one mtr and removes the records in a later one) the same crash points,
@@ -23,10 +24,11 @@ import { setDebugChecks } from '../../src/util/assert.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { type CrashImage, FaultVfs } from '../../src/vfs/fault-vfs.js';
 import {
-  type CrashPoints,
+  CRASH_POINTS,
+  type CrashPoint,
   type CrashRecipe,
+  type WorkloadSize,
   crashAtEveryPoint,
-  firstFailingPoint,
   measureWorkload,
 } from '../support/crash-recipe.js';
 import { type ItemRow, PAGE_SIZE, POOL_BYTES, itemRow, loadedItems } from './fixture.js';
@@ -170,7 +172,8 @@ async function workload(db: Database, progress: Progress): Promise<void> {
   db.engine.changeBufferStep(2);
 }
 
-function recipe(image: CrashImage, seams: DatabaseTestSeams): CrashRecipe<Database, Progress> {
+/** The crash recipe of this workload: each recovery must be the state after a commit at or after the last acknowledged. */
+function recipe(image: CrashImage, seams: DatabaseTestSeams, reached = new Set<number>()): CrashRecipe<Progress> {
   const opener = open(seams);
   return {
     image,
@@ -181,9 +184,8 @@ function recipe(image: CrashImage, seams: DatabaseTestSeams): CrashRecipe<Databa
       const model = { rows, indexes: ['by_v', 'by_w', 'by_u'] };
       return { models: [model], states: [stateOf(rows.values(), model.indexes)], acked: 0 };
     },
-    run: workload,
-    abandon: (db) => db.abandon(),
-    async verify(crashed, seed, progress, what) {
+    workload,
+    async verify(crashed, progress, what, seed) {
       const db = await opener(FaultVfs.fromImage(crashed, { seed }));
       try {
         const items = db.table<ItemRow>('items');
@@ -204,7 +206,7 @@ function recipe(image: CrashImage, seams: DatabaseTestSeams): CrashRecipe<Databa
         expect(db.status().changeBuffer.sizeBytes, `${what}: the change buffer empties`).toBe(0);
         db.check();
         await db.close();
-        return String(k);
+        reached.add(k);
       } catch (error) {
         db.abandon();
         throw error;
@@ -213,58 +215,91 @@ function recipe(image: CrashImage, seams: DatabaseTestSeams): CrashRecipe<Databa
   };
 }
 
+/**
+ * The workload run once without a crash on `image`: its status, and the image of its end (taken
+ * as a process crash would leave it).
+ */
+async function runWhole(
+  healthy: CrashRecipe<Progress>,
+): Promise<{ status: ReturnType<Database['status']>['changeBuffer']; progress: Progress; end: CrashImage }> {
+  const vfs = FaultVfs.fromImage(healthy.image, { seed: 2 });
+  const db = await healthy.open(vfs);
+  const progress = healthy.progress(db);
+  await workload(db, progress);
+  const status = db.status().changeBuffer;
+  const end = vfs.crashNow('process-crash');
+  db.abandon();
+  return { status, progress, end };
+}
+
+/**
+ * The crash points, in order, up to the first whose recovery fails its check (the teeth of a rule
+ * are "breaking it fails within n points"): the point's number and what failed.
+ */
+async function firstFailingPoint(
+  broken: CrashRecipe<Progress>,
+  size: WorkloadSize,
+): Promise<{ index: number; error: unknown } | undefined> {
+  let verified = 0;
+  const counting: CrashRecipe<Progress> = {
+    ...broken,
+    async verify(image, progress, what, seed) {
+      verified++;
+      await broken.verify(image, progress, what, seed);
+    },
+  };
+  try {
+    await crashAtEveryPoint(counting, size);
+    return undefined;
+  } catch (error) {
+    return { index: verified, error };
+  }
+}
+
 const ALL = process.env['MINNO_CRASH_ALL'] === '1';
-const POINTS: readonly CrashPoints[] = [
-  { policy: 'process-crash', at: 'operation', stride: ALL ? 1 : 3 },
-  { policy: 'power-cut', at: 'sync', stride: 1 },
-  { policy: 'torn-garbage', at: 'operation', stride: ALL ? 1 : 8 },
-];
+/** Every write (process crash), every sync (power cut), every fourth write torn; `MINNO_CRASH_ALL=1`: every write torn too. */
+const POINTS: readonly CrashPoint[] = ALL ? CRASH_POINTS.map((point) => ({ ...point, stride: 1 })) : CRASH_POINTS;
 
 describe('the change buffer under crashes', () => {
   it('recovers every operation exactly once at every write and sync of a workload that buffers, merges, purges and drops', async () => {
     const image = (await loadedItems(ROWS)).durableImage();
-    const healthy = recipe(image, {});
+    const reached = new Set<number>();
+    const healthy = { ...recipe(image, {}, reached), points: POINTS };
     // The workload buffers, merges (inside writes too) and discards: it exercises what it claims to.
-    const probe = await healthy.open(FaultVfs.fromImage(image, { seed: 2 }));
-    await workload(probe, healthy.progress(probe));
-    const status = probe.status().changeBuffer;
-    probe.abandon();
-    expect(status.buffered.insert + status.buffered.deleteMark).toBeGreaterThan(20);
-    expect(status.buffered.purge).toBeGreaterThan(0);
-    expect(status.merges).toBeGreaterThan(5);
-    expect(Object.values(status.discarded).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-    const measured = await measureWorkload(healthy);
-    expect(measured.operations).toBeGreaterThan(60);
-    expect(measured.progress.acked).toBe(measured.progress.models.length - 1);
-    expect(await healthy.verify(measured.endImage, 3, measured.progress, 'end of the workload')).toBe(
-      String(measured.progress.acked),
-    );
-    const { runs, reached } = await crashAtEveryPoint(healthy, POINTS, measured);
-    expect(runs).toBeGreaterThan(measured.operations / 3);
-    expect(reached.size).toBeGreaterThan(5);
+    const whole = await runWhole(healthy);
+    expect(whole.status.buffered.insert + whole.status.buffered.deleteMark).toBeGreaterThan(20);
+    expect(whole.status.buffered.purge).toBeGreaterThan(0);
+    expect(whole.status.merges).toBeGreaterThan(5);
+    expect(Object.values(whole.status.discarded).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(whole.progress.acked).toBe(whole.progress.models.length - 1);
+    await healthy.verify(whole.end, whole.progress, 'end of the workload', 3);
+    expect([...reached]).toEqual([whole.progress.acked]);
+    const size = await measureWorkload(healthy, 1);
+    expect(size.operations).toBeGreaterThan(60);
+    const runs = await crashAtEveryPoint(healthy, size);
+    expect(runs).toBeGreaterThan(size.operations + size.syncs);
+    expect(reached.size, 'the crashes recovered many different states').toBeGreaterThan(5);
   }, 600_000);
 
   it('teeth: with the merge split into two mtrs (seed 004) the same crash points fail within a few dozen', async () => {
     const image = (await loadedItems(ROWS)).durableImage();
-    const broken = recipe(image, { ibufMergeInTwoMtrs: true });
-    const measured = await measureWorkload(recipe(image, {}));
-    const failure = await firstFailingPoint(broken, POINTS, measured);
+    const broken = { ...recipe(image, { ibufMergeInTwoMtrs: true }), points: POINTS };
+    const size = await measureWorkload({ ...recipe(image, {}), points: POINTS }, 1);
+    const failure = await firstFailingPoint(broken, size);
     expect(failure, 'a crash point where the split merge is caught').toBeDefined();
-    console.log(
-      `seed 004 teeth: caught at crash point ${failure!.index} (${failure!.what}): ${String(failure!.error).slice(0, 160)}`,
-    );
+    console.log(`seed 004 teeth: caught at crash point ${failure!.index}: ${String(failure!.error).slice(0, 200)}`);
     expect(failure!.index).toBeLessThanOrEqual(60);
     // Without the debug check IB7 (a release build), by what the second merge does to the data.
     setDebugChecks(false);
     let release: Awaited<ReturnType<typeof firstFailingPoint>>;
     try {
-      release = await firstFailingPoint(broken, POINTS, measured);
+      release = await firstFailingPoint(broken, size);
     } finally {
       setDebugChecks(true);
     }
     expect(release, 'a crash point where the split merge is caught without debug checks').toBeDefined();
     console.log(
-      `seed 004 teeth, debug checks off: caught at crash point ${release!.index} (${release!.what}): ${String(release!.error).slice(0, 160)}`,
+      `seed 004 teeth, debug checks off: caught at crash point ${release!.index}: ${String(release!.error).slice(0, 200)}`,
     );
     expect(release!.index).toBeLessThanOrEqual(60);
   }, 600_000);

@@ -1,121 +1,103 @@
 /**
- * The crash recipe of STYLE.md, once: a workload runs on the fault VFS from a fixed image and is
- * crashed at every write (or every n-th) and every sync under a list of policies; each crash
- * image is recovered and checked against what the workload recorded it had done. The tests that
- * use it (test/ibuf/crash.test.ts) supply the workload, what it records, and the check.
+ * The crash recipe of STYLE.md, shared by the crash tests of the transactional layers
+ * (test/mvcc/crash.test.ts, test/lob/lob-crash.test.ts): run a workload on the fault VFS from a
+ * base image, crash it at every write and sync under several policies, reopen the crash image,
+ * and let the test compare it with its model.
  *
- * `firstFailingPoint` runs the same points in the same order but stops at the first whose check
- * fails, and says which it was: the teeth of a rule are "removing it fails within n points".
+ * The crash points: every operation under 'process-crash' (unsynced writes survive, so every
+ * write makes a different image); every sync under 'power-cut' (unsynced writes are lost, so only
+ * the syncs make different images); every fourth operation under 'torn-garbage' (the doublewrite
+ * buffer repairs torn page writes). A test may add its own, such as every occurrence of an engine
+ * event (`at: 'mtr-commit'`).
  */
+import { expect } from 'vitest';
+import type { Database } from '../../src/api/database.js';
 import { SimulatedCrashError } from '../../src/errors.js';
-import { type CrashImage, type CrashPolicyName, FaultVfs } from '../../src/vfs/fault-vfs.js';
+import { FaultVfs, type CrashImage, type CrashPolicyName } from '../../src/vfs/fault-vfs.js';
+import type { EngineEvent } from '../../src/vfs/vfs.js';
 
-export interface CrashPoints {
+export interface CrashPoint {
   readonly policy: CrashPolicyName;
-  readonly at: 'operation' | 'sync';
-  /** Every `stride`-th point (1: all). */
+  /** Every mutating operation, every sync, or every occurrence of an engine event. */
+  readonly at: 'operation' | 'sync' | EngineEvent;
   readonly stride: number;
 }
 
-export interface CrashRecipe<Db, Progress> {
+export const CRASH_POINTS: readonly CrashPoint[] = [
+  { policy: 'process-crash', at: 'operation', stride: 1 },
+  { policy: 'power-cut', at: 'sync', stride: 1 },
+  { policy: 'torn-garbage', at: 'operation', stride: 4 },
+];
+
+/** What a workload does to the VFS when nothing crashes: its mutating operations, syncs and engine events. */
+export interface WorkloadSize {
+  readonly operations: number;
+  readonly syncs: number;
+  readonly events?: Readonly<Record<EngineEvent, number>>;
+}
+
+export interface CrashRecipe<P> {
   /** The image every run starts from. */
   readonly image: CrashImage;
-  /** Opens (recovers) a database on `vfs`. */
-  open(vfs: FaultVfs): Promise<Db>;
-  /** What the workload has done so far, fresh for a run on `db`. */
-  progress(db: Db): Progress;
-  /** The workload: records into `progress` what must survive; may be cut by a simulated crash. */
-  run(db: Db, progress: Progress): Promise<void>;
-  /** Drops a database whose VFS crashed. */
-  abandon(db: Db): void;
-  /** Recovers `image` and checks it against `progress`; returns a label of the state reached. */
-  verify(image: CrashImage, seed: number, progress: Progress, what: string): Promise<string>;
+  readonly open: (vfs: FaultVfs) => Promise<Database>;
+  /** Called on each database right after it opens, before the workload (hooks on the VFS). */
+  readonly prepare?: (vfs: FaultVfs, db: Database) => void;
+  /** What the workload reports as it goes (for the model); made fresh for each run. */
+  readonly progress: (db: Database) => P;
+  readonly workload: (db: Database, progress: P) => Promise<void>;
+  /** Reopens and checks a crash image (a label and a seed for its own VFS given). */
+  readonly verify: (image: CrashImage, progress: P, what: string, seed: number) => Promise<void>;
+  readonly points?: readonly CrashPoint[];
 }
 
-/** One crash point: where the VFS crashes, and its name in messages. */
-interface Point {
-  readonly policy: CrashPolicyName;
-  readonly at: 'operation' | 'sync';
-  readonly n: number;
-  readonly what: string;
-}
-
-/** How many mutating operations and syncs the whole workload makes from the image. */
-export async function measureWorkload<Db, Progress>(
-  recipe: CrashRecipe<Db, Progress>,
-): Promise<{ operations: number; syncs: number; progress: Progress; endImage: CrashImage }> {
-  const probe = FaultVfs.fromImage(recipe.image, { seed: 1 });
-  const db = await recipe.open(probe);
-  const operationsBefore = probe.mutatingOperations;
-  const syncsBefore = probe.syncOperations;
-  const progress = recipe.progress(db);
-  await recipe.run(db, progress);
-  const operations = probe.mutatingOperations - operationsBefore;
-  const syncs = probe.syncOperations - syncsBefore;
-  const endImage = probe.crashNow('process-crash');
-  recipe.abandon(db);
-  return { operations, syncs, progress, endImage };
-}
-
-function pointsOf(lists: readonly CrashPoints[], operations: number, syncs: number): Point[] {
-  const points: Point[] = [];
-  for (const { policy, at, stride } of lists) {
-    const count = at === 'operation' ? operations : syncs;
-    for (let n = 1; n <= count; n += stride) points.push({ policy, at, n, what: `${policy} at ${at} ${n}` });
-  }
-  return points;
-}
-
-/** Runs the workload once, crashing at `point`; returns the image the crash left and the progress. */
-async function crashAt<Db, Progress>(
-  recipe: CrashRecipe<Db, Progress>,
-  point: Point,
-): Promise<{ image: CrashImage; progress: Progress }> {
-  const vfs = FaultVfs.fromImage(recipe.image, { seed: point.n });
+/** Runs the workload once without a crash and counts what it does (the crash points to come). */
+export async function measureWorkload<P>(
+  recipe: CrashRecipe<P>,
+  seed: number,
+): Promise<WorkloadSize & { progress: P }> {
+  const vfs = FaultVfs.fromImage(recipe.image, { seed });
   const db = await recipe.open(vfs);
+  recipe.prepare?.(vfs, db);
+  const operations = vfs.mutatingOperations;
+  const syncs = vfs.syncOperations;
+  const before = vfs.eventCounts();
   const progress = recipe.progress(db);
-  if (point.at === 'operation') vfs.crashAtOperation(point.n, point.policy);
-  else vfs.crashAtSync(point.n, point.policy);
-  try {
-    await recipe.run(db, progress);
-  } catch (error) {
-    if (!(error instanceof SimulatedCrashError) && !vfs.crashed) throw error;
-  }
-  if (!vfs.crashed) throw new Error(`${point.what}: the workload ended before its crash point`);
-  recipe.abandon(db);
-  return { image: vfs.crashImage(), progress };
+  await recipe.workload(db, progress);
+  const after = vfs.eventCounts();
+  const events = Object.fromEntries(
+    Object.entries(after).map(([name, count]) => [name, count - before[name as EngineEvent]]),
+  ) as Record<EngineEvent, number>;
+  const size = { operations: vfs.mutatingOperations - operations, syncs: vfs.syncOperations - syncs, events, progress };
+  db.abandon();
+  return size;
 }
 
-/** Crashes the workload at every point of `lists` and verifies each recovery; returns the states reached. */
-export async function crashAtEveryPoint<Db, Progress>(
-  recipe: CrashRecipe<Db, Progress>,
-  lists: readonly CrashPoints[],
-  measured: { readonly operations: number; readonly syncs: number },
-): Promise<{ runs: number; reached: Set<string> }> {
-  const reached = new Set<string>();
+/**
+ * Crashes the workload at every crash point of `size` (from `measureWorkload`), and verifies each
+ * crash image. Returns how many runs crashed.
+ */
+export async function crashAtEveryPoint<P>(recipe: CrashRecipe<P>, size: WorkloadSize): Promise<number> {
   let runs = 0;
-  for (const point of pointsOf(lists, measured.operations, measured.syncs)) {
-    const { image, progress } = await crashAt(recipe, point);
-    reached.add(await recipe.verify(image, point.n + 7, progress, point.what));
-    runs++;
-  }
-  return { runs, reached };
-}
-
-/** The same points in the same order, up to the first whose recovery fails its check. */
-export async function firstFailingPoint<Db, Progress>(
-  recipe: CrashRecipe<Db, Progress>,
-  lists: readonly CrashPoints[],
-  measured: { readonly operations: number; readonly syncs: number },
-): Promise<{ index: number; what: string; error: unknown } | undefined> {
-  const points = pointsOf(lists, measured.operations, measured.syncs);
-  for (const [index, point] of points.entries()) {
-    try {
-      const { image, progress } = await crashAt(recipe, point);
-      await recipe.verify(image, point.n + 7, progress, point.what);
-    } catch (error) {
-      return { index: index + 1, what: point.what, error };
+  for (const { policy, at, stride } of recipe.points ?? CRASH_POINTS) {
+    const points = at === 'operation' ? size.operations : at === 'sync' ? size.syncs : (size.events?.[at] ?? 0);
+    for (let n = 1; n <= points; n += stride) {
+      const vfs = FaultVfs.fromImage(recipe.image, { seed: n });
+      const db = await recipe.open(vfs);
+      recipe.prepare?.(vfs, db);
+      const progress = recipe.progress(db);
+      if (at === 'operation') vfs.crashAtOperation(n, policy);
+      else if (at === 'sync') vfs.crashAtSync(n, policy);
+      else vfs.crashAtEvent(at, n, policy);
+      try {
+        await recipe.workload(db, progress);
+      } catch (error) {
+        if (!(error instanceof SimulatedCrashError) && !vfs.crashed) throw error;
+      }
+      expect(vfs.crashed, `${policy} ${at} ${n} crashed`).toBe(true);
+      db.abandon();
+      await recipe.verify(vfs.crashImage(), progress, `${policy} ${at} ${n}`, n + 7);
+      runs++;
     }
   }
-  return undefined;
+  return runs;
 }
