@@ -70,16 +70,18 @@ export const PageType = {
   /** Large-value pages (lob layer). */
   LobFirst: 6,
   LobData: 7,
-  /** Change-buffer bitmap (ibuf layer). */
+  /** Change-buffer bitmap: free space and "has buffered changes" per page of a tablespace (ibuf layer). */
   IbufBitmap: 8,
   /** Data dictionary header (api/dictionary). */
   DictHeader: 9,
   /** Pages the storage-core tests and benchmarks modify with raw writes. */
   Raw: 10,
+  /** The change buffer's header in the system tablespace: its tree's root and counters (ibuf layer). */
+  IbufHeader: 11,
 } as const;
 
 export type PageTypeValue = (typeof PageType)[keyof typeof PageType];
-const PAGE_TYPE_MAX = 10;
+const PAGE_TYPE_MAX = 11;
 
 export function isValidPageSize(pageSize: number): boolean {
   return (

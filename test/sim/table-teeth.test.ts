@@ -13,6 +13,9 @@
  *                                  (the newest version, not the view's)     index (an id-only check misses it)
  *   evictDirtyPages                B2: a dirty page leaves the pool         pool pressure: data 1.5x the pool, so
  *                                  unwritten (a lost write)                 pages are evicted and read back
+ *   ibufMergeInTwoMtrs             IBUF-SAME-MTR (seed 004: a change-buffer  recovery's self-check: a page changed
+ *                                  merge removes its records in a later      past its buffered records is merged
+ *                                  mtr than the one that applied them)       again (IB7, or out-of-order keys)
  *
  * The last has a contrast: with the data well inside the pool the same seam goes unnoticed, which
  * is why every run now puts the pool under pressure.
@@ -71,6 +74,14 @@ describe('simulator teeth: the checks issue 9 added each catch the bug they guar
     });
     expect(await firstCatch('evictDirtyPages', 3, roomy)).toBeUndefined();
   }, 120_000);
+
+  it('change buffer: a merge split into two mini-transactions (seed 004) is caught', async () => {
+    const found = await firstCatch('ibufMergeInTwoMtrs', 10);
+    expect(found, 'caught within 10 seeds').toBeDefined();
+    console.log(
+      `ibufMergeInTwoMtrs caught at seed ${found!.seed}: [${found!.rule}] ${found!.phase}: ${found!.message.slice(0, 200)}`,
+    );
+  }, 300_000);
 
   it('background work after recovery (rollback, purge, crashed or not): the purge view missing recovered transactions is caught', async () => {
     // At the slowest client pace (many transactions in flight at a crash), where it was found.
