@@ -30,6 +30,7 @@ const CORE_CRASH = 'test/core/crash.test.ts';
 const CORE_LOG = 'test/core/log-and-corruption.test.ts';
 const GROUP_COMMIT = 'test/core/group-commit.test.ts';
 const LOG_FORMAT = 'test/redo/log-format.test.ts';
+const IBUF_CRASH = 'test/ibuf/crash.test.ts';
 const GAP_INHERITANCE = 'test/isolation/gap-lock-inheritance.test.ts';
 const SECONDARY_READS = 'test/isolation/serializable-secondary-reads.test.ts';
 
@@ -270,6 +271,31 @@ export const MUTATIONS: readonly Mutation[] = [
     find: '    row[def.name] = cursor.valueLength < 0 ? null',
     replace: '    row[def.name] = cursor.valueLength <= 0 ? null',
     tests: ['test/api/old-versions.test.ts'],
+  },
+  // ----------------------------------------------------------------------------- IBUF-SAME-MTR
+  {
+    name: 'IBUF-SAME-MTR-records-stay',
+    rule: 'IBUF-SAME-MTR (IB2, seed 004)',
+    file: 'src/ibuf/change-buffer.ts',
+    find: '      for (const record of records) this.removeRecord(mtr, record); // IBUF-SAME-MTR (IB2)',
+    replace: '      // mutant: the records stay in the change buffer after the mtr that applied them',
+    tests: ['test/scripts/seeds/seed-004.test.ts > exactly once', `${IBUF_CRASH} > recovers every operation`],
+  },
+  {
+    name: 'IBUF-SAME-MTR-split-merge',
+    rule: 'IBUF-SAME-MTR (IB2, seed 004: the bug itself, without the test-only seam)',
+    file: 'src/ibuf/change-buffer.ts',
+    find: '    if (this.mergeInTwoMtrs) {',
+    replace: '    if (true) { // mutant: every merge removes its records in a later mtr',
+    tests: ['test/scripts/seeds/seed-004.test.ts > exactly once', `${IBUF_CRASH} > recovers every operation`],
+  },
+  {
+    name: 'IBUF-bitmap-never-lowered',
+    rule: 'IB5 (bug class 8: bitmap and change buffer disagree)',
+    file: 'src/ibuf/change-buffer.ts',
+    find: '      if (entry !== old) this.bitmaps.write(mtr, tree.spaceId, pageNo, entry);',
+    replace: '      if (entry > old) this.bitmaps.write(mtr, tree.spaceId, pageNo, entry);',
+    tests: ['test/ibuf/change-buffer.test.ts', `${IBUF_CRASH} > recovers every operation`],
   },
   // ------------------------------------------------------------------------------ row locks
   {

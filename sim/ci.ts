@@ -40,7 +40,8 @@ export const CI_TABLE_SLICE_RUNS = 60;
 /**
  * Runs the table workload's CI slice: no violation; crashes at every event incl. purge steps;
  * crashes of the background work after recovery; pool pressure in nearly every phase; corruption
- * probes that land on pages the workload reads and are reported.
+ * probes that land on pages the workload reads and are reported; secondary-index changes buffered
+ * and merged by the change buffer.
  */
 export async function runTableCiSlice(): Promise<{ summary: string; problems: string[] }> {
   const report = await simulate({
@@ -57,7 +58,10 @@ export async function runTableCiSlice(): Promise<{ summary: string; problems: st
     evictingPhasesMin: { run: 0.8, recovery: 0.8, settle: 0.8 },
     settleCrashes: true,
   });
-  return { summary: `simulator CI table slice: ${JSON.stringify(ciSummary(report))}`, problems };
+  if (report.changeBuffer.buffered === 0 || report.changeBuffer.merges === 0)
+    problems.push(`the change buffer was not exercised: ${JSON.stringify(report.changeBuffer)}`);
+  const summary = { ...ciSummary(report), changeBuffer: report.changeBuffer };
+  return { summary: `simulator CI table slice: ${JSON.stringify(summary)}`, problems };
 }
 
 /** Runs per workload from the fresh seed CI adds to its fixed ones. */

@@ -18,6 +18,7 @@ import type { FaultVfs } from '../src/vfs/fault-vfs.js';
 import {
   STORAGE_SEAM_NAMES,
   type BackgroundResult,
+  type PoolCounters,
   type SimConfig,
   type SimSeams,
   type SimTarget,
@@ -116,7 +117,7 @@ export const storageTarget: SimTarget<CoreEngine> = {
     };
   },
 
-  poolCounters(engine: CoreEngine): { reads: number; evictions: number } {
+  poolCounters(engine: CoreEngine): PoolCounters {
     const stats = engine.storage.pool.stats;
     return { reads: stats.reads, evictions: stats.evictions };
   },

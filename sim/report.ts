@@ -28,6 +28,8 @@
  *                              and how often the work finished before its crash point
  *   pool                       pool pressure by phase (run, recovery, settle): phases, phases that
  *                              evicted pages, pages read and evicted
+ *   changeBuffer               the table target's change buffer over every phase: secondary-index
+ *                              operations buffered instead of reading the page, pages merged
  *   elapsedMs, simulatedOpsPerSecond, crashPointsPerMinute   timings: the only fields that
  *                              differ between two runs of the same seeds
  */
@@ -82,6 +84,7 @@ type SharedCounts = Pick<
   | 'settleCrashes'
   | 'slowSyncs'
   | 'pool'
+  | 'changeBuffer'
 >;
 
 export interface SimReport extends SharedCounts {
@@ -165,6 +168,7 @@ export function accumulate(report: SimReport, result: RunResult, focus: string |
   addFields(report.settleCrashes, stats.settleCrashes);
   addFields(report.slowSyncs, stats.slowSyncs);
   for (const phase of POOL_PHASES) addFields(report.pool[phase], stats.pool[phase]);
+  addFields(report.changeBuffer, stats.changeBuffer);
 }
 
 export function violationReport(seed: number, violation: RunViolation, replay: string): ViolationReport {
@@ -236,6 +240,7 @@ export function formatReport(report: SimReport): string[] {
       const p = report.pool[phase];
       return `${phase} ${p.evicting}/${p.phases} phases evicting (${p.evictions} evictions, ${p.reads} reads)`;
     }).join('; ')}`,
+    `change buffer: ${report.changeBuffer.buffered} operations buffered, ${report.changeBuffer.merges} pages merged`,
     report.violations.length === 0 ? 'violations: none' : `VIOLATIONS: ${report.violations.length}`,
   ];
   for (const violation of report.violations) {

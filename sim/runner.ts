@@ -45,6 +45,7 @@ import type { EpochPlan, SimPlan } from './plan.js';
 import { eventLoopTurn, microtaskTurn, type Step } from './scheduler.js';
 import {
   ModelDivergenceError,
+  type PoolCounters,
   type SimSeams,
   type SimTarget,
   type Violation,
@@ -113,6 +114,8 @@ export interface RunStats {
    * everything back), 'settle' (the background work after recovery).
    */
   pool: Record<PoolPhase, { phases: number; evicting: number; reads: number; evictions: number }>;
+  /** Change-buffer work over every phase (targets with a change buffer): operations buffered, pages merged. */
+  changeBuffer: { buffered: number; merges: number };
 }
 
 export const POOL_PHASES = ['run', 'recovery', 'settle'] as const;
@@ -157,6 +160,7 @@ export function emptyStats(): RunStats {
       recovery: { phases: 0, evicting: 0, reads: 0, evictions: 0 },
       settle: { phases: 0, evicting: 0, reads: 0, evictions: 0 },
     },
+    changeBuffer: { buffered: 0, merges: 0 },
   };
 }
 
@@ -302,7 +306,7 @@ class Run<E, Op> {
   }
 
   /** Counts one phase's pool work: `before` is the engine's pool counters when the phase began. */
-  private countPool(phase: PoolPhase, engine: E, before: { reads: number; evictions: number }): void {
+  private countPool(phase: PoolPhase, engine: E, before: PoolCounters): void {
     const after = this.target.poolCounters(engine);
     const entry = this.stats.pool[phase];
     const evictions = after.evictions - before.evictions;
@@ -310,6 +314,8 @@ class Run<E, Op> {
     if (evictions > 0) entry.evicting++;
     entry.reads += after.reads - before.reads;
     entry.evictions += evictions;
+    this.stats.changeBuffer.buffered += (after.buffered ?? 0) - (before.buffered ?? 0);
+    this.stats.changeBuffer.merges += (after.merges ?? 0) - (before.merges ?? 0);
   }
 
   private newVfs(image?: CrashImage): FaultVfs {

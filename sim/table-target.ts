@@ -17,6 +17,7 @@ import { storageSeams, storageTarget, tickSynced, type CoreEngine } from './core
 import {
   ROW_SEAM_NAMES,
   type BackgroundResult,
+  type PoolCounters,
   type SimConfig,
   type SimSeams,
   type SimTarget,
@@ -72,6 +73,8 @@ export function makeTableTarget(options: TableTargetOptions = {}): SimTarget<Tab
           background: 'manual',
           clock,
           lockWaitTimeoutMs: 5_000,
+          // Buffered secondary-index changes and their merges under every fault (off by default).
+          changeBuffering: 'all',
         },
         {
           ...(backwards ? { allowPurgeViewBackwards: true } : {}),
@@ -126,8 +129,11 @@ export function makeTableTarget(options: TableTargetOptions = {}): SimTarget<Tab
       return storageTarget.recoveryCounters(coreView(engine));
     },
 
-    poolCounters(engine: TableEngine): { reads: number; evictions: number } {
-      return storageTarget.poolCounters(coreView(engine));
+    poolCounters(engine: TableEngine): PoolCounters {
+      const changeBuffer = engine.db.engine.changeBufferStatus();
+      let buffered = 0;
+      for (const n of Object.values(changeBuffer.buffered)) buffered += n;
+      return { ...storageTarget.poolCounters(coreView(engine)), buffered, merges: changeBuffer.merges };
     },
 
     selfCheck(engine: TableEngine): void {

@@ -73,6 +73,7 @@ export const ROW_SEAM_NAMES = [
   'recoveredMissingFromPurgeView',
   'indexChangeByFirstColumn',
   'indexScanReadsNewest',
+  'ibufMergeInTwoMtrs',
 ] as const;
 export const SEAM_NAMES = [...STORAGE_SEAM_NAMES, ...ROW_SEAM_NAMES] as const;
 export type SeamName = (typeof SEAM_NAMES)[number];
@@ -104,6 +105,14 @@ export interface SimConfig {
   readonly clientTurns?: number;
 }
 
+/** What `SimTarget.poolCounters` reports (counts since the engine opened). */
+export interface PoolCounters {
+  readonly reads: number;
+  readonly evictions: number;
+  readonly buffered?: number;
+  readonly merges?: number;
+}
+
 /** What a background action or a clock advance did that the durability window depends on. */
 export interface BackgroundResult {
   /** A documented log sync (the once-a-second tick) completed: everything committed before is durable. */
@@ -128,8 +137,11 @@ export interface SimTarget<E> {
   readonly logPath: string;
   /** Counters of the last recovery worth reporting (pages restored from the doublewrite buffer...). */
   recoveryCounters(engine: E): Readonly<Record<string, number>>;
-  /** Buffer pool counters since open: pages read from disk and evictions (pool pressure, by phase). */
-  poolCounters(engine: E): { readonly reads: number; readonly evictions: number };
+  /**
+   * Buffer pool counters since open: pages read from disk and evictions (pool pressure, by phase);
+   * for an engine with a change buffer, also operations buffered and pages merged since open.
+   */
+  poolCounters(engine: E): PoolCounters;
   /** Structural self-checks (the buffer pool's lists today, `check()` later); throws on failure. */
   selfCheck(engine: E): void;
   /**

@@ -39,6 +39,12 @@ import { LOB_BYTES_LIMIT } from '../lob/lob-format.js';
 import { RowEngine, type RowEngineTestSeams } from '../row/row-engine.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';
 import type { PurgeResult } from '../row/row-purge.js';
+import {
+  CHANGE_BUFFERING_MODES,
+  type ChangeBuffering,
+  type ChangeBufferStatus,
+  type ChangeBufferStepResult,
+} from '../ibuf/change-buffer.js';
 import { type BackupOptions, type BackupResult, hotBackup } from '../core/hot-backup.js';
 import { checkCreateIndexOptions, type CreateIndexOptions, runIndexBuild } from './index-build-runner.js';
 import { Snapshot } from './snapshot.js';
@@ -83,6 +89,12 @@ export interface DatabaseOptions {
   readonly maxValueBytes?: number;
   /** 'auto' (default): background work runs on timers. 'manual': only `runBackgroundWork()`. */
   readonly background?: 'auto' | 'manual';
+  /**
+   * Which changes to secondary-index pages that are not in the buffer pool are buffered instead
+   * of reading the page (InnoDB's innodb_change_buffering): 'all', 'inserts' or 'none' (default,
+   * as MySQL 8.4; see src/ibuf/change-buffer.ts for the measurements behind it).
+   */
+  readonly changeBuffering?: ChangeBuffering;
   readonly clock?: Clock;
   readonly onRecoveryProgress?: (progress: RecoveryProgress) => void;
 }
@@ -111,6 +123,7 @@ export interface DatabaseStatus {
   readonly durableLsn: number;
   readonly checkpointLsn: number;
   readonly bufferPool: ReturnType<Storage['pool']['snapshot']>;
+  readonly changeBuffer: ChangeBufferStatus;
 }
 
 const PURGE_INTERVAL_MS = 100;
@@ -165,6 +178,14 @@ export class Database implements AsyncDisposable {
         `isolation must be one of ${ISOLATION_LEVELS.join(', ')}, got ${String(options.isolation)}`,
       );
     }
+    if (
+      options.changeBuffering !== undefined &&
+      !(CHANGE_BUFFERING_MODES as readonly string[]).includes(options.changeBuffering)
+    ) {
+      throw new InvalidArgumentError(
+        `changeBuffering must be one of ${CHANGE_BUFFERING_MODES.join(', ')}, got ${String(options.changeBuffering)}`,
+      );
+    }
     for (const flag of ['createIfMissing', 'errorIfExists', 'readOnly'] as const) {
       if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
         throw new InvalidArgumentError(`${flag} must be a boolean, got ${String(options[flag])}`);
@@ -206,6 +227,7 @@ export class Database implements AsyncDisposable {
         ...(lockWaitTimeoutMs !== undefined ? { lockWaitTimeoutMs } : {}),
         ...(valueBytesMax !== undefined ? { valueBytesMax } : {}),
         ...((options.background ?? 'auto') === 'auto' ? { purgeLagLogs: PURGE_LAG_LOGS } : {}),
+        ...(options.changeBuffering !== undefined ? { changeBuffering: options.changeBuffering } : {}),
         seams,
       });
     } catch (error) {
@@ -245,13 +267,29 @@ export class Database implements AsyncDisposable {
   }
 
   /**
-   * One slice of background work: roll back one transaction recovery found active, and a purge
-   * batch. In 'manual' mode tests call this (and `storage.backgroundStep()`) themselves.
+   * One slice of background work: roll back one transaction recovery found active, a purge batch,
+   * and a change-buffer step (discards, and merges once the buffer is half full). In 'manual' mode
+   * tests call this (and `storage.backgroundStep()`) themselves.
    */
-  runBackgroundWork(maxPurgeRecords = 1000): { rolledBack: boolean; purge: PurgeResult } {
+  runBackgroundWork(maxPurgeRecords = 1000): {
+    rolledBack: boolean;
+    purge: PurgeResult;
+    changeBuffer: ChangeBufferStepResult;
+  } {
     this.checkWritable();
     const rolledBack = this.engine.rollbackRecoveredStep();
-    return { rolledBack, purge: this.engine.purgeStep(maxPurgeRecords) };
+    const purge = this.engine.purgeStep(maxPurgeRecords);
+    return { rolledBack, purge, changeBuffer: this.engine.changeBufferStep() };
+  }
+
+  /**
+   * Merges every buffered secondary-index change into its page now, and drops those of dropped
+   * indexes; returns the pages merged. InnoDB's slow shutdown: a read-only open refuses a database
+   * whose change buffer is not empty (ERR_RECOVERY_NEEDED). Synchronous, like `check()`.
+   */
+  mergeChangeBuffer(): number {
+    this.checkWritable();
+    return this.engine.changeBuffer.mergeAll();
   }
 
   /** Runs purge until the history list is empty or nothing more can be purged now. */
@@ -412,6 +450,7 @@ export class Database implements AsyncDisposable {
       durableLsn: log.durableLsn,
       checkpointLsn: log.checkpointLsn,
       bufferPool: this.storage.pool.snapshot(),
+      changeBuffer: this.engine.changeBufferStatus(),
     };
   }
 

@@ -73,7 +73,6 @@ class TreeChecker {
   private readonly spaceId: number;
   private readonly fileName: string;
   private readonly limits;
-  private readonly currentLsn: number;
   private indexIdHigh = 0;
   private indexIdLow = 0;
   private readonly visited = new Set<number>();
@@ -89,7 +88,6 @@ class TreeChecker {
     this.spaceId = spaceId;
     this.fileName = spaceFileName(spaceId);
     this.limits = btreeLimits(storage.pageSize);
-    this.currentLsn = storage.log.currentLsn;
   }
 
   run(rootPageNo: number): TreeCheckResult {
@@ -179,12 +177,10 @@ class TreeChecker {
       pageNo,
       () => `BT2 level ${level}, expected ${expectedLevel} (one below the parent)`,
     );
+    // Read now, not when the walk began: reading a page may merge buffered changes into it (ibuf).
     const lsn = pageLsn(page);
-    this.require(
-      lsn <= this.currentLsn,
-      pageNo,
-      () => `BT6 page LSN ${lsn} is above the log's current LSN ${this.currentLsn}`,
-    );
+    const currentLsn = this.storage.log.currentLsn;
+    this.require(lsn <= currentLsn, pageNo, () => `BT6 page LSN ${lsn} is above the log's current LSN ${currentLsn}`);
   }
 
   /** BT5: each level is a doubly linked list in key order (depth-first visits each level left to right). */

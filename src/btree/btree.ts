@@ -138,6 +138,14 @@ function treeState(storage: Storage, spaceId: number, rootPageNo: number, fresh:
   return state;
 }
 
+/**
+ * Marks the tree rooted at (spaceId, rootPageNo) changed, so its cursors re-seek (CUR1): for a
+ * layer that changes a leaf in place without the tree's methods (the change buffer's merge).
+ */
+export function noteTreeChanged(storage: Storage, spaceId: number, rootPageNo: number): void {
+  treeState(storage, spaceId, rootPageNo, false).epoch++;
+}
+
 // Scratch builders: one operation runs at a time (single thread), and no two uses nest.
 const builderLeft = new PageBuilder();
 const builderRight = new PageBuilder();
@@ -226,24 +234,55 @@ export class BTree {
     let pageNo = this.rootPageNo;
     let expectedLevel = -1;
     for (;;) {
-      const frame = pool.fix(this.spaceId, pageNo);
+      const frame = this.fixNode(pageNo, expectedLevel);
       const page = frames[frame]!;
       const level = pageLevel(page);
-      const n = entryCount(page);
-      if (
-        readU16(page, FIL_PAGE_TYPE) !== PageType.Index ||
-        (expectedLevel >= 0 && level !== expectedLevel) ||
-        (level > 0 && n === 0)
-      ) {
-        pool.unfix(frame);
-        throw this.corruptNode(page, pageNo, expectedLevel);
-      }
       if (level === 0) return frame;
-      const slot = edge === 0 ? searchInternal(page, key, keyLength) : edge < 0 ? 0 : n - 1;
+      const slot = edge === 0 ? searchInternal(page, key, keyLength) : edge < 0 ? 0 : entryCount(page) - 1;
       pageNo = childAt(page, slot);
       expectedLevel = level - 1;
       pool.unfix(frame);
     }
+  }
+
+  /**
+   * The page number of the leaf that holds (or would hold) `key`, found without reading that
+   * leaf: the descent stops at level 1 and returns the child it points to. NIL_PAGE when the root
+   * is the leaf. The change buffer's question (InnoDB's BTR_INSERT descent to the level above the
+   * leaves): is the leaf in the buffer pool, and if not, which page to buffer the change for.
+   */
+  leafPageNoFor(key: Uint8Array): number {
+    this.checkReadable();
+    const pool = this.storage.pool;
+    let pageNo = this.rootPageNo;
+    let expectedLevel = -1;
+    for (;;) {
+      const frame = this.fixNode(pageNo, expectedLevel);
+      const page = pool.frames[frame]!;
+      const level = pageLevel(page);
+      const child = level === 0 ? NIL_PAGE : childAt(page, searchInternal(page, key, key.length));
+      pool.unfix(frame);
+      if (level <= 1) return child;
+      pageNo = child;
+      expectedLevel = level - 1;
+    }
+  }
+
+  /** Fixes a node met on a descent, checked (BT1, BT2, BT8): the caller unfixes it. */
+  private fixNode(pageNo: number, expectedLevel: number): number {
+    const pool = this.storage.pool;
+    const frame = pool.fix(this.spaceId, pageNo);
+    const page = pool.frames[frame]!;
+    const level = pageLevel(page);
+    if (
+      readU16(page, FIL_PAGE_TYPE) !== PageType.Index ||
+      (expectedLevel >= 0 && level !== expectedLevel) ||
+      (level > 0 && entryCount(page) === 0)
+    ) {
+      pool.unfix(frame);
+      throw this.corruptNode(page, pageNo, expectedLevel);
+    }
+    return frame;
   }
 
   /**

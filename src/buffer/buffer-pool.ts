@@ -44,6 +44,10 @@
  *  B7. After a page write or sync fails, no page is flushed again (the doublewrite slots may
  *      hold the only good copy of a page whose in-place write was lost): the failure poisons the
  *      engine's health (util/engine-health.ts), and a flush runs only while it is open.
+ *  B8. A page that came from disk (`fix`'s read, or recovery's `fixWith`) goes through the read
+ *      hook, when one is installed, before any `fix` hands it out: the change buffer merges its
+ *      buffered changes there (ibuf/change-buffer.ts, rule IBUF-SAME-MTR), so nobody uses a page
+ *      without them. A hook that fails leaves the page un-hooked, and out of the pool when clean.
  */
 import { InvalidArgumentError, MinnoError } from '../errors.js';
 import { assert, debugChecks } from '../util/assert.js';
@@ -68,6 +72,19 @@ export interface PageIo {
 export interface WalGate {
   /** Makes redo durable up to `lsn`, synchronously. */
   flushLogUpTo(lsn: number): void;
+}
+
+/**
+ * What a layer above does with a page read from disk before anyone uses it (B8): the change
+ * buffer's merge (ibuf/change-buffer.ts). Declared here so that the pool imports nothing above
+ * it, as `WalGate`.
+ */
+export interface PageReadHook {
+  /**
+   * Called at the first `fix` of a page since it came from disk, with the frame fixed by that
+   * `fix`. It may fix and read other pages and change this one through a mini-transaction.
+   */
+  afterRead(frame: number, spaceId: number, pageNo: number): void;
 }
 
 export interface BufferPoolOptions {
@@ -139,6 +156,9 @@ export class BufferPool {
   private readonly youngStamp: Float64Array;
   private readonly flPrev: Int32Array;
   private readonly flNext: Int32Array;
+  /** Per frame: 1 while a page that came from disk has not been through the read hook yet (B8). */
+  private readonly unhooked: Uint8Array;
+  private readHook: PageReadHook | undefined;
   private readonly freeStack: Int32Array;
   private freeCount: number;
 
@@ -195,6 +215,7 @@ export class BufferPool {
     this.youngStamp = new Float64Array(frameCount);
     this.flPrev = new Int32Array(frameCount).fill(NIL);
     this.flNext = new Int32Array(frameCount).fill(NIL);
+    this.unhooked = new Uint8Array(frameCount);
     this.freeStack = new Int32Array(frameCount);
     for (let i = 0; i < frameCount; i++) this.freeStack[i] = frameCount - 1 - i;
     this.freeCount = frameCount;
@@ -237,7 +258,32 @@ export class BufferPool {
       this.stats.hits++;
     }
     this.fixCount[frame]!++;
+    if (this.unhooked[frame] === 1 && this.readHook !== undefined) this.runReadHook(frame, spaceId, pageNo);
     return frame;
+  }
+
+  /** Installs (or removes) the hook every page read from disk goes through before use (B8). */
+  setReadHook(hook: PageReadHook | undefined): void {
+    this.readHook = hook;
+  }
+
+  /** B8: the hook runs once per read; if it fails the page is read (and hooked) again next time. */
+  private runReadHook(frame: number, spaceId: number, pageNo: number): void {
+    this.unhooked[frame] = 0;
+    try {
+      this.readHook!.afterRead(frame, spaceId, pageNo);
+    } catch (error) {
+      this.fixCount[frame]!--;
+      if (this.fixCount[frame] === 0 && this.oldestMod[frame] === 0 && this.hash.get(spaceId, pageNo) === frame) {
+        this.unlinkLru(frame);
+        this.hash.delete(spaceId, pageNo);
+        this.pushFree(frame);
+        this.rebalance();
+      } else {
+        this.unhooked[frame] = 1;
+      }
+      throw error;
+    }
   }
 
   unfix(frame: number): void {
@@ -258,6 +304,7 @@ export class BufferPool {
     } else {
       this.touch(frame);
     }
+    this.unhooked[frame] = 0; // a page made anew has nothing from disk to hook (B8)
     this.fixCount[frame]!++;
     return frame;
   }
@@ -286,6 +333,11 @@ export class BufferPool {
   /** The frame of a page if it is in the pool (not fixed by this call), else -1. */
   lookup(spaceId: number, pageNo: number): number {
     return this.hash.get(spaceId, pageNo);
+  }
+
+  /** Whether the page in `frame` came from disk and has not been through the read hook yet (B8). */
+  awaitsReadHook(frame: number): boolean {
+    return this.unhooked[frame] === 1;
   }
 
   isFixed(frame: number): boolean {
@@ -343,6 +395,7 @@ export class BufferPool {
     this.frameSpace[frame] = spaceId;
     this.framePage[frame] = pageNo;
     this.fixCount[frame] = 0;
+    this.unhooked[frame] = 1;
     this.oldestMod[frame] = 0;
     this.newestMod[frame] = 0;
     this.hash.set(spaceId, pageNo, frame);

@@ -349,6 +349,14 @@ export class Storage {
   }
 
   /**
+   * The mini-transaction running now, if any (T2: at most one). A page read while it runs is read
+   * inside it: the change buffer's merge of that page joins it (ibuf/change-buffer.ts).
+   */
+  get activeMtr(): MiniTransaction | undefined {
+    return this.mtrContext?.active;
+  }
+
+  /**
    * C4 for everything that is not an mtr: a reader or a writer arriving while an mtr is still
    * active found one that an exception abandoned (one thread: nothing else leaves one open). Its
    * frames hold half an operation, so it is dropped (poisoning the engine if it changed pages)

@@ -101,6 +101,8 @@ export class Dictionary {
   private readonly headerPageNo: number;
   private readonly sysTables: BTree;
   private readonly cache = new Map<string, TableRecord>();
+  /** Bumped by every change of the cache: layers that index it by something else rebuild then. */
+  version = 0;
 
   private constructor(storage: Storage, headerPageNo: number, sysTables: BTree) {
     this.storage = storage;
@@ -177,6 +179,7 @@ export class Dictionary {
     const done = insert ? this.sysTables.insert(mtr, key, value) : this.sysTables.update(mtr, key, value);
     assert(done, `DD3 SYS_TABLES ${insert ? 'insert' : 'update'} of ${record.name}`);
     this.cache.set(record.name, record);
+    this.version++;
   }
 
   /**
@@ -233,6 +236,7 @@ export class Dictionary {
     assert(this.sysTables.delete(mtr, nameKey(name)), 'DD3 SYS_TABLES delete');
     this.storage.log.flushUpTo(mtr.commit());
     this.cache.delete(name);
+    this.version++;
     this.storage.dropSpace(record.spaceId);
   }
 

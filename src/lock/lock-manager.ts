@@ -538,6 +538,17 @@ export class LockManager {
 
   /** K1 over every key and K3 over the whole graph: expensive, for tests and `check()`. */
   validate(): void {
+    // The per-index count `mayInheritOnInsert` answers from (inserts skip their successor seek on
+    // it, and the change buffer takes an insert without its page only where it is zero).
+    const gapCovering = new Map<number, number>();
+    for (const queue of this.byKey.values())
+      for (const lock of queue)
+        if (coversGap(lock)) gapCovering.set(lock.indexId, (gapCovering.get(lock.indexId) ?? 0) + 1);
+    assert(
+      gapCovering.size === this.gapCoveringByIndex.size &&
+        [...gapCovering].every(([id, n]) => this.gapCoveringByIndex.get(id) === n),
+      'gap-covering locks counted per index',
+    );
     for (const [key, queue] of this.byKey) {
       // Order matters for one pair: an insert intention granted before a gap lock is fine (the
       // insert went ahead, then the gap was locked), the other way round it should have waited.

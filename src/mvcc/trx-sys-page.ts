@@ -6,8 +6,8 @@
  * trx_sys_get_new_trx_id, trx_sys_init_at_db_start), `trx/trx0rseg.cc` (a rollback segment
  * header: TRX_RSEG_UNDO_SLOTS and TRX_RSEG_HISTORY) and `trx/trx0purge.cc`
  * (trx_purge_add_update_undo_to_history, trx_purge_remove_log_hdr). Page 0 of space 0 records
- * where this page is, in bytes [128, 132) of its user area (`SPACE_USER_OFFSET + 0`; the other user
- * bytes belong to the dictionary).
+ * where this page is, in bytes [128, 132) of its user area (`SPACE_USER_OFFSET + 0`; +4 belongs to
+ * the dictionary, +8 to the change buffer).
  *
  * Byte table of the page (`PageType.TrxSys`, integers big-endian):
  *

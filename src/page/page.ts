@@ -70,16 +70,15 @@ export const PageType = {
   /** Large-value pages (lob layer): a LOB's first page (header and index) and its data pages. */
   LobFirst: 6,
   LobData: 7,
-  /** Change-buffer bitmap (ibuf layer). */
+  /** Change-buffer bitmap: free space and "has buffered changes" per page of a tablespace (ibuf layer). */
   IbufBitmap: 8,
   /** Data dictionary header (api/dictionary). */
   DictHeader: 9,
   /** Pages the storage-core tests and benchmarks modify with raw writes. */
   Raw: 10,
-  /**
-   * A LOB's index page: the slots past those its first page holds (lob layer). 12, not 11: 11 is
-   * the change buffer's header page (issue 14), written on its own branch at the same time.
-   */
+  /** The change buffer's header in the system tablespace: its tree's root and counters (ibuf layer). */
+  IbufHeader: 11,
+  /** A LOB's index page: the slots past those its first page holds (lob layer). */
   LobIndex: 12,
 } as const;
 

@@ -178,6 +178,14 @@ export class MiniTransaction implements PageMutator {
   }
 
   /**
+   * The frames this mtr has changed so far, in the order of their first change (a live view: do
+   * not keep it past the next write). The change buffer keeps its bitmap in step with them.
+   */
+  get modifiedFrames(): readonly number[] {
+    return this.modified;
+  }
+
+  /**
    * Appends the group to the log, stamps and dirties the changed pages, releases every fix.
    * Returns the group's end LSN (what a durable commit waits for); for an mtr that changed
    * nothing, the current LSN.

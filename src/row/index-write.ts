@@ -10,12 +10,18 @@
  * ## Secondary indexes: `changeSecondary`, the one door
  * Insert, delete-mark, unmark and remove of a secondary entry, from every writer (insert, update,
  * delete, rollback, purge, index build), go through `changeSecondary` and nothing else calls the
- * tree's write methods on a secondary index. The change buffer (`src/ibuf/`, issue 14) hooks in
- * here: when the leaf page the change needs is not in the buffer pool, the change is recorded in
- * the change buffer instead (in the caller's mtr) and merged when the page is next read (rule
- * IBUF-SAME-MTR: the merge marks the buffered record processed in the mtr that applies it). The
- * op set below is InnoDB's IBUF_OP_INSERT / IBUF_OP_DELETE_MARK / IBUF_OP_DELETE plus the unmark
- * and marked insert that rollback needs.
+ * tree's write methods on a secondary index. The change buffer (`src/ibuf/change-buffer.ts`)
+ * hooks in here: when the leaf page the change needs is not in the buffer pool, the change is
+ * recorded in the change buffer instead (in the caller's mtr) and merged when the page is next
+ * read (rule IBUF-SAME-MTR: the merge marks the buffered record processed in the mtr that applies
+ * it); after a change made in the tree, the change buffer's bitmap follows the leaves it changed.
+ * The op set below is InnoDB's IBUF_OP_INSERT / IBUF_OP_DELETE_MARK / IBUF_OP_DELETE ('purge')
+ * plus the unmark, marked insert and unconditional removal that rollback needs. A change is
+ * buffered only where the gap-lock calls below would do nothing (the change buffer's `admits`
+ * gate, set by row-engine.ts): no gap-covering lock in the index for an entry added, no lock on
+ * the entry for one removed. A merge moves no lock either: a lock taken after the change was
+ * buffered either read the page (merging it first) or lies on a later page, and then the gap it
+ * covers begins at the buffered entry, not before it (the range it guards holds no key below).
  *
  * ## Clustered records: `prepareClustered`, `encodeClustered` and `changeClustered`
  * The clustered record is the row: its value is the encoded row, stamped with DB_TRX_ID and
@@ -53,6 +59,8 @@
  *       that finishes their LOBs, and a LOB is freed in the mtr that removes its last reference.
  */
 import { ENTRY_DELETE_MARK } from '../btree/btree.js';
+import { ChangeBuffer } from '../ibuf/change-buffer.js';
+import { IbufOp, type IbufOpValue } from '../ibuf/ibuf-record.js';
 import { onEntryInserted, onEntryRemoved } from '../lock/gap-inheritance.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import { LobBatch } from '../lob/lob-build.js';
@@ -79,17 +87,42 @@ import type { SecondaryRuntime, TableRuntime } from './table-runtime.js';
  * - `insert-marked`: a delete-marked entry, or the mark set on the one already there (rollback
  *   restoring a deleted version; an index build copying a delete-marked row).
  * - `delete-mark` / `unmark`: the entry's delete mark set or cleared in place.
- * - `remove`: the entry removed for good (rollback of its insert, purge).
+ * - `remove`: the entry removed for good (rollback of its insert).
+ * - `purge`: the entry removed if it is still delete-marked (purge, InnoDB's IBUF_OP_DELETE: the
+ *   check is part of the change, so a buffered purge needs no read of the page).
  */
-export type SecondaryChange = 'insert' | 'insert-marked' | 'delete-mark' | 'unmark' | 'remove';
+export type SecondaryChange = 'insert' | 'insert-marked' | 'delete-mark' | 'unmark' | 'remove' | 'purge';
 
 const EMPTY = new Uint8Array(0);
+
+const IBUF_OPS: Readonly<Record<SecondaryChange, IbufOpValue>> = {
+  insert: IbufOp.Insert,
+  'insert-marked': IbufOp.InsertMarked,
+  'delete-mark': IbufOp.DeleteMark,
+  unmark: IbufOp.Unmark,
+  remove: IbufOp.Remove,
+  purge: IbufOp.Purge,
+};
 
 /**
  * Changes the secondary entry `key` of `secondary` in `mtr` (IW1): the change buffer's hook. Gap
  * locks in `locks` follow an entry inserted or removed (IW2).
  */
 export function changeSecondary(
+  mtr: MiniTransaction,
+  locks: LockManager,
+  secondary: SecondaryRuntime,
+  key: Uint8Array,
+  change: SecondaryChange,
+): void {
+  const tree = secondary.tree;
+  const ibuf = ChangeBuffer.of(tree.storage);
+  if (ibuf?.buffer(mtr, tree, key, IBUF_OPS[change]) === true) return;
+  changeSecondaryInTree(mtr, locks, secondary, key, change);
+  ibuf?.afterDirectChange(mtr, tree);
+}
+
+function changeSecondaryInTree(
   mtr: MiniTransaction,
   locks: LockManager,
   secondary: SecondaryRuntime,
@@ -113,6 +146,11 @@ export function changeSecondary(
       tree.setDeleteMark(mtr, key, false);
       return;
     case 'remove':
+      onEntryRemoved(locks, secondary.index.id, tree, key);
+      tree.delete(mtr, key);
+      return;
+    case 'purge':
+      if (!tree.find(key, tree.view) || (tree.view.flags & ENTRY_DELETE_MARK) === 0) return;
       onEntryRemoved(locks, secondary.index.id, tree, key);
       tree.delete(mtr, key);
       return;

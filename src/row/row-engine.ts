@@ -30,12 +30,14 @@
  *   keys.ts           API keys and ranges to bytes
  *   table-runtime.ts  a table's compiled layout and trees; the table cache (dict0dict.cc cache)
  *
- * ## Where the next layers plug in (see index-write.ts)
+ * ## Where the layers below plug in (see index-write.ts)
  * - The change buffer (`src/ibuf/`): every secondary-index change (insert, delete-mark, unmark,
- *   remove), from every writer including rollback and purge, goes through `changeSecondary`.
+ *   remove, purge), from every writer including rollback and purge, goes through
+ *   `changeSecondary`; it is opened here before any table page is read (its read hook merges).
  * - Large values (`src/lob/`): every new row image is sized by `prepareClustered` (its largest
  *   values go off-page), stored by `ExternWrite` and written by `changeClustered`, which frees a
- *   removed record's LOBs; old values reach undo as references or LOB-DIFF diffs (row-lob.ts).
+ *   removed record's LOBs; old values reach undo as references or LOB-DIFF diffs (row-lob.ts,
+ *   undo-append.ts).
  * - Row locks (`src/lock/`): both doors move gap locks when a record appears inside a locked gap
  *   or disappears between two (lock_update_insert / lock_update_delete, rule IW2).
  *
@@ -71,6 +73,14 @@ import { RowVersions, type Version } from './row-vers.js';
 import { TableCache, type TableRuntime } from './table-runtime.js';
 import type { RowEngineTestSeams } from './row-seams.js';
 import { TrxLifecycle } from './trx-lifecycle.js';
+import {
+  CHANGE_BUFFERING_DEFAULT,
+  ChangeBuffer,
+  type ChangeBuffering,
+  type ChangeBufferStatus,
+  type ChangeBufferStepResult,
+} from '../ibuf/change-buffer.js';
+import { addsEntry, removesEntry } from '../ibuf/ibuf-record.js';
 
 export type { EngineStats } from './engine-stats.js';
 export type { Version } from './row-vers.js';
@@ -93,6 +103,8 @@ export interface RowEngineOptions {
    * 'manual': tests step purge themselves).
    */
   readonly purgeLagLogs?: number;
+  /** Which secondary-index changes the change buffer takes (default 'none': see change-buffer.ts). */
+  readonly changeBuffering?: ChangeBuffering;
   readonly seams?: RowEngineTestSeams;
 }
 
@@ -105,6 +117,7 @@ export class RowEngine {
   /** The transaction system: ids, active transactions, read views, the purge view, and its trx-sys page. */
   readonly trxSystem: TrxSystem;
   readonly locks: LockManager;
+  readonly changeBuffer: ChangeBuffer;
   readonly stats: EngineStats = newEngineStats();
   private readonly pages: PageSource;
   private readonly tables: TableCache;
@@ -126,6 +139,16 @@ export class RowEngine {
       clock: options.clock,
       lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? 50_000,
       ...(options.seams?.locks !== undefined ? { seams: options.seams.locks } : {}),
+    });
+    const locks = this.locks;
+    this.changeBuffer = ChangeBuffer.open(storage, dictionary, {
+      mode: options.changeBuffering ?? CHANGE_BUFFERING_DEFAULT,
+      // An insert or a removal moves the gap locks around its entry (lock_update_insert and
+      // lock_update_delete, rule IW2 of index-write.ts, need the page): InnoDB buffers neither
+      // where explicit locks exist. Where this admits a change, both calls would do nothing.
+      admits: (indexId, key, op) =>
+        addsEntry(op) ? !locks.mayInheritOnInsert(indexId) : removesEntry(op) ? !locks.hasLocksOn(indexId, key) : true,
+      seams: { mergeInTwoMtrs: options.seams?.ibufMergeInTwoMtrs === true },
     });
     this.tables = new TableCache(storage, dictionary, options.valueBytesMax);
     const versions = new RowVersions(
@@ -177,7 +200,9 @@ export class RowEngine {
   }
 
   dropTable(name: string): void {
+    const spaceId = this.tables.get(name).record.spaceId;
     this.ddl.dropTable(name);
+    this.changeBuffer.discardSpace(spaceId);
   }
 
   /** Starts an index build; the caller runs its slices (index-build.ts) and finishes or abandons it. */
@@ -375,11 +400,15 @@ export class RowEngine {
   }
 
   /**
-   * Walks every tree and checks RE3 (SEC=CLUST on the newest versions), the dictionary, the locks,
-   * and every LOB (lob/README.md L1 to L6).
+   * Walks every tree and checks RE3 (SEC=CLUST on the newest versions), the dictionary, the locks
+   * and every LOB (lob/README.md L1 to L6). The change buffer is checked first, as it stands; the
+   * walk then reads every leaf, which merges what was buffered for it, so SEC=CLUST is proved with
+   * every buffered change applied.
    */
   check(): RowCheckReport {
+    this.changeBuffer.validate();
     const report = checkRows(this.tables, this.dictionary, this.locks);
+    this.changeBuffer.validateMerged();
     this.checkLobs();
     return report;
   }
@@ -387,6 +416,18 @@ export class RowEngine {
   /** The LOB checker alone: every LOB page reached from one reference, none leaked; what it saw. */
   checkLobs(): LobCheckReport {
     return checkLobs(this.tables, this.trxSystem, this.pages);
+  }
+
+  /**
+   * One bounded slice of the change buffer's background work: discards, and merges (`pages` of
+   * them, or as many as its fill calls for).
+   */
+  changeBufferStep(pages?: number): ChangeBufferStepResult {
+    return this.changeBuffer.backgroundStep(pages);
+  }
+
+  changeBufferStatus(): ChangeBufferStatus {
+    return this.changeBuffer.status();
   }
 }
 

@@ -71,8 +71,10 @@ export class RowLocks {
    * insert must wait for a gap lock, which is the common case of a free gap costing one lookup.
    */
   insertIntention(trx: Trx, indexId: number, tree: BTree, key: Uint8Array): Promise<void> | undefined {
-    // No lock anywhere (a bulk load, a lone writer): no gap can be locked, skip the next-key seek.
-    if (this.locks.isEmpty()) return undefined;
+    // No gap-covering lock in this index (a bulk load, writers that lock only rows): nothing can
+    // make the insert wait, so the next-key seek, which would read the leaf, is skipped. This is
+    // also what lets the change buffer take the insert without reading the page.
+    if (!this.locks.mayInheritOnInsert(indexId)) return undefined;
     const after = nextKey(tree, key);
     if (!this.locks.wouldWait(trx, indexId, after, 'X', 'insert-intention')) return undefined;
     return this.locks.acquire(trx, indexId, after, 'X', 'insert-intention');

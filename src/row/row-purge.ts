@@ -149,9 +149,9 @@ export class Purge {
         prepareRemoveClustered(table, key); // its LOBs' pages first, in bounded mtrs (IW2)
         const mtr = ctx.startMtr();
         for (const s of table.secondaries) {
-          const entry = encodeSecondaryKey(table.layout, s.layoutIndex, row);
-          if (s.tree.find(entry, s.tree.view) && (s.tree.view.flags & ENTRY_DELETE_MARK) !== 0)
-            changeSecondary(mtr, ctx.locks, s, entry, 'remove');
+          // 'purge' removes the entry only if it is still delete-marked: checked where it is
+          // applied, so the change buffer can take it without reading the page.
+          changeSecondary(mtr, ctx.locks, s, encodeSecondaryKey(table.layout, s.layoutIndex, row), 'purge');
         }
         changeClustered(mtr, ctx.locks, table, key, 'remove');
         mtr.commit();
@@ -164,10 +164,9 @@ export class Purge {
       const columns = table.layout.indexes[s.layoutIndex]!.keyColumns;
       if (!coversColumns(table, old, columns)) continue;
       const entry = encodeSecondaryKey(table.layout, s.layoutIndex, old as Row);
-      if (!s.tree.find(entry, s.tree.view) || (s.tree.view.flags & ENTRY_DELETE_MARK) === 0) continue;
       if (this.stillNeeded(table, s.layoutIndex, key, entry)) continue;
       const mtr = ctx.startMtr();
-      changeSecondary(mtr, ctx.locks, s, entry, 'remove');
+      changeSecondary(mtr, ctx.locks, s, entry, 'purge'); // only if still delete-marked (see above)
       mtr.commit();
     }
     // Large values: a LOB the change replaced whole, and the LOB versions it made old (row-lob.ts).

@@ -19,6 +19,11 @@ export interface RowEngineTestSeams {
   readonly indexChangeByFirstColumn?: boolean;
   /** The simulator's reader teeth: index scans return the newest version of each row, not the view's. */
   readonly indexScanReadsNewest?: boolean;
+  /**
+   * Seed 004's teeth: a change-buffer merge applies the operations in one mini-transaction and
+   * marks them processed in a later one, as MySQL bug 66819 did (IBUF-SAME-MTR broken).
+   */
+  readonly ibufMergeInTwoMtrs?: boolean;
   /** Issue 10's teeth: the lock manager's two bugs, put back. */
   readonly locks?: LockManagerTestSeams;
 }

@@ -44,7 +44,9 @@ export function registerDatabaseCommands(program: Command): void {
   common(
     program
       .command('status')
-      .description('LSNs, checkpoint, history length, tables and files of a database; changes nothing')
+      .description(
+        'LSNs, checkpoint, history length, buffered changes, tables and files of a database; changes nothing',
+      )
       .argument('<dir>', 'the database directory'),
   ).action(
     action(async ([dir], options) => {
@@ -66,6 +68,12 @@ export function registerDatabaseCommands(program: Command): void {
           historyLength: status.historyLength,
           recoveryNeeded: (recovery?.redoBytes ?? 0) > 0,
           recoveredRedoBytes: recovery?.redoBytes ?? 0,
+          // Buffered secondary-index changes not yet merged into their pages (src/ibuf/).
+          changeBuffer: {
+            pages: status.changeBuffer.pages,
+            sizeBytes: status.changeBuffer.sizeBytes,
+            records: status.changeBuffer.records,
+          },
           tables,
           files,
         };
@@ -74,7 +82,7 @@ export function registerDatabaseCommands(program: Command): void {
         } else {
           print(
             table(
-              ['page size', 'LSN', 'checkpoint LSN', 'history length', 'redo to recover'],
+              ['page size', 'LSN', 'checkpoint LSN', 'history length', 'redo to recover', 'change buffer'],
               [
                 [
                   String(result.pageSize),
@@ -82,6 +90,7 @@ export function registerDatabaseCommands(program: Command): void {
                   String(result.checkpointLsn),
                   String(result.historyLength),
                   `${result.recoveredRedoBytes} bytes`,
+                  `${result.changeBuffer.sizeBytes} bytes for ${result.changeBuffer.pages} page(s)`,
                 ],
               ],
             ),

@@ -23,6 +23,7 @@
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
 import type { TableRecord } from '../../dict/dictionary.js';
 import { SYS_TABLES_INDEX_ID } from '../../dict/dictionary.js';
+import { IBUF_TREE_INDEX_ID } from '../../ibuf/change-buffer.js';
 import {
   childAt,
   entryCount,
@@ -91,6 +92,7 @@ import {
   storedCell,
   trailerField,
 } from './page-decoders.js';
+import { IBUF_TREE_INDEX } from './ibuf-decoders.js';
 import './lob-pages.js'; // registers the LOB pages' decoders
 
 export interface SpaceSummary {
@@ -187,6 +189,7 @@ export class Inspector implements DecodeContext {
     this.vfs = vfs;
     this.pageSize = pageSize;
     this.indexes.set(SYS_TABLES_INDEX_ID, { table: 'SYS_TABLES', index: 'PRIMARY', dictionary: true });
+    this.indexes.set(IBUF_TREE_INDEX_ID, IBUF_TREE_INDEX);
     this.tables = this.readDictionary();
     for (const record of this.tables) {
       const layout = compileTable(record.schema, limitsForPageSize(pageSize));
