@@ -346,6 +346,39 @@ export const MUTATIONS: readonly Mutation[] = [
     replace: '',
     tests: [SECONDARY_READS],
   },
+  // ------------------------------------------------------------------------- LOB-DIFF, LOBs
+  {
+    name: 'LOB-DIFF-zero-length',
+    rule: 'LOB-DIFF, UF2 (seed 003: the reader loses its position after a zero-length diff)',
+    file: 'src/rec/undo-fields.ts',
+    find: '    let pagesAt = oldStart + length; // seed 003: by the declared length, zero included',
+    replace: '    let pagesAt = length === 0 ? this.end : oldStart + length;',
+    tests: ['test/scripts/seeds/seed-003.test.ts'],
+  },
+  {
+    name: 'LOB-13-diff-applied-by-version',
+    rule: 'UF3, bug class 13 (an undo diff applied where it was not taken from)',
+    file: 'src/lob/lob-read.ts',
+    find: '      if (index < 0 || index >= taken.length || taken[index] !== diff.pages[i]) continue;',
+    replace: '      if (index < 0 || index >= taken.length) continue;',
+    tests: ['test/lob/lob-api.test.ts > bug class 13', 'test/lob/lob-model.test.ts > fixed seed'],
+  },
+  {
+    name: 'LOB-L5-no-pending-cleanup',
+    rule: 'L5 (a LOB written ahead of a row change a crash cut short is dropped at open)',
+    file: 'src/row/row-engine.ts',
+    find: '    for (const table of engine.tables.all()) cleanUpPending(table.lobs);',
+    replace: '    // mutant: the pending list is left as the crash left it',
+    tests: ['test/lob/lob-crash.test.ts > insert'],
+  },
+  {
+    name: 'LOB-L1-purge-frees-reachable-versions',
+    rule: 'L1, L2, PG1 (purge frees only the versions no reader can reach)',
+    file: 'src/lob/lob-free.ts',
+    find: '      const keptNo = ctx.pageAtVersion(get, firstPageNo, lobId, slot, version);',
+    replace: '      const keptNo = ctx.pageAtVersion(get, firstPageNo, lobId, slot, Number.MAX_SAFE_INTEGER);',
+    tests: ['test/lob/lob-api.test.ts > purge frees a version only once', 'test/lob/lob-model.test.ts > fixed seed'],
+  },
   // ------------------------------------------------------------------------- the fault model
   {
     name: 'FAULTVFS-async-sync-covers-later-writes',

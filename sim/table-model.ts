@@ -20,18 +20,41 @@
  * the set-up writes enough of them that the data outgrows the buffer pool (pool pressure in every
  * phase: eviction, flushing and re-reads during runs, recovery and purge).
  *
+ * Large values: `doc` (bytes) is 64 to 263 bytes for about one account in four (kept in the row)
+ * and 2 to 6 KB otherwise (on LOB pages: src/lob/, one or two 4 KiB slots). Opening and renaming an account write a new
+ * doc whole (a new LOB; the old one stays for older readers until purge); a 'patch' action changes
+ * it in place with `updatePartial`: one to three diffs of 0 to 400 bytes (zero often, as seed 003's
+ * JSON_REMOVE made), so both small changes (undo diffs, LOB-DIFF) and larger ones (new LOB
+ * versions) happen, and readers at older views must get every old doc back byte for byte. A doc is
+ * compared whole, by its length and a hash of all its bytes (`docText`).
+ *
  * An effect carries what the transaction's locking reads returned; applying it to the committed
  * state at commit checks that the reads saw the last committed values (the row locks serialise).
  */
+import { createHash } from 'node:crypto';
 import type { TableSchema } from '../src/rec/schema.js';
 
 export interface AccountRow {
-  [column: string]: number | string;
+  [column: string]: number | string | Uint8Array;
   id: number;
   owner: string;
   balance: number;
   code: string;
   memo: string;
+  doc: Uint8Array;
+}
+
+/** What the model keeps of an account. */
+export interface AccountState {
+  owner: string;
+  balance: number;
+  doc: Uint8Array;
+}
+
+/** One diff of a partial update: `bytes` replace as many bytes at `offset`. */
+export interface DocDiff {
+  readonly offset: number;
+  readonly bytes: Uint8Array;
 }
 
 export interface JournalRow {
@@ -57,6 +80,7 @@ export const ACCOUNTS: TableSchema = {
     { name: 'balance', type: 'int32' },
     { name: 'code', type: 'string', maxLength: 24 },
     { name: 'memo', type: 'string', maxLength: MEMO_LENGTH_MAX },
+    { name: 'doc', type: 'bytes' },
   ],
   primaryKey: ['id'],
   indexes: [
@@ -98,6 +122,14 @@ export type Effect =
     }
   | { readonly t: 'open'; readonly jid: number; readonly id: number; readonly owner: string }
   | { readonly t: 'rename'; readonly jid: number; readonly id: number; readonly owner: string }
+  | {
+      readonly t: 'patch';
+      readonly jid: number;
+      readonly id: number;
+      readonly diffs: readonly DocDiff[];
+      /** `docText` of the doc the locking read returned. */
+      readonly docRead: string;
+    }
   | { readonly t: 'close'; readonly jid: number; readonly id: number }
   | { readonly t: 'seed'; readonly jid: number };
 
@@ -145,13 +177,69 @@ export function noteOf(jid: number): string {
   return note;
 }
 
-export function accountRowOf(id: number, account: { readonly owner: string; readonly balance: number }): AccountRow {
+const docs = new Map<string, Uint8Array>();
+
+/** The doc an account gets when opened (`seed` its journal id, 0 at set-up) or renamed. */
+export function docOf(id: number, seed: number): Uint8Array {
+  const key = `${id}:${seed}`;
+  let doc = docs.get(key);
+  if (doc === undefined) {
+    const h = mix(id, seed ^ 0x5bd1e995);
+    const length = h % 4 === 0 ? 64 + (h % 200) : 2_000 + (h % 4_000);
+    doc = new Uint8Array(length);
+    for (let i = 0; i < length; i += 4) {
+      const word = mix(h, i);
+      for (let j = 0; j < 4 && i + j < length; j++) doc[i + j] = word >>> (8 * j);
+    }
+    if (docs.size > 10_000) docs.clear();
+    docs.set(key, doc);
+  }
+  return doc;
+}
+
+/** The diffs of patch `jid` on a doc of `length` bytes: one to three, of 0 to 400 bytes (zero often). */
+export function docDiffs(jid: number, length: number): DocDiff[] {
+  const h = mix(jid, -7);
+  const diffs: DocDiff[] = [];
+  for (let k = 0; k <= h % 3; k++) {
+    const r = mix(h, k);
+    const pick = r % 10;
+    const size = Math.min(length, pick < 3 ? 0 : pick < 8 ? 1 + (r % 60) : 101 + (r % 300));
+    const offset = mix(r, 1) % (length - size + 1);
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < size; i++) bytes[i] = mix(r, i + 2);
+    diffs.push({ offset, bytes });
+  }
+  return diffs;
+}
+
+/** A doc with diffs applied in order (a copy). */
+export function patched(doc: Uint8Array, diffs: readonly DocDiff[]): Uint8Array {
+  const out = doc.slice();
+  for (const diff of diffs) out.set(diff.bytes, diff.offset);
+  return out;
+}
+
+const docTexts = new WeakMap<Uint8Array, string>();
+
+/** A doc as text: its length and a hash of every byte (a changed byte anywhere shows). */
+export function docText(doc: Uint8Array): string {
+  let text = docTexts.get(doc);
+  if (text === undefined) {
+    text = `${doc.length}/${createHash('md5').update(doc).digest('hex').slice(0, 16)}`;
+    docTexts.set(doc, text);
+  }
+  return text;
+}
+
+export function accountRowOf(id: number, account: AccountState): AccountRow {
   return {
     id,
     owner: account.owner,
     balance: account.balance,
     code: codeOf(id, account.owner),
     memo: memoOf(id, account.balance),
+    doc: account.doc,
   };
 }
 
@@ -171,6 +259,7 @@ export function journalRowOf(effect: Effect): JournalRow {
     case 'open':
     case 'rename':
     case 'close':
+    case 'patch':
       return { id: effect.jid, kind: effect.t, a: effect.id, b: 0, amount: 0, ref: `r${effect.jid}`, note };
     case 'seed':
       return {
@@ -186,7 +275,7 @@ export function journalRowOf(effect: Effect): JournalRow {
 }
 
 /** Compares two column values in the order index keys sort them (numbers, then strings by code point). */
-function compareValues(a: number | string, b: number | string): number {
+function compareValues(a: number | string | Uint8Array, b: number | string | Uint8Array): number {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   const x = String(a);
   const y = String(b);
@@ -194,7 +283,7 @@ function compareValues(a: number | string, b: number | string): number {
 }
 
 /** Rows in the order of an index of `schema`: its columns, then the primary key. */
-export function sortByIndex<R extends Record<string, number | string>>(
+export function sortByIndex<R extends Record<string, number | string | Uint8Array>>(
   rows: R[],
   schema: TableSchema,
   index: string,
@@ -212,7 +301,7 @@ export function sortByIndex<R extends Record<string, number | string>>(
 }
 
 export class BankState {
-  readonly accounts = new Map<number, { owner: string; balance: number }>();
+  readonly accounts = new Map<number, AccountState>();
   readonly journal = new Map<number, JournalRow>();
 
   clone(): BankState {
@@ -242,12 +331,26 @@ export class BankState {
       }
       case 'open':
         if (this.accounts.has(effect.id)) problem = `account ${effect.id} opened twice`;
-        this.accounts.set(effect.id, { owner: effect.owner, balance: 0 });
+        this.accounts.set(effect.id, { owner: effect.owner, balance: 0, doc: docOf(effect.id, effect.jid) });
         break;
       case 'rename': {
         const account = this.accounts.get(effect.id);
         if (account === undefined) problem = `renamed account ${effect.id}, which is not committed`;
-        else account.owner = effect.owner;
+        else {
+          account.owner = effect.owner;
+          account.doc = docOf(effect.id, effect.jid); // replaced whole: a new LOB
+        }
+        break;
+      }
+      case 'patch': {
+        const account = this.accounts.get(effect.id);
+        if (account === undefined) {
+          problem = `patched account ${effect.id}, which is not committed`;
+          break;
+        }
+        if (docText(account.doc) !== effect.docRead)
+          problem = `patch ${effect.jid} read doc ${effect.docRead} under an X lock; the committed doc is ${docText(account.doc)}`;
+        account.doc = patched(account.doc, effect.diffs);
         break;
       }
       case 'close': {
@@ -294,7 +397,7 @@ export class BankState {
 
 /** A row as text, every column whole (the memo and the note too: a changed byte anywhere shows). */
 export function accountText(row: AccountRow): string {
-  return `${row.id}:${row.owner}:${row.balance}:${row.code}:${row.memo}`;
+  return `${row.id}:${row.owner}:${row.balance}:${row.code}:${row.memo}:${docText(row.doc)}`;
 }
 
 const journalTexts = new WeakMap<JournalRow, string>();

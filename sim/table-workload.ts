@@ -5,7 +5,9 @@
  * Each operation names a session slot (`slot mod sessions`). A write operation on an idle slot
  * begins a transaction there (seeded isolation and durability) and starts one action, which runs
  * asynchronously (row locks may wait): transfer (two getForUpdate in seeded order, so deadlocks
- * happen, two updates, a journal row), open / rename / close an account, a deliberate duplicate of a
+ * happen, two updates, a journal row), open / rename / close an account (opening and renaming write
+ * the account's large `doc` whole), patch (a partial update of the doc: diffs of 0 to 400 bytes,
+ * in place or into a new LOB version, table-model.ts), a deliberate duplicate of a
  * committed journal ref inside a savepoint (ERR_DUPLICATE_KEY, then rollbackToSavepoint), a
  * locking range scan, savepoint and rollback to it. 'commit' and 'rollback' run on an idle slot,
  * synchronously: a commit that wrote is a ledger commit (numbered in log order) whose durability
@@ -49,6 +51,9 @@ import {
   accountRowOf,
   accountText,
   codeOf,
+  docDiffs,
+  docOf,
+  docText,
   fnv,
   journalRowOf,
   journalText,
@@ -75,6 +80,7 @@ export const TABLE_OP_KINDS = [
   'open-account',
   'rename',
   'close-account',
+  'patch',
   'duplicate',
   'locking-scan',
   'savepoint',
@@ -93,6 +99,7 @@ const BASE_OP_WEIGHTS: Readonly<Record<TableOpKind, number>> = {
   'open-account': 4,
   rename: 7,
   'close-account': 3,
+  patch: 8,
   duplicate: 2,
   'locking-scan': 3,
   savepoint: 4,
@@ -256,7 +263,7 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
     const failures: unknown[] = [];
     for (let i = 0; i < count; i++) {
       const id = this.nextAccountId++;
-      const account = { owner: OWNERS[i % OWNERS.length]!, balance: INITIAL_BALANCE };
+      const account = { owner: OWNERS[i % OWNERS.length]!, balance: INITIAL_BALANCE, doc: docOf(id, 0) };
       // No lock can wait here: the insert runs to its end synchronously.
       accounts.insert(accountRowOf(id, account)).catch((error: unknown) => failures.push(error));
       this.baseState.accounts.set(id, account);
@@ -420,8 +427,9 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
         const owner = OWNERS[op.a % OWNERS.length]!;
         note(`open account ${id} for ${owner}`);
         return this.withJournal(session, async () => {
-          await tx.table<AccountRow>('accounts').insert(accountRowOf(id, { owner, balance: 0 }));
-          return { t: 'open', jid: this.nextJid++, id, owner };
+          const jid = this.nextJid++;
+          await tx.table<AccountRow>('accounts').insert(accountRowOf(id, { owner, balance: 0, doc: docOf(id, jid) }));
+          return { t: 'open', jid, id, owner };
         });
       }
       case 'rename': {
@@ -430,9 +438,27 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
         const owner = OWNERS[op.b % OWNERS.length]!;
         note(`rename account ${id} to ${owner}`);
         return this.withJournal(session, async () => {
-          // The owner and the unique code move to other keys of three indexes.
-          const done = await tx.table<AccountRow>('accounts').update(id, { owner, code: codeOf(id, owner) });
-          return done ? { t: 'rename', jid: this.nextJid++, id, owner } : undefined;
+          // The owner and the unique code move to other keys of three indexes; the doc is replaced.
+          const jid = this.nextJid++;
+          const done = await tx
+            .table<AccountRow>('accounts')
+            .update(id, { owner, code: codeOf(id, owner), doc: docOf(id, jid) });
+          return done ? { t: 'rename', jid, id, owner } : undefined;
+        });
+      }
+      case 'patch': {
+        if (ids.length === 0) return undefined;
+        const id = ids[op.a % ids.length]!;
+        note(`patch the doc of account ${id}`);
+        return this.withJournal(session, async () => {
+          const accounts = tx.table<AccountRow>('accounts');
+          const row = await accounts.getForUpdate(id);
+          if (row === undefined) return undefined;
+          const jid = this.nextJid++;
+          const diffs = docDiffs(jid, row.doc.length);
+          if (!(await accounts.updatePartial(id, 'doc', diffs)))
+            throw new Error(`account ${id} vanished while X-locked`);
+          return { t: 'patch', jid, id, diffs, docRead: docText(row.doc) };
         });
       }
       case 'close-account': {
@@ -886,6 +912,8 @@ function describeEffect(effect: Effect): string {
       return `open ${effect.id}`;
     case 'rename':
       return `rename ${effect.id} ${effect.owner}`;
+    case 'patch':
+      return `patch ${effect.id} (${effect.diffs.map((d) => `${d.offset}+${d.bytes.length}`).join(' ')})`;
     case 'close':
       return `close ${effect.id}`;
     case 'seed':
@@ -991,6 +1019,16 @@ function readProblem(source: Transaction, model: BankState, rotation: number, al
     ).map(accountText),
   );
   if (range !== undefined) return range;
+  // One doc in slices, in rotation: a slice of an old version reads the old bytes too (LOB-DIFF).
+  const docRow = accountRows[rotation % Math.max(1, accountRows.length)];
+  if (docRow !== undefined) {
+    const from = (rotation * 7919) % docRow.doc.length;
+    const length = Math.min(docRow.doc.length - from, 1 + ((rotation * 104_729) % 5_000));
+    const slice = accounts.readSlice(docRow.id, 'doc', from, length);
+    const want = docRow.doc.subarray(from, from + length);
+    if (slice === undefined || slice === null || docText(slice) !== docText(want.slice()))
+      return `readSlice of account ${docRow.id}'s doc [${from}, +${length}): got ${slice === undefined || slice === null ? String(slice) : docText(slice)}, model ${docText(want.slice())}`;
+  }
   const count = accounts.count();
   return count === accountRows.length ? undefined : `count() of accounts is ${count}, model ${accountRows.length}`;
 }
@@ -1021,6 +1059,7 @@ export const PURGE_RACE_WEIGHTS: Readonly<Record<TableOpKind, number>> = {
   'reader-open': 0,
   'reader-check': 0,
   'locking-scan': 0,
+  patch: 0,
 };
 
 /**

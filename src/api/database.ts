@@ -35,6 +35,7 @@ import { checkPageSize } from '../page/page.js';
 import type { RecoveryProgress } from '../redo/recovery.js';
 import type { IndexDef, TableSchema } from '../rec/schema.js';
 import type { Row } from '../rec/row-format.js';
+import { LOB_BYTES_LIMIT } from '../lob/lob-format.js';
 import { RowEngine, type RowEngineTestSeams } from '../row/row-engine.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';
 import type { PurgeResult } from '../row/row-purge.js';
@@ -81,6 +82,11 @@ export interface DatabaseOptions {
   readonly isolation?: IsolationLevel;
   /** How long a write waits for a row lock before ERR_LOCK_WAIT_TIMEOUT (default 50 s). */
   readonly lockWaitTimeoutMs?: number;
+  /**
+   * The largest string, bytes or json value stored, in bytes (ERR_VALUE_TOO_LARGE above it):
+   * at least 64 KiB; default and at most what the page size allows (4 GiB - 1 from 8 KiB pages up).
+   */
+  readonly maxValueBytes?: number;
   /** 'auto' (default): background work runs on timers. 'manual': only `runBackgroundWork()`. */
   readonly background?: 'auto' | 'manual';
   /**
@@ -189,6 +195,7 @@ export class Database implements AsyncDisposable {
     if (options.pageSize !== undefined) checkPageSize(options.pageSize);
     const lockWaitTimeoutMs =
       options.lockWaitTimeoutMs === undefined ? undefined : checkTimeout(options.lockWaitTimeoutMs);
+    const valueBytesMax = options.maxValueBytes === undefined ? undefined : checkMaxValueBytes(options.maxValueBytes);
     const readOnly = options.readOnly === true;
     const createIfMissing = !readOnly && options.createIfMissing !== false;
     let vfs = options.vfs;
@@ -218,6 +225,7 @@ export class Database implements AsyncDisposable {
       engine = RowEngine.open(storage, {
         clock,
         ...(lockWaitTimeoutMs !== undefined ? { lockWaitTimeoutMs } : {}),
+        ...(valueBytesMax !== undefined ? { valueBytesMax } : {}),
         ...((options.background ?? 'auto') === 'auto' ? { purgeLagLogs: PURGE_LAG_LOGS } : {}),
         ...(options.changeBuffering !== undefined ? { changeBuffering: options.changeBuffering } : {}),
         seams,
@@ -500,6 +508,14 @@ function checkTimeout(ms: number): number {
   if (!Number.isFinite(ms) || ms < 0)
     throw new InvalidArgumentError(`lockWaitTimeoutMs must be a non-negative number, got ${String(ms)}`);
   return ms;
+}
+
+function checkMaxValueBytes(bytes: number): number {
+  if (!Number.isSafeInteger(bytes) || bytes < 65536 || bytes > LOB_BYTES_LIMIT)
+    throw new InvalidArgumentError(
+      `maxValueBytes must be an integer from 65536 to ${LOB_BYTES_LIMIT}, got ${String(bytes)}`,
+    );
+  return bytes;
 }
 
 /** Tests and the simulator only (not exported from the package): a Database with rules removed. */

@@ -29,7 +29,7 @@ import { ClosedError } from '../errors.js';
 /** The reads of a table handle: what a snapshot offers. */
 export type ReadTable<R extends Row = Row, T extends TableTypes = UntypedTable<R>> = Pick<
   Table<R, T>,
-  'name' | 'get' | 'scan' | 'scanIndex' | 'getByIndex' | 'count'
+  'name' | 'get' | 'scan' | 'scanIndex' | 'getByIndex' | 'count' | 'readSlice' | 'byteLength' | 'stream'
 >;
 
 export class Snapshot implements Disposable, TableOwner {

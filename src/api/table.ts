@@ -15,8 +15,10 @@
  *
  * While an index of the table is being built, writes wait until it is ready (`db.createIndex`).
  */
+import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
 import type { Trx } from '../mvcc/trx.js';
+import { checkSlice } from '../row/row-lob.js';
 import type { Database } from './database.js';
 import type { KeyInput, KeyRange, Row } from './types.js';
 import type { TableTypes, UntypedTable } from './typed-table.js';
@@ -80,6 +82,83 @@ export class Table<R extends Row = Row, T extends TableTypes = UntypedTable<R>> 
     return n;
   }
 
+  /**
+   * Bytes [offset, offset + length) of a string, bytes or json value (a string's UTF-8, a json
+   * value's JSON text), without reading the rest of a large value: synchronous and consistent,
+   * like `get`. Null when the value is NULL, undefined when there is no row; ERR_INVALID_ARGUMENT
+   * for a slice past the end or a negative offset, ERR_TYPE_MISMATCH for a column of another type.
+   */
+  readSlice(key: T['key'], column: string, offset: number, length: number): Uint8Array | null | undefined {
+    checkSlice(offset, length, Number.MAX_SAFE_INTEGER);
+    const table = this.runtime();
+    const value = this.db.engine.storedValue(this.trx, table, key, column);
+    if (value === undefined || value === null) return value;
+    return this.db.engine.readStoredSlice(table, column, value, offset, length);
+  }
+
+  /** The length in bytes of a string, bytes or json value (as `readSlice` counts); null for NULL, undefined for no row. */
+  byteLength(key: T['key'], column: string): number | null | undefined {
+    const table = this.runtime();
+    const value = this.db.engine.storedValue(this.trx, table, key, column);
+    if (value === undefined || value === null) return value;
+    return this.db.engine.storedLength(table, column, value);
+  }
+
+  /**
+   * The bytes of a string, bytes or json value as a Node `Readable` (`Readable.toWeb(stream)` for a
+   * web ReadableStream), in chunks of `chunkBytes` (default 1 MiB), from `offset` for `length`
+   * bytes (default: to the end). Never holds the whole value: each chunk is read when the consumer
+   * asks. The stream reads the snapshot this read would see now, on a read view of its own that it
+   * releases when it ends, fails or is destroyed (so purge keeps that snapshot meanwhile). Null when
+   * the value is NULL, undefined when there is no row.
+   */
+  stream(
+    key: T['key'],
+    column: string,
+    options: { readonly offset?: number; readonly length?: number; readonly chunkBytes?: number } = {},
+  ): Readable | null | undefined {
+    const chunkBytes = options.chunkBytes ?? 1024 * 1024;
+    if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1)
+      throw new InvalidArgumentError(`chunkBytes must be an integer >= 1, got ${String(chunkBytes)}`);
+    const reader = this.db.engine.openValueReader(this.trx, this.runtime(), key, column);
+    if (reader === undefined || reader === null) return reader;
+    const start = options.offset ?? 0;
+    const end = options.length === undefined ? reader.length : start + options.length;
+    try {
+      checkSlice(start, end - start, reader.length);
+    } catch (error) {
+      reader.close();
+      throw error;
+    }
+    const db = this.db;
+    let at = start;
+    return new Readable({
+      highWaterMark: chunkBytes,
+      read(): void {
+        try {
+          db.checkOpen();
+          if (at >= end) {
+            reader.close();
+            this.push(null);
+            return;
+          }
+          const count = Math.min(chunkBytes, end - at);
+          const chunk = Buffer.allocUnsafe(count); // every byte of it is read into
+          reader.read(at, count, chunk);
+          at += count;
+          this.push(chunk);
+        } catch (error) {
+          reader.close();
+          this.destroy(error as Error);
+        }
+      },
+      destroy(error, callback): void {
+        reader.close();
+        callback(error);
+      },
+    });
+  }
+
   insert(row: T['insert']): Promise<void> {
     return this.write((trx) => this.db.engine.insert(trx, this.runtime(), row));
   }
@@ -105,6 +184,23 @@ export class Table<R extends Row = Row, T extends TableTypes = UntypedTable<R>> 
   /** Sets the given columns of the row with primary key `key`. False when there is no such row. */
   update(key: T['key'], changes: Partial<T['insert']>): Promise<boolean> {
     return this.write((trx) => this.db.engine.update(trx, this.runtime(), key, changes as Row));
+  }
+
+  /**
+   * Replaces bytes of a string, bytes or json value in place, without rewriting it: each diff
+   * `{ offset, bytes }` replaces `bytes.length` bytes at `offset`, in order; the value keeps its
+   * length (a zero-length diff is a no-op). A change of at most 100 bytes in all is made in place
+   * and only its old bytes go to undo; a larger one copies just the pages it touches. False when
+   * there is no such row. Refused, nothing changed: a diff past the end or with a negative offset
+   * (ERR_INVALID_ARGUMENT), a NULL value, a column of another type (ERR_TYPE_MISMATCH), bytes that
+   * would leave a string not UTF-8 or a json value not JSON.
+   */
+  updatePartial(
+    key: T['key'],
+    column: string,
+    diffs: readonly { readonly offset: number; readonly bytes: Uint8Array }[],
+  ): Promise<boolean> {
+    return this.write((trx) => this.db.engine.updatePartial(trx, this.runtime(), key, column, diffs));
   }
 
   /** Deletes the row with primary key `key`. False when there is no such row. */

@@ -205,6 +205,18 @@ export class TrxSystem {
     return view;
   }
 
+  /**
+   * A registered copy of the open view `view` (the same snapshot), for a reader that outlives the
+   * statement or transaction that opened `view` (a stream of a large value); close it with
+   * `closeView`. Purge keeps what it sees, as for any open view (PURGE-MONO).
+   */
+  openViewCopy(view: ReadView): ReadView {
+    assert(view.open, 'a copied view is open: purge has kept what it sees');
+    const copy = new ReadView(view.lowLimitId, view.lowLimitNo, view.creatorId, view.activeIds);
+    this.views.add(copy);
+    return copy;
+  }
+
   closeView(view: ReadView): void {
     view.open = false;
     this.views.delete(view);

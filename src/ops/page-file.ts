@@ -7,7 +7,8 @@
  * InnoDB counterpart: innodb_ruby's `Innodb::Space` / `Innodb::Page` (read a page by number from
  * an .ibd file, no server) and the page reads of `innochecksum`.
  */
-import { IncompatibleFormatError, NotFoundError } from '../errors.js';
+import { CorruptionError, IncompatibleFormatError, NotFoundError } from '../errors.js';
+import { LobPages } from '../lob/lob-context.js';
 import { PageCheck, type PageCheckResult, checkPage, describePageCheck, readU32 } from '../page/page.js';
 import { SPACE_PAGE_SIZE_OFFSET, spaceFileName, spaceIdFromFileName } from '../page/tablespace.js';
 import { LOG_FILE } from '../redo/log-file.js';
@@ -100,6 +101,18 @@ export function describeCheck(read: PageRead): string {
 
 export function isValid(read: PageRead): boolean {
   return read.check === PageCheck.Valid;
+}
+
+/**
+ * The LOBs of one space file, every page read checked (P1-P4, and the LOB layer's own L4): a
+ * page that fails is `CorruptionError` naming it, so a value is read whole or not at all.
+ */
+export function lobPagesOf(file: SpaceFile): LobPages {
+  return new LobPages(file.spaceId, file.pageSize, (_spaceId, pageNo) => {
+    const read = file.read(pageNo);
+    if (!isValid(read)) throw new CorruptionError(file.name, pageNo, describeCheck(read));
+    return read.page;
+  });
 }
 
 /** A valid leaf page of one index, with what salvage needs to order and link it. */

@@ -15,7 +15,9 @@
  *  2. Read the dictionary from every valid leaf page of SYS_TABLES in the system tablespace.
  *  3. For each table, read every valid leaf page of its clustered index, in any order (a damaged
  *     internal page loses no row: its leaves are found by scanning the file), skip delete-marked
- *     entries, and order the leaves by key.
+ *     entries, and order the leaves by key. A value kept off-page (src/lob/) is read from its LOB
+ *     pages, each checked; a row one of whose values cannot be read whole is left out and named
+ *     (`lostValues`), never written with a part of its value or a NULL in its place.
  *  4. Name what was lost: the leaves are linked in key order (BT5 of btree.ts), so where a valid
  *     leaf's NEXT is not the next valid leaf, the keys between the two were on pages that failed
  *     (named by the links); a first leaf with a PREV, or a last with a NEXT, loses the range
@@ -23,16 +25,29 @@
  *  5. Write the rows into a new database with the same tables and indexes.
  *
  * Invariants:
- *  SV1. No row comes from a page that failed P1-P4.
- *  SV2. Every row of the original that is not salvaged lies in a reported lost range (or in a
- *       table whose dictionary record was lost, reported as such).
+ *  SV1. No row comes from a page that failed P1-P4, its large values' LOB pages included.
+ *  SV2. Every row of the original that is not salvaged lies in a reported lost range, or is named
+ *       in `lostValues` (a large value of it could not be read), or is in a table whose dictionary
+ *       record was lost, reported as such.
  */
 import { Database } from '../api/database.js';
+import { CorruptionError } from '../errors.js';
+import type { LobPages } from '../lob/lob-context.js';
+import { readLobWhole } from '../lob/lob-read.js';
+import { LobRef } from '../rec/lob-ref.js';
 import { SYS_TABLES_INDEX_ID, type TableRecord } from '../dict/dictionary.js';
 import { compareBytes } from '../rec/key-codec.js';
 import { decodeKey } from '../rec/key-codec.js';
-import { compileTable, decodeRowAt, limitsForPageSize, type Row, type TableLayout } from '../rec/row-format.js';
+import {
+  compileTable,
+  decodeRowAt,
+  limitsForPageSize,
+  type Row,
+  type StoredValue,
+  type TableLayout,
+} from '../rec/row-format.js';
 import type { TableSchema } from '../rec/schema.js';
+import { decodeUndoField } from '../rec/undo-fields.js';
 import { NIL_PAGE } from '../page/page.js';
 import { SYSTEM_SPACE_ID } from '../page/tablespace.js';
 import { OverlayVfs } from '../vfs/overlay-vfs.js';
@@ -42,6 +57,7 @@ import {
   type LeafPage,
   SpaceFile,
   detectPageSize,
+  lobPagesOf,
   pageEntries,
   scanIndexPages,
   spaceIds,
@@ -60,12 +76,24 @@ export interface LostRange {
   readonly before?: readonly unknown[];
 }
 
+/** A row left out because one of its values kept off-page could not be read whole (SV1). */
+export interface LostValue {
+  readonly table: string;
+  readonly spaceId: number;
+  /** The row's primary key, values as JSON. */
+  readonly key: readonly unknown[];
+  readonly column: string;
+  /** What failed: the LOB page and its check, or a reference that finds no LOB. */
+  readonly detail: string;
+}
+
 export interface SalvageReport {
   readonly mode: 'recovered' | 'raw';
   /** Why recovery could not run (raw mode). */
   readonly recoveryError?: string;
   readonly tables: readonly { readonly name: string; readonly spaceId: number; readonly rows: number }[];
   readonly lost: readonly LostRange[];
+  readonly lostValues: readonly LostValue[];
   readonly badPages: readonly { readonly spaceId: number; readonly pageNo: number; readonly detail: string }[];
   /** Space files no dictionary record names (their record was on a lost page). */
   readonly unnamedSpaces: readonly number[];
@@ -77,11 +105,17 @@ export interface SalvageOptions {
   readonly redoLogBytes?: number;
 }
 
+/** The off-page bytes one batch of salvaged rows writes at most (one row may write more). */
+const BATCH_OFF_PAGE_BYTES = 64 << 20;
+
 interface TableScan {
   readonly record: TableRecord;
   readonly layout: TableLayout;
   readonly rows: Row[];
+  /** The bytes each row's off-page values took, to bound the batches written in step 5. */
+  readonly offPageBytes: number[];
   readonly lost: LostRange[];
+  readonly lostValues: LostValue[];
 }
 
 /** Reads what can be read from the database in `source` and writes it into the empty `target`. */
@@ -92,12 +126,14 @@ export async function salvage(source: Vfs, target: Vfs, options: SalvageOptions 
     const pageSize = detectPageSize(vfs);
     const badPages: { spaceId: number; pageNo: number; detail: string }[] = [];
     const lost: LostRange[] = [];
+    const lostValues: LostValue[] = [];
     const records = readDictionary(vfs, pageSize, badPages, lost);
     const named = new Set(records.map((r) => r.spaceId));
     const scans: TableScan[] = [];
     for (const record of records) {
       const scan = scanTable(vfs, pageSize, record, badPages);
       lost.push(...scan.lost);
+      lostValues.push(...scan.lostValues);
       scans.push(scan);
     }
     for (const spaceId of spaceIds(vfs)) {
@@ -116,6 +152,7 @@ export async function salvage(source: Vfs, target: Vfs, options: SalvageOptions 
       ...(recoveryError === undefined ? {} : { recoveryError }),
       tables,
       lost,
+      lostValues,
       badPages: badPages.sort((a, b) => a.spaceId - b.spaceId || a.pageNo - b.pageNo),
       unnamedSpaces,
     };
@@ -228,13 +265,15 @@ function scanTable(
 ): TableScan {
   const layout = compileTable(record.schema, limitsForPageSize(pageSize));
   const rows: Row[] = [];
+  const offPageBytes: number[] = [];
   const lost: LostRange[] = [];
+  const lostValues: LostValue[] = [];
   let file: SpaceFile;
   try {
     file = new SpaceFile(vfs, record.spaceId, pageSize);
   } catch {
     lost.push({ table: record.name, spaceId: record.spaceId, pages: [] });
-    return { record, layout, rows, lost };
+    return { record, layout, rows, offPageBytes, lost, lostValues };
   }
   try {
     const scan = scanIndexPages(file, record.primary.id);
@@ -260,27 +299,61 @@ function scanTable(
         ...(before === undefined ? {} : { before }),
       });
     }
+    const lobs = lobPagesOf(file);
     for (const leaf of leaves) {
       for (const entry of pageEntries(leaf.page)) {
         if (entry.deleteMarked) continue;
         // SV1: the page passed its checks; decoding is the row format's own (W2, W4 hold).
-        rows.push(
-          decodeRowAt(
-            layout,
-            entry.page,
-            entry.keyOffset,
-            entry.keyLength,
-            entry.page,
-            entry.valueOffset,
-            entry.valueLength,
-          ),
+        const row = decodeRowAt(
+          layout,
+          entry.page,
+          entry.keyOffset,
+          entry.keyLength,
+          entry.page,
+          entry.valueOffset,
+          entry.valueLength,
         );
+        const read = readOffPageValues(lobs, record.schema, row);
+        if (typeof read === 'number') {
+          rows.push(row as Row);
+          offPageBytes.push(read);
+        } else {
+          const key = entry.page.subarray(entry.keyOffset, entry.keyOffset + entry.keyLength);
+          lostValues.push({ table: record.name, spaceId: record.spaceId, key: keyValues(key)!, ...read });
+        }
       }
     }
   } finally {
     file.close();
   }
-  return { record, layout, rows, lost };
+  return { record, layout, rows, offPageBytes, lost, lostValues };
+}
+
+/**
+ * Replaces each reference in `row` by the value it names, read from LOB pages that pass their
+ * checks (SV1), and returns the bytes read; or names the first value that cannot be read whole.
+ */
+function readOffPageValues(
+  lobs: LobPages,
+  schema: TableSchema,
+  row: Record<string, StoredValue>,
+): number | { column: string; detail: string } {
+  let bytes = 0;
+  for (const column of schema.columns) {
+    const ref = row[column.name];
+    if (!(ref instanceof LobRef)) continue;
+    try {
+      if (ref.spaceId !== lobs.spaceId)
+        throw new CorruptionError(lobs.file, ref.firstPageNo, `${ref.describe()} names another space`);
+      const value = readLobWhole(lobs, ref);
+      row[column.name] = decodeUndoField(column.type, value, 0, value.length); // its bytes as its type
+      bytes += value.length;
+    } catch (error) {
+      // A page that failed, a stale reference, bytes that are not the type's: the value is lost.
+      return { column: column.name, detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+  return bytes;
 }
 
 /** Step 5. */
@@ -306,9 +379,16 @@ async function writeRows(
           .map((index) => ({ name: index.name, columns: index.columns, unique: index.unique })),
       };
       await db.createTable(schema);
-      for (let at = 0; at < scan.rows.length; at += 1000) {
-        await db.table(schema.name).insertMany(scan.rows.slice(at, at + 1000));
-        options.onProgress?.({ table: schema.name, rows: Math.min(scan.rows.length, at + 1000) });
+      // Batches of 1000 rows, fewer when their large values pass BATCH_OFF_PAGE_BYTES.
+      for (let at = 0; at < scan.rows.length; ) {
+        let end = at;
+        for (let bytes = 0; end < scan.rows.length && end - at < 1000; end++) {
+          bytes += scan.offPageBytes[end]!;
+          if (bytes > BATCH_OFF_PAGE_BYTES && end > at) break;
+        }
+        await db.table(schema.name).insertMany(scan.rows.slice(at, end));
+        at = end;
+        options.onProgress?.({ table: schema.name, rows: at });
       }
       tables.push({ name: schema.name, spaceId: scan.record.spaceId, rows: scan.rows.length });
     }

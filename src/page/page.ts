@@ -67,7 +67,7 @@ export const PageType = {
   Undo: 4,
   /** Transaction system header (mvcc layer). */
   TrxSys: 5,
-  /** Large-value pages (lob layer). */
+  /** Large-value pages (lob layer): a LOB's first page (header and index) and its data pages. */
   LobFirst: 6,
   LobData: 7,
   /** Change-buffer bitmap: free space and "has buffered changes" per page of a tablespace (ibuf layer). */
@@ -78,10 +78,12 @@ export const PageType = {
   Raw: 10,
   /** The change buffer's header in the system tablespace: its tree's root and counters (ibuf layer). */
   IbufHeader: 11,
+  /** A LOB's index page: the slots past those its first page holds (lob layer). */
+  LobIndex: 12,
 } as const;
 
 export type PageTypeValue = (typeof PageType)[keyof typeof PageType];
-const PAGE_TYPE_MAX = 11;
+const PAGE_TYPE_MAX = 12;
 
 export function isValidPageSize(pageSize: number): boolean {
   return (

@@ -42,8 +42,10 @@
  *
  * Size limits: the encoded primary key is at most `maxKeyBytes` (ERR_KEY_TOO_LARGE naming the index),
  * a secondary entry too; the primary key plus the value, the clustered record's payload, is at most
- * `maxRowBytes` (ERR_VALUE_TOO_LARGE naming the largest variable-length column and the limit). Until
- * the LOB issue stores large values on their own pages, nothing sets the EXTERN flag.
+ * `maxRowBytes`. A row that does not fit keeps its largest string, bytes and json values on LOB
+ * pages (`encodeRowStoring`, W8) and only their 24-byte references (`lob-ref.ts`) in the record,
+ * with the VAR_ENDS EXTERN bit set; only what stays in the record counts against `maxRowBytes`
+ * (ERR_VALUE_TOO_LARGE naming the largest variable-length column when even that does not fit).
  *
  * Invariants:
  *  W1. INFO's version is ROW_FORMAT_VERSION and its unused bits are zero.
@@ -54,8 +56,11 @@
  *  W5. primary-key bytes + value bytes <= maxRowBytes <= ROW_BYTES_LIMIT (so var ends fit 15 bits).
  *  W6. DB_TRX_ID < 2^48 and DB_ROLL_PTR < 2^56, at the fixed offsets ROW_TRX_ID_OFFSET and
  *      ROW_ROLL_PTR_OFFSET, patched in place by `writeTrxIdInto` / `writeRollPtrInto`.
- *  W7. EXTERN is never set by this version; a reader meeting it is an assertion failure until the
- *      LOB layer resolves external values before decoding.
+ *  W7. A field with EXTERN set holds exactly a `LobRef` (LOB_REF_BYTES bytes) and decodes to one;
+ *      the row layer reads the value from the LOB layer when a caller needs its bytes.
+ *  W8. A column in a secondary index is never stored off-page (its value is bounded by the key
+ *      size limit and index entries never point off-page); off-page values are chosen largest
+ *      first until the rest of the row fits, so a row that fits is stored whole.
  *
  * Allocation: `encodeRowInto`, `encodePrimaryKeyInto`, `encodeSecondaryKeyInto`, the trx id /
  * roll ptr / delete mark accessors (but `readRollPtr`, which returns a bigint) and
@@ -69,6 +74,7 @@ import {
   InvalidArgumentError,
   InvalidSchemaError,
   NotNullError,
+  TypeMismatchError,
   UnknownColumnError,
   ValueTooLargeError,
 } from '../errors.js';
@@ -93,6 +99,7 @@ import {
   writeUtf8,
   type KeySpec,
 } from './key-codec.js';
+import { LOB_REF_BYTES, LOB_REF_PLACEHOLDER, LobRef, readLobRef, writeLobRef } from './lob-ref.js';
 import {
   checkBoolean,
   checkBytes,
@@ -172,6 +179,8 @@ export interface TableLayout {
   /** Per stored field: its table column index. */
   readonly fieldColumns: Int16Array;
   readonly fieldTypeCodes: Uint8Array;
+  /** Per stored field: 1 when the column is in a secondary index (W8: never stored off-page). */
+  readonly indexedFields: Uint8Array;
   /** Per stored field: the offset of its slot in FIXED, or for a var field its index in VAR_ENDS. */
   readonly fieldSlot: Int32Array;
   /** For n in 0..fieldCount: bytes of FIXED in a row of n fields. */
@@ -243,6 +252,13 @@ export function compileTable(given: TableSchema, options: LayoutOptions = {}): T
       `W5: a row takes at least ${smallest} bytes (header and fixed-size columns) but the row size limit is ${maxRowBytes}; drop columns or use a larger page size`,
     );
   }
+  const indexedFields = new Uint8Array(fieldCount);
+  for (const def of schema.indexes) {
+    for (const name of def.columns) {
+      const field = fieldPosition[indexOf(name)]!;
+      if (field >= 0) indexedFields[field] = 1;
+    }
+  }
   const indexes = schema.indexes.map((def): SecondaryIndexLayout => {
     const names = [...def.columns, ...schema.primaryKey];
     return Object.freeze({
@@ -263,6 +279,7 @@ export function compileTable(given: TableSchema, options: LayoutOptions = {}): T
     fieldPosition,
     fieldColumns,
     fieldTypeCodes,
+    indexedFields,
     fieldSlot,
     fixedBytesFor,
     varCountFor,
@@ -273,6 +290,12 @@ export function compileTable(given: TableSchema, options: LayoutOptions = {}): T
 
 /** A row as the user gives it and reads it: column name to value, `null` (or absent) for NULL. */
 export type Row = { readonly [column: string]: ColumnValue | undefined };
+
+/** A column's value as the row layer holds it: the value, or the reference to it on LOB pages (W7). */
+export type StoredValue = ColumnValue | LobRef;
+
+/** A row as the row layer holds it: large values may be references (`LobRef`) not read yet. */
+export type StoredRow = { readonly [column: string]: StoredValue | null | undefined };
 
 /** The table column index of `name`, or ERR_UNKNOWN_COLUMN listing the table's columns. */
 export function columnIndex(layout: TableLayout, name: string): number {
@@ -290,7 +313,7 @@ function unknownColumn(layout: TableLayout, name: string): UnknownColumnError {
 }
 
 /** Refuses a row that names a column the table does not have (ERR_UNKNOWN_COLUMN). */
-export function checkRowColumns(layout: TableLayout, row: Row): void {
+export function checkRowColumns(layout: TableLayout, row: StoredRow): void {
   for (const name in row) {
     if (!layout.columnIndexByName.has(name)) throw unknownColumn(layout, name);
   }
@@ -302,7 +325,7 @@ function encodeKeyFromRow(
   spec: KeySpec,
   columnsOf: Int16Array,
   layout: TableLayout,
-  row: Row,
+  row: StoredRow,
   out: Uint8Array,
   offset: number,
 ): number {
@@ -318,7 +341,7 @@ function encodeKeyFromRow(
 }
 
 /** Encodes the row's primary key into `out` (room for `maxKeyBytes` from `offset`); returns its length. Allocates nothing. */
-export function encodePrimaryKeyInto(layout: TableLayout, row: Row, out: Uint8Array, offset: number): number {
+export function encodePrimaryKeyInto(layout: TableLayout, row: StoredRow, out: Uint8Array, offset: number): number {
   return encodeKeyFromRow(layout.primaryKey, layout.primaryKeyColumns, layout, row, out, offset);
 }
 
@@ -328,7 +351,7 @@ function scratchOf(bytes: number): Uint8Array {
   return scratch;
 }
 
-export function encodePrimaryKey(layout: TableLayout, row: Row): Uint8Array {
+export function encodePrimaryKey(layout: TableLayout, row: StoredRow): Uint8Array {
   const out = scratchOf(layout.maxKeyBytes);
   return out.slice(0, encodePrimaryKeyInto(layout, row, out, 0));
 }
@@ -337,7 +360,7 @@ export function encodePrimaryKey(layout: TableLayout, row: Row): Uint8Array {
 export function encodeSecondaryKeyInto(
   layout: TableLayout,
   index: number,
-  row: Row,
+  row: StoredRow,
   out: Uint8Array,
   offset: number,
 ): number {
@@ -345,7 +368,7 @@ export function encodeSecondaryKeyInto(
   return encodeKeyFromRow(secondary.spec, secondary.keyColumns, layout, row, out, offset);
 }
 
-export function encodeSecondaryKey(layout: TableLayout, index: number, row: Row): Uint8Array {
+export function encodeSecondaryKey(layout: TableLayout, index: number, row: StoredRow): Uint8Array {
   const out = scratchOf(layout.maxKeyBytes);
   return out.slice(0, encodeSecondaryKeyInto(layout, index, row, out, 0));
 }
@@ -433,11 +456,27 @@ export function setDeleteMarkInto(row: Uint8Array, rowOffset: number, marked: bo
  * Encodes the value of `row`'s clustered-index entry into `out` at `offset` and returns its length.
  * `keyLength` is the length of the row's encoded primary key, counted against `maxRowBytes` (W5).
  * `out` must have room for `maxRowBytes` from `offset`. Refuses unknown columns, wrong types,
- * NULL in NOT NULL and a row over the limit, with their typed errors.
+ * NULL in NOT NULL and a row over the limit, with their typed errors. A `LobRef` given for a
+ * string, bytes or json column is stored as the external reference it is (W7).
  */
 export function encodeRowInto(
   layout: TableLayout,
-  row: Row,
+  row: StoredRow,
+  trxId: number,
+  rollPtr: bigint,
+  out: Uint8Array,
+  offset: number,
+  keyLength: number,
+): number {
+  const length = encodeRowIntoOrOverflow(layout, row, trxId, rollPtr, out, offset, keyLength);
+  if (length < 0) throwRowTooLarge(layout, row, keyLength);
+  return length;
+}
+
+/** `encodeRowInto`, but -1 when the row is over the limit (W5) instead of the error. */
+function encodeRowIntoOrOverflow(
+  layout: TableLayout,
+  row: StoredRow,
   trxId: number,
   rollPtr: bigint,
   out: Uint8Array,
@@ -472,10 +511,20 @@ export function encodeRowInto(
     const code = layout.fieldTypeCodes[field]!;
     const slot = layout.fieldSlot[field]!;
     const isVar = code >= ColumnTypeCode.string; // string, bytes, json: the variable-size codes
+    let extern = 0;
     if (value === null || value === undefined) {
       if (column.nullable !== true) throw new NotNullError(column.name);
       const at = offset + ROW_NULLS_OFFSET + (field >> 3);
       out[at] = out[at]! | (1 << (field & 7));
+    } else if (value instanceof LobRef) {
+      // W7: a value kept on LOB pages; only its reference is in the row.
+      if (!isVar) throw new TypeMismatchError(column.name, `a ${column.type}`, 'a reference to a large value');
+      if (pos + LOB_REF_BYTES > bound) pos = -1;
+      else {
+        writeLobRef(out, pos, value);
+        pos += LOB_REF_BYTES;
+        extern = VAR_END_EXTERN;
+      }
     } else {
       const at = fixedStart + slot;
       switch (code) {
@@ -511,16 +560,106 @@ export function encodeRowInto(
     else if (isVar) {
       const end = pos - varStart;
       assert(end <= VAR_END_MASK, 'W5 var end exceeds 15 bits');
-      out[endsStart + 2 * slot] = end >>> 8;
+      out[endsStart + 2 * slot] = (end >>> 8) | (extern >>> 8);
       out[endsStart + 2 * slot + 1] = end;
     }
   }
-  if (overflow) throwRowTooLarge(layout, row, keyLength);
-  return pos - offset;
+  return overflow ? -1 : pos - offset;
 }
 
+/** A value the row keeps off-page: its column and the bytes to store on LOB pages. */
+export interface ExternValue {
+  /** The table column index. */
+  readonly column: number;
+  /** The value's stored bytes: a bytes value as is, a string's UTF-8, a json value's JSON text. */
+  readonly bytes: Uint8Array;
+}
+
+/** A clustered entry ready to write, with the values it stores off-page (W8). */
+export interface EncodedRow {
+  readonly key: Uint8Array;
+  /** The value with `LOB_REF_PLACEHOLDER` where each extern's reference goes. */
+  readonly value: Uint8Array;
+  /** In column order; empty when the whole row fits the page. */
+  readonly externs: readonly ExternValue[];
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * Encodes `row`, choosing which values go off-page when it does not fit (W8, InnoDB's DYNAMIC
+ * format): the largest string, bytes or json values of columns in no secondary index move to LOB
+ * pages, one at a time, until the rest fits `maxRowBytes`; a `LobRef` already in the row stays a
+ * reference. Refuses (typed, before anything is stored) a value over `valueBytesMax`, and a row that
+ * does not fit even with every such value off-page.
+ */
+export function encodeRowStoring(layout: TableLayout, row: StoredRow, valueBytesMax: number): EncodedRow {
+  const out = scratchOf(layout.maxKeyBytes + layout.maxRowBytes);
+  const keyLength = encodePrimaryKeyInto(layout, row, out, 0);
+  const key = out.slice(0, keyLength);
+  const fitting = encodeRowIntoOrOverflow(layout, row, 0, 0n, out, 0, keyLength);
+  if (fitting >= 0) return { key, value: out.slice(0, fitting), externs: NO_EXTERNS };
+  // Too large for the page: measure every variable-length value once (validating it).
+  const columns = layout.schema.columns;
+  const n = layout.fieldCount;
+  let total = keyLength + ROW_HEADER_BYTES + ((n + 7) >> 3) + 2 * layout.varCountFor[n]! + layout.fixedBytesFor[n]!;
+  const candidates: { field: number; bytes: Uint8Array }[] = [];
+  for (let field = 0; field < n; field++) {
+    const code = layout.fieldTypeCodes[field]!;
+    if (code < ColumnTypeCode.string) continue;
+    const column = columns[layout.fieldColumns[field]!]!;
+    const value = row[column.name];
+    if (value === null || value === undefined) continue;
+    if (value instanceof LobRef) {
+      total += LOB_REF_BYTES;
+      continue;
+    }
+    const bytes =
+      code === ColumnTypeCode.bytes
+        ? checkBytes(column.name, value, column.maxLength)
+        : utf8.encode(
+            code === ColumnTypeCode.string
+              ? checkString(column.name, value, column.maxLength)
+              : jsonText(column.name, value),
+          );
+    total += bytes.length;
+    if (layout.indexedFields[field] === 0) candidates.push({ field, bytes });
+  }
+  candidates.sort((a, b) => b.bytes.length - a.bytes.length || a.field - b.field);
+  const chosen = new Set<number>();
+  for (const candidate of candidates) {
+    if (total <= layout.maxRowBytes) break;
+    if (candidate.bytes.length <= LOB_REF_BYTES) break;
+    total -= candidate.bytes.length - LOB_REF_BYTES;
+    chosen.add(candidate.field);
+  }
+  if (total > layout.maxRowBytes) throwRowTooLarge(layout, row, keyLength);
+  const externs: ExternValue[] = [];
+  const stored: Record<string, StoredValue | null | undefined> = { ...row };
+  for (const candidate of candidates) {
+    if (!chosen.has(candidate.field)) continue;
+    const column = layout.fieldColumns[candidate.field]!;
+    const name = columns[column]!.name;
+    if (candidate.bytes.length > valueBytesMax) {
+      throw new ValueTooLargeError(
+        name,
+        valueBytesMax,
+        `a value of ${candidate.bytes.length} bytes is over the largest value this database stores (${valueBytesMax} bytes: the maxValueBytes option)`,
+      );
+    }
+    stored[name] = LOB_REF_PLACEHOLDER;
+    externs.push({ column, bytes: candidate.bytes });
+  }
+  externs.sort((a, b) => a.column - b.column);
+  const length = encodeRowIntoOrOverflow(layout, stored, 0, 0n, out, 0, keyLength);
+  assert(length >= 0, 'W8 the row fits once its chosen values are off-page');
+  return { key, value: out.slice(0, length), externs };
+}
+
+const NO_EXTERNS: readonly ExternValue[] = Object.freeze([]);
+
 /** ERR_VALUE_TOO_LARGE naming the largest variable-length column (the one to shorten). The slow path. */
-function throwRowTooLarge(layout: TableLayout, row: Row, keyLength: number): never {
+function throwRowTooLarge(layout: TableLayout, row: StoredRow, keyLength: number): never {
   const columns = layout.schema.columns;
   const n = layout.fieldCount;
   let total = ROW_HEADER_BYTES + ((n + 7) >> 3) + 2 * layout.varCountFor[n]! + layout.fixedBytesFor[n]!;
@@ -566,7 +705,7 @@ function throwRowTooLarge(layout: TableLayout, row: Row, keyLength: number): nev
 /** The encoded key and value of `row`'s clustered-index entry, as new bytes. */
 export function encodeRow(
   layout: TableLayout,
-  row: Row,
+  row: StoredRow,
   trxId: number,
   rollPtr: bigint,
 ): { key: Uint8Array; value: Uint8Array } {
@@ -601,7 +740,7 @@ function readField(
   rowOffset: number,
   rowLength: number,
   field: number,
-): ColumnValue | null {
+): StoredValue | null {
   const n = readU16(bytes, rowOffset + ROW_N_FIELDS_OFFSET);
   assert(n <= layout.fieldCount, () => `W4 row has ${n} fields, schema ${layout.fieldCount}`);
   if (field >= n) return null; // W4: appended after this row was written
@@ -621,10 +760,14 @@ function readField(
   }
   const varStart = fixedStart + layout.fixedBytesFor[n]!;
   const endWord = readU16(bytes, endsStart + 2 * slot);
-  assert((endWord & VAR_END_EXTERN) === 0, 'W7 external value met before the LOB layer resolved it');
   const start = varStart + (slot === 0 ? 0 : readU16(bytes, endsStart + 2 * slot - 2) & VAR_END_MASK);
-  const end = varStart + endWord;
+  const end = varStart + (endWord & VAR_END_MASK);
   assert(start <= end && end <= rowOffset + rowLength, () => `W2 var field [${start}, ${end}) outside the row`);
+  if ((endWord & VAR_END_EXTERN) !== 0) {
+    // W7: the field is the value's reference; the row layer reads the LOB when it needs the bytes.
+    assert(end - start === LOB_REF_BYTES, () => `W7 an external field is ${LOB_REF_BYTES} bytes, not ${end - start}`);
+    return readLobRef(bytes, start);
+  }
   switch (layout.fieldTypeCodes[field]) {
     case ColumnTypeCode.string:
       return readUtf8(bytes, start, end);
@@ -633,6 +776,25 @@ function readField(
     default:
       return JSON.parse(readUtf8(bytes, start, end)) as ColumnValue;
   }
+}
+
+/** The references (W7) in the value at bytes[rowOffset, rowOffset + rowLength), in field order. */
+export function externRefsOf(layout: TableLayout, bytes: Uint8Array, rowOffset: number, rowLength: number): LobRef[] {
+  checkInfo(bytes, rowOffset);
+  const n = readU16(bytes, rowOffset + ROW_N_FIELDS_OFFSET);
+  assert(n <= layout.fieldCount, () => `W4 row has ${n} fields, schema ${layout.fieldCount}`);
+  const refs: LobRef[] = [];
+  const endsStart = rowOffset + ROW_NULLS_OFFSET + ((n + 7) >> 3);
+  for (let slot = 0; slot < layout.varCountFor[n]!; slot++) {
+    if ((readU16(bytes, endsStart + 2 * slot) & VAR_END_EXTERN) === 0) continue;
+    for (let field = 0; field < n; field++) {
+      if (layout.fieldTypeCodes[field]! >= ColumnTypeCode.string && layout.fieldSlot[field] === slot) {
+        const value = readField(layout, bytes, rowOffset, rowLength, field);
+        if (value instanceof LobRef) refs.push(value);
+      }
+    }
+  }
+  return refs;
 }
 
 /**
@@ -646,7 +808,7 @@ export function readColumn(
   offset: number,
   length: number,
   columnIndex: number,
-): ColumnValue | null {
+): StoredValue | null {
   const field = positionOf(layout, columnIndex, false);
   checkInfo(bytes, offset);
   return readField(layout, bytes, offset, length, field);
@@ -659,7 +821,7 @@ export function readKeyColumn(
   offset: number,
   length: number,
   columnIndex: number,
-): ColumnValue | null {
+): StoredValue | null {
   return readKeyField(bytes, layout.primaryKey, positionOf(layout, columnIndex, true), offset, offset + length);
 }
 
@@ -692,7 +854,7 @@ export function decodeRowAt(
   value: Uint8Array,
   rowOffset: number,
   rowLength: number,
-): Record<string, ColumnValue | null> {
+): Record<string, StoredValue | null> {
   checkInfo(value, rowOffset);
   const n = readU16(value, rowOffset + ROW_N_FIELDS_OFFSET);
   assert(n <= layout.fieldCount, () => `W4 row has ${n} fields, schema ${layout.fieldCount}`);
@@ -706,7 +868,7 @@ export function decodeRowAt(
     () => `W2 row is ${rowLength} bytes, its fields end at ${varStart + last - rowOffset}`,
   );
   const keyValues = decodeKey(key, layout.primaryKey, keyOffset, keyOffset + keyLength);
-  const result: Record<string, ColumnValue | null> = {};
+  const result: Record<string, StoredValue | null> = {};
   const columns = layout.schema.columns;
   for (let i = 0; i < columns.length; i++) {
     const position = layout.keyPosition[i]!;
@@ -721,6 +883,6 @@ export function decodeRow(
   layout: TableLayout,
   keyBytes: Uint8Array,
   rowBytes: Uint8Array,
-): Record<string, ColumnValue | null> {
+): Record<string, StoredValue | null> {
   return decodeRowAt(layout, keyBytes, 0, keyBytes.length, rowBytes, 0, rowBytes.length);
 }

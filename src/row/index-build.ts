@@ -26,12 +26,13 @@
  *  IB2. Slices copy each clustered record exactly once, in key order (each starts after the
  *       last key the previous one copied).
  */
-import { DuplicateKeyError } from '../errors.js';
+import { DuplicateKeyError, KeyTooLargeError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
 import type { IndexRecord } from '../dict/dictionary.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { BTree } from '../btree/btree.js';
 import { compareBytes } from '../rec/key-codec.js';
+import { LobRef } from '../rec/lob-ref.js';
 import { decodeRowAt, encodeSecondaryKey, type TableLayout } from '../rec/row-format.js';
 import type { IndexDef, TableSchema } from '../rec/schema.js';
 import { assert } from '../util/assert.js';
@@ -87,7 +88,8 @@ export class IndexBuild {
   /**
    * Copies rows until all are copied (returns true) or `shouldYield` says to stop (checked after
    * each mtr of entries; returns false, and the next call goes on where this one stopped).
-   * Throws DuplicateKeyError for a unique index two live rows share; the caller then abandons.
+   * Throws DuplicateKeyError for a unique index two live rows share, KeyTooLargeError for a row
+   * whose value of an indexed column is stored off-page; the caller then abandons.
    */
   copySlice(shouldYield: () => boolean): boolean {
     assert(this.stateValue === 'copying', () => `IB2 a build copies only while copying (it is ${this.stateValue})`);
@@ -98,6 +100,17 @@ export class IndexBuild {
     for (const entry of this.table.clustered.scan(from === undefined ? {} : { gt: from })) {
       assert(from === undefined || compareBytes(entry.key, from) > 0, 'IB2 a slice starts after the last key copied');
       const row = decodeRowAt(layout, entry.key, 0, entry.key.length, entry.value, 0, entry.value.length);
+      for (const name of this.index.columns) {
+        // Index entries never point off-page (rec/row-format.ts W8): a value the row keeps on LOB
+        // pages is not indexed; the row must store it smaller first.
+        const value = row[name];
+        if (value instanceof LobRef)
+          throw new KeyTooLargeError(
+            this.index.name,
+            layout.maxKeyBytes,
+            `column ${JSON.stringify(name)} holds a value of ${value.length} bytes stored off-page in a row, and index entries never point off-page`,
+          );
+      }
       const key = encodeSecondaryKey(layout, li, row);
       if (this.index.unique && !entry.deleteMarked) {
         const prefix = secondaryPrefix(spec.spec, spec.secondaryFieldCount, key);

@@ -23,13 +23,18 @@
  * buffered either read the page (merging it first) or lies on a later page, and then the gap it
  * covers begins at the buffered entry, not before it (the range it guards holds no key below).
  *
- * ## Clustered records: `encodeClustered` and `changeClustered`
+ * ## Clustered records: `prepareClustered`, `encodeClustered` and `changeClustered`
  * The clustered record is the row: its value is the encoded row, stamped with DB_TRX_ID and
- * DB_ROLL_PTR. Every row image is encoded by `encodeClustered` and every clustered write goes
- * through `changeClustered`. The LOB layer (`src/lob/`, issue 13) hooks in here: the encoder
- * stores a column too large for the page on LOB pages and leaves a reference in the record
- * (with its old bytes reaching undo as LOB-DIFF diffs), and removing a record frees the LOB
- * pages only it references (purge).
+ * DB_ROLL_PTR. Every clustered write goes through `changeClustered`. The LOB layer (`src/lob/`)
+ * hooks in here (InnoDB: btr_store_big_rec_extern_fields, btr_free_externally_stored_field):
+ *  - a new row image is validated and sized by `prepareClustered` in phase 1: a row too large for
+ *    the page keeps its largest values off-page (rec/row-format.ts W8);
+ *  - in phase 2, `ExternWrite` stores them on LOB pages (ahead of the row change's mtr when they
+ *    are large: lob-build.ts) and, in that mtr, gives the value with their references, so the
+ *    record switches to the new LOBs in one mtr (IW3);
+ *  - `changeClustered(..., 'remove')` frees the LOBs the removed record references (only it does:
+ *    lob/README.md L1), after `prepareRemoveClustered` freed their pages in bounded mtrs ahead.
+ * Old values reach undo as references or LOB-DIFF diffs (undo-append.ts, row-lob.ts).
  *
  * ## Gap locks follow the gaps (issue 10)
  * Row locks name keys (lock/lock-manager.ts), so a record that appears inside a locked gap, or
@@ -50,15 +55,30 @@
  *  IW2. Every record inserted into or removed from an index tree is reported to the lock table in
  *       the same synchronous step (lock_update_insert / lock_update_delete), so no gap a
  *       transaction locked ever opens without it (issue 10's phantom).
+ *  IW3. A clustered record names only whole LOBs: the references it gets are written in the mtr
+ *       that finishes their LOBs, and a LOB is freed in the mtr that removes its last reference.
  */
 import { ENTRY_DELETE_MARK } from '../btree/btree.js';
 import { ChangeBuffer } from '../ibuf/change-buffer.js';
 import { IbufOp, type IbufOpValue } from '../ibuf/ibuf-record.js';
 import { onEntryInserted, onEntryRemoved } from '../lock/gap-inheritance.js';
 import type { LockManager } from '../lock/lock-manager.js';
+import { LobBatch } from '../lob/lob-build.js';
+import { finishFree, prepareFree } from '../lob/lob-free.js';
 import type { MiniTransaction } from '../redo/mtr.js';
-import { ROW_ROLL_PTR_OFFSET, encodeRow, encodeSecondaryKey, type Row } from '../rec/row-format.js';
+import { LobRef } from '../rec/lob-ref.js';
+import {
+  ROW_ROLL_PTR_OFFSET,
+  type EncodedRow,
+  type StoredRow,
+  type StoredValue,
+  encodeRow,
+  encodeRowStoring,
+  encodeSecondaryKey,
+  externRefsOf,
+} from '../rec/row-format.js';
 import { writeRollPtrAt, type RollPtr } from '../undo/roll-ptr.js';
+import { readLobWhole } from '../lob/lob-read.js';
 import { assert } from '../util/assert.js';
 import type { SecondaryRuntime, TableRuntime } from './table-runtime.js';
 
@@ -173,15 +193,33 @@ export function changeClustered(
     case 'update':
       return table.clustered.update(mtr, key, value, flags);
     case 'remove':
+      // IW3: the LOBs only this record references go with it.
+      for (const ref of clusteredLobs(table, key)) finishFree(mtr, table.lobs, ref.firstPageNo, ref.lobId);
       onEntryRemoved(locks, primaryId, table.clustered, key);
       return table.clustered.delete(mtr, key);
   }
 }
 
-/** Encodes a row as a clustered record stamped with `trxId` and `rollPtr` (the LOB layer's other hook). */
+/** The references in the clustered record `key` (none when there is no such record). */
+function clusteredLobs(table: TableRuntime, key: Uint8Array): LobRef[] {
+  const tree = table.clustered;
+  if (!tree.find(key, tree.view)) return [];
+  const view = tree.view;
+  return externRefsOf(table.layout, view.page, view.valueOffset, view.valueLength);
+}
+
+/**
+ * Before the mtr that removes the clustered record `key`: frees, in bounded mtrs of their own, the
+ * pages of its LOBs but their first pages (lob-free.ts prepareFree), so that mtr stays small.
+ */
+export function prepareRemoveClustered(table: TableRuntime, key: Uint8Array): void {
+  for (const ref of clusteredLobs(table, key)) prepareFree(table.lobs, ref.firstPageNo, ref.lobId);
+}
+
+/** Encodes a row that fits the page (its large values already references) as a clustered record stamped with `trxId` and `rollPtr`. */
 export function encodeClustered(
   table: TableRuntime,
-  row: Row,
+  row: StoredRow,
   trxId: number,
   rollPtr: RollPtr,
 ): { key: Uint8Array; value: Uint8Array } {
@@ -190,7 +228,84 @@ export function encodeClustered(
   return encoded;
 }
 
+/** A new row image checked and encoded in phase 1, with the values it will keep off-page. */
+export interface PreparedClustered extends EncodedRow {
+  /** The row as encoded (references given as values copied into bytes when `copyRefs`). */
+  readonly row: StoredRow;
+}
+
+/**
+ * Phase 1 of a write: validates `row` and encodes it, choosing which values go off-page (W8).
+ * With `copyRefs` (an insert), a `LobRef` in the row (a primary-key change moving a row) is read
+ * and stored again as a new LOB: a LOB is referenced by one record only (lob/README.md L1).
+ */
+export function prepareClustered(table: TableRuntime, row: StoredRow, copyRefs: boolean): PreparedClustered {
+  let stored = row;
+  if (copyRefs) {
+    let copy: Record<string, StoredValue | null | undefined> | undefined;
+    for (const [name, value] of Object.entries(row)) {
+      if (!(value instanceof LobRef)) continue;
+      copy ??= { ...row };
+      copy[name] = lobValueOf(table, name, readLobWhole(table.lobs, value));
+    }
+    stored = copy ?? row;
+  }
+  return { ...encodeRowStoring(table.layout, stored, table.lobs.valueBytesMax), row: stored };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The value of column `name` whose stored bytes are `bytes` (a bytes value, a string's UTF-8, a json text). */
+export function lobValueOf(table: TableRuntime, name: string, bytes: Uint8Array): StoredValue {
+  const column = table.layout.schema.columns[table.layout.columnIndexByName.get(name)!]!;
+  if (column.type === 'bytes') return bytes;
+  const text = utf8.decode(bytes);
+  return column.type === 'string' ? text : (JSON.parse(text) as StoredValue);
+}
+
+/**
+ * Phase 2 of a write with values off-page: their LOBs are written (`start`, before the row
+ * change's mtr), then `finish` in that mtr gives the record's value with their references (IW3).
+ * On any failure before `finish` returned, `abandon` drops what was written.
+ */
+export class ExternWrite {
+  private readonly table: TableRuntime;
+  private readonly prepared: PreparedClustered;
+  private readonly batch: LobBatch;
+  private readonly handles: number[] = [];
+
+  private constructor(table: TableRuntime, prepared: PreparedClustered) {
+    this.table = table;
+    this.prepared = prepared;
+    this.batch = new LobBatch(table.lobs);
+    for (const extern of prepared.externs) this.handles.push(this.batch.addNew(extern.bytes));
+  }
+
+  /** Writes the large LOBs ahead in their own mtrs (nothing when the row has no value off-page). */
+  static start(table: TableRuntime, prepared: PreparedClustered): ExternWrite {
+    const write = new ExternWrite(table, prepared);
+    write.batch.writeAhead();
+    return write;
+  }
+
+  /** In the row change's mtr: finishes the LOBs and returns the record's value (unstamped). */
+  finish(mtr: MiniTransaction): Uint8Array {
+    const prepared = this.prepared;
+    if (prepared.externs.length === 0) return prepared.value;
+    this.batch.finish(mtr);
+    const row: Record<string, StoredValue | null | undefined> = { ...prepared.row };
+    prepared.externs.forEach((extern, i) => {
+      row[this.table.layout.schema.columns[extern.column]!.name] = this.batch.refOf(this.handles[i]!);
+    });
+    return encodeRow(this.table.layout, row, 0, 0n).value;
+  }
+
+  abandon(): void {
+    this.batch.abandon();
+  }
+}
+
 /** The secondary entry keys of `row`, one per secondary index in `table.secondaries` order. */
-export function secondaryKeys(table: TableRuntime, row: Row): Uint8Array[] {
+export function secondaryKeys(table: TableRuntime, row: StoredRow): Uint8Array[] {
   return table.secondaries.map((s) => encodeSecondaryKey(table.layout, s.layoutIndex, row));
 }

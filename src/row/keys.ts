@@ -15,7 +15,7 @@ import {
   skipKeyFields,
   type KeySpec,
 } from '../rec/key-codec.js';
-import type { Row } from '../rec/row-format.js';
+import type { StoredRow } from '../rec/row-format.js';
 import type { KeyValue, TableSchema } from '../rec/schema.js';
 import type { TableRuntime } from './table-runtime.js';
 
@@ -119,7 +119,7 @@ export function dropUndefined<T extends object>(value: T): T {
 }
 
 /** `(a=1, b="x")`: a primary key in an error message. */
-export function describeKey(fields: number, row: Row, columns: Int16Array, schema: TableSchema): string {
+export function describeKey(fields: number, row: StoredRow, columns: Int16Array, schema: TableSchema): string {
   const parts: string[] = [];
   for (let i = 0; i < fields; i++) {
     const name = schema.columns[columns[i]!]!.name;

@@ -25,6 +25,8 @@
  *   row-lock.ts       record / gap / next-key / implicit locks on rows     (lock0lock.cc entry points)
  *   undo-append.ts    the undo record written before each row change       (trx0rec.cc)
  *   index-write.ts    every index record change: the ibuf and LOB seams    (btr0cur.cc calls)
+ *   row-lob.ts        large values: reading, partial updates, LOB undo     (lob calls of row0sel, row0upd,
+ *                     in rollback and purge, the LOB checker                 row0umod, row0purge)
  *   keys.ts           API keys and ranges to bytes
  *   table-runtime.ts  a table's compiled layout and trees; the table cache (dict0dict.cc cache)
  *
@@ -32,8 +34,10 @@
  * - The change buffer (`src/ibuf/`): every secondary-index change (insert, delete-mark, unmark,
  *   remove, purge), from every writer including rollback and purge, goes through
  *   `changeSecondary`; it is opened here before any table page is read (its read hook merges).
- * - Large values (`src/lob/`): every clustered record is encoded by `encodeClustered` and written
- *   by `changeClustered`; undo of a LOB column goes through undo-append.ts.
+ * - Large values (`src/lob/`): every new row image is sized by `prepareClustered` (its largest
+ *   values go off-page), stored by `ExternWrite` and written by `changeClustered`, which frees a
+ *   removed record's LOBs; old values reach undo as references or LOB-DIFF diffs (row-lob.ts,
+ *   undo-append.ts).
  * - Row locks (`src/lock/`): both doors move gap locks when a record appears inside a locked gap
  *   or disappears between two (lock_update_insert / lock_update_delete, rule IW2).
  *
@@ -49,7 +53,8 @@ import { LockManager, type LockMode } from '../lock/lock-manager.js';
 import type { Trx, IsolationLevel } from '../mvcc/trx.js';
 import { TrxSystem } from '../mvcc/trx-system.js';
 import type { Durability } from '../redo/redo-log.js';
-import type { Row } from '../rec/row-format.js';
+import type { Row, StoredValue } from '../rec/row-format.js';
+import { cleanUpPending } from '../lob/lob-pending.js';
 import type { IndexDef, TableSchema } from '../rec/schema.js';
 import { poolPageSource, removeFromHistory, runUndoSteps, type PageSource } from '../undo/undo-log.js';
 import { newEngineStats, type EngineStats } from './engine-stats.js';
@@ -60,7 +65,8 @@ import { RowDdl } from './row-ddl.js';
 import { RowInsert } from './row-ins.js';
 import { RowLocks } from './row-lock.js';
 import { Purge, type PurgeContext, type PurgeResult } from './row-purge.js';
-import { RowSelect } from './row-sel.js';
+import { type LobCheckReport, byteColumn, checkLobs, checkSlice, readStoredSlice, storedLength } from './row-lob.js';
+import { RowSelect, type ValueReader } from './row-sel.js';
 import { RowUndo } from './row-undo.js';
 import { RowUpdate } from './row-upd.js';
 import { RowVersions, type Version } from './row-vers.js';
@@ -79,12 +85,15 @@ import { addsEntry, removesEntry } from '../ibuf/ibuf-record.js';
 export type { EngineStats } from './engine-stats.js';
 export type { Version } from './row-vers.js';
 export type { KeyInput, KeyRange } from './keys.js';
+export type { ValueReader } from './row-sel.js';
 
 export type { RowEngineTestSeams } from './row-seams.js';
 
 export interface RowEngineOptions {
   readonly clock: Clock;
   readonly lockWaitTimeoutMs?: number;
+  /** The largest value stored (off-page); default the most the page size allows (src/lob/). */
+  readonly valueBytesMax?: number;
   /**
    * Purge lag (InnoDB's innodb_max_purge_lag, as work instead of a delay): when a commit finds
    * more committed update undo logs than this waiting for purge, it runs a purge step of
@@ -141,8 +150,13 @@ export class RowEngine {
         addsEntry(op) ? !locks.mayInheritOnInsert(indexId) : removesEntry(op) ? !locks.hasLocksOn(indexId, key) : true,
       seams: { mergeInTwoMtrs: options.seams?.ibufMergeInTwoMtrs === true },
     });
-    this.tables = new TableCache(storage, dictionary);
-    const versions = new RowVersions(this.pages, trxSystem, this.stats);
+    this.tables = new TableCache(storage, dictionary, options.valueBytesMax);
+    const versions = new RowVersions(
+      this.pages,
+      trxSystem,
+      this.stats,
+      options.seams?.lobDiffReaderLosesPlace === true,
+    );
     this.versions = versions;
     const undo = new RowUndo(storage, this.pages, this.tables, versions, trxSystem, this.locks);
     this.trxs = new TrxLifecycle(storage, trxSystem, this.locks, undo, this.stats);
@@ -165,6 +179,8 @@ export class RowEngine {
     const engine = new RowEngine(storage, dictionary, trxSystem, options);
     dictionary.cleanUp();
     engine.tables.loadAll();
+    // LOB work a crash cut short before its row change's mtr (lob/lob-pending.ts, README L5).
+    for (const table of engine.tables.all()) cleanUpPending(table.lobs);
     engine.trxs.recover(engine.pages, (tableId) => engine.tables.getById(tableId)?.record.primary.id);
     return engine;
   }
@@ -316,6 +332,47 @@ export class RowEngine {
     return this.updates.delete(trx, table, key);
   }
 
+  /** Replaces bytes of one value in place (`{ offset, bytes }` diffs; row-upd.ts). */
+  updatePartial(trx: Trx, table: TableRuntime, key: KeyInput, column: string, diffs: unknown): Promise<boolean> {
+    return this.updates.updatePartial(trx, table, key, column, diffs);
+  }
+
+  // ------------------------------------------------------------------ large values, in slices
+
+  /** The stored value of one column as `trx` reads it (a large value as its reference), null, or undefined for no row. */
+  storedValue(
+    trx: Trx | undefined,
+    table: TableRuntime,
+    key: KeyInput,
+    column: string,
+  ): StoredValue | null | undefined {
+    byteColumn(table, column, 'a slice read');
+    return this.select.storedValue(trx, table, key, column);
+  }
+
+  /** A reader of one value that outlives the call, on its own read view (row-sel.ts). */
+  openValueReader(
+    trx: Trx | undefined,
+    table: TableRuntime,
+    key: KeyInput,
+    column: string,
+  ): ValueReader | null | undefined {
+    byteColumn(table, column, 'a stream');
+    return this.select.openValueReader(trx, table, key, column);
+  }
+
+  /** Bytes [offset, offset + length) of a stored value (ERR_INVALID_ARGUMENT past its end). */
+  readStoredSlice(table: TableRuntime, column: string, value: StoredValue, offset: number, length: number): Uint8Array {
+    const def = byteColumn(table, column, 'a slice read');
+    checkSlice(offset, length, storedLength(def, value));
+    return readStoredSlice(table, def, value, offset, length);
+  }
+
+  /** The byte length of a stored value. */
+  storedLength(table: TableRuntime, column: string, value: StoredValue): number {
+    return storedLength(byteColumn(table, column, 'a length'), value);
+  }
+
   // ------------------------------------------------------------------ purge and checks
 
   /** One bounded purge step (background work; `db.purge()` runs it to the end). */
@@ -343,15 +400,22 @@ export class RowEngine {
   }
 
   /**
-   * Walks every tree and checks RE3 (SEC=CLUST on the newest versions), the dictionary and the
-   * locks. The change buffer is checked first, as it stands; the walk then reads every leaf, which
-   * merges what was buffered for it, so SEC=CLUST is proved with every buffered change applied.
+   * Walks every tree and checks RE3 (SEC=CLUST on the newest versions), the dictionary, the locks
+   * and every LOB (lob/README.md L1 to L6). The change buffer is checked first, as it stands; the
+   * walk then reads every leaf, which merges what was buffered for it, so SEC=CLUST is proved with
+   * every buffered change applied.
    */
   check(): RowCheckReport {
     this.changeBuffer.validate();
     const report = checkRows(this.tables, this.dictionary, this.locks);
     this.changeBuffer.validateMerged();
+    this.checkLobs();
     return report;
+  }
+
+  /** The LOB checker alone: every LOB page reached from one reference, none leaked; what it saw. */
+  checkLobs(): LobCheckReport {
+    return checkLobs(this.tables, this.trxSystem, this.pages);
   }
 
   /**

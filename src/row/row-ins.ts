@@ -29,13 +29,13 @@ import {
   extractPrimaryKeyFromSecondary,
   readTrxId,
   writeTrxIdInto,
-  type Row,
+  type StoredRow,
 } from '../rec/row-format.js';
 import { ROLL_PTR_NULL, readRollPtrAt, writeRollPtrAt } from '../undo/roll-ptr.js';
 import { UndoRecordType } from '../undo/undo-record.js';
 import { assert } from '../util/assert.js';
 import type { EngineStats } from './engine-stats.js';
-import { changeClustered, changeSecondary, encodeClustered, secondaryKeys } from './index-write.js';
+import { ExternWrite, changeClustered, changeSecondary, prepareClustered, secondaryKeys } from './index-write.js';
 import { describeKey, secondaryPrefix, startsWith } from './keys.js';
 import type { RowLocks } from './row-lock.js';
 import { rowFromEntry } from './row-vers.js';
@@ -59,57 +59,76 @@ export class RowInsert {
     this.stats = stats;
   }
 
-  /** Inserts a row; waits for locks; ERR_DUPLICATE_KEY when the key is taken. */
-  async insert(trx: Trx, table: TableRuntime, row: Row): Promise<void> {
+  /**
+   * Inserts a row; waits for locks; ERR_DUPLICATE_KEY when the key is taken. A `LobRef` in `row`
+   * (a row moving to a new primary key) is copied into a new LOB.
+   */
+  async insert(trx: Trx, table: TableRuntime, row: StoredRow): Promise<void> {
     this.trxs.checkWritable(trx);
     // Every check that can fail on the row itself runs before anything changes (RE1). The row is
-    // encoded once; phase 2 stamps DB_TRX_ID and DB_ROLL_PTR into it in place.
-    const encoded = encodeClustered(table, row, 0, ROLL_PTR_NULL);
-    const key = encoded.key;
-    const newKeys = secondaryKeys(table, row);
+    // encoded once, its largest values chosen to go off-page when it does not fit (index-write.ts);
+    // phase 2 stamps DB_TRX_ID and DB_ROLL_PTR into it in place.
+    const prepared = prepareClustered(table, row, true);
+    const key = prepared.key;
+    const newKeys = secondaryKeys(table, prepared.row);
     this.trxs.ensureTrxId(trx);
     for (;;) {
       this.trxs.checkActive(trx);
-      const wait = this.insertChecks(trx, table, key, row, newKeys, undefined);
+      const wait = this.insertChecks(trx, table, key, prepared.row, newKeys, undefined);
       if (wait === undefined) break;
       await this.rowLocks.waitLock(trx, wait);
     }
+    // Phase 2 (RE1: no await from here). Large values first, ahead of the row's mtr (IW2).
+    const externs = ExternWrite.start(table, prepared);
     const page = this.trxSystem.page;
     const locks = this.rowLocks.locks;
     const mtr = this.storage.startMtr();
-    if (table.clustered.find(key, this.entry)) {
-      // Over a delete-marked record (its delete committed, purge not yet run): an update that
-      // remembers the whole old row (TRX_UNDO_UPD_DEL_REC).
-      const old = rowFromEntry(table, this.entry);
-      const oldTrxId = readTrxId(this.entry.page, this.entry.valueOffset);
-      const oldRollPtr = readRollPtrAt(this.entry.page, this.entry.valueOffset + ROW_ROLL_PTR_OFFSET);
-      const oldKeys = secondaryKeys(table, old);
-      const fields = undoFieldsOf(table, old, allStoredColumns(table));
-      const rollPtr = appendRowUndo(
-        trx,
-        mtr,
-        page,
-        UndoRecordType.UpdateDeleteMarked,
-        table,
-        key,
-        fields,
-        oldTrxId,
-        oldRollPtr,
-      );
-      const { value } = encodeClustered(table, row, trx.trxId, rollPtr);
-      changeClustered(mtr, locks, table, key, 'update', value, 0);
-      table.secondaries.forEach((s, i) => {
-        changeSecondary(mtr, locks, s, newKeys[i]!, compareBytes(oldKeys[i]!, newKeys[i]!) !== 0 ? 'insert' : 'unmark');
-      });
-    } else {
-      const rollPtr = appendRowUndo(trx, mtr, page, UndoRecordType.Insert, table, key, [], 0, ROLL_PTR_NULL);
-      const value = encoded.value;
-      writeTrxIdInto(value, 0, trx.trxId);
-      writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
-      assert(changeClustered(mtr, locks, table, key, 'insert', value, 0), 'RE1 the key checked free is free');
-      table.secondaries.forEach((s, i) => changeSecondary(mtr, locks, s, newKeys[i]!, 'insert'));
+    try {
+      if (table.clustered.find(key, this.entry)) {
+        // Over a delete-marked record (its delete committed, purge not yet run): an update that
+        // remembers the whole old row (TRX_UNDO_UPD_DEL_REC).
+        const old = rowFromEntry(table, this.entry);
+        const oldTrxId = readTrxId(this.entry.page, this.entry.valueOffset);
+        const oldRollPtr = readRollPtrAt(this.entry.page, this.entry.valueOffset + ROW_ROLL_PTR_OFFSET);
+        const oldKeys = secondaryKeys(table, old);
+        const fields = undoFieldsOf(table, old, allStoredColumns(table));
+        const rollPtr = appendRowUndo(
+          trx,
+          mtr,
+          page,
+          UndoRecordType.UpdateDeleteMarked,
+          table,
+          key,
+          fields,
+          oldTrxId,
+          oldRollPtr,
+        );
+        const value = externs.finish(mtr);
+        writeTrxIdInto(value, 0, trx.trxId);
+        writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
+        changeClustered(mtr, locks, table, key, 'update', value, 0);
+        table.secondaries.forEach((s, i) => {
+          changeSecondary(
+            mtr,
+            locks,
+            s,
+            newKeys[i]!,
+            compareBytes(oldKeys[i]!, newKeys[i]!) !== 0 ? 'insert' : 'unmark',
+          );
+        });
+      } else {
+        const rollPtr = appendRowUndo(trx, mtr, page, UndoRecordType.Insert, table, key, [], 0, ROLL_PTR_NULL);
+        const value = externs.finish(mtr);
+        writeTrxIdInto(value, 0, trx.trxId);
+        writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
+        assert(changeClustered(mtr, locks, table, key, 'insert', value, 0), 'RE1 the key checked free is free');
+        table.secondaries.forEach((s, i) => changeSecondary(mtr, locks, s, newKeys[i]!, 'insert'));
+      }
+      mtr.commit();
+    } catch (error) {
+      externs.abandon();
+      throw error;
     }
-    mtr.commit();
     this.stats.inserts++;
   }
 
@@ -121,7 +140,7 @@ export class RowInsert {
     trx: Trx,
     table: TableRuntime,
     key: Uint8Array,
-    row: Row,
+    row: StoredRow,
     newKeys: readonly Uint8Array[],
     skipIndexes: ReadonlySet<number> | undefined,
     movingFrom?: Uint8Array,

@@ -12,6 +12,8 @@
  *    the record itself.
  *  - an update that changed indexed columns: the old secondary entries (delete-marked by the
  *    update) are removed unless some version a view may still see has the same entry.
+ * Large values (row-lob.ts): the LOBs of a removed record go with it, a LOB an update replaced
+ * whole is freed, and the LOB versions a larger partial update made old are freed.
  * When a log is done it is unlinked from the history list and freed. Steps are bounded by a
  * record budget and resume where they stopped; repeating a record after a crash is harmless
  * (everything checks before it removes).
@@ -35,12 +37,13 @@ import type { MiniTransaction } from '../redo/mtr.js';
 import { decodeKey } from '../rec/key-codec.js';
 import { ROW_ROLL_PTR_OFFSET, decodeRowAt, encodeSecondaryKey, readTrxId, type Row } from '../rec/row-format.js';
 import type { ColumnValue } from '../rec/schema.js';
-import { decodeUndoField } from '../rec/undo-fields.js';
+import { UndoFieldKind, decodeUndoField, undoFieldKind } from '../rec/undo-fields.js';
 import { readRollPtrAt } from '../undo/roll-ptr.js';
 import type { PageSource, UndoLogRef } from '../undo/undo-log.js';
 import { UndoLogCursor, firstUndoRecord, nextUndoRecord, undoLogInfo } from '../undo/undo-log-read.js';
 import { UndoRecordType } from '../undo/undo-record.js';
-import { changeClustered, changeSecondary } from './index-write.js';
+import { changeClustered, changeSecondary, prepareRemoveClustered } from './index-write.js';
+import { purgeLobFields } from './row-lob.js';
 import { newestVersion, type Version } from './row-vers.js';
 import type { TableRuntime } from './table-runtime.js';
 
@@ -143,6 +146,7 @@ export class Purge {
           view.valueOffset,
           view.valueLength,
         );
+        prepareRemoveClustered(table, key); // its LOBs' pages first, in bounded mtrs (IW2)
         const mtr = ctx.startMtr();
         for (const s of table.secondaries) {
           // 'purge' removes the entry only if it is still delete-marked: checked where it is
@@ -165,6 +169,8 @@ export class Purge {
       changeSecondary(mtr, ctx.locks, s, entry, 'purge'); // only if still delete-marked (see above)
       mtr.commit();
     }
+    // Large values: a LOB the change replaced whole, and the LOB versions it made old (row-lob.ts).
+    purgeLobFields(table, record);
   }
 
   /** row_purge_poss_sec: does the newest version, or one a view may still see, have `entry`? */
@@ -189,6 +195,8 @@ function oldRow(
   const columns = table.layout.schema.columns;
   record.rewindFields();
   while (record.nextField()) {
+    // Large values (other kinds) are never indexed: purge's secondary work does not need them.
+    if (undoFieldKind(record.fieldNo) !== UndoFieldKind.Inline) continue;
     const def = columns[record.fieldNo]!;
     row[def.name] =
       record.valueLength < 0

@@ -8,6 +8,11 @@ import type { LockManagerTestSeams } from '../lock/lock-manager.js';
 export interface RowEngineTestSeams {
   /** Seed 002's teeth: the purge view may move backwards. */
   readonly allowPurgeViewBackwards?: boolean;
+  /**
+   * Seed 003's teeth: the LOB diff reader of MVCC reads takes a zero-length diff's empty copy for
+   * the end of its undo field, as MySQL 8.0.25 did (rec/undo-fields.ts LobDiffReader, UF2).
+   */
+  readonly lobDiffReaderLosesPlace?: boolean;
   /** Issue 9's teeth: the first purge view misses the transactions recovery found active (X3). */
   readonly recoveredMissingFromPurgeView?: boolean;
   /** The simulator's composite-index teeth: an update re-indexes only when an index's first column changes. */

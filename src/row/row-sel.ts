@@ -26,7 +26,13 @@
  * An entry's implicit lock is its row's active writer's (approximating lock_sec_rec_some_has_impl
  * by the row's newest DB_TRX_ID), made explicit before the read asks (row-lock.ts).
  */
-import { IndexNotVisibleError, ReadOnlyTransactionError, UnknownIndexError, WouldWaitError } from '../errors.js';
+import {
+  IndexNotVisibleError,
+  InvalidArgumentError,
+  ReadOnlyTransactionError,
+  UnknownIndexError,
+  WouldWaitError,
+} from '../errors.js';
 import { type BTree, ENTRY_DELETE_MARK, type EntryView, newEntryView } from '../btree/btree.js';
 import type { BTreeCursor } from '../btree/btree-cursor.js';
 import type { LockKind, LockMode } from '../lock/lock-manager.js';
@@ -34,7 +40,13 @@ import type { ReadView } from '../mvcc/read-view.js';
 import type { Trx } from '../mvcc/trx.js';
 import type { TrxSystem } from '../mvcc/trx-system.js';
 import { compareBytes, encodeKeyPrefix } from '../rec/key-codec.js';
-import { encodeSecondaryKey, extractPrimaryKeyFromSecondary, readTrxId, type Row } from '../rec/row-format.js';
+import {
+  encodeSecondaryKey,
+  extractPrimaryKeyFromSecondary,
+  readTrxId,
+  type Row,
+  type StoredValue,
+} from '../rec/row-format.js';
 import {
   byteRange,
   checkLimit,
@@ -48,11 +60,22 @@ import {
   type KeyRange,
 } from './keys.js';
 import { firstKeyAbove, firstKeyAtOrAfter, nextKey, type RowLocks } from './row-lock.js';
-import { rowFromEntry, type RowVersions } from './row-vers.js';
+import { materializeRow, readStoredSlice, storedLength } from './row-lob.js';
+import { rowFromEntry, type MutableRow, type RowVersions } from './row-vers.js';
 import type { RowEngineTestSeams } from './row-seams.js';
 import type { SecondaryRuntime, TableRuntime } from './table-runtime.js';
 import type { TrxLifecycle } from './trx-lifecycle.js';
 import { StatementIterator, ViewLease } from './statement-view.js';
+
+/** One value read in slices over time (`RowSelect.openValueReader`). */
+export interface ValueReader {
+  /** The value's length in bytes (a string's UTF-8, a json value's JSON text). */
+  readonly length: number;
+  /** Bytes [offset, offset + count) of the value as the reader's view sees it, into `out` (or a new array). */
+  read(offset: number, count: number, out?: Uint8Array): Uint8Array;
+  /** Releases the reader's read view. Idempotent. */
+  close(): void;
+}
 
 export class RowSelect {
   private readonly trxSystem: TrxSystem;
@@ -111,7 +134,7 @@ export class RowSelect {
     const { view, close } = this.viewFor(trx);
     try {
       if (!table.clustered.find(keyBytes, this.entry)) return undefined;
-      return this.versions.visibleRow(table, this.entry, view);
+      return this.visible(table, this.entry, view);
     } finally {
       this.releaseView(view, close);
     }
@@ -119,6 +142,12 @@ export class RowSelect {
 
   /** SERIALIZABLE turns a plain read into a shared locking read (InnoDB); it must not wait here. */
   private serializableGet(trx: Trx, table: TableRuntime, key: Uint8Array): Row | undefined {
+    const row = this.serializableRow(trx, table, key);
+    return row === undefined ? undefined : (materializeRow(table, row) as Row);
+  }
+
+  /** The newest version share-locked, its large values references. */
+  private serializableRow(trx: Trx, table: TableRuntime, key: Uint8Array): MutableRow | undefined {
     this.trxs.ensureTrxId(trx);
     const primaryId = table.record.primary.id;
     if (!table.clustered.find(key, this.entry)) {
@@ -128,6 +157,12 @@ export class RowSelect {
     this.rowLocks.convertImplicit(trx, primaryId, key, readTrxId(this.entry.page, this.entry.valueOffset));
     this.shareNow(trx, table, primaryId, key, 'record');
     return (this.entry.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : rowFromEntry(table, this.entry);
+  }
+
+  /** The version `view` sees of the entry, its large values read (row-lob.ts). */
+  private visible(table: TableRuntime, entry: EntryView, view: ReadView | undefined): Row | undefined {
+    const row = this.versions.visibleRow(table, entry, view);
+    return row === undefined ? undefined : (materializeRow(table, row) as Row);
   }
 
   /** A SERIALIZABLE plain read's shared lock, taken now: one it would have to wait for is ERR_WOULD_WAIT. */
@@ -167,7 +202,7 @@ export class RowSelect {
     const it = table.clustered.scan({ ...primaryRange(table, range), reverse: range.reverse === true });
     let count = 0;
     while (count < limit && it.step()) {
-      const row = this.versions.visibleRow(table, it.cursor.view, view);
+      const row = this.visible(table, it.cursor.view, view);
       if (row === undefined) continue;
       count++;
       yield row;
@@ -193,7 +228,7 @@ export class RowSelect {
       (key, cursor) => {
         this.rowLocks.convertImplicit(trx, indexId, key, readTrxId(cursor.view.page, cursor.view.valueOffset));
         this.shareNow(trx, table, indexId, key, 'next-key');
-        return cursor.deleteMarked ? undefined : rowFromEntry(table, cursor.view);
+        return cursor.deleteMarked ? undefined : newestRow(table, cursor.view);
       },
     );
   }
@@ -226,7 +261,7 @@ export class RowSelect {
       this.rowLocks.convertImplicit(trx, primaryId, primary, writer);
       this.shareNow(trx, table, primaryId, primary, 'record');
       // A live entry is the projection of its row's newest version (RE3, SEC=CLUST): no re-check.
-      return (this.entry.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : rowFromEntry(table, this.entry);
+      return (this.entry.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : newestRow(table, this.entry);
     });
   }
 
@@ -313,7 +348,7 @@ export class RowSelect {
       )
         continue;
       count++;
-      yield row;
+      yield materializeRow(table, row) as Row;
       this.trxs.checkReadable(); // the consumer ran between rows: C4 again
     }
   }
@@ -360,12 +395,98 @@ export class RowSelect {
           compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0
         )
           continue;
-        return row;
+        return materializeRow(table, row) as Row;
       }
       return undefined;
     } finally {
       this.releaseView(view, close);
     }
+  }
+
+  // ------------------------------------------------------------------ one value, in slices
+
+  /**
+   * The stored value of column `name` in the row `key` as a read of `trx` sees it: a large value
+   * as its `LobRef` (not read), null for NULL, undefined when there is no row. At SERIALIZABLE the
+   * newest version, share-locked (as `get`).
+   */
+  storedValue(trx: Trx | undefined, table: TableRuntime, key: KeyInput, name: string): StoredValue | null | undefined {
+    if (trx !== undefined) this.trxs.checkActive(trx);
+    const length = encodePrimary(table, key);
+    const keyBytes = table.keyScratch.slice(0, length);
+    if (trx?.isolation === 'serializable') {
+      const row = this.serializableRow(trx, table, keyBytes);
+      return row === undefined ? undefined : (row[name] ?? null);
+    }
+    const { view, close } = this.viewFor(trx);
+    try {
+      return this.storedValueIn(table, keyBytes, name, view);
+    } finally {
+      this.releaseView(view, close);
+    }
+  }
+
+  private storedValueIn(
+    table: TableRuntime,
+    keyBytes: Uint8Array,
+    name: string,
+    view: ReadView | undefined,
+  ): StoredValue | null | undefined {
+    if (!table.clustered.find(keyBytes, this.entry)) return undefined;
+    const row = this.versions.visibleRow(table, this.entry, view);
+    return row === undefined ? undefined : (row[name] ?? null);
+  }
+
+  /**
+   * A reader of one value that outlives this call (a stream): it holds its own read view, a copy
+   * of the snapshot this read would use, so purge keeps every version it may need, and it finds the
+   * value again under that view at each read, so in-place changes made since are undone for it
+   * (LOB-DIFF). Null for NULL, undefined when there is no row.
+   */
+  openValueReader(
+    trx: Trx | undefined,
+    table: TableRuntime,
+    key: KeyInput,
+    name: string,
+  ): ValueReader | null | undefined {
+    if (trx !== undefined) this.trxs.checkActive(trx);
+    const keyBytes = primaryKeyBytes(table, key);
+    let view: ReadView | undefined;
+    if (trx?.isolation === 'serializable') {
+      this.serializableRow(trx, table, keyBytes); // the share lock: the newest version stays as read
+      view = this.trxSystem.openView(trx.trxId);
+    } else if (trx !== undefined && trx.isolation === 'repeatable-read') {
+      trx.view ??= this.trxSystem.openView(trx.trxId);
+      view = this.trxSystem.openViewCopy(trx.view);
+    } else {
+      view = this.trxSystem.openView(trx?.trxId ?? 0);
+    }
+    const first = this.storedValueIn(table, keyBytes, name, view);
+    if (first === undefined || first === null) {
+      this.trxSystem.closeView(view);
+      return first;
+    }
+    const trxSystem = this.trxSystem;
+    const column = table.layout.schema.columns[table.layout.columnIndexByName.get(name)!]!;
+    const length = storedLength(column, first);
+    let open = true;
+    return {
+      length,
+      read: (offset: number, count: number, out?: Uint8Array): Uint8Array => {
+        if (!open) throw new InvalidArgumentError('the value reader is closed');
+        const value = this.storedValueIn(table, keyBytes, name, view);
+        if (value === undefined || value === null || storedLength(column, value) !== length)
+          throw new InvalidArgumentError(
+            `the value of ${JSON.stringify(name)} changed length under its reader (its own transaction wrote it)`,
+          );
+        return readStoredSlice(table, column, value, offset, count, out);
+      },
+      close: (): void => {
+        if (!open) return;
+        open = false;
+        trxSystem.closeView(view);
+      },
+    };
   }
 
   // ------------------------------------------------------------------ locking reads
@@ -390,7 +511,7 @@ export class RowSelect {
         continue;
       }
       if (!table.clustered.find(keyBytes, this.entry)) return undefined;
-      return (this.entry.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : rowFromEntry(table, this.entry);
+      return (this.entry.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : newestRow(table, this.entry);
     }
   }
 
@@ -446,13 +567,18 @@ export class RowSelect {
       }
       resumeAfter = key;
       if (!table.clustered.find(key, this.entry) || (this.entry.flags & ENTRY_DELETE_MARK) !== 0) continue;
-      const row = rowFromEntry(table, this.entry);
+      const row = newestRow(table, this.entry);
       count++;
       yield row;
       this.trxs.checkReadable(); // the consumer ran between rows: C4 again
       if (count >= limit) return;
     }
   }
+}
+
+/** The newest version of the entry, its large values read. */
+function newestRow(table: TableRuntime, entry: EntryView): Row {
+  return materializeRow(table, rowFromEntry(table, entry)) as Row;
 }
 
 /** The secondary index called `indexName`; ERR_UNKNOWN_INDEX when there is none. */

@@ -27,7 +27,14 @@ import { readTrxId } from '../rec/row-format.js';
 import { truncateUndoLog, type PageSource } from '../undo/undo-log.js';
 import { UndoLogCursor, lastUndoRecord } from '../undo/undo-log-read.js';
 import { UndoRecordType } from '../undo/undo-record.js';
-import { changeClustered, changeSecondary, encodeClustered, secondaryKeys } from './index-write.js';
+import {
+  changeClustered,
+  changeSecondary,
+  encodeClustered,
+  prepareRemoveClustered,
+  secondaryKeys,
+} from './index-write.js';
+import { type LobUndoPlan, NO_LOB_UNDO, finishLobUndo, planLobUndo, prepareLobUndo } from './row-lob.js';
 import { applyUndoFields, rowFromEntry, type MutableRow, type RowVersions, type Version } from './row-vers.js';
 import type { TableCache } from './table-runtime.js';
 
@@ -72,15 +79,51 @@ export class RowUndo {
             : updateTop;
       if (top === undefined || top.undoNo < toUndoNo) break;
       const log = top === insertTop ? trx.insertUndo! : trx.updateUndo!;
+      const lobs = this.prepareLobs(trx, top); // LOB pages freed ahead, in bounded mtrs (row-lob.ts)
       const mtr = this.storage.startMtr();
-      this.applyUndo(mtr, trx, top);
+      this.applyUndo(mtr, trx, top, lobs);
       truncateUndoLog(mtr, log, top.undoNo);
       mtr.commit();
     }
   }
 
+  /**
+   * Before the mtr that undoes `record`: what it does to LOBs, and the LOB pages it frees or drops
+   * freed ahead in their own bounded mtrs (undefined when the record changes nothing).
+   */
+  private prepareLobs(trx: Trx, record: UndoLogCursor): { plan: LobUndoPlan; removing: boolean } | undefined {
+    const table = this.tables.getById(record.tableId);
+    if (table === undefined) return undefined;
+    const key = record.primaryKey().slice();
+    if (!table.clustered.find(key, this.entry)) return undefined;
+    if (readTrxId(this.entry.page, this.entry.valueOffset) !== trx.trxId) return undefined;
+    const current = rowFromEntry(table, this.entry);
+    let old: MutableRow | undefined;
+    if (record.type !== UndoRecordType.Insert) {
+      old = { ...current };
+      applyUndoFields(table, record, old);
+    }
+    const plan = planLobUndo(current, old, record);
+    const removing = this.removesRecord(record);
+    if (plan !== NO_LOB_UNDO) prepareLobUndo(table, plan, removing);
+    if (record.type === UndoRecordType.Insert || removing) prepareRemoveClustered(table, key);
+    return { plan, removing };
+  }
+
+  /** Back to a delete every view already sees: the record goes (see applyUndo). */
+  private removesRecord(record: UndoLogCursor): boolean {
+    return (
+      record.type === UndoRecordType.UpdateDeleteMarked && this.trxSystem.purgeView.changesVisible(record.oldTrxId)
+    );
+  }
+
   /** Undoes one record in `mtr` (row0uins.cc / row0umod.cc). */
-  private applyUndo(mtr: MiniTransaction, trx: Trx, record: UndoLogCursor): void {
+  private applyUndo(
+    mtr: MiniTransaction,
+    trx: Trx,
+    record: UndoLogCursor,
+    lobs: { plan: LobUndoPlan; removing: boolean } | undefined,
+  ): void {
     const table = this.tables.getById(record.tableId);
     if (table === undefined) return; // the table was dropped: nothing left to undo
     // A copy: the undo page the record lies in may leave the pool while the indexes are searched.
@@ -100,7 +143,8 @@ export class RowUndo {
     const oldDeleted = record.type === UndoRecordType.UpdateDeleteMarked;
     const oldTrxId = record.oldTrxId;
     const oldRollPtr = record.oldRollPtr;
-    if (oldDeleted && this.trxSystem.purgeView.changesVisible(oldTrxId)) {
+    const plan = lobs?.plan ?? NO_LOB_UNDO;
+    if (this.removesRecord(record)) {
       // Back to a delete every view already sees, whose undo purge may have processed (and
       // skipped, since this transaction held the row) and freed: nobody would ever purge the
       // restored record, so remove it now (InnoDB's row_undo_mod_remove_clust_low).
@@ -109,11 +153,13 @@ export class RowUndo {
         changeSecondary(mtr, locks, s, currentKeys[i]!, 'remove');
         if (compareBytes(oldKeys[i]!, currentKeys[i]!) !== 0) changeSecondary(mtr, locks, s, oldKeys[i]!, 'remove');
       });
-      changeClustered(mtr, locks, table, key, 'remove');
+      changeClustered(mtr, locks, table, key, 'remove'); // frees the LOBs the change wrote
+      finishLobUndo(mtr, table, plan, true, true); // and those of the deleted row
       return;
     }
     const { value } = encodeClustered(table, old, oldTrxId, oldRollPtr);
     changeClustered(mtr, locks, table, key, 'update', value, oldDeleted ? ENTRY_DELETE_MARK : 0);
+    finishLobUndo(mtr, table, plan, false, false);
     const oldKeys = secondaryKeys(table, old);
     const version: Version = { row: old, deleted: oldDeleted, trxId: oldTrxId, rollPtr: oldRollPtr };
     table.secondaries.forEach((s, i) => {

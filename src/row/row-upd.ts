@@ -15,12 +15,41 @@ import { ENTRY_DELETE_MARK, type EntryView, newEntryView } from '../btree/btree.
 import type { Trx } from '../mvcc/trx.js';
 import type { TrxSystem } from '../mvcc/trx-system.js';
 import { compareBytes } from '../rec/key-codec.js';
-import { ROW_ROLL_PTR_OFFSET, readTrxId, writeTrxIdInto, type Row } from '../rec/row-format.js';
-import { ROLL_PTR_NULL, readRollPtrAt, writeRollPtrAt } from '../undo/roll-ptr.js';
+import { LobBatch, type LobDiff } from '../lob/lob-build.js';
+import { readLob, readLobWhole } from '../lob/lob-read.js';
+import { smallChangeUndo, writeSmallChange } from '../lob/lob-update.js';
+import { LobRef } from '../rec/lob-ref.js';
+import {
+  ROW_ROLL_PTR_OFFSET,
+  decodeRow,
+  encodePrimaryKey,
+  readTrxId,
+  writeTrxIdInto,
+  type Row,
+} from '../rec/row-format.js';
+import { UndoFieldKind, encodeLobDiffsField, encodeLobVersionField, undoFieldNo } from '../rec/undo-fields.js';
+import { readRollPtrAt, writeRollPtrAt } from '../undo/roll-ptr.js';
 import { UndoRecordType } from '../undo/undo-record.js';
 import { assert } from '../util/assert.js';
 import type { EngineStats } from './engine-stats.js';
-import { changeClustered, changeSecondary, encodeClustered, secondaryKeys } from './index-write.js';
+import {
+  ExternWrite,
+  changeClustered,
+  changeSecondary,
+  encodeClustered,
+  lobValueOf,
+  prepareClustered,
+  secondaryKeys,
+} from './index-write.js';
+import {
+  byteColumn,
+  checkDiffsInside,
+  checkUtf8Diffs,
+  checkedPatch,
+  copyDiffs,
+  inlineBytes,
+  smallChangeFits,
+} from './row-lob.js';
 import { primaryKeyBytes, type KeyInput } from './keys.js';
 import type { RowInsert } from './row-ins.js';
 import { nextKey, type RowLocks } from './row-lock.js';
@@ -66,60 +95,181 @@ export class RowUpdate {
     this.trxs.checkWritable(trx);
     if (changes === null || typeof changes !== 'object')
       throw new InvalidArgumentError('update changes must be an object of column values');
-    const changed: number[] = [];
     for (const name of Object.keys(changes)) {
-      const column = table.layout.columnIndexByName.get(name);
-      if (column === undefined)
+      if (!table.layout.columnIndexByName.has(name))
         throw new UnknownColumnError(
           table.name,
           name,
           table.layout.schema.columns.map((c) => c.name),
         );
-      changed.push(column);
     }
     const keyBytes = primaryKeyBytes(table, key);
+    return this.withLockedRow(trx, table, keyBytes, (current) =>
+      this.updateLocked(trx, table, keyBytes, current, changes),
+    );
+  }
+
+  /**
+   * Replaces bytes of one string, bytes or json value in place: each diff `{ offset, bytes }`
+   * replaces `bytes.length` bytes at `offset`, in order; the value keeps its length. A value on
+   * LOB pages changes there (row-lob.ts, lob/lob-update.ts): a small change (at most 100 bytes in
+   * all) in place, its old bytes to undo as diffs (LOB-DIFF); a larger one by copying the slots it
+   * touches into the LOB's next version. A value in the row is an ordinary update. Returns false
+   * when there is no such row; refuses (typed, nothing changed) a diff past the end, a negative
+   * offset, a NULL value, a column of another type, and bytes that would break a string's UTF-8
+   * or a json value's JSON.
+   */
+  async updatePartial(
+    trx: Trx,
+    table: TableRuntime,
+    key: KeyInput,
+    columnName: string,
+    givenDiffs: unknown,
+  ): Promise<boolean> {
+    this.trxs.checkWritable(trx);
+    const column = byteColumn(table, columnName, 'a partial update');
+    const diffs = copyDiffs(givenDiffs);
+    const keyBytes = primaryKeyBytes(table, key);
     return this.withLockedRow(trx, table, keyBytes, async (current) => {
-      const next: MutableRow = { ...current };
-      for (const [name, value] of Object.entries(changes)) next[name] = value === undefined ? null : value;
-      // A key change is judged on the encoded key, so values the key treats as equal (-0 and 0,
-      // a bigint and a number) are no change.
-      if (
-        changed.some((c) => table.layout.keyPosition[c]! >= 0) &&
-        compareBytes(encodeClustered(table, next, 0, ROLL_PTR_NULL).key, keyBytes) !== 0
-      ) {
-        return this.moveRow(trx, table, keyBytes, current, next);
+      const value = current[columnName];
+      if (value === null || value === undefined)
+        throw new InvalidArgumentError(`column ${JSON.stringify(columnName)} is NULL: a partial update needs a value`);
+      if (!(value instanceof LobRef)) {
+        const bytes = inlineBytes(column, value);
+        checkDiffsInside(diffs, bytes.length);
+        const patched = lobValueOf(table, columnName, checkedPatch(column, bytes, diffs));
+        return this.updateLocked(trx, table, keyBytes, current, { [columnName]: patched as Row[string] });
       }
-      // Validate and encode the new row before any change (RE1); phase 2 stamps it in place.
-      const encoded = encodeClustered(table, next, 0, ROLL_PTR_NULL);
-      const oldKeys = secondaryKeys(table, current);
-      const newKeys = secondaryKeys(table, next);
-      const affected = new Set<number>();
-      oldKeys.forEach((k, i) => {
-        if (compareBytes(k, newKeys[i]!) !== 0) affected.add(i);
-      });
-      if (this.indexChangeByFirstColumn) {
-        // TEST ONLY: an index counts as changed only when its first column does (SEC=CLUST broken).
-        for (const i of [...affected]) {
-          const first =
-            table.layout.schema.columns[table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns[0]!]!.name;
-          if (current[first] === next[first]) affected.delete(i);
-        }
+      checkDiffsInside(diffs, value.length);
+      if (column.type === 'string') {
+        const one = new Uint8Array(1);
+        checkUtf8Diffs(diffs, value.length, (at) => {
+          if (at >= value.length) return undefined;
+          readLob(table.lobs, value, at, 1, one, 0);
+          return one[0];
+        });
+      } else if (column.type === 'json') {
+        // The text must stay JSON: checked on the whole value (a json value is read whole anyway).
+        checkedPatch(column, readLobWhole(table.lobs, value), diffs);
       }
-      const wait = this.secondaryWriteLocks(trx, table, affected, oldKeys, newKeys, keyBytes);
-      if (wait !== undefined) {
-        await this.rowLocks.waitLock(trx, wait);
-        return 'retry';
+      // Phase 2 (RE1: no await from here).
+      this.partialLocked(trx, table, keyBytes, table.layout.columnIndexByName.get(columnName)!, value, diffs);
+      return true;
+    });
+  }
+
+  /** Phase 2 of a partial update of a value on LOB pages: undo record, LOB pages, record, one mtr. */
+  private partialLocked(
+    trx: Trx,
+    table: TableRuntime,
+    keyBytes: Uint8Array,
+    column: number,
+    ref: LobRef,
+    diffs: readonly LobDiff[],
+  ): void {
+    assert(table.clustered.find(keyBytes, this.entry), 'RE1 the locked row is still there');
+    const oldTrxId = readTrxId(this.entry.page, this.entry.valueOffset);
+    const oldRollPtr = readRollPtrAt(this.entry.page, this.entry.valueOffset + ROW_ROLL_PTR_OFFSET);
+    const oldValue = this.entry.page.slice(this.entry.valueOffset, this.entry.valueOffset + this.entry.valueLength);
+    // A small change (LOB-DIFF): the old bytes go to the undo record, the new ones in place, the
+    // version stays. A larger one: the touched slots copied into version + 1 (ahead when many).
+    const small = smallChangeFits(table, keyBytes, diffs);
+    const undo = small ? smallChangeUndo(table.lobs, ref, diffs) : undefined;
+    const batch = small ? undefined : new LobBatch(table.lobs);
+    const handle = batch?.addVersion(ref, diffs) ?? 0;
+    batch?.writeAhead();
+    const field =
+      undo !== undefined
+        ? { fieldNo: undoFieldNo(UndoFieldKind.LobDiffs, column), value: encodeLobDiffsField(ref, undo) }
+        : {
+            fieldNo: undoFieldNo(UndoFieldKind.LobVersion, column),
+            value: encodeLobVersionField(ref, batch!.rangesOf(handle)),
+          };
+    const mtr = this.storage.startMtr();
+    try {
+      const rollPtr = appendRowUndo(
+        trx,
+        mtr,
+        this.trxSystem.page,
+        UndoRecordType.UpdateExisting,
+        table,
+        keyBytes,
+        [field],
+        oldTrxId,
+        oldRollPtr,
+      );
+      let value: Uint8Array = oldValue;
+      if (undo !== undefined) {
+        writeSmallChange(mtr, table.lobs, ref, diffs, undo);
+        writeTrxIdInto(value, 0, trx.trxId);
+        writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
+      } else {
+        batch!.finish(mtr);
+        const current = decodeRow(table.layout, keyBytes, oldValue) as MutableRow;
+        current[table.layout.schema.columns[column]!.name] = batch!.changedRef(handle);
+        value = encodeClustered(table, current, trx.trxId, rollPtr).value;
       }
-      // Phase 2 (RE1: no await since the checks).
-      assert(table.clustered.find(keyBytes, this.entry), 'RE1 the locked row is still there');
-      const oldTrxId = readTrxId(this.entry.page, this.entry.valueOffset);
-      const oldRollPtr = readRollPtrAt(this.entry.page, this.entry.valueOffset + ROW_ROLL_PTR_OFFSET);
-      const columns = new Set(changed);
-      for (const i of affected)
-        for (const c of table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns) columns.add(c);
-      const page = this.trxSystem.page;
-      const locks = this.rowLocks.locks;
-      const mtr = this.storage.startMtr();
+      changeClustered(mtr, this.rowLocks.locks, table, keyBytes, 'update', value, 0);
+      mtr.commit();
+    } catch (error) {
+      batch?.abandon();
+      throw error;
+    }
+    this.stats.updates++;
+  }
+
+  /** The body of an update once the row is X-locked (`current` is its newest version). */
+  private async updateLocked(
+    trx: Trx,
+    table: TableRuntime,
+    keyBytes: Uint8Array,
+    current: MutableRow,
+    changes: Row,
+  ): Promise<boolean | 'retry'> {
+    const changed = Object.keys(changes).map((name) => table.layout.columnIndexByName.get(name)!);
+    const next: MutableRow = { ...current };
+    for (const [name, value] of Object.entries(changes)) next[name] = value === undefined ? null : value;
+    // A key change is judged on the encoded key, so values the key treats as equal (-0 and 0,
+    // a bigint and a number) are no change.
+    if (
+      changed.some((c) => table.layout.keyPosition[c]! >= 0) &&
+      compareBytes(encodePrimaryKey(table.layout, next), keyBytes) !== 0
+    ) {
+      return this.moveRow(trx, table, keyBytes, current, next);
+    }
+    // Validate and encode the new row before any change (RE1); phase 2 stamps it in place. Values
+    // the update does not touch keep their references; new large ones go off-page.
+    const prepared = prepareClustered(table, next, false);
+    const oldKeys = secondaryKeys(table, current);
+    const newKeys = secondaryKeys(table, next);
+    const affected = new Set<number>();
+    oldKeys.forEach((k, i) => {
+      if (compareBytes(k, newKeys[i]!) !== 0) affected.add(i);
+    });
+    if (this.indexChangeByFirstColumn) {
+      // TEST ONLY: an index counts as changed only when its first column does (SEC=CLUST broken).
+      for (const i of [...affected]) {
+        const first =
+          table.layout.schema.columns[table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns[0]!]!.name;
+        if (current[first] === next[first]) affected.delete(i);
+      }
+    }
+    const wait = this.secondaryWriteLocks(trx, table, affected, oldKeys, newKeys, keyBytes);
+    if (wait !== undefined) {
+      await this.rowLocks.waitLock(trx, wait);
+      return 'retry';
+    }
+    // Phase 2 (RE1: no await since the checks).
+    assert(table.clustered.find(keyBytes, this.entry), 'RE1 the locked row is still there');
+    const oldTrxId = readTrxId(this.entry.page, this.entry.valueOffset);
+    const oldRollPtr = readRollPtrAt(this.entry.page, this.entry.valueOffset + ROW_ROLL_PTR_OFFSET);
+    const columns = new Set(changed);
+    for (const i of affected)
+      for (const c of table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns) columns.add(c);
+    const page = this.trxSystem.page;
+    const externs = ExternWrite.start(table, prepared);
+    const mtr = this.storage.startMtr();
+    try {
       const rollPtr = appendRowUndo(
         trx,
         mtr,
@@ -131,9 +281,10 @@ export class RowUpdate {
         oldTrxId,
         oldRollPtr,
       );
-      const value = encoded.value;
+      const value = externs.finish(mtr);
       writeTrxIdInto(value, 0, trx.trxId);
       writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
+      const locks = this.rowLocks.locks;
       changeClustered(mtr, locks, table, keyBytes, 'update', value, 0);
       for (const i of affected) {
         const secondary = table.secondaries[i]!;
@@ -141,9 +292,12 @@ export class RowUpdate {
         changeSecondary(mtr, locks, secondary, newKeys[i]!, 'insert');
       }
       mtr.commit();
-      this.stats.updates++;
-      return true;
-    });
+    } catch (error) {
+      externs.abandon();
+      throw error;
+    }
+    this.stats.updates++;
+    return true;
   }
 
   /**
@@ -232,7 +386,7 @@ export class RowUpdate {
     current: MutableRow,
     next: MutableRow,
   ): Promise<boolean> {
-    const { key: newKey } = encodeClustered(table, next, 0, ROLL_PTR_NULL);
+    const { key: newKey } = prepareClustered(table, next, false);
     const newKeys = secondaryKeys(table, next);
     for (;;) {
       this.trxs.checkActive(trx);

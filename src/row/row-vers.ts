@@ -28,18 +28,24 @@ import { ENTRY_DELETE_MARK, type EntryView } from '../btree/btree.js';
 import type { TrxSystem } from '../mvcc/trx-system.js';
 import type { ReadView } from '../mvcc/read-view.js';
 import { compareBytes } from '../rec/key-codec.js';
-import { ROW_ROLL_PTR_OFFSET, decodeRowAt, encodeSecondaryKey, readTrxId } from '../rec/row-format.js';
-import type { ColumnValue } from '../rec/schema.js';
-import { decodeUndoField } from '../rec/undo-fields.js';
+import {
+  ROW_ROLL_PTR_OFFSET,
+  decodeRowAt,
+  encodeSecondaryKey,
+  readTrxId,
+  type StoredValue,
+} from '../rec/row-format.js';
+import { olderStoredValue, undoFieldColumn } from '../rec/undo-fields.js';
 import { readRollPtrAt, rollPtrIsInsert, type RollPtr } from '../undo/roll-ptr.js';
 import type { PageSource } from '../undo/undo-log.js';
 import { UndoLogCursor, readUndoRecord } from '../undo/undo-log-read.js';
-import { UndoRecordType } from '../undo/undo-record.js';
+import { UndoRecordType, type UndoRecordCursor } from '../undo/undo-record.js';
 import { assert } from '../util/assert.js';
 import type { EngineStats } from './engine-stats.js';
 import type { TableRuntime } from './table-runtime.js';
 
-export type MutableRow = Record<string, ColumnValue | null>;
+/** A row as the row layer holds it: large values stay `LobRef`s until the API reads them (row-lob.ts). */
+export type MutableRow = Record<string, StoredValue | null>;
 
 /** One version of a row, stepped back in place by `previousVersion`. */
 export interface Version {
@@ -54,11 +60,14 @@ export class RowVersions {
   private readonly trxSystem: TrxSystem;
   private readonly stats: EngineStats;
   private readonly undoCursor = new UndoLogCursor();
+  /** TEST ONLY (RowEngineTestSeams.lobDiffReaderLosesPlace): seed 003 put back. */
+  private readonly lobDiffReaderLosesPlace: boolean;
 
-  constructor(pages: PageSource, trxSystem: TrxSystem, stats: EngineStats) {
+  constructor(pages: PageSource, trxSystem: TrxSystem, stats: EngineStats, lobDiffReaderLosesPlace = false) {
     this.pages = pages;
     this.trxSystem = trxSystem;
     this.stats = stats;
+    this.lobDiffReaderLosesPlace = lobDiffReaderLosesPlace;
   }
 
   /** The version of the entry in `view` visible to `readView` (undefined: the newest). */
@@ -84,7 +93,7 @@ export class RowVersions {
     if (rollPtrIsInsert(version.rollPtr)) return false;
     const cursor = readUndoRecord(this.pages, version.rollPtr, version.trxId, this.undoCursor);
     this.stats.versionsBuilt++;
-    applyUndoFields(table, cursor, version.row);
+    applyUndoFields(table, cursor, version.row, this.lobDiffReaderLosesPlace);
     version.deleted = cursor.type === UndoRecordType.UpdateDeleteMarked;
     version.trxId = cursor.oldTrxId;
     version.rollPtr = cursor.oldRollPtr;
@@ -145,16 +154,33 @@ export function rowFromEntry(table: TableRuntime, view: EntryView): MutableRow {
   ) as MutableRow;
 }
 
-/** Applies an undo record's old values to `row` (the version before the change). */
-export function applyUndoFields(table: TableRuntime, cursor: UndoLogCursor, row: MutableRow): void {
+/**
+ * Applies an undo record's old values to `row` (the version before the change). A large value's
+ * old version is a `LobRef`: the replaced LOB, the LOB at its older version, or with the undo
+ * diffs of an in-place change to put back (rec/undo-fields.ts UF3, rule LOB-DIFF).
+ */
+export function applyUndoFields(
+  table: TableRuntime,
+  cursor: UndoRecordCursor,
+  row: MutableRow,
+  lobDiffReaderLosesPlace = false,
+): void {
   const columns = table.layout.schema.columns;
   cursor.rewindFields();
   while (cursor.nextField()) {
-    const def = columns[cursor.fieldNo];
+    const def = columns[undoFieldColumn(cursor.fieldNo)];
     assert(def !== undefined, `undo field ${cursor.fieldNo} names a column of ${table.name}`);
     row[def.name] =
       cursor.valueLength < 0
         ? null
-        : decodeUndoField(def.type, cursor.bytes, cursor.valueOffset, cursor.valueOffset + cursor.valueLength);
+        : olderStoredValue(
+            def.type,
+            cursor.fieldNo,
+            cursor.bytes,
+            cursor.valueOffset,
+            cursor.valueOffset + cursor.valueLength,
+            row[def.name],
+            lobDiffReaderLosesPlace,
+          );
   }
 }

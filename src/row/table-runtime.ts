@@ -10,6 +10,7 @@ import { BTree } from '../btree/btree.js';
 import { btreeLimits } from '../btree/index-page.js';
 import { compileTable, limitsForPageSize, type TableLayout } from '../rec/row-format.js';
 import type { Dictionary, IndexRecord, TableRecord } from '../dict/dictionary.js';
+import { LobContext } from '../lob/lob-context.js';
 import { assert } from '../util/assert.js';
 
 export interface SecondaryRuntime {
@@ -28,11 +29,14 @@ export class TableRuntime {
   readonly keyScratch: Uint8Array;
   readonly rowScratch: Uint8Array;
   readonly entryBytesMax: number;
+  /** Its values stored off-page (src/lob/), in its tablespace. */
+  readonly lobs: LobContext;
   /** The index being built for this table, if any: no write may reach it meanwhile (IB1, index-build.ts). */
   indexBuilding: string | undefined = undefined;
 
-  constructor(storage: Storage, record: TableRecord) {
+  constructor(storage: Storage, record: TableRecord, valueBytesMax?: number) {
     this.record = record;
+    this.lobs = new LobContext(storage, record.spaceId, valueBytesMax);
     const limits = limitsForPageSize(storage.pageSize);
     const tree = btreeLimits(storage.pageSize);
     this.layout = compileTable(record.schema, {
@@ -70,9 +74,12 @@ export class TableCache {
   private readonly byName = new Map<string, TableRuntime>();
   private readonly byId = new Map<number, TableRuntime>();
 
-  constructor(storage: Storage, dictionary: Dictionary) {
+  private readonly valueBytesMax: number | undefined;
+
+  constructor(storage: Storage, dictionary: Dictionary, valueBytesMax?: number) {
     this.storage = storage;
     this.dictionary = dictionary;
+    this.valueBytesMax = valueBytesMax;
   }
 
   /** Builds the runtime of every table in the dictionary. */
@@ -84,7 +91,7 @@ export class TableCache {
 
   /** Builds (or rebuilds, after DDL) the runtime of one table record. */
   install(record: TableRecord): TableRuntime {
-    const runtime = new TableRuntime(this.storage, record);
+    const runtime = new TableRuntime(this.storage, record, this.valueBytesMax);
     this.byName.set(record.name, runtime);
     this.byId.set(record.id, runtime);
     return runtime;

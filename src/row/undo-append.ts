@@ -11,11 +11,17 @@
 import type { MiniTransaction } from '../redo/mtr.js';
 import type { Trx } from '../mvcc/trx.js';
 import type { TrxSysPage } from '../mvcc/trx-sys-page.js';
-import type { Row } from '../rec/row-format.js';
-import { encodeUndoField } from '../rec/undo-fields.js';
+import type { StoredRow } from '../rec/row-format.js';
+import { UndoFieldKind, encodeStoredUndoField, undoFieldKind, undoFieldNo } from '../rec/undo-fields.js';
 import type { RollPtr } from '../undo/roll-ptr.js';
 import { appendUndoRecord, createUndoLog, type UndoLogRef } from '../undo/undo-log.js';
-import { UndoRecordType, encodeUndoRecord, type UndoField, type UndoRecordTypeValue } from '../undo/undo-record.js';
+import {
+  UNDO_FLAG_FIELD_KINDS,
+  UndoRecordType,
+  encodeUndoRecord,
+  type UndoField,
+  type UndoRecordTypeValue,
+} from '../undo/undo-record.js';
 import type { TableRuntime } from './table-runtime.js';
 
 function undoLogFor(trx: Trx, mtr: MiniTransaction, trxSysPage: TrxSysPage, kind: 'insert' | 'update'): UndoLogRef {
@@ -37,6 +43,8 @@ export function appendRowUndo(
 ): RollPtr {
   const bytes = encodeUndoRecord({
     type,
+    // A field kind other than Inline (a large value's reference, diffs, version) needs the flag (U2).
+    flags: fields.some((f) => undoFieldKind(f.fieldNo) !== UndoFieldKind.Inline) ? UNDO_FLAG_FIELD_KINDS : 0,
     undoNo: trx.undoNo,
     tableId: table.id,
     oldTrxId,
@@ -50,18 +58,24 @@ export function appendRowUndo(
   return rollPtr;
 }
 
-/** Undo fields: the old values of `columns` (table column indexes) in `row`. Key columns are skipped. */
-export function undoFieldsOf(table: TableRuntime, row: Row, columns: Iterable<number>): UndoField[] {
+/**
+ * Undo fields: the old values of `columns` (table column indexes) in `row`. Key columns are
+ * skipped. A value on LOB pages is remembered by its reference (an Extern field: the LOB stays for
+ * older readers until purge frees it).
+ */
+export function undoFieldsOf(table: TableRuntime, row: StoredRow, columns: Iterable<number>): UndoField[] {
   const fields: UndoField[] = [];
   const schema = table.layout.schema;
   for (const column of columns) {
     if (table.layout.keyPosition[column]! >= 0) continue;
     const def = schema.columns[column]!;
     const value = row[def.name];
-    fields.push({
-      fieldNo: column,
-      value: value === null || value === undefined ? null : encodeUndoField(def.type, value),
-    });
+    if (value === null || value === undefined) {
+      fields.push({ fieldNo: undoFieldNo(UndoFieldKind.Inline, column), value: null });
+      continue;
+    }
+    const { kind, bytes } = encodeStoredUndoField(def.type, value);
+    fields.push({ fieldNo: undoFieldNo(kind, column), value: bytes });
   }
   return fields;
 }

@@ -256,30 +256,25 @@ export function openUndoLog(source: PageSource, pageNo: number): UndoLogRef {
 }
 
 export function undoLogInfo(source: PageSource, log: UndoLogRef): UndoLogInfo {
+  // Every header field is read before the last record is: reading it may take the header's frame
+  // for another page (a page source's frame lasts until its next access).
   const header = logHeader(source, log);
   const recordCount = readU32(header, UNDO_LOG_REC_COUNT);
-  const lastPageNo = readU32(header, UNDO_LOG_LAST_PAGE);
-  let top: RollPtr | undefined;
-  let topUndoNo: number | undefined;
-  if (recordCount > 0) {
-    const cursor = lastUndoRecord(source, log)!;
-    top = cursor.rollPtr;
-    topUndoNo = cursor.undoNo;
-  }
   const slot = readU16(header, UNDO_LOG_SLOT);
-  return {
+  const info = {
     log,
     state: readU16(header, UNDO_LOG_STATE) as UndoLogStateValue,
     trxNo: readU64(header, UNDO_LOG_TRX_NO),
     slot: slot === UNDO_LOG_SLOT_NONE ? undefined : slot,
-    lastPageNo,
+    lastPageNo: readU32(header, UNDO_LOG_LAST_PAGE),
     pageCount: readU32(header, UNDO_LOG_PAGE_COUNT),
     recordCount,
-    top,
-    topUndoNo,
     historyPrev: readU32(header, UNDO_LOG_HIST_PREV),
     historyNext: readU32(header, UNDO_LOG_HIST_NEXT),
   };
+  if (recordCount === 0) return { ...info, top: undefined, topUndoNo: undefined };
+  const cursor = lastUndoRecord(source, log)!;
+  return { ...info, top: cursor.rollPtr, topUndoNo: cursor.undoNo };
 }
 
 // --- checker -----------------------------------------------------------------------------------

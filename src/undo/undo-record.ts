@@ -12,7 +12,7 @@
  * | offset   | size  | field        | meaning                                                        |
  * |----------|-------|--------------|----------------------------------------------------------------|
  * | 0        | 1     | TYPE         | an `UndoRecordType` (stored on disk: never renumber)           |
- * | 1        | 1     | FLAGS        | extension bits; this version knows none and writes 0           |
+ * | 1        | 1     | FLAGS        | extension bits: 0x01 field kinds in FIELD_NO (`UNDO_FLAG_FIELD_KINDS`) |
  * | 2        | 6     | UNDO_NO      | the transaction's sequence number of this record (< 2^48)      |
  * | 8        | 8     | TABLE_ID     | the table (a safe integer)                                     |
  * | 16       | 6     | OLD_TRX_ID   | DB_TRX_ID of the version before the change. Absent for INSERT  |
@@ -34,8 +34,8 @@
  *  - Fixed-width integers instead of InnoDB's compressed ones (mach_write_compressed): a record
  *    is a few bytes longer, and every field sits at an offset the reader computes without a loop.
  *  - A FLAGS byte of our own (InnoDB folds flags into the type byte and adds a second byte for
- *    MODIFY_BLOB): the LOB issue will add a bit for "has LOB partial-update diffs" and a section
- *    after the fields, and readers of this version refuse a record with a bit they do not know.
+ *    MODIFY_BLOB): bit 0x01 says FIELD_NO carries a field kind (a LOB reference, LOB diffs, a LOB
+ *    version change: rec/undo-fields.ts), and readers refuse a record with a bit they do not know.
  *  - Value lengths are explicit 2-byte fields and NULL is its own length value, so a zero-length
  *    value is an ordinary value and a NULL is distinct from it.
  *
@@ -71,11 +71,15 @@ export const UndoRecordType = {
 export type UndoRecordTypeValue = (typeof UndoRecordType)[keyof typeof UndoRecordType];
 
 /**
- * The FLAGS bits this version can read (U2): none yet. Stored on disk: a bit, once defined, is
- * never renumbered. Reserved: 0x01 for "LOB partial-update diffs follow the fields" (the LOB
- * issue, seed 003: a zero-length diff must then parse like any other, U1).
+ * FLAGS 0x01: some FIELD_NO carries a field kind in its top two bits (rec/undo-fields.ts: a LOB
+ * reference, LOB partial-update diffs, a LOB version change). A field's value is opaque here: its
+ * length is read like any other (U1), and the LOB diffs inside it are parsed by their own reader
+ * with the same rule (UF2, seed 003: a zero-length diff parses like any other). Stored on disk: a
+ * bit, once defined, is never renumbered.
  */
-export const UNDO_RECORD_FLAGS_KNOWN = 0x00;
+export const UNDO_FLAG_FIELD_KINDS = 0x01;
+/** The FLAGS bits this version can read (U2). */
+export const UNDO_RECORD_FLAGS_KNOWN = UNDO_FLAG_FIELD_KINDS;
 
 export const UNDO_TYPE_OFFSET = 0;
 export const UNDO_FLAGS_OFFSET = 1;

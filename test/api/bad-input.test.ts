@@ -76,6 +76,7 @@ function open(): Promise<Database> {
     pageSize: PAGE_SIZE,
     bufferPoolBytes: 256 * PAGE_SIZE,
     redoLogBytes: 1 << 20,
+    maxValueBytes: 65_536, // the largest value stored (off-page): small, so a test can go over it
     background: 'manual',
     clock: new ManualClock(),
   });
@@ -299,20 +300,47 @@ describe('bad input is refused with a typed error and changes nothing', () => {
       'ERR_VALUE_TOO_LARGE',
       ['"photo"', 'maxLength 8'],
     );
+    // A value too large for the row goes off-page; one over maxValueBytes is refused.
     await expectRefused(
-      (t) => t.insert({ org: 'new', id: 1, name: 'n', bio: 'b'.repeat(5000) }),
+      (t) => t.insert({ org: 'new', id: 1, name: 'n', bio: 'b'.repeat(65_537) }),
       'ERR_VALUE_TOO_LARGE',
-      ['"bio"', ROW_LIMIT],
+      ['"bio"', '65536', 'maxValueBytes'],
     );
-    await expectRefused((t) => t.update(['zeta', 1], { bio: 'b'.repeat(3000) }), 'ERR_VALUE_TOO_LARGE', [
+    await expectRefused((t) => t.update(['zeta', 1], { bio: 'b'.repeat(70_000) }), 'ERR_VALUE_TOO_LARGE', [
       '"bio"',
-      ROW_LIMIT,
+      '65536',
     ]);
     await expectRefused(
-      (t) => t.insert({ org: 'new', id: 1, name: 'n', meta: { text: 'm'.repeat(4000) } }),
+      (t) => t.insert({ org: 'new', id: 1, name: 'n', meta: { text: 'm'.repeat(70_000) } }),
       'ERR_VALUE_TOO_LARGE',
-      ['"meta"', ROW_LIMIT],
+      ['"meta"', '65536'],
     );
+    // What stays in the row is still bounded by the row size limit: indexed values never go
+    // off-page (rec/row-format.ts W8), so five of 450 bytes do not fit a 4 KiB page's row.
+    await db.createTable({
+      name: 'wide',
+      columns: [
+        { name: 'id', type: 'int32' },
+        ...['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, type: 'string' as const })),
+      ],
+      primaryKey: ['id'],
+      indexes: ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name: `by_${name}`, columns: [name] })),
+    });
+    const wide = {
+      id: 1,
+      a: 'a'.repeat(450),
+      b: 'b'.repeat(450),
+      c: 'c'.repeat(450),
+      d: 'd'.repeat(450),
+      e: 'e'.repeat(451),
+    };
+    await refused(() => db.table('wide').insert(wide), 'ERR_VALUE_TOO_LARGE', ['"e"', ROW_LIMIT]);
+    expect(db.table('wide').get(1)).toBeUndefined();
+    await db.dropTable('wide');
+    // The control: a 60 000-character bio is stored, off-page, and read back whole.
+    await db.table('people').insert({ org: 'new', id: 3, name: 'n', bio: 'b'.repeat(60_000) });
+    expect(db.table('people').get(['new', 3])?.['bio']).toBe('b'.repeat(60_000));
+    await db.table('people').delete(['new', 3]);
     const error = await refused(
       () => db.table('people').insert({ org: 'new', id: 1, name: 'x'.repeat(11) }),
       'ERR_VALUE_TOO_LARGE',

@@ -1,5 +1,5 @@
 /**
- * Crash tests of the transactional layer, in the recipe of STYLE.md (and of test/core/crash.test.ts):
+ * Crash tests of the transactional layer, in the recipe of STYLE.md (test/support/crash-recipe.ts):
  * a workload runs on the fault VFS and is crashed at every write and sync under several policies;
  * the database is recovered, the transactions recovery found active are rolled back in the
  * background (`runBackgroundWork`), and what is there is compared with a model.
@@ -25,7 +25,8 @@ import type { TableSchema } from '../../src/rec/schema.js';
 import { SimulatedCrashError } from '../../src/errors.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
-import { FaultVfs, type CrashImage, type CrashPolicyName } from '../../src/vfs/fault-vfs.js';
+import { FaultVfs, type CrashImage } from '../../src/vfs/fault-vfs.js';
+import { crashAtEveryPoint } from '../support/crash-recipe.js';
 
 interface Account {
   [column: string]: number | string;
@@ -235,22 +236,6 @@ async function recoverAndVerify(image: CrashImage, seed: number, progress: Progr
   return k;
 }
 
-/**
- * The crash points: every operation under 'process-crash' (unsynced writes survive, so every write
- * makes a different image); every sync under 'power-cut' (unsynced writes are lost, so only the
- * syncs make different images); every fourth operation under 'torn-garbage' (the doublewrite
- * buffer repairs torn page writes).
- */
-const CRASH_POINTS: ReadonlyArray<{
-  readonly policy: CrashPolicyName;
-  readonly at: 'operation' | 'sync';
-  readonly stride: number;
-}> = [
-  { policy: 'process-crash', at: 'operation', stride: 1 },
-  { policy: 'power-cut', at: 'sync', stride: 1 },
-  { policy: 'torn-garbage', at: 'operation', stride: 4 },
-];
-
 describe('transactions under crashes', () => {
   it('recovers committed transactions whole and drops the rest, crashing at every write and sync', async () => {
     const { image, initial } = await baseImage();
@@ -276,26 +261,18 @@ describe('transactions under crashes', () => {
     expect(await recoverAndVerify(endImage, 3, clean, 'end of the workload')).toBe(9);
 
     const reached = new Set<number>();
-    let runs = 0;
-    for (const { policy, at, stride } of CRASH_POINTS) {
-      const points = at === 'operation' ? operations : syncs;
-      for (let n = 1; n <= points; n += stride) {
-        const vfs = FaultVfs.fromImage(image, { seed: n });
-        const db = await open(vfs);
-        const progress: Progress = { states: [stateOf(db.table<Account>('accounts').scan())], acked: 0 };
-        if (at === 'operation') vfs.crashAtOperation(n, policy);
-        else vfs.crashAtSync(n, policy);
-        try {
-          await runWorkload(db, initial, progress);
-        } catch (error) {
-          if (!(error instanceof SimulatedCrashError) && !vfs.crashed) throw error;
-        }
-        expect(vfs.crashed, `${policy} ${at} ${n} crashed`).toBe(true);
-        db.abandon();
-        reached.add(await recoverAndVerify(vfs.crashImage(), n + 7, progress, `${policy} ${at} ${n}`));
-        runs++;
-      }
-    }
+    const runs = await crashAtEveryPoint(
+      {
+        image,
+        open,
+        progress: (db): Progress => ({ states: [stateOf(db.table<Account>('accounts').scan())], acked: 0 }),
+        workload: (db, progress) => runWorkload(db, initial, progress),
+        verify: async (crashed, progress, what, seed) => {
+          reached.add(await recoverAndVerify(crashed, seed, progress, what));
+        },
+      },
+      { operations, syncs },
+    );
     expect(runs).toBeGreaterThan(operations);
     // The crash points reached many different committed prefixes.
     expect(reached.size).toBeGreaterThan(8);

@@ -267,7 +267,7 @@ describe('undo record codec', () => {
       bad[0] = type;
       expect(() => decodeUndoRecord(bad)).toThrow(/U2 unknown type/);
     }
-    for (const flag of [0x01, 0x80]) {
+    for (const flag of [0x02, 0x80]) {
       const bad = good.slice();
       bad[1] = flag;
       expect(() => decodeUndoRecord(bad)).toThrow(/U2 unknown flags/);
@@ -298,7 +298,7 @@ describe('undo record codec', () => {
   it('refuses malformed input to the encoder as a caller bug (U2)', () => {
     const base = { undoNo: 1, tableId: 1, primaryKey: new Uint8Array(0), fields: [] };
     expect(() => encodeUndoRecord({ ...base, type: 15 as UndoRecordTypeValue })).toThrow(AssertionError);
-    expect(() => encodeUndoRecord({ ...base, type: UndoRecordType.Insert, flags: 1 })).toThrow(AssertionError);
+    expect(() => encodeUndoRecord({ ...base, type: UndoRecordType.Insert, flags: 2 })).toThrow(AssertionError);
     expect(() => encodeUndoRecord({ ...base, type: UndoRecordType.DeleteMark })).toThrow(AssertionError);
     expect(() => encodeUndoRecord({ ...base, type: UndoRecordType.Insert, undoNo: 2 ** 48 })).toThrow(AssertionError);
   });

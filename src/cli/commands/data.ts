@@ -135,7 +135,11 @@ export function registerDataCommands(program: Command): void {
   ).action(
     action(async ([dir, target], options) => {
       const report = await salvage(existingDir(dir!), emptyDir(target!));
-      const damaged = report.lost.length > 0 || report.badPages.length > 0 || report.unnamedSpaces.length > 0;
+      const damaged =
+        report.lost.length > 0 ||
+        report.lostValues.length > 0 ||
+        report.badPages.length > 0 ||
+        report.unnamedSpaces.length > 0;
       if (options.json === true) {
         printJson(report);
       } else {
@@ -160,6 +164,15 @@ export function registerDataCommands(program: Command): void {
                 l.after ?? '(start)',
                 l.before ?? '(end)',
               ]),
+            ),
+          );
+        }
+        if (report.lostValues.length > 0) {
+          print('rows left out: a large value could not be read whole');
+          print(
+            table(
+              ['table', 'space', 'key', 'column', 'failed'],
+              report.lostValues.map((l) => [l.table, String(l.spaceId), JSON.stringify(l.key), l.column, l.detail]),
             ),
           );
         }

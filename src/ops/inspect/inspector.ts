@@ -41,9 +41,10 @@ import {
   isDeleteMarked,
   limitsForPageSize,
   readTrxId,
+  type StoredValue,
   type TableLayout,
 } from '../../rec/row-format.js';
-import { decodeUndoField } from '../../rec/undo-fields.js';
+import { olderStoredValue, undoFieldColumn } from '../../rec/undo-fields.js';
 import { CorruptionError } from '../../errors.js';
 import { PageCheck, NIL_PAGE, PageType, pageTypeOf, readU16, readU32, readU64 } from '../../page/page.js';
 import { loadChecksums } from '../../page/checksum.js';
@@ -78,7 +79,7 @@ import { BACKUP_REDO_FILE, BACKUP_REDO_HEADER_BYTES, decodeRedoHeader } from '..
 import { OverlayVfs } from '../../vfs/overlay-vfs.js';
 import type { Vfs } from '../../vfs/vfs.js';
 import { SpaceFile, describeCheck, detectPageSize, scanIndexPages, spaceIds, tableRecordsOn } from '../page-file.js';
-import { fromTextCell, toJsonCell } from '../value-text.js';
+import { fromTextCell } from '../value-text.js';
 import {
   type DecodeContext,
   type DecodedRecord,
@@ -88,9 +89,11 @@ import {
   filFields,
   pageDecoder,
   pageTypeName,
+  storedCell,
   trailerField,
 } from './page-decoders.js';
 import { IBUF_TREE_INDEX } from './ibuf-decoders.js';
+import './lob-pages.js'; // registers the LOB pages' decoders
 
 export interface SpaceSummary {
   readonly spaceId: number;
@@ -352,7 +355,7 @@ export class Inspector implements DecodeContext {
     const view = newEntryView();
     fillEntryView(view, page, slotAt(page, found >> 1));
     const columns = record.schema.columns;
-    const row: Record<string, unknown> = decodeRowAt(
+    const row: Record<string, StoredValue | null> = decodeRowAt(
       layout,
       page,
       view.keyOffset,
@@ -367,7 +370,7 @@ export class Inspector implements DecodeContext {
     const versions: RowVersion[] = [];
     const cursor = new UndoLogCursor();
     const show = (): Record<string, unknown> =>
-      Object.fromEntries(columns.map((c) => [c.name, toJsonCell(c, row[c.name] as never)]));
+      Object.fromEntries(columns.map((c) => [c.name, storedCell(c, row[c.name])]));
     for (;;) {
       const version = { trxId, rollPtr: formatRollPtr(rollPtr), deleted, row: show() };
       if (rollPtrIsInsert(rollPtr)) {
@@ -389,11 +392,20 @@ export class Inspector implements DecodeContext {
       });
       cursor.rewindFields();
       while (cursor.nextField()) {
-        const column = columns[cursor.fieldNo]!;
+        // A field's number carries its kind (an old value, a replaced LOB's reference, LOB diffs
+        // or a LOB version change: rec/undo-fields.ts); the older value is built as reads build it.
+        const column = columns[undoFieldColumn(cursor.fieldNo)]!;
         row[column.name] =
           cursor.valueLength < 0
             ? null
-            : decodeUndoField(column.type, cursor.bytes, cursor.valueOffset, cursor.valueOffset + cursor.valueLength);
+            : olderStoredValue(
+                column.type,
+                cursor.fieldNo,
+                cursor.bytes,
+                cursor.valueOffset,
+                cursor.valueOffset + cursor.valueLength,
+                row[column.name],
+              );
       }
       deleted = cursor.type === UndoRecordType.UpdateDeleteMarked;
       trxId = cursor.oldTrxId;

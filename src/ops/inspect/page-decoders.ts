@@ -8,7 +8,15 @@
  * `Innodb::Page::UndoLog`, `Innodb::Page::TrxSys`...), each registered for its FIL_PAGE_TYPE.
  */
 import { decodeKey, type KeySpec } from '../../rec/key-codec.js';
-import { decodeRowAt, isDeleteMarked, readRollPtr, readTrxId, type TableLayout } from '../../rec/row-format.js';
+import { LobRef } from '../../rec/lob-ref.js';
+import {
+  type StoredValue,
+  decodeRowAt,
+  isDeleteMarked,
+  readRollPtr,
+  readTrxId,
+  type TableLayout,
+} from '../../rec/row-format.js';
 import type { ColumnDef } from '../../rec/schema.js';
 import {
   FIL_NEXT,
@@ -137,16 +145,16 @@ export function pageTypeName(type: number): string {
   return decoders.get(type)?.name ?? `unknown(${type})`;
 }
 
-const u16 =
+export const u16 =
   (name: string, offset: number) =>
   (page: Uint8Array): PageField => ({ name, offset, size: 2, value: readU16(page, offset) });
-const u32 =
+export const u32 =
   (name: string, offset: number) =>
   (page: Uint8Array): PageField => ({ name, offset, size: 4, value: readU32(page, offset) });
-const u64 =
+export const u64 =
   (name: string, offset: number) =>
   (page: Uint8Array): PageField => ({ name, offset, size: 8, value: readU64(page, offset) });
-const hex =
+export const hex =
   (name: string, offset: number, size: number) =>
   (page: Uint8Array): PageField => ({
     name,
@@ -155,7 +163,7 @@ const hex =
     value: `0x${Buffer.from(page.subarray(offset, offset + size)).toString('hex')}`,
   });
 
-function fieldsOf(...readers: ((page: Uint8Array) => PageField)[]): (page: Uint8Array) => PageField[] {
+export function fieldsOf(...readers: ((page: Uint8Array) => PageField)[]): (page: Uint8Array) => PageField[] {
   return (page) => readers.map((read) => read(page));
 }
 
@@ -181,6 +189,32 @@ function jsonable(value: unknown): unknown {
   if (typeof value === 'number' && (!Number.isFinite(value) || Object.is(value, -0)))
     return String(Object.is(value, -0) ? '-0' : value);
   return value;
+}
+
+/**
+ * A stored value as JSON: a value kept off-page shows its reference (src/lob/README.md), with the
+ * undo diffs an older row version puts back over it (rule LOB-DIFF), not its bytes.
+ */
+export function storedCell(column: ColumnDef, value: StoredValue | null | undefined): unknown {
+  if (!(value instanceof LobRef)) return toJsonCell(column, value);
+  return {
+    lob: {
+      space: value.spaceId,
+      firstPage: value.firstPageNo,
+      lobId: value.lobId,
+      version: value.version,
+      length: value.length,
+      ...(value.undoDiffs.length === 0
+        ? {}
+        : {
+            undoDiffs: value.undoDiffs.map((d) => ({
+              offset: d.offset,
+              old: `0x${Buffer.from(d.old).toString('hex')}`,
+              pages: d.pages,
+            })),
+          }),
+    },
+  };
 }
 
 function keyValues(bytes: Uint8Array, spec: KeySpec, columns: readonly ColumnDef[] | undefined): unknown[] {
@@ -218,7 +252,7 @@ function indexRecords(page: Uint8Array, _pageNo: number, context: DecodeContext)
       record['DB_ROLL_PTR'] = `0x${readRollPtr(value).toString(16).padStart(14, '0')}`;
       record['deleteMarked'] = isDeleteMarked(value);
       const columns = index.layout.schema.columns;
-      record['row'] = Object.fromEntries(columns.map((column) => [column.name, toJsonCell(column, row[column.name])]));
+      record['row'] = Object.fromEntries(columns.map((column) => [column.name, storedCell(column, row[column.name])]));
     } else if (value.length > 0) {
       record['value'] = `0x${Buffer.from(value).toString('hex')}`;
     }
@@ -346,8 +380,6 @@ registerPageDecoder(PageType.DictHeader, {
     u32('TABLES_ROOT', DICT_TABLES_ROOT),
   ),
 });
-// Issues 13 and 14 register the decoders of these types next to their code; until then the
-// inspector names the type and dumps the header.
-registerPageDecoder(PageType.LobFirst, { name: 'LobFirst', fields: () => [] });
-registerPageDecoder(PageType.LobData, { name: 'LobData', fields: () => [] });
+// The LOB pages' decoders are in lob-pages.ts. Issue 14 registers the decoder of this type next to
+// its code; until then the inspector names the type and dumps the header.
 registerPageDecoder(PageType.IbufBitmap, { name: 'IbufBitmap', fields: () => [] });
