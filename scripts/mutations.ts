@@ -30,8 +30,9 @@ const CORE_CRASH = 'test/core/crash.test.ts';
 const CORE_LOG = 'test/core/log-and-corruption.test.ts';
 const GROUP_COMMIT = 'test/core/group-commit.test.ts';
 const LOG_FORMAT = 'test/redo/log-format.test.ts';
-const GAP_INHERITANCE = 'test/isolation/gap-lock-inheritance.test.ts';
-const SECONDARY_READS = 'test/isolation/serializable-secondary-reads.test.ts';
+const ISOLATION_SCRIPTS = 'test/scripts/isolation.test.ts';
+const GAP_INHERITANCE = `${ISOLATION_SCRIPTS} > gap-lock-inheritance`;
+const SECONDARY_READS = `${ISOLATION_SCRIPTS} > serializable-secondary-reads`;
 
 export const MUTATIONS: readonly Mutation[] = [
   // ---------------------------------------------------------------------------------------- WAL
@@ -278,7 +279,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/row/index-write.ts',
     find: '      if (inserted) onEntryInserted(locks, primaryId, table.clustered, key);\n',
     replace: '',
-    tests: [`${GAP_INHERITANCE} > lock_update_insert`],
+    tests: [GAP_INHERITANCE],
   },
   {
     name: 'IW2-clustered-remove-passes-locks',
@@ -286,7 +287,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/row/index-write.ts',
     find: '      onEntryRemoved(locks, primaryId, table.clustered, key);\n',
     replace: '',
-    tests: [`${GAP_INHERITANCE} > lock_update_delete`],
+    tests: [GAP_INHERITANCE],
   },
   {
     name: 'IW2-secondary-insert-inherits',
@@ -294,7 +295,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/row/index-write.ts',
     find: '      if (tree.insert(mtr, key, EMPTY, 0)) onEntryInserted(locks, secondary.index.id, tree, key);',
     replace: '      if (tree.insert(mtr, key, EMPTY, 0)) void locks;',
-    tests: [`${SECONDARY_READS} > inherits the lock`],
+    tests: [SECONDARY_READS],
   },
   {
     name: 'IW2-secondary-remove-passes-locks',
@@ -302,7 +303,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/row/index-write.ts',
     find: '      onEntryRemoved(locks, secondary.index.id, tree, key);\n',
     replace: '',
-    tests: [`${SECONDARY_READS} > passes the locks`],
+    tests: [SECONDARY_READS],
   },
   {
     name: 'K3-one-victim-per-wait',
@@ -310,7 +311,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/lock/lock-manager.ts',
     find: '      if (this.seams.oneVictimPerWait === true) return;',
     replace: '      return;',
-    tests: ['test/isolation/deadlock-cycles.test.ts', 'test/lock/deadlock-property.test.ts'],
+    tests: [`${ISOLATION_SCRIPTS} > deadlock-cycles`, 'test/lock/deadlock-property.test.ts'],
   },
   {
     name: 'SERIALIZABLE-index-entry-lock',
