@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 import { openTestDatabase } from '../support/open.js';
 

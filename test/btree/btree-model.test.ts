@@ -14,7 +14,6 @@ import type { ScanRange } from '../../src/btree/btree-cursor.js';
 import { openTestStorage } from '../support/open.js';
 
 const SPACE = 1;
-const PAGE_SIZE = 4096;
 /**
  * Keys: a long common prefix, then the id, then a tail whose length depends on the variant (each
  * variant's key is a prefix of the next one's). The common prefix makes separators long despite

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import type { Storage, StorageTestSeams } from '../../src/core/storage.js';
 import { SimulatedCrashError } from '../../src/errors.js';
 import { readU64 } from '../../src/page/page.js';
-import { CRASH_POLICY_NAMES, type CrashImage, type CrashPolicyName, type FaultVfs } from '../../src/vfs/fault-vfs.js';
+import { CRASH_POLICY_NAMES, type CrashImage, type FaultVfs } from '../../src/vfs/fault-vfs.js';
 import { CrashHarness, type CrashPoint } from '../support/crash-harness.js';
 import { openTestStorage } from '../support/open.js';
 import {

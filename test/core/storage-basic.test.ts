@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
-import { Storage } from '../../src/core/storage.js';
 import { allocatePage } from '../../src/page/space-allocator.js';
 import { PageType, FIL_HEADER_BYTES, readU32 } from '../../src/page/page.js';
 import { openTestStorage } from '../support/open.js';
