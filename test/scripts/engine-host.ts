@@ -33,6 +33,7 @@ import { decodeKey } from '../../src/rec/key-codec.js';
 import type { TableSchema } from '../../src/rec/schema.js';
 import { LOG_FILE, LogFile, RING_OFFSET } from '../../src/redo/log-file.js';
 import { LogReader } from '../../src/redo/log-reader.js';
+import { GROUP_HEADER_BYTES, GROUP_TRAILER_BYTES } from '../../src/redo/redo-record.js';
 import type { DatabaseTestSeams } from '../../src/api/database.js';
 import type { TableRuntime } from '../../src/row/table-runtime.js';
 import { CRASH_POLICY_NAMES, type CrashImage, type CrashPolicyName, FaultVfs } from '../../src/vfs/fault-vfs.js';
@@ -125,6 +126,8 @@ export class EngineHost implements ScriptHost {
   private image: CrashImage | undefined;
   private nextSeed = 1;
   private tail: { reader: LogReader; from: number } | undefined;
+  /** The LSN range of the newest group `mtr` wrote (the one `tail flip-next-read` damages). */
+  private newestGroup: { start: number; end: number } | undefined;
   private page: { spaceId: number; pageNo: number } | undefined;
 
   async run(command: Command): Promise<string[]> {
@@ -420,9 +423,11 @@ export class EngineHost implements ScriptHost {
           return [];
         case 'mtr':
           return this.mtr(Number(positional[0]));
-        case 'log-write': {
+        case 'log-write':
+        case 'log-sync': {
           const log = this.core().log;
-          log.write();
+          if (verb === 'log-write') log.write();
+          else log.flushUpTo(log.currentLsn);
           return [`written to lsn ${log.writtenLsn}, durable ${log.durableLsn}`];
         }
         case 'page':
@@ -459,6 +464,7 @@ export class EngineHost implements ScriptHost {
       ...(pool === undefined ? {} : { poolPages: Number(pool) }),
     };
     this.seams = seamsOf(named.get('seam') ?? []);
+    this.page = undefined; // a database scenario: `recover` reopens a database, not a storage core
     this.vfs = new FaultVfs({ seed: this.nextSeed++ });
     this.db = await openTestDatabase(this.vfs, this.openOptions, this.seams);
   }
@@ -687,6 +693,7 @@ export class EngineHost implements ScriptHost {
     const mtr = storage.startMtr();
     mtr.writeU32(mtr.getPage(page.spaceId, page.pageNo), FIL_HEADER_BYTES, value);
     const end = mtr.commit();
+    this.newestGroup = { start, end };
     return [`group lsn ${start}..${end}`];
   }
 
@@ -703,7 +710,8 @@ export class EngineHost implements ScriptHost {
    *   tail open                   from the log's durable end
    *   tail read                   the complete groups there now, and where the next read starts
    *   tail zero-next-read         FaultVfs armZeroTail: the next read sees the new length, zeros in place of the bytes
-   *   tail flip-next-read         one bit of the next read's bytes of the newest group flipped (FaultVfs read fault)
+   *   tail flip-next-read         the next read sees one bit flipped in the records of the newest
+   *                               group `mtr` wrote (a FaultVfs read fault; nothing stored changes)
    */
   private tailVerb(words: readonly string[], named: Map<string, string[]>): string[] {
     void named;
@@ -726,12 +734,17 @@ export class EngineHost implements ScriptHost {
         vfs.armZeroTail(LOG_FILE, { reads: 1 });
         return [];
       case 'flip-next-read': {
-        const from = this.tail!.from;
-        const capacity = storage.log.capacity;
+        const group = this.newestGroup;
+        if (group === undefined) throw new ScriptError('tail flip-next-read: no `mtr` has written a group');
+        // The records only: header and checksum damage are caught by the length and START_LSN checks.
+        const records = { start: group.start + GROUP_HEADER_BYTES, end: group.end - GROUP_TRAILER_BYTES };
         vfs.injectReadFault({
           path: LOG_FILE,
           kind: 'corrupt',
-          range: { position: RING_OFFSET + (from % capacity), length: storage.log.writtenLsn - from },
+          range: {
+            position: RING_OFFSET + (records.start % storage.log.capacity),
+            length: records.end - records.start,
+          },
         });
         return [];
       }

@@ -1,8 +1,12 @@
 /**
- * The seed bugs, each told as a golden script: test/scripts/seeds/seed-NNN.golden. Each script's
- * header says which lines of the engine are its fix and how to revert them; with the fix reverted
- * the script's output changes and this test fails. (Seeds 003 and 004 are plain vitest stories
- * beside them, `seed-003.test.ts` and `seed-004.test.ts`; README.md says how to move one here.)
+ * The seed bugs, each told as a golden script: test/scripts/seeds/seed-NNN.golden, one test per
+ * file. Each script's header says which lines of the engine are its fix and how to revert them;
+ * with a fix reverted the script's output changes (or a step fails) and this test fails.
+ *
+ * Seeds 000, 001 and 002 are here. Seeds 003 (LOB partial updates) and 004 (change-buffer merge)
+ * arrive with the LOB and change-buffer layers: each adds its `seed-00N.golden` to this folder and
+ * nothing else here (README.md, "Golden scripts", says how to write one and bless its output; new
+ * verbs go in engine-host.ts).
  */
 import { describeGoldenScripts } from './scripts.js';
 
