@@ -400,6 +400,8 @@ export class EngineHost implements ScriptHost {
         }
         case 'health':
           return [this.health()];
+        case 'tables':
+          return [`tables ${this.database.tables.join(' ') || '(none)'}`];
         case 'versions':
           return this.versions(Number(positional[0]));
         case 'locks':
