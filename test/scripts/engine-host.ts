@@ -664,7 +664,8 @@ export class EngineHost implements ScriptHost {
 
   private rollbackRecovered(): string[] {
     let n = 0;
-    while (this.database.runBackgroundWork().rolledBack) n++;
+    // The rollback alone (runBackgroundWork would purge too): a script runs `purge` when it means it.
+    while (this.database.engine.rollbackRecoveredStep()) n++;
     return [`rolled back ${count(n, 'transaction', 'transactions')}`];
   }
 
