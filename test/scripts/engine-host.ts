@@ -1,6 +1,6 @@
 /**
- * The engine's verbs for golden scripts (golden.ts has the format; README.md lists every verb with
- * an example). A script opens a database on a FaultVfs, runs statements in named sessions, and
+ * The engine's verbs for golden scripts (golden.ts has the format; test/scripts/README.md lists
+ * every verb). A script opens a database on a FaultVfs, runs statements in named sessions, and
  * looks inside: version chains, locks, the purge view, the history list, the engine's health; it
  * crashes the process under a policy and recovers. The storage verbs (`storage`, `mtr`, `tail`)
  * run the storage core alone, for the redo log reader's story (seed 000).

@@ -24,7 +24,7 @@
  *  G4. Blessing rewrites only output lines; commands, comments and blank lines stay as written.
  *
  * What a command means belongs to the host (`ScriptHost`): `test/scripts/engine-host.ts` runs
- * the engine's verbs (sessions, internal state, crashes); README.md lists them.
+ * the engine's verbs (sessions, internal state, crashes); test/scripts/README.md lists them.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { expect } from 'vitest';

@@ -5,7 +5,7 @@
  *
  * Seeds 000, 001 and 002 are here. Seeds 003 (LOB partial updates) and 004 (change-buffer merge)
  * arrive with the LOB and change-buffer layers: each adds its `seed-00N.golden` to this folder and
- * nothing else here (README.md, "Golden scripts", says how to write one and bless its output; new
+ * nothing else here (test/scripts/README.md says how to write one and bless its output; new
  * verbs go in engine-host.ts).
  */
 import { describeGoldenScripts } from './scripts.js';
