@@ -222,9 +222,8 @@ describe('storage core crash safety', () => {
     };
     const { operations } = await core.count(image, 1, ddl);
     for (let n = 1; n <= operations; n++) {
-      const killed = await core.crash(image, n, { at: 'operation', n, policy: 'process-crash' }, (storage) => {
-        expect(() => ddl(storage)).toThrow(SimulatedCrashError);
-      });
+      const killed = await core.crash(image, n, { at: 'operation', n, policy: 'process-crash' }, ddl);
+      expect(killed.error, `operation ${n}: the DDL statement died of the crash`).toBeInstanceOf(SimulatedCrashError);
       const recovered = await core.recover(killed.image, n + 1);
       const seen = [2, 3].map((id) => recovered.engine.spaces.exists(id));
       expect(recovered.vfs.unsyncedEntries(), `operation ${n}: recovery leaves no entry unsynced`).toEqual([]);
