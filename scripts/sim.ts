@@ -26,6 +26,10 @@
  *                       run's replay command carries --workload table
  *   --data-sync-failures  fail syncs of tablespace files as often as log syncs (by default they
  *                       fail a third as often)
+ *   --no-slow-syncs     asynchronous syncs land at once (by default they take 1 to 6 scheduler steps,
+ *                       so group commit runs with syncs in flight)
+ *   --no-os-cache       a process crash's unsynced writes become durable (by default they stay in the
+ *                       OS cache, where a power cut during the recovery that follows can take them)
  *
  * The report's fields are documented in sim/report.ts.
  */
@@ -71,6 +75,8 @@ async function main(): Promise<void> {
       break: { type: 'string', multiple: true },
       'no-wal-oracle': { type: 'boolean', default: false },
       'data-sync-failures': { type: 'boolean', default: false },
+      'no-slow-syncs': { type: 'boolean', default: false },
+      'no-os-cache': { type: 'boolean', default: false },
       workload: { type: 'string', default: 'core' },
       help: { type: 'boolean', default: false },
     },
@@ -100,6 +106,8 @@ async function main(): Promise<void> {
     ...broken.flatMap((name) => ['--break', name]),
     ...(values['no-wal-oracle'] ? ['--no-wal-oracle'] : []),
     ...(values['data-sync-failures'] ? ['--data-sync-failures'] : []),
+    ...(values['no-slow-syncs'] ? ['--no-slow-syncs'] : []),
+    ...(values['no-os-cache'] ? ['--no-os-cache'] : []),
   ];
   const shape: PlanShape = values['data-sync-failures']
     ? {
@@ -125,6 +133,8 @@ async function main(): Promise<void> {
     ...(minutes === undefined ? {} : { minutes }),
     seams: Object.fromEntries(broken.map((name) => [name, true])),
     walOracle: !values['no-wal-oracle'],
+    slowSyncs: !values['no-slow-syncs'],
+    osCache: !values['no-os-cache'],
     shape,
     shrink: !values['no-shrink'],
     ...(values['shrink-runs'] === undefined ? {} : { shrinkRuns: integer(values['shrink-runs'], 'shrink-runs')! }),

@@ -201,8 +201,7 @@ export function planFaults(
 }
 
 /** Arms the crash point on a live VFS (counted from now). `end` arms nothing. */
-export function armCrash(vfs: FaultVfs, crash: CrashPoint, name: SimPolicyName): void {
-  const policy = SIM_POLICIES[name];
+export function armCrash(vfs: FaultVfs, crash: CrashPoint, policy: CrashPolicy): void {
   switch (crash.kind) {
     case 'operation':
       vfs.crashAtOperation(crash.n, policy);

@@ -152,7 +152,9 @@ export function generatePlan<E, Op>(
   const schedulerRandom = root.fork();
   const faultRandom = root.fork();
   const vfsSeed = root.int(2 ** 31);
-  const config = generateConfig(configRandom, shape);
+  // Forked after everything above, so that adding it changed none of their streams.
+  const paceRandom = root.fork();
+  const config = { ...generateConfig(configRandom, shape), clientTurns: paceRandom.pick([1, 1, 1, 2, 8]) };
   const epochs0 = configRandom.intBetween(1, shape.epochsMax);
   const swarm = configRandom.chance(0.75);
   const focus = drawFocus(configRandom);
@@ -203,7 +205,8 @@ export function describePlan<E, Op>(plan: SimPlan<Op>, workload: Workload<E, Op>
   const lines = [
     `config: ${plan.config.clients} clients, pool ${plan.config.poolPages} pages, log ${plan.config.logBytes / 1024} KiB, ` +
       `batch ${plan.config.flushBatchPages}, live pages ${plan.config.livePagesMin}-${plan.config.livePagesMax}, ` +
-      `spaces <= ${plan.config.liveSpacesMax} (${plan.config.initialSpaces} with ${plan.config.initialPages} pages at set-up)`,
+      `spaces <= ${plan.config.liveSpacesMax} (${plan.config.initialSpaces} with ${plan.config.initialPages} pages at set-up), ` +
+      `client turns ${plan.config.clientTurns ?? 1}`,
     ...plan.mix.map((line) => `mix: ${line}`),
   ];
   plan.epochs.forEach((epoch, e) => {

@@ -21,6 +21,8 @@
  *   readCorruptions, probes    injected corruptions and how they surfaced
  *   syncFailures               injected sync failures, seen, and the refusals after them
  *   recovery                   the target's recovery counters (groups replayed, pages restored...)
+ *   slowSyncs                  epoch steps with an asynchronous sync in flight, and crashes that
+ *                              came while one was (group commit's window; RunOptions.slowSyncs)
  *   settleCrashes              crashes of the background work after recovery (rollback of
  *                              recovered transactions, purge, flushing): chains, crashes in them,
  *                              and how often the work finished before its crash point
@@ -78,6 +80,7 @@ type SharedCounts = Pick<
   | 'syncFailures'
   | 'recovery'
   | 'settleCrashes'
+  | 'slowSyncs'
   | 'pool'
 >;
 
@@ -160,6 +163,7 @@ export function accumulate(report: SimReport, result: RunResult, focus: string |
   addFields(report.syncFailures, stats.syncFailures);
   addCounts(report.recovery, stats.recovery);
   addFields(report.settleCrashes, stats.settleCrashes);
+  addFields(report.slowSyncs, stats.slowSyncs);
   for (const phase of POOL_PHASES) addFields(report.pool[phase], stats.pool[phase]);
 }
 
@@ -226,6 +230,7 @@ export function formatReport(report: SimReport): string[] {
     `read corruptions armed ${report.readCorruptions.armed}, reported ${report.readCorruptions.reported}; probes: reported ${report.probes.reported}, wrong data ${report.probes.wrongData}, missed ${report.probes.missed}`,
     `sync failures armed ${report.syncFailures.armed}, seen ${report.syncFailures.observed}, later refusals ${report.syncFailures.refusals} (+${report.syncFailures.refusedByAssertion} by assertion)`,
     `recovery: ${counts(report.recovery)}`,
+    `slow syncs: ${report.slowSyncs.stepsInFlight} steps with a sync in flight, ${report.slowSyncs.crashesInFlight} crashes during one`,
     `background work after recovery crashed: ${report.settleCrashes.crashes} times in ${report.settleCrashes.chains} chains (${report.settleCrashes.completedBeforeCrash} finished before their crash point)`,
     `pool pressure: ${POOL_PHASES.map((phase) => {
       const p = report.pool[phase];

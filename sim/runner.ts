@@ -29,7 +29,7 @@
  */
 import { AssertionError } from '../src/util/assert.js';
 import { MinnoError, SimulatedCrashError } from '../src/errors.js';
-import { FaultVfs, type CrashImage } from '../src/vfs/fault-vfs.js';
+import { FaultVfs, SteppedSyncScheduler, type CrashImage, type CrashPolicy } from '../src/vfs/fault-vfs.js';
 import {
   SIM_POLICIES,
   armCrash,
@@ -54,6 +54,16 @@ import {
 
 export interface RunOptions {
   readonly seams?: SimSeams;
+  /**
+   * Asynchronous syncs take 1 to 6 scheduler steps to land (FaultVfs `asyncSyncs`), so group
+   * commit runs with syncs in flight while more redo is written (default on; issue 17).
+   */
+  readonly slowSyncs?: boolean;
+  /**
+   * A process crash leaves its unsynced writes in the OS cache, where a later power cut (during
+   * recovery or after) can still take them (`osCacheSurvives`; default on; issue 17).
+   */
+  readonly osCache?: boolean;
   /** The WAL write oracle (default on). Off shows what the model alone catches. */
   readonly walOracle?: boolean;
   /** Collect a line per executed step (for printed schedules). */
@@ -92,6 +102,8 @@ export interface RunStats {
   readCorruptions: { armed: number; reported: number };
   probes: { reported: number; wrongData: number; missed: number };
   syncFailures: { armed: number; observed: number; refusals: number; refusedByAssertion: number };
+  /** Epoch steps during which an asynchronous sync was in flight (slowSyncs), and crashes that caught one. */
+  slowSyncs: { stepsInFlight: number; crashesInFlight: number };
   /** Crashes of the background work after a recovery (rollback, purge, flushing), and their chains. */
   settleCrashes: { chains: number; crashes: number; completedBeforeCrash: number };
   /**
@@ -137,6 +149,7 @@ export function emptyStats(): RunStats {
     readCorruptions: { armed: 0, reported: 0 },
     probes: { reported: 0, wrongData: 0, missed: 0 },
     syncFailures: { armed: 0, observed: 0, refusals: 0, refusedByAssertion: 0 },
+    slowSyncs: { stepsInFlight: 0, crashesInFlight: 0 },
     settleCrashes: { chains: 0, crashes: 0, completedBeforeCrash: 0 },
     pool: {
       run: { phases: 0, evicting: 0, reads: 0, evictions: 0 },
@@ -236,6 +249,8 @@ interface EpochState {
 
 /** Op attempts checked for refusal after a log sync failed, before the epoch crashes. */
 const OPS_AFTER_POISON = 4;
+/** A slow sync lands 1 to this many scheduler steps after it starts. */
+const SYNC_STEPS_MAX = 6;
 const WAL_REPORTS_MAX = 3;
 
 class Run<E, Op> {
@@ -251,6 +266,10 @@ class Run<E, Op> {
   private readonly ledger = new CommitLedger();
   private vfsCount = 0;
   private epoch = 0;
+  private readonly slowSyncs: boolean;
+  private readonly osCache: boolean;
+  /** The steps slow syncs land after: one per scheduler step of an epoch (`slowSyncs`). */
+  private readonly syncs = new SteppedSyncScheduler();
   /** The phase now running, for errors that escape it. */
   currentPhase = 'create';
   private walReports = 0;
@@ -260,6 +279,8 @@ class Run<E, Op> {
     this.target = target;
     this.seams = options.seams ?? {};
     this.walOracle = options.walOracle ?? true;
+    this.slowSyncs = options.slowSyncs ?? true;
+    this.osCache = options.osCache ?? true;
     this.tracing = options.trace ?? false;
     this.model = workload.createModel(plan.config);
   }
@@ -292,8 +313,41 @@ class Run<E, Op> {
 
   private newVfs(image?: CrashImage): FaultVfs {
     const seed = this.plan.vfsSeed + 7919 * this.vfsCount++;
-    const vfs = image === undefined ? new FaultVfs({ seed }) : FaultVfs.fromImage(image, { seed });
-    return vfs;
+    const options = this.slowSyncs
+      ? { seed, asyncSyncs: { scheduler: this.syncs, stepsMin: 1, stepsMax: SYNC_STEPS_MAX } }
+      : { seed };
+    return image === undefined ? new FaultVfs(options) : FaultVfs.fromImage(image, options);
+  }
+
+  /** A crash policy of the plan, with the OS cache surviving a process crash unless switched off. */
+  private policy(name: SimPolicyName): CrashPolicy {
+    const policy: CrashPolicy = SIM_POLICIES[name];
+    return this.osCache || policy.osCacheSurvives !== true ? policy : { ...policy, osCacheSurvives: false };
+  }
+
+  /**
+   * The window a recovery after further crashes must land in. A process crash left unsynced
+   * writes in the OS cache; a later crash that loses unsynced writes (a power cut during the
+   * recovery or its background work) may take them before recovery made them durable (RC2). Then
+   * only what a power cut at the first crash keeps is owed.
+   */
+  private laterBounds(epochPolicy: SimPolicyName, later: SimPolicyName): { bounds: PrefixBounds; lossy: boolean } {
+    const keptByEpoch = keepsUnsyncedWrites(epochPolicy) && this.policy(epochPolicy).osCacheSurvives === true;
+    const lossy = keptByEpoch && !keepsUnsyncedWrites(later);
+    return { bounds: this.ledger.bounds(keepsUnsyncedWrites(epochPolicy) && !lossy), lossy };
+  }
+
+  /** Awaits `promise` while stepping the slow syncs it may wait for (a close waiting for a group commit). */
+  private async stepping<T>(promise: Promise<T>): Promise<T> {
+    let done = false;
+    const settled = promise.finally(() => {
+      done = true;
+    });
+    while (!done) {
+      if (this.syncs.pending > 0) this.syncs.step();
+      await eventLoopTurn();
+    }
+    return settled;
   }
 
   /** Opens (creating or recovering) with the oracles installed; undefined and a violation if it fails. */
@@ -351,7 +405,7 @@ class Run<E, Op> {
     const operationsBefore = vfs.mutatingOperations;
     const eventsBefore = vfs.eventCounts();
     const poolBefore = this.target.poolCounters(engine);
-    armCrash(vfs, faults.crash, faults.policy);
+    armCrash(vfs, faults.crash, this.policy(faults.policy));
     this.note(`epoch ${this.epoch}: crash armed at ${describeCrashPoint(faults.crash)} under ${faults.policy}`);
     const state: EpochState = {
       alive: true,
@@ -370,9 +424,18 @@ class Run<E, Op> {
       } catch (error) {
         this.classify(error, vfs, state, `step ${i + 1}`);
       }
-      await microtaskTurn();
+      // Let the clients resume. The pace is drawn per run: one turn keeps actions spread over many
+      // steps (more transactions in flight, at crashes too); several let an action's chain of
+      // awaits finish within its step (more commits, so more group commits with syncs in flight).
+      for (let turn = 0; turn < (this.plan.config.clientTurns ?? 1); turn++) await microtaskTurn();
+      // A scheduler step passes for the device too: slow syncs due now land.
+      if (this.slowSyncs && !vfs.crashed) {
+        if (vfs.syncsInFlight > 0) this.stats.slowSyncs.stepsInFlight++;
+        this.syncs.step();
+      }
     }
-    if (!vfs.crashed) vfs.crashNow(SIM_POLICIES[faults.policy]);
+    if (vfs.syncsInFlight > 0) this.stats.slowSyncs.crashesInFlight++;
+    if (!vfs.crashed) vfs.crashNow(this.policy(faults.policy));
     state.alive = false;
     this.countPool('run', engine, poolBefore);
     this.stats.vfsOperations += vfs.mutatingOperations - operationsBefore;
@@ -581,10 +644,17 @@ class Run<E, Op> {
     const settleOperations = this.settle(engine, vfs, reference.prefix, 'background work after recovery');
     if (this.violations.length > 0) return { engine, vfs };
     if (faults.recoveryCrash !== undefined) {
-      await this.crashRecovery(image, faults.recoveryCrash, recoveryOperations, recoveryEvents, reference, bounds);
+      await this.crashRecovery(
+        image,
+        faults.recoveryCrash,
+        recoveryOperations,
+        recoveryEvents,
+        reference,
+        faults.policy,
+      );
     }
     if (this.violations.length === 0 && faults.settleCrash !== undefined) {
-      await this.crashSettle(image, faults.settleCrash, settleOperations, reference, bounds);
+      await this.crashSettle(image, faults.settleCrash, settleOperations, reference, faults.policy);
     }
     if (this.violations.length > 0) return { engine, vfs };
     this.ledger.truncate(reference.prefix);
@@ -612,10 +682,11 @@ class Run<E, Op> {
     plan: SettleCrash,
     operations: number,
     reference: { prefix: number; fingerprint: string },
-    bounds: PrefixBounds,
+    epochPolicy: SimPolicyName,
   ): Promise<void> {
     if (operations === 0) return;
     this.stats.settleCrashes.chains++;
+    const { bounds, lossy } = this.laterBounds(epochPolicy, plan.policy);
     let source = image;
     for (let attempt = 0; attempt < plan.times; attempt++) {
       const vfs = this.newVfs(source);
@@ -624,22 +695,23 @@ class Run<E, Op> {
       if (engine === undefined) return;
       // The same reads as the clean recovery before its background work, so the crash point
       // (a share of the operations that work took there) lands inside it.
-      this.checkSameState(this.verify(engine, bounds, phase), reference, phase);
+      const recovered = this.verify(engine, bounds, phase);
+      this.checkSameState(recovered, reference, phase, lossy);
       if (this.violations.length > 0) {
         this.target.abandon(engine);
         return;
       }
       // A later attempt has less work left: measure it on a copy of the image first.
-      const work = attempt === 0 ? operations : await this.measureSettle(source, bounds, reference.prefix);
+      const work = attempt === 0 ? operations : await this.measureSettle(source, bounds, recovered.prefix);
       if (work === 0) {
         this.target.abandon(engine);
         this.stats.settleCrashes.completedBeforeCrash++;
         break;
       }
       // Squared: early points leave work for the next crash of the chain.
-      vfs.crashAtOperation(1 + Math.floor(plan.fractions[attempt]! ** 2 * work), SIM_POLICIES[plan.policy]);
+      vfs.crashAtOperation(1 + Math.floor(plan.fractions[attempt]! ** 2 * work), this.policy(plan.policy));
       try {
-        const violations = this.model.settleRecovered(engine, reference.prefix);
+        const violations = this.model.settleRecovered(engine, recovered.prefix);
         for (const violation of violations) this.report(violation, 'background work after recovery (to be crashed)');
         this.target.abandon(engine);
         this.stats.settleCrashes.completedBeforeCrash++;
@@ -665,8 +737,9 @@ class Run<E, Op> {
     const engine = await this.open(vfs, phase);
     if (engine === undefined) return;
     this.stats.recoveries++;
-    this.checkSameState(this.verify(engine, bounds, phase), reference, phase);
-    if (this.violations.length === 0) this.settle(engine, vfs, reference.prefix, phase);
+    const rerun = this.verify(engine, bounds, phase);
+    this.checkSameState(rerun, reference, phase, lossy);
+    if (this.violations.length === 0) this.settle(engine, vfs, rerun.prefix, phase);
     this.target.abandon(engine);
   }
 
@@ -687,13 +760,19 @@ class Run<E, Op> {
     }
   }
 
-  /** Rule IDEMPOTENT: a recovery after crashed recovery work equals the clean recovery. */
+  /**
+   * Rule IDEMPOTENT: a recovery after crashed recovery work equals the clean recovery. When a
+   * later crash may have taken what a process crash left in the OS cache (`lossy`), an earlier
+   * prefix is allowed too: `verify` has checked the state against the model at that prefix.
+   */
   private checkSameState(
     rerun: { prefix: number; fingerprint: string },
     reference: { prefix: number; fingerprint: string },
     phase: string,
+    lossy = false,
   ): void {
     if (rerun.prefix === reference.prefix && rerun.fingerprint === reference.fingerprint) return;
+    if (lossy && rerun.prefix >= 0 && rerun.prefix < reference.prefix) return;
     this.report(
       {
         rule: 'IDEMPOTENT',
@@ -726,16 +805,17 @@ class Run<E, Op> {
     operations: number,
     events: Readonly<Record<string, number>>,
     reference: { prefix: number; fingerprint: string },
-    bounds: PrefixBounds,
+    epochPolicy: SimPolicyName,
   ): Promise<void> {
+    const { bounds, lossy } = this.laterBounds(epochPolicy, plan.policy);
     let source = image;
     for (let attempt = 0; attempt < (plan.again ? 2 : 1); attempt++) {
       const vfs = this.newVfs(source);
       const count = plan.event === undefined ? operations : (events[plan.event] ?? 0);
       if (count === 0) break;
       const at = 1 + Math.floor(plan.fraction * count);
-      if (plan.event === undefined) vfs.crashAtOperation(at, SIM_POLICIES[plan.policy]);
-      else vfs.crashAtEvent(plan.event, at, SIM_POLICIES[plan.policy]);
+      if (plan.event === undefined) vfs.crashAtOperation(at, this.policy(plan.policy));
+      else vfs.crashAtEvent(plan.event, at, this.policy(plan.policy));
       try {
         const engine = await this.open(vfs, 'recovery (to be crashed)');
         if (engine === undefined) return;
@@ -752,12 +832,9 @@ class Run<E, Op> {
     const engine = await this.open(vfs, 'recovery after a crashed recovery');
     if (engine === undefined) return;
     this.stats.recoveries++;
-    this.checkSameState(
-      this.verify(engine, bounds, 'recovery after a crashed recovery'),
-      reference,
-      'a crashed and rerun recovery',
-    );
-    if (this.violations.length === 0) this.settle(engine, vfs, reference.prefix, 'recovery after a crashed recovery');
+    const rerun = this.verify(engine, bounds, 'recovery after a crashed recovery');
+    this.checkSameState(rerun, reference, 'a crashed and rerun recovery', lossy);
+    if (this.violations.length === 0) this.settle(engine, vfs, rerun.prefix, 'recovery after a crashed recovery');
     this.target.abandon(engine);
   }
 
@@ -767,7 +844,7 @@ class Run<E, Op> {
    */
   private async probe(engine: E, vfs: FaultVfs, pick: number): Promise<Opened<E> | undefined> {
     try {
-      await this.target.close(engine);
+      await this.stepping(this.target.close(engine));
     } catch (error) {
       this.report({ rule: 'INVARIANT', message: `clean close failed: ${String(error)}` }, 'close');
       return undefined;

@@ -28,6 +28,10 @@ export interface SimulateOptions<E, Op> {
   /** TEST ONLY: rules removed through the engine's test seams. */
   readonly seams?: SimSeams;
   readonly walOracle?: boolean;
+  /** Slow asynchronous syncs (default on; RunOptions.slowSyncs). */
+  readonly slowSyncs?: boolean;
+  /** Process crashes leave the OS cache for a later power cut (default on; RunOptions.osCache). */
+  readonly osCache?: boolean;
   readonly shape?: PlanShape;
   /** Shrink the first failing run of each rule (default true). */
   readonly shrink?: boolean;
@@ -64,6 +68,8 @@ export async function simulate<E, Op>(options: SimulateOptions<E, Op>): Promise<
     const result = await runPlan(plan, options.workload, options.target, {
       seams: options.seams ?? {},
       walOracle: options.walOracle ?? true,
+      slowSyncs: options.slowSyncs ?? true,
+      osCache: options.osCache ?? true,
     });
     accumulate(report, result, plan.focus);
     if (result.violations.length > 0) {
@@ -84,6 +90,8 @@ export async function replayPlan<E, Op>(options: SimulateOptions<E, Op>, plan: S
   const result = await runPlan(plan, options.workload, options.target, {
     seams: options.seams ?? {},
     walOracle: options.walOracle ?? true,
+    slowSyncs: options.slowSyncs ?? true,
+    osCache: options.osCache ?? true,
     trace: true,
   });
   accumulate(report, result, plan.focus);
@@ -147,7 +155,12 @@ async function reportViolations<E, Op>(
   const key = signature(first);
   if (options.shrink === false || shrunkRules.has(key) || shrunkRules.size >= SHRINKS_MAX) return;
   shrunkRules.add(key);
-  const runOptions = { seams: options.seams ?? {}, walOracle: options.walOracle ?? true };
+  const runOptions = {
+    seams: options.seams ?? {},
+    walOracle: options.walOracle ?? true,
+    slowSyncs: options.slowSyncs ?? true,
+    osCache: options.osCache ?? true,
+  };
   const shrunk = await shrinkPlan(plan, options.workload, options.target, runOptions, first.rule, {
     maxRuns: options.shrinkRuns ?? 300,
   });

@@ -1023,6 +1023,21 @@ export const PURGE_RACE_WEIGHTS: Readonly<Record<TableOpKind, number>> = {
   'locking-scan': 0,
 };
 
+/**
+ * The mix of issue 9's first bug: owners renamed back and forth (an index key that returns to an
+ * older value, with that history unpurged), transactions left active by crashes, and recovery's
+ * rollback after purge. For the teeth of rule X3 (test/sim/table-teeth.test.ts).
+ */
+export const RENAME_RACE_WEIGHTS: Readonly<Record<TableOpKind, number>> = {
+  ...BASE_OP_WEIGHTS,
+  rename: 30,
+  transfer: 10,
+  'close-account': 1,
+  'reader-open': 0,
+  'reader-check': 0,
+  'stale-view': 0,
+};
+
 /** The table workload; `weights` fixes the operation mix of every run (no swarm over it). */
 export function makeTableWorkload(weights?: Readonly<Record<TableOpKind, number>>): Workload<TableEngine, TableOp> {
   return {

@@ -94,6 +94,11 @@ export interface SimConfig {
    * every phase evicts and re-reads. Absent in plans saved before it existed: 1.5 pools.
    */
   readonly dataPages?: number;
+  /**
+   * Microtask turns (each two microtasks) the clients get after every step: 1 spreads an action
+   * over many steps, 8 lets it finish within one. Absent in older plans: 1.
+   */
+  readonly clientTurns?: number;
 }
 
 /** What a background action or a clock advance did that the durability window depends on. */

@@ -39,7 +39,7 @@ export const ERROR_CODES = [
   'ERR_INCOMPATIBLE_FORMAT',
   /** The fault VFS has simulated a crash: every later call on it fails until it is reopened. */
   'ERR_SIMULATED_CRASH',
-  /** Another process (or another open in this one) holds the database's lock file. */
+  /** Another open of the database, in this process or another, holds its directory lock. */
   'ERR_LOCKED',
   /** A value has the wrong JavaScript type for its column (a number for a string column, 1.5 for int32). */
   'ERR_TYPE_MISMATCH',
@@ -75,6 +75,12 @@ export const ERROR_CODES = [
   'ERR_WOULD_WAIT',
   /** A transaction or table is busy in a way the call cannot proceed with (DDL on a table in use). */
   'ERR_IN_USE',
+  /** A read-only open found a database that needs crash recovery, which writes; open it once read-write. */
+  'ERR_RECOVERY_NEEDED',
+  /** A backup directory without its completion marker: the backup was interrupted and is not usable. */
+  'ERR_INCOMPLETE_BACKUP',
+  /** A line of an import file cannot be read as a row of the table (the error names the line). */
+  'ERR_IMPORT_LINE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -206,10 +212,55 @@ export class SimulatedCrashError extends MinnoError {
   }
 }
 
+/** Who holds a directory lock, as far as the refused opener can tell. */
+export interface LockHolder {
+  /** The holder's process id, when its lock entry names one. */
+  readonly pid: number | undefined;
+  /** True when the holder opened the database read-only (a shared lock). */
+  readonly readOnly: boolean;
+  /** True when the holder is this process (another open of the same directory, or a worker thread). */
+  readonly thisProcess: boolean;
+}
+
+/**
+ * The database directory is locked by another open: one read-write open at a time, or any number
+ * of read-only ones (`src/vfs/directory-lock.ts`). The refused open changed nothing.
+ */
 export class LockedError extends MinnoError {
   readonly path: string;
-  constructor(path: string) {
-    super('ERR_LOCKED', `database at ${path} is already open (lock file held); close the other instance first`);
+  /** The holder's pid, if known (this process's own for MemoryVfs and FaultVfs). */
+  readonly pid: number | undefined;
+  /** True when the holder is a read-only open (and this open wanted to write). */
+  readonly holderReadOnly: boolean;
+  constructor(path: string, holder: LockHolder) {
+    const who = holder.thisProcess
+      ? `this process (pid ${holder.pid})`
+      : holder.pid === undefined
+        ? 'another process'
+        : `process ${holder.pid}`;
+    super(
+      'ERR_LOCKED',
+      `database at ${path} is already open ${holder.readOnly ? 'read-only' : 'read-write'} in ${who}; close it there first`,
+    );
+    this.path = path;
+    this.pid = holder.pid;
+    this.holderReadOnly = holder.readOnly;
+  }
+}
+
+/**
+ * A read-only open met a database that the last writer did not close cleanly: redo to apply, or
+ * cleanup at open (an unfinished DDL, undo to free). That work writes, so a read-only open refuses
+ * it rather than write or show a state no writer committed. Open it once read-write (which
+ * recovers), then read-only opens work.
+ */
+export class RecoveryNeededError extends MinnoError {
+  readonly path: string;
+  constructor(path: string, detail: string) {
+    super(
+      'ERR_RECOVERY_NEEDED',
+      `database at ${path} needs crash recovery, which a read-only open cannot do (${detail}); open it once without readOnly to recover it`,
+    );
     this.path = path;
   }
 }
@@ -412,5 +463,33 @@ export class WouldWaitError extends MinnoError {
 export class InUseError extends MinnoError {
   constructor(message: string) {
     super('ERR_IN_USE', message);
+  }
+}
+
+/** A backup whose completion marker (backup.json) is missing: it was interrupted (BK1 of core/backup-format.ts). */
+export class IncompleteBackupError extends MinnoError {
+  readonly path: string;
+  constructor(path: string) {
+    super(
+      'ERR_INCOMPLETE_BACKUP',
+      `${path} holds no complete backup (no backup.json completion marker): the backup was interrupted; take it again`,
+    );
+    this.path = path;
+  }
+}
+
+/**
+ * A line of an import file that cannot become a row. `line` is 1-based; `cause` is the underlying
+ * error; `rowsCommitted` rows (the batches before the bad line's) stay imported.
+ */
+export class ImportLineError extends MinnoError {
+  readonly line: number;
+  readonly source: string;
+  readonly rowsCommitted: number;
+  constructor(source: string, line: number, detail: string, cause?: unknown, rowsCommitted = 0) {
+    super('ERR_IMPORT_LINE', `${source} line ${line}: ${detail}`, cause === undefined ? undefined : { cause });
+    this.source = source;
+    this.line = line;
+    this.rowsCommitted = rowsCommitted;
   }
 }

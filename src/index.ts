@@ -11,6 +11,8 @@ export { ManualClock, SystemClock, type Clock, type TimerHandle } from './util/c
 export {
   ENGINE_EVENTS,
   normalizePath,
+  type DirectoryLock,
+  type DirectoryLockMode,
   type EngineEvent,
   type FileStat,
   type OpenOptions,
@@ -70,3 +72,23 @@ export { MiniTransaction } from './redo/mtr.js';
 export type { RecoveryProgress, RecoveryResult } from './redo/recovery.js';
 export { allocatePage, freePage } from './page/space-allocator.js';
 export { PageType, PAGE_SIZE_DEFAULT, readU16, readU32, readU64 } from './page/page.js';
+
+// Operating a database (issue 18): hot backup and restore, verify, export and import, salvage,
+// the inspector. The `minno` command line (src/cli/) is built on these.
+export type { BackupOptions, BackupProgress, BackupResult } from './core/hot-backup.js';
+export type { BackupManifest } from './core/backup-format.js';
+export { OverlayVfs } from './vfs/overlay-vfs.js';
+export { restoreBackup, type RestoreOptions, type RestoreProgress, type RestoreResult } from './ops/restore.js';
+export { verifyBackup, verifyDatabase, type VerifyReport } from './ops/verify.js';
+export { openUnchanged, type UnchangedDatabase } from './ops/open-unchanged.js';
+export {
+  EXPORT_FORMATS,
+  exportTables,
+  type ExportFormat,
+  type ExportOptions,
+  type ExportResult,
+} from './ops/export.js';
+export { IMPORT_FORMATS, importRows, type ImportFormat, type ImportOptions, type ImportResult } from './ops/import.js';
+export { salvage, type LostRange, type SalvageOptions, type SalvageReport } from './ops/salvage.js';
+export { Inspector, drawTree } from './ops/inspect/inspector.js';
+export { registerPageDecoder, type PageDecoder, type PageField } from './ops/inspect/page-decoders.js';

@@ -9,33 +9,57 @@
  *
  *     Database.open --> open --close / [Symbol.asyncDispose]--> closed (every call: ERR_CLOSED)
  *
+ * One process writes a database at a time. `open` takes the directory's lock (the storage core
+ * does, through the VFS: contract V8 in `vfs.ts`) and `close` releases it; a second read-write
+ * open, from this process or another, by any path, symlink or VFS instance, gets ERR_LOCKED at
+ * once with the holder's pid. `readOnly: true` opens share the lock with each other, write
+ * nothing, and refuse a database that needs crash recovery (ERR_RECOVERY_NEEDED:
+ * `core/read-only-open.ts`). A writer meeting readers gets ERR_LOCKED at once rather than wait:
+ * it cannot know when they will close, and a caller that wants to wait can retry. Which
+ * directories an open accepts (`createIfMissing`, `errorIfExists`, foreign files refused) is
+ * `core/database-dir.ts`.
+ *
  * Background work (page cleaner and log sync in the storage core; here purge and the rollback of
  * transactions recovery found active) runs on the clock's timers in `background: 'auto'` mode,
  * and only when stepped (`db.runBackgroundWork()`) in `'manual'` mode.
  */
-import { mkdirSync } from 'node:fs';
-import { ClosedError, InvalidArgumentError, LockedError } from '../errors.js';
+import { ClosedError, InvalidArgumentError, ReadOnlyError, RecoveryNeededError } from '../errors.js';
 import { type Storage, openStorageWithTestSeams, type StorageOptions, type StorageTestSeams } from '../core/storage.js';
 import { WITH_TEST_SEAMS } from '../util/test-seams.js';
 import { MemoryVfs } from '../vfs/memory-vfs.js';
 import { NodeVfs } from '../vfs/node-vfs.js';
-import type { Vfs, VfsFile } from '../vfs/vfs.js';
+import type { Vfs } from '../vfs/vfs.js';
 import { SystemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { DURABILITY_LEVELS, type Durability } from '../redo/redo-log.js';
+import { checkPageSize } from '../page/page.js';
 import type { RecoveryProgress } from '../redo/recovery.js';
 import type { IndexDef, TableSchema } from '../rec/schema.js';
 import type { Row } from '../rec/row-format.js';
 import { RowEngine, type RowEngineTestSeams } from '../row/row-engine.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';
 import type { PurgeResult } from '../row/row-purge.js';
+import { type BackupOptions, type BackupResult, hotBackup } from '../core/hot-backup.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
 
 export interface DatabaseOptions {
-  /** A directory on disk (created if missing). Give `path` or `vfs`; neither means memory. */
+  /** A directory on disk. Give `path` or `vfs`; neither means memory. */
   readonly path?: string;
   /** Any VFS: `MemoryVfs`, `NodeVfs`, `FaultVfs`. */
   readonly vfs?: Vfs;
+  /**
+   * Create the directory (with `path`) and a database in it when there is none (default true).
+   * A directory holding anything else is refused whatever this says (ERR_INCOMPATIBLE_FORMAT).
+   */
+  readonly createIfMissing?: boolean;
+  /** Refuse to open a database that already exists: ERR_ALREADY_EXISTS (default false). */
+  readonly errorIfExists?: boolean;
+  /**
+   * Read only: shares the directory with other read-only opens (a writer then gets ERR_LOCKED),
+   * writes nothing, refuses a database that needs crash recovery (ERR_RECOVERY_NEEDED). Writes,
+   * DDL, locking reads and purge throw ERR_READ_ONLY. Default false.
+   */
+  readonly readOnly?: boolean;
   /** Page size of a new database: 4 to 64 KiB, a power of two (default 16 KiB). */
   readonly pageSize?: number;
   /** The memory cap for cached pages (default 64 MiB). */
@@ -78,10 +102,7 @@ export interface DatabaseStatus {
   readonly bufferPool: ReturnType<Storage['pool']['snapshot']>;
 }
 
-const LOCK_FILE = 'minno.lock';
 const PURGE_INTERVAL_MS = 100;
-/** Paths open in this process: a second open of one directory would corrupt it. */
-const openPaths = new Set<string>();
 
 export class Database implements AsyncDisposable {
   /** @internal the layers below, for tests and tools */
@@ -90,27 +111,20 @@ export class Database implements AsyncDisposable {
   readonly engine: RowEngine;
   readonly defaultDurability: Durability;
   readonly defaultIsolation: IsolationLevel;
+  /** Opened with `readOnly: true`. */
+  readonly readOnly: boolean;
   private closed = false;
   private readonly clock: Clock;
-  private readonly lockFile: VfsFile | undefined;
-  private readonly lockPath: string | undefined;
   private timer: TimerHandle | undefined;
   private readonly handles = new Map<string, Table>();
 
-  private constructor(
-    storage: Storage,
-    engine: RowEngine,
-    options: DatabaseOptions,
-    clock: Clock,
-    lock: { file: VfsFile; path: string } | undefined,
-  ) {
+  private constructor(storage: Storage, engine: RowEngine, options: DatabaseOptions, clock: Clock) {
     this.storage = storage;
     this.engine = engine;
     this.defaultDurability = options.durability ?? 'full';
     this.defaultIsolation = options.isolation ?? 'repeatable-read';
+    this.readOnly = options.readOnly === true;
     this.clock = clock;
-    this.lockFile = lock?.file;
-    this.lockPath = lock?.path;
   }
 
   /** Opens a database (creating it if the place is empty, recovering it after a crash). */
@@ -134,52 +148,67 @@ export class Database implements AsyncDisposable {
         `isolation must be one of ${ISOLATION_LEVELS.join(', ')}, got ${String(options.isolation)}`,
       );
     }
+    for (const flag of ['createIfMissing', 'errorIfExists', 'readOnly'] as const) {
+      if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
+        throw new InvalidArgumentError(`${flag} must be a boolean, got ${String(options[flag])}`);
+      }
+    }
+    // Every argument is checked before the directory is made: a refused open creates nothing.
+    if (options.pageSize !== undefined) checkPageSize(options.pageSize);
+    const lockWaitTimeoutMs =
+      options.lockWaitTimeoutMs === undefined ? undefined : checkTimeout(options.lockWaitTimeoutMs);
+    const readOnly = options.readOnly === true;
+    const createIfMissing = !readOnly && options.createIfMissing !== false;
     let vfs = options.vfs;
-    let lockPath: string | undefined;
     if (options.path !== undefined) {
       if (typeof options.path !== 'string' || options.path === '')
         throw new InvalidArgumentError('path must be a non-empty string');
-      mkdirSync(options.path, { recursive: true });
-      vfs = new NodeVfs(options.path);
-      lockPath = (vfs as NodeVfs).rootDir;
-      if (openPaths.has(lockPath)) throw new LockedError(lockPath);
+      // ERR_NOT_A_DIRECTORY for a file there; ERR_NOT_FOUND if missing and not to be created.
+      vfs = new NodeVfs(options.path, { createIfMissing });
     }
     vfs ??= new MemoryVfs();
     const clock = options.clock ?? new SystemClock();
-    const lock = lockPath === undefined ? undefined : { file: vfs.open(LOCK_FILE, { create: true }), path: lockPath };
-    if (lockPath !== undefined) openPaths.add(lockPath);
+    const storageOptions: StorageOptions = {
+      vfs,
+      clock,
+      background: options.background ?? 'auto',
+      readOnly,
+      createIfMissing,
+      errorIfExists: options.errorIfExists === true,
+      ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+      ...(options.bufferPoolBytes !== undefined ? { bufferPoolBytes: options.bufferPoolBytes } : {}),
+      ...(options.redoLogBytes !== undefined ? { redoLogBytes: options.redoLogBytes } : {}),
+      ...(options.onRecoveryProgress !== undefined ? { onRecoveryProgress: options.onRecoveryProgress } : {}),
+    };
+    const storage = await openStorageWithTestSeams(storageOptions, seams.storage ?? {});
+    let engine: RowEngine;
     try {
-      const storageOptions: StorageOptions = {
-        vfs,
+      engine = RowEngine.open(storage, {
         clock,
-        background: options.background ?? 'auto',
-        ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
-        ...(options.bufferPoolBytes !== undefined ? { bufferPoolBytes: options.bufferPoolBytes } : {}),
-        ...(options.redoLogBytes !== undefined ? { redoLogBytes: options.redoLogBytes } : {}),
-        ...(options.onRecoveryProgress !== undefined ? { onRecoveryProgress: options.onRecoveryProgress } : {}),
-      };
-      const storage = await openStorageWithTestSeams(storageOptions, seams.storage ?? {});
-      let engine: RowEngine;
-      try {
-        engine = RowEngine.open(storage, {
-          clock,
-          ...(options.lockWaitTimeoutMs !== undefined
-            ? { lockWaitTimeoutMs: checkTimeout(options.lockWaitTimeoutMs) }
-            : {}),
-          seams,
-        });
-      } catch (error) {
-        storage.abandon();
-        throw error;
-      }
-      const db = new Database(storage, engine, options, clock, lock);
-      if ((options.background ?? 'auto') === 'auto') db.scheduleBackground();
-      return db;
+        ...(lockWaitTimeoutMs !== undefined ? { lockWaitTimeoutMs } : {}),
+        seams,
+      });
     } catch (error) {
-      lock?.file.close();
-      if (lockPath !== undefined) openPaths.delete(lockPath);
+      storage.abandon(); // releases the directory lock too
+      // The layers above needed a page change at open (an unfinished DDL, undo to free): recovery work.
+      if (readOnly && error instanceof ReadOnlyError) {
+        throw new RecoveryNeededError(
+          vfs.location,
+          'cleanup left by a read-write open that did not close (an unfinished DDL or transaction)',
+        );
+      }
       throw error;
     }
+    if (readOnly && engine.activeTransactions() > 0) {
+      storage.abandon();
+      throw new RecoveryNeededError(
+        vfs.location,
+        `${engine.activeTransactions()} transaction(s) left active by a read-write open that did not close must be rolled back`,
+      );
+    }
+    const db = new Database(storage, engine, options, clock);
+    if ((options.background ?? 'auto') === 'auto' && !readOnly) db.scheduleBackground();
+    return db;
   }
 
   private scheduleBackground(): void {
@@ -200,14 +229,14 @@ export class Database implements AsyncDisposable {
    * batch. In 'manual' mode tests call this (and `storage.backgroundStep()`) themselves.
    */
   runBackgroundWork(maxPurgeRecords = 1000): { rolledBack: boolean; purge: PurgeResult } {
-    this.checkOpen();
+    this.checkWritable();
     const rolledBack = this.engine.rollbackRecoveredStep();
     return { rolledBack, purge: this.engine.purgeStep(maxPurgeRecords) };
   }
 
   /** Runs purge until the history list is empty or nothing more can be purged now. */
   purge(): number {
-    this.checkOpen();
+    this.checkWritable();
     let total = 0;
     for (;;) {
       const step = this.engine.purgeStep(10_000);
@@ -219,6 +248,12 @@ export class Database implements AsyncDisposable {
   /** @internal */
   checkOpen(): void {
     if (this.closed) throw new ClosedError('database');
+  }
+
+  /** @internal writes, DDL, locking reads and purge: ERR_READ_ONLY in a read-only database. */
+  checkWritable(): void {
+    this.checkOpen();
+    if (this.readOnly) throw new ReadOnlyError('database');
   }
 
   get isClosed(): boolean {
@@ -233,7 +268,7 @@ export class Database implements AsyncDisposable {
 
   /** Creates a table and its indexes; durable when the promise settles. */
   async createTable(definition: TableDefinition): Promise<void> {
-    this.checkOpen();
+    this.checkWritable();
     if (definition === null || typeof definition !== 'object')
       throw new InvalidArgumentError('createTable takes a table definition object');
     const schema: TableSchema = { ...definition, indexes: definition.indexes ?? [] };
@@ -242,19 +277,19 @@ export class Database implements AsyncDisposable {
   }
 
   async dropTable(name: string): Promise<void> {
-    this.checkOpen();
+    this.checkWritable();
     this.engine.dropTable(name);
     this.handles.delete(name);
   }
 
   /** Adds a secondary index, built from the rows already there. */
   async createIndex(table: string, index: IndexDef): Promise<void> {
-    this.checkOpen();
+    this.checkWritable();
     this.engine.createIndex(table, index);
   }
 
   async dropIndex(table: string, index: string): Promise<void> {
-    this.checkOpen();
+    this.checkWritable();
     this.engine.dropIndex(table, index);
   }
 
@@ -269,10 +304,17 @@ export class Database implements AsyncDisposable {
     return handle as unknown as Table<R>;
   }
 
-  /** Starts a transaction; commit or roll it back. */
+  /**
+   * Starts a transaction; commit or roll it back. In a read-only database every transaction is
+   * read-only, and SERIALIZABLE reads as REPEATABLE READ: with no writer anywhere the two see the
+   * same rows, and the shared locks SERIALIZABLE takes would need transaction ids, which are written.
+   */
   begin(options: TransactionOptions = {}): Transaction {
     this.checkOpen();
-    return new Transaction(this, options);
+    if (!this.readOnly) return new Transaction(this, options);
+    const isolation =
+      (options.isolation ?? this.defaultIsolation) === 'serializable' ? 'repeatable-read' : options.isolation;
+    return new Transaction(this, { ...options, readOnly: true, ...(isolation !== undefined ? { isolation } : {}) });
   }
 
   /**
@@ -285,7 +327,8 @@ export class Database implements AsyncDisposable {
     try {
       result = await fn(tx);
     } catch (error) {
-      if (tx.state === 'active') await tx.rollback();
+      // The caller sees the error `fn` threw, not the refusal a poisoned engine gives the rollback.
+      if (tx.state === 'active') await tx.rollback().catch(() => undefined);
       throw error;
     }
     if (tx.state === 'active') await tx.commit();
@@ -313,6 +356,20 @@ export class Database implements AsyncDisposable {
     };
   }
 
+  /**
+   * Hot backup into `destination` (a directory path, created if missing, or any VFS), which must
+   * be empty; writes go on meanwhile. Settles with the manifest once the backup is complete;
+   * `minno restore` (ops/restore.ts) turns it into a database consistent at its `endLsn`.
+   */
+  async backup(destination: string | Vfs, options: BackupOptions = {}): Promise<BackupResult> {
+    this.checkOpen();
+    if (typeof destination === 'string') {
+      if (destination === '') throw new InvalidArgumentError('backup destination must be a non-empty path');
+      return hotBackup(this.storage, new NodeVfs(destination, { createIfMissing: true }), options);
+    }
+    return hotBackup(this.storage, destination, options);
+  }
+
   /** Rolls back open transactions, flushes everything, closes the files. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -328,8 +385,7 @@ export class Database implements AsyncDisposable {
       this.engine.rollbackAllActive();
       await this.storage.close();
     } finally {
-      this.lockFile?.close();
-      if (this.lockPath !== undefined) openPaths.delete(this.lockPath);
+      this.storage.abandon(); // a no-op after close; after a failure above, releases the lock all the same
     }
   }
 
@@ -343,13 +399,7 @@ export class Database implements AsyncDisposable {
     if (this.closed) return;
     this.closed = true;
     this.timer?.cancel();
-    this.storage.abandon();
-    try {
-      this.lockFile?.close();
-    } catch {
-      // after a simulated crash the VFS refuses every call
-    }
-    if (this.lockPath !== undefined) openPaths.delete(this.lockPath);
+    this.storage.abandon(); // releases the directory lock, as the death of a process does
   }
 }
 

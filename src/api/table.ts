@@ -115,6 +115,7 @@ export class Table<R extends Row = Row> {
   }
 
   private lockingScan(range: KeyRange, mode: 'S' | 'X'): AsyncIterableIterator<R> {
+    this.db.checkWritable();
     if (this.trx === undefined) {
       throw new InvalidArgumentError(
         'a locking scan holds its locks until the transaction ends: run it in a transaction (db.begin() or db.transaction())',
@@ -125,7 +126,7 @@ export class Table<R extends Row = Row> {
 
   /** Runs a write in this handle's transaction, or in its own (autocommit). */
   private async write<T>(fn: (trx: Trx) => Promise<T>, reading = false): Promise<T> {
-    this.db.checkOpen();
+    this.db.checkWritable(); // a read-only database: locking reads too, as they need trx ids
     if (this.trx !== undefined) return fn(this.trx);
     const engine = this.db.engine;
     const trx = engine.begin(this.db.defaultIsolation, false, this.db.defaultDurability);
@@ -133,7 +134,9 @@ export class Table<R extends Row = Row> {
     try {
       result = await fn(trx);
     } catch (error) {
-      if (trx.state === 'active') engine.rollback(trx);
+      // The caller must see the error that failed the write (a corruption naming its file and
+      // page, say), not the refusal a poisoned engine gives the rollback that follows it.
+      if (trx.state === 'active') rollbackQuietly(engine, trx);
       throw error;
     }
     if (reading) {
@@ -142,5 +145,14 @@ export class Table<R extends Row = Row> {
     }
     await engine.commit(trx);
     return result;
+  }
+}
+
+/** Rolls back after a failure; a rollback the engine refuses (it is poisoned) stays unreported. */
+function rollbackQuietly(engine: { rollback(trx: Trx): void }, trx: Trx): void {
+  try {
+    engine.rollback(trx);
+  } catch {
+    // The first error is the one that matters; reopening the database recovers.
   }
 }

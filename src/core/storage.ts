@@ -9,12 +9,19 @@
  *   system.ibd          space 0: the system tablespace (dictionary, transaction system, undo)
  *   space-NNNNNN.ibd    one tablespace per table, named by space id
  *   doublewrite.dblwr   the doublewrite buffer
+ *   minno.lock/         the directory lock, if the VFS keeps it in files (NodeVfs: node-directory-lock.ts)
+ *
+ * What an open accepts to find there (a database, nothing, or foreign files: refused) is
+ * `database-dir.ts`; a read-only open is `read-only-open.ts`.
  *
  * ## Lifecycle
  *
- *     open --no redo.log--> create log, bootstrap system space --------------+
- *       \--redo.log-----> recover (checkpoint, doublewrite, apply, flush) --+--> running --close--> closed
- *                                                                         running --crash (test)--> abandoned
+ *     open --check dir, lock--+--no redo.log--> create log, bootstrap system space ----+
+ *                             +--redo.log----> recover (checkpoint, doublewrite, apply) --+--> running --close--> closed
+ *                             +--readOnly----> check clean (read-only-open.ts) ----------+     running --crash (test)--> abandoned
+ *
+ * The directory lock (contract V8) is taken before anything is written, and released by `close`
+ * and `abandon` (C5).
  *
  * While running, the engine's health (`health`, util/engine-health.ts) says whether anything may
  * still be written: open, poisoned (after a failed log sync L4, a failed page flush B7, or an
@@ -36,13 +43,16 @@
  *  C3. A space id is never reused (recovery relies on it; the dictionary hands them out).
  *  C4. An operation that throws mid-mtr never leaves the engine half-working: the next mtr aborts
  *      it, or poisons the engine's health if it had changed pages (`dropAbandonedMtr`).
+ *  C5. While a Storage is open (and only then) it holds its directory's lock: exclusive, or
+ *      shared when read-only. Nothing is written to the directory before the lock is held.
  */
 import { ClosedError, CorruptionError, InvalidArgumentError, IoError } from '../errors.js';
 import { assert } from '../util/assert.js';
 import { EngineHealth } from '../util/engine-health.js';
 import { SystemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { WITH_TEST_SEAMS } from '../util/test-seams.js';
-import type { EngineEvent, Vfs } from '../vfs/vfs.js';
+import type { DirectoryLock, EngineEvent, Vfs } from '../vfs/vfs.js';
+import { ReadOnlyVfs } from '../vfs/read-only-vfs.js';
 import { loadChecksums } from '../page/checksum.js';
 import { PAGE_SIZE_DEFAULT, checkPageSize, readU32 } from '../page/page.js';
 import { SPACE_ID_MAX, SYSTEM_SPACE_ID, SpaceRegistry } from '../page/tablespace.js';
@@ -53,6 +63,8 @@ import { LOG_CAPACITY_MIN, LOG_FILE, LSN_START, LogFile } from '../redo/log-file
 import { RedoLog, type Durability } from '../redo/redo-log.js';
 import { MiniTransaction, MtrContext } from '../redo/mtr.js';
 import { recover, type RecoveryProgress, type RecoveryResult } from '../redo/recovery.js';
+import { checkDatabaseDir } from './database-dir.js';
+import { openReadOnly } from './read-only-open.js';
 
 export interface StorageOptions {
   readonly vfs: Vfs;
@@ -73,6 +85,15 @@ export interface StorageOptions {
   readonly onRecoveryProgress?: (progress: RecoveryProgress) => void;
   /** The midpoint LRU's old-blocks time. Default 1000 ms. */
   readonly oldBlocksTimeMs?: number;
+  /**
+   * Open without writing anything, sharing the directory with other read-only opens; refuses a
+   * database that needs crash recovery (ERR_RECOVERY_NEEDED). See read-only-open.ts.
+   */
+  readonly readOnly?: boolean;
+  /** Create a database if none is there (default true). See database-dir.ts. */
+  readonly createIfMissing?: boolean;
+  /** Refuse to open an existing database: ERR_ALREADY_EXISTS (default false). */
+  readonly errorIfExists?: boolean;
 }
 
 /**
@@ -115,10 +136,17 @@ export class Storage {
   private timers: TimerHandle[] = [];
   private readonly options: StorageOptions;
   private readonly seams: StorageTestSeams;
+  /** C5: held from open to close. */
+  private lock: DirectoryLock | undefined;
+  readonly readOnly: boolean;
 
-  private constructor(options: StorageOptions, pageSize: number, seams: StorageTestSeams) {
+  private constructor(options: StorageOptions, pageSize: number, seams: StorageTestSeams, lock: DirectoryLock) {
     this.options = options;
     this.seams = seams;
+    this.lock = lock;
+    this.readOnly = options.readOnly === true;
+    // The lock can be lost only across machines (node-directory-lock.ts NL4): stop writing at once.
+    lock.onLost = (error) => this.health.poison(error, 'directory lock (taken over from another machine)');
     this.vfs = options.vfs;
     this.pageSize = pageSize;
     this.clock = options.clock ?? new SystemClock();
@@ -169,29 +197,52 @@ export class Storage {
     if (options === null || typeof options !== 'object' || options.vfs === undefined) {
       throw new InvalidArgumentError('Storage.open needs options with a vfs');
     }
+    if (options.pageSize !== undefined) checkPageSize(options.pageSize);
     await loadChecksums();
-    const pageSize = Storage.pageSizeFor(options);
-    const storage = new Storage(options, pageSize, seams);
-    storage.start();
-    return storage;
+    const readOnly = options.readOnly === true;
+    const wishes = {
+      readOnly,
+      createIfMissing: options.createIfMissing ?? true,
+      errorIfExists: options.errorIfExists === true,
+    };
+    // First by reading alone, so a refused directory gets nothing written, not even a lock entry;
+    // then again under the lock, which makes the answer final (C5).
+    checkDatabaseDir(options.vfs, wishes);
+    const lock = options.vfs.lockDirectory(readOnly ? 'shared' : 'exclusive');
+    let storage: Storage | undefined;
+    try {
+      checkDatabaseDir(options.vfs, wishes);
+      const vfs = readOnly ? new ReadOnlyVfs(options.vfs) : options.vfs;
+      storage = new Storage({ ...options, vfs }, Storage.pageSizeFor(vfs, options.pageSize), seams, lock);
+      storage.start();
+      return storage;
+    } catch (error) {
+      if (storage === undefined) lock.release();
+      else storage.abandon(); // closes what start() opened, and releases the lock
+      throw error;
+    }
   }
 
   /** The page size of an existing database (from its log header), or the option's for a new one. */
-  private static pageSizeFor(options: StorageOptions): number {
-    if (options.pageSize !== undefined) checkPageSize(options.pageSize);
-    if (options.vfs.stat(LOG_FILE) === undefined) return options.pageSize ?? PAGE_SIZE_DEFAULT;
-    const file = options.vfs.open(LOG_FILE, { readOnly: true });
+  private static pageSizeFor(vfs: Vfs, pageSize: number | undefined): number {
+    if (vfs.stat(LOG_FILE) === undefined) return pageSize ?? PAGE_SIZE_DEFAULT;
+    const file = vfs.open(LOG_FILE, { readOnly: true });
     const header = new Uint8Array(20);
     const got = file.read(header, 0);
     file.close();
     if (got < 20) throw new CorruptionError(LOG_FILE, undefined, 'log file header is truncated');
     const stored = readU32(header, 16);
     // LogFile.open validates magic, checksum and the match with the requested size.
-    return options.pageSize ?? (stored >= 4096 && stored <= 65536 ? stored : PAGE_SIZE_DEFAULT);
+    return pageSize ?? (stored >= 4096 && stored <= 65536 ? stored : PAGE_SIZE_DEFAULT);
   }
 
   private start(): void {
     const vfs = this.vfs;
+    if (this.readOnly) {
+      this.redo = openReadOnly(vfs, this.pageSize, this.spaces, this.onEvent, this.health);
+      this.mtrContext = new MtrContext(this.pool, this.redo, this.onEvent);
+      return; // no background work: it writes
+    }
     if (vfs.stat(LOG_FILE) === undefined) {
       this.createDatabase();
     } else {
@@ -223,17 +274,9 @@ export class Storage {
     this.startBackground();
   }
 
+  /** An empty directory, or one holding only an interrupted creation's leftovers (`checkDatabaseDir`). */
   private createDatabase(): void {
     const vfs = this.vfs;
-    for (const spaceId of this.spaces.listSpaceFiles()) {
-      if ((vfs.stat(this.spaceFileName(spaceId))?.size ?? 0) > 0) {
-        throw new CorruptionError(
-          LOG_FILE,
-          undefined,
-          'the redo log is missing but tablespace files exist; restore redo.log from the same backup, or open an empty directory',
-        );
-      }
-    }
     const capacity = this.options.redoLogBytes ?? 64 * 1024 * 1024;
     const capacityMin = Math.max(LOG_CAPACITY_MIN, 32 * this.pageSize);
     if (!Number.isInteger(capacity) || capacity < capacityMin) {
@@ -248,10 +291,6 @@ export class Storage {
     for (const spaceId of this.spaces.listSpaceFiles()) this.spaces.deleteFile(spaceId);
     this.created = true;
     this.bootstrapSystemSpace();
-  }
-
-  private spaceFileName(spaceId: number): string {
-    return spaceId === SYSTEM_SPACE_ID ? 'system.ibd' : `space-${String(spaceId).padStart(6, '0')}.ibd`;
   }
 
   private bootstrapSystemSpace(): void {
@@ -294,6 +333,17 @@ export class Storage {
   private flushLogUpTo(lsn: number): void {
     if (this.redo === undefined || this.recoveryEndLsn !== 0) return; // recovery: every page LSN is <= the synced log end
     this.redo.flushUpTo(lsn);
+  }
+
+  /**
+   * C4 for everything that is not an mtr: a reader or a writer arriving while an mtr is still
+   * active found one that an exception abandoned (one thread: nothing else leaves one open). Its
+   * frames hold half an operation, so it is dropped (poisoning the engine if it changed pages)
+   * before anyone reads them. Cheap: one property read when nothing was abandoned.
+   */
+  checkNoAbandonedMtr(): void {
+    const abandoned = this.mtrContext?.active;
+    if (abandoned !== undefined) this.dropAbandonedMtr(abandoned);
   }
 
   /** Starts a mini-transaction, first making room in the log if needed (C1). */
@@ -410,7 +460,7 @@ export class Storage {
     if (this.isClosed) return;
     for (const timer of this.timers) timer.cancel();
     this.timers = [];
-    if (this.health.isOpen) {
+    if (this.health.isOpen && !this.readOnly) {
       await this.log.waitDurable(this.log.currentLsn);
       this.pool.flushAll();
       this.checkpoint();
@@ -433,11 +483,16 @@ export class Storage {
   }
 
   private release(): void {
-    this.pool.reset();
-    this.mtrContext = undefined;
-    this.redo?.file.close();
-    this.doublewrite?.close();
-    this.spaces.close();
+    try {
+      this.pool.reset();
+      this.mtrContext = undefined;
+      this.redo?.file.close();
+      this.doublewrite?.close();
+      this.spaces.close();
+    } finally {
+      this.lock?.release(); // C5
+      this.lock = undefined;
+    }
   }
 
   get isClosed(): boolean {

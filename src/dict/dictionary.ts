@@ -52,15 +52,15 @@ import { BTree } from '../btree/btree.js';
 import { validateSchema, type IndexDef, type TableSchema } from '../rec/schema.js';
 
 export const DICT_HEADER_POINTER_OFFSET = SPACE_USER_OFFSET + 4;
-const DICT_FORMAT = 40;
-const DICT_NEXT_TABLE_ID = 44;
-const DICT_NEXT_INDEX_ID = 52;
-const DICT_NEXT_SPACE_ID = 60;
-const DICT_TABLES_ROOT = 64;
+export const DICT_FORMAT = 40;
+export const DICT_NEXT_TABLE_ID = 44;
+export const DICT_NEXT_INDEX_ID = 52;
+export const DICT_NEXT_SPACE_ID = 60;
+export const DICT_TABLES_ROOT = 64;
 const DICT_FORMAT_VERSION = 1;
 /** Index ids below this are the dictionary's own. */
 const FIRST_USER_INDEX_ID = 16;
-const SYS_TABLES_INDEX_ID = 1;
+export const SYS_TABLES_INDEX_ID = 1;
 
 export const INDEX_STATES = ['ready', 'building'] as const;
 export type IndexState = (typeof INDEX_STATES)[number];

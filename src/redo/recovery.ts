@@ -17,7 +17,10 @@
  *  3. File records: a space with FILE_DELETE is deleted and its page records are dropped (space
  *     ids are never reused); a space with FILE_CREATE gets its file back if it is missing. An empty
  *     space file with no FILE_CREATE in the log is the leftover of a creation whose redo never
- *     became durable: it is removed.
+ *     became durable: it is removed. Except the system tablespace: missing or empty with no
+ *     FILE_CREATE, it is a leftover only while the log is still the new one (checkpoint at
+ *     LSN_START, no group); otherwise the file was lost, and that is corruption, reported before
+ *     anything is removed (RC3).
  *  4. Doublewrite: a page that fails its checks in its tablespace is overwritten by its valid copy
  *     in the doublewrite file, if one exists that is not newer than the end of the log (rule TORN).
  *     Then every space's header page must be valid and ours (or be rebuilt by its redo): a file
@@ -37,11 +40,13 @@
  *       once per page, and never one past the first invalid group.
  *  RC2. Everything recovery read (log, directory entries, pages) is durable before it writes a page
  *       or a checkpoint: a power cut at any later point finds at least what it found.
+ *  RC3. A database whose log has moved past its creation always has its system tablespace:
+ *       recovery never re-creates an empty database over a lost `system.ibd`.
  */
 import { CorruptionError } from '../errors.js';
 import { assert } from '../util/assert.js';
 import { PageCheck, describePageCheck, pageLsn, readU64 } from '../page/page.js';
-import { spaceFileName, type SpaceRegistry } from '../page/tablespace.js';
+import { SYSTEM_SPACE_ID, spaceFileName, type SpaceRegistry } from '../page/tablespace.js';
 import type { BufferPool } from '../buffer/buffer-pool.js';
 import { PageHash } from '../buffer/page-hash.js';
 import type { Doublewrite } from '../buffer/doublewrite.js';
@@ -62,7 +67,7 @@ import {
   recordSpaceId,
   recordType,
 } from './redo-record.js';
-import type { LogFile } from './log-file.js';
+import { LSN_START, type Checkpoint, type LogFile } from './log-file.js';
 
 export interface RecoveryProgress {
   /** Pages whose redo has been applied so far, of `pagesTotal`. */
@@ -259,6 +264,14 @@ export function recover(input: RecoveryInput): RecoveryResult {
   let spacesCreated = 0;
   let spacesDeleted = 0;
   const present = new Set(registry.listSpaceFiles());
+  const systemLost = !present.has(SYSTEM_SPACE_ID) || registry.vfs.stat(spaceFileName(SYSTEM_SPACE_ID))?.size === 0;
+  if (systemLost && !created.has(SYSTEM_SPACE_ID) && (checkpoint.lsn !== LSN_START || groups > 0)) {
+    throw new CorruptionError(
+      spaceFileName(SYSTEM_SPACE_ID),
+      undefined,
+      `the system tablespace is ${present.has(SYSTEM_SPACE_ID) ? 'empty' : 'missing'}, but the redo log shows a database that had one (checkpoint at LSN ${checkpoint.lsn}); restore system.ibd from the same backup as redo.log`,
+    ); // RC3
+  }
   for (const spaceId of present) {
     const empty = registry.vfs.stat(spaceFileName(spaceId))?.size === 0;
     if (deleted.has(spaceId) || (empty && !created.has(spaceId))) {
@@ -390,6 +403,20 @@ export function recover(input: RecoveryInput): RecoveryResult {
     spacesCreated,
     spacesDeleted,
   };
+}
+
+/**
+ * Steps 1 and 2 alone, reading the log and nothing else: whether the log holds groups past its
+ * checkpoint, which only recovery may apply. A read-only open refuses such a database
+ * (`core/read-only-open.ts`).
+ */
+export function scanPendingRedo(logFile: LogFile): { checkpoint: Checkpoint; endLsn: number; groups: number } {
+  const checkpoint = logFile.readCheckpoint();
+  let groups = 0;
+  const { endLsn } = scanLog(logFile, checkpoint.lsn, checkGroup, () => void groups++);
+  detectCorruptMiddle(logFile, endLsn);
+  detectLaterLap(logFile, endLsn); // as recover() does: a damaged newest checkpoint slot
+  return { checkpoint, endLsn, groups };
 }
 
 /**

@@ -82,6 +82,7 @@ export class RowSelect {
    */
   viewFor(trx: Trx | undefined): { view: ReadView | undefined; close: boolean } {
     if (trx === undefined) {
+      this.trxs.checkReadable(); // a transaction's reads were checked by checkActive
       if (this.trxSystem.activeIds().length === 0) return { view: undefined, close: false };
       return { view: this.trxSystem.openAutocommitView(), close: true };
     }
@@ -150,6 +151,7 @@ export class RowSelect {
         if (row === undefined) continue;
         count++;
         yield row;
+        this.trxs.checkReadable(); // the consumer ran between rows: C4 again
       }
     } finally {
       this.releaseView(view, close);
@@ -239,6 +241,7 @@ export class RowSelect {
       if (row === undefined) continue;
       count++;
       yield row;
+      this.trxs.checkReadable(); // the consumer ran between rows: C4 again
     }
     if (count < limit && !reverse)
       this.shareNow(
@@ -289,6 +292,7 @@ export class RowSelect {
           continue;
         count++;
         yield row;
+        this.trxs.checkReadable(); // the consumer ran between rows: C4 again
       }
     } finally {
       this.releaseView(view, close);
@@ -426,6 +430,7 @@ export class RowSelect {
       const row = rowFromEntry(table, this.entry);
       count++;
       yield row;
+      this.trxs.checkReadable(); // the consumer ran between rows: C4 again
       if (count >= limit) return;
     }
   }

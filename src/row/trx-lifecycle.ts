@@ -65,7 +65,18 @@ export class TrxLifecycle {
 
   /** Once the engine is poisoned (util/engine-health.ts) nothing may change or be made visible. */
   private checkHealthy(): void {
+    this.storage.checkNoAbandonedMtr();
     this.storage.health.check('redo log', 'transaction');
+  }
+
+  /**
+   * Before every read (and every step of a scan): no half-done mtr may be in the frames (C4), and
+   * a poisoned engine serves no reads: after a failure the pages may hold what no commit vouches
+   * for, or half an operation, and corruption is never returned as data.
+   */
+  checkReadable(): void {
+    this.storage.checkNoAbandonedMtr();
+    this.storage.health.check('storage', 'read');
   }
 
   checkWritable(trx: Trx): void {

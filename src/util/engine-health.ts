@@ -26,8 +26,14 @@
  * | state    | mtrs, commits, page flushes, checkpoints     | reads                    | close                    |
  * |----------|----------------------------------------------|--------------------------|--------------------------|
  * | open     | run                                          | run                      | flush, checkpoint, close |
- * | poisoned | refused: ERR_IO naming the first failure     | run (what they return is not data the engine vouches for) | release without writing |
+ * | poisoned | refused: ERR_IO naming the first failure     | refused: ERR_IO (C4)     | release without writing |
  * | closed   | refused: ERR_CLOSED                          | ERR_CLOSED               | nothing to do            |
+ *
+ * Reads are refused too once poisoned: the frames may hold half of the operation that failed
+ * (C4: a B-tree half split, an entry removed and not yet put back) or changes whose commits were
+ * refused, and corruption is never returned as data. A reader arriving while an abandoned mtr is
+ * still active poisons the engine itself (`Storage.checkNoAbandonedMtr`, called before every read
+ * and between the rows of every scan), so no read ever sees half an operation.
  *
  * The redo log listens for the step out of `open` to reject every commit still waiting for a
  * sync (`onLeaveOpen`): after a failure no waiter may be told its commit is durable.

@@ -144,6 +144,8 @@ import {
 } from './fault-policy.js';
 import { DirNode, FileNode, type ByteRange, type FsNode, type RenameRecord } from './fault-state.js';
 import type { SyncScheduler } from './sync-scheduler.js';
+import { lockInProcess } from './directory-lock.js';
+import type { DirectoryLock, DirectoryLockMode } from './vfs.js';
 import type {
   AuditReport,
   FaultVfsOptions,
@@ -778,6 +780,14 @@ export class FaultVfs implements Vfs {
         }
       });
     });
+  }
+
+  readonly location = 'fault VFS';
+
+  /** V8, in-process (directory-lock.ts): a crash image reopens as a new instance, unlocked. */
+  lockDirectory(mode: DirectoryLockMode): DirectoryLock {
+    this.checkAlive();
+    return lockInProcess(this, mode, this.location);
   }
 
   engineEvent(name: EngineEvent): void {

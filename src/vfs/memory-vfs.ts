@@ -21,6 +21,7 @@ import {
   ReadOnlyError,
 } from '../errors.js';
 import { assert, debugChecks } from '../util/assert.js';
+import { lockInProcess } from './directory-lock.js';
 import {
   basenameOf,
   resolveRename,
@@ -29,6 +30,8 @@ import {
   dirnameOf,
   checkOpenArguments,
   normalizePath,
+  type DirectoryLock,
+  type DirectoryLockMode,
   type EngineEvent,
   type FileStat,
   type OpenOptions,
@@ -150,7 +153,13 @@ class MemoryFile implements VfsFile {
 }
 
 export class MemoryVfs implements Vfs {
+  readonly location = 'memory';
   private readonly root = new DirInode();
+
+  /** V8: no other process can reach these files, so the lock is in-process (directory-lock.ts). */
+  lockDirectory(mode: DirectoryLockMode): DirectoryLock {
+    return lockInProcess(this, mode, this.location);
+  }
 
   /** The inode at `path`, or undefined if nothing is there (also when a file stands in the way). */
   private lookup(path: string): Inode | undefined {

@@ -62,12 +62,15 @@ import {
   ReadOnlyError,
 } from '../errors.js';
 import { assert } from '../util/assert.js';
+import { lockNodeDirectory } from './node-directory-lock.js';
 import {
   checkBuffer,
   checkPosition,
   dirnameOf,
   checkOpenArguments,
   normalizePath,
+  type DirectoryLock,
+  type DirectoryLockMode,
   type EngineEvent,
   type FileStat,
   type OpenOptions,
@@ -260,15 +263,37 @@ export class NodeVfs implements Vfs {
   /** The absolute path of the root directory. */
   readonly rootDir: string;
 
-  /** `rootDir` must be an existing directory; it is resolved to an absolute path once. */
-  constructor(rootDir: string) {
+  /**
+   * `rootDir` must be an existing directory, unless `createIfMissing` (then it and its parents are
+   * made); it is resolved to an absolute path once. A file there is `NotADirectoryError`.
+   */
+  constructor(rootDir: string, options: { readonly createIfMissing?: boolean } = {}) {
     if (typeof rootDir !== 'string' || rootDir === '') {
       throw new InvalidArgumentError(`NodeVfs root must be a non-empty path, got ${JSON.stringify(rootDir)}`);
     }
     const resolved = nodePath.resolve(rootDir);
+    if (options.createIfMissing === true) {
+      osCall(resolved, 'mkdir', () => {
+        try {
+          fs.mkdirSync(resolved, { recursive: true });
+        } catch (error) {
+          // EEXIST: a file is there; the stat below says so as NotADirectoryError.
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+      });
+    }
     const stats = osCall(resolved, 'stat', () => fs.statSync(resolved), 'VFS root directory');
     if (!stats.isDirectory()) throw new NotADirectoryError(resolved, `VFS root ${resolved} is not a directory`);
     this.rootDir = resolved;
+  }
+
+  get location(): string {
+    return this.rootDir;
+  }
+
+  /** V8, across processes: `node-directory-lock.ts`. */
+  lockDirectory(mode: DirectoryLockMode): DirectoryLock {
+    return lockNodeDirectory(this.rootDir, mode, fromErrno);
   }
 
   /** The OS path of a normalised VFS path (N1). */

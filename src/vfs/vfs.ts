@@ -24,6 +24,10 @@
  *  V7. The asynchronous syncs do the same as the synchronous ones but let the caller's event loop
  *      run while the device works (NodeVfs runs them on libuv's thread pool). Group commit waits
  *      on them.
+ *  V8. `lockDirectory` grants one 'exclusive' lock or any number of 'shared' ones on the root, to
+ *      every opener that reaches the same directory by any path or VFS instance, in this process
+ *      or another; a conflicting request throws `LockedError` at once and changes nothing. A lock
+ *      dies with its process (`directory-lock.ts` says how each VFS keeps this).
  */
 import { InvalidArgumentError, NotADirectoryError, NotFoundError, PathOutsideRootError } from '../errors.js';
 
@@ -70,6 +74,26 @@ export interface VfsFile {
   close(): void;
 }
 
+/** 'exclusive': the one read-write open. 'shared': one of any number of read-only opens. */
+export type DirectoryLockMode = 'exclusive' | 'shared';
+
+/** A held lock on a VFS root (V8). */
+export interface DirectoryLock {
+  readonly mode: DirectoryLockMode;
+  /** True once released, or once another process took the lock over (`onLost` has run). */
+  readonly released: boolean;
+  /**
+   * Called if the lock is found taken over while held (possible only across machines or
+   * containers, where liveness is judged by a heartbeat: see node-directory-lock.ts).
+   */
+  onLost: ((error: Error) => void) | undefined;
+  /** Gives the lock up. Idempotent. */
+  release(): void;
+}
+
+/** The root entry a VFS may keep its lock state in; the engine ignores it when it lists the root. */
+export const LOCK_DIR_NAME = 'minno.lock';
+
 export interface FileStat {
   readonly kind: 'file' | 'directory';
   /** Length in bytes (0 for a directory). */
@@ -77,6 +101,8 @@ export interface FileStat {
 }
 
 export interface Vfs {
+  /** How messages name this VFS's root: NodeVfs's absolute path, or what the VFS is. */
+  readonly location: string;
   /** Opens (and with `create`, creates) a file. Its directory must exist. */
   open(path: string, options?: OpenOptions): VfsFile;
   /** Metadata of a file or directory, or undefined if nothing is there. */
@@ -95,6 +121,11 @@ export interface Vfs {
   syncDir(dir: string): void;
   /** `syncDir` without blocking the event loop. */
   syncDirAsync(dir: string): Promise<void>;
+  /**
+   * Locks the root for one open of a database (V8): 'exclusive' to write, 'shared' to read only.
+   * Throws `LockedError`, naming the holder's pid when known, if a conflicting lock is held.
+   */
+  lockDirectory(mode: DirectoryLockMode): DirectoryLock;
   /**
    * A named engine event (`'mtr-commit'`, `'log-sync'`, ...: see `ENGINE_EVENTS`). Real
    * filesystems ignore it; `FaultVfs` counts it and can crash on it.

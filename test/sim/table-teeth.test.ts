@@ -73,7 +73,11 @@ describe('simulator teeth: the checks issue 9 added each catch the bug they guar
   }, 120_000);
 
   it('background work after recovery (rollback, purge, crashed or not): the purge view missing recovered transactions is caught', async () => {
-    const found = await firstCatch('recoveredMissingFromPurgeView', 40);
+    // At the slowest client pace (many transactions in flight at a crash), where it was found.
+    const found = await firstCatch('recoveredMissingFromPurgeView', 40, (plan) => ({
+      ...plan,
+      config: { ...plan.config, clientTurns: 1 },
+    }));
     expect(found, 'caught within 40 seeds').toBeDefined();
     console.log(
       `recoveredMissingFromPurgeView caught at seed ${found!.seed}: [${found!.rule}] ${found!.phase}: ${found!.message.slice(0, 200)}`,
