@@ -38,13 +38,11 @@ const DEFAULTS = {
 } as const;
 
 function resolved<T extends { readonly poolPages?: number; readonly pageSize?: number }>(
-  vfs: Vfs,
   options: T,
-): Omit<T, 'poolPages'> & { vfs: Vfs; pageSize: number; bufferPoolBytes: number } {
+): Omit<T, 'poolPages'> & { pageSize: number; bufferPoolBytes: number } {
   const { poolPages = DEFAULTS.poolPages, ...rest } = options;
   const pageSize = rest.pageSize ?? DEFAULTS.pageSize;
   return {
-    vfs,
     pageSize,
     bufferPoolBytes: poolPages * pageSize,
     redoLogBytes: DEFAULTS.redoLogBytes,
@@ -56,12 +54,12 @@ function resolved<T extends { readonly poolPages?: number; readonly pageSize?: n
 
 /** The options of a test database on `vfs` (a fresh ManualClock each time). */
 export function testDatabaseOptions(vfs: Vfs, options: TestDatabaseOptions = {}): DatabaseOptions {
-  return resolved(vfs, options);
+  return { vfs, ...resolved(options) };
 }
 
 /** The options of a test storage core on `vfs` (a fresh ManualClock each time). */
 export function testStorageOptions(vfs: Vfs, options: TestStorageOptions = {}): StorageOptions {
-  return resolved(vfs, options);
+  return { vfs, ...resolved(options) };
 }
 
 /** Opens (or recovers) a test database; `seams` switch a rule off (row-seams.ts, StorageTestSeams). */
@@ -71,6 +69,14 @@ export function openTestDatabase(
   seams: DatabaseTestSeams = {},
 ): Promise<Database> {
   return openDatabaseWithTestSeams(testDatabaseOptions(vfs, options), seams);
+}
+
+/**
+ * Opens (or recovers) a test database where `options` say: `path` (a directory on disk, through
+ * the engine's own NodeVfs and directory lock, as a process that embeds minno opens it) or `vfs`.
+ */
+export function openTestDatabaseWith(options: TestDatabaseOptions, seams: DatabaseTestSeams = {}): Promise<Database> {
+  return openDatabaseWithTestSeams(resolved(options), seams);
 }
 
 /** Opens (or recovers) a test storage core. */
