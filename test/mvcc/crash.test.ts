@@ -24,7 +24,14 @@ import type { Database } from '../../src/api/database.js';
 import type { TableSchema } from '../../src/rec/schema.js';
 import { RandomSource } from '../../src/util/random.js';
 import type { CrashImage } from '../../src/vfs/fault-vfs.js';
-import { CrashHarness, everyPoint, type CrashPoint, describePoint } from '../support/crash-harness.js';
+import {
+  CrashHarness,
+  type CrashPoint,
+  describePoint,
+  EVERY_WRITE_AND_SYNC,
+  everyPoint,
+  pointsOf,
+} from '../support/crash-harness.js';
 import { openTestDatabase } from '../support/open.js';
 
 interface Account {
@@ -230,20 +237,6 @@ async function recoverAndVerify(image: CrashImage, seed: number, progress: Progr
   return k;
 }
 
-/**
- * The crash points: every operation under 'process-crash' (unsynced writes survive, so every write
- * makes a different image); every sync under 'power-cut' (unsynced writes are lost, so only the
- * syncs make different images); every fourth operation under 'torn-garbage' (the doublewrite
- * buffer repairs torn page writes).
- */
-function crashPoints(operations: number, syncs: number): CrashPoint[] {
-  return [
-    ...everyPoint(['process-crash'], 'operation', operations),
-    ...everyPoint(['power-cut'], 'sync', syncs),
-    ...everyPoint(['torn-garbage'], 'operation', operations, 4),
-  ];
-}
-
 /** The table as the workload starts: the base image's rows. */
 function initialState(db: Database): State {
   return stateOf(db.table<Account>('accounts').scan());
@@ -266,7 +259,7 @@ describe('transactions under crashes', () => {
       },
       { crashAtEnd: 'process-crash' },
     );
-    const { operations, syncs } = counts;
+    const { operations } = counts;
     expect(operations).toBeGreaterThan(40);
     // Crash points fall inside the rollback and inside purge, not only between them.
     expect(marks.get('rollback done')! - marks.get('rollback')!).toBeGreaterThan(5);
@@ -274,21 +267,14 @@ describe('transactions under crashes', () => {
     expect(clean.acked).toBe(9);
     expect(await recoverAndVerify(counts.image!, 3, clean, 'end of the workload')).toBe(9);
 
-    const reached = new Set<number>();
-    let runs = 0;
-    for (const point of crashPoints(operations, syncs)) {
-      const n = point.at === 'operation' || point.at === 'sync' ? point.n : 0;
-      const progress: Progress = { states: [], acked: 0 };
-      const { image: after } = await transactions.crash(image, n, point, async (db) => {
-        progress.states.push(initialState(db));
-        await runWorkload(db, initial, progress);
-      });
-      reached.add(await recoverAndVerify(after, n + 7, progress, describePoint(point)));
-      runs++;
-    }
-    expect(runs).toBeGreaterThan(operations);
+    const reached = await transactions.crashAtEach(image, pointsOf(EVERY_WRITE_AND_SYNC, counts), {
+      progress: (db): Progress => ({ states: [initialState(db)], acked: 0 }),
+      workload: (db, progress) => runWorkload(db, initial, progress),
+      verify: recoverAndVerify,
+    });
+    expect(reached.length).toBeGreaterThan(operations);
     // The crash points reached many different committed prefixes.
-    expect(reached.size).toBeGreaterThan(8);
+    expect(new Set(reached).size).toBeGreaterThan(8);
   }, 120_000);
 
   it('recovers again when the background rollback and purge after recovery crash', async () => {

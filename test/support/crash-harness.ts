@@ -12,7 +12,9 @@
  * A test supplies the engine (`open`: a Database, a Storage, with its oracles and seams), the
  * workload (which records what it acknowledged in its own progress object, so a crash part way
  * still leaves the model right) and the comparison; the harness does the rest the same way for
- * all of them. Two sequences the fault model has beyond a crash image of durable bytes are here too:
+ * all of them. `crashAtEach(image, pointsOf(EVERY_WRITE_AND_SYNC, counts), steps)` is the whole
+ * loop in one call; `firstFailure` runs the same loop with a rule broken and names the first run
+ * that catches it. Two sequences the fault model has beyond a crash image of durable bytes are here too:
  *
  *  - a kill -9 keeps the OS page cache: a 'process-crash' image reopens with the dead process's
  *    unsynced writes still unsynced (FaultVfs F11), and `powerCut` on the recovered run cuts the
@@ -74,6 +76,57 @@ export function everyPoint(
   const points: CrashPoint[] = [];
   for (const policy of policies) for (let n = 1; n <= count; n += stride) points.push({ at, n, policy });
   return points;
+}
+
+/** A family of crash points: every `stride`-th operation, sync or occurrence of an engine event, under `policy`. */
+export interface CrashPlan {
+  readonly policy: CrashPolicyName;
+  readonly at: 'operation' | 'sync' | EngineEvent;
+  readonly stride: number;
+}
+
+/**
+ * STYLE.md 8's points: every operation under 'process-crash' (unsynced writes survive, so every
+ * write makes a different image); every sync under 'power-cut' (unsynced writes are lost, so only
+ * the syncs make different images); every fourth operation under 'torn-garbage' (the doublewrite
+ * buffer repairs torn page writes, so fewer are needed).
+ */
+export const EVERY_WRITE_AND_SYNC: readonly CrashPlan[] = [
+  { policy: 'process-crash', at: 'operation', stride: 1 },
+  { policy: 'power-cut', at: 'sync', stride: 1 },
+  { policy: 'torn-garbage', at: 'operation', stride: 4 },
+];
+
+/** The points of `plans` in a workload of `counts` (from `CrashHarness.count`), plan after plan. */
+export function pointsOf(
+  plans: readonly CrashPlan[],
+  counts: Pick<WorkloadCounts, 'operations' | 'syncs'> & { readonly events?: WorkloadCounts['events'] },
+): CrashPoint[] {
+  const points: CrashPoint[] = [];
+  for (const { policy, at, stride } of plans) {
+    if (at === 'operation' || at === 'sync') {
+      points.push(...everyPoint([policy], at, at === 'operation' ? counts.operations : counts.syncs, stride));
+      continue;
+    }
+    const occurrences = counts.events?.[at] ?? 0;
+    for (let n = 1; n <= occurrences; n += stride) points.push({ at: 'event', event: at, n, policy });
+  }
+  return points;
+}
+
+/** A point's number: the seed of its run (and, plus 7, of its recovery), so a failure names the run to replay. */
+function numberOf(point: CrashPoint): number {
+  return point.at === 'random' || point.at === 'end' ? 0 : point.n;
+}
+
+/** What `crashAtEach` does at each point: the model, the workload, the check of what recovery gives. */
+export interface CrashSteps<E, P, R> {
+  /** What the workload records as it goes (what must survive), made fresh on each run's engine. */
+  progress(engine: E): P;
+  /** The workload: records into `progress` what it had acknowledged; a crash may cut it anywhere. */
+  workload(engine: E, progress: P, run: CrashRun<E>): unknown | Promise<unknown>;
+  /** Recovers `image` (on a VFS seeded `seed`) and compares it with `progress`; its results are collected. */
+  verify(image: CrashImage, seed: number, progress: P, what: string): R | Promise<R>;
 }
 
 /** One run of the engine on a FaultVfs. */
@@ -230,6 +283,66 @@ export class CrashHarness<E extends CrashEngine> {
     const after = crashed ? vfs.crashImage() : vfs.crashNow(point.policy);
     engine?.abandon();
     return { image: after, crashed, vfs, error: thrown };
+  }
+
+  /**
+   * The loop of the recipe: for each point, a run from `image` crashed there, then `steps.verify`
+   * on the image it left. A run's VFS is seeded with its point's number n, its recovery with n + 7.
+   * Returns what each verify returned, in the order of `points`.
+   */
+  async crashAtEach<P, R>(
+    image: CrashImage,
+    points: readonly CrashPoint[],
+    steps: CrashSteps<E, P, R>,
+    options: RunOptions = {},
+  ): Promise<R[]> {
+    const results: R[] = [];
+    for (const point of points) results.push(await this.crashAndVerify(image, point, steps, options));
+    return results;
+  }
+
+  /**
+   * The same runs in the same order, up to the first whose crash or check fails: the teeth of a
+   * rule are "with the rule broken, a run fails" (and which one, `index` counting from 1).
+   */
+  async firstFailure<P>(
+    image: CrashImage,
+    points: readonly CrashPoint[],
+    steps: CrashSteps<E, P, unknown>,
+    options: RunOptions = {},
+  ): Promise<{ index: number; what: string; error: unknown } | undefined> {
+    for (const [index, point] of points.entries()) {
+      try {
+        await this.crashAndVerify(image, point, steps, options);
+      } catch (error) {
+        return { index: index + 1, what: describePoint(point), error };
+      }
+    }
+    return undefined;
+  }
+
+  private async crashAndVerify<P, R>(
+    image: CrashImage,
+    point: CrashPoint,
+    steps: CrashSteps<E, P, R>,
+    options: RunOptions,
+  ): Promise<R> {
+    const n = numberOf(point);
+    let progress: P | undefined;
+    const outcome = await this.crash(
+      image,
+      n,
+      point,
+      async (engine, run) => {
+        const recorded = steps.progress(engine);
+        progress = recorded;
+        await steps.workload(engine, recorded, run);
+      },
+      options,
+    );
+    // A crash inside the open (`includeOpen`) comes before the workload recorded anything.
+    if (progress === undefined) throw new Error(`${describePoint(point)}: the crash came before the workload started`);
+    return steps.verify(outcome.image, n + 7, progress, describePoint(point));
   }
 }
 
