@@ -71,6 +71,7 @@ import {
   type ViolationRule,
   type Workload,
   type WorkloadModel,
+  UNDECIDED_MARK,
 } from './workload.js';
 
 export interface CoreTouch {
@@ -331,9 +332,13 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
     violations.push(...this.compare(storage, state, 'MTR', fingerprint, true));
     const existing = [...storage.spaces.all()].map((space) => space.spaceId).filter((id) => id !== SYSTEM_SPACE_ID);
     existing.sort((a, b) => a - b);
+    const leftovers: number[] = [];
     for (const id of existing) {
-      fingerprint.addNumber(id);
-      if (state.spaces.has(id)) continue;
+      if (state.spaces.has(id)) {
+        fingerprint.addNumber(id);
+        continue;
+      }
+      leftovers.push(id);
       const life = this.lives.get(id);
       if (life === undefined) {
         violations.push({
@@ -363,7 +368,9 @@ class CoreModel implements WorkloadModel<CoreEngine, CoreOp> {
     }
     return {
       prefix: k,
-      fingerprint: fingerprint.toString(),
+      // A space file left by a create or drop a crash cut short is no commit's: a later crash
+      // that loses unsynced directory operations may take it or leave it (IDEMPOTENT allows that).
+      fingerprint: `${fingerprint.toString()}${UNDECIDED_MARK}${leftovers.join(',')}`,
       violations: violations.slice(0, VIOLATIONS_PER_CHECK_MAX),
     };
   }

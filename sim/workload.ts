@@ -48,6 +48,9 @@ export const VIOLATION_RULES = [
   'INVARIANT', // an assertion, a failed structural check, or an unexpected error
 ] as const;
 
+/** Separates a fingerprint's decided state from what no commit decides (see `verifyRecovered`). */
+export const UNDECIDED_MARK = '|undecided:';
+
 export type ViolationRule = (typeof VIOLATION_RULES)[number];
 
 export interface Violation {
@@ -177,7 +180,9 @@ export interface WorkloadModel<E, Op> {
   /**
    * Checks a recovered engine: its state must be the model after a prefix k of the commits with
    * `bounds.min <= k <= bounds.max`. Returns k (or -1 when undecidable) and a fingerprint of the
-   * recovered state (equal fingerprints: equal states).
+   * recovered state (equal fingerprints: equal states). A fingerprint may end in
+   * `${UNDECIDED_MARK}...`: the part of the state no commit decides (files left by a DDL a crash cut
+   * short), which a later crash that loses unsynced directory operations may change.
    */
   verifyRecovered(
     engine: E,

@@ -35,6 +35,19 @@
  *      FaultVfs `failNextSync`), and frames may hold changes of mtrs the log then refused. The
  *      failure poisons the engine's health (util/engine-health.ts), which every writer checks;
  *      leaving `open` for any reason rejects every commit still waiting for a sync.
+ *  L5. A sync that succeeds makes durable everything it covers, even while an asynchronous sync
+ *      is in flight. A failed writeback marks the dirty pages it met clean, so their bytes never
+ *      reach the disk, and a later sync on the same descriptor succeeds without them (Linux's
+ *      errseq reports a writeback error once per open file). A synchronous `flushUpTo` that runs
+ *      while the group commit's asynchronous sync is in flight therefore writes that sync's range
+ *      again (kept in `inFlightCopy` from the moment it started) before its own datasync: its
+ *      success then covers those bytes whatever the asynchronous one meets. Without this, the
+ *      synchronous sync acknowledged commits and let pages be written whose redo the failed
+ *      asynchronous sync had dropped (issue 9, found by the simulator's core soak: DURABLE,
+ *      MTR and "page LSN ahead of the log" after a power cut or a process crash). InnoDB and
+ *      PostgreSQL avoid the overlap instead: one flusher (log_flusher) or one lock
+ *      (WALWriteLock) serialises every redo sync; our page flushes and DDL need durability
+ *      synchronously, so they cannot wait for the asynchronous sync and rewrite instead.
  */
 import type { MinnoError } from '../errors.js';
 import { assert } from '../util/assert.js';
@@ -42,6 +55,9 @@ import { EngineHealth } from '../util/engine-health.js';
 import type { EngineEvent } from '../vfs/vfs.js';
 import { GROUP_HEADER_BYTES, GROUP_OVERHEAD_BYTES, sealGroup } from './redo-record.js';
 import type { LogFile } from './log-file.js';
+
+/** L5: the most log bytes an asynchronous sync covers; past it the sync runs in place. */
+const IN_FLIGHT_COPY_MAX = 1024 * 1024;
 
 export const DURABILITY_LEVELS = ['full', 'write', 'none'] as const;
 export type Durability = (typeof DURABILITY_LEVELS)[number];
@@ -78,6 +94,13 @@ export class RedoLog {
   private readonly bufferFlushBytes: number;
   private waiters: Waiter[] = [];
   private syncInFlight = false;
+  /**
+   * L5: the log bytes [inFlightFromLsn, inFlightFromLsn + inFlightLength) that the asynchronous
+   * sync in flight covers, copied when it started. Reused between syncs (no allocation per group).
+   */
+  private inFlightCopy: Uint8Array = new Uint8Array(0);
+  private inFlightFromLsn = 0;
+  private inFlightLength = 0;
   private syncScheduled = false;
   private readonly health: EngineHealth;
   private readonly onEvent: ((name: EngineEvent) => void) | undefined;
@@ -187,6 +210,11 @@ export class RedoLog {
     this.write();
     const target = this.writtenLsn;
     try {
+      // L5: an asynchronous sync in flight may fail and drop the bytes it covers; write them
+      // again so that this sync's success alone makes them durable.
+      if (this.syncInFlight && this.inFlightLength > 0) {
+        this.file.writeRing(this.inFlightCopy.subarray(0, this.inFlightLength), this.inFlightFromLsn);
+      }
       this.file.file.datasync();
     } catch (error) {
       this.fail(error);
@@ -233,7 +261,18 @@ export class RedoLog {
       }
       return;
     }
+    const fromLsn = this.durableLsn;
+    if (this.currentLsn - fromLsn > IN_FLIGHT_COPY_MAX) {
+      // Too much to keep a copy of (L5): a sync in place covers it without one.
+      try {
+        this.flushUpTo(this.currentLsn);
+      } catch (error) {
+        this.fail(error);
+      }
+      return;
+    }
     try {
+      this.copyUnsynced(fromLsn);
       this.write();
     } catch (error) {
       this.fail(error);
@@ -244,6 +283,7 @@ export class RedoLog {
     this.file.file.datasyncAsync().then(
       () => {
         this.syncInFlight = false;
+        this.inFlightLength = 0;
         this.stats.syncs++;
         this.durableLsn = Math.max(this.durableLsn, target);
         try {
@@ -258,9 +298,32 @@ export class RedoLog {
       },
       (error: unknown) => {
         this.syncInFlight = false;
+        this.inFlightLength = 0;
         this.fail(error);
       },
     );
+  }
+
+  /**
+   * L5: copies the log bytes from `fromLsn` (durable) to `currentLsn` before the asynchronous
+   * sync that will cover them starts: the part already written is read back from the OS cache
+   * (nothing has failed since it was written, or the log would be poisoned), the rest is the
+   * log buffer.
+   */
+  private copyUnsynced(fromLsn: number): void {
+    const length = this.currentLsn - fromLsn;
+    if (this.inFlightCopy.length < length) {
+      this.inFlightCopy = new Uint8Array(Math.max(length, 2 * this.inFlightCopy.length, 4096));
+    }
+    const written = this.writtenLsn - fromLsn;
+    if (written > 0) {
+      const got = this.file.readRing(this.inFlightCopy.subarray(0, written), fromLsn);
+      assert(got === written, () => `L5 read back ${got} of ${written} written log bytes at ${fromLsn}`);
+    }
+    this.inFlightCopy.set(this.buffer.subarray(0, this.bufferLength), written);
+    assert(written + this.bufferLength === length, 'L5 the log buffer holds [writtenLsn, currentLsn)');
+    this.inFlightFromLsn = fromLsn;
+    this.inFlightLength = length;
   }
 
   private resolveWaiters(): void {

@@ -118,6 +118,34 @@ describe('group commit with syncs in flight (DURABLE)', () => {
     expect(await recoveredId(image, page)).toBe(1);
   });
 
+  it('L5: a synchronous sync that runs while a failing asynchronous one is in flight still covers its bytes', async () => {
+    // Issue 9 (the core soak): the asynchronous sync of commits 2 and 3 fails and the kernel drops
+    // their redo from the page cache; before the engine hears of it, the once-a-second tick (or a
+    // page flush, or DDL) syncs synchronously. That sync succeeds on a file without the dropped
+    // bytes. It used to acknowledge commits 2 and 3, which a power cut then took.
+    const { vfs, storage, scheduler, page } = await slowDisk(4, 2, 2);
+    await commit(storage, page, 1, 'full');
+    vfs.failNextSync('redo.log');
+    const acked: number[] = [];
+    for (const id of [2, 3]) {
+      commit(storage, page, id, 'full').then(
+        () => acked.push(id),
+        () => undefined,
+      );
+    }
+    await eventLoopTurn(); // two waiters: the asynchronous sync starts (and will fail)
+    expect(vfs.syncsInFlight).toBe(1);
+    scheduler.step(2); // it lands, failed: the kernel marked the pages clean; the rejection is not yet delivered
+    storage.log.tick(); // a synchronous sync before the engine hears of the failure
+    await eventLoopTurn();
+    // Then the failure arrives and poisons the engine (L4): nothing more is acknowledged.
+    expect(() => commit(storage, page, 4, 'full')).toThrow(expect.objectContaining({ code: 'ERR_IO' }));
+    const image = vfs.crashNow('power-cut');
+    storage.abandon();
+    const recovered = await recoveredId(image, page);
+    expect(recovered).toBeGreaterThanOrEqual(Math.max(1, ...acked));
+  });
+
   it('seeded interleavings of mixed durabilities, turns and landings: every acknowledged full commit survives a power cut', async () => {
     let asyncSyncs = 0;
     let ackedFullTotal = 0;
@@ -128,8 +156,9 @@ describe('group commit with syncs in flight (DURABLE)', () => {
       let lastAckedFull = 0;
       let committed = 0;
       for (let step = 0; step < steps; step++) {
-        switch (random.pick(['commit', 'commit', 'commit', 'turn', 'land', 'flush'] as const)) {
+        switch (random.pick(['commit', 'commit', 'commit', 'turn', 'land', 'flush', 'tick', 'fail'] as const)) {
           case 'commit': {
+            if (!storage.health.isOpen) break; // a failed sync poisoned the engine (L4)
             const id = ++committed;
             const durability = random.pick(['full', 'full', 'write', 'none'] as const);
             commit(storage, page, id, durability).then(
@@ -148,7 +177,17 @@ describe('group commit with syncs in flight (DURABLE)', () => {
             await Promise.resolve();
             break;
           case 'flush':
-            storage.log.write(); // the log buffer filling up: redo handed to the OS, not synced
+            if (storage.health.isOpen) storage.log.write(); // the log buffer filling up: redo handed to the OS, not synced
+            break;
+          case 'tick': // a synchronous sync, maybe while an asynchronous one is in flight (L5)
+            try {
+              if (storage.health.isOpen) storage.log.tick();
+            } catch (error) {
+              expect(error).toMatchObject({ code: 'ERR_IO' }); // it met the armed failure itself
+            }
+            break;
+          case 'fail': // the next log sync fails (L4); everything after it is refused
+            if (seed % 3 === 0 && random.intBetween(0, 3) === 0) vfs.failNextSync('redo.log');
             break;
         }
       }
