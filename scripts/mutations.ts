@@ -31,8 +31,11 @@ const CORE_LOG = 'test/core/log-and-corruption.test.ts';
 const GROUP_COMMIT = 'test/core/group-commit.test.ts';
 const LOG_FORMAT = 'test/redo/log-format.test.ts';
 const IBUF_CRASH = 'test/ibuf/crash.test.ts';
-const GAP_INHERITANCE = 'test/isolation/gap-lock-inheritance.test.ts';
-const SECONDARY_READS = 'test/isolation/serializable-secondary-reads.test.ts';
+const ISOLATION_SCRIPTS = 'test/scripts/isolation.test.ts';
+const GAP_INHERITANCE = `${ISOLATION_SCRIPTS} > gap-lock-inheritance`;
+const SECONDARY_READS = `${ISOLATION_SCRIPTS} > serializable-secondary-reads`;
+/** The seed stories (test/scripts/seeds/seed-NNN.golden): each fails when its fix is reverted. */
+const SEEDS = 'test/scripts/seeds.test.ts';
 
 export const MUTATIONS: readonly Mutation[] = [
   // ---------------------------------------------------------------------------------------- WAL
@@ -68,7 +71,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/redo/redo-record.ts',
     find: '  if (checksum32(bytes.subarray(0, length - 4)) !== readU32(bytes, length - 4)) return GroupCheck.BadChecksum;',
     replace: '  // mutant: a group counts whatever its checksum',
-    tests: [LOG_FORMAT],
+    tests: [LOG_FORMAT, `${SEEDS} > seed-000`],
   },
   {
     name: 'CHECKSUM-checkpoint-slot',
@@ -154,6 +157,14 @@ export const MUTATIONS: readonly Mutation[] = [
     replace: '    if (false) {',
     tests: [`${LOG_FORMAT} > refuses a position below the newest checkpoint`],
   },
+  {
+    name: 'LOG-TAIL-reader-not-yet',
+    rule: 'LOG-TAIL (R2, seed 000)',
+    file: 'src/redo/log-reader.ts',
+    find: '    if (nextLsn < newestCheckpointLsn && (groups.length === 0 || nextLsn === fromLsn)) {',
+    replace: '    if (groups.length === 0 || nextLsn === fromLsn) {',
+    tests: [`${SEEDS} > seed-000`, `${CORE_LOG} > a live tail never returns a group`],
+  },
   // ----------------------------------------------------------------------------------- DURABLE
   {
     name: 'DURABLE-group-commit-written-lsn',
@@ -177,7 +188,15 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/redo/redo-log.ts',
     find: '    const target = this.writtenLsn;\n    try {\n      this.file.file.datasync();\n    } catch (error) {',
     replace: '    const target = this.writtenLsn;\n    try {\n      // mutant: no sync\n    } catch (error) {',
-    tests: [`${CORE_LOG} > 'full' loses nothing acknowledged`, GROUP_COMMIT],
+    tests: [`${CORE_LOG} > 'full' loses nothing acknowledged`, GROUP_COMMIT, `${SEEDS} > seed-001`],
+  },
+  {
+    name: 'DURABLE-full-commit-waits-for-sync',
+    rule: 'DURABLE (seed 001)',
+    file: 'src/redo/redo-log.ts',
+    find: "      case 'full':\n        return this.waitDurable(lsn);\n",
+    replace: "      case 'full':\n",
+    tests: [`${SEEDS} > seed-001`, `${CORE_LOG} > 'full' loses nothing acknowledged`],
   },
   {
     name: 'DURABLE-poison-after-failed-sync',
@@ -245,15 +264,15 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/mvcc/trx-system.ts',
     find: '    if (candidate.lowLimitNo <= this.purgeViewValue.lowLimitNo && !this.allowPurgeViewBackwards) {',
     replace: '    if (false) {',
-    tests: ['test/mvcc/trx-system.test.ts', 'test/mvcc/seed-002.test.ts'],
+    tests: ['test/mvcc/trx-system.test.ts', 'test/mvcc/seed-002.test.ts', `${SEEDS} > seed-002`],
   },
   {
     name: 'PURGE-MONO-view-reuse-check',
     rule: 'PURGE-MONO (seed 002)',
     file: 'src/mvcc/trx-system.ts',
-    find: '    if (cached !== undefined && cached.lowLimitId === this.nextIdValue && this.active.length === cached.activeIds.length) {',
-    replace: '    if (cached !== undefined) {',
-    tests: ['test/mvcc/trx-system.test.ts', 'test/mvcc/seed-002.test.ts'],
+    find: '      cached !== undefined &&\n      cached.lowLimitId === this.nextIdValue &&\n      this.active.length === cached.activeIds.length\n',
+    replace: '      cached !== undefined\n',
+    tests: ['test/mvcc/trx-system.test.ts', 'test/mvcc/seed-002.test.ts', `${SEEDS} > seed-002`],
   },
   // -------------------------------------------------------------------------------------- MVCC
   {
@@ -267,9 +286,9 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     name: 'MVCC-undo-empty-value',
     rule: 'UF1 (seed 003 family: a zero-length value is not NULL)',
-    file: 'src/row/row-engine.ts',
-    find: '    row[def.name] = cursor.valueLength < 0 ? null',
-    replace: '    row[def.name] = cursor.valueLength <= 0 ? null',
+    file: 'src/row/row-vers.ts',
+    find: '      cursor.valueLength < 0\n        ? null',
+    replace: '      cursor.valueLength <= 0\n        ? null',
     tests: ['test/api/old-versions.test.ts'],
   },
   // ----------------------------------------------------------------------------- IBUF-SAME-MTR
@@ -304,7 +323,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/row/index-write.ts',
     find: '      if (inserted) onEntryInserted(locks, primaryId, table.clustered, key);\n',
     replace: '',
-    tests: [`${GAP_INHERITANCE} > lock_update_insert`],
+    tests: [GAP_INHERITANCE],
   },
   {
     name: 'IW2-clustered-remove-passes-locks',
@@ -312,7 +331,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/row/index-write.ts',
     find: '      onEntryRemoved(locks, primaryId, table.clustered, key);\n',
     replace: '',
-    tests: [`${GAP_INHERITANCE} > lock_update_delete`],
+    tests: [GAP_INHERITANCE],
   },
   {
     name: 'IW2-secondary-insert-inherits',
@@ -320,7 +339,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/row/index-write.ts',
     find: '      if (tree.insert(mtr, key, EMPTY, 0)) onEntryInserted(locks, secondary.index.id, tree, key);',
     replace: '      if (tree.insert(mtr, key, EMPTY, 0)) void locks;',
-    tests: [`${SECONDARY_READS} > inherits the lock`],
+    tests: [SECONDARY_READS],
   },
   {
     name: 'IW2-secondary-remove-passes-locks',
@@ -328,7 +347,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/row/index-write.ts',
     find: '      onEntryRemoved(locks, secondary.index.id, tree, key);\n',
     replace: '',
-    tests: [`${SECONDARY_READS} > passes the locks`],
+    tests: [SECONDARY_READS],
   },
   {
     name: 'K3-one-victim-per-wait',
@@ -336,7 +355,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/lock/lock-manager.ts',
     find: '      if (this.seams.oneVictimPerWait === true) return;',
     replace: '      return;',
-    tests: ['test/isolation/deadlock-cycles.test.ts', 'test/lock/deadlock-property.test.ts'],
+    tests: [`${ISOLATION_SCRIPTS} > deadlock-cycles`, 'test/lock/deadlock-property.test.ts'],
   },
   {
     name: 'SERIALIZABLE-index-entry-lock',

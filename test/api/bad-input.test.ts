@@ -15,11 +15,10 @@ import type { Table } from '../../src/api/table.js';
 import type { Row } from '../../src/rec/row-format.js';
 import type { ColumnDef, TableSchema } from '../../src/rec/schema.js';
 import type { ErrorCode, MinnoError } from '../../src/errors.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 import { indexNames, normalizeRow, refused, thrown } from './model.js';
+import { openTestDatabase } from '../support/open.js';
 
-const PAGE_SIZE = 4096;
 /** btreeLimits(4096).keyBytesMax: the key size limit on 4 KiB pages. */
 const KEY_LIMIT = '492';
 /** limitsForPageSize(4096).maxRowBytes: the row size limit on 4 KiB pages. */
@@ -71,15 +70,8 @@ let db: Database;
 let vfs: MemoryVfs;
 
 function open(): Promise<Database> {
-  return Database.open({
-    vfs,
-    pageSize: PAGE_SIZE,
-    bufferPoolBytes: 256 * PAGE_SIZE,
-    redoLogBytes: 1 << 20,
-    maxValueBytes: 65_536, // the largest value stored (off-page): small, so a test can go over it
-    background: 'manual',
-    clock: new ManualClock(),
-  });
+  // The largest value stored (off-page): small, so a test can go over it.
+  return openTestDatabase(vfs, { maxValueBytes: 65_536 });
 }
 
 beforeEach(async () => {

@@ -19,13 +19,14 @@
  * new work, is closed, reopened and checked again.
  */
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
+import type { Database } from '../../src/api/database.js';
 import type { Transaction } from '../../src/api/transaction.js';
 import type { Row } from '../../src/rec/row-format.js';
 import type { IndexDef, TableSchema } from '../../src/rec/schema.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
-import { FaultVfs, type CrashImage, type CrashPolicyName } from '../../src/vfs/fault-vfs.js';
+import type { CrashImage, CrashPolicyName } from '../../src/vfs/fault-vfs.js';
+import { CrashHarness, type CrashPoint } from '../support/crash-harness.js';
+import { openTestDatabase } from '../support/open.js';
 import {
   type DbModel,
   REGIONS,
@@ -41,21 +42,11 @@ import {
   type TableModel,
 } from './model.js';
 
-const PAGE_SIZE = 4096;
 const POLICIES: readonly CrashPolicyName[] = ['power-cut', 'torn-garbage', 'reorder', 'process-crash'];
 
-function openDb(vfs: FaultVfs): Promise<Database> {
-  // A pool that holds the data (see BUG-UNDO-KEY-VIEW in model.test.ts); pages reach the disk
-  // through the workload's explicit flushes and the checkpoints a 256 KiB log forces.
-  return Database.open({
-    vfs,
-    pageSize: PAGE_SIZE,
-    bufferPoolBytes: 512 * PAGE_SIZE,
-    redoLogBytes: 256 * 1024,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
-}
+// A pool that holds the data (see BUG-UNDO-KEY-VIEW in model.test.ts); pages reach the disk
+// through the workload's explicit flushes and the checkpoints a 256 KiB log forces.
+const tables = new CrashHarness((vfs) => openTestDatabase(vfs, { poolPages: 512, redoLogBytes: 256 * 1024 }));
 
 /** Long region values make ~390-byte keys: a few rows split a leaf, a dozen leaves raise the root. */
 const ORDERS: TableSchema = {
@@ -275,10 +266,7 @@ type WorkloadFn = (w: Workload) => Promise<void>;
 
 /** A database created on a fault VFS and closed cleanly: every run starts from its image. */
 async function baseImage(seed: number): Promise<CrashImage> {
-  const vfs = new FaultVfs({ seed });
-  const db = await openDb(vfs);
-  await db.close();
-  return vfs.durableImage();
+  return (await tables.baseImage(seed)).image;
 }
 
 /** Mutating VFS operations the workload performs when nothing crashes. */
@@ -287,15 +275,13 @@ async function countOperations(
   workload: WorkloadFn,
   seed: number,
 ): Promise<{ operations: number; units: number; shapes: Array<[number, number]> }> {
-  const vfs = FaultVfs.fromImage(image, { seed });
-  const db = await openDb(vfs);
-  const before = vfs.mutatingOperations;
-  const w = new Workload(db, seed);
-  w.shapes = [];
-  await workload(w);
-  const operations = vfs.mutatingOperations - before;
-  db.abandon();
-  return { operations, units: w.units, shapes: w.shapes };
+  let w: Workload | undefined;
+  const { operations } = await tables.count(image, seed, (db) => {
+    w = new Workload(db, seed);
+    w.shapes = [];
+    return workload(w);
+  });
+  return { operations, units: w!.units, shapes: w!.shapes! };
 }
 
 interface CrashRun {
@@ -309,34 +295,27 @@ interface CrashRun {
 }
 
 /**
- * Runs the workload until `arm` makes the VFS crash (or to its end, then crashes now), reopens
- * the crash image and checks it against the model.
+ * Runs the workload until the crash point (or to its end, then crashes now), reopens the crash
+ * image and checks it against the model.
  */
 async function crashAndRecover(
   image: CrashImage,
   workload: WorkloadFn,
   seed: number,
-  policy: CrashPolicyName,
-  arm: (vfs: FaultVfs) => void,
+  point: CrashPoint,
 ): Promise<CrashRun> {
-  const vfs = FaultVfs.fromImage(image, { seed });
-  const db = await openDb(vfs);
-  const w = new Workload(db, seed);
-  arm(vfs);
-  try {
-    await workload(w);
-  } catch (error) {
-    if (!vfs.crashed) throw error;
-  }
-  const after = vfs.crashed ? vfs.crashImage() : vfs.crashNow(policy);
-  db.abandon();
-  return verifyRecovered(after, w, seed + 1);
+  let w: Workload | undefined;
+  const { image: after } = await tables.crash(image, seed, point, (db) => {
+    w = new Workload(db, seed);
+    return workload(w);
+  });
+  return verifyRecovered(after, w!, seed + 1);
 }
 
 /** Reopens a crash image, rolls back what recovery found active, and checks against the model. */
 async function verifyRecovered(image: CrashImage, w: Workload, seed: number): Promise<CrashRun> {
-  const vfs = FaultVfs.fromImage(image, { seed });
-  const db = await openDb(vfs);
+  const recovered = await tables.recover(image, seed);
+  const db = recovered.engine;
   const restoredPages = db.storage.recovery?.pagesRestoredFromDoublewrite ?? 0;
   const where = `seed ${seed - 1}, after ${w.units} units${w.pending === undefined ? '' : ' with one in flight'}`;
   // Before the rollback: recovered transactions are active, so reads use views that skip them.
@@ -357,7 +336,7 @@ async function verifyRecovered(image: CrashImage, w: Workload, seed: number): Pr
   db.purge();
   db.check();
   await db.close();
-  const again = await openDb(FaultVfs.fromImage(vfs.durableImage(), { seed }));
+  const { engine: again } = await tables.recover(recovered.vfs.durableImage(), seed);
   expectSameData(again, model, undefined, `${where}, reopened after recovery`);
   again.check();
   await again.close();
@@ -405,7 +384,7 @@ describe('table API crash safety', () => {
     let restoredPages = 0;
     for (const policy of POLICIES) {
       for (let n = 1; n <= operations; n++) {
-        const run = await crashAndRecover(image, smallWorkload, seed, policy, (vfs) => vfs.crashAtOperation(n, policy));
+        const run = await crashAndRecover(image, smallWorkload, seed, { at: 'operation', n, policy });
         unitsSeen.add(run.units);
         if (run.pendingLanded === true) landed.yes++;
         if (run.pendingLanded === false) landed.no++;
@@ -413,7 +392,7 @@ describe('table API crash safety', () => {
         restoredPages += run.restoredPages;
       }
       // And at the end, with the last transaction still open.
-      const run = await crashAndRecover(image, smallWorkload, seed, policy, () => undefined);
+      const run = await crashAndRecover(image, smallWorkload, seed, { at: 'end', policy });
       expect(run.units).toBe(units);
       expect(run.rolledBack, `${policy}: the open transaction was rolled back by the background`).toBe(1);
       rolledBack += run.rolledBack;
@@ -440,7 +419,7 @@ describe('table API crash safety', () => {
       const workload = (w: Workload): Promise<void> => largeWorkload(w, 40);
       const { operations, shapes } = await countOperations(image, workload, seed);
       const policy = POLICIES[trial % POLICIES.length]!;
-      const run = await crashAndRecover(image, workload, seed, policy, (vfs) => vfs.crashAtRandom(operations, policy));
+      const run = await crashAndRecover(image, workload, seed, { at: 'random', within: operations, policy });
       if (run.units > 0) crashed++;
       maxHeight = Math.max(maxHeight, ...shapes.map(([height]) => height));
       unitsTotal += run.units;

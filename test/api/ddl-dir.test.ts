@@ -5,23 +5,9 @@
  * drop a space, with a kill -9 in between) is in test/core/crash.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { FaultVfs } from '../../src/vfs/fault-vfs.js';
+import { openTestDatabase as openDb } from '../support/open.js';
 import { indexNames } from './model.js';
-
-const PAGE_SIZE = 4096;
-
-function openDb(vfs: FaultVfs): Promise<Database> {
-  return Database.open({
-    vfs,
-    pageSize: PAGE_SIZE,
-    bufferPoolBytes: 256 * PAGE_SIZE,
-    redoLogBytes: 1 << 20,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
-}
 
 const table = (name: string) => ({
   name,

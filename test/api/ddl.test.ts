@@ -8,29 +8,19 @@
  * Each test compares the database with the model (test/api/model.ts) and ends with `check()`.
  */
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
+import type { Database } from '../../src/api/database.js';
 import type { Row } from '../../src/rec/row-format.js';
 import type { IndexDef, TableSchema } from '../../src/rec/schema.js';
 import type { MinnoError } from '../../src/errors.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { FaultVfs, type CrashImage } from '../../src/vfs/fault-vfs.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 import type { Vfs } from '../../src/vfs/vfs.js';
+import { CrashHarness } from '../support/crash-harness.js';
+import { openTestDatabase } from '../support/open.js';
 import { type DbModel, Twin, expectSameData, indexNames, refused, type TableModel } from './model.js';
 
-const PAGE_SIZE = 4096;
-
-function openDb(vfs: Vfs): Promise<Database> {
-  return Database.open({
-    vfs,
-    pageSize: PAGE_SIZE,
-    bufferPoolBytes: 512 * PAGE_SIZE,
-    redoLogBytes: 1 << 20,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
-}
+const openDb = (vfs: Vfs): Promise<Database> => openTestDatabase(vfs, { poolPages: 512 });
 
 const USERS: TableSchema = {
   name: 'users',
@@ -310,29 +300,18 @@ describe('DDL', () => {
     const model = twin.model;
     const image: CrashImage = base.durableImage();
     const counts: string[] = [];
+    const ddl = new CrashHarness(openDb);
     for (const statement of statements) {
       // Count the statement's operations on a dry run.
-      const dry = FaultVfs.fromImage(image, { seed: 12 });
-      const dryDb = await openDb(dry);
-      const before = dry.mutatingOperations;
-      await statement.run(dryDb);
-      const operations = dry.mutatingOperations - before;
-      dryDb.abandon();
+      const { operations } = await ddl.count(image, 12, (db) => statement.run(db));
       expect(operations, statement.what).toBeGreaterThan(0);
       counts.push(`${statement.what}: ${operations}`);
       const after = model.clone();
       statement.apply(after);
       for (let n = 1; n <= operations; n++) {
         for (const policy of ['power-cut', 'torn-garbage', 'reorder', 'process-crash'] as const) {
-          const vfs = FaultVfs.fromImage(image, { seed: 100 + n });
-          const running = await openDb(vfs);
-          vfs.crashAtOperation(n, policy);
-          await statement.run(running).catch((error: unknown) => {
-            if (!vfs.crashed) throw error;
-          });
-          expect(vfs.crashed, `${statement.what} op ${n}`).toBe(true);
-          running.abandon();
-          const recovered = await openDb(FaultVfs.fromImage(vfs.crashImage(), { seed: 200 + n }));
+          const crash = await ddl.crash(image, 100 + n, { at: 'operation', n, policy }, (db) => statement.run(db));
+          const { engine: recovered } = await ddl.recover(crash.image, 200 + n);
           const where = `${statement.what}, crash at operation ${n}/${operations} (${policy})`;
           let landed = false;
           try {

@@ -7,13 +7,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Database, type DatabaseOptions } from '../../src/api/database.js';
+import type { Database, DatabaseOptions } from '../../src/api/database.js';
 import type { LockedError, MinnoError } from '../../src/errors.js';
 import { FaultVfs } from '../../src/vfs/fault-vfs.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 import { NodeVfs } from '../../src/vfs/node-vfs.js';
 import { HEARTBEAT_MS } from '../../src/vfs/node-directory-lock.js';
 import { LOCK_DIR_NAME, type Vfs } from '../../src/vfs/vfs.js';
+import { openTestDatabaseWith } from '../support/open.js';
 import { snapshotDir, useTempDir } from './dir-snapshot.js';
 
 const SCHEMA = {
@@ -28,9 +29,7 @@ const SCHEMA = {
 const tmpDir = useTempDir('lock');
 let caseNo = 0;
 
-function open(options: DatabaseOptions): Promise<Database> {
-  return Database.open({ background: 'manual', pageSize: 4096, redoLogBytes: 1 << 20, ...options });
-}
+const open = (options: DatabaseOptions): Promise<Database> => openTestDatabaseWith(options);
 
 async function refusal(options: DatabaseOptions): Promise<LockedError> {
   try {

@@ -11,10 +11,10 @@
  * engine, and a poisoned engine refuses reads with ERR_IO.
  */
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
+import type { Database } from '../../src/api/database.js';
 import { CorruptionError, IoError } from '../../src/errors.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { FaultVfs } from '../../src/vfs/fault-vfs.js';
+import { openTestDatabase, TEST_PAGE_SIZE as PAGE_SIZE } from '../support/open.js';
 
 interface Wide {
   [column: string]: number | string;
@@ -22,18 +22,7 @@ interface Wide {
   pad: string;
 }
 
-const PAGE_SIZE = 4096;
-
-function open(vfs: FaultVfs): Promise<Database> {
-  return Database.open({
-    vfs,
-    pageSize: PAGE_SIZE,
-    bufferPoolBytes: 64 * PAGE_SIZE,
-    redoLogBytes: 256 * 1024,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
-}
+const open = (vfs: FaultVfs): Promise<Database> => openTestDatabase(vfs, { poolPages: 64, redoLogBytes: 256 * 1024 });
 
 async function failWriteHalfway(): Promise<{ db: Database; vfs: FaultVfs; inserted: number }> {
   const first = new FaultVfs({ seed: 3 });

@@ -21,11 +21,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
+import type { Database } from '../../src/api/database.js';
 import type { Transaction } from '../../src/api/transaction.js';
 import type { IndexDef } from '../../src/rec/schema.js';
 import { ISOLATION_LEVELS } from '../../src/mvcc/trx.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 import type { Row } from '../../src/rec/row-format.js';
@@ -53,8 +52,8 @@ import {
   type TableModel,
   type ValueScale,
 } from './model.js';
+import { openTestDatabase } from '../support/open.js';
 
-const PAGE_SIZE = 4096;
 /**
  * A pool that holds the whole database. With a small one (64 frames) BUG-UNDO-KEY-VIEW (rollback
  * and purge read keys through views of undo pages the pool evicts mid-operation) breaks these
@@ -62,16 +61,7 @@ const PAGE_SIZE = 4096;
  */
 const POOL_PAGES = 96;
 
-function openDb(vfs: MemoryVfs): Promise<Database> {
-  return Database.open({
-    vfs,
-    pageSize: PAGE_SIZE,
-    bufferPoolBytes: POOL_PAGES * PAGE_SIZE,
-    redoLogBytes: 1 << 20,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
-}
+const openDb = (vfs: MemoryVfs): Promise<Database> => openTestDatabase(vfs, { poolPages: POOL_PAGES });
 
 /** The extra index each table may gain and lose during a run (DDL under the model). */
 const EXTRA_INDEX: Record<string, IndexDef> = {
@@ -695,15 +685,7 @@ describe('table API against the model', () => {
  * are fixed (each failed before its fix).
  */
 describe('engine bugs found by the model (regressions)', () => {
-  const small = (pages = 256) =>
-    Database.open({
-      vfs: new MemoryVfs(),
-      pageSize: PAGE_SIZE,
-      bufferPoolBytes: pages * PAGE_SIZE,
-      redoLogBytes: 4 << 20,
-      background: 'manual',
-      clock: new ManualClock(),
-    });
+  const small = (pages = 256) => openTestDatabase(new MemoryVfs(), { poolPages: pages, redoLogBytes: 4 << 20 });
   const people = {
     name: 'people',
     columns: [

@@ -12,11 +12,10 @@
  * tens of seconds.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
+import type { Database } from '../../src/api/database.js';
 import type { Transaction } from '../../src/api/transaction.js';
 import type { ColumnValue, JsonValue } from '../../src/rec/schema.js';
-import { ManualClock } from '../../src/util/clock.js';
-import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
+import { openTestDatabase } from '../support/open.js';
 
 const NOTES = {
   name: 'notes',
@@ -42,14 +41,7 @@ let db: Database;
 const open: Transaction[] = [];
 
 async function openDb(): Promise<Database> {
-  db = await Database.open({
-    vfs: new MemoryVfs(),
-    pageSize: 4096,
-    bufferPoolBytes: 256 * 4096,
-    redoLogBytes: 1 << 20,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
+  db = await openTestDatabase();
   await db.createTable(NOTES);
   return db;
 }

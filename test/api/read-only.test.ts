@@ -6,11 +6,12 @@
  */
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Database, type DatabaseOptions } from '../../src/api/database.js';
+import type { Database, DatabaseOptions } from '../../src/api/database.js';
 import type { ErrorCode, MinnoError } from '../../src/errors.js';
 import { FaultVfs } from '../../src/vfs/fault-vfs.js';
 import { NodeVfs } from '../../src/vfs/node-vfs.js';
 import type { DirectoryLockMode, OpenOptions, Vfs } from '../../src/vfs/vfs.js';
+import { openTestDatabaseWith } from '../support/open.js';
 import { snapshotDir, useTempDir } from './dir-snapshot.js';
 
 const SCHEMA = {
@@ -27,9 +28,7 @@ const ROWS = Array.from({ length: 300 }, (_, id) => ({ id, name: `person ${Strin
 const tmpDir = useTempDir('read-only');
 let caseNo = 0;
 
-function open(options: DatabaseOptions): Promise<Database> {
-  return Database.open({ background: 'manual', pageSize: 4096, redoLogBytes: 1 << 20, ...options });
-}
+const open = (options: DatabaseOptions): Promise<Database> => openTestDatabaseWith(options);
 
 async function populated(): Promise<string> {
   const dir = path.join(tmpDir(), `db-${++caseNo}`);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { openTestDatabase } from '../support/open.js';
 
 const schema = {
   name: 'accounts',
@@ -14,16 +13,7 @@ const schema = {
   indexes: [{ name: 'by_owner', columns: ['owner'] }],
 };
 
-async function open(vfs = new MemoryVfs()) {
-  return Database.open({
-    vfs,
-    pageSize: 4096,
-    bufferPoolBytes: 256 * 4096,
-    redoLogBytes: 1 << 20,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
-}
+const open = (vfs = new MemoryVfs()) => openTestDatabase(vfs);
 
 describe('Database smoke', () => {
   it('creates a table, writes, reads, scans, survives reopen and crash', async () => {

@@ -5,8 +5,9 @@
  * and `{ closed }`. While holding, it waits for a line "close" on stdin.
  */
 import { createInterface } from 'node:readline';
-import { Database } from '../../src/api/database.js';
+import type { Database } from '../../src/api/database.js';
 import type { LockedError } from '../../src/errors.js';
+import { openTestDatabaseWith } from '../support/open.js';
 
 export interface ChildPlan {
   readonly path: string;
@@ -22,13 +23,7 @@ const say = (event: Record<string, unknown>): void => void process.stdout.write(
 const plan = JSON.parse(process.argv[2]!) as ChildPlan;
 let db: Database;
 try {
-  db = await Database.open({
-    path: plan.path,
-    readOnly: plan.readOnly === true,
-    background: 'manual',
-    pageSize: 4096,
-    redoLogBytes: 1 << 20,
-  });
+  db = await openTestDatabaseWith({ path: plan.path, readOnly: plan.readOnly === true });
 } catch (error) {
   const locked = error as LockedError;
   say({ error: locked.code, pid: locked.pid, holderReadOnly: locked.holderReadOnly, message: locked.message });

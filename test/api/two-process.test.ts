@@ -10,11 +10,12 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Database, type DatabaseOptions } from '../../src/api/database.js';
+import type { Database, DatabaseOptions } from '../../src/api/database.js';
 import type { LockedError } from '../../src/errors.js';
 import { NodeVfs } from '../../src/vfs/node-vfs.js';
 import { LOCK_DIR_NAME } from '../../src/vfs/vfs.js';
 import type { ChildPlan } from './two-process-child.js';
+import { openTestDatabaseWith } from '../support/open.js';
 import { snapshotDir, useTempDir } from './dir-snapshot.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -102,7 +103,7 @@ let dir: string;
 const acknowledged = new Set<number>();
 
 function open(options: DatabaseOptions = {}): Promise<Database> {
-  return Database.open({ path: dir, background: 'manual', pageSize: 4096, redoLogBytes: 1 << 20, ...options });
+  return openTestDatabaseWith({ path: dir, ...options });
 }
 
 /** Opens read-write, checks that every acknowledged row is there and that the trees are sound. */

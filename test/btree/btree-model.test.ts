@@ -8,13 +8,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
-import { Storage } from '../../src/core/storage.js';
-import { ManualClock } from '../../src/util/clock.js';
+import type { Storage } from '../../src/core/storage.js';
 import { BTree, ENTRY_DELETE_MARK, type BTreeEntry } from '../../src/btree/btree.js';
 import type { ScanRange } from '../../src/btree/btree-cursor.js';
+import { openTestStorage } from '../support/open.js';
 
 const SPACE = 1;
-const PAGE_SIZE = 4096;
 /**
  * Keys: a long common prefix, then the id, then a tail whose length depends on the variant (each
  * variant's key is a prefix of the next one's). The common prefix makes separators long despite
@@ -44,16 +43,7 @@ function valueFor(seed: number, length: number): Uint8Array {
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
-function openStorage(vfs: MemoryVfs): Promise<Storage> {
-  return Storage.open({
-    vfs,
-    pageSize: PAGE_SIZE,
-    bufferPoolBytes: 256 * PAGE_SIZE,
-    redoLogBytes: 2 << 20,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
-}
+const openStorage = (vfs: MemoryVfs): Promise<Storage> => openTestStorage(vfs, { redoLogBytes: 2 << 20 });
 
 interface ModelEntry {
   readonly key: Uint8Array;

@@ -7,8 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
-import { Storage } from '../../src/core/storage.js';
-import { ManualClock } from '../../src/util/clock.js';
+import type { Storage } from '../../src/core/storage.js';
 import { BTree, ENTRY_DELETE_MARK, newEntryView } from '../../src/btree/btree.js';
 import { PAGE_N_ENTRIES, PAGE_GARBAGE, PAGE_SLOTS, slotAt } from '../../src/btree/index-page.js';
 import { FIL_NEXT, readU32 } from '../../src/page/page.js';
@@ -21,19 +20,12 @@ import {
   KeyTooLargeError,
   NotFoundError,
 } from '../../src/errors.js';
+import { openTestStorage } from '../support/open.js';
 
 const SPACE = 1;
 
-function open(vfs: MemoryVfs, poolPages = 512): Promise<Storage> {
-  return Storage.open({
-    vfs,
-    pageSize: 4096,
-    bufferPoolBytes: poolPages * 4096,
-    redoLogBytes: 2 << 20,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
-}
+const open = (vfs: MemoryVfs, poolPages = 512): Promise<Storage> =>
+  openTestStorage(vfs, { poolPages, redoLogBytes: 2 << 20 });
 
 async function newTree(poolPages?: number): Promise<{ vfs: MemoryVfs; storage: Storage; tree: BTree }> {
   const vfs = new MemoryVfs();

@@ -12,15 +12,12 @@
  * follows or after it: recovery must make durable what it builds on (recovery.ts RC2).
  */
 import { describe, expect, it } from 'vitest';
-import {
-  Storage,
-  openStorageWithTestSeams,
-  type StorageOptions,
-  type StorageTestSeams,
-} from '../../src/core/storage.js';
+import type { Storage, StorageTestSeams } from '../../src/core/storage.js';
 import { SimulatedCrashError } from '../../src/errors.js';
 import { readU64 } from '../../src/page/page.js';
-import { CRASH_POLICY_NAMES, FaultVfs, type CrashImage, type CrashPolicyName } from '../../src/vfs/fault-vfs.js';
+import { CRASH_POLICY_NAMES, type CrashImage, type FaultVfs } from '../../src/vfs/fault-vfs.js';
+import { CrashHarness, type CrashPoint } from '../support/crash-harness.js';
+import { openTestStorage } from '../support/open.js';
 import {
   PAGE_SIZE,
   planWorkload,
@@ -31,8 +28,6 @@ import {
   type PageRef,
   type WorkloadPlan,
 } from './mtr-workload.js';
-
-const options = storageOptions;
 
 /** Installs the WAL oracle: every page written to a tablespace is at or below the durable LSN. */
 function installWalOracle(vfs: FaultVfs, durableLsn: () => number): void {
@@ -46,24 +41,24 @@ function installWalOracle(vfs: FaultVfs, durableLsn: () => number): void {
   });
 }
 
-async function openWithOracle(
-  vfs: FaultVfs,
-  extra: Partial<StorageOptions> = {},
-  seams: StorageTestSeams = {},
-): Promise<Storage> {
-  let storage: Storage | undefined;
-  // During recovery every page comes from the synced log: the oracle starts once the log is open.
-  installWalOracle(vfs, () => (storage === undefined ? Number.MAX_SAFE_INTEGER : storage.log.durableLsn));
-  storage = await openStorageWithTestSeams(options(vfs, extra), seams);
-  return storage;
+/** The storage core under test, with the WAL oracle on every page write. */
+function harness(seams: StorageTestSeams = {}): CrashHarness<Storage> {
+  return new CrashHarness(async (vfs) => {
+    let storage: Storage | undefined;
+    // During recovery every page comes from the synced log: the oracle starts once the log is open.
+    installWalOracle(vfs, () => (storage === undefined ? Number.MAX_SAFE_INTEGER : storage.log.durableLsn));
+    storage = await openTestStorage(vfs, storageOptions(vfs), seams);
+    return storage;
+  });
 }
 
+const core = harness();
+
 async function baseImage(seed: number, pagesPerSpace: number): Promise<{ image: CrashImage; pages: PageRef[] }> {
-  const vfs = new FaultVfs({ seed });
-  const storage = await Storage.open(options(vfs));
-  const pages = setUpPages(storage, [1, 2], pagesPerSpace);
-  await storage.close();
-  return { image: vfs.durableImage(), pages };
+  const { image, built } = await core.baseImage<PageRef[]>(seed, (storage) =>
+    setUpPages(storage, [1, 2], pagesPerSpace),
+  );
+  return { image, pages: built };
 }
 
 interface CrashRun {
@@ -79,24 +74,19 @@ async function crashAndRecover(
   image: CrashImage,
   plan: WorkloadPlan,
   seed: number,
-  crash: (vfs: FaultVfs) => void,
-  policy: CrashPolicyName,
-  seams: StorageTestSeams = {},
+  point: CrashPoint,
+  subject = core,
 ): Promise<CrashRun> {
-  const vfs = FaultVfs.fromImage(image, { seed });
-  const storage = await openWithOracle(vfs, {}, seams);
-  crash(vfs);
   const progress = { acked: 0, committed: 0 };
-  try {
-    await runWorkload(storage, plan, progress);
-  } catch (error) {
-    if (!(error instanceof SimulatedCrashError) && !vfs.crashed) throw error;
-  }
-  const crashed = vfs.crashed;
-  const after = crashed ? vfs.crashImage() : vfs.crashNow(policy);
-  storage.abandon();
-  const reopened = FaultVfs.fromImage(after, { seed: seed + 1 });
-  const recovered = await openWithOracle(reopened, {}, seams);
+  // The caller checks `crashed` (without the doublewrite buffer the workload does fewer operations).
+  const { image: after, crashed } = await subject.crash(
+    image,
+    seed,
+    point,
+    (storage) => runWorkload(storage, plan, progress),
+    { mayFinishFirst: true },
+  );
+  const { engine: recovered } = await subject.recover(after, seed + 1);
   const k = verifyRecovered(recovered, plan, progress.acked, progress.committed);
   const restoredPages = recovered.recovery?.pagesRestoredFromDoublewrite ?? 0;
   recovered.pool.validate();
@@ -106,13 +96,10 @@ async function crashAndRecover(
 
 /** Mutating operations the workload performs with no crash. */
 async function countOperations(image: CrashImage, plan: WorkloadPlan, seed: number): Promise<number> {
-  const vfs = FaultVfs.fromImage(image, { seed });
-  const storage = await openWithOracle(vfs);
-  const before = vfs.mutatingOperations;
-  await runWorkload(storage, plan, { acked: 0, committed: 0 });
-  const count = vfs.mutatingOperations - before;
-  storage.abandon();
-  return count;
+  const { operations } = await core.count(image, seed, (storage) =>
+    runWorkload(storage, plan, { acked: 0, committed: 0 }),
+  );
+  return operations;
 }
 
 describe('storage core crash safety', () => {
@@ -127,7 +114,7 @@ describe('storage core crash safety', () => {
     const recoveredPrefixes = new Set<number>();
     for (const policy of CRASH_POLICY_NAMES) {
       for (let n = 1; n <= operations; n++) {
-        const run = await crashAndRecover(image, plan, seed + n, (vfs) => vfs.crashAtOperation(n, policy), policy);
+        const run = await crashAndRecover(image, plan, seed + n, { at: 'operation', n, policy });
         expect(run.crashed, `policy ${policy} op ${n} crashed`).toBe(true);
         recoveredPrefixes.add(run.recovered);
         restored += run.restoredPages;
@@ -148,7 +135,7 @@ describe('storage core crash safety', () => {
       const seed = 1000 + trial;
       const plan = planWorkload(seed, pages, 1200);
       const policy = CRASH_POLICY_NAMES[trial % CRASH_POLICY_NAMES.length]!;
-      const run = await crashAndRecover(image, plan, seed, (vfs) => vfs.crashAtRandom(4000, policy), policy);
+      const run = await crashAndRecover(image, plan, seed, { at: 'random', within: 4000, policy });
       if (run.committed > 900) wrapped = true;
       expect(run.recovered).toBeGreaterThanOrEqual(run.acked);
     }
@@ -162,24 +149,24 @@ describe('storage core crash safety', () => {
     const plan = planWorkload(seed, pages, 40, false);
     // A kill -9 with work to recover: no page flushed, the log's tail handed to the OS but not
     // synced, so it is only in the page cache that outlives the process.
-    const vfs = FaultVfs.fromImage(image, { seed });
-    const storage = await openWithOracle(vfs);
     const progress = { acked: 0, committed: 0 };
-    await runWorkload(storage, plan, progress);
-    storage.log.write();
-    expect(storage.log.durableLsn).toBeLessThan(storage.log.writtenLsn);
-    const crashed = vfs.crashNow('process-crash');
-    storage.abandon();
+    const { image: crashed } = await core.crash(
+      image,
+      seed,
+      { at: 'end', policy: 'process-crash' },
+      async (storage) => {
+        await runWorkload(storage, plan, progress);
+        storage.log.write();
+        expect(storage.log.durableLsn).toBeLessThan(storage.log.writtenLsn);
+      },
+    );
 
     // Reference: one clean recovery finds everything, the unsynced tail included.
-    const reference = await openWithOracle(FaultVfs.fromImage(crashed, { seed }));
+    const { engine: reference } = await core.recover(crashed, seed);
     expect(verifyRecovered(reference, plan, progress.committed, progress.committed)).toBe(progress.committed);
     await reference.close();
 
-    const probe = FaultVfs.fromImage(crashed, { seed });
-    const before = probe.mutatingOperations;
-    (await openWithOracle(probe)).abandon();
-    const recoveryOperations = probe.mutatingOperations - before;
+    const { operations: recoveryOperations } = await core.count(crashed, seed, () => undefined, { includeOpen: true });
     expect(recoveryOperations).toBeGreaterThan(5);
 
     // A crash at every operation of recovery, then recovery again. Once recovery has synced the log
@@ -189,13 +176,14 @@ describe('storage core crash safety', () => {
     let pagesWrittenBeforeCrash = 0;
     for (const policy of ['power-cut', 'torn-garbage', 'reorder', 'process-crash'] as const) {
       for (let n = 1; n <= recoveryOperations; n++) {
-        const first = FaultVfs.fromImage(crashed, { seed: n });
-        first.crashAtOperation(n, policy);
-        await expect(openWithOracle(first)).rejects.toBeInstanceOf(SimulatedCrashError);
-        const trace = first.trace();
+        const first = await core.crash(crashed, n, { at: 'operation', n, policy }, () => undefined, {
+          includeOpen: true,
+        });
+        expect(first.error).toBeInstanceOf(SimulatedCrashError);
+        const trace = first.vfs.trace();
         const logSynced = trace.some((entry) => entry.op === 'datasync' && entry.path === 'redo.log');
         if (trace.some((entry) => entry.op === 'write' && entry.path.startsWith('space-'))) pagesWrittenBeforeCrash++;
-        const second = await openWithOracle(FaultVfs.fromImage(first.crashImage(), { seed: n + 1 }));
+        const { engine: second } = await core.recover(first.image, n + 1);
         const k = verifyRecovered(second, plan, progress.acked, progress.committed);
         if (logSynced || policy === 'process-crash')
           expect(k, `${policy} at recovery operation ${n}`).toBe(progress.committed);
@@ -214,21 +202,13 @@ describe('storage core crash safety', () => {
     const plan = planWorkload(seed, pages, 30);
     const operations = await countOperations(image, plan, seed);
     for (let n = 1; n <= operations; n++) {
-      const vfs = FaultVfs.fromImage(image, { seed: n });
-      const storage = await openWithOracle(vfs);
-      vfs.crashAtOperation(n, 'process-crash');
       const progress = { acked: 0, committed: 0 };
-      await runWorkload(storage, plan, progress).catch((error: unknown) => {
-        if (!vfs.crashed) throw error;
-      });
-      expect(vfs.crashed, `operation ${n}`).toBe(true);
-      storage.abandon();
-      const recoveredVfs = FaultVfs.fromImage(vfs.crashImage(), { seed: n + 1 });
-      const recovered = await openWithOracle(recoveredVfs);
-      verifyRecovered(recovered, plan, progress.acked, progress.committed);
-      const afterPowerCut = recoveredVfs.crashNow('power-cut');
-      recovered.abandon();
-      const again = await openWithOracle(FaultVfs.fromImage(afterPowerCut, { seed: n + 2 }));
+      const { image: killed } = await core.crash(image, n, { at: 'operation', n, policy: 'process-crash' }, (storage) =>
+        runWorkload(storage, plan, progress),
+      );
+      const recovered = await core.recover(killed, n + 1);
+      verifyRecovered(recovered.engine, plan, progress.acked, progress.committed);
+      const { engine: again } = await core.powerCut(recovered, n + 2);
       verifyRecovered(again, plan, progress.acked, progress.committed);
       await again.close();
     }
@@ -240,25 +220,14 @@ describe('storage core crash safety', () => {
       storage.dropSpace(2);
       storage.createSpace(3);
     };
-    const probe = FaultVfs.fromImage(image, { seed: 1 });
-    const probeStorage = await openWithOracle(probe);
-    const before = probe.mutatingOperations;
-    ddl(probeStorage);
-    const operations = probe.mutatingOperations - before;
-    probeStorage.abandon();
+    const { operations } = await core.count(image, 1, ddl);
     for (let n = 1; n <= operations; n++) {
-      const vfs = FaultVfs.fromImage(image, { seed: n });
-      const storage = await openWithOracle(vfs);
-      vfs.crashAtOperation(n, 'process-crash');
-      expect(() => ddl(storage)).toThrow(SimulatedCrashError);
-      storage.abandon();
-      const recoveredVfs = FaultVfs.fromImage(vfs.crashImage(), { seed: n + 1 });
-      const recovered = await openWithOracle(recoveredVfs);
-      const seen = [2, 3].map((id) => recovered.spaces.exists(id));
-      expect(recoveredVfs.unsyncedEntries(), `operation ${n}: recovery leaves no entry unsynced`).toEqual([]);
-      const afterPowerCut = recoveredVfs.crashNow('power-cut');
-      recovered.abandon();
-      const again = await openWithOracle(FaultVfs.fromImage(afterPowerCut, { seed: n + 2 }));
+      const killed = await core.crash(image, n, { at: 'operation', n, policy: 'process-crash' }, ddl);
+      expect(killed.error, `operation ${n}: the DDL statement died of the crash`).toBeInstanceOf(SimulatedCrashError);
+      const recovered = await core.recover(killed.image, n + 1);
+      const seen = [2, 3].map((id) => recovered.engine.spaces.exists(id));
+      expect(recovered.vfs.unsyncedEntries(), `operation ${n}: recovery leaves no entry unsynced`).toEqual([]);
+      const { engine: again } = await core.powerCut(recovered, n + 2);
       expect(
         [2, 3].map((id) => again.spaces.exists(id)),
         `operation ${n}: the power cut undid no DDL recovery saw`,
@@ -268,8 +237,8 @@ describe('storage core crash safety', () => {
   });
 
   it('IDEMPOTENT: a record older than its page is not applied again (a MOVE would copy newer bytes)', async () => {
-    const vfs = new FaultVfs({ seed: 3 });
-    const storage = await openWithOracle(vfs);
+    const run = await core.start(3);
+    const storage = run.engine;
     const [page] = setUpPages(storage, [1], 1);
     const { spaceId, pageNo } = page!;
     const edit = async (change: (bytes: Uint8Array, mtr: ReturnType<Storage['startMtr']>) => void): Promise<void> => {
@@ -285,9 +254,7 @@ describe('storage core crash safety', () => {
     await edit((bytes, mtr) => mtr.move(bytes, B, A, 16)); // B := A (0xaa)
     await edit((bytes, mtr) => mtr.write(bytes, A, new Uint8Array(16).fill(0xbb)));
     storage.pool.flushAll(); // the page on disk is newer than both records; the log still has them
-    const image = vfs.crashNow('power-cut');
-    storage.abandon();
-    const recovered = await openWithOracle(FaultVfs.fromImage(image, { seed: 4 }));
+    const { engine: recovered } = await core.recover(core.die(run, 'power-cut'), 4);
     expect(recovered.recovery!.groups).toBe(2);
     expect(recovered.recovery!.pagesApplied).toBe(1);
     const mtr = recovered.startMtr();
@@ -303,13 +270,12 @@ describe('storage core crash safety', () => {
     const { image, pages } = await baseImage(seed, 6);
     const plan = planWorkload(seed, pages, 30);
     const operations = await countOperations(image, plan, seed);
+    const withoutDoublewrite = harness({ disableDoublewrite: true });
     let corruptions = 0;
     for (const policy of ['torn-garbage', 'torn-zeros'] as const) {
       for (let n = 1; n <= operations; n++) {
         try {
-          await crashAndRecover(image, plan, seed + n, (vfs) => vfs.crashAtOperation(n, policy), policy, {
-            disableDoublewrite: true,
-          });
+          await crashAndRecover(image, plan, seed + n, { at: 'operation', n, policy }, withoutDoublewrite);
         } catch (error) {
           // Reported, never returned as data: the error names the tablespace file and page.
           expect((error as { code?: string }).code).toBe('ERR_CORRUPTION');

@@ -10,16 +10,17 @@
  * came back.
  */
 import { describe, expect, it } from 'vitest';
-import { Storage, type StorageOptions } from '../../src/core/storage.js';
+import { Storage } from '../../src/core/storage.js';
 import { FIL_HEADER_BYTES, readU32 } from '../../src/page/page.js';
 import type { Durability } from '../../src/redo/redo-log.js';
 import { RandomSource } from '../../src/util/random.js';
-import { FaultVfs, SteppedSyncScheduler, type CrashImage } from '../../src/vfs/fault-vfs.js';
+import type { CrashImage, FaultVfs, SteppedSyncScheduler } from '../../src/vfs/fault-vfs.js';
+import { CrashHarness } from '../support/crash-harness.js';
 import { setUpPages, storageOptions, type PageRef } from './mtr-workload.js';
 
-const options = (vfs: FaultVfs): StorageOptions => storageOptions(vfs);
-
 const eventLoopTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const openStorage = (vfs: FaultVfs): Promise<Storage> => Storage.open(storageOptions(vfs));
 
 /** A database on a FaultVfs whose async syncs take `stepsMin..stepsMax` scheduler steps. */
 async function slowDisk(
@@ -27,11 +28,13 @@ async function slowDisk(
   stepsMin: number,
   stepsMax: number,
 ): Promise<{ vfs: FaultVfs; storage: Storage; scheduler: SteppedSyncScheduler; page: PageRef }> {
-  const scheduler = new SteppedSyncScheduler();
-  const vfs = new FaultVfs({ seed, asyncSyncs: { scheduler, stepsMin, stepsMax } });
-  const storage = await Storage.open(options(vfs));
+  const {
+    engine: storage,
+    vfs,
+    syncs,
+  } = await new CrashHarness(openStorage, { slowSyncs: { stepsMin, stepsMax } }).start(seed);
   const [page] = setUpPages(storage, [1], 1);
-  return { vfs, storage, scheduler, page: page! };
+  return { vfs, storage, scheduler: syncs!, page: page! };
 }
 
 /** Commit `id`: one mtr writing `id` into the page's first word. Returns the commit's promise. */
@@ -43,7 +46,7 @@ function commit(storage: Storage, page: PageRef, id: number, durability: Durabil
 
 /** The id of the last commit a recovery of `image` finds. */
 async function recoveredId(image: CrashImage, page: PageRef): Promise<number> {
-  const storage = await Storage.open(options(FaultVfs.fromImage(image, { seed: 99 })));
+  const { engine: storage } = await new CrashHarness(openStorage).recover(image, 99);
   const mtr = storage.startMtr();
   const id = readU32(mtr.getPage(page.spaceId, page.pageNo), FIL_HEADER_BYTES);
   mtr.commit();

@@ -14,6 +14,7 @@ import { LogReader, scanGroups } from '../../src/redo/log-reader.js';
 import { GroupCheck, checkGroup } from '../../src/redo/redo-record.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { FaultVfs, type CrashImage } from '../../src/vfs/fault-vfs.js';
+import { CrashHarness } from '../support/crash-harness.js';
 import {
   LOG_CAPACITY,
   PAGE_SIZE,
@@ -36,23 +37,21 @@ function withFile(image: CrashImage, path: string, bytes: Uint8Array): CrashImag
   return { files, directories: image.directories };
 }
 
+const core = new CrashHarness((vfs) => Storage.open(options(vfs)));
+
 /** A crash image whose log holds `mtrs` unflushed groups after its checkpoint. */
 async function imageWithRedo(
   seed: number,
   mtrs: number,
 ): Promise<{ image: CrashImage; plan: WorkloadPlan; pages: PageRef[]; checkpointLsn: number }> {
-  const vfs = new FaultVfs({ seed });
-  const setup = await Storage.open(options(vfs));
-  const pages = setUpPages(setup, [1], 4);
-  await setup.close();
-  const work = FaultVfs.fromImage(vfs.durableImage(), { seed });
-  const storage = await Storage.open(options(work));
-  const checkpointLsn = storage.log.checkpointLsn;
+  const { image: base, built: pages } = await core.baseImage<PageRef[]>(seed, (setup) => setUpPages(setup, [1], 4));
   const plan = planWorkload(seed, pages, mtrs, false);
-  await runWorkload(storage, plan, { acked: 0, committed: 0 });
-  storage.log.flushUpTo(storage.log.currentLsn);
-  const image = work.crashNow('power-cut');
-  storage.abandon();
+  let checkpointLsn = 0;
+  const { image } = await core.crash(base, seed, { at: 'end', policy: 'power-cut' }, async (storage) => {
+    checkpointLsn = storage.log.checkpointLsn;
+    await runWorkload(storage, plan, { acked: 0, committed: 0 });
+    storage.log.flushUpTo(storage.log.currentLsn);
+  });
   return { image, plan, pages, checkpointLsn };
 }
 
@@ -385,18 +384,16 @@ describe('durability levels and the sync audit', () => {
     policy: 'power-cut' | 'process-crash',
   ): Promise<number> {
     const clock = new ManualClock();
-    const vfs = new FaultVfs({ seed: 1 });
-    const storage = await Storage.open(options(vfs, { background: 'auto', clock }));
-    const pages = setUpPages(storage, [1], 1);
+    const timed = new CrashHarness((vfs) => Storage.open(options(vfs, { background: 'auto', clock })));
+    const run = await timed.start(1);
+    const pages = setUpPages(run.engine, [1], 1);
     for (let i = 1; i <= 10; i++) {
-      const mtr = storage.startMtr();
+      const mtr = run.engine.startMtr();
       mtr.writeU32(mtr.getPage(1, pages[0]!.pageNo), FIL_HEADER_BYTES, i);
-      await storage.commitDurable(mtr.commit(), durability);
+      await run.engine.commitDurable(mtr.commit(), durability);
     }
     clock.advance(clockAdvanceMs);
-    const image = vfs.crashNow(policy);
-    storage.abandon();
-    const recovered = await Storage.open(options(FaultVfs.fromImage(image, { seed: 2 })));
+    const { engine: recovered } = await core.recover(timed.die(run, policy), 2);
     const mtr = recovered.startMtr();
     const value = readU32(mtr.getPage(1, pages[0]!.pageNo), FIL_HEADER_BYTES);
     mtr.commit();

@@ -13,27 +13,18 @@
  */
 import { expect } from 'vitest';
 import type { Storage, StorageOptions } from '../../src/core/storage.js';
-import { ManualClock } from '../../src/util/clock.js';
 import type { Vfs } from '../../src/vfs/vfs.js';
 import { FIL_HEADER_BYTES, PageType, readU32 } from '../../src/page/page.js';
 import { allocatePage } from '../../src/page/space-allocator.js';
 import { RandomSource } from '../../src/util/random.js';
+import { testStorageOptions } from '../support/open.js';
 
 export const PAGE_SIZE = 4096;
 export const LOG_CAPACITY = 256 * 1024;
 
 /** The small database the core tests run: 4 KiB pages, 64 frames, a 256 KiB log, background work stepped by hand. */
 export function storageOptions(vfs: Vfs, extra: Partial<StorageOptions> = {}): StorageOptions {
-  return {
-    vfs,
-    pageSize: PAGE_SIZE,
-    bufferPoolBytes: 64 * PAGE_SIZE,
-    redoLogBytes: LOG_CAPACITY,
-    flushBatchPages: 8,
-    background: 'manual',
-    clock: new ManualClock(),
-    ...extra,
-  };
+  return testStorageOptions(vfs, { poolPages: 64, redoLogBytes: LOG_CAPACITY, flushBatchPages: 8, ...extra });
 }
 
 export const SLOTS = 8;

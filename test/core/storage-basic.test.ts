@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
-import { Storage } from '../../src/core/storage.js';
 import { allocatePage } from '../../src/page/space-allocator.js';
 import { PageType, FIL_HEADER_BYTES, readU32 } from '../../src/page/page.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { openTestStorage } from '../support/open.js';
 
 const KiB = 1024;
 
-async function openMemory(vfs: MemoryVfs) {
-  return Storage.open({
-    vfs,
-    pageSize: 4096,
-    bufferPoolBytes: 64 * 4096,
-    redoLogBytes: 512 * KiB,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
-}
+const openMemory = (vfs: MemoryVfs) => openTestStorage(vfs, { poolPages: 64, redoLogBytes: 512 * KiB });
 
 describe('Storage basics', () => {
   it('creates a database, writes pages through mtrs, and reads them back after a clean reopen', async () => {

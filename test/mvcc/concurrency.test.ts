@@ -24,14 +24,14 @@
  * reader is closed purge empties the history list.
  */
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
+import type { Database } from '../../src/api/database.js';
 import type { Transaction } from '../../src/api/transaction.js';
 import type { TableSchema } from '../../src/rec/schema.js';
 import type { Durability } from '../../src/redo/redo-log.js';
 import type { IsolationLevel } from '../../src/mvcc/trx.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
+import { openTestDatabase } from '../support/open.js';
 
 interface Account {
   [column: string]: number;
@@ -302,15 +302,7 @@ class Workload {
 }
 
 async function openBank(): Promise<Database> {
-  const db = await Database.open({
-    vfs: new MemoryVfs(),
-    pageSize: 4096,
-    bufferPoolBytes: 256 * 4096,
-    redoLogBytes: 4 << 20,
-    background: 'manual',
-    durability: 'none',
-    clock: new ManualClock(),
-  });
+  const db = await openTestDatabase(new MemoryVfs(), { redoLogBytes: 4 << 20, durability: 'none' });
   await db.createTable(SCHEMA);
   const rows: Account[] = [];
   for (let id = 1; id <= ACCOUNTS; id++) rows.push({ id, balance: INITIAL_BALANCE });

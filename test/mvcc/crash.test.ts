@@ -1,5 +1,5 @@
 /**
- * Crash tests of the transactional layer, in the recipe of STYLE.md (test/support/crash-recipe.ts):
+ * Crash tests of the transactional layer, in the recipe of STYLE.md (and of test/core/crash.test.ts):
  * a workload runs on the fault VFS and is crashed at every write and sync under several policies;
  * the database is recovered, the transactions recovery found active are rolled back in the
  * background (`runBackgroundWork`), and what is there is compared with a model.
@@ -20,13 +20,19 @@
  * `check()` passes, purge empties the history list, and the database takes new writes.
  */
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
+import type { Database } from '../../src/api/database.js';
 import type { TableSchema } from '../../src/rec/schema.js';
-import { SimulatedCrashError } from '../../src/errors.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
-import { FaultVfs, type CrashImage } from '../../src/vfs/fault-vfs.js';
-import { crashAtEveryPoint } from '../support/crash-recipe.js';
+import type { CrashImage } from '../../src/vfs/fault-vfs.js';
+import {
+  CrashHarness,
+  type CrashPoint,
+  describePoint,
+  EVERY_WRITE_AND_SYNC,
+  everyPoint,
+  pointsOf,
+} from '../support/crash-harness.js';
+import { openTestDatabase } from '../support/open.js';
 
 interface Account {
   [column: string]: number | string;
@@ -57,28 +63,23 @@ function stateOf(rows: Iterable<Account>): State {
     .join('|');
 }
 
-function open(vfs: FaultVfs): Promise<Database> {
-  return Database.open({
-    vfs,
-    pageSize: 4096,
-    bufferPoolBytes: 64 * 4096, // the smallest pool: evictions write pages during the workload
+const transactions = new CrashHarness((vfs) =>
+  openTestDatabase(vfs, {
+    poolPages: 64, // the smallest pool: evictions write pages during the workload
     redoLogBytes: 256 * 1024, // the smallest log: a 32 KiB log buffer, written several times per step
-    background: 'manual',
     durability: 'full',
-    clock: new ManualClock(),
-  });
-}
+  }),
+);
 
 async function baseImage(): Promise<{ image: CrashImage; initial: Map<number, Account> }> {
-  const vfs = new FaultVfs({ seed: 1 });
-  const db = await open(vfs);
-  await db.createTable(SCHEMA);
   const initial = new Map<number, Account>();
   for (let id = 1; id <= ROWS; id++) initial.set(id, { id, balance: 1000 + id, note: `row ${id}` });
-  await db.table<Account>('accounts').insertMany(initial.values());
-  db.purge();
-  await db.close();
-  return { image: vfs.durableImage(), initial };
+  const { image } = await transactions.baseImage(1, async (db) => {
+    await db.createTable(SCHEMA);
+    await db.table<Account>('accounts').insertMany(initial.values());
+    db.purge();
+  });
+  return { image, initial };
 }
 
 /** What the workload saw: the committed states in commit order, and how many commits settled. */
@@ -209,7 +210,7 @@ async function runWorkload(
 
 /** Recovers `image` and checks it against the model; returns k, the commits it holds. */
 async function recoverAndVerify(image: CrashImage, seed: number, progress: Progress, what: string): Promise<number> {
-  const db = await open(FaultVfs.fromImage(image, { seed }));
+  const { engine: db } = await transactions.recover(image, seed);
   const t = db.table<Account>('accounts');
   // Before the background rollback: the recovered transactions are active, so invisible.
   const before = stateOf(t.scan());
@@ -236,57 +237,59 @@ async function recoverAndVerify(image: CrashImage, seed: number, progress: Progr
   return k;
 }
 
+/** The table as the workload starts: the base image's rows. */
+function initialState(db: Database): State {
+  return stateOf(db.table<Account>('accounts').scan());
+}
+
 describe('transactions under crashes', () => {
   it('recovers committed transactions whole and drops the rest, crashing at every write and sync', async () => {
     const { image, initial } = await baseImage();
 
     // Count the workload's mutating operations.
-    const probe = FaultVfs.fromImage(image, { seed: 2 });
-    const probeDb = await open(probe);
-    const start = probe.mutatingOperations;
-    const syncStart = probe.syncOperations;
     const clean: Progress = { states: [], acked: 0 };
-    clean.states.push(stateOf(probeDb.table<Account>('accounts').scan()));
     const marks = new Map<string, number>();
-    await runWorkload(probeDb, initial, clean, (step) => marks.set(step, probe.mutatingOperations - start));
-    const operations = probe.mutatingOperations - start;
-    const syncs = probe.syncOperations - syncStart;
-    const endImage = probe.crashNow('process-crash');
-    probeDb.abandon();
+    const counts = await transactions.count(
+      image,
+      2,
+      async (db, run) => {
+        const start = run.vfs.mutatingOperations;
+        clean.states.push(initialState(db));
+        await runWorkload(db, initial, clean, (step) => marks.set(step, run.vfs.mutatingOperations - start));
+      },
+      { crashAtEnd: 'process-crash' },
+    );
+    const { operations } = counts;
     expect(operations).toBeGreaterThan(40);
     // Crash points fall inside the rollback and inside purge, not only between them.
     expect(marks.get('rollback done')! - marks.get('rollback')!).toBeGreaterThan(5);
     expect(marks.get('purge done')! - marks.get('purge')!).toBeGreaterThan(5);
     expect(clean.acked).toBe(9);
-    expect(await recoverAndVerify(endImage, 3, clean, 'end of the workload')).toBe(9);
+    expect(await recoverAndVerify(counts.image!, 3, clean, 'end of the workload')).toBe(9);
 
-    const reached = new Set<number>();
-    const runs = await crashAtEveryPoint(
-      {
-        image,
-        open,
-        progress: (db): Progress => ({ states: [stateOf(db.table<Account>('accounts').scan())], acked: 0 }),
-        workload: (db, progress) => runWorkload(db, initial, progress),
-        verify: async (crashed, progress, what, seed) => {
-          reached.add(await recoverAndVerify(crashed, seed, progress, what));
-        },
-      },
-      { operations, syncs },
-    );
-    expect(runs).toBeGreaterThan(operations);
+    const reached = await transactions.crashAtEach(image, pointsOf(EVERY_WRITE_AND_SYNC, counts), {
+      progress: (db): Progress => ({ states: [initialState(db)], acked: 0 }),
+      workload: (db, progress) => runWorkload(db, initial, progress),
+      verify: recoverAndVerify,
+    });
+    expect(reached.length).toBeGreaterThan(operations);
     // The crash points reached many different committed prefixes.
-    expect(reached.size).toBeGreaterThan(8);
+    expect(new Set(reached).size).toBeGreaterThan(8);
   }, 120_000);
 
   it('recovers again when the background rollback and purge after recovery crash', async () => {
     const { image, initial } = await baseImage();
     // Crash at the end of the workload with the in-flight transactions active and a history to purge.
-    const vfs = FaultVfs.fromImage(image, { seed: 5 });
-    const db = await open(vfs);
-    const progress: Progress = { states: [stateOf(db.table<Account>('accounts').scan())], acked: 0 };
-    await runWorkload(db, initial, progress);
-    const crashed = vfs.crashNow('process-crash');
-    db.abandon();
+    const progress: Progress = { states: [], acked: 0 };
+    const { image: crashed } = await transactions.crash(
+      image,
+      5,
+      { at: 'end', policy: 'process-crash' },
+      async (db) => {
+        progress.states.push(initialState(db));
+        await runWorkload(db, initial, progress);
+      },
+    );
 
     // The operations of recovery, the background rollback, purge and a page flush.
     const afterRecovery = async (target: Database): Promise<void> => {
@@ -294,54 +297,32 @@ describe('transactions under crashes', () => {
       target.purge();
       target.storage.backgroundStep();
     };
-    const probe = FaultVfs.fromImage(crashed, { seed: 6 });
-    const before = probe.mutatingOperations;
-    const probeDb = await open(probe);
-    await afterRecovery(probeDb);
-    const operations = probe.mutatingOperations - before;
-    probeDb.abandon();
+    const { operations } = await transactions.count(crashed, 6, afterRecovery, { includeOpen: true });
     expect(operations).toBeGreaterThan(5);
 
-    for (const policy of ['process-crash', 'power-cut'] as const) {
-      for (let n = 1; n <= operations; n++) {
-        const first = FaultVfs.fromImage(crashed, { seed: n });
-        first.crashAtOperation(n, policy);
-        try {
-          await afterRecovery(await open(first));
-        } catch (error) {
-          if (!(error instanceof SimulatedCrashError) && !first.crashed) throw error;
-        }
-        expect(first.crashed, `${policy} op ${n} crashed`).toBe(true);
-        expect(await recoverAndVerify(first.crashImage(), n + 1, progress, `recovery crashed: ${policy} op ${n}`)).toBe(
-          progress.acked,
-        );
-      }
+    for (const point of everyPoint(['process-crash', 'power-cut'], 'operation', operations)) {
+      const n = point.at === 'operation' ? point.n : 0;
+      const first = await transactions.crash(crashed, n, point, afterRecovery, { includeOpen: true });
+      expect(await recoverAndVerify(first.image, n + 1, progress, `recovery crashed: ${describePoint(point)}`)).toBe(
+        progress.acked,
+      );
     }
   }, 120_000);
 
   it('recovers when purge crashes at each of its slices', async () => {
     const { image, initial } = await baseImage();
     // How many purge slices the workload runs.
-    const probe = FaultVfs.fromImage(image, { seed: 8 });
-    const probeDb = await open(probe);
-    const before = probe.eventCounts()['purge-step'];
-    await runWorkload(probeDb, initial, { states: [], acked: 0 });
-    const slices = probe.eventCounts()['purge-step'] - before;
-    probeDb.abandon();
+    const { events } = await transactions.count(image, 8, (db) => runWorkload(db, initial, { states: [], acked: 0 }));
+    const slices = events['purge-step'];
     expect(slices).toBeGreaterThan(3);
     for (let k = 1; k <= slices; k++) {
-      const vfs = FaultVfs.fromImage(image, { seed: 20 + k });
-      const db = await open(vfs);
-      const progress: Progress = { states: [stateOf(db.table<Account>('accounts').scan())], acked: 0 };
-      vfs.crashAtEvent('purge-step', k, 'process-crash');
-      try {
+      const progress: Progress = { states: [], acked: 0 };
+      const point: CrashPoint = { at: 'event', event: 'purge-step', n: k, policy: 'process-crash' };
+      const { image: after } = await transactions.crash(image, 20 + k, point, async (db) => {
+        progress.states.push(initialState(db));
         await runWorkload(db, initial, progress);
-      } catch (error) {
-        if (!(error instanceof SimulatedCrashError)) throw error;
-      }
-      expect(vfs.crashed, `purge step ${k}`).toBe(true);
-      db.abandon();
-      await recoverAndVerify(vfs.crashImage(), k, progress, `purge step ${k}`);
+      });
+      await recoverAndVerify(after, k, progress, `purge step ${k}`);
     }
   }, 120_000);
 });

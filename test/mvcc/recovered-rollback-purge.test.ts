@@ -24,10 +24,10 @@
  * history unpurged, then a delete in flight at the crash.
  */
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
+import type { Database } from '../../src/api/database.js';
 import type { TableSchema } from '../../src/rec/schema.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { FaultVfs } from '../../src/vfs/fault-vfs.js';
+import { openTestDatabase } from '../support/open.js';
 
 interface Account {
   [column: string]: number;
@@ -45,17 +45,8 @@ const ACCOUNTS: TableSchema = {
   indexes: [{ name: 'by_balance', columns: ['balance'] }],
 };
 
-function open(vfs: FaultVfs): Promise<Database> {
-  return Database.open({
-    vfs,
-    pageSize: 4096,
-    bufferPoolBytes: 64 * 4096,
-    redoLogBytes: 256 * 1024,
-    background: 'manual',
-    durability: 'full',
-    clock: new ManualClock(),
-  });
-}
+const open = (vfs: FaultVfs): Promise<Database> =>
+  openTestDatabase(vfs, { poolPages: 64, redoLogBytes: 256 * 1024, durability: 'full' });
 
 /** Builds the image: A and B committed, T's delete in flight and in the durable log. */
 async function crashedWithDeleteInFlight(): Promise<FaultVfs> {

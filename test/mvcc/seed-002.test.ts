@@ -28,12 +28,12 @@
  * reports as ERR_CORRUPTION.
  */
 import { describe, expect, it } from 'vitest';
-import { type Database, openDatabaseWithTestSeams, type DatabaseTestSeams } from '../../src/api/database.js';
+import type { Database, DatabaseTestSeams } from '../../src/api/database.js';
 import type { TableSchema } from '../../src/rec/schema.js';
 import type { ReadView } from '../../src/mvcc/read-view.js';
 import type { TrxSystem } from '../../src/mvcc/trx-system.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
+import { openTestDatabase } from '../support/open.js';
 
 interface T1Row {
   [column: string]: number;
@@ -55,18 +55,7 @@ const T1: TableSchema = {
 };
 
 async function open(seams: DatabaseTestSeams = {}): Promise<Database> {
-  const db = await openDatabaseWithTestSeams(
-    {
-      vfs: new MemoryVfs(),
-      pageSize: 4096,
-      bufferPoolBytes: 256 * 4096,
-      redoLogBytes: 1 << 20,
-      background: 'manual',
-      durability: 'none',
-      clock: new ManualClock(),
-    },
-    seams,
-  );
+  const db = await openTestDatabase(new MemoryVfs(), { durability: 'none' }, seams);
   await db.createTable(T1);
   await db.table<T1Row>('t1').insertMany([
     { id: 1, c1: 1, c2: 1 },

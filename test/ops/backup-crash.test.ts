@@ -8,25 +8,16 @@
  * for a complete one. A crash of the source during the backup leaves no marker either.
  */
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
+import type { Database } from '../../src/api/database.js';
 import type { MinnoError } from '../../src/errors.js';
 import { restoreBackup } from '../../src/ops/restore.js';
 import { verifyBackup } from '../../src/ops/verify.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { FaultVfs, type CrashImage } from '../../src/vfs/fault-vfs.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
+import { openTestDatabase } from '../support/open.js';
 import { LedgerWorkload, expectRows } from './backup-workload.js';
 
-function openDb(vfs: FaultVfs): Promise<Database> {
-  return Database.open({
-    vfs,
-    pageSize: 4096,
-    bufferPoolBytes: 96 * 4096,
-    redoLogBytes: 1 << 20,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
-}
+const openDb = (vfs: FaultVfs): Promise<Database> => openTestDatabase(vfs, { poolPages: 96 });
 
 async function sourceImage(): Promise<CrashImage> {
   const vfs = new FaultVfs({ seed: 11 });
@@ -93,7 +84,7 @@ describe('a crash during a backup', () => {
           // The marker landed before the crash: the backup is whole and exact.
           const { readManifest } = await import('../../src/core/backup-format.js');
           const endLsn = readManifest(after)!.endLsn;
-          const db = await Database.open({ vfs: restored, background: 'manual' });
+          const db = await openTestDatabase(restored);
           expectRows(db, run.work.expectedAt(endLsn));
           await db.close();
           completeAfterCrash++;
@@ -151,7 +142,7 @@ describe('incremental backups', () => {
     const target = new MemoryVfs();
     const restored = await restoreBackup(full, target, { incrementals: [inc1, inc2] });
     expect(restored.endLsn).toBe(third.endLsn);
-    const reopened = await Database.open({ vfs: target, background: 'manual' });
+    const reopened = await openTestDatabase(target);
     expectRows(reopened, work.expectedAt(third.endLsn));
     await reopened.close();
 

@@ -8,16 +8,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Database, type DatabaseTestSeams, openDatabaseWithTestSeams } from '../../src/api/database.js';
+import { Database, type DatabaseTestSeams } from '../../src/api/database.js';
 import type { BackupProgress } from '../../src/core/hot-backup.js';
 import { restoreBackup } from '../../src/ops/restore.js';
 import { verifyBackup } from '../../src/ops/verify.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { FaultVfs } from '../../src/vfs/fault-vfs.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 import { NodeVfs } from '../../src/vfs/node-vfs.js';
 import { LedgerWorkload, expectRows } from './backup-workload.js';
 import { LOG_FILE, RING_OFFSET } from '../../src/redo/log-file.js';
+import { openTestDatabase } from '../support/open.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -29,22 +29,10 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-async function openRestored(vfs: MemoryVfs | NodeVfs): Promise<Database> {
-  return Database.open({ vfs, background: 'manual' });
-}
+const openRestored = (vfs: MemoryVfs | NodeVfs): Promise<Database> => openTestDatabase(vfs);
 
 function faultDb(vfs: FaultVfs, redoLogBytes = 1 << 20, seams: DatabaseTestSeams = {}): Promise<Database> {
-  return openDatabaseWithTestSeams(
-    {
-      vfs,
-      pageSize: 4096,
-      bufferPoolBytes: 96 * 4096,
-      redoLogBytes,
-      background: 'manual',
-      clock: new ManualClock(),
-    },
-    seams,
-  );
+  return openTestDatabase(vfs, { poolPages: 96, redoLogBytes }, seams);
 }
 
 describe('hot backup', () => {

@@ -5,15 +5,16 @@
  * with a lone surrogate is refused, and the batches before it stay.
  */
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
+import type { Database } from '../../src/api/database.js';
 import { ImportLineError, type MinnoError } from '../../src/errors.js';
 import { exportTables } from '../../src/ops/export.js';
 import { importRows } from '../../src/ops/import.js';
 import type { Row } from '../../src/rec/row-format.js';
+import { openTestDatabase } from '../support/open.js';
 import { ALL_TYPES, allTypeRows, expectSameRows } from './rows.js';
 
 async function loaded(rows: readonly Row[]): Promise<Database> {
-  const db = await Database.open({ background: 'manual', redoLogBytes: 1 << 20 });
+  const db = await openTestDatabase();
   await db.createTable(ALL_TYPES);
   await db.table('all_types').insertMany(rows);
   return db;
@@ -38,7 +39,7 @@ describe('export and import', () => {
       const source = await loaded(rows);
       const text = await exported(source, format);
       await source.close();
-      const target = await Database.open({ background: 'manual', redoLogBytes: 1 << 20 });
+      const target = await openTestDatabase();
       if (format === 'csv') await target.createTable(ALL_TYPES); // CSV carries no schema
       const progress: number[] = [];
       const result = await importRows(target, chunks(text), {
@@ -63,7 +64,7 @@ describe('export and import', () => {
     const lines = (await exported(source, 'ndjson')).split('\n');
     await source.close();
     const broken = [...lines.slice(0, 25), '{"id": "1", "i": 1, "s": "\\ud800 alone"}', ...lines.slice(25)].join('\n');
-    const target = await Database.open({ background: 'manual', redoLogBytes: 1 << 20 });
+    const target = await openTestDatabase();
     const error = (await importRows(target, [broken], { format: 'ndjson', batchRows: 10 }).catch(
       (e) => e,
     )) as ImportLineError;
@@ -97,7 +98,7 @@ describe('export and import', () => {
   });
 
   it('names a bad CSV line', async () => {
-    const target = await Database.open({ background: 'manual', redoLogBytes: 1 << 20 });
+    const target = await openTestDatabase();
     await target.createTable(ALL_TYPES);
     const csv = 'id,i,s\n1,2,"a\nb"\n2,x,c\n';
     await expect(importRows(target, [csv], { format: 'csv', table: 'all_types' })).rejects.toMatchObject({

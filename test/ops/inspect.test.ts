@@ -4,12 +4,11 @@
  * list and purge view, the redo's groups; and a bad page shown as bad, never decoded.
  */
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
 import { Inspector, drawTree } from '../../src/ops/inspect/inspector.js';
 import { registerPageDecoder } from '../../src/ops/inspect/page-decoders.js';
 import { PageType } from '../../src/page/page.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { type CrashImage, FaultVfs } from '../../src/vfs/fault-vfs.js';
+import { openTestDatabase } from '../support/open.js';
 
 let image: Promise<CrashImage> | undefined;
 
@@ -20,13 +19,7 @@ async function sample(): Promise<FaultVfs> {
 
 async function build(): Promise<CrashImage> {
   const vfs = new FaultVfs({ seed: 1 });
-  const db = await Database.open({
-    vfs,
-    pageSize: 4096,
-    redoLogBytes: 1 << 20,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
+  const db = await openTestDatabase(vfs);
   await db.createTable({
     name: 'people',
     columns: [

@@ -4,7 +4,6 @@
  * missing lies in a lost range the report names (SV2), with the bad pages listed.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
 import { salvage, type LostRange } from '../../src/ops/salvage.js';
 import { fromJsonCell } from '../../src/ops/value-text.js';
 import type { Row } from '../../src/rec/row-format.js';
@@ -12,6 +11,7 @@ import type { TableSchema } from '../../src/rec/schema.js';
 import { RandomSource } from '../../src/util/random.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 import { compareCells, type Cell } from '../api/model.js';
+import { openTestDatabase } from '../support/open.js';
 import { expectSameRows } from './rows.js';
 
 const PAGE = 4096;
@@ -40,7 +40,7 @@ const ITEMS: TableSchema = {
 async function build(seed: number): Promise<{ vfs: MemoryVfs; rows: Map<string, Row[]> }> {
   const random = new RandomSource(seed);
   const vfs = new MemoryVfs();
-  const db = await Database.open({ vfs, pageSize: PAGE, redoLogBytes: 1 << 20, background: 'manual' });
+  const db = await openTestDatabase(vfs, { pageSize: PAGE });
   await db.createTable(ORDERS);
   await db.createTable(ITEMS);
   const orders: Row[] = [];
@@ -148,7 +148,7 @@ describe('salvage', () => {
           `${file} ${pageNo}`,
         ).toBe(true);
       }
-      const db = await Database.open({ vfs: target, background: 'manual' });
+      const db = await openTestDatabase(target);
       let missing = 0;
       for (const schema of [ORDERS, ITEMS]) {
         const original = new Map(rows.get(schema.name)!.map((row) => [show(key(schema, row)), row]));

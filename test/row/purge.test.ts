@@ -1,17 +1,8 @@
 /** Purge leaves no delete-marked record behind, including after rollbacks that restore deletes. */
 import { expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
-import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { openTestDatabase } from '../support/open.js';
 it('purge removes every deleted row and its secondary entries', async () => {
-  const db = await Database.open({
-    vfs: new MemoryVfs(),
-    pageSize: 4096,
-    bufferPoolBytes: 256 * 4096,
-    redoLogBytes: 1 << 20,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
+  const db = await openTestDatabase();
   await db.createTable({
     name: 't',
     columns: [
@@ -49,14 +40,7 @@ it('purge removes every deleted row and its secondary entries', async () => {
   expect(smarked).toBe(0);
 });
 it('rollback of a re-insert over a purged delete leaves nothing for purge to miss', async () => {
-  const db = await Database.open({
-    vfs: new MemoryVfs(),
-    pageSize: 4096,
-    bufferPoolBytes: 256 * 4096,
-    redoLogBytes: 1 << 20,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
+  const db = await openTestDatabase();
   await db.createTable({
     name: 't',
     columns: [

@@ -1,18 +1,9 @@
 /** RowEngine.versionChain: a row's undo chain as a test script would dump it. */
 import { expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
-import { ManualClock } from '../../src/util/clock.js';
-import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
+import { openTestDatabase } from '../support/open.js';
 
 it('lists the versions a view may still need, newest first, and shrinks to one once purge view passes them', async () => {
-  const db = await Database.open({
-    vfs: new MemoryVfs(),
-    pageSize: 4096,
-    bufferPoolBytes: 256 * 4096,
-    redoLogBytes: 1 << 20,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
+  const db = await openTestDatabase();
   await db.createTable({
     name: 't',
     columns: [

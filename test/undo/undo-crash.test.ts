@@ -9,15 +9,13 @@
  * COMMITTED insert logs: `recoveryActionFor`), and space 0's pages add up: nothing leaked.
  */
 import { describe, expect, it } from 'vitest';
-import { Storage, type StorageOptions } from '../../src/core/storage.js';
-import { SimulatedCrashError } from '../../src/errors.js';
+import type { Storage } from '../../src/core/storage.js';
 import { readU32 } from '../../src/page/page.js';
 import { validateFreeList } from '../../src/page/space-allocator.js';
 import { SPACE_FREE_LEN_OFFSET, SPACE_SIZE_OFFSET } from '../../src/page/tablespace.js';
 import type { MiniTransaction } from '../../src/redo/mtr.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
-import { FaultVfs, type CrashImage, type CrashPolicyName } from '../../src/vfs/fault-vfs.js';
+import type { CrashImage, CrashPolicyName } from '../../src/vfs/fault-vfs.js';
 import {
   TRX_SYS_TRX_ID_WRITE_MARGIN,
   createTrxSysPage as createTrxSys,
@@ -40,21 +38,14 @@ import {
 } from '../../src/undo/undo-log.js';
 import { checkUndoLog } from '../../src/undo/undo-log-read.js';
 import { UndoRecordType, encodeUndoRecord } from '../../src/undo/undo-record.js';
+import { CrashHarness } from '../support/crash-harness.js';
+import { openTestStorage } from '../support/open.js';
 
-const PAGE_SIZE = 4096;
 const POLICIES: readonly CrashPolicyName[] = ['power-cut', 'torn-garbage', 'reorder'];
 
-function options(vfs: FaultVfs): StorageOptions {
-  return {
-    vfs,
-    pageSize: PAGE_SIZE,
-    bufferPoolBytes: 64 * PAGE_SIZE,
-    redoLogBytes: 256 * 1024,
-    flushBatchPages: 8,
-    background: 'manual',
-    clock: new ManualClock(),
-  };
-}
+const undo = new CrashHarness((vfs) =>
+  openTestStorage(vfs, { poolPages: 64, redoLogBytes: 256 * 1024, flushBatchPages: 8 }),
+);
 
 // --- the model ---------------------------------------------------------------------------------
 
@@ -291,7 +282,7 @@ function inMtr<T>(storage: Storage, fn: (mtr: MiniTransaction) => T): T {
 
 /** Opens a recovered image and checks it against the snapshots; returns the prefix k it equals. */
 async function recoverAndCheck(image: CrashImage, seed: number, progress: Progress): Promise<number> {
-  const storage = await Storage.open(options(FaultVfs.fromImage(image, { seed })));
+  const { engine: storage } = await undo.recover(image, seed);
   const trxSys = openTrxSys(storage)!;
   const source = poolPageSource(storage.pool);
   // The structures are whole (U4-U8 walk) before anything is compared.
@@ -309,16 +300,16 @@ async function recoverAndCheck(image: CrashImage, seed: number, progress: Progre
 }
 
 async function baseImage(seed: number): Promise<{ image: CrashImage; maxId: number }> {
-  const vfs = new FaultVfs({ seed });
-  const storage = await Storage.open(options(vfs));
-  let maxId = 0;
-  inMtr(storage, (mtr) => {
-    const trxSys = createTrxSys(mtr);
-    // Start just below the write margin so the workload crosses it.
-    for (let i = 0; i < 250; i++) maxId = trxSys.assignTrxId(mtr);
-  });
-  await storage.close();
-  return { image: vfs.durableImage(), maxId };
+  const { image, built: maxId } = await undo.baseImage<number>(seed, (storage) =>
+    inMtr(storage, (mtr) => {
+      const trxSys = createTrxSys(mtr);
+      // Start just below the write margin so the workload crosses it.
+      let maxId = 0;
+      for (let i = 0; i < 250; i++) maxId = trxSys.assignTrxId(mtr);
+      return maxId;
+    }),
+  );
+  return { image, maxId };
 }
 
 describe('undo crash safety', () => {
@@ -327,16 +318,13 @@ describe('undo crash safety', () => {
     const { image, maxId } = await baseImage(seed);
 
     // A dry run: counts the operations and checks the live structures against the model at every mtr.
-    const dryVfs = FaultVfs.fromImage(image, { seed });
-    const dry = await Storage.open(options(dryVfs));
     const dryProgress: Progress = { snapshots: [], acked: 0 };
-    const before = dryVfs.mutatingOperations;
-    await runWorkload(dry, openTrxSys(dry)!, seed, maxId, dryProgress, true);
-    const operations = dryVfs.mutatingOperations - before;
+    const { operations } = await undo.count(image, seed, (storage) =>
+      runWorkload(storage, openTrxSys(storage)!, seed, maxId, dryProgress, true),
+    );
     const mtrs = dryProgress.snapshots.length - 1;
     expect(mtrs).toBeGreaterThan(60);
     expect(operations).toBeGreaterThan(20);
-    dry.abandon();
     console.log(`undo crash workload: ${mtrs} mtrs, ${operations} operations`);
     // The workload reached the states the test is about.
     const keys = dryProgress.snapshots.map(
@@ -350,19 +338,10 @@ describe('undo crash safety', () => {
     let runs = 0;
     for (const policy of POLICIES) {
       for (let n = 1; n <= operations; n++) {
-        const vfs = FaultVfs.fromImage(image, { seed: seed + n });
-        const storage = await Storage.open(options(vfs));
-        const trxSys = openTrxSys(storage)!;
-        vfs.crashAtOperation(n, policy);
         const progress: Progress = { snapshots: [], acked: 0 };
-        try {
-          await runWorkload(storage, trxSys, seed, maxId, progress);
-        } catch (error) {
-          if (!(error instanceof SimulatedCrashError) && !vfs.crashed) throw error;
-        }
-        expect(vfs.crashed, `policy ${policy} op ${n} crashed`).toBe(true);
-        const after = vfs.crashImage();
-        storage.abandon();
+        const { image: after } = await undo.crash(image, seed + n, { at: 'operation', n, policy }, (storage) =>
+          runWorkload(storage, openTrxSys(storage)!, seed, maxId, progress),
+        );
         prefixes.add(await recoverAndCheck(after, seed + n + 1, progress));
         runs++;
       }

@@ -7,13 +7,12 @@
  * space 0's page accounting proves no page leaks (U7).
  */
 import { describe, expect, it } from 'vitest';
-import { Storage } from '../../src/core/storage.js';
+import type { Storage } from '../../src/core/storage.js';
 import { CorruptionError } from '../../src/errors.js';
 import { NIL_PAGE, PageType, pageTypeOf, readU32 } from '../../src/page/page.js';
 import { validateFreeList } from '../../src/page/space-allocator.js';
 import { SPACE_FREE_LEN_OFFSET, SPACE_SIZE_OFFSET } from '../../src/page/tablespace.js';
 import { AssertionError } from '../../src/util/assert.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 import type { MiniTransaction } from '../../src/redo/mtr.js';
@@ -63,19 +62,12 @@ import {
   type UndoLogInfo,
 } from '../../src/undo/undo-log-read.js';
 import { UndoRecordTooLargeError, UndoRecordType, encodeUndoRecord } from '../../src/undo/undo-record.js';
+import { openTestStorage } from '../support/open.js';
 
 const PAGE_SIZE = 4096;
 
-async function open(vfs: MemoryVfs): Promise<Storage> {
-  return Storage.open({
-    vfs,
-    pageSize: PAGE_SIZE,
-    bufferPoolBytes: 64 * PAGE_SIZE,
-    redoLogBytes: 2 * 1024 * 1024,
-    background: 'manual',
-    clock: new ManualClock(),
-  });
-}
+const open = (vfs: MemoryVfs): Promise<Storage> =>
+  openTestStorage(vfs, { poolPages: 64, redoLogBytes: 2 * 1024 * 1024 });
 
 async function bootstrap(vfs = new MemoryVfs()): Promise<{ vfs: MemoryVfs; storage: Storage; trxSys: TrxSys }> {
   const storage = await open(vfs);

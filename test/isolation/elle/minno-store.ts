@@ -15,13 +15,14 @@
  * insert the new one; purge removes the old ones later). The database runs on a manual clock, so
  * lock-wait timeouts fire only when the workload finds itself stuck.
  */
-import { type Database, openDatabaseWithTestSeams, type DatabaseTestSeams } from '../../../src/api/database.js';
+import type { Database, DatabaseTestSeams } from '../../../src/api/database.js';
 import type { Table } from '../../../src/api/table.js';
 import type { Transaction } from '../../../src/api/transaction.js';
 import type { ColumnValue } from '../../../src/rec/schema.js';
 import type { IsolationLevel } from '../../../src/mvcc/trx.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { MemoryVfs } from '../../../src/vfs/memory-vfs.js';
+import { openTestDatabase } from '../../support/open.js';
 import type { ListAppendStore, StoreTxn } from './workload.js';
 
 interface ListRow {
@@ -36,16 +37,13 @@ const LOCK_WAIT_TIMEOUT_MS = 50_000;
 export async function openMinnoStore(seams: DatabaseTestSeams = {}): Promise<MinnoStore> {
   const clock = new ManualClock();
   const options = {
-    vfs: new MemoryVfs(),
-    pageSize: 4096,
-    bufferPoolBytes: 512 * 4096,
+    poolPages: 512,
     redoLogBytes: 8 << 20,
-    background: 'manual' as const,
-    durability: 'none' as const,
+    durability: 'none',
     lockWaitTimeoutMs: LOCK_WAIT_TIMEOUT_MS,
     clock,
-  };
-  const db = await openDatabaseWithTestSeams(options, seams);
+  } as const;
+  const db = await openTestDatabase(new MemoryVfs(), options, seams);
   await db.createTable({
     name: 'lists',
     columns: [
