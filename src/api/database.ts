@@ -47,6 +47,7 @@ import {
 } from '../ibuf/change-buffer.js';
 import { type BackupOptions, type BackupResult, hotBackup } from '../core/hot-backup.js';
 import { checkCreateIndexOptions, type CreateIndexOptions, runIndexBuild } from './index-build-runner.js';
+import { runInSlices } from './slices.js';
 import { Snapshot } from './snapshot.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
@@ -99,6 +100,14 @@ export interface DatabaseOptions {
   readonly onRecoveryProgress?: (progress: RecoveryProgress) => void;
 }
 
+export interface DropOptions {
+  /**
+   * Milliseconds of work per slice while the dropped table's file or index's pages are freed
+   * (default 20): smaller keeps timers more punctual. 0 gives the event loop back after every step.
+   */
+  readonly sliceMs?: number;
+}
+
 /** A table's definition: `TableSchema` with `indexes` optional. */
 export type TableDefinition = Omit<TableSchema, 'indexes'> & { readonly indexes?: TableSchema['indexes'] };
 
@@ -145,6 +154,8 @@ export class Database implements AsyncDisposable {
   private readonly clock: Clock;
   /** Index builds running, by table (api/index-build-runner.ts). */
   private readonly indexBuilds = new Map<string, Promise<void>>();
+  /** Drops freeing their space or tree in slices (`finishDrops`). */
+  private readonly drops = new Set<Promise<boolean>>();
   private timer: TimerHandle | undefined;
   private readonly handles = new Map<string, Table>();
 
@@ -248,6 +259,19 @@ export class Database implements AsyncDisposable {
         `${engine.activeTransactions()} transaction(s) left active by a read-write open that did not close must be rolled back`,
       );
     }
+    if (engine.cleanUpPending) {
+      // Drops a crash cut short: their spaces and trees are freed now, in slices (api/slices.ts).
+      if (readOnly) {
+        storage.abandon();
+        throw new RecoveryNeededError(vfs.location, 'a table or index drop left unfinished by a read-write open');
+      }
+      try {
+        await runInSlices(() => engine.cleanUpStep());
+      } catch (error) {
+        storage.abandon();
+        throw error;
+      }
+    }
     const db = new Database(storage, engine, options, clock);
     if ((options.background ?? 'auto') === 'auto' && !readOnly) db.scheduleBackground();
     return db;
@@ -337,10 +361,31 @@ export class Database implements AsyncDisposable {
     this.handles.delete(schema.name);
   }
 
-  async dropTable(name: string): Promise<void> {
+  /**
+   * Drops a table: gone at once (durably), then its file is shrunk and removed in slices that give
+   * the event loop back (api/slices.ts); the promise settles when the file is gone. Meanwhile
+   * everything else goes on. A crash or `close()` in between leaves the rest to the next open.
+   */
+  async dropTable(name: string, options: DropOptions = {}): Promise<void> {
     this.checkWritable();
+    const sliceMs = checkDropOptions(options);
     this.engine.dropTable(name);
     this.handles.delete(name);
+    await this.finishDrops(sliceMs);
+  }
+
+  /** Runs what drops leave to free (row/row-ddl.ts `cleanUpStep`) in slices, until done or closed. */
+  private async finishDrops(sliceMs: number | undefined): Promise<void> {
+    const running = runInSlices(() => this.engine.cleanUpStep(), {
+      ...(sliceMs !== undefined ? { sliceMs } : {}),
+      stop: () => this.closed,
+    });
+    this.drops.add(running);
+    try {
+      await running;
+    } finally {
+      this.drops.delete(running);
+    }
   }
 
   /**
@@ -369,9 +414,16 @@ export class Database implements AsyncDisposable {
     return this.indexBuilds.get(table);
   }
 
-  async dropIndex(table: string, index: string): Promise<void> {
+  /**
+   * Drops a secondary index: gone at once (durably), then its tree's pages are freed in slices
+   * that give the event loop back; the promise settles when they are. Meanwhile reads, writes and
+   * other DDL go on. A crash or `close()` in between leaves the rest to the next open.
+   */
+  async dropIndex(table: string, index: string, options: DropOptions = {}): Promise<void> {
     this.checkWritable();
+    const sliceMs = checkDropOptions(options);
     this.engine.dropIndex(table, index);
+    await this.finishDrops(sliceMs);
   }
 
   /**
@@ -473,8 +525,9 @@ export class Database implements AsyncDisposable {
     if (this.closed) return;
     this.closed = true;
     this.timer?.cancel();
-    // Running index builds see `closed` between slices, drop their index and stop.
+    // Running index builds see `closed` between slices, drop their index and stop; so do drops.
     if (this.indexBuilds.size > 0) await Promise.allSettled(this.indexBuilds.values());
+    if (this.drops.size > 0) await Promise.allSettled(this.drops.values());
     try {
       if (this.storage.health.poisoned) {
         // An earlier sync failed (the operation that hit it was told): nothing may be written any
@@ -502,6 +555,14 @@ export class Database implements AsyncDisposable {
     this.timer?.cancel();
     this.storage.abandon(); // releases the directory lock, as the death of a process does
   }
+}
+
+function checkDropOptions(options: DropOptions): number | undefined {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('drop options must be an object');
+  const { sliceMs } = options;
+  if (sliceMs !== undefined && (typeof sliceMs !== 'number' || !Number.isFinite(sliceMs) || sliceMs < 0))
+    throw new InvalidArgumentError(`sliceMs must be a non-negative number, got ${String(sliceMs)}`);
+  return sliceMs;
 }
 
 function checkTimeout(ms: number): number {

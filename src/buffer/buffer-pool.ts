@@ -547,12 +547,13 @@ export class BufferPool {
 
   /** Drops every page of a space from the pool (its file is being deleted). Pages must be unfixed. */
   discardSpace(spaceId: number): void {
-    for (const [entrySpace, pageNo, frame] of [...this.hash.entries()]) {
-      if (entrySpace !== spaceId) continue;
+    // A scan of the frames' space ids: no allocation, a few microseconds per thousand frames.
+    for (let frame = 0; frame < this.frameCount; frame++) {
+      if (this.frameSpace[frame] !== spaceId) continue;
       assert(this.fixCount[frame] === 0, 'B1 discarding a fixed page');
       if (this.oldestMod[frame] !== 0) this.removeFromFlushList(frame);
       this.unlinkLru(frame);
-      this.hash.delete(spaceId, pageNo);
+      this.hash.delete(spaceId, this.framePage[frame]!);
       this.pushFree(frame);
     }
     this.rebalance();

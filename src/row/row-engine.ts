@@ -177,7 +177,8 @@ export class RowEngine {
     });
     const dictionary = Dictionary.openOrCreate(storage);
     const engine = new RowEngine(storage, dictionary, trxSystem, options);
-    dictionary.cleanUp();
+    // Spaces and trees of drops a crash cut short: freed in slices by the open (api/database.ts).
+    engine.ddl.dropOrphanSpaces(dictionary.cleanUp().orphanSpaces);
     engine.tables.loadAll();
     // LOB work a crash cut short before its row change's mtr (lob/lob-pending.ts, README L5).
     for (const table of engine.tables.all()) cleanUpPending(table.lobs);
@@ -199,10 +200,18 @@ export class RowEngine {
     return this.ddl.createTable(schema);
   }
 
+  /** Drops a table's record; its space follows in `cleanUpStep`s. */
   dropTable(name: string): void {
-    const spaceId = this.tables.get(name).record.spaceId;
-    this.ddl.dropTable(name);
-    this.changeBuffer.discardSpace(spaceId);
+    this.changeBuffer.discardSpace(this.ddl.dropTable(name));
+  }
+
+  /** One bounded step of freeing what drops left (row-ddl.ts); true when nothing is left. */
+  cleanUpStep(): boolean {
+    return this.ddl.cleanUpStep();
+  }
+
+  get cleanUpPending(): boolean {
+    return this.ddl.cleanUpPending;
   }
 
   /** Starts an index build; the caller runs its slices (index-build.ts) and finishes or abandons it. */
