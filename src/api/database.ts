@@ -47,7 +47,7 @@ import {
 } from '../ibuf/change-buffer.js';
 import { type BackupOptions, type BackupResult, hotBackup } from '../core/hot-backup.js';
 import { checkCreateIndexOptions, type CreateIndexOptions, runIndexBuild } from './index-build-runner.js';
-import { runInSlices } from './slices.js';
+import { runInSlices } from '../util/slices.js';
 import { Snapshot } from './snapshot.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
@@ -136,6 +136,8 @@ export interface DatabaseStatus {
 }
 
 const PURGE_INTERVAL_MS = 100;
+/** Undo records a background step rolls back of a transaction recovery found active. */
+const ROLLBACK_RECORDS_PER_STEP = 1000;
 /** History length above which a commit purges a step itself (row-engine.ts `purgeLagLogs`). */
 const PURGE_LAG_LOGS = 1000;
 
@@ -291,7 +293,8 @@ export class Database implements AsyncDisposable {
   }
 
   /**
-   * One slice of background work: roll back one transaction recovery found active, a purge batch,
+   * One slice of background work: roll back a bounded part of a transaction recovery found active
+   * (`rolledBack` says one was there), a purge batch,
    * and a change-buffer step (discards, and merges once the buffer is half full). In 'manual' mode
    * tests call this (and `storage.backgroundStep()`) themselves.
    */
@@ -301,7 +304,7 @@ export class Database implements AsyncDisposable {
     changeBuffer: ChangeBufferStepResult;
   } {
     this.checkWritable();
-    const rolledBack = this.engine.rollbackRecoveredStep();
+    const rolledBack = this.engine.rollbackRecoveredStep(ROLLBACK_RECORDS_PER_STEP);
     const purge = this.engine.purgeStep(maxPurgeRecords);
     return { rolledBack, purge, changeBuffer: this.engine.changeBufferStep() };
   }

@@ -178,7 +178,8 @@ export class BufferPool {
   private readonly io: PageIo;
   private readonly wal: WalGate;
   private readonly doublewrite: Doublewrite | undefined;
-  private readonly flushBatchPages: number;
+  /** Pages per flush batch (a doublewrite batch). */
+  readonly flushBatchPages: number;
   private readonly evictDirtyPages: boolean;
   private readonly batchImages: Uint8Array;
   private readonly oldBlocksPct: number;

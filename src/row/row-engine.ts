@@ -286,8 +286,8 @@ export class RowEngine {
   }
 
   /** Rolls back one transaction recovery found active (background work). False when none is left. */
-  rollbackRecoveredStep(): boolean {
-    return this.trxs.rollbackRecoveredStep();
+  rollbackRecoveredStep(maxRecords?: number): boolean {
+    return this.trxs.rollbackRecoveredStep(maxRecords);
   }
 
   activeTransactions(): number {

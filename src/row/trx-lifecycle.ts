@@ -15,7 +15,7 @@
  * Recovery: every undo log in a slot belongs to a transaction that was active at the crash (or to
  * a committed insert log whose freeing was cut short: finished here). Those transactions are
  * registered again, keep their rows locked (InnoDB: implicit locks through DB_TRX_ID; here made
- * explicit at once) and are rolled back in the background, one per `rollbackRecoveredStep`.
+ * explicit at once) and are rolled back in the background, a bounded `rollbackRecoveredStep` at a time.
  */
 import { ClosedError, InvalidArgumentError, ReadOnlyTransactionError, TransactionFinishedError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
@@ -242,10 +242,20 @@ export class TrxLifecycle {
     }
   }
 
-  /** Rolls back one recovered transaction (background work). Returns false when none is left. */
-  rollbackRecoveredStep(): boolean {
-    const trx = this.recoveredTrxs.shift();
+  /**
+   * Rolls back up to `maxRecords` undo records of the oldest recovered transaction, newest first
+   * (as to a savepoint: each undone record is truncated from its log, so a crash meanwhile
+   * resumes where this stopped), and ends it once its last record is undone (background work, a
+   * bounded step: issue 11). Returns false when none is left.
+   */
+  rollbackRecoveredStep(maxRecords = Number.POSITIVE_INFINITY): boolean {
+    const trx = this.recoveredTrxs[0];
     if (trx === undefined) return false;
+    if (trx.state === 'active' && trx.undoNo > maxRecords) {
+      this.rollbackTo(trx, trx.undoNo - maxRecords);
+      return true;
+    }
+    this.recoveredTrxs.shift();
     if (trx.state === 'active') this.rollback(trx);
     return true;
   }

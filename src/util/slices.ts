@@ -39,3 +39,27 @@ export async function runInSlices(
     if (options.stop?.() === true) return false;
   }
 }
+
+/**
+ * For loops that cannot be cut into steps from outside (recovery's scan and apply): `due()` says
+ * when the current slice has run its time, `yield()` gives the event loop back and starts the
+ * next one.
+ */
+export class SliceClock {
+  private deadline: number;
+  private readonly sliceMs: number;
+
+  constructor(sliceMs = SLICE_MS) {
+    this.sliceMs = sliceMs;
+    this.deadline = performance.now() + sliceMs;
+  }
+
+  due(): boolean {
+    return performance.now() >= this.deadline;
+  }
+
+  async yield(): Promise<void> {
+    await nextTurn();
+    this.deadline = performance.now() + this.sliceMs;
+  }
+}
