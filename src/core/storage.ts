@@ -120,6 +120,8 @@ export interface StorageTestSeams {
    * test can arm seed 000's zero tail on it.
    */
   readonly logGrowsByWrites?: boolean;
+  /** Recovery's slices (RC4 of recovery.ts) in ms instead of the default: 0 yields at every look. */
+  readonly recoverySliceMs?: number;
 }
 
 const BACKGROUND_STEP_MS = 100;
@@ -269,6 +271,7 @@ export class Storage {
         onProgress: this.options.onRecoveryProgress,
         onEvent: this.onEvent,
         applyTornGroups: this.seams.applyTornGroups === true,
+        ...(this.seams.recoverySliceMs !== undefined ? { sliceMs: this.seams.recoverySliceMs } : {}),
       });
       this.recoveryEndLsn = 0;
       this.recovery = result;

@@ -111,6 +111,8 @@ export interface RecoveryInput {
   readonly onEvent?: ((name: EngineEvent) => void) | undefined;
   /** Test-only seam (StorageTestSeams): accept groups that fail their checks. */
   readonly applyTornGroups?: boolean;
+  /** Work between two turns of the event loop (default SLICE_MS; tests: 0). */
+  readonly sliceMs?: number;
 }
 
 /**
@@ -229,7 +231,7 @@ async function scanLog(
  */
 export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
   const { logFile, registry, pool } = input;
-  const slices = new SliceClock();
+  const slices = new SliceClock(input.sliceMs);
   const checkpoint = logFile.readCheckpoint(); // step 1
   // After a process crash the kernel lived on: what recovery reads may sit only in its page cache,
   // and a power cut later would take it. Make the log durable before anything derived from it
