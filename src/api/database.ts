@@ -138,6 +138,10 @@ export interface DatabaseStatus {
 const PURGE_INTERVAL_MS = 100;
 /** Undo records a background step rolls back of a transaction recovery found active. */
 const ROLLBACK_RECORDS_PER_STEP = 1000;
+/** The timers' background work between two turns of the event loop (`backgroundSlice`). */
+const BACKGROUND_SLICE_MS = 20;
+/** Undo records per step inside a timer's slice: the most a slice overruns its time by. */
+const BACKGROUND_STEP_RECORDS = 16;
 /** History length above which a commit purges a step itself (row-engine.ts `purgeLagLogs`). */
 const PURGE_LAG_LOGS = 1000;
 
@@ -282,18 +286,42 @@ export class Database implements AsyncDisposable {
   private scheduleBackground(): void {
     const step = (): void => {
       if (this.closed) return;
+      let more = false;
       try {
-        this.runBackgroundWork();
+        more = this.backgroundSlice();
       } catch {
         // Purge or rollback failing here would fail again in the foreground, where it is reported.
       }
-      this.timer = this.clock.setTimer(PURGE_INTERVAL_MS, step);
+      // Work left: back as soon as the event loop has turned; none: look again later.
+      this.timer = this.clock.setTimer(more ? 1 : PURGE_INTERVAL_MS, step);
     };
     this.timer = this.clock.setTimer(0, step);
   }
 
   /**
-   * One slice of background work: roll back a bounded part of a transaction recovery found active
+   * The timers' background work: steps of BACKGROUND_STEP_RECORDS undo records (rollback of
+   * recovered transactions, then purge) until BACKGROUND_SLICE_MS have passed or nothing is
+   * left, then a change-buffer step (issue 11: a slice, not a pass). Returns whether work is left.
+   */
+  private backgroundSlice(): boolean {
+    this.checkWritable();
+    const deadline = performance.now() + BACKGROUND_SLICE_MS;
+    for (;;) {
+      const rolledBack = this.engine.rollbackRecoveredStep(BACKGROUND_STEP_RECORDS);
+      const purge = rolledBack ? undefined : this.engine.purgeStep(BACKGROUND_STEP_RECORDS);
+      const busy = rolledBack || (purge !== undefined && (purge.records > 0 || purge.logs > 0));
+      if (!busy) break;
+      if (performance.now() >= deadline) {
+        this.engine.changeBufferStep();
+        return true;
+      }
+    }
+    this.engine.changeBufferStep();
+    return false;
+  }
+
+  /**
+   * One step of background work: roll back a bounded part of a transaction recovery found active
    * (`rolledBack` says one was there), a purge batch,
    * and a change-buffer step (discards, and merges once the buffer is half full). In 'manual' mode
    * tests call this (and `storage.backgroundStep()`) themselves.
