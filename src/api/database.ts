@@ -21,7 +21,11 @@
  *
  * Background work (page cleaner and log sync in the storage core; here purge and the rollback of
  * transactions recovery found active) runs on the clock's timers in `background: 'auto'` mode,
- * and only when stepped (`db.runBackgroundWork()`) in `'manual'` mode.
+ * in slices of about 20 ms, and only when stepped (`db.runBackgroundWork()`) in `'manual'` mode.
+ * Long operations give the event loop back between slices (issue 11): index builds
+ * (index-build-runner.ts), the freeing of dropped indexes and tables (`finishDrops`), and at open
+ * recovery, the locking of recovered transactions' rows and what unfinished drops left
+ * (util/slices.ts).
  */
 import { ClosedError, InvalidArgumentError, ReadOnlyError, RecoveryNeededError } from '../errors.js';
 import { type Storage, openStorageWithTestSeams, type StorageOptions, type StorageTestSeams } from '../core/storage.js';
@@ -138,6 +142,8 @@ export interface DatabaseStatus {
 const PURGE_INTERVAL_MS = 100;
 /** Undo records a background step rolls back of a transaction recovery found active. */
 const ROLLBACK_RECORDS_PER_STEP = 1000;
+/** Undo records of recovered transactions whose rows the open locks between two looks at the clock. */
+const RECOVERED_LOCKS_PER_STEP = 256;
 /** The timers' background work between two turns of the event loop (`backgroundSlice`). */
 const BACKGROUND_SLICE_MS = 20;
 /** Undo records per step inside a timer's slice: the most a slice overruns its time by. */
@@ -265,8 +271,15 @@ export class Database implements AsyncDisposable {
         `${engine.activeTransactions()} transaction(s) left active by a read-write open that did not close must be rolled back`,
       );
     }
+    try {
+      // The rows of transactions recovery found active, locked before anyone can reach them.
+      await runInSlices(() => engine.lockRecoveredStep(RECOVERED_LOCKS_PER_STEP));
+    } catch (error) {
+      storage.abandon();
+      throw error;
+    }
     if (engine.cleanUpPending) {
-      // Drops a crash cut short: their spaces and trees are freed now, in slices (api/slices.ts).
+      // Drops a crash cut short: their spaces and trees are freed now, in slices (util/slices.ts).
       if (readOnly) {
         storage.abandon();
         throw new RecoveryNeededError(vfs.location, 'a table or index drop left unfinished by a read-write open');

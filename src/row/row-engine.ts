@@ -169,7 +169,12 @@ export class RowEngine {
     this.purgeLagLogs = options.purgeLagLogs ?? Number.POSITIVE_INFINITY;
   }
 
-  /** Opens (or, in a new database, creates) the transaction system and dictionary on `storage`. */
+  /**
+   * Opens (or, in a new database, creates) the transaction system and dictionary on `storage`.
+   * Before anyone else uses the engine, the caller runs `lockRecoveredStep` until it returns true
+   * (the rows of transactions recovery found active, locked in bounded steps: api/database.ts),
+   * and `cleanUpStep` until it does (what drops a crash cut short left to free).
+   */
   static open(storage: Storage, options: RowEngineOptions): RowEngine {
     const trxSystem = TrxSystem.open(storage, {
       allowPurgeViewBackwards: options.seams?.allowPurgeViewBackwards === true,
@@ -286,6 +291,11 @@ export class RowEngine {
   }
 
   /** Rolls back one transaction recovery found active (background work). False when none is left. */
+  /** Locks a bounded part of the rows of transactions recovery found active; true when all are. */
+  lockRecoveredStep(maxRecords?: number): boolean {
+    return this.trxs.lockRecoveredStep(maxRecords);
+  }
+
   rollbackRecoveredStep(maxRecords?: number): boolean {
     return this.trxs.rollbackRecoveredStep(maxRecords);
   }

@@ -25,7 +25,7 @@ import { recoveryActionFor } from '../mvcc/trx-sys-page.js';
 import type { TrxSystem } from '../mvcc/trx-system.js';
 import type { Durability } from '../redo/redo-log.js';
 import { commitUndoLog, freeUndoLog, runUndoSteps, type PageSource, type UndoLogRef } from '../undo/undo-log.js';
-import { lastUndoRecord, prevUndoRecord } from '../undo/undo-log-read.js';
+import { lastUndoRecord, prevUndoRecord, type UndoLogCursor } from '../undo/undo-log-read.js';
 import type { EngineStats } from './engine-stats.js';
 import type { RowUndo } from './row-undo.js';
 import { assert } from '../util/assert.js';
@@ -33,6 +33,10 @@ import { assert } from '../util/assert.js';
 export class TrxLifecycle {
   /** Transactions found active at open, rolled back in the background. */
   readonly recoveredTrxs: Trx[] = [];
+  /** The undo logs of recovered transactions whose rows are still to be locked (`lockRecoveredStep`). */
+  private readonly recoveredLocking: Array<{ trx: Trx; log: UndoLogRef; cursor: UndoLogCursor | undefined }> = [];
+  private recoveredPages: PageSource | undefined;
+  private recoveredPrimaryIndexOf: (tableId: number) => number | undefined = () => undefined;
   private readonly storage: Storage;
   private readonly trxSystem: TrxSystem;
   private readonly locks: LockManager;
@@ -230,16 +234,40 @@ export class TrxLifecycle {
       this.active.add(trx);
       this.activeById.set(trx.trxId, trx);
       this.recoveredTrxs.push(trx);
-      // Its rows stay locked until it is rolled back (InnoDB: implicit locks via DB_TRX_ID).
-      for (const log of [trx.insertUndo, trx.updateUndo]) {
-        if (log === undefined) continue;
-        const cursor = lastUndoRecord(pages, log);
-        for (let on = cursor !== undefined; on; on = prevUndoRecord(pages, cursor!)) {
-          const indexId = primaryIndexOf(cursor!.tableId);
-          if (indexId !== undefined) this.locks.acquire(trx, indexId, cursor!.primaryKey(), 'X', 'record');
-        }
-      }
+      // Its rows stay locked until it is rolled back (InnoDB: implicit locks via DB_TRX_ID), locked
+      // by `lockRecoveredStep`s before anyone else may read or write.
+      for (const log of [trx.insertUndo, trx.updateUndo])
+        if (log !== undefined) this.recoveredLocking.push({ trx, log, cursor: undefined });
     }
+    this.recoveredPages = pages;
+    this.recoveredPrimaryIndexOf = primaryIndexOf;
+  }
+
+  /**
+   * Locks the rows of the recovered transactions, up to `maxRecords` undo records a step (the open
+   * runs the steps between turns of the event loop, before it hands the database out: issue 11).
+   * Returns true when every row is locked.
+   */
+  lockRecoveredStep(maxRecords = Number.POSITIVE_INFINITY): boolean {
+    const pages = this.recoveredPages;
+    for (let budget = maxRecords; budget > 0; ) {
+      const work = this.recoveredLocking[0];
+      if (work === undefined || pages === undefined) return true;
+      let on: boolean;
+      if (work.cursor === undefined) {
+        work.cursor = lastUndoRecord(pages, work.log);
+        on = work.cursor !== undefined;
+      } else on = prevUndoRecord(pages, work.cursor);
+      if (!on) {
+        this.recoveredLocking.shift();
+        continue;
+      }
+      const cursor = work.cursor!;
+      const indexId = this.recoveredPrimaryIndexOf(cursor.tableId);
+      if (indexId !== undefined) this.locks.acquire(work.trx, indexId, cursor.primaryKey(), 'X', 'record');
+      budget--;
+    }
+    return this.recoveredLocking.length === 0;
   }
 
   /**
