@@ -454,10 +454,12 @@ export class Storage {
     this.log.flushUpTo(mtr.commit());
   }
 
-  /** Drops a tablespace in one pass (`startSpaceDrop` run to its end). */
+  /**
+   * Drops a tablespace in one pass: FILE_DELETE made durable, its pages discarded, its file
+   * removed (C2). The engine's drops use `startSpaceDrop`, which does the same in steps.
+   */
   dropSpace(spaceId: number): void {
-    const step = this.startSpaceDrop(spaceId);
-    while (!step());
+    this.startSpaceDrop(spaceId, false)();
   }
 
   /**
@@ -470,7 +472,7 @@ export class Storage {
    * file with a valid header and no redo, which no table names (dictionary.ts cleanUp drops it).
    * Nothing reads the space meanwhile: its table is gone from the dictionary first.
    */
-  startSpaceDrop(spaceId: number): () => boolean {
+  startSpaceDrop(spaceId: number, shrinkFirst = true): () => boolean {
     this.checkOpen();
     if (spaceId === SYSTEM_SPACE_ID) throw new InvalidArgumentError('the system tablespace cannot be dropped');
     const space = this.spaces.require(spaceId);
@@ -478,7 +480,7 @@ export class Storage {
     mtr.logFileDelete(spaceId);
     this.log.flushUpTo(mtr.commit());
     this.pool.discardSpace(spaceId);
-    let size = this.spaces.handleFor(space).size();
+    let size = shrinkFirst ? this.spaces.handleFor(space).size() : 0;
     return () => {
       this.checkOpen();
       this.health.check('tablespaces', 'space drop');
