@@ -3,6 +3,7 @@
  *
  *   npm run bench -- oltp_point_select ycsb-c --table-size 100000     a comparison (harness/)
  *   npm run bench -- list                                              workloads and engines
+ *   npm run bench -- overhead                                          the harness's cost per event
  *   npm run bench -- --quick        (no workload named)                the micro suites (run.ts)
  *   npm run bench -- micro --filter recovery                           the micro suites, explicitly
  *
