@@ -260,6 +260,7 @@ export async function runPhase<E>(
   let harnessMs = 0;
   let nextProgress = start + PROGRESS_MS;
   let intervalStart = start;
+  let intervalHarnessMs = 0;
   let intervalEvents = 0;
   const intervalMs = reportIntervalS * 1000;
   const fraction = (now: number): number =>
@@ -332,13 +333,15 @@ export async function runPhase<E>(
       if (intervalHistogram !== undefined && runEnd - intervalStart >= intervalMs) {
         const sample = {
           atS: (runEnd - start) / 1000,
-          eventsPerS: (intervalEvents * 1000) / (runEnd - intervalStart),
+          // Of the engine's time, as the repetition's figure (the harness's so far in this batch excluded).
+          eventsPerS: (intervalEvents * 1000) / (runEnd - intervalStart - (harnessMs - intervalHarnessMs)),
           p95Us: intervalHistogram.getValueAtPercentile(95) / 1000,
         };
         intervals.push(sample);
         onInterval(sample);
         intervalHistogram.reset();
         intervalStart = runEnd;
+        intervalHarnessMs = harnessMs;
         intervalEvents = 0;
       }
       const ran = runEnd - runStart;
