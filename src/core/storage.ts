@@ -485,6 +485,7 @@ export class Storage {
       await this.log.waitDurable(this.log.currentLsn);
       this.pool.flushAll();
       this.checkpoint();
+      this.log.rewindAtCleanClose(); // the log's disk space back (log-file.ts, Rewind)
     }
     this.health.close();
     this.release();
