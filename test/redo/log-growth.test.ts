@@ -12,7 +12,7 @@ import { Database } from '../../src/api/database.js';
 import { Storage } from '../../src/core/storage.js';
 import { SimulatedCrashError } from '../../src/errors.js';
 import { LOG_EXTENT_BYTES_FIRST, LOG_FILE, LSN_START, LogFile, RING_OFFSET } from '../../src/redo/log-file.js';
-import { CRASH_POLICY_NAMES, FaultVfs, type CrashImage } from '../../src/vfs/fault-vfs.js';
+import { CRASH_POLICY_NAMES, type CrashImage, type CrashPolicyName, FaultVfs } from '../../src/vfs/fault-vfs.js';
 import {
   planWorkload,
   runWorkload,
@@ -61,6 +61,34 @@ async function baseImage(seed: number, fillBytes: number): Promise<{ image: Cras
 }
 
 /**
+ * Runs `plan` (then a clean close when `close`) on `image` with a crash armed at operation `n`
+ * under `policy`, and opens the crash image: recovery has run.
+ */
+async function crashRun(
+  image: CrashImage,
+  seed: number,
+  n: number,
+  policy: CrashPolicyName,
+  plan: WorkloadPlan,
+  close: boolean,
+): Promise<{ recovered: Storage; progress: { acked: number; committed: number } }> {
+  const vfs = FaultVfs.fromImage(image, { seed: seed + n });
+  const storage = await Storage.open(options(vfs));
+  vfs.crashAtOperation(n, policy);
+  const progress = { acked: 0, committed: 0 };
+  try {
+    await runWorkload(storage, plan, progress);
+    if (close) await storage.close();
+  } catch (error) {
+    if (!(error instanceof SimulatedCrashError) && !vfs.crashed) throw error;
+  }
+  expect(vfs.crashed, `policy ${policy} op ${n} crashed`).toBe(true);
+  storage.abandon();
+  const recovered = await Storage.open(options(FaultVfs.fromImage(vfs.crashImage(), { seed: seed + n + 1 })));
+  return { recovered, progress };
+}
+
+/**
  * A database whose log has grown past its first extent (about 600 KiB of ring written) and holds
  * the workload's pages, as a power cut would leave it with everything durable: opening it runs
  * recovery, and the log keeps its grown size.
@@ -105,20 +133,8 @@ describe('redo log growth', () => {
     let runs = 0;
     for (let n = closeOps - 4; n < closeOps; n++) {
       for (const policy of CRASH_POLICY_NAMES) {
-        const vfs = FaultVfs.fromImage(image, { seed: seed + n });
-        const storage = await Storage.open(options(vfs));
-        vfs.crashAtOperation(n, policy);
-        const progress = { acked: 0, committed: 0 };
-        try {
-          await runWorkload(storage, plan, progress);
-          await storage.close();
-        } catch (error) {
-          if (!(error instanceof SimulatedCrashError) && !vfs.crashed) throw error;
-        }
-        expect(vfs.crashed, `policy ${policy} op ${n} crashed`).toBe(true);
-        storage.abandon();
-        const recovered = await Storage.open(options(FaultVfs.fromImage(vfs.crashImage(), { seed: seed + n + 1 })));
         // Every mtr was acknowledged before the close began (the close made them durable first).
+        const { recovered } = await crashRun(image, seed, n, policy, plan, true);
         verifyRecovered(recovered, plan, plan.mtrs.length, plan.mtrs.length);
         await recovered.close();
         runs++;
@@ -179,18 +195,7 @@ describe('redo log growth', () => {
       // The write before, the zero fill, its sync, and the log writes and syncs after it.
       for (let n = extension.operation - start - 1; n <= extension.operation - start + 3; n++) {
         for (const policy of CRASH_POLICY_NAMES) {
-          const vfs = FaultVfs.fromImage(image, { seed: seed + n });
-          const storage = await Storage.open(options(vfs));
-          vfs.crashAtOperation(n, policy);
-          const progress = { acked: 0, committed: 0 };
-          try {
-            await runWorkload(storage, plan, progress);
-          } catch (error) {
-            if (!(error instanceof SimulatedCrashError) && !vfs.crashed) throw error;
-          }
-          expect(vfs.crashed, `policy ${policy} op ${n} crashed`).toBe(true);
-          storage.abandon();
-          const recovered = await Storage.open(options(FaultVfs.fromImage(vfs.crashImage(), { seed: seed + n + 1 })));
+          const { recovered, progress } = await crashRun(image, seed, n, policy, plan, false);
           verifyRecovered(recovered, plan, progress.acked, progress.committed);
           await recovered.close();
           runs++;
