@@ -372,7 +372,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/rec/undo-fields.ts',
     find: '    let pagesAt = oldStart + length; // seed 003: by the declared length, zero included',
     replace: '    let pagesAt = length === 0 ? this.end : oldStart + length;',
-    tests: ['test/scripts/seeds/seed-003.test.ts'],
+    tests: [`${SEEDS} > seed-003`],
   },
   {
     name: 'LOB-13-diff-applied-by-version',
