@@ -28,4 +28,24 @@ describe('seed stories with their fix reverted', () => {
     const failure = await withFixReverted('seed-003', { lobDiffReaderLosesPlace: true });
     expect(failure).toMatch(/`versions 1` failed: .*UF2 LOB diff 1 of 0 bytes/);
   });
+
+  it('seed-004 fails with the merge split into two mtrs (ibufMergeInTwoMtrs): the inserts merge twice', async () => {
+    const failure = await withFixReverted('seed-004', { ibufMergeInTwoMtrs: true });
+    expect(failure).toMatch(
+      /scan-by-v 100\.\.100\).*IB7 \(IBUF-SAME-MTR\) a buffered insert finds its entry already live/,
+    );
+  });
+
+  it('seed-004 fails with the merge split, debug checks off: check() finds the entry purge had removed', async () => {
+    setDebugChecks(false);
+    let failure: string;
+    try {
+      failure = await withFixReverted('seed-004', { ibufMergeInTwoMtrs: true });
+    } finally {
+      setDebugChecks(true);
+    }
+    expect(failure).toMatch(
+      /^minno invariant violated: RE3 SEC=CLUST: t\.k_v has a live entry no live row projects to/,
+    );
+  });
 });
