@@ -145,7 +145,15 @@ import {
 import { FaultAudit } from './fault-audit.js';
 import { FaultPlans } from './fault-plans.js';
 import { CrashSchedule, checkCount, checkEvent } from './fault-schedule.js';
-import { DirNode, FileNode, type FsNode, type RenameRecord } from './fault-state.js';
+import {
+  DirNode,
+  FileNode,
+  directoryAt,
+  installDirectory,
+  lookupPath,
+  type FsNode,
+  type RenameRecord,
+} from './fault-state.js';
 import type { SyncScheduler } from './sync-scheduler.js';
 import { lockInProcess } from './directory-lock.js';
 import type { DirectoryLock, DirectoryLockMode } from './vfs.js';
@@ -297,12 +305,12 @@ export class FaultVfs implements Vfs {
     }
     const depth = (path: string): number => path.split('/').length;
     for (const dir of [...image.directories].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1))) {
-      vfs.installDirectory(normalizePath(dir));
+      installDirectory(vfs.root, normalizePath(dir));
     }
     for (const [rawPath, bytes] of image.files) {
       const path = normalizePath(rawPath);
       checkBuffer(bytes, `image file ${path}`);
-      const parent = vfs.installDirectory(dirnameOf(path));
+      const parent = installDirectory(vfs.root, dirnameOf(path));
       const name = basenameOf(path);
       if (path === '' || parent.entries.has(name)) {
         throw new InvalidArgumentError(`crash image names ${JSON.stringify(rawPath)} twice or as the root`);
@@ -515,14 +523,14 @@ export class FaultVfs implements Vfs {
 
   stat(rawPath: string): FileStat | undefined {
     this.checkAlive();
-    const node = this.lookup(normalizePath(rawPath));
+    const node = lookupPath(this.root, normalizePath(rawPath));
     if (node === undefined) return undefined;
     return node.kind === 'file' ? { kind: 'file', size: node.view.size } : { kind: 'directory', size: 0 };
   }
 
   list(rawDir: string): string[] {
     this.checkAlive();
-    return [...this.dir(normalizePath(rawDir)).entries.keys()].sort();
+    return [...directoryAt(this.root, normalizePath(rawDir)).entries.keys()].sort();
   }
 
   mkdir(rawDir: string, options: { readonly recursive?: boolean } = {}): void {
@@ -551,7 +559,7 @@ export class FaultVfs implements Vfs {
     }
     if (!missing) return; // recursive, and it all exists
     this.beginMutation('mkdir', path);
-    this.installDirectory(path, false);
+    installDirectory(this.root, path, false);
     this.record({ op: 'mkdir', path });
   }
 
@@ -612,7 +620,7 @@ export class FaultVfs implements Vfs {
   syncDir(rawDir: string): void {
     this.checkAlive();
     const path = normalizePath(rawDir);
-    const dir = this.dir(path);
+    const dir = directoryAt(this.root, path);
     this.beginMutation('syncDir', path);
     this.auditLog.countSyncDir(path);
     this.landDirSync(dir, new Map(dir.entries), ++this.seq);
@@ -627,7 +635,7 @@ export class FaultVfs implements Vfs {
     try {
       this.checkAlive();
       path = normalizePath(rawDir);
-      dir = this.dir(path);
+      dir = directoryAt(this.root, path);
       this.beginMutation('syncDir', path);
     } catch (error) {
       return Promise.reject(error);
@@ -853,53 +861,9 @@ export class FaultVfs implements Vfs {
   // ---------------------------------------------------------------------------------------------
   // Internals: the namespace
 
-  /** Walks to `path`: its node, or why there is none (a missing part, or a file on the way). */
-  private resolve(path: string): FsNode | 'missing' | 'file-on-the-way' {
-    let node: FsNode = this.root;
-    for (const part of path === '' ? [] : path.split('/')) {
-      if (node.kind !== 'directory') return 'file-on-the-way';
-      const next: FsNode | undefined = node.entries.get(part);
-      if (next === undefined) return 'missing';
-      node = next;
-    }
-    return node;
-  }
-
-  private lookup(path: string): FsNode | undefined {
-    const found = this.resolve(path);
-    return typeof found === 'string' ? undefined : found;
-  }
-
-  /** The directory at `path`, failing as the OS (and MemoryVfs) does: ENOENT or ENOTDIR. */
-  private dir(path: string): DirNode {
-    const found = this.resolve(path);
-    if (found === 'missing') throw new NotFoundError(path, 'directory');
-    if (found === 'file-on-the-way' || found.kind !== 'directory') throw new NotADirectoryError(path);
-    return found;
-  }
-
   /** The directory that holds `path`, which must exist and be a directory. */
   private parentOf(path: string): DirNode {
-    return this.dir(dirnameOf(path));
-  }
-
-  /**
-   * Creates the missing directories along `path` and returns the last; with `durable`, as already
-   * synced (fromImage). Callers have checked that no part is a file.
-   */
-  private installDirectory(path: string, durable = true): DirNode {
-    let node: DirNode = this.root;
-    for (const part of path === '' ? [] : path.split('/')) {
-      let next = node.entries.get(part);
-      if (next === undefined) {
-        next = new DirNode();
-        node.entries.set(part, next);
-        if (durable) node.durableEntries.set(part, next);
-      }
-      if (next.kind !== 'directory') throw new InvalidArgumentError(`${path}: ${part} is a file, not a directory`);
-      node = next;
-    }
-    return node;
+    return directoryAt(this.root, dirnameOf(path));
   }
 
   private setEntry(dir: DirNode, name: string, node: FsNode): void {
