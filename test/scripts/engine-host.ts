@@ -3,7 +3,10 @@
  * every verb). A script opens a database on a FaultVfs, runs statements in named sessions, and
  * looks inside: version chains, locks, the purge view, the history list, the engine's health; it
  * crashes the process under a policy and recovers. The storage verbs (`storage`, `mtr`, `tail`)
- * run the storage core alone, for the redo log reader's story (seed 000).
+ * run the storage core alone, for the redo log reader's story (seed 000). Values other than ints
+ * (strings, bytes, LOB references) are written and shown as values.ts says; the LOB and
+ * change-buffer verbs (`lobs`, `leaf`, `pool`, `buffered`, `entries`, seeds 003 and 004) look inside
+ * through layer-verbs.ts.
  *
  * Sessions follow the rules of the old isolation runner (Hermitage style), now checked on the
  * output the script records:
