@@ -6,7 +6,7 @@
  * array for a composite one; a range bound may give a prefix of a composite key (its leading
  * columns), so `gt` and `lte` on a prefix become byte bounds past every key with that prefix.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, UnknownColumnError } from '../errors.js';
 import {
   compareBytes,
   encodeKeyInto,
@@ -30,6 +30,11 @@ export interface KeyRange<K = KeyInput> {
   readonly lte?: K;
   readonly reverse?: boolean;
   readonly limit?: number;
+  /**
+   * Only these columns in each row (any order; rows keep schema order). The others are not
+   * decoded: a range that reads one column of wide rows skips the rest (sysbench's SELECT c).
+   */
+  readonly columns?: readonly string[];
 }
 
 /** A key range in bytes; `limit: 0` marks a range no key can fall in. */
@@ -105,6 +110,32 @@ export function prefixValues(fieldCount: number, key: KeyInput, what: string): K
     );
   }
   return values as KeyValue[];
+}
+
+/**
+ * The schema indexes of `names`, ascending and without repeats (undefined: every column);
+ * ERR_UNKNOWN_COLUMN for a name the table does not have.
+ */
+export function columnIndexes(table: TableRuntime, names: readonly string[] | undefined): Int16Array | undefined {
+  if (names === undefined) return undefined;
+  if (!Array.isArray(names)) throw new InvalidArgumentError('columns must be an array of column names');
+  const byName = table.layout.columnIndexByName;
+  const indexes = new Int16Array(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const index = byName.get(names[i]!);
+    if (index === undefined)
+      throw new UnknownColumnError(
+        table.name,
+        String(names[i]),
+        table.layout.schema.columns.map((c) => c.name),
+      );
+    indexes[i] = index;
+  }
+  indexes.sort();
+  let unique = 0;
+  for (let i = 0; i < indexes.length; i++)
+    if (i === 0 || indexes[i] !== indexes[i - 1]) indexes[unique++] = indexes[i]!;
+  return unique === indexes.length ? indexes : indexes.slice(0, unique);
 }
 
 export function checkLimit(limit: number | undefined): number {
