@@ -336,11 +336,13 @@ function writeEscapedBytes(value: Uint8Array, out: Uint8Array, pos: number, boun
 const utf8Decoder = new TextDecoder();
 
 // Long text in a large array (a buffer pool frame, an undo page) is decoded by a Node Buffer over
-// the same memory: `toString('utf8', start, end)` makes no view and skips TextDecoder's argument
-// checks, about 1.6x faster for sbtest's 60-120 character columns (measured on Node 20). Only
-// arrays longer than 64 bytes take this path: V8 keeps smaller typed arrays on its heap, and the
-// first read of their `.buffer` moves their bytes out (buffer-pool.ts `holdsView`). The Buffer
-// over the last such memory is kept, as index-page.ts keeps its DataView over the slab.
+// the same memory (`toString('utf8', start, end)`), without a view per call or TextDecoder's
+// argument checks: about 1.6x faster for sbtest's 60-120 character columns in a micro-benchmark
+// on Node 20. (Calling the Buffer's undocumented `utf8Slice` directly measured no faster in a
+// range scan's profile: the cost is the call into C++ that makes the string.) Only arrays longer
+// than 64 bytes take this path: V8 keeps smaller typed arrays on its heap, and the first read of
+// their `.buffer` moves their bytes out (buffer-pool.ts `holdsView`). The Buffer over the last
+// such memory is kept, as index-page.ts keeps its DataView over the slab.
 let utf8Memory: ArrayBufferLike | undefined;
 let utf8Buffer: Buffer = Buffer.alloc(0);
 
@@ -625,18 +627,21 @@ function readFieldBody(bytes: Uint8Array, pos: number, end: number, spec: KeySpe
  */
 export function decodeKey(bytes: Uint8Array, spec: KeySpec, offset = 0, end = bytes.length): (KeyValue | null)[] {
   const values: (KeyValue | null)[] = [];
-  decodeKeyInto(bytes, spec, offset, end, values);
+  values.length = decodeKeyInto(bytes, spec, offset, end, values);
   return values;
 }
 
-/** `decodeKey` into `values` (its length set to the number of fields decoded): a row decode reuses one array. */
+/**
+ * `decodeKey` into `values[0, count)`; returns the count (entries past it are left as they were:
+ * a row decode reuses one array, and setting an array's length is a runtime call).
+ */
 export function decodeKeyInto(
   bytes: Uint8Array,
   spec: KeySpec,
   offset: number,
   end: number,
   values: (KeyValue | null)[],
-): void {
+): number {
   let pos = offset;
   let count = 0;
   for (let field = 0; field < spec.columns.length && pos < end; field++) {
@@ -651,8 +656,8 @@ export function decodeKeyInto(
     values[count++] = readFieldBody(bytes, pos, end, spec, field);
     pos = decodeEnd;
   }
-  values.length = count;
   assert(pos === end, () => `K2 key decodes to ${pos - offset} bytes, stored ${end - offset}`);
+  return count;
 }
 
 /** Decodes one field of the key at [offset, end) without decoding the others (it skips them). */
@@ -711,9 +716,16 @@ export function prefixSuccessorInto(bytes: Uint8Array, offset: number, length: n
   return -1;
 }
 
-/** The prefix successor of `prefix` as new bytes, or null when there is none (see `prefixSuccessorInto`). */
+/**
+ * The prefix successor of `prefix` as new bytes, or null when there is none (see
+ * `prefixSuccessorInto`). One allocation, and never a `subarray` of a small array (V8 would move
+ * its bytes off the heap: buffer-pool.ts `holdsView`).
+ */
 export function prefixSuccessor(prefix: Uint8Array): Uint8Array | null {
-  const copy = prefix.slice();
-  const length = prefixSuccessorInto(copy, 0, copy.length);
-  return length < 0 ? null : copy.subarray(0, length);
+  let last = prefix.length - 1;
+  while (last >= 0 && prefix[last] === 0xff) last--;
+  if (last < 0) return null;
+  const successor = prefix.slice(0, last + 1);
+  successor[last] = successor[last]! + 1;
+  return successor;
 }

@@ -60,6 +60,16 @@ export class ClusteredRows implements RowSource<MutableRow> {
 }
 
 /**
+ * Key bytes one secondary row lookup works in, shared by every scan: a lookup is synchronous and
+ * runs no caller code, so two scans read in turn never see each other's bytes. Grown to the
+ * largest table key met.
+ */
+function newScratch(bytes: number): { entryKey: Uint8Array; primary: Uint8Array; encoded: Uint8Array } {
+  return { entryKey: new Uint8Array(bytes), primary: new Uint8Array(bytes), encoded: new Uint8Array(bytes) };
+}
+let scratch = newScratch(0);
+
+/**
  * Rows through a secondary index (CS1, CS2): each entry's key is copied out of the leaf (the
  * clustered lookup may reuse the leaf's frame: CUR1), its clustered record found by the primary
  * key at its end, and the version the view sees compared with the entry only when it is an older
@@ -69,9 +79,6 @@ export class SecondaryRows implements RowSource<MutableRow> {
   private count = 0;
   private started = false;
   private readonly record: EntryView = newEntryView();
-  private readonly entryKey: Uint8Array;
-  private readonly primary: Uint8Array;
-  private readonly encoded: Uint8Array;
 
   /** `readsNewest`: TEST ONLY (RowEngineTestSeams.indexScanReadsNewest): the newest version instead of the view's. */
   constructor(
@@ -86,9 +93,7 @@ export class SecondaryRows implements RowSource<MutableRow> {
     private readonly columns: Int16Array | undefined,
   ) {
     const bytes = table.layout.maxKeyBytes + 16;
-    this.entryKey = new Uint8Array(bytes);
-    this.primary = new Uint8Array(bytes);
-    this.encoded = new Uint8Array(bytes);
+    if (scratch.entryKey.length < bytes) scratch = newScratch(bytes);
   }
 
   nextRow(): MutableRow | undefined {
@@ -113,10 +118,9 @@ export class SecondaryRows implements RowSource<MutableRow> {
     const keyOffset = entry.keyOffset;
     const keyLength = entry.keyLength;
     const entryLive = (entry.flags & ENTRY_DELETE_MARK) === 0;
-    const entryKey = this.entryKey;
+    const { entryKey, primary, encoded } = scratch;
     for (let i = 0; i < keyLength; i++) entryKey[i] = page[keyOffset + i]!;
     const at = primaryKeyOffsetInSecondary(layout, layoutIndex, entryKey, 0, keyLength);
-    const primary = this.primary;
     for (let i = at; i < keyLength; i++) primary[i - at] = entryKey[i]!;
     const record = this.record;
     if (!table.clustered.find(primary, record, keyLength - at)) return undefined;
@@ -127,8 +131,8 @@ export class SecondaryRows implements RowSource<MutableRow> {
     }
     const row = this.versions.visibleRow(table, record, view);
     if (row === undefined) return undefined;
-    const encodedLength = encodeSecondaryKeyInto(layout, layoutIndex, row, this.encoded, 0);
-    if (compareBytes(this.encoded, 0, encodedLength, entryKey, 0, keyLength) !== 0) return undefined;
+    const encodedLength = encodeSecondaryKeyInto(layout, layoutIndex, row, encoded, 0);
+    if (compareBytes(encoded, 0, encodedLength, entryKey, 0, keyLength) !== 0) return undefined;
     return this.columns === undefined ? row : projectRow(table, row, this.columns);
   }
 }

@@ -65,21 +65,25 @@ export function primaryRange(table: TableRuntime, range: KeyRange): ByteRange {
 /** The byte bounds of a key range over a key spec (prefixes of composite keys allowed). */
 export function byteRange(spec: KeySpec, range: KeyRange, what: string, fieldCount: number): ByteRange {
   const out: ByteRange = {};
-  const prefix = (input: KeyInput): Uint8Array => encodeKeyPrefix(prefixValues(fieldCount, input, what), spec);
-  if (range.gte !== undefined) out.gte = prefix(range.gte);
+  if (range.gte !== undefined) out.gte = boundBytes(spec, range.gte, what, fieldCount);
   if (range.gt !== undefined) {
     // Greater than every key that starts with the prefix.
-    const successor = prefixSuccessor(prefix(range.gt));
+    const successor = prefixSuccessor(boundBytes(spec, range.gt, what, fieldCount));
     if (successor === null)
       out.limit = 0; // nothing sorts after every key with this prefix: empty
     else out.gte = out.gte === undefined || compareBytes(successor, out.gte) > 0 ? successor : out.gte;
   }
-  if (range.lt !== undefined) out.lt = prefix(range.lt);
+  if (range.lt !== undefined) out.lt = boundBytes(spec, range.lt, what, fieldCount);
   if (range.lte !== undefined) {
-    const successor = prefixSuccessor(prefix(range.lte));
+    const successor = prefixSuccessor(boundBytes(spec, range.lte, what, fieldCount));
     if (successor !== null) out.lt = out.lt === undefined || compareBytes(successor, out.lt) < 0 ? successor : out.lt;
   }
   return out;
+}
+
+/** The bytes of one bound: the encoded prefix of the key it gives. */
+function boundBytes(spec: KeySpec, input: KeyInput, what: string, fieldCount: number): Uint8Array {
+  return encodeKeyPrefix(prefixValues(fieldCount, input, what), spec);
 }
 
 /** The bytes of the secondary columns of an entry key, or undefined when one is NULL (never unique-checked). */
