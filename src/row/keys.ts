@@ -37,6 +37,12 @@ export interface KeyRange<K = KeyInput> {
   readonly columns?: readonly string[];
 }
 
+/** Options of a point read (`get`). */
+export interface ReadOptions {
+  /** Only these columns in the row (any order; the row keeps schema order), as `KeyRange.columns`. */
+  readonly columns?: readonly string[];
+}
+
 /** A key range in bytes; `limit: 0` marks a range no key can fall in. */
 export interface ByteRange {
   gt?: Uint8Array;

@@ -59,6 +59,7 @@ import {
   type ByteRange,
   type KeyInput,
   type KeyRange,
+  type ReadOptions,
 } from './keys.js';
 import { firstKeyAbove, firstKeyAtOrAfter, nextKey, type RowLocks } from './row-lock.js';
 import { materializeRow, readStoredSlice, storedLength } from './row-lob.js';
@@ -130,24 +131,33 @@ export class RowSelect {
   // ------------------------------------------------------------------ consistent reads
 
   /** Point read by primary key, consistent (or, at SERIALIZABLE, with a shared lock taken). */
-  get(trx: Trx | undefined, table: TableRuntime, key: KeyInput): Row | undefined {
+  get(trx: Trx | undefined, table: TableRuntime, key: KeyInput, options?: ReadOptions): Row | undefined {
     if (trx !== undefined) this.trxs.checkActive(trx);
+    const columns = options === undefined ? undefined : columnIndexes(table, options.columns);
     const length = encodePrimary(table, key);
-    if (trx?.isolation === 'serializable') return this.serializableGet(trx, table, table.keyScratch.slice(0, length));
-    const keyBytes = length === table.keyScratch.length ? table.keyScratch : table.keyScratch.subarray(0, length);
+    if (trx?.isolation === 'serializable')
+      return this.serializableGet(trx, table, table.keyScratch.slice(0, length), columns);
     const { view, close } = this.viewFor(trx);
     try {
-      if (!table.clustered.find(keyBytes, this.entry)) return undefined;
-      return this.visible(table, this.entry, view);
+      // The key is keyScratch[0, length): found in place, no view of it made.
+      if (!table.clustered.find(table.keyScratch, this.entry, length)) return undefined;
+      const row = this.versions.visibleRow(table, this.entry, view, columns);
+      return row === undefined ? undefined : (materializeRow(table, row) as Row);
     } finally {
       this.releaseView(view, close);
     }
   }
 
   /** SERIALIZABLE turns a plain read into a shared locking read (InnoDB); it must not wait here. */
-  private serializableGet(trx: Trx, table: TableRuntime, key: Uint8Array): Row | undefined {
+  private serializableGet(
+    trx: Trx,
+    table: TableRuntime,
+    key: Uint8Array,
+    columns: Int16Array | undefined,
+  ): Row | undefined {
     const row = this.serializableRow(trx, table, key);
-    return row === undefined ? undefined : (materializeRow(table, row) as Row);
+    if (row === undefined) return undefined;
+    return materializeRow(table, columns === undefined ? row : projectRow(table, row, columns)) as Row;
   }
 
   /** The newest version share-locked, its large values references. */
@@ -161,12 +171,6 @@ export class RowSelect {
     this.rowLocks.convertImplicit(trx, primaryId, key, readTrxId(this.entry.page, this.entry.valueOffset));
     this.shareNow(trx, table, primaryId, key, 'record');
     return (this.entry.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : rowFromEntry(table, this.entry);
-  }
-
-  /** The version `view` sees of the entry, its large values read (row-lob.ts). */
-  private visible(table: TableRuntime, entry: EntryView, view: ReadView | undefined): Row | undefined {
-    const row = this.versions.visibleRow(table, entry, view);
-    return row === undefined ? undefined : (materializeRow(table, row) as Row);
   }
 
   /** A SERIALIZABLE plain read's shared lock, taken now: one it would have to wait for is ERR_WOULD_WAIT. */

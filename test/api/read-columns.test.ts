@@ -1,5 +1,5 @@
 /**
- * Reading only some columns (`columns` on `scan` and `scanIndex`, issue 16): the rows hold exactly
+ * Reading only some columns (`columns` on `get`, `scan` and `scanIndex`, issue 16): the rows hold exactly
  * those columns in schema order, old versions are rebuilt whole and then cut, and a secondary
  * index scan still skips entries of other versions (CS2 of row/consistent-scan.ts) whether or not
  * the columns it compares are asked for.
@@ -34,7 +34,7 @@ async function seeded(): Promise<Database> {
   return db;
 }
 
-describe('scan and scanIndex with columns', () => {
+describe('get, scan and scanIndex with columns', () => {
   it('return only the columns asked for, in schema order, key columns included when asked', async () => {
     await seeded();
     const items = db.table('items');
@@ -46,6 +46,8 @@ describe('scan and scanIndex with columns', () => {
     ]);
     expect(Object.keys(rows[0]!)).toEqual(['c', 'pad']);
     expect([...items.scan({ gte: 19, columns: ['id'] })]).toEqual([{ id: 19 }, { id: 20 }]);
+    expect(items.get(3, { columns: ['k', 'c'] })).toEqual({ k: 3, c: 'c-3-xxx' });
+    expect(items.get(30, { columns: ['c'] })).toBeUndefined();
     const byK = [...items.scanIndex('by_k', { gte: 2, lte: 2, columns: ['id', 'c'] })];
     expect(byK).toEqual([2, 7, 12, 17].map((id) => ({ id, c: `c-${id}-${'x'.repeat(id)}` })));
     // The same rows as a whole-row scan, cut.
@@ -78,6 +80,8 @@ describe('scan and scanIndex with columns', () => {
     // Its new entry under k=4 is not the snapshot's version of row 2.
     expect([...snap.scanIndex('by_k', { gte: 4, lte: 4, columns: ['id'] })].map((r) => r.id)).toEqual([4, 9, 14, 19]);
     expect([...snap.scan({ gte: 2, lte: 2, columns: ['k', 'c'] })]).toEqual([{ k: 2, c: 'c-2-xx' }]);
+    expect(snap.get(2, { columns: ['c'] })).toEqual({ c: 'c-2-xx' });
+    expect(items.get(2, { columns: ['c'] })).toEqual({ c: 'changed' });
     await tx.commit();
     // The newest versions: row 2 under k=4 only, row 7 gone.
     expect([...items.scanIndex('by_k', { gte: 2, lte: 2, columns: ['id'] })].map((r) => r.id)).toEqual([12, 17]);
