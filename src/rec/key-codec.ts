@@ -335,14 +335,17 @@ function writeEscapedBytes(value: Uint8Array, out: Uint8Array, pos: number, boun
 
 const utf8Decoder = new TextDecoder();
 
-// Long text in a large array (a buffer pool frame, an undo page) is decoded by a Node Buffer over
-// the same memory (`toString('utf8', start, end)`), without a view per call or TextDecoder's
-// argument checks: about 1.6x faster for sbtest's 60-120 character columns in a micro-benchmark
-// on Node 20. (Calling the Buffer's undocumented `utf8Slice` directly measured no faster in a
-// range scan's profile: the cost is the call into C++ that makes the string.) Only arrays longer
-// than 64 bytes take this path: V8 keeps smaller typed arrays on its heap, and the first read of
-// their `.buffer` moves their bytes out (buffer-pool.ts `holdsView`). The Buffer over the last
-// such memory is kept, as index-page.ts keeps its DataView over the slab.
+// Long text in a page (a buffer pool frame, an undo page) is decoded by a Node Buffer over the
+// same memory (`toString('utf8', start, end)`), without a view per call or TextDecoder's argument
+// checks: about 1.6x faster for sbtest's 60-120 character columns in a micro-benchmark on Node 20.
+// (Calling the Buffer's undocumented `utf8Slice` directly measured no faster in a range scan's
+// profile: the cost is the call into C++ that makes the string; holding the Buffer in a WeakRef
+// cost 4% of a range scan, so it is held strongly.) Only arrays of 65 bytes to a page
+// (PAGE_SIZE_MAX) take this path: V8 keeps smaller typed arrays on its heap, and the first read of
+// their `.buffer` moves their bytes out (buffer-pool.ts `holdsView`); a large value's bytes are
+// decoded by TextDecoder, so the memory kept here is a pool's slab, as index-page.ts keeps a
+// DataView over it (a closed pool's slab until the next open's first read).
+const BUFFER_DECODE_MAX_BYTES = 65536;
 let utf8Memory: ArrayBufferLike | undefined;
 let utf8Buffer: Buffer = Buffer.alloc(0);
 
@@ -361,7 +364,7 @@ export function readUtf8(bytes: Uint8Array, start: number, end: number): string 
     }
     return text;
   }
-  if (bytes.length > 64) {
+  if (bytes.length > 64 && bytes.length <= BUFFER_DECODE_MAX_BYTES) {
     const memory = bytes.buffer;
     if (memory !== utf8Memory) {
       utf8Memory = memory;
