@@ -176,7 +176,11 @@ export class Table<R extends Row = Row, T extends TableTypes = UntypedTable<R>> 
       const table = this.runtime();
       const statementStart = trx.undoNo;
       try {
-        for (const row of rows) await this.db.engine.insert(trx, table, row);
+        // No promise and no await per row unless a row must wait for a lock.
+        for (const row of rows) {
+          const wait = this.db.engine.insertOrWait(trx, table, row);
+          if (wait !== undefined) await wait;
+        }
       } catch (error) {
         if (this.trx !== undefined && trx.state === 'active') this.db.engine.rollbackTo(trx, statementStart);
         throw error;

@@ -322,6 +322,12 @@ export class RowEngine {
     return this.inserts.insert(trx, table, row);
   }
 
+  /** `insert` that returns undefined, with the row inserted, when no lock wait was needed (row-ins.ts). */
+  insertOrWait(trx: Trx, table: TableRuntime, row: Row): Promise<void> | undefined {
+    checkNotBuilding(table);
+    return this.inserts.insertOrWait(trx, table, row);
+  }
+
   update(trx: Trx, table: TableRuntime, key: KeyInput, changes: Row): Promise<boolean> {
     checkNotBuilding(table);
     return this.updates.update(trx, table, key, changes);
