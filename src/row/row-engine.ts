@@ -58,7 +58,7 @@ import { cleanUpPending } from '../lob/lob-pending.js';
 import type { IndexDef, TableSchema } from '../rec/schema.js';
 import { poolPageSource, removeFromHistory, runUndoSteps, type PageSource } from '../undo/undo-log.js';
 import { newEngineStats, type EngineStats } from './engine-stats.js';
-import { primaryKeyBytes, type KeyInput, type KeyRange } from './keys.js';
+import { primaryKeyBytes, type KeyInput, type KeyRange, type ReadOptions } from './keys.js';
 import { checkRows, type RowCheckReport } from './row-check.js';
 import type { IndexBuild } from './index-build.js';
 import { RowDdl } from './row-ddl.js';
@@ -287,8 +287,8 @@ export class RowEngine {
 
   // ------------------------------------------------------------------ reads
 
-  get(trx: Trx | undefined, table: TableRuntime, key: KeyInput): Row | undefined {
-    return this.select.get(trx, table, key);
+  get(trx: Trx | undefined, table: TableRuntime, key: KeyInput, options?: ReadOptions): Row | undefined {
+    return this.select.get(trx, table, key, options);
   }
 
   scan(trx: Trx | undefined, table: TableRuntime, range: KeyRange = {}): IterableIterator<Row> {
