@@ -3,6 +3,7 @@
  *
  *   npm run bench -- oltp_point_select ycsb-c --table-size 100000     a comparison (harness/)
  *   npm run bench -- list                                              workloads and engines
+ *   npm run bench -- overhead                                          the harness's cost per event
  *   npm run bench -- --quick        (no workload named)                the micro suites (run.ts)
  *   npm run bench -- micro --filter recovery                           the micro suites, explicitly
  *
@@ -12,7 +13,8 @@
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { ENGINE_KINDS } from './harness/engines/engine.js';
+import { parseArgs } from 'node:util';
+import { ENGINE_KINDS, type EngineKind } from './harness/engines/engine.js';
 import { unavailableReason } from './harness/engines/catalog.js';
 import { USAGE, UsageError, parseHarnessArgs } from './harness/options.js';
 import { WORKLOADS, describeWorkload } from './harness/workloads/catalog.js';
@@ -30,6 +32,44 @@ async function list(): Promise<void> {
   lines.push('engines:');
   for (const kind of ENGINE_KINDS) lines.push(`  ${kind.padEnd(22)} ${(await unavailableReason(kind)) ?? 'installed'}`);
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** `minno-bench overhead`: the harness's own cost per event (harness/overhead.ts). */
+async function overhead(args: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      engines: { type: 'string' },
+      'table-size': { type: 'string', default: '200000' },
+      events: { type: 'string', default: '200000' },
+      rounds: { type: 'string', default: '7' },
+      seed: { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const { OVERHEAD_ENGINES, measureOverhead, overheadMarkdown } = await import('./harness/overhead.js');
+  const count = (name: string, text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1)
+      throw new UsageError(`--${name} must be a positive integer, not '${text}'`);
+    return value;
+  };
+  const engines = values.engines?.split(',') ?? [...OVERHEAD_ENGINES];
+  for (const engine of engines) {
+    if (!(OVERHEAD_ENGINES as readonly string[]).includes(engine))
+      throw new UsageError(`overhead: engine '${engine}' has no bare loop: use ${OVERHEAD_ENGINES.join(', ')}`);
+    const reason = await unavailableReason(engine as EngineKind);
+    if (reason !== undefined) throw new UsageError(reason);
+  }
+  const report = await measureOverhead({
+    engines: engines as EngineKind[],
+    tableSize: count('table-size', values['table-size']),
+    events: count('events', values.events),
+    rounds: count('rounds', values.rounds),
+    seed: count('seed', values.seed),
+  });
+  process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : overheadMarkdown(report));
 }
 
 async function compare(args: readonly string[]): Promise<number> {
@@ -71,6 +111,10 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     if (args[0] === 'list') {
       await list();
+      return 0;
+    }
+    if (args[0] === 'overhead') {
+      await overhead(args.slice(1));
       return 0;
     }
     if (args.length === 0 || args[0] === 'micro' || args.some((a) => MICRO_OPTIONS.test(a))) {

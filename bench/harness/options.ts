@@ -63,6 +63,9 @@ export function limitsFor(options: HarnessOptions, workload: WorkloadName): { ti
 
 export const USAGE = `usage: minno-bench <workload...> [options]       (or: npm run bench -- <workload...> [options])
        minno-bench list                             workloads and engines, and which are installed
+       minno-bench overhead [--engines better-sqlite3,lmdb,minno] [--table-size N] [--events N] [--rounds N]
+                                                    what the harness costs per event, against each
+                                                    engine's own tight loop (docs/bench/agreement.md)
        minno-bench micro [--quick | --scale tiny|quick|full] [--filter TEXT]
                                                     minno's own micro benchmarks (storage core, table
                                                     API, transactions); also \`npm run bench -- --quick\`

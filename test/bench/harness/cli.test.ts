@@ -153,6 +153,28 @@ describe('minno-bench', () => {
     ]);
   });
 
+  it('overhead: runs and prints its table; bad options get a message and status 2', () => {
+    const result = minnoBench([
+      'overhead',
+      '--engines',
+      'minno',
+      '--table-size',
+      '100',
+      '--events',
+      '100',
+      '--rounds',
+      '1',
+    ]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/\| minno \| \d+ \(\d+\)/);
+    expectUsageError(minnoBench(['overhead', '--rounds', '0']), /--rounds must be a positive integer/);
+    expectUsageError(minnoBench(['overhead', '--engines', 'sql.js']), /engine 'sql.js' has no bare loop/);
+    expectUsageError(
+      minnoBench(['overhead', '--engines', 'lmdb'], { hideLmdb: true }),
+      /lmdb is not installed \(npm install --save-dev lmdb\)/,
+    );
+  });
+
   it('still runs the micro suites when no workload is named', () => {
     // A bad scale is the micro suites' own usage error: the command went there.
     expectUsageError(minnoBench(['--scale', 'enormous']), /unknown scale 'enormous'/);
