@@ -238,12 +238,19 @@ export class Dictionary {
     return record;
   }
 
+  /** Drops a table in one pass: its record (durably), then its space. */
+  dropTable(name: string): TableRecord {
+    const record = this.unlinkTable(name);
+    this.storage.dropSpace(record.spaceId);
+    return record;
+  }
+
   /**
    * Drops a table's record (durably) and returns it: from now on no one can reach the table. The
    * caller then drops its space (`Storage.dropSpace`, in slices); a crash before that leaves an
    * orphan space, which `cleanUp` drops (DD1).
    */
-  dropTable(name: string): TableRecord {
+  unlinkTable(name: string): TableRecord {
     const record = this.require(name);
     const mtr = this.storage.startMtr();
     assert(this.sysTables.delete(mtr, nameKey(name)), 'DD3 SYS_TABLES delete');
@@ -298,11 +305,19 @@ export class Dictionary {
     return record;
   }
 
+  /** Drops an index in one pass: unlinked (durably), then its tree freed in bounded mtrs. */
+  dropIndex(tableName: string, indexName: string): TableRecord {
+    const root = this.require(tableName).indexes.find((i) => i.name === indexName)?.rootPageNo;
+    this.unlinkIndex(tableName, indexName);
+    while (root !== undefined && !this.freeDroppedTreeStep(tableName, root).done);
+    return this.require(tableName);
+  }
+
   /**
    * Drops an index: unlinked at once (durably) into the record's `droppedTrees`. Its tree is freed
    * afterwards, a bounded mtr at a time, by `freeDroppedTreeStep` (DD5).
    */
-  dropIndex(tableName: string, indexName: string): TableRecord {
+  unlinkIndex(tableName: string, indexName: string): TableRecord {
     const table = this.require(tableName);
     const index = table.indexes.find((i) => i.name === indexName);
     if (index === undefined) {
@@ -345,24 +360,32 @@ export class Dictionary {
   }
 
   /**
-   * Finishes or undoes DDL a crash interrupted (DD1): finds the spaces no table names, and unlinks
-   * indexes left 'building' (their trees join `droppedTrees`). The caller drops those spaces and
-   * frees the trees of dropped indexes afterwards, in slices (row/row-ddl.ts `cleanUpStep`, run
-   * by the open: api/database.ts), never in one pass. Returns what it found.
+   * Finishes or undoes DDL a crash interrupted (DD1): drops spaces no table names, drops indexes
+   * left 'building', and frees trees of dropped indexes not yet freed, in one pass. With `defer`,
+   * it only finds the orphan spaces and unlinks the 'building' indexes (their trees join
+   * `droppedTrees`): the caller drops and frees in slices (row/row-ddl.ts `cleanUpStep`, run by
+   * the open: api/database.ts). Returns what it found.
    */
-  cleanUp(): { orphanSpaces: number[]; unfinishedIndexes: string[]; droppedTrees: number } {
+  cleanUp(defer = false): { orphanSpaces: number[]; unfinishedIndexes: string[]; droppedTrees: number } {
     const named = new Set([...this.cache.values()].map((t) => t.spaceId));
     const orphanSpaces = this.storage.spaces.listSpaceFiles().filter((id) => id !== SYSTEM_SPACE_ID && !named.has(id));
+    if (!defer) for (const spaceId of orphanSpaces) this.storage.dropSpace(spaceId);
     const unfinishedIndexes: string[] = [];
+    let droppedTrees = 0;
     for (const table of [...this.cache.values()]) {
       for (const index of table.indexes) {
         if (index.state === 'building') {
           unfinishedIndexes.push(`${table.name}.${index.name}`);
-          this.dropIndex(table.name, index.name);
+          if (defer) this.unlinkIndex(table.name, index.name);
+          else this.dropIndex(table.name, index.name);
         }
       }
+      for (const root of this.require(table.name).droppedTrees) {
+        droppedTrees++;
+        if (!defer) while (!this.freeDroppedTreeStep(table.name, root).done);
+      }
     }
-    return { orphanSpaces, unfinishedIndexes, droppedTrees: this.droppedTrees().length };
+    return { orphanSpaces, unfinishedIndexes, droppedTrees };
   }
 
   /** DD3: the cache equals the tree. */

@@ -67,7 +67,7 @@ export class RowDdl {
   dropTable(name: string): number {
     const table = this.tables.get(name);
     this.checkTableIdle(table, 'drop');
-    const record = this.dictionary.dropTable(name);
+    const record = this.dictionary.unlinkTable(name);
     this.tables.remove(table);
     this.spaceDrops.push({ spaceId: record.spaceId, step: undefined });
     return record.spaceId;
@@ -153,7 +153,7 @@ export class RowDdl {
       );
     }
     this.checkTableIdle(table, 'drop an index of');
-    const record = this.dictionary.dropIndex(tableName, indexName);
+    const record = this.dictionary.unlinkIndex(tableName, indexName);
     return this.tables.install(record);
   }
 

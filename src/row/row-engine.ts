@@ -183,7 +183,7 @@ export class RowEngine {
     const dictionary = Dictionary.openOrCreate(storage);
     const engine = new RowEngine(storage, dictionary, trxSystem, options);
     // Spaces and trees of drops a crash cut short: freed in slices by the open (api/database.ts).
-    engine.ddl.dropOrphanSpaces(dictionary.cleanUp().orphanSpaces);
+    engine.ddl.dropOrphanSpaces(dictionary.cleanUp(true).orphanSpaces);
     engine.tables.loadAll();
     // LOB work a crash cut short before its row change's mtr (lob/lob-pending.ts, README L5).
     for (const table of engine.tables.all()) cleanUpPending(table.lobs);
