@@ -128,6 +128,8 @@
  *  IB7. (debug) A buffered insert never finds its entry live: that would be a second application.
  *  IB8. No merge starts inside a change-buffer operation or another merge.
  *  IB9. The header's counts equal a recount of the records.
+ *  IB10. The in-memory summary of a page (ibuf-page-summary.ts: what IB3 and IB4 check a new
+ *       operation against) equals a recount of its records.
  */
 import { assert } from '../util/assert.js';
 import { RecoveryNeededError } from '../errors.js';
@@ -138,19 +140,12 @@ import { NIL_PAGE, PageType, pageTypeOf, readU64, writeU32 } from '../page/page.
 import { SYSTEM_SPACE_ID } from '../page/tablespace.js';
 import { allocatePage } from '../page/space-allocator.js';
 import { BTree, noteTreeChanged } from '../btree/btree.js';
-import {
-  ENTRY_HEADER_BYTES,
-  PAGE_INDEX_ID,
-  SLOT_BYTES,
-  compareBytes,
-  entryCount,
-  pageCapacity,
-  pageLevel,
-} from '../btree/index-page.js';
+import { PAGE_INDEX_ID, compareBytes, entryCount, pageCapacity, pageLevel } from '../btree/index-page.js';
 import type { Dictionary } from '../dict/dictionary.js';
 import { applyIbufOp } from './ibuf-apply.js';
 import { BITMAP_BUFFERED, IbufBitmaps, bitmapClassesOf, promisedFreeBytes, promisedRecords } from './ibuf-bitmap.js';
 import { FLAG_BITMAP_STALE, IbufHeader } from './ibuf-header.js';
+import { PageSummaries, entryKeyString, insertRoomBytes } from './ibuf-page-summary.js';
 import {
   IBUF_KEY_BYTES,
   IBUF_OP_COUNT,
@@ -272,10 +267,6 @@ function indexIdOf(page: Uint8Array): number {
   return readU64(page, PAGE_INDEX_ID);
 }
 
-function keyString(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-}
-
 /** The distinct pages of some records. */
 function pagesOf(records: readonly IbufRecord[]): PageRef[] {
   const pages = new Map<string, PageRef>();
@@ -309,6 +300,8 @@ export class ChangeBuffer implements PageReadHook {
   /** TEST ONLY (mergeInTwoMtrs): the second mtr of merges, waiting for the next background step. */
   private readonly deferred: IbufRecord[] = [];
   private readonly keyScratch = new Uint8Array(IBUF_KEY_BYTES);
+  /** What is buffered for each page, summed (IB3, IB4 without a scan; IB10). */
+  private readonly summaries = new PageSummaries((spaceId, pageNo) => this.recordsOf(spaceId, pageNo));
   private readonly stats = {
     buffered: zeroCounts(),
     merges: 0,
@@ -421,6 +414,7 @@ export class ChangeBuffer implements PageReadHook {
         encodeIbufValue(op, tree.indexId, key),
       );
       assert(inserted, 'IB2 a change-buffer counter is used once');
+      this.summaries.noteBuffered(spaceId, pageNo, op, key); // IB10
       header.nextCounter = counter + 1;
       if ((entry & BITMAP_BUFFERED) === 0) {
         this.bitmaps.write(mtr, spaceId, pageNo, entry | BITMAP_BUFFERED); // IB1, same mtr
@@ -436,41 +430,30 @@ export class ChangeBuffer implements PageReadHook {
     return true;
   }
 
-  /** IB3 and IB4 for one more operation on the page, against what is buffered for it already. */
+  /**
+   * IB3 and IB4 for one more operation on the page, against what is buffered for it already (its
+   * summary, ibuf-page-summary.ts: no scan of the page's records).
+   */
   private fits(spaceId: number, pageNo: number, entry: number, key: Uint8Array, op: IbufOpValue): boolean {
     const removes = removesEntry(op);
-    let insertBytes = 0;
-    let records = 0;
-    // Keys surely present at the end (their last operation inserts), and keys a removal touched.
-    const present = new Set<string>();
-    const removed = new Set<string>();
-    for (const record of this.recordsOf(spaceId, pageNo)) {
-      if (++records >= this.pageRecordsMax) {
-        this.stats.refused.room++;
-        return false;
-      }
-      if (addsEntry(record.op)) insertBytes += ENTRY_HEADER_BYTES + record.entryKey.length + SLOT_BYTES;
-      if (!removes) continue;
-      const k = keyString(record.entryKey);
-      if (addsEntry(record.op)) present.add(k);
-      else if (removesEntry(record.op)) {
-        present.delete(k);
-        removed.add(k);
-      }
+    const summary = this.summaries.of(spaceId, pageNo, removes);
+    if (summary.records >= this.pageRecordsMax) {
+      this.stats.refused.room++;
+      return false;
     }
     if (addsEntry(op)) {
-      const need = insertBytes + ENTRY_HEADER_BYTES + key.length + SLOT_BYTES;
+      const need = summary.insertBytes + insertRoomBytes(key.length);
       if (need > Math.min(promisedFreeBytes(entry, this.storage.pageSize), this.pageInsertBytesMax)) {
         this.stats.refused.room++;
         return false;
       }
     }
     if (removes) {
-      const k = keyString(key);
-      present.delete(k);
-      removed.add(k);
       // The page keeps its own entries but those a removal may take, and every surely present one.
-      if (Math.max(promisedRecords(entry) - removed.size, present.size) < 2) {
+      const k = entryKeyString(key);
+      const present = summary.present!.size - (summary.present!.has(k) ? 1 : 0);
+      const removed = summary.removed!.size + (summary.removed!.has(k) ? 0 : 1);
+      if (Math.max(promisedRecords(entry) - removed, present) < 2) {
         this.stats.refused.records++;
         return false;
       }
@@ -584,6 +567,7 @@ export class ChangeBuffer implements PageReadHook {
 
   /** Removes a record and takes it off the counts (the caller writes the header in the same mtr). */
   private removeRecord(mtr: MiniTransaction, record: IbufRecord): void {
+    this.summaries.forget(ibufKeySpace(record.key), ibufKeyPage(record.key)); // IB10
     assert(this.ibufTree.delete(mtr, record.key), 'IB2 a record being merged or discarded is in the change buffer');
     this.header.records[record.op]!--;
     this.header.bytes -= ibufRecordBytes(record.entryKey.length);
@@ -701,7 +685,7 @@ export class ChangeBuffer implements PageReadHook {
   /** TEST ONLY (mergeInTwoMtrs): the second mtr of seed 004's split merge. */
   private runDeferred(): void {
     if (this.deferred.length === 0) return;
-    const records = new Map(this.deferred.splice(0).map((record) => [keyString(record.key), record]));
+    const records = new Map(this.deferred.splice(0).map((record) => [entryKeyString(record.key), record]));
     this.inOwnMtr((mtr) => {
       const removed = [...records.values()].filter((record) => this.ibufTree.find(record.key));
       for (const record of removed) this.removeRecord(mtr, record);
@@ -866,7 +850,7 @@ export class ChangeBuffer implements PageReadHook {
       const id = `${spaceId}:${pageNo}`;
       let page = pages.get(id);
       if (page === undefined) pages.set(id, (page = { spaceId, pageNo, insertBytes: 0 }));
-      if (addsEntry(record.op)) page.insertBytes += ENTRY_HEADER_BYTES + record.entryKey.length + SLOT_BYTES;
+      if (addsEntry(record.op)) page.insertBytes += insertRoomBytes(record.entryKey.length);
     }
     assert(
       records.every((n, op) => n === header.records[op]) && bytes === header.bytes && pages.size === header.pages,
@@ -889,6 +873,15 @@ export class ChangeBuffer implements PageReadHook {
       assert(
         this.mergeInTwoMtrs || frame < 0 || pool.awaitsReadHook(frame),
         `IB2 page ${spaceId}:${pageNo} is in use in the buffer pool with operations not merged into it`,
+      );
+    }
+    for (const { spaceId, pageNo, summary, recount } of this.summaries.cached()) {
+      assert(
+        summary.records === recount.records &&
+          summary.insertBytes === recount.insertBytes &&
+          sameKeys(summary.present, recount.present) &&
+          sameKeys(summary.removed, recount.removed),
+        () => `IB10 the summary of page ${spaceId}:${pageNo} equals a recount of its records`,
       );
     }
     for (const table of this.dictionary.tables()) {
@@ -926,6 +919,13 @@ export class ChangeBuffer implements PageReadHook {
   treePages(): number {
     return this.ibufTree.check().pages;
   }
+}
+
+function sameKeys(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.size !== b.size) return false;
+  for (const key of a) if (!b.has(key)) return false;
+  return true;
 }
 
 /** The smallest key after `key` (where the next sweep starts). */
