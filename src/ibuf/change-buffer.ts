@@ -140,7 +140,8 @@ import { NIL_PAGE, PageType, pageTypeOf, readU64, writeU32 } from '../page/page.
 import { SYSTEM_SPACE_ID } from '../page/tablespace.js';
 import { allocatePage } from '../page/space-allocator.js';
 import { BTree, noteTreeChanged } from '../btree/btree.js';
-import { PAGE_INDEX_ID, compareBytes, entryCount, pageCapacity, pageLevel } from '../btree/index-page.js';
+import type { BTreeCursor } from '../btree/btree-cursor.js';
+import { PAGE_INDEX_ID, entryCount, pageCapacity, pageLevel } from '../btree/index-page.js';
 import type { Dictionary } from '../dict/dictionary.js';
 import { applyIbufOp } from './ibuf-apply.js';
 import { BITMAP_BUFFERED, IbufBitmaps, bitmapClassesOf, promisedFreeBytes, promisedRecords } from './ibuf-bitmap.js';
@@ -297,6 +298,11 @@ export class ChangeBuffer implements PageReadHook {
   private busy = false;
   /** Where the background sweep goes on from (a record key), or undefined: from the start. */
   private sweepFrom: Uint8Array | undefined;
+  /**
+   * The sweep's lap (start of the tree to its end): the dictionary version it started at, the
+   * records it found to discard, and the version at which a whole lap found none (-1: not yet).
+   */
+  private readonly sweep = { version: -1, discards: 0, cleanAt: -1 };
   /** TEST ONLY (mergeInTwoMtrs): the second mtr of merges, waiting for the next background step. */
   private readonly deferred: IbufRecord[] = [];
   private readonly keyScratch = new Uint8Array(IBUF_KEY_BYTES);
@@ -592,40 +598,60 @@ export class ChangeBuffer implements PageReadHook {
   backgroundStep(pagesMax = this.mergePagesPerStep()): ChangeBufferStepResult {
     this.runDeferred();
     if (this.header.recordCount === 0) return { merged: 0, discarded: 0 };
+    // Nothing to merge, and a whole lap of the sweep found nothing to discard since the dictionary
+    // last changed: every record names a live index (only `buffer` adds records, for live ones).
+    if (pagesMax === 0 && this.sweep.cleanAt === this.dictionary.version) return { merged: 0, discarded: 0 };
     const toDiscard: IbufRecord[] = [];
-    const pages = new Map<string, PageRef & { records: number }>();
-    const visit = (record: IbufRecord): void => {
-      const spaceId = ibufKeySpace(record.key);
-      const pageNo = ibufKeyPage(record.key);
-      if (!this.storage.spaces.exists(spaceId) || this.indexInfo(record.indexId) === undefined) {
-        toDiscard.push(record);
+    const pages = new Map<number, PageRef & { records: number }>();
+    const cursor = this.ibufTree.cursor();
+    const view = cursor.view;
+    let visited = 0;
+    /** Visits the record under the cursor, in place (no copy unless it is to be discarded). */
+    const visit = (): void => {
+      const spaceId = ibufKeySpace(view.page, view.keyOffset);
+      const pageNo = ibufKeyPage(view.page, view.keyOffset);
+      if (
+        !this.storage.spaces.exists(spaceId) ||
+        this.indexInfo(ibufValueIndexId(view.page, view.valueOffset)) === undefined
+      ) {
+        toDiscard.push(this.recordAt(cursor));
         return;
       }
-      const id = `${spaceId}:${pageNo}`;
+      const id = spaceId * 4294967296 + pageNo;
       const page = pages.get(id);
       if (page === undefined) pages.set(id, { spaceId, pageNo, records: 1 });
       else page.records++;
     };
     // From where the last step stopped to the end, then from the start up to there.
     const from = this.sweepFrom;
-    let visited = 0;
+    const version = this.dictionary.version;
+    if (from === undefined) this.startSweepLap(version);
     let last: Uint8Array | undefined;
-    for (const record of this.scanFrom(from)) {
-      visit(record);
-      last = record.key;
-      if (++visited >= SWEEP_RECORDS_PER_STEP) break;
-    }
-    if (visited < SWEEP_RECORDS_PER_STEP) {
-      last = undefined;
-      if (from !== undefined) {
-        for (const record of this.scanFrom(undefined)) {
-          if (compareBytes(record.key, 0, record.key.length, from, 0, from.length) >= 0) break;
-          visit(record);
-          last = record.key;
-          if (++visited >= SWEEP_RECORDS_PER_STEP) break;
-        }
+    for (let on = from === undefined ? cursor.first() : cursor.seek(from, 'ge'); on; on = cursor.next()) {
+      visit();
+      if (++visited >= SWEEP_RECORDS_PER_STEP) {
+        last = cursor.key();
+        break;
       }
     }
+    if (visited < SWEEP_RECORDS_PER_STEP) {
+      // The end of the tree: the lap is over; clean if nothing it met was to be discarded.
+      if (this.sweep.version === version && this.sweep.discards + toDiscard.length === 0) this.sweep.cleanAt = version;
+      if (from !== undefined) {
+        this.startSweepLap(version);
+        const lapStart = toDiscard.length;
+        for (let on = cursor.first(); on; on = cursor.next()) {
+          if (cursor.compareKey(from) >= 0) break;
+          visit();
+          if (++visited >= SWEEP_RECORDS_PER_STEP) {
+            last = cursor.key();
+            break;
+          }
+        }
+        this.sweep.discards -= lapStart; // only the new lap's discards count against it (below)
+      }
+    }
+    this.sweep.discards += toDiscard.length;
     this.sweepFrom = last === undefined ? undefined : keyAfter(last);
     const discarded = this.discard(toDiscard);
     let merged = 0;
@@ -639,6 +665,24 @@ export class ChangeBuffer implements PageReadHook {
       merged += this.stats.merges - before;
     }
     return { merged, discarded };
+  }
+
+  private startSweepLap(version: number): void {
+    this.sweep.version = version;
+    this.sweep.discards = 0;
+  }
+
+  /** The record under `cursor`, copied out. */
+  private recordAt(cursor: BTreeCursor): IbufRecord {
+    const view = cursor.view;
+    const value = view.page;
+    const at = view.valueOffset;
+    return {
+      key: cursor.key(),
+      op: ibufValueOp(value, at),
+      indexId: ibufValueIndexId(value, at),
+      entryKey: value.slice(at + IBUF_VALUE_HEADER_BYTES, at + view.valueLength),
+    };
   }
 
   /** Merges or discards every record (`db.mergeChangeBuffer()`, InnoDB's slow shutdown); returns the pages merged. */
@@ -747,17 +791,8 @@ export class ChangeBuffer implements PageReadHook {
   /** Every record from `from` on (the first key >= it), copied out. */
   private *scanFrom(from: Uint8Array | undefined): Generator<IbufRecord> {
     const cursor = this.ibufTree.cursor();
-    for (let on = from === undefined ? cursor.first() : cursor.seek(from, 'ge'); on; on = cursor.next()) {
-      const view = cursor.view;
-      const value = view.page;
-      const at = view.valueOffset;
-      yield {
-        key: cursor.key(),
-        op: ibufValueOp(value, at),
-        indexId: ibufValueIndexId(value, at),
-        entryKey: value.slice(at + IBUF_VALUE_HEADER_BYTES, at + view.valueLength),
-      };
-    }
+    for (let on = from === undefined ? cursor.first() : cursor.seek(from, 'ge'); on; on = cursor.next())
+      yield this.recordAt(cursor);
   }
 
   // ------------------------------------------------------------------ the dictionary's indexes
