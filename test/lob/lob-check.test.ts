@@ -1,7 +1,7 @@
 /**
  * The LOB checker has teeth: a database with LOBs (two rows, one value at two versions, a freed
  * one) passes `check()`, and each kind of damage the crash tests rely on it to find is reported
- * as ERR_CORRUPTION naming its rule (README L1, L2, L4, L6), never passed or read as data. The
+ * as ERR_CORRUPTION naming its rule (README L1 twice, L2, L4, L6), never passed or read as data. The
  * damage is written into the closed database's file with a valid checksum, so only the checker's
  * own rules can catch it.
  */
@@ -19,8 +19,13 @@ import {
   writeU32,
   writeU64,
 } from '../../src/page/page.js';
-import { SPACE_FREE_HEAD_OFFSET, SPACE_FREE_LEN_OFFSET, spaceFileName } from '../../src/page/tablespace.js';
-import type { LobRef } from '../../src/rec/lob-ref.js';
+import {
+  SPACE_FREE_HEAD_OFFSET,
+  SPACE_FREE_LEN_OFFSET,
+  SPACE_SIZE_OFFSET,
+  spaceFileName,
+} from '../../src/page/tablespace.js';
+import { LOB_REF_BYTES, type LobRef, writeLobRef } from '../../src/rec/lob-ref.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RandomSource } from '../../src/util/random.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
@@ -121,6 +126,31 @@ describe('the LOB checker', () => {
     expect(await checkAfter(built)).toMatchObject({
       code: 'ERR_CORRUPTION',
       message: expect.stringMatching(/L1 a LOB page .* no reference reaches: leaked/),
+    });
+  });
+
+  it("L1: a LOB page two references reach (row 2's record made to name row 1's LOB)", async () => {
+    const built = await build();
+    const encode = (ref: LobRef): Uint8Array => {
+      const bytes = new Uint8Array(LOB_REF_BYTES);
+      writeLobRef(bytes, 0, ref);
+      return bytes;
+    };
+    const two = encode(built.two);
+    const one = encode(built.one);
+    // Find row 2's clustered record by its reference's bytes (unique: the LOB id is in them).
+    const size = readU32(readPage(built, 0), SPACE_SIZE_OFFSET);
+    const found: { pageNo: number; at: number }[] = [];
+    for (let pageNo = 1; pageNo < size; pageNo++) {
+      const page = readPage(built, pageNo);
+      for (let at = 0; at + LOB_REF_BYTES <= PAGE; at++)
+        if (two.every((b, i) => page[at + i] === b)) found.push({ pageNo, at });
+    }
+    expect(found).toHaveLength(1);
+    damage(built, found[0]!.pageNo, (page) => page.set(one, found[0]!.at));
+    expect(await checkAfter(built)).toMatchObject({
+      code: 'ERR_CORRUPTION',
+      message: expect.stringMatching(/L1 LOB page reachable from two references/),
     });
   });
 
