@@ -298,7 +298,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/ibuf/change-buffer.ts',
     find: '      for (const record of records) this.removeRecord(mtr, record); // IBUF-SAME-MTR (IB2)',
     replace: '      // mutant: the records stay in the change buffer after the mtr that applied them',
-    tests: ['test/scripts/seeds/seed-004.test.ts > exactly once', `${IBUF_CRASH} > recovers every operation`],
+    tests: [`${SEEDS} > seed-004`, `${IBUF_CRASH} > recovers every operation`],
   },
   {
     name: 'IBUF-SAME-MTR-split-merge',
@@ -306,7 +306,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/ibuf/change-buffer.ts',
     find: '    if (this.mergeInTwoMtrs) {',
     replace: '    if (true) { // mutant: every merge removes its records in a later mtr',
-    tests: ['test/scripts/seeds/seed-004.test.ts > exactly once', `${IBUF_CRASH} > recovers every operation`],
+    tests: [`${SEEDS} > seed-004`, `${IBUF_CRASH} > recovers every operation`],
   },
   {
     name: 'IBUF-bitmap-never-lowered',
@@ -372,7 +372,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/rec/undo-fields.ts',
     find: '    let pagesAt = oldStart + length; // seed 003: by the declared length, zero included',
     replace: '    let pagesAt = length === 0 ? this.end : oldStart + length;',
-    tests: ['test/scripts/seeds/seed-003.test.ts'],
+    tests: [`${SEEDS} > seed-003`],
   },
   {
     name: 'LOB-13-diff-applied-by-version',

@@ -73,6 +73,7 @@ export {
   type KeyInput,
   type KeyRange,
   type PurgeResult,
+  type ReadOptions,
   type Row,
   type TableSchema,
 } from './api/types.js';

@@ -20,7 +20,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Trx } from '../mvcc/trx.js';
 import { checkSlice } from '../row/row-lob.js';
 import type { Database } from './database.js';
-import type { KeyInput, KeyRange, Row } from './types.js';
+import type { KeyInput, KeyRange, ReadOptions, Row } from './types.js';
 import type { TableTypes, UntypedTable } from './typed-table.js';
 
 /** The index names of a table's types (any string for an untyped table). */
@@ -51,9 +51,12 @@ export class Table<R extends Row = Row, T extends TableTypes = UntypedTable<R>> 
     return this.db.engine.table(this.name);
   }
 
-  /** The row with primary key `key`, or undefined. Synchronous and consistent. */
-  get(key: T['key']): R | undefined {
-    return this.db.engine.get(this.trx, this.runtime(), key) as R | undefined;
+  /**
+   * The row with primary key `key`, or undefined. Synchronous and consistent. With
+   * `{ columns: [...] }`, only those columns are decoded and returned.
+   */
+  get(key: T['key'], options?: ReadOptions): R | undefined {
+    return this.db.engine.get(this.trx, this.runtime(), key, options) as R | undefined;
   }
 
   /**
@@ -173,7 +176,11 @@ export class Table<R extends Row = Row, T extends TableTypes = UntypedTable<R>> 
       const table = this.runtime();
       const statementStart = trx.undoNo;
       try {
-        for (const row of rows) await this.db.engine.insert(trx, table, row);
+        // No promise and no await per row unless a row must wait for a lock.
+        for (const row of rows) {
+          const wait = this.db.engine.insertOrWait(trx, table, row);
+          if (wait !== undefined) await wait;
+        }
       } catch (error) {
         if (this.trx !== undefined && trx.state === 'active') this.db.engine.rollbackTo(trx, statementStart);
         throw error;

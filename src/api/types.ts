@@ -19,7 +19,7 @@ export {
   type KeyValue,
   type TableSchema,
 } from '../rec/schema.js';
-export type { KeyInput, KeyRange } from '../row/keys.js';
+export type { KeyInput, KeyRange, ReadOptions } from '../row/keys.js';
 export type { PurgeResult } from '../row/row-purge.js';
 export type { RowCheckReport } from '../row/row-check.js';
 export { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';

@@ -253,6 +253,11 @@ export class BTreeCursor {
   }
 }
 
+function checkBound(bound: Uint8Array | undefined): void {
+  if (bound !== undefined && !(bound instanceof Uint8Array))
+    throw new InvalidArgumentError('scan bounds must be Uint8Arrays');
+}
+
 /** Bounds of a range scan: at most one lower (`gt`/`gte`) and one upper (`lt`/`lte`) bound. */
 export interface ScanRange {
   readonly gt?: Uint8Array;
@@ -288,10 +293,10 @@ export class ScanIterator implements IterableIterator<BTreeEntry> {
       throw new InvalidArgumentError('a scan takes at most one of gt and gte');
     if (range.lt !== undefined && range.lte !== undefined)
       throw new InvalidArgumentError('a scan takes at most one of lt and lte');
-    for (const bound of [range.gt, range.gte, range.lt, range.lte]) {
-      if (bound !== undefined && !(bound instanceof Uint8Array))
-        throw new InvalidArgumentError('scan bounds must be Uint8Arrays');
-    }
+    checkBound(range.gt);
+    checkBound(range.gte);
+    checkBound(range.lt);
+    checkBound(range.lte);
     const limit = range.limit ?? Infinity;
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) {
       throw new InvalidArgumentError(`scan limit must be a non-negative integer, got ${String(limit)}`);

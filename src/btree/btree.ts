@@ -288,13 +288,13 @@ export class BTree {
   /**
    * Point lookup without copying: fills `view` (by default `this.view`) with the entry of `key`
    * in place in its frame and returns true, or returns false. The view is valid until the next
-   * engine operation.
+   * engine operation. `keyLength`: the key is key[0, keyLength) (a scratch array reused by the caller).
    */
-  find(key: Uint8Array, view: EntryView = this.view): boolean {
+  find(key: Uint8Array, view: EntryView = this.view, keyLength = key.length): boolean {
     const pool = this.storage.pool;
-    const frame = this.fixLeaf(key, key.length, 0);
+    const frame = this.fixLeaf(key, keyLength, 0);
     const page = pool.frames[frame]!;
-    const result = searchLeaf(page, key, key.length);
+    const result = searchLeaf(page, key, keyLength);
     if ((result & 1) === 1) fillEntryView(view, page, slotAt(page, result >>> 1));
     pool.unfix(frame);
     return (result & 1) === 1;

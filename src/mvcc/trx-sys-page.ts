@@ -156,6 +156,17 @@ export class TrxSysPage implements RollbackSegment {
     return this.assign(mtr);
   }
 
+  /**
+   * Hands out an id or number when no counter write is due (U11: the next id is not a multiple of
+   * the margin), so the caller needs no mtr; undefined when one is due (call `assignTrxId`).
+   */
+  assignWithoutWrite(): number | undefined {
+    const id = this.nextId;
+    if (id % TRX_SYS_TRX_ID_WRITE_MARGIN === 0 || id >= TRX_ID_LIMIT) return undefined;
+    this.nextId = id + 1;
+    return id;
+  }
+
   private assign(mtr: MiniTransaction): number {
     const id = this.nextId;
     assert(id < TRX_ID_LIMIT, 'U11 transaction ids fit 48 bits');

@@ -82,8 +82,8 @@ export class TrxSystem {
 
   /**
    * Opens the trx-sys page of `storage` (creating it, durably, in a new database) and the
-   * transaction system around it; ids come from the page's persistent counter (U11), each in its
-   * own mtr. No mtr may be active.
+   * transaction system around it; ids come from the page's persistent counter (U11); the
+   * id that writes the counter does so in its own mtr, the others need none. No mtr may be active.
    */
   static open(
     storage: Storage,
@@ -102,6 +102,9 @@ export class TrxSystem {
           return page.nextTrxIdOrNo;
         },
         allocate: () => {
+          // Most ids need no counter write (U11): no mtr for them, two fewer per transaction.
+          const unlogged = page.assignWithoutWrite();
+          if (unlogged !== undefined) return unlogged;
           const mtr = storage.startMtr();
           const id = page.assignTrxId(mtr);
           mtr.commit();

@@ -82,7 +82,7 @@ import { assert } from '../util/assert.js';
 import {
   checkKeyRoom,
   compileKeySpec,
-  decodeKey,
+  decodeKeyInto,
   KEY_BYTES_MAX_DEFAULT,
   readFloat64,
   readInt64,
@@ -115,6 +115,7 @@ import {
   type ColumnDef,
   type ColumnValue,
   type IndexDef,
+  type KeyValue,
   type TableSchema,
 } from './schema.js';
 
@@ -743,6 +744,21 @@ function readField(
 ): StoredValue | null {
   const n = readU16(bytes, rowOffset + ROW_N_FIELDS_OFFSET);
   assert(n <= layout.fieldCount, () => `W4 row has ${n} fields, schema ${layout.fieldCount}`);
+  return readFieldOf(layout, bytes, rowOffset, rowLength, n, field);
+}
+
+/**
+ * Decodes stored field `field` of a value with `n` fields (read from its header by the caller,
+ * once per row when a row's fields are read in turn), NULL as `null`.
+ */
+function readFieldOf(
+  layout: TableLayout,
+  bytes: Uint8Array,
+  rowOffset: number,
+  rowLength: number,
+  n: number,
+  field: number,
+): StoredValue | null {
   if (field >= n) return null; // W4: appended after this row was written
   if ((bytes[rowOffset + ROW_NULLS_OFFSET + (field >> 3)]! & (1 << (field & 7))) !== 0) return null;
   const endsStart = rowOffset + ROW_NULLS_OFFSET + ((n + 7) >> 3);
@@ -842,9 +858,14 @@ function positionOf(layout: TableLayout, columnIndex: number, inKey: boolean): n
   return position;
 }
 
+/** Key values of the row being decoded (reused: `decodeRowAt` copies them into the row it returns). */
+const keyValuesScratch: (KeyValue | null)[] = [];
+
 /**
  * Decodes a clustered-index entry (key at key[keyOffset, +keyLength), value at value[rowOffset,
- * +rowLength)) into a plain object with every column, in schema order.
+ * +rowLength)) into a plain object with every column, in schema order; with `columns` (indexes in
+ * schema order, ascending), with those columns only. The value's header is read once per row and
+ * the key's fields into a reused array: the row object and its values are the only allocations.
  */
 export function decodeRowAt(
   layout: TableLayout,
@@ -854,6 +875,7 @@ export function decodeRowAt(
   value: Uint8Array,
   rowOffset: number,
   rowLength: number,
+  columns?: Int16Array,
 ): Record<string, StoredValue | null> {
   checkInfo(value, rowOffset);
   const n = readU16(value, rowOffset + ROW_N_FIELDS_OFFSET);
@@ -867,13 +889,27 @@ export function decodeRowAt(
     varStart + last === rowOffset + rowLength,
     () => `W2 row is ${rowLength} bytes, its fields end at ${varStart + last - rowOffset}`,
   );
-  const keyValues = decodeKey(key, layout.primaryKey, keyOffset, keyOffset + keyLength);
   const result: Record<string, StoredValue | null> = {};
-  const columns = layout.schema.columns;
-  for (let i = 0; i < columns.length; i++) {
-    const position = layout.keyPosition[i]!;
-    result[columns[i]!.name] =
-      position >= 0 ? keyValues[position]! : readField(layout, value, rowOffset, rowLength, layout.fieldPosition[i]!);
+  const schemaColumns = layout.schema.columns;
+  const keyPosition = layout.keyPosition;
+  if (columns === undefined) {
+    decodeKeyInto(key, layout.primaryKey, keyOffset, keyOffset + keyLength, keyValuesScratch);
+    for (let i = 0; i < schemaColumns.length; i++) {
+      const position = keyPosition[i]!;
+      result[schemaColumns[i]!.name] =
+        position >= 0
+          ? keyValuesScratch[position]!
+          : readFieldOf(layout, value, rowOffset, rowLength, n, layout.fieldPosition[i]!);
+    }
+    return result;
+  }
+  for (let c = 0; c < columns.length; c++) {
+    const i = columns[c]!;
+    const position = keyPosition[i]!;
+    result[schemaColumns[i]!.name] =
+      position >= 0
+        ? readKeyField(key, layout.primaryKey, position, keyOffset, keyOffset + keyLength)
+        : readFieldOf(layout, value, rowOffset, rowLength, n, layout.fieldPosition[i]!);
   }
   return result;
 }

@@ -17,10 +17,24 @@
  * or zeros of an extent not written yet, has met the end of the log (rule LOG-TAIL, R1). A crash
  * during an extension leaves zeros or a shorter file past the durable log: the same end.
  *
+ * ## Rewind (a clean close gives the space back)
+ * A clean close flushes every page and checkpoints at the end of the log, so no byte of the ring
+ * is needed any more; without more, the file keeps its whole capacity (64 MiB by default) on
+ * disk for good, a quarter of a 1M-row sbtest database. `rewind` moves the checkpoint to the
+ * next lap boundary (an LSN at ring position 0, past every LSN written: LSNs only grow, L1, and
+ * every page LSN is below it), syncs it, then truncates the file back to its first extent and
+ * syncs the size. The log then continues at position 0 and grows again as a new one does. Every
+ * crash point is safe: before the checkpoint is durable the old checkpoint and the whole ring
+ * are there; after it, a scan from the new checkpoint meets, at position 0, old bytes whose
+ * LSNs belong to an earlier lap, or zeros, or the end of the file: the end of the log (R1), with
+ * nothing to redo, as after recovery's own jump of a lap (recovery.ts step 7). InnoDB 8.0.30
+ * reaches the same end by deleting consumed redo files; MariaDB shrinks its log only on resize.
+ *
  * Invariants:
  *  F1. Every ring write lands inside the allocated ring: an extension (zero-filled and synced)
  *      comes first (`ensureAllocated`).
- *  F2. `allocatedBytes` only grows, and never past `capacity`.
+ *  F2. `allocatedBytes` only grows while the log is in use, and never past `capacity`; only
+ *      `rewind`, the last write of a clean close, shrinks it (to the first extent).
  *
  * | offset | size | field                                                                      |
  * |--------|------|----------------------------------------------------------------------------|
@@ -195,6 +209,26 @@ export class LogFile {
     writeU64(slot, 12, checkpoint.lsn);
     writeU32(slot, 20, checksum32(slot.subarray(0, 20)));
     this.file.write(slot, CHECKPOINT_SLOT_OFFSETS[checkpoint.number % 2]!);
+  }
+
+  /**
+   * Rewind (see the module doc): `checkpoint` is the newest, at the end of a log whose pages are
+   * all flushed. Returns the checkpoint the log now continues from (the same one when the file
+   * is already at its first extent, or grows write by write, and there is nothing to give back).
+   */
+  rewind(checkpoint: Checkpoint): Checkpoint {
+    if (!this.preallocate || this.allocated <= LOG_EXTENT_BYTES_FIRST) return checkpoint;
+    const rewound = {
+      number: checkpoint.number + 1,
+      lsn: (Math.floor(checkpoint.lsn / this.capacity) + 1) * this.capacity,
+    };
+    assert(rewound.lsn % this.capacity === 0 && rewound.lsn > checkpoint.lsn, 'a rewind continues at ring position 0');
+    this.writeCheckpoint(rewound);
+    this.file.datasync();
+    this.file.truncate(RING_OFFSET + LOG_EXTENT_BYTES_FIRST);
+    this.file.sync();
+    this.allocated = LOG_EXTENT_BYTES_FIRST;
+    return rewound;
   }
 
   /** Writes `bytes`, which hold the log from `lsn` on, at their ring positions (split at the wrap). */

@@ -376,6 +376,26 @@ export class RedoLog {
   }
 
   /**
+   * The last step of a clean close (log-file.ts, Rewind): when the checkpoint is at the end of the
+   * log (every page flushed, everything durable), the file shrinks back to its first extent and
+   * the log continues at the next lap boundary. Does nothing otherwise.
+   */
+  rewindAtCleanClose(): void {
+    this.checkHealthy();
+    if (this.checkpointLsn !== this.currentLsn || this.durableLsn !== this.currentLsn) return;
+    let rewound: { number: number; lsn: number };
+    try {
+      rewound = this.file.rewind({ number: this.checkpointNumber, lsn: this.checkpointLsn });
+    } catch (error) {
+      this.fail(error);
+      throw error;
+    }
+    // L1: all four move forward together; nothing lies between them.
+    this.currentLsn = this.writtenLsn = this.durableLsn = this.checkpointLsn = rewound.lsn;
+    this.checkpointNumber = rewound.number;
+  }
+
+  /**
    * Writes a checkpoint at `lsn` (L3: the caller has flushed every page older than it) into the
    * next slot, and syncs it.
    */

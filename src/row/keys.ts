@@ -6,7 +6,7 @@
  * array for a composite one; a range bound may give a prefix of a composite key (its leading
  * columns), so `gt` and `lte` on a prefix become byte bounds past every key with that prefix.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, UnknownColumnError } from '../errors.js';
 import {
   compareBytes,
   encodeKeyInto,
@@ -30,6 +30,17 @@ export interface KeyRange<K = KeyInput> {
   readonly lte?: K;
   readonly reverse?: boolean;
   readonly limit?: number;
+  /**
+   * Only these columns in each row (any order; rows keep schema order). The others are not
+   * decoded: a range that reads one column of wide rows skips the rest (sysbench's SELECT c).
+   */
+  readonly columns?: readonly string[];
+}
+
+/** Options of a point read (`get`). */
+export interface ReadOptions {
+  /** Only these columns in the row (any order; the row keeps schema order), as `KeyRange.columns`. */
+  readonly columns?: readonly string[];
 }
 
 /** A key range in bytes; `limit: 0` marks a range no key can fall in. */
@@ -60,21 +71,25 @@ export function primaryRange(table: TableRuntime, range: KeyRange): ByteRange {
 /** The byte bounds of a key range over a key spec (prefixes of composite keys allowed). */
 export function byteRange(spec: KeySpec, range: KeyRange, what: string, fieldCount: number): ByteRange {
   const out: ByteRange = {};
-  const prefix = (input: KeyInput): Uint8Array => encodeKeyPrefix(prefixValues(fieldCount, input, what), spec);
-  if (range.gte !== undefined) out.gte = prefix(range.gte);
+  if (range.gte !== undefined) out.gte = boundBytes(spec, range.gte, what, fieldCount);
   if (range.gt !== undefined) {
     // Greater than every key that starts with the prefix.
-    const successor = prefixSuccessor(prefix(range.gt));
+    const successor = prefixSuccessor(boundBytes(spec, range.gt, what, fieldCount));
     if (successor === null)
       out.limit = 0; // nothing sorts after every key with this prefix: empty
     else out.gte = out.gte === undefined || compareBytes(successor, out.gte) > 0 ? successor : out.gte;
   }
-  if (range.lt !== undefined) out.lt = prefix(range.lt);
+  if (range.lt !== undefined) out.lt = boundBytes(spec, range.lt, what, fieldCount);
   if (range.lte !== undefined) {
-    const successor = prefixSuccessor(prefix(range.lte));
+    const successor = prefixSuccessor(boundBytes(spec, range.lte, what, fieldCount));
     if (successor !== null) out.lt = out.lt === undefined || compareBytes(successor, out.lt) < 0 ? successor : out.lt;
   }
   return out;
+}
+
+/** The bytes of one bound: the encoded prefix of the key it gives. */
+function boundBytes(spec: KeySpec, input: KeyInput, what: string, fieldCount: number): Uint8Array {
+  return encodeKeyPrefix(prefixValues(fieldCount, input, what), spec);
 }
 
 /** The bytes of the secondary columns of an entry key, or undefined when one is NULL (never unique-checked). */
@@ -105,6 +120,32 @@ export function prefixValues(fieldCount: number, key: KeyInput, what: string): K
     );
   }
   return values as KeyValue[];
+}
+
+/**
+ * The schema indexes of `names`, ascending and without repeats (undefined: every column);
+ * ERR_UNKNOWN_COLUMN for a name the table does not have.
+ */
+export function columnIndexes(table: TableRuntime, names: readonly string[] | undefined): Int16Array | undefined {
+  if (names === undefined) return undefined;
+  if (!Array.isArray(names)) throw new InvalidArgumentError('columns must be an array of column names');
+  const byName = table.layout.columnIndexByName;
+  const indexes = new Int16Array(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const index = byName.get(names[i]!);
+    if (index === undefined)
+      throw new UnknownColumnError(
+        table.name,
+        String(names[i]),
+        table.layout.schema.columns.map((c) => c.name),
+      );
+    indexes[i] = index;
+  }
+  indexes.sort();
+  let unique = 0;
+  for (let i = 0; i < indexes.length; i++)
+    if (i === 0 || indexes[i] !== indexes[i - 1]) indexes[unique++] = indexes[i]!;
+  return unique === indexes.length ? indexes : indexes.slice(0, unique);
 }
 
 export function checkLimit(limit: number | undefined): number {

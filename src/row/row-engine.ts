@@ -58,7 +58,7 @@ import { cleanUpPending } from '../lob/lob-pending.js';
 import type { IndexDef, TableSchema } from '../rec/schema.js';
 import { poolPageSource, removeFromHistory, runUndoSteps, type PageSource } from '../undo/undo-log.js';
 import { newEngineStats, type EngineStats } from './engine-stats.js';
-import { primaryKeyBytes, type KeyInput, type KeyRange } from './keys.js';
+import { primaryKeyBytes, type KeyInput, type KeyRange, type ReadOptions } from './keys.js';
 import { checkRows, type RowCheckReport } from './row-check.js';
 import type { IndexBuild } from './index-build.js';
 import { RowDdl } from './row-ddl.js';
@@ -287,8 +287,8 @@ export class RowEngine {
 
   // ------------------------------------------------------------------ reads
 
-  get(trx: Trx | undefined, table: TableRuntime, key: KeyInput): Row | undefined {
-    return this.select.get(trx, table, key);
+  get(trx: Trx | undefined, table: TableRuntime, key: KeyInput, options?: ReadOptions): Row | undefined {
+    return this.select.get(trx, table, key, options);
   }
 
   scan(trx: Trx | undefined, table: TableRuntime, range: KeyRange = {}): IterableIterator<Row> {
@@ -320,6 +320,12 @@ export class RowEngine {
   insert(trx: Trx, table: TableRuntime, row: Row): Promise<void> {
     checkNotBuilding(table);
     return this.inserts.insert(trx, table, row);
+  }
+
+  /** `insert` that returns undefined, with the row inserted, when no lock wait was needed (row-ins.ts). */
+  insertOrWait(trx: Trx, table: TableRuntime, row: Row): Promise<void> | undefined {
+    checkNotBuilding(table);
+    return this.inserts.insertOrWait(trx, table, row);
   }
 
   update(trx: Trx, table: TableRuntime, key: KeyInput, changes: Row): Promise<boolean> {

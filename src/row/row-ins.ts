@@ -35,13 +35,22 @@ import { ROLL_PTR_NULL, readRollPtrAt, writeRollPtrAt } from '../undo/roll-ptr.j
 import { UndoRecordType } from '../undo/undo-record.js';
 import { assert } from '../util/assert.js';
 import type { EngineStats } from './engine-stats.js';
-import { ExternWrite, changeClustered, changeSecondary, prepareClustered, secondaryKeys } from './index-write.js';
+import {
+  ExternWrite,
+  type PreparedClustered,
+  changeClustered,
+  changeSecondary,
+  prepareClustered,
+  secondaryKeys,
+} from './index-write.js';
 import { describeKey, secondaryPrefix, startsWith } from './keys.js';
 import type { RowLocks } from './row-lock.js';
 import { rowFromEntry } from './row-vers.js';
 import type { TableRuntime } from './table-runtime.js';
 import type { TrxLifecycle } from './trx-lifecycle.js';
 import { allStoredColumns, appendRowUndo, undoFieldsOf } from './undo-append.js';
+
+const RESOLVED = Promise.resolve();
 
 export class RowInsert {
   private readonly storage: Storage;
@@ -50,6 +59,8 @@ export class RowInsert {
   private readonly rowLocks: RowLocks;
   private readonly stats: EngineStats;
   private readonly entry: EntryView = newEntryView();
+  /** Whether the last `insertChecks` found a record at its key (delete-marked, or it would have thrown). */
+  private lastFound = false;
 
   constructor(storage: Storage, trxSystem: TrxSystem, trxs: TrxLifecycle, rowLocks: RowLocks, stats: EngineStats) {
     this.storage = storage;
@@ -63,7 +74,20 @@ export class RowInsert {
    * Inserts a row; waits for locks; ERR_DUPLICATE_KEY when the key is taken. A `LobRef` in `row`
    * (a row moving to a new primary key) is copied into a new LOB.
    */
-  async insert(trx: Trx, table: TableRuntime, row: StoredRow): Promise<void> {
+  insert(trx: Trx, table: TableRuntime, row: StoredRow): Promise<void> {
+    try {
+      return this.insertOrWait(trx, table, row) ?? RESOLVED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * `insert` without a promise when no lock must be waited for: the row is inserted before this
+   * returns undefined (a bulk `insertMany` pays no promise and no await per row). Otherwise the
+   * returned promise settles once the insert is done. Errors found before any wait are thrown.
+   */
+  insertOrWait(trx: Trx, table: TableRuntime, row: StoredRow): Promise<void> | undefined {
     this.trxs.checkWritable(trx);
     // Every check that can fail on the row itself runs before anything changes (RE1). The row is
     // encoded once, its largest values chosen to go off-page when it does not fit (index-write.ts);
@@ -72,19 +96,43 @@ export class RowInsert {
     const key = prepared.key;
     const newKeys = secondaryKeys(table, prepared.row);
     this.trxs.ensureTrxId(trx);
-    for (;;) {
-      this.trxs.checkActive(trx);
-      const wait = this.insertChecks(trx, table, key, prepared.row, newKeys, undefined);
-      if (wait === undefined) break;
-      await this.rowLocks.waitLock(trx, wait);
+    const wait = this.insertChecks(trx, table, key, prepared.row, newKeys, undefined);
+    if (wait === undefined) {
+      this.write(trx, table, prepared, newKeys);
+      return undefined;
     }
-    // Phase 2 (RE1: no await from here). Large values first, ahead of the row's mtr (IW2).
+    return this.waitAndInsert(trx, table, prepared, newKeys, wait);
+  }
+
+  private async waitAndInsert(
+    trx: Trx,
+    table: TableRuntime,
+    prepared: PreparedClustered,
+    newKeys: readonly Uint8Array[],
+    first: Promise<void>,
+  ): Promise<void> {
+    for (let wait: Promise<void> | undefined = first; wait !== undefined; ) {
+      await this.rowLocks.waitLock(trx, wait);
+      this.trxs.checkActive(trx);
+      wait = this.insertChecks(trx, table, prepared.key, prepared.row, newKeys, undefined);
+    }
+    this.write(trx, table, prepared, newKeys);
+  }
+
+  /** Phase 2 (RE1: called with no await since phase 1 passed). */
+  private write(trx: Trx, table: TableRuntime, prepared: PreparedClustered, newKeys: readonly Uint8Array[]): void {
+    const key = prepared.key;
+    // Phase 1's search of the key still holds (no await since, RE1) unless large values are
+    // written ahead below; only a found (delete-marked) record needs searching again, for its
+    // fields (phase 1's checks searched other keys with the same view since).
+    const searchAgain = this.lastFound || prepared.externs.length > 0;
+    // Large values first, ahead of the row's mtr (IW2).
     const externs = ExternWrite.start(table, prepared);
     const page = this.trxSystem.page;
     const locks = this.rowLocks.locks;
     const mtr = this.storage.startMtr();
     try {
-      if (table.clustered.find(key, this.entry)) {
+      if (searchAgain && table.clustered.find(key, this.entry)) {
         // Over a delete-marked record (its delete committed, purge not yet run): an update that
         // remembers the whole old row (TRX_UNDO_UPD_DEL_REC).
         const old = rowFromEntry(table, this.entry);
@@ -146,7 +194,8 @@ export class RowInsert {
     movingFrom?: Uint8Array,
   ): Promise<void> | undefined {
     const primaryId = table.record.primary.id;
-    if (table.clustered.find(key, this.entry)) {
+    this.lastFound = table.clustered.find(key, this.entry);
+    if (this.lastFound) {
       if ((this.entry.flags & ENTRY_DELETE_MARK) === 0) {
         // InnoDB locks the duplicate (shared) before reporting it: if its inserter rolls back, we
         // win. The record only, at every level (row_ins_duplicate_error_in_clust: LOCK_REC_NOT_GAP).

@@ -40,7 +40,7 @@ import type { ColumnValue } from '../rec/schema.js';
 import { UndoFieldKind, decodeUndoField, undoFieldKind } from '../rec/undo-fields.js';
 import { readRollPtrAt } from '../undo/roll-ptr.js';
 import type { PageSource, UndoLogRef } from '../undo/undo-log.js';
-import { UndoLogCursor, firstUndoRecord, nextUndoRecord, undoLogInfo } from '../undo/undo-log-read.js';
+import { UndoLogCursor, firstUndoRecord, nextUndoRecord, undoLogTrxNo } from '../undo/undo-log-read.js';
 import { UndoRecordType } from '../undo/undo-record.js';
 import { changeClustered, changeSecondary, prepareRemoveClustered } from './index-write.js';
 import { purgeLobFields } from './row-lob.js';
@@ -98,8 +98,7 @@ export class Purge {
     while (records < maxRecords) {
       const log = ctx.historyFirst();
       if (log === undefined) break;
-      const info = undoLogInfo(source, log);
-      if (!view.purgeable(info.trxNo)) break;
+      if (!view.purgeable(undoLogTrxNo(source, log))) break;
       let state = this.progress;
       if (state === undefined || state.logPageNo !== log.pageNo)
         this.progress = state = { logPageNo: log.pageNo, done: 0 };

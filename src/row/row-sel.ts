@@ -50,6 +50,7 @@ import {
 import {
   byteRange,
   checkLimit,
+  columnIndexes,
   dropUndefined,
   encodePrimary,
   prefixValues,
@@ -58,14 +59,16 @@ import {
   type ByteRange,
   type KeyInput,
   type KeyRange,
+  type ReadOptions,
 } from './keys.js';
 import { firstKeyAbove, firstKeyAtOrAfter, nextKey, type RowLocks } from './row-lock.js';
 import { materializeRow, readStoredSlice, storedLength } from './row-lob.js';
-import { rowFromEntry, type MutableRow, type RowVersions } from './row-vers.js';
+import { projectRow, rowFromEntry, type MutableRow, type RowVersions } from './row-vers.js';
 import type { RowEngineTestSeams } from './row-seams.js';
 import type { SecondaryRuntime, TableRuntime } from './table-runtime.js';
 import type { TrxLifecycle } from './trx-lifecycle.js';
-import { StatementIterator, ViewLease } from './statement-view.js';
+import { type RowSource, StatementIterator, ViewLease } from './statement-view.js';
+import { ClusteredRows, SecondaryRows } from './consistent-scan.js';
 
 /** One value read in slices over time (`RowSelect.openValueReader`). */
 export interface ValueReader {
@@ -84,6 +87,8 @@ export class RowSelect {
   private readonly rowLocks: RowLocks;
   private readonly readsNewestInIndexScans: boolean;
   private readonly entry: EntryView = newEntryView();
+  /** Between two rows of a lazy read the consumer ran: C4 again (the engine may have been poisoned). */
+  private readonly afterRow = (): void => this.trxs.checkReadable();
 
   constructor(
     trxSystem: TrxSystem,
@@ -126,24 +131,33 @@ export class RowSelect {
   // ------------------------------------------------------------------ consistent reads
 
   /** Point read by primary key, consistent (or, at SERIALIZABLE, with a shared lock taken). */
-  get(trx: Trx | undefined, table: TableRuntime, key: KeyInput): Row | undefined {
+  get(trx: Trx | undefined, table: TableRuntime, key: KeyInput, options?: ReadOptions): Row | undefined {
     if (trx !== undefined) this.trxs.checkActive(trx);
+    const columns = options === undefined ? undefined : columnIndexes(table, options.columns);
     const length = encodePrimary(table, key);
-    if (trx?.isolation === 'serializable') return this.serializableGet(trx, table, table.keyScratch.slice(0, length));
-    const keyBytes = length === table.keyScratch.length ? table.keyScratch : table.keyScratch.subarray(0, length);
+    if (trx?.isolation === 'serializable')
+      return this.serializableGet(trx, table, table.keyScratch.slice(0, length), columns);
     const { view, close } = this.viewFor(trx);
     try {
-      if (!table.clustered.find(keyBytes, this.entry)) return undefined;
-      return this.visible(table, this.entry, view);
+      // The key is keyScratch[0, length): found in place, no view of it made.
+      if (!table.clustered.find(table.keyScratch, this.entry, length)) return undefined;
+      const row = this.versions.visibleRow(table, this.entry, view, columns);
+      return row === undefined ? undefined : (materializeRow(table, row) as Row);
     } finally {
       this.releaseView(view, close);
     }
   }
 
   /** SERIALIZABLE turns a plain read into a shared locking read (InnoDB); it must not wait here. */
-  private serializableGet(trx: Trx, table: TableRuntime, key: Uint8Array): Row | undefined {
+  private serializableGet(
+    trx: Trx,
+    table: TableRuntime,
+    key: Uint8Array,
+    columns: Int16Array | undefined,
+  ): Row | undefined {
     const row = this.serializableRow(trx, table, key);
-    return row === undefined ? undefined : (materializeRow(table, row) as Row);
+    if (row === undefined) return undefined;
+    return materializeRow(table, columns === undefined ? row : projectRow(table, row, columns)) as Row;
   }
 
   /** The newest version share-locked, its large values references. */
@@ -157,12 +171,6 @@ export class RowSelect {
     this.rowLocks.convertImplicit(trx, primaryId, key, readTrxId(this.entry.page, this.entry.valueOffset));
     this.shareNow(trx, table, primaryId, key, 'record');
     return (this.entry.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : rowFromEntry(table, this.entry);
-  }
-
-  /** The version `view` sees of the entry, its large values read (row-lob.ts). */
-  private visible(table: TableRuntime, entry: EntryView, view: ReadView | undefined): Row | undefined {
-    const row = this.versions.visibleRow(table, entry, view);
-    return row === undefined ? undefined : (materializeRow(table, row) as Row);
   }
 
   /** A SERIALIZABLE plain read's shared lock, taken now: one it would have to wait for is ERR_WOULD_WAIT. */
@@ -193,21 +201,13 @@ export class RowSelect {
   scan(trx: Trx | undefined, table: TableRuntime, range: KeyRange = {}): IterableIterator<Row> {
     if (trx !== undefined) this.trxs.checkActive(trx);
     const limit = checkLimit(range.limit);
-    if (trx?.isolation === 'serializable') return this.serializableScan(trx, table, range, limit);
+    const columns = columnIndexes(table, range.columns);
+    if (trx?.isolation === 'serializable')
+      return projectRows(table, this.serializableScan(trx, table, range, limit), columns);
+    const entries = table.clustered.scan({ ...primaryRange(table, range), reverse: range.reverse === true });
     const lease = this.statementView(trx);
-    return new StatementIterator(lease, this.scanInView(lease.view, table, range, limit), this.stepCheck(trx));
-  }
-
-  private *scanInView(view: ReadView, table: TableRuntime, range: KeyRange, limit: number): Generator<Row, void> {
-    const it = table.clustered.scan({ ...primaryRange(table, range), reverse: range.reverse === true });
-    let count = 0;
-    while (count < limit && it.step()) {
-      const row = this.visible(table, it.cursor.view, view);
-      if (row === undefined) continue;
-      count++;
-      yield row;
-      this.trxs.checkReadable(); // the consumer ran between rows: C4 again
-    }
+    const rows = new ClusteredRows(table, this.versions, lease.view, entries, limit, this.afterRow, columns);
+    return new StatementIterator(lease, rows as RowSource<Row>, this.stepCheck(trx));
   }
 
   private *serializableScan(
@@ -310,47 +310,31 @@ export class RowSelect {
     if (trx !== undefined) this.trxs.checkActive(trx);
     const secondary = secondaryOf(table, indexName);
     const limit = checkLimit(range.limit);
+    const columns = columnIndexes(table, range.columns);
     if (trx?.isolation === 'serializable')
-      return this.serializableIndexScan(trx, table, secondary, range, limit, false);
+      return projectRows(table, this.serializableIndexScan(trx, table, secondary, range, limit, false), columns);
+    const layout = table.layout.indexes[secondary.layoutIndex]!;
+    const entries = secondary.tree.scan({
+      ...byteRange(layout.spec, range, `${table.name}.${secondary.index.name}`, layout.secondaryFieldCount),
+      reverse: range.reverse === true,
+    });
     const lease = this.statementView(trx);
     if (lease.view.lowLimitId <= secondary.index.createdAtTrxId) {
       lease.release();
       throw new IndexNotVisibleError(table.name, indexName);
     }
-    const rows = this.indexScanInView(lease.view, table, secondary, range, limit);
-    return new StatementIterator(lease, rows, this.stepCheck(trx));
-  }
-
-  private *indexScanInView(
-    view: ReadView,
-    table: TableRuntime,
-    secondary: SecondaryRuntime,
-    range: KeyRange,
-    limit: number,
-  ): Generator<Row, void> {
-    const layout = table.layout.indexes[secondary.layoutIndex]!;
-    const it = secondary.tree.scan({
-      ...byteRange(layout.spec, range, `${table.name}.${secondary.index.name}`, layout.secondaryFieldCount),
-      reverse: range.reverse === true,
-    });
-    let count = 0;
-    while (count < limit && it.step()) {
-      const entryKey = it.cursor.key();
-      const primary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, entryKey);
-      if (!table.clustered.find(primary, this.entry)) continue;
-      // TEST ONLY (indexScanReadsNewest): the newest version instead of the view's.
-      const row = this.versions.visibleRow(table, this.entry, this.readsNewestInIndexScans ? undefined : view);
-      // The version this view sees must be the one this entry indexes (an entry of an older or
-      // newer version of the row is skipped: SEC=CLUST per view).
-      if (
-        row === undefined ||
-        compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0
-      )
-        continue;
-      count++;
-      yield materializeRow(table, row) as Row;
-      this.trxs.checkReadable(); // the consumer ran between rows: C4 again
-    }
+    const rows = new SecondaryRows(
+      table,
+      secondary,
+      this.versions,
+      lease.view,
+      entries,
+      limit,
+      this.afterRow,
+      this.readsNewestInIndexScans,
+      columns,
+    );
+    return new StatementIterator(lease, rows as RowSource<Row>, this.stepCheck(trx));
   }
 
   /**
@@ -388,10 +372,13 @@ export class RowSelect {
         const entryKey = entry.page.slice(entry.keyOffset, entry.keyOffset + entry.keyLength);
         const primary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, entryKey);
         if (!table.clustered.find(primary, this.entry)) continue;
+        // CS2 (consistent-scan.ts): a live entry read against the newest version needs no comparison.
+        const newestSeen =
+          view === undefined || view.changesVisible(readTrxId(this.entry.page, this.entry.valueOffset));
         const row = this.versions.visibleRow(table, this.entry, view);
         if (row === undefined) continue;
         if (
-          view !== undefined &&
+          !(newestSeen && !deleteMarked) &&
           compareBytes(encodeSecondaryKey(table.layout, secondary.layoutIndex, row), entryKey) !== 0
         )
           continue;
@@ -591,4 +578,14 @@ export function secondaryOf(table: TableRuntime, indexName: string): SecondaryRu
       table.secondaries.map((s) => s.index.name),
     );
   return secondary;
+}
+
+/** The rows of a locking or SERIALIZABLE scan with only `columns` (schema indexes) kept, when given. */
+function* projectRows(
+  table: TableRuntime,
+  rows: Generator<Row, void, undefined>,
+  columns: Int16Array | undefined,
+): Generator<Row, void, undefined> {
+  if (columns === undefined) return yield* rows;
+  for (const row of rows) yield projectRow(table, row as MutableRow, columns) as Row;
 }

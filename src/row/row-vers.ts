@@ -70,12 +70,21 @@ export class RowVersions {
     this.lobDiffReaderLosesPlace = lobDiffReaderLosesPlace;
   }
 
-  /** The version of the entry in `view` visible to `readView` (undefined: the newest). */
-  visibleRow(table: TableRuntime, view: EntryView, readView: ReadView | undefined): MutableRow | undefined {
+  /**
+   * The version of the entry in `view` visible to `readView` (undefined: the newest); with
+   * `columns` (schema indexes, ascending), those columns only. An older version is rebuilt from the
+   * whole row (an undo record names the columns that changed) and projected at the end.
+   */
+  visibleRow(
+    table: TableRuntime,
+    view: EntryView,
+    readView: ReadView | undefined,
+    columns?: Int16Array,
+  ): MutableRow | undefined {
     const trxId = readTrxId(view.page, view.valueOffset);
     const deleted = (view.flags & ENTRY_DELETE_MARK) !== 0;
     if (readView === undefined || readView.changesVisible(trxId))
-      return deleted ? undefined : rowFromEntry(table, view);
+      return deleted ? undefined : rowFromEntry(table, view, columns);
     const version: Version = {
       row: rowFromEntry(table, view),
       deleted,
@@ -83,7 +92,9 @@ export class RowVersions {
       rollPtr: readRollPtrAt(view.page, view.valueOffset + ROW_ROLL_PTR_OFFSET),
     };
     while (this.previousVersion(table, version)) {
-      if (readView.changesVisible(version.trxId)) return version.deleted ? undefined : version.row;
+      if (!readView.changesVisible(version.trxId)) continue;
+      if (version.deleted) return undefined;
+      return columns === undefined ? version.row : projectRow(table, version.row, columns);
     }
     return undefined;
   }
@@ -141,8 +152,8 @@ export function newestVersion(table: TableRuntime, view: EntryView): Version {
   };
 }
 
-/** The row in the clustered entry `view` (its newest version). */
-export function rowFromEntry(table: TableRuntime, view: EntryView): MutableRow {
+/** The row in the clustered entry `view` (its newest version); with `columns`, those columns only. */
+export function rowFromEntry(table: TableRuntime, view: EntryView, columns?: Int16Array): MutableRow {
   return decodeRowAt(
     table.layout,
     view.page,
@@ -151,7 +162,19 @@ export function rowFromEntry(table: TableRuntime, view: EntryView): MutableRow {
     view.page,
     view.valueOffset,
     view.valueLength,
+    columns,
   ) as MutableRow;
+}
+
+/** The `columns` (schema indexes, ascending) of a whole row, as a new row in schema order. */
+export function projectRow(table: TableRuntime, row: MutableRow, columns: Int16Array): MutableRow {
+  const schemaColumns = table.layout.schema.columns;
+  const projected: MutableRow = {};
+  for (let c = 0; c < columns.length; c++) {
+    const name = schemaColumns[columns[c]!]!.name;
+    projected[name] = row[name] ?? null;
+  }
+  return projected;
 }
 
 /**

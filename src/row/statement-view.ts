@@ -66,6 +66,11 @@ export class ViewLease {
 /** Releases the view of an iterator the caller dropped without finishing it (see the module doc). */
 const abandoned = new FinalizationRegistry<ViewLease>((lease) => lease.release());
 
+/** The rows a statement iterator hands out, one per call; undefined at the end (consistent-scan.ts). */
+export interface RowSource<T> {
+  nextRow(): T | undefined;
+}
+
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
@@ -74,11 +79,11 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  * a transaction's scan refuses to go on once the transaction has ended.
  */
 export class StatementIterator<T> implements IterableIterator<T> {
-  private rows: Generator<T, void, undefined> | undefined;
+  private rows: RowSource<T> | undefined;
   private lease: ViewLease | undefined;
   private readonly beforeStep: (() => void) | undefined;
 
-  constructor(lease: ViewLease, rows: Generator<T, void, undefined>, beforeStep?: () => void) {
+  constructor(lease: ViewLease, rows: RowSource<T>, beforeStep?: () => void) {
     this.rows = rows;
     this.lease = lease;
     this.beforeStep = beforeStep;
@@ -93,26 +98,24 @@ export class StatementIterator<T> implements IterableIterator<T> {
   next(): IteratorResult<T, undefined> {
     const rows = this.rows;
     if (rows === undefined) return DONE;
-    let result: IteratorResult<T, void>;
+    let row: T | undefined;
     try {
       this.beforeStep?.();
-      result = rows.next();
+      row = rows.nextRow();
     } catch (error) {
       this.finish();
       throw error;
     }
-    if (result.done === true) {
+    if (row === undefined) {
       this.finish();
       return DONE;
     }
-    return result;
+    return { done: false, value: row };
   }
 
   /** Stops early (a `for...of` loop's `break` calls this): the view is released at once. */
   return(): IteratorResult<T, undefined> {
-    const rows = this.rows;
     this.finish();
-    rows?.return(undefined);
     return DONE;
   }
 

@@ -255,6 +255,11 @@ export function openUndoLog(source: PageSource, pageNo: number): UndoLogRef {
   };
 }
 
+/** The serialisation number of a committed log (0 while ACTIVE): what purge asks of each log, read alone. */
+export function undoLogTrxNo(source: PageSource, log: UndoLogRef): number {
+  return readU64(logHeader(source, log), UNDO_LOG_TRX_NO);
+}
+
 export function undoLogInfo(source: PageSource, log: UndoLogRef): UndoLogInfo {
   // Every header field is read before the last record is: reading it may take the header's frame
   // for another page (a page source's frame lasts until its next access).

@@ -11,7 +11,11 @@
  *     entries         the names that `open`, `list` and `stat` see
  *     durableEntries  the names that survive a crash that loses unsynced directory operations;
  *                     replaced by a copy of `entries` at each `syncDir`
+ *
+ * And the walks of the namespace from its root (`lookupPath`, `directoryAt`, `installDirectory`),
+ * failing as the OS (and MemoryVfs) does.
  */
+import { InvalidArgumentError, NotADirectoryError, NotFoundError } from '../errors.js';
 import { assert, debugChecks } from '../util/assert.js';
 
 const EMPTY = new Uint8Array(0);
@@ -208,4 +212,49 @@ export interface RenameRecord {
   readonly seq: number;
   fromDurable: boolean;
   toDurable: boolean;
+}
+
+/** Walks to `path`: its node, or why there is none (a missing part, or a file on the way). */
+function resolvePath(root: DirNode, path: string): FsNode | 'missing' | 'file-on-the-way' {
+  let node: FsNode = root;
+  for (const part of path === '' ? [] : path.split('/')) {
+    if (node.kind !== 'directory') return 'file-on-the-way';
+    const next: FsNode | undefined = node.entries.get(part);
+    if (next === undefined) return 'missing';
+    node = next;
+  }
+  return node;
+}
+
+/** The node at `path`, if there is one. */
+export function lookupPath(root: DirNode, path: string): FsNode | undefined {
+  const found = resolvePath(root, path);
+  return typeof found === 'string' ? undefined : found;
+}
+
+/** The directory at `path`, failing as the OS (and MemoryVfs) does: ENOENT or ENOTDIR. */
+export function directoryAt(root: DirNode, path: string): DirNode {
+  const found = resolvePath(root, path);
+  if (found === 'missing') throw new NotFoundError(path, 'directory');
+  if (found === 'file-on-the-way' || found.kind !== 'directory') throw new NotADirectoryError(path);
+  return found;
+}
+
+/**
+ * Creates the missing directories along `path` and returns the last; with `durable`, as already
+ * synced (fromImage). Callers have checked that no part is a file.
+ */
+export function installDirectory(root: DirNode, path: string, durable = true): DirNode {
+  let node: DirNode = root;
+  for (const part of path === '' ? [] : path.split('/')) {
+    let next = node.entries.get(part);
+    if (next === undefined) {
+      next = new DirNode();
+      node.entries.set(part, next);
+      if (durable) node.durableEntries.set(part, next);
+    }
+    if (next.kind !== 'directory') throw new InvalidArgumentError(`${path}: ${part} is a file, not a directory`);
+    node = next;
+  }
+  return node;
 }

@@ -142,7 +142,18 @@ import {
   type CrashPolicyName,
   type ResolvedCrashPolicy,
 } from './fault-policy.js';
-import { DirNode, FileNode, type ByteRange, type FsNode, type RenameRecord } from './fault-state.js';
+import { FaultAudit } from './fault-audit.js';
+import { FaultPlans } from './fault-plans.js';
+import { CrashSchedule, checkCount, checkEvent } from './fault-schedule.js';
+import {
+  DirNode,
+  FileNode,
+  directoryAt,
+  installDirectory,
+  lookupPath,
+  type FsNode,
+  type RenameRecord,
+} from './fault-state.js';
 import type { SyncScheduler } from './sync-scheduler.js';
 import { lockInProcess } from './directory-lock.js';
 import type { DirectoryLock, DirectoryLockMode } from './vfs.js';
@@ -162,7 +173,6 @@ import {
   checkBuffer,
   checkPosition,
   dirnameOf,
-  ENGINE_EVENTS,
   checkOpenArguments,
   normalizePath,
   resolveRename,
@@ -207,54 +217,9 @@ export {
   type UnsyncedMode,
 } from './fault-policy.js';
 
-const SYNC_OPERATIONS: readonly MutatingOperation[] = ['sync', 'datasync', 'syncDir'];
-
-type Schedule =
-  | { readonly kind: 'operation'; readonly at: number; readonly policy: ResolvedCrashPolicy }
-  | { readonly kind: 'sync'; readonly at: number; readonly policy: ResolvedCrashPolicy }
-  | { readonly kind: 'event'; readonly name: EngineEvent; readonly at: number; readonly policy: ResolvedCrashPolicy };
-
-interface ReadFaultRule {
-  readonly path: string | undefined;
-  readonly kind: 'error' | 'corrupt';
-  remaining: number;
-  readonly probability: number;
-  readonly range: ByteRange | undefined;
-}
-
-interface Counts {
-  writes: number;
-  bytesWritten: number;
-  syncs: number;
-  datasyncs: number;
-  truncates: number;
-}
-
 /** An asynchronous sync between its start and its completion. */
 interface InFlightSync {
   readonly reject: (error: unknown) => void;
-}
-
-function checkCount(value: number, what: string): void {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidArgumentError(`${what} must be a positive safe integer, got ${String(value)}`);
-  }
-}
-
-function checkProbability(value: number, what: string): void {
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-    throw new InvalidArgumentError(`${what} must be a number in [0, 1], got ${String(value)}`);
-  }
-}
-
-function checkEvent(name: EngineEvent): void {
-  if (!(ENGINE_EVENTS as readonly string[]).includes(name)) {
-    throw new InvalidArgumentError(`unknown engine event ${JSON.stringify(name)}; see ENGINE_EVENTS`);
-  }
-}
-
-function optionalPath(path: string | undefined): string | undefined {
-  return path === undefined ? undefined : normalizePath(path);
 }
 
 export class FaultVfs implements Vfs {
@@ -265,8 +230,6 @@ export class FaultVfs implements Vfs {
   // F8: one stream per purpose.
   private readonly crashRandom: RandomSource;
   private readonly skipRandom: RandomSource;
-  private readonly faultRandom: RandomSource;
-  private readonly scheduleRandom: RandomSource;
   private readonly syncRandom: RandomSource;
   private readonly asyncSyncs:
     | { readonly scheduler: SyncScheduler; readonly min: number; readonly max: number }
@@ -275,25 +238,19 @@ export class FaultVfs implements Vfs {
 
   private seq = 0;
   private renames: RenameRecord[] = [];
-  private mutations = 0;
-  private syncCalls = 0;
-  private readonly events = Object.fromEntries(ENGINE_EVENTS.map((name) => [name, 0])) as Record<EngineEvent, number>;
-  private schedule: Schedule | undefined;
-  private triggered: { readonly probability: number; readonly policy: ResolvedCrashPolicy } | undefined;
+  /** The crash points: what is counted, what is armed (fault-schedule.ts). */
+  private readonly crashes: CrashSchedule;
   private image: CrashImage | undefined;
   private reason = '';
 
-  private readonly syncFailures: (string | undefined)[] = [];
-  private readFaults: ReadFaultRule[] = [];
-  private readonly misdirects: { readonly path: string | undefined; readonly toPosition: number | undefined }[] = [];
-  private readonly zeroTails = new Map<string, number>();
+  /** Faults armed short of a crash (fault-plans.ts). */
+  private readonly plans: FaultPlans;
   private capacityBytes: number | undefined;
   private storedBytes = 0;
   private readonly hooks: { readonly hook: WriteHook }[] = [];
 
-  private readonly fileCounts = new Map<string, Counts>();
-  private readonly dirCounts = new Map<string, { syncDirs: number }>();
-  private readonly traceEntries: TraceEntry[] = [];
+  /** Counts and trace (fault-audit.ts). */
+  private readonly auditLog = new FaultAudit();
 
   private readonly host: FileHost = {
     checkAlive: () => this.checkAlive(),
@@ -315,8 +272,8 @@ export class FaultVfs implements Vfs {
     this.sectorBytes = sectorBytes;
     this.crashRandom = random.fork();
     this.skipRandom = random.fork();
-    this.faultRandom = random.fork();
-    this.scheduleRandom = random.fork();
+    this.plans = new FaultPlans(random.fork(), sectorBytes);
+    this.crashes = new CrashSchedule(random.fork());
     this.syncRandom = random.fork(); // forked last, so the first four streams stay as they were
     const asyncSyncs = options.asyncSyncs;
     if (asyncSyncs !== undefined) {
@@ -348,12 +305,12 @@ export class FaultVfs implements Vfs {
     }
     const depth = (path: string): number => path.split('/').length;
     for (const dir of [...image.directories].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1))) {
-      vfs.installDirectory(normalizePath(dir));
+      installDirectory(vfs.root, normalizePath(dir));
     }
     for (const [rawPath, bytes] of image.files) {
       const path = normalizePath(rawPath);
       checkBuffer(bytes, `image file ${path}`);
-      const parent = vfs.installDirectory(dirnameOf(path));
+      const parent = installDirectory(vfs.root, dirnameOf(path));
       const name = basenameOf(path);
       if (path === '' || parent.entries.has(name)) {
         throw new InvalidArgumentError(`crash image names ${JSON.stringify(rawPath)} twice or as the root`);
@@ -397,12 +354,12 @@ export class FaultVfs implements Vfs {
 
   /** Mutating operations performed so far (see MUTATING_OPERATIONS). */
   get mutatingOperations(): number {
-    return this.mutations;
+    return this.crashes.mutations;
   }
 
   /** sync, datasync and syncDir calls performed so far (what `crashAtSync` counts). */
   get syncOperations(): number {
-    return this.syncCalls;
+    return this.crashes.syncCalls;
   }
 
   /** Asynchronous syncs started and not yet completed (under `asyncSyncs`). */
@@ -432,42 +389,31 @@ export class FaultVfs implements Vfs {
   /** Crashes instead of performing the n-th mutating operation from now (n = 1: the next). */
   crashAtOperation(n: number, policy?: CrashPolicy | CrashPolicyName): void {
     this.checkAlive();
-    checkCount(n, 'crashAtOperation n');
-    this.schedule = { kind: 'operation', at: this.mutations + n, policy: resolveCrashPolicy(policy) };
+    this.crashes.atOperation(n, policy);
   }
 
   /** Crashes instead of performing the n-th sync, datasync or syncDir from now. */
   crashAtSync(n: number, policy?: CrashPolicy | CrashPolicyName): void {
     this.checkAlive();
-    checkCount(n, 'crashAtSync n');
-    this.schedule = { kind: 'sync', at: this.syncCalls + n, policy: resolveCrashPolicy(policy) };
+    this.crashes.atSync(n, policy);
   }
 
   /** Crashes at the `occurrence`-th `engineEvent(name)` from now (the event is counted first). */
   crashAtEvent(name: EngineEvent, occurrence = 1, policy?: CrashPolicy | CrashPolicyName): void {
     this.checkAlive();
-    checkEvent(name);
-    checkCount(occurrence, 'crashAtEvent occurrence');
-    this.schedule = { kind: 'event', name, at: this.events[name] + occurrence, policy: resolveCrashPolicy(policy) };
+    this.crashes.atEvent(name, occurrence, policy);
   }
 
   /** Crashes at a seeded point among the next `withinOperations` mutating operations; returns its n. */
   crashAtRandom(withinOperations: number, policy?: CrashPolicy | CrashPolicyName): number {
     this.checkAlive();
-    checkCount(withinOperations, 'crashAtRandom withinOperations');
-    const n = this.scheduleRandom.intBetween(1, withinOperations);
-    this.crashAtOperation(n, policy);
-    return n;
+    return this.crashes.atRandom(withinOperations, policy);
   }
 
   /** Seed 001: skip later buffered writes, crash at the first sync. See the module doc. */
   trigger(options: TriggerOptions = {}): void {
     this.checkAlive();
-    const percent = options.skipWritesPercent ?? 100;
-    if (typeof percent !== 'number' || !(percent >= 0 && percent <= 100)) {
-      throw new InvalidArgumentError(`skipWritesPercent must be in [0, 100], got ${String(percent)}`);
-    }
-    this.triggered = { probability: percent / 100, policy: resolveCrashPolicy(options.policy ?? 'process-crash') };
+    this.crashes.trigger(options);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -476,41 +422,21 @@ export class FaultVfs implements Vfs {
   /** The next sync or datasync (of files opened by `path`, or of any file) fails with EIO and drops. */
   failNextSync(path?: string): void {
     this.checkAlive();
-    this.syncFailures.push(optionalPath(path));
+    this.plans.failNextSync(path);
   }
 
   injectReadFault(options: ReadFaultOptions): void {
     this.checkAlive();
-    if (options.kind !== 'error' && options.kind !== 'corrupt') {
-      throw new InvalidArgumentError(`read fault kind must be 'error' or 'corrupt', got ${String(options.kind)}`);
-    }
-    const count = options.count ?? 1;
-    if (count !== Infinity) checkCount(count, 'read fault count');
-    const probability = options.probability ?? 1;
-    checkProbability(probability, 'read fault probability');
-    let range: ByteRange | undefined;
-    if (options.range !== undefined) {
-      checkPosition(options.range.position, 'read fault range position');
-      checkCount(options.range.length, 'read fault range length');
-      range = { start: options.range.position, end: options.range.position + options.range.length };
-    }
-    this.readFaults.push({
-      path: optionalPath(options.path),
-      kind: options.kind,
-      remaining: count,
-      probability,
-      range,
-    });
+    this.plans.injectReadFault(options);
   }
 
   clearReadFaults(): void {
-    this.readFaults = [];
+    this.plans.clearReadFaults();
   }
 
   misdirectNextWrite(options: MisdirectOptions = {}): void {
     this.checkAlive();
-    if (options.toPosition !== undefined) checkPosition(options.toPosition, 'misdirect toPosition');
-    this.misdirects.push({ path: optionalPath(options.path), toPosition: options.toPosition });
+    this.plans.misdirectNextWrite(options);
   }
 
   /** Caps the stored bytes (the sizes of named files); undefined removes the cap. */
@@ -523,9 +449,7 @@ export class FaultVfs implements Vfs {
   /** Seed 000: the next `reads` reads of `path` see zeros where its last extending write went. */
   armZeroTail(path: string, options: { readonly reads?: number } = {}): void {
     this.checkAlive();
-    const reads = options.reads ?? 1;
-    checkCount(reads, 'armZeroTail reads');
-    this.zeroTails.set(normalizePath(path), reads);
+    this.plans.armZeroTail(path, options);
   }
 
   /** Installs a hook that sees every write before it lands; returns its unsubscribe function. */
@@ -545,32 +469,17 @@ export class FaultVfs implements Vfs {
   audit(): AuditReport;
   audit(path: string): PathAudit;
   audit(path?: string): AuditReport | PathAudit {
-    if (path === undefined) {
-      return {
-        files: new Map([...this.fileCounts].map(([p, counts]) => [p, { ...counts }])),
-        directories: new Map([...this.dirCounts].map(([p, counts]) => [p, { ...counts }])),
-      };
-    }
-    const normalized = normalizePath(path);
-    const file = this.fileCounts.get(normalized);
-    return {
-      writes: file?.writes ?? 0,
-      bytesWritten: file?.bytesWritten ?? 0,
-      syncs: file?.syncs ?? 0,
-      datasyncs: file?.datasyncs ?? 0,
-      truncates: file?.truncates ?? 0,
-      syncDirs: this.dirCounts.get(normalized)?.syncDirs ?? 0,
-    };
+    return this.auditLog.report(path);
   }
 
   /** Every performed operation and engine event, in order. */
   trace(): readonly TraceEntry[] {
-    return this.traceEntries.slice();
+    return this.auditLog.trace();
   }
 
   /** How many times each engine event was raised. */
   eventCounts(): Readonly<Record<EngineEvent, number>> {
-    return { ...this.events };
+    return { ...this.crashes.events };
   }
 
   /** The paths whose directory entry (a create, rename or remove) `syncDir` has not made durable. */
@@ -614,14 +523,14 @@ export class FaultVfs implements Vfs {
 
   stat(rawPath: string): FileStat | undefined {
     this.checkAlive();
-    const node = this.lookup(normalizePath(rawPath));
+    const node = lookupPath(this.root, normalizePath(rawPath));
     if (node === undefined) return undefined;
     return node.kind === 'file' ? { kind: 'file', size: node.view.size } : { kind: 'directory', size: 0 };
   }
 
   list(rawDir: string): string[] {
     this.checkAlive();
-    return [...this.dir(normalizePath(rawDir)).entries.keys()].sort();
+    return [...directoryAt(this.root, normalizePath(rawDir)).entries.keys()].sort();
   }
 
   mkdir(rawDir: string, options: { readonly recursive?: boolean } = {}): void {
@@ -650,7 +559,7 @@ export class FaultVfs implements Vfs {
     }
     if (!missing) return; // recursive, and it all exists
     this.beginMutation('mkdir', path);
-    this.installDirectory(path, false);
+    installDirectory(this.root, path, false);
     this.record({ op: 'mkdir', path });
   }
 
@@ -711,9 +620,9 @@ export class FaultVfs implements Vfs {
   syncDir(rawDir: string): void {
     this.checkAlive();
     const path = normalizePath(rawDir);
-    const dir = this.dir(path);
+    const dir = directoryAt(this.root, path);
     this.beginMutation('syncDir', path);
-    this.countSyncDir(path);
+    this.auditLog.countSyncDir(path);
     this.landDirSync(dir, new Map(dir.entries), ++this.seq);
     this.record({ op: 'syncDir', path });
   }
@@ -726,12 +635,12 @@ export class FaultVfs implements Vfs {
     try {
       this.checkAlive();
       path = normalizePath(rawDir);
-      dir = this.dir(path);
+      dir = directoryAt(this.root, path);
       this.beginMutation('syncDir', path);
     } catch (error) {
       return Promise.reject(error);
     }
-    this.countSyncDir(path);
+    this.auditLog.countSyncDir(path);
     const entries = new Map(dir.entries);
     const startSeq = ++this.seq;
     this.record({ op: 'syncDir', path, phase: 'started' });
@@ -739,12 +648,6 @@ export class FaultVfs implements Vfs {
       this.landDirSync(dir, entries, startSeq);
       this.record({ op: 'syncDir', path, phase: 'completed' });
     });
-  }
-
-  private countSyncDir(path: string): void {
-    const counts = this.dirCounts.get(path) ?? { syncDirs: 0 };
-    counts.syncDirs++;
-    this.dirCounts.set(path, counts);
   }
 
   /** A directory sync that started at `startSeq` lands: `entries` (its copy then) become durable. */
@@ -793,12 +696,10 @@ export class FaultVfs implements Vfs {
   engineEvent(name: EngineEvent): void {
     this.checkAlive();
     checkEvent(name);
-    this.events[name]++;
+    this.crashes.countEvent(name);
     this.record({ op: 'event', path: name });
-    const schedule = this.schedule;
-    if (schedule?.kind === 'event' && schedule.name === name && this.events[name] === schedule.at) {
-      throw this.crash(schedule.policy, `engine event ${name} #${this.events[name]}`);
-    }
+    const due = this.crashes.crashAtEvent(name);
+    if (due !== undefined) throw this.crash(due.policy, due.reason);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -812,8 +713,7 @@ export class FaultVfs implements Vfs {
     assert(this.image === undefined, 'F6 a FaultVfs crashes once');
     this.image = buildCrashImage(this.root, this.renames, policy, this.crashRandom, this.sectorBytes);
     this.reason = reason;
-    this.schedule = undefined;
-    this.triggered = undefined;
+    this.crashes.clear();
     const inFlight = [...this.inFlight];
     this.inFlight.clear();
     for (const sync of inFlight) sync.reject(new SimulatedCrashError(reason));
@@ -822,73 +722,19 @@ export class FaultVfs implements Vfs {
 
   /** Counts a mutating operation that passed its checks, or crashes instead of it. */
   private beginMutation(op: MutatingOperation, path: string): void {
-    const n = this.mutations + 1;
-    const what = `${op} ${path === '' ? '.' : path}`;
-    const schedule = this.schedule;
-    if (schedule?.kind === 'operation' && schedule.at === n) {
-      throw this.crash(schedule.policy, `mutating operation ${n}: ${what}`);
-    }
-    if (SYNC_OPERATIONS.includes(op)) {
-      const s = this.syncCalls + 1;
-      if (schedule?.kind === 'sync' && schedule.at === s) throw this.crash(schedule.policy, `sync ${s}: ${what}`);
-      if (this.triggered !== undefined) throw this.crash(this.triggered.policy, `first sync after trigger: ${what}`);
-      this.syncCalls = s;
-    }
-    this.mutations = n;
+    const due = this.crashes.beginMutation(op, path);
+    if (due !== undefined) throw this.crash(due.policy, due.reason);
   }
 
   private record(entry: TraceEntry): void {
-    this.traceEntries.push(entry);
-  }
-
-  private countsOf(path: string): Counts {
-    let counts = this.fileCounts.get(path);
-    if (counts === undefined) {
-      counts = { writes: 0, bytesWritten: 0, syncs: 0, datasyncs: 0, truncates: 0 };
-      this.fileCounts.set(path, counts);
-    }
-    return counts;
+    this.auditLog.record(entry);
   }
 
   // ---------------------------------------------------------------------------------------------
   // Internals: files
 
   private fileRead(file: VfsFile, inode: FileNode, target: Uint8Array, position: number): number {
-    const count = Math.max(0, Math.min(target.length, inode.view.size - position));
-    const end = position + count;
-    const rule = this.readFault(file.path, position, end, count);
-    if (rule?.kind === 'error') throw new IoError(file.path, 'read');
-    inode.view.read(target, position);
-    const zeroReads = this.zeroTails.get(file.path);
-    const tail = inode.lastExtension;
-    if (zeroReads !== undefined && tail !== undefined && tail.start < end && position < tail.end) {
-      // Seed 000: the reader saw the new size, but not yet the bytes of the write that set it.
-      target.fill(0, Math.max(tail.start, position) - position, Math.min(tail.end, end) - position);
-      if (zeroReads > 1) this.zeroTails.set(file.path, zeroReads - 1);
-      else this.zeroTails.delete(file.path);
-    }
-    if (rule?.kind === 'corrupt') {
-      const from = Math.max(rule.range?.start ?? position, position);
-      const at = this.faultRandom.intBetween(from, Math.min(rule.range?.end ?? end, end) - 1);
-      // F9: one bit of the caller's buffer, never the stored bytes.
-      target[at - position] = (target[at - position] as number) ^ (1 << this.faultRandom.int(8));
-    }
-    return count;
-  }
-
-  /** The read fault that hits a read of [position, end) through `path`, consuming one of its count. */
-  private readFault(path: string, position: number, end: number, count: number): ReadFaultRule | undefined {
-    if (this.readFaults.length === 0) return undefined;
-    for (const rule of this.readFaults) {
-      if (rule.path !== undefined && rule.path !== path) continue;
-      if (rule.range !== undefined && !(rule.range.start < end && position < rule.range.end)) continue;
-      if (rule.kind === 'corrupt' && count === 0) continue; // nothing to corrupt
-      if (!this.faultRandom.chance(rule.probability)) continue;
-      rule.remaining--;
-      if (rule.remaining <= 0) this.readFaults = this.readFaults.filter((r) => r !== rule);
-      return rule;
-    }
-    return undefined;
+    return this.plans.read(file.path, inode, target, position);
   }
 
   private fileWrite(file: VfsFile, inode: FileNode, source: Uint8Array, position: number): void {
@@ -896,11 +742,11 @@ export class FaultVfs implements Vfs {
     for (const { hook } of this.hooks.slice()) hook({ path: file.path, position, data: source, direct: file.direct });
     if (source.length === 0) {
       // Changes nothing, not even the size (POSIX pwrite of 0 bytes; MemoryVfs does the same).
-      this.countsOf(file.path).writes++;
+      this.auditLog.countsOf(file.path).writes++;
       this.record({ op: 'write', path: file.path, position, length: 0, direct: file.direct });
       return;
     }
-    const landedAt = this.misdirection(file.path, position, source.length, inode.view.size);
+    const landedAt = this.plans.misdirection(file.path, position, source.length, inode.view.size);
     const oldSize = inode.view.size;
     const end = landedAt + source.length;
     const entry = {
@@ -913,10 +759,11 @@ export class FaultVfs implements Vfs {
     };
     this.reserve(file.path, inode, end, entry);
     if (end > oldSize) this.resize(inode, end);
+    const triggered = this.crashes.triggered;
     const skipped =
-      this.triggered !== undefined &&
+      triggered !== undefined &&
       !file.direct && // F5: direct I/O is never skipped
-      (inode.skipAllWrites || this.skipRandom.chance(this.triggered.probability));
+      (inode.skipAllWrites || this.skipRandom.chance(triggered.probability));
     inode.view.write(landedAt, source);
     if (end > oldSize) inode.lastExtension = { start: Math.max(landedAt, oldSize), end };
     if (skipped) {
@@ -928,22 +775,10 @@ export class FaultVfs implements Vfs {
     } else {
       inode.enqueue({ kind: 'write', seq: ++this.seq, position: landedAt, data: source.slice(), direct: file.direct });
     }
-    const counts = this.countsOf(file.path);
+    const counts = this.auditLog.countsOf(file.path);
     counts.writes++;
     counts.bytesWritten += source.length;
     this.record(skipped ? { ...entry, skipped } : entry);
-  }
-
-  /** Where a write lands: its position, or elsewhere if a misdirection is armed for it. */
-  private misdirection(path: string, position: number, length: number, size: number): number {
-    const index = this.misdirects.findIndex((m) => m.path === undefined || m.path === path);
-    if (index < 0) return position;
-    const [misdirect] = this.misdirects.splice(index, 1);
-    if (misdirect?.toPosition !== undefined) return misdirect.toPosition;
-    const sectors = Math.ceil(Math.max(size, position + length) / this.sectorBytes);
-    let k = this.faultRandom.int(sectors + 2);
-    if (k * this.sectorBytes === position) k = (k + 1) % (sectors + 2);
-    return k * this.sectorBytes;
   }
 
   /** F7: grows the stored bytes for `inode` reaching `newSize`, or throws NoSpaceError changing nothing. */
@@ -970,7 +805,7 @@ export class FaultVfs implements Vfs {
     if (tail !== undefined)
       inode.lastExtension = size <= tail.start ? undefined : { start: tail.start, end: Math.min(tail.end, size) };
     inode.enqueue({ kind: 'truncate', seq: ++this.seq, size });
-    this.countsOf(path).truncates++;
+    this.auditLog.countsOf(path).truncates++;
     this.record(entry);
   }
 
@@ -999,13 +834,10 @@ export class FaultVfs implements Vfs {
 
   /** Counts a file sync and takes the armed failure (failNextSync) it meets, if any. */
   private startFileSync(path: string, kind: 'sync' | 'datasync'): boolean {
-    const counts = this.countsOf(path);
+    const counts = this.auditLog.countsOf(path);
     if (kind === 'sync') counts.syncs++;
     else counts.datasyncs++;
-    const failure = this.syncFailures.findIndex((p) => p === undefined || p === path);
-    if (failure < 0) return false;
-    this.syncFailures.splice(failure, 1);
-    return true;
+    return this.plans.takeSyncFailure(path);
   }
 
   private landFileSync(
@@ -1029,53 +861,9 @@ export class FaultVfs implements Vfs {
   // ---------------------------------------------------------------------------------------------
   // Internals: the namespace
 
-  /** Walks to `path`: its node, or why there is none (a missing part, or a file on the way). */
-  private resolve(path: string): FsNode | 'missing' | 'file-on-the-way' {
-    let node: FsNode = this.root;
-    for (const part of path === '' ? [] : path.split('/')) {
-      if (node.kind !== 'directory') return 'file-on-the-way';
-      const next: FsNode | undefined = node.entries.get(part);
-      if (next === undefined) return 'missing';
-      node = next;
-    }
-    return node;
-  }
-
-  private lookup(path: string): FsNode | undefined {
-    const found = this.resolve(path);
-    return typeof found === 'string' ? undefined : found;
-  }
-
-  /** The directory at `path`, failing as the OS (and MemoryVfs) does: ENOENT or ENOTDIR. */
-  private dir(path: string): DirNode {
-    const found = this.resolve(path);
-    if (found === 'missing') throw new NotFoundError(path, 'directory');
-    if (found === 'file-on-the-way' || found.kind !== 'directory') throw new NotADirectoryError(path);
-    return found;
-  }
-
   /** The directory that holds `path`, which must exist and be a directory. */
   private parentOf(path: string): DirNode {
-    return this.dir(dirnameOf(path));
-  }
-
-  /**
-   * Creates the missing directories along `path` and returns the last; with `durable`, as already
-   * synced (fromImage). Callers have checked that no part is a file.
-   */
-  private installDirectory(path: string, durable = true): DirNode {
-    let node: DirNode = this.root;
-    for (const part of path === '' ? [] : path.split('/')) {
-      let next = node.entries.get(part);
-      if (next === undefined) {
-        next = new DirNode();
-        node.entries.set(part, next);
-        if (durable) node.durableEntries.set(part, next);
-      }
-      if (next.kind !== 'directory') throw new InvalidArgumentError(`${path}: ${part} is a file, not a directory`);
-      node = next;
-    }
-    return node;
+    return directoryAt(this.root, dirnameOf(path));
   }
 
   private setEntry(dir: DirNode, name: string, node: FsNode): void {

@@ -2,8 +2,10 @@
  * DDL through the public API: creating and dropping tables and indexes, index builds on populated
  * tables (unique ones refused cleanly over duplicates), DDL refused while read-write transactions
  * are open (ERR_IN_USE), old snapshots refused an index created after them
- * (ERR_INDEX_NOT_VISIBLE), everything kept across a clean reopen and a crash, and the dictionary's
- * clean-up at open (DD1): orphan tablespaces, indexes left 'building', trees of dropped indexes.
+ * (ERR_INDEX_NOT_VISIBLE), everything kept across a clean reopen and a crash, and every DDL
+ * statement crashed at each of its operations. The dictionary's own rules (DD1-DD4: the clean-up at
+ * open of orphan tablespaces, indexes left 'building' and trees of dropped indexes; ids that only
+ * grow) are tested on a storage core alone in test/dict/dictionary.test.ts.
  *
  * Each test compares the database with the model (test/api/model.ts) and ends with `check()`.
  */
@@ -254,21 +256,6 @@ describe('DDL', () => {
     recovered.verify('after the power cut');
     expectNoOrphans(recovered.db);
     await recovered.db.close();
-  });
-
-  it('removes an orphan tablespace at open (a crash between creating the space and recording the table)', async () => {
-    const vfs = new FaultVfs({ seed: 9 });
-    const { twin, db } = await populated(10, vfs);
-    // What createTable's steps (1) and (2) leave when a crash comes before (3): a space no table names.
-    db.storage.createSpace(900);
-    expect(spaceFiles(db)).toContain(900);
-    const image = vfs.crashNow('process-crash');
-    db.abandon();
-    const reopened = new Twin(await openDb(FaultVfs.fromImage(image, { seed: 10 })), twin.model);
-    expect(spaceFiles(reopened.db)).not.toContain(900);
-    expectNoOrphans(reopened.db);
-    reopened.verify();
-    await reopened.db.close();
   });
 
   it('after a crash at any operation of each DDL statement, it exists whole or not at all and nothing is orphaned', async () => {

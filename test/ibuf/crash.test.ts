@@ -1,5 +1,5 @@
 /**
- * Crash tests of the change buffer, in the recipe of test/support/crash-recipe.ts: a workload whose
+ * Crash tests of the change buffer, in the recipe of test/support/crash-harness.ts: a workload whose
  * secondary-index pages are mostly out of a 64-page pool (the table is loaded, then reopened with
  * an empty pool), so its changes to `by_v` and `by_w` are buffered; reads through `by_v` and the
  * background step merge pages while writes go on (merges in a mtr of their own, and merges inside
@@ -7,7 +7,7 @@
  * buffered; then `by_w` is dropped with changes buffered for it, and the work goes on.
  *
  * It is crashed at every write (process crash), every sync (power cut) and every fourth write
- * (torn pages), the shared crash points of test/support/crash-recipe.ts; each image is recovered
+ * (torn pages), the shared crash points of test/support/crash-harness.ts; each image is recovered
  * and must hold the rows and indexes of the state after some commit at or after the last
  * acknowledged one, read the same through every index, pass `check()` (SEC=CLUST with every
  * buffered change merged), and empty its change buffer. `MINNO_CRASH_ALL=1` also tears every
@@ -18,19 +18,18 @@
  * in the same order, must fail within a few dozen; the test prints how many it took.
  */
 import { describe, expect, it } from 'vitest';
-import { type Database, type DatabaseTestSeams, openDatabaseWithTestSeams } from '../../src/api/database.js';
+import type { Database, DatabaseTestSeams } from '../../src/api/database.js';
 import type { Transaction } from '../../src/api/transaction.js';
 import { setDebugChecks } from '../../src/util/assert.js';
-import { ManualClock } from '../../src/util/clock.js';
-import { type CrashImage, FaultVfs } from '../../src/vfs/fault-vfs.js';
+import type { CrashImage, FaultVfs } from '../../src/vfs/fault-vfs.js';
 import {
-  CRASH_POINTS,
-  type CrashPoint,
-  type CrashRecipe,
-  type WorkloadSize,
-  crashAtEveryPoint,
-  measureWorkload,
-} from '../support/crash-recipe.js';
+  CrashHarness,
+  type CrashPlan,
+  type CrashSteps,
+  EVERY_WRITE_AND_SYNC,
+  pointsOf,
+} from '../support/crash-harness.js';
+import { openTestDatabase } from '../support/open.js';
 import { type ItemRow, PAGE_SIZE, POOL_BYTES, itemRow, loadedItems } from './fixture.js';
 
 const ROWS = 1200;
@@ -65,16 +64,9 @@ function orderOf(model: Model, index: string): number[] {
 
 function open(seams: DatabaseTestSeams): (vfs: FaultVfs) => Promise<Database> {
   return (vfs) =>
-    openDatabaseWithTestSeams(
-      {
-        vfs,
-        pageSize: PAGE_SIZE,
-        bufferPoolBytes: POOL_BYTES,
-        redoLogBytes: 512 * 1024,
-        background: 'manual',
-        clock: new ManualClock(),
-        changeBuffering: 'all',
-      },
+    openTestDatabase(
+      vfs,
+      { pageSize: PAGE_SIZE, poolPages: POOL_BYTES / PAGE_SIZE, redoLogBytes: 512 * 1024, changeBuffering: 'all' },
       seams,
     );
 }
@@ -172,12 +164,15 @@ async function workload(db: Database, progress: Progress): Promise<void> {
   db.engine.changeBufferStep(2);
 }
 
-/** The crash recipe of this workload: each recovery must be the state after a commit at or after the last acknowledged. */
-function recipe(image: CrashImage, seams: DatabaseTestSeams, reached = new Set<number>()): CrashRecipe<Progress> {
-  const opener = open(seams);
+/** The crash harness on a database with `seams` switched on. */
+const harness = (seams: DatabaseTestSeams): CrashHarness<Database> => new CrashHarness(open(seams));
+
+/**
+ * The recipe's steps for this workload, recovering with `subject`: each recovery must be the state
+ * after a commit at or after the last acknowledged; `verify` returns that commit's number.
+ */
+function steps(subject: CrashHarness<Database>): CrashSteps<Database, Progress, number> {
   return {
-    image,
-    open: opener,
     progress(db) {
       const rows = new Map<number, ItemRow>();
       for (const row of db.table<ItemRow>('items').scan()) rows.set(row.id, row as ItemRow);
@@ -185,8 +180,8 @@ function recipe(image: CrashImage, seams: DatabaseTestSeams, reached = new Set<n
       return { models: [model], states: [stateOf(rows.values(), model.indexes)], acked: 0 };
     },
     workload,
-    async verify(crashed, progress, what, seed) {
-      const db = await opener(FaultVfs.fromImage(crashed, { seed }));
+    async verify(crashed, seed, progress, what) {
+      const { engine: db } = await subject.recover(crashed, seed);
       try {
         const items = db.table<ItemRow>('items');
         const indexes = db.engine.table('items').secondaries.map((s) => s.index.name);
@@ -206,7 +201,7 @@ function recipe(image: CrashImage, seams: DatabaseTestSeams, reached = new Set<n
         expect(db.status().changeBuffer.sizeBytes, `${what}: the change buffer empties`).toBe(0);
         db.check();
         await db.close();
-        reached.add(k);
+        return k;
       } catch (error) {
         db.abandon();
         throw error;
@@ -216,90 +211,72 @@ function recipe(image: CrashImage, seams: DatabaseTestSeams, reached = new Set<n
 }
 
 /**
- * The workload run once without a crash on `image`: its status, and the image of its end (taken
- * as a process crash would leave it).
+ * The healthy workload once without a crash on `image`: what it does (the crash points), its
+ * change-buffer status and model at the end, and the image of its end (as a process crash leaves it).
  */
-async function runWhole(
-  healthy: CrashRecipe<Progress>,
-): Promise<{ status: ReturnType<Database['status']>['changeBuffer']; progress: Progress; end: CrashImage }> {
-  const vfs = FaultVfs.fromImage(healthy.image, { seed: 2 });
-  const db = await healthy.open(vfs);
-  const progress = healthy.progress(db);
-  await workload(db, progress);
-  const status = db.status().changeBuffer;
-  const end = vfs.crashNow('process-crash');
-  db.abandon();
-  return { status, progress, end };
-}
-
-/**
- * The crash points, in order, up to the first whose recovery fails its check (the teeth of a rule
- * are "breaking it fails within n points"): the point's number and what failed.
- */
-async function firstFailingPoint(
-  broken: CrashRecipe<Progress>,
-  size: WorkloadSize,
-): Promise<{ index: number; error: unknown } | undefined> {
-  let verified = 0;
-  const counting: CrashRecipe<Progress> = {
-    ...broken,
-    async verify(image, progress, what, seed) {
-      verified++;
-      await broken.verify(image, progress, what, seed);
+async function runWhole(image: CrashImage) {
+  const healthy = harness({});
+  let status: ReturnType<Database['status']>['changeBuffer'] | undefined;
+  let progress: Progress | undefined;
+  const counts = await healthy.count(
+    image,
+    1,
+    async (db) => {
+      progress = steps(healthy).progress(db);
+      await workload(db, progress);
+      status = db.status().changeBuffer;
     },
-  };
-  try {
-    await crashAtEveryPoint(counting, size);
-    return undefined;
-  } catch (error) {
-    return { index: verified, error };
-  }
+    { crashAtEnd: 'process-crash' },
+  );
+  return { healthy, counts, status: status!, progress: progress!, end: counts.image! };
 }
 
 const ALL = process.env['MINNO_CRASH_ALL'] === '1';
 /** Every write (process crash), every sync (power cut), every fourth write torn; `MINNO_CRASH_ALL=1`: every write torn too. */
-const POINTS: readonly CrashPoint[] = ALL ? CRASH_POINTS.map((point) => ({ ...point, stride: 1 })) : CRASH_POINTS;
+const POINTS: readonly CrashPlan[] = ALL
+  ? EVERY_WRITE_AND_SYNC.map((plan) => ({ ...plan, stride: 1 }))
+  : EVERY_WRITE_AND_SYNC;
 
 describe('the change buffer under crashes', () => {
   it('recovers every operation exactly once at every write and sync of a workload that buffers, merges, purges and drops', async () => {
     const image = (await loadedItems(ROWS)).durableImage();
-    const reached = new Set<number>();
-    const healthy = { ...recipe(image, {}, reached), points: POINTS };
+    const whole = await runWhole(image);
+    const check = steps(whole.healthy);
     // The workload buffers, merges (inside writes too) and discards: it exercises what it claims to.
-    const whole = await runWhole(healthy);
     expect(whole.status.buffered.insert + whole.status.buffered.deleteMark).toBeGreaterThan(20);
     expect(whole.status.buffered.purge).toBeGreaterThan(0);
     expect(whole.status.merges).toBeGreaterThan(5);
     expect(Object.values(whole.status.discarded).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(whole.progress.acked).toBe(whole.progress.models.length - 1);
-    await healthy.verify(whole.end, whole.progress, 'end of the workload', 3);
-    expect([...reached]).toEqual([whole.progress.acked]);
-    const size = await measureWorkload(healthy, 1);
-    expect(size.operations).toBeGreaterThan(60);
-    const runs = await crashAtEveryPoint(healthy, size);
-    expect(runs).toBeGreaterThan(size.operations + size.syncs);
-    expect(reached.size, 'the crashes recovered many different states').toBeGreaterThan(5);
+    expect(await check.verify(whole.end, 3, whole.progress, 'end of the workload')).toBe(whole.progress.acked);
+    expect(whole.counts.operations).toBeGreaterThan(60);
+    const reached = await whole.healthy.crashAtEach(image, pointsOf(POINTS, whole.counts), check);
+    expect(reached.length).toBeGreaterThan(whole.counts.operations + whole.counts.syncs);
+    expect(new Set(reached).size, 'the crashes recovered many different states').toBeGreaterThan(5);
   }, 600_000);
 
   it('teeth: with the merge split into two mtrs (seed 004) the same crash points fail within a few dozen', async () => {
     const image = (await loadedItems(ROWS)).durableImage();
-    const broken = { ...recipe(image, { ibufMergeInTwoMtrs: true }), points: POINTS };
-    const size = await measureWorkload({ ...recipe(image, {}), points: POINTS }, 1);
-    const failure = await firstFailingPoint(broken, size);
+    const { counts } = await runWhole(image);
+    const broken = harness({ ibufMergeInTwoMtrs: true });
+    const firstFailure = () => broken.firstFailure(image, pointsOf(POINTS, counts), steps(broken));
+    const failure = await firstFailure();
     expect(failure, 'a crash point where the split merge is caught').toBeDefined();
-    console.log(`seed 004 teeth: caught at crash point ${failure!.index}: ${String(failure!.error).slice(0, 200)}`);
+    console.log(
+      `seed 004 teeth: caught at crash point ${failure!.index} (${failure!.what}): ${String(failure!.error).slice(0, 200)}`,
+    );
     expect(failure!.index).toBeLessThanOrEqual(60);
     // Without the debug check IB7 (a release build), by what the second merge does to the data.
     setDebugChecks(false);
-    let release: Awaited<ReturnType<typeof firstFailingPoint>>;
+    let release: Awaited<ReturnType<typeof firstFailure>>;
     try {
-      release = await firstFailingPoint(broken, size);
+      release = await firstFailure();
     } finally {
       setDebugChecks(true);
     }
     expect(release, 'a crash point where the split merge is caught without debug checks').toBeDefined();
     console.log(
-      `seed 004 teeth, debug checks off: caught at crash point ${release!.index}: ${String(release!.error).slice(0, 200)}`,
+      `seed 004 teeth, debug checks off: caught at crash point ${release!.index} (${release!.what}): ${String(release!.error).slice(0, 200)}`,
     );
     expect(release!.index).toBeLessThanOrEqual(60);
   }, 600_000);

@@ -1,5 +1,5 @@
 /**
- * Large values under crashes, in the recipe of STYLE.md (test/support/crash-recipe.ts): four
+ * Large values under crashes, in the recipe of STYLE.md (test/support/crash-harness.ts): four
  * workloads (LOB inserts, partial updates, rollbacks, purge) each crashed at every write and every
  * sync under several policies, recovered, and compared with the model.
  *
@@ -17,11 +17,17 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
-import { ManualClock } from '../../src/util/clock.js';
+import type { Database } from '../../src/api/database.js';
 import { RandomSource } from '../../src/util/random.js';
 import { FaultVfs, type CrashImage } from '../../src/vfs/fault-vfs.js';
-import { crashAtEveryPoint, measureWorkload, type CrashRecipe } from '../support/crash-recipe.js';
+import {
+  CrashHarness,
+  type CrashPlan,
+  type CrashSteps,
+  EVERY_WRITE_AND_SYNC,
+  pointsOf,
+} from '../support/crash-harness.js';
+import { openTestDatabase } from '../support/open.js';
 
 interface Doc {
   [column: string]: number | Uint8Array | string | null;
@@ -36,17 +42,10 @@ interface Progress {
   acked: number;
 }
 
-function open(vfs: FaultVfs): Promise<Database> {
-  return Database.open({
-    vfs,
-    pageSize: 4096,
-    bufferPoolBytes: 64 * 4096,
-    redoLogBytes: 256 * 1024,
-    background: 'manual',
-    durability: 'full',
-    clock: new ManualClock(),
-  });
-}
+const open = (vfs: FaultVfs): Promise<Database> =>
+  openTestDatabase(vfs, { poolPages: 64, redoLogBytes: 256 * 1024, durability: 'full' });
+
+const lobs = new CrashHarness(open);
 
 function bytes(size: number, seed: number): Uint8Array {
   const rng = new RandomSource(seed);
@@ -198,48 +197,56 @@ function writeLogAtEachMtr(vfs: FaultVfs, db: Database): void {
   };
 }
 
+/** The recipe's steps for workload `name`: a fresh model, the workload (after `prepare`), `verify`. */
+function steps(
+  name: string,
+  work: Work,
+  prepare?: (vfs: FaultVfs, db: Database) => void,
+): CrashSteps<Database, Progress, number> {
+  return {
+    progress: (db) => ({ states: [stateOf(db)], acked: 0 }),
+    workload: (db, progress, run) => {
+      prepare?.(run.vfs, db);
+      return workload(work)(db, progress);
+    },
+    verify: (crashed, seed, progress, what) => verify(crashed, progress, `${name} ${what}`, seed),
+  };
+}
+
+/** Crashes `name`'s workload at every point of `plans`; returns the commits each recovery reached. */
+async function crashAtEveryPoint(
+  image: CrashImage,
+  seed: number,
+  recipe: CrashSteps<Database, Progress, number>,
+  plans: readonly CrashPlan[],
+): Promise<{ counts: Awaited<ReturnType<typeof lobs.count>>; reached: number[] }> {
+  const counts = await lobs.count(image, seed, (db, run) => recipe.workload(db, recipe.progress(db), run));
+  return { counts, reached: await lobs.crashAtEach(image, pointsOf(plans, counts), recipe) };
+}
+
 describe('large values under crashes', () => {
   for (const [name, work] of Object.entries(WORKLOADS)) {
     it(`${name}: recovers the durable state, whole, with no LOB page leaked, crashing at every write and sync`, async () => {
       const image = await baseImage();
-      const recipe: CrashRecipe<Progress> = {
-        image,
-        open,
-        progress: (db) => ({ states: [stateOf(db)], acked: 0 }),
-        workload: workload(work),
-        verify: async (crashed, progress, what, seed) => {
-          reached.add(await verify(crashed, progress, `${name} ${what}`, seed));
-        },
-      };
-      const reached = new Set<number>();
-      const size = await measureWorkload(recipe, 2);
-      expect(size.operations).toBeGreaterThan(20);
-      const runs = await crashAtEveryPoint(recipe, size);
+      const { counts, reached } = await crashAtEveryPoint(image, 2, steps(name, work), EVERY_WRITE_AND_SYNC);
+      const commits = new Set(reached);
+      expect(counts.operations).toBeGreaterThan(20);
       console.log(
-        `${name}: ${size.operations} operations, ${size.syncs} syncs, ${runs} crashes, commits reached ${[...reached].sort().join(',')}`,
+        `${name}: ${counts.operations} operations, ${counts.syncs} syncs, ${reached.length} crashes, commits reached ${[...commits].sort().join(',')}`,
       );
-      expect(runs).toBeGreaterThan(size.operations);
-      expect(reached.size, 'crashes land between different commits').toBeGreaterThan(1);
+      expect(reached.length).toBeGreaterThan(counts.operations);
+      expect(commits.size, 'crashes land between different commits').toBeGreaterThan(1);
     }, 600_000);
 
     it(`${name}: recovers, with no LOB page leaked, crashing after every mini-transaction`, async () => {
       const image = await baseImage();
-      const reached = new Set<number>();
-      const recipe: CrashRecipe<Progress> = {
-        image,
-        open,
-        prepare: writeLogAtEachMtr,
-        progress: (db) => ({ states: [stateOf(db)], acked: 0 }),
-        workload: workload(work),
-        verify: async (crashed, progress, what, seed) => {
-          reached.add(await verify(crashed, progress, `${name} ${what}`, seed));
-        },
-        points: [{ policy: 'process-crash', at: 'mtr-commit', stride: 1 }],
-      };
-      const size = await measureWorkload(recipe, 4);
-      const runs = await crashAtEveryPoint(recipe, size);
-      console.log(`${name}: ${runs} crashes after each mtr, commits reached ${[...reached].sort().join(',')}`);
-      expect(runs).toBe(size.events!['mtr-commit']);
+      const { counts, reached } = await crashAtEveryPoint(image, 4, steps(name, work, writeLogAtEachMtr), [
+        { policy: 'process-crash', at: 'mtr-commit', stride: 1 },
+      ]);
+      console.log(
+        `${name}: ${reached.length} crashes after each mtr, commits reached ${[...new Set(reached)].sort().join(',')}`,
+      );
+      expect(reached.length).toBe(counts.events['mtr-commit']);
     }, 600_000);
   }
 });

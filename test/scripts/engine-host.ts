@@ -3,7 +3,10 @@
  * every verb). A script opens a database on a FaultVfs, runs statements in named sessions, and
  * looks inside: version chains, locks, the purge view, the history list, the engine's health; it
  * crashes the process under a policy and recovers. The storage verbs (`storage`, `mtr`, `tail`)
- * run the storage core alone, for the redo log reader's story (seed 000).
+ * run the storage core alone, for the redo log reader's story (seed 000). Values other than ints
+ * (strings, bytes, LOB references) are written and shown as values.ts says; the LOB and
+ * change-buffer verbs (`lobs`, `leaf`, `pool`, `buffered`, `entries`, seeds 003 and 004) look inside
+ * through layer-verbs.ts.
  *
  * Sessions follow the rules of the old isolation runner (Hermitage style), now checked on the
  * output the script records:
@@ -30,7 +33,7 @@ import { ISOLATION_LEVELS, type IsolationLevel } from '../../src/mvcc/trx.js';
 import { FIL_HEADER_BYTES, PageType, readU32 } from '../../src/page/page.js';
 import { allocatePage } from '../../src/page/space-allocator.js';
 import { decodeKey } from '../../src/rec/key-codec.js';
-import type { TableSchema } from '../../src/rec/schema.js';
+import { COLUMN_TYPES, type ColumnType, type ColumnValue, type TableSchema } from '../../src/rec/schema.js';
 import { LOG_FILE, LogFile, RING_OFFSET } from '../../src/redo/log-file.js';
 import { LogReader } from '../../src/redo/log-reader.js';
 import { GROUP_HEADER_BYTES, GROUP_TRAILER_BYTES } from '../../src/redo/redo-record.js';
@@ -39,8 +42,11 @@ import type { TableRuntime } from '../../src/row/table-runtime.js';
 import { CRASH_POLICY_NAMES, type CrashImage, type CrashPolicyName, FaultVfs } from '../../src/vfs/fault-vfs.js';
 import { openTestDatabase, openTestStorage, type TestDatabaseOptions } from '../support/open.js';
 import { type Command, ScriptError, type ScriptHost } from './golden.js';
+import * as layer from './layer-verbs.js';
+import { formatValue, hex, parseDiff, parseValue } from './values.js';
 
-type Row = Record<string, number>;
+/** A row as scripts write and read it (values.ts says how each value is written). */
+type Row = Record<string, ColumnValue>;
 
 type Outcome =
   | { readonly ok: true; readonly value: string }
@@ -129,6 +135,15 @@ export class EngineHost implements ScriptHost {
   /** The LSN range of the newest group `mtr` wrote (the one `tail flip-next-read` damages). */
   private newestGroup: { start: number; end: number } | undefined;
   private page: { spaceId: number; pageNo: number } | undefined;
+  /** Pages a script named (`leaf P ...`): their numbers in the current table's space. */
+  private readonly named = new Map<string, number>();
+  /** Seams switched on in every `open` and `recover` whatever the script says: a seed story's teeth. */
+  private readonly forcedSeams: DatabaseTestSeams;
+
+  /** `forcedSeams`: run a script with a fix reverted (the seam that reverts it), to show that its output changes. */
+  constructor(forcedSeams: DatabaseTestSeams = {}) {
+    this.forcedSeams = forcedSeams;
+  }
 
   async run(command: Command): Promise<string[]> {
     const lines =
@@ -213,7 +228,7 @@ export class EngineHost implements ScriptHost {
 
   /** `1=10` for a two-column table, `(1,3,3)` for a wider one (columns in table order). */
   private formatRow(row: Row): string {
-    const values = this.columns().map((c) => String(row[c]));
+    const values = this.columns().map((c) => formatValue(row[c]));
     return values.length === 2 ? `${values[0]}=${values[1]}` : `(${values.join(',')})`;
   }
 
@@ -221,7 +236,7 @@ export class EngineHost implements ScriptHost {
   private formatRead(row: Row | undefined): string {
     if (row === undefined) return 'none';
     const columns = this.columns();
-    return columns.length === 2 ? String(row[columns[1]!]) : this.formatRow(row);
+    return columns.length === 2 ? formatValue(row[columns[1]!]) : this.formatRow(row);
   }
 
   private formatRows(rows: readonly Row[]): string {
@@ -232,31 +247,39 @@ export class EngineHost implements ScriptHost {
   private predicate(text: string): (row: Row) => boolean {
     if (text === 'true') return () => true;
     const mod = /^(\w+)%(\d+)=(\d+)$/.exec(text);
-    if (mod !== null) return (row) => row[mod[1]!]! % Number(mod[2]) === Number(mod[3]);
+    if (mod !== null) return (row) => Number(row[mod[1]!]) % Number(mod[2]) === Number(mod[3]);
     const eq = /^(\w+)=(-?\d+)$/.exec(text);
     if (eq !== null) return (row) => row[eq[1]!] === Number(eq[2]);
     throw new ScriptError(`bad predicate ${JSON.stringify(text)}`);
   }
 
-  /** `value=11`, `c2=c2+1`, `c1=c1-2`: the new values from the row as read. */
+  /** `value=11`, `c2=c2+1`, `c1=c1-2`, `pad=x*60`, `b=json[abc,def]`: the new values from the row as read. */
   private assignments(words: readonly string[]): { relative: boolean; apply: (row: Row) => Row } {
     const parts = words.map((word) => {
-      const m = /^(\w+)=(?:(\w+)([+-]))?(-?\d+)$/.exec(word);
-      if (m === null || (m[2] !== undefined && m[2] !== m[1]))
-        throw new ScriptError(`bad assignment ${JSON.stringify(word)}`);
-      const n = Number(m[4]);
+      const m = /^(\w+)=(.*)$/.exec(word);
+      if (m === null) throw new ScriptError(`bad assignment ${JSON.stringify(word)}`);
       const column = m[1]!;
-      const delta = m[3] === '-' ? -n : n;
-      return {
-        column,
-        relative: m[2] !== undefined,
-        value: (row: Row) => (m[2] === undefined ? n : row[column]! + delta),
-      };
+      const type = this.typeOf(column);
+      const relative = /^(\w+)([+-])(\d+)$/.exec(m[2]!);
+      if (relative === null || type !== 'int32') {
+        const value = parseValue(m[2]!, type);
+        return { column, relative: false, value: () => value };
+      }
+      if (relative[1] !== column) throw new ScriptError(`bad assignment ${JSON.stringify(word)}`);
+      const delta = relative[2] === '-' ? -Number(relative[3]) : Number(relative[3]);
+      return { column, relative: true, value: (row: Row) => Number(row[column]) + delta };
     });
     return {
       relative: parts.some((p) => p.relative),
       apply: (row) => Object.fromEntries(parts.map((p) => [p.column, p.value(row)])),
     };
+  }
+
+  /** The type of a column of the current table. */
+  private typeOf(column: string): ColumnType {
+    const found = this.runtime().record.schema.columns.find((c) => c.name === column);
+    if (found === undefined) throw new ScriptError(`table ${this.tableName} has no column ${column}`);
+    return found.type;
   }
 
   /** `3..5` (both ends included), then `reverse`; or nothing. */
@@ -328,7 +351,7 @@ export class EngineHost implements ScriptHost {
       }
       case 'insert': {
         const values = this.assignments(args.slice(1)).apply({});
-        const row: Row = Object.fromEntries(this.columns().map((c) => [c, values[c] ?? 0]));
+        const row: Row = Object.fromEntries(this.columns().map((c) => [c, values[c] ?? emptyValue(this.typeOf(c))]));
         row[pkColumn] = key;
         await table.insert(row);
         return '1 row';
@@ -340,7 +363,7 @@ export class EngineHost implements ScriptHost {
           // InnoDB's UPDATE ... WHERE: every row read with an exclusive lock, the matching ones changed.
           for await (const row of table.scanForUpdate()) {
             if (!where(row)) continue;
-            await table.update(row[pkColumn]!, change.apply(row));
+            await table.update(row[pkColumn] as number, change.apply(row));
             n++;
           }
           return count(n, 'row', 'rows');
@@ -356,12 +379,28 @@ export class EngineHost implements ScriptHost {
           let n = 0;
           for await (const row of table.scanForUpdate()) {
             if (!where(row)) continue;
-            await table.delete(row[pkColumn]!);
+            await table.delete(row[pkColumn] as number);
             n++;
           }
           return count(n, 'row', 'rows');
         }
         return count((await table.delete(key)) ? 1 : 0, 'row', 'rows');
+      }
+      case 'update-partial': {
+        // `update-partial 1 b 1:0100 8:`: diffs of (offset, bytes) applied in place (issue 13).
+        const [, column, ...diffs] = args;
+        if (column === undefined || diffs.length === 0)
+          throw new ScriptError('update-partial <key> <column> <offset>:<hex>...');
+        const changed = await table.updatePartial(key, column, diffs.map(parseDiff));
+        return count(changed ? 1 : 0, 'row', 'rows');
+      }
+      case 'read-slice': {
+        // `read-slice 1 b 0 12`: bytes 0..11 of the value, read without the rest (issue 13).
+        const [, column, offset, length] = args;
+        if (column === undefined || offset === undefined || length === undefined)
+          throw new ScriptError('read-slice <key> <column> <offset> <length>');
+        const slice = table.readSlice(key, column, Number(offset), Number(length));
+        return slice === undefined ? 'none' : slice === null ? 'null' : `hex:${hex(slice)}`;
       }
       default:
         throw new ScriptError(`line ${command.lineNo}: unknown statement ${JSON.stringify(command.text)}`);
@@ -436,6 +475,33 @@ export class EngineHost implements ScriptHost {
           return this.readPage();
         case 'tail':
           return this.tailVerb(positional, named);
+        case 'load':
+          return this.load(positional[0] ?? '', args.slice(1));
+        case 'reopen':
+          await this.reopen();
+          return [];
+        case 'lobs':
+          return [layer.lobs(this.database)];
+        case 'leaf': {
+          const [name, index] = positional;
+          if (name === undefined || index === undefined) throw new ScriptError('leaf <name> <index> c=v...');
+          const values = this.assignments(args.slice(2)).apply({});
+          const row = Object.fromEntries(this.columns().map((c) => [c, values[c] ?? emptyValue(this.typeOf(c))]));
+          const pageNo = layer.leafOf(this.runtime(), index, row);
+          this.named.set(name, pageNo);
+          return [`${name}: page ${pageNo} of ${this.tableName}.${index}, ${this.poolState(name)}`];
+        }
+        case 'pool':
+          return [`${positional[0]}: ${this.poolState(positional[0] ?? '')}`];
+        case 'buffered':
+          return [
+            `${positional[0]}: ${layer.buffered(this.database, this.runtime(), this.namedPage(positional[0] ?? ''))}`,
+          ];
+        case 'entries': {
+          const [index, first] = positional;
+          if (index === undefined || first === undefined) throw new ScriptError('entries <index> <first column value>');
+          return [`${index} ${first}: ${layer.entries(this.runtime(), index, Number(first))}`];
+        }
         default:
           throw new ScriptError(`line ${command.lineNo}: unknown command ${JSON.stringify(command.text)}`);
       }
@@ -455,17 +521,63 @@ export class EngineHost implements ScriptHost {
     }
   }
 
+  private namedPage(name: string): number {
+    const pageNo = this.named.get(name);
+    if (pageNo === undefined) throw new ScriptError(`no page named ${name} (\`leaf ${name} ...\` first)`);
+    return pageNo;
+  }
+
+  private poolState(name: string): string {
+    return layer.poolState(this.database, this.runtime(), this.namedPage(name));
+  }
+
+  /** `load 1..1500 v=id%250 pad=x*60`: rows 1 to 1500 in autocommit batches of 250; `c=id%N` is the key mod N. */
+  private async load(keys: string, words: readonly string[]): Promise<string[]> {
+    const m = /^(-?\d+)\.\.(-?\d+)$/.exec(keys);
+    if (m === null) throw new ScriptError('load <first>..<last> c=v...');
+    const modulo = new Map<string, number>();
+    const literal = words.filter((word) => {
+      const mod = /^(\w+)=id%(\d+)$/.exec(word);
+      if (mod !== null) modulo.set(mod[1]!, Number(mod[2]));
+      return mod === null;
+    });
+    const values = this.assignments(literal).apply({});
+    const [pkColumn] = this.columns();
+    const rows: Row[] = [];
+    for (let key = Number(m[1]); key <= Number(m[2]); key++) {
+      const row: Row = Object.fromEntries(this.columns().map((c) => [c, values[c] ?? emptyValue(this.typeOf(c))]));
+      for (const [column, n] of modulo) row[column] = key % n;
+      row[pkColumn!] = key;
+      rows.push(row);
+    }
+    const table = this.database.table<Row>(this.tableName);
+    for (let at = 0; at < rows.length; at += 250) await table.insertMany(rows.slice(at, at + 250));
+    return [count(rows.length, 'row', 'rows')];
+  }
+
+  /** A clean close and a reopen on the same VFS: the buffer pool starts empty. */
+  private async reopen(): Promise<void> {
+    for (const [session, tx] of this.sessions)
+      if (tx.state === 'active') throw new ScriptError(`reopen: ${session} is still open`);
+    this.sessions.clear();
+    this.views.clear();
+    await this.database.close();
+    this.db = await openTestDatabase(this.faultVfs, this.openOptions, this.seams);
+  }
+
   private async open(named: Map<string, string[]>): Promise<void> {
     await this.endScenario();
     const durability = named.get('durability')?.[0];
     const redo = named.get('redo')?.[0];
     const pool = named.get('pool')?.[0];
+    const changeBuffering = named.get('change-buffering')?.[0];
     this.openOptions = {
       durability: (durability ?? 'none') as 'none',
       ...(redo === undefined ? {} : { redoLogBytes: bytesOption(redo) }),
       ...(pool === undefined ? {} : { poolPages: Number(pool) }),
+      ...(changeBuffering === undefined ? {} : { changeBuffering: changeBuffering as 'all' }),
     };
-    this.seams = seamsOf(named.get('seam') ?? []);
+    this.seams = { ...seamsOf(named.get('seam') ?? []), ...this.forcedSeams };
     this.page = undefined; // a database scenario: `recover` reopens a database, not a storage core
     this.vfs = new FaultVfs({ seed: this.nextSeed++ });
     this.db = await openTestDatabase(this.vfs, this.openOptions, this.seams);
@@ -507,6 +619,7 @@ export class EngineHost implements ScriptHost {
       if (tx.state === 'active') throw new ScriptError(`${session} is still open at the end of the scenario (S4)`);
     this.sessions.clear();
     this.views.clear();
+    this.named.clear();
     this.tail = undefined;
     const db = this.db;
     if (db !== undefined) {
@@ -638,7 +751,7 @@ export class EngineHost implements ScriptHost {
   /** Recovery on the crash image (with the seams of `open` unless `seam=` names others). */
   private async recover(named: Map<string, string[]>): Promise<string[]> {
     if (this.image === undefined) throw new ScriptError('recover: nothing has crashed');
-    const seams = named.has('seam') ? seamsOf(named.get('seam')!) : this.seams;
+    const seams = named.has('seam') ? { ...seamsOf(named.get('seam')!), ...this.forcedSeams } : this.seams;
     const storageWorld = this.page !== undefined;
     this.vfs = FaultVfs.fromImage(this.image, { seed: this.nextSeed++ });
     this.image = undefined;
@@ -779,8 +892,19 @@ function tableSchema(
 ): TableSchema {
   return {
     name,
-    columns: columns.map((column) => ({ name: column, type: 'int32' as const })),
-    primaryKey: [columns[0]!],
+    columns: columns.map((column) => {
+      const [columnName, type = 'int32'] = column.split(':') as [string, string | undefined];
+      if (!COLUMN_TYPES.includes(type as ColumnType)) throw new ScriptError(`unknown column type ${type}`);
+      return { name: columnName, type: type as ColumnType };
+    }),
+    primaryKey: [columns[0]!.split(':')[0]!],
     indexes,
   };
+}
+
+/** What an insert writes in a column it does not name: 0, the empty string, no bytes. */
+function emptyValue(type: ColumnType): ColumnValue {
+  if (type === 'string') return '';
+  if (type === 'bytes') return new Uint8Array(0);
+  return 0;
 }
