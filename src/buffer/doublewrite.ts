@@ -22,6 +22,8 @@
  *      place.
  *  D2. The in-place writes of a batch are durable before the slots are overwritten by the next
  *      batch (the caller syncs the tablespaces before calling `writeBatch` again).
+ *  D3. Recovery reads every slot the file holds, not only as many as this open's batch size: the
+ *      crashed process may have written larger batches (`flushBatchPages` is an open option).
  */
 import { assert } from '../util/assert.js';
 import { PageCheck, checkPage, pageLsn, pageNoOf, spaceIdOf } from '../page/page.js';
@@ -69,13 +71,14 @@ export class Doublewrite {
 
   /**
    * Every valid copy in the file, by (space, page) key, keeping the one with the highest LSN.
-   * Copies newer than `lsnMax` (the end of the recovered log) are ignored.
+   * Copies newer than `lsnMax` (the end of the recovered log) are ignored. Reads the whole file
+   * (D3): a batch written by an earlier open may have used more slots than this one has.
    */
   readCopies(lsnMax: number): Map<number, Uint8Array> {
     const copies = new Map<number, Uint8Array>();
     if (this.vfs.stat(DOUBLEWRITE_FILE) === undefined) return copies;
     const file = this.handle();
-    const count = Math.min(this.slots, Math.floor(file.size() / this.pageSize));
+    const count = Math.floor(file.size() / this.pageSize); // D3
     for (let slot = 0; slot < count; slot++) {
       const image = new Uint8Array(this.pageSize);
       file.read(image, slot * this.pageSize);

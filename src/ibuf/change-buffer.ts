@@ -96,6 +96,23 @@
  * Set CHANGE_BUFFERING_DEFAULT to 'all' when the full-scale figures on a quiet machine (or a disk
  * whose reads are not in the page cache) show the 2x the issue asks for.
  *
+ * ## Where the time goes (CPU profiles of the quick bench, 150,000 rows, a 4 MiB pool)
+ * In both modes 40-50% of an operation's time is fdatasync: the page cleaner's slice every 50
+ * operations (a flush batch and a checkpoint) and the flushes that free frames for eviction; page
+ * reads (pread from the OS page cache, checksum, hook) take 7-13%. The reads buffering saves are a
+ * part of those: a page read here costs 35-90 us, while buffering one operation cost 45 us of its
+ * own (the change buffer's tree insert, bitmap, header and their redo; the descent to level 1 both
+ * modes pay). oltp_update_index buffers three operations per update (delete-mark, insert, purge)
+ * to save 0.75 leaf reads: it loses, as measured (0.61x); oltp_insert saves 0.08 reads per insert
+ * (the index of k is small at this scale): at most a few percent either way (0.99x). Before the
+ * per-page summaries (ibuf-page-summary.ts), the IB3/IB4 check scanned every record buffered for
+ * the page at each operation: a fifth of update_index's time, now 1.5 us an operation. (Figures
+ * of a loaded shared machine: proportions, not speeds.)
+ * Buffering pays when a page read costs about what an operation costs: 2x needs each avoided leaf
+ * read to cost half an operation's time divided by the leaf reads saved per operation (~1.8 ms
+ * for update_index here: 2.65 ms an operation, 0.75 reads), a spinning disk or a cold network
+ * volume, not the OS page cache (nor an NVMe drive's ~0.1 ms).
+ *
  * ## Read-only opens
  * A merge writes pages, which a read-only open may not (RO2 of core/read-only-open.ts), and a
  * page read without its buffered changes would show readers entries that are not there or miss
@@ -128,6 +145,8 @@
  *  IB7. (debug) A buffered insert never finds its entry live: that would be a second application.
  *  IB8. No merge starts inside a change-buffer operation or another merge.
  *  IB9. The header's counts equal a recount of the records.
+ *  IB10. The in-memory summary of a page (ibuf-page-summary.ts: what IB3 and IB4 check a new
+ *       operation against) equals a recount of its records.
  */
 import { assert } from '../util/assert.js';
 import { RecoveryNeededError } from '../errors.js';
@@ -138,19 +157,13 @@ import { NIL_PAGE, PageType, pageTypeOf, readU64, writeU32 } from '../page/page.
 import { SYSTEM_SPACE_ID } from '../page/tablespace.js';
 import { allocatePage } from '../page/space-allocator.js';
 import { BTree, noteTreeChanged } from '../btree/btree.js';
-import {
-  ENTRY_HEADER_BYTES,
-  PAGE_INDEX_ID,
-  SLOT_BYTES,
-  compareBytes,
-  entryCount,
-  pageCapacity,
-  pageLevel,
-} from '../btree/index-page.js';
+import type { BTreeCursor } from '../btree/btree-cursor.js';
+import { PAGE_INDEX_ID, entryCount, pageCapacity, pageLevel } from '../btree/index-page.js';
 import type { Dictionary } from '../dict/dictionary.js';
 import { applyIbufOp } from './ibuf-apply.js';
 import { BITMAP_BUFFERED, IbufBitmaps, bitmapClassesOf, promisedFreeBytes, promisedRecords } from './ibuf-bitmap.js';
 import { FLAG_BITMAP_STALE, IbufHeader } from './ibuf-header.js';
+import { PageSummaries, entryKeyString, insertRoomBytes } from './ibuf-page-summary.js';
 import {
   IBUF_KEY_BYTES,
   IBUF_OP_COUNT,
@@ -272,10 +285,6 @@ function indexIdOf(page: Uint8Array): number {
   return readU64(page, PAGE_INDEX_ID);
 }
 
-function keyString(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-}
-
 /** The distinct pages of some records. */
 function pagesOf(records: readonly IbufRecord[]): PageRef[] {
   const pages = new Map<string, PageRef>();
@@ -306,9 +315,16 @@ export class ChangeBuffer implements PageReadHook {
   private busy = false;
   /** Where the background sweep goes on from (a record key), or undefined: from the start. */
   private sweepFrom: Uint8Array | undefined;
+  /**
+   * The sweep's lap (start of the tree to its end): the dictionary version it started at, the
+   * records it found to discard, and the version at which a whole lap found none (-1: not yet).
+   */
+  private readonly sweep = { version: -1, discards: 0, cleanAt: -1 };
   /** TEST ONLY (mergeInTwoMtrs): the second mtr of merges, waiting for the next background step. */
   private readonly deferred: IbufRecord[] = [];
   private readonly keyScratch = new Uint8Array(IBUF_KEY_BYTES);
+  /** What is buffered for each page, summed (IB3, IB4 without a scan; IB10). */
+  private readonly summaries = new PageSummaries((spaceId, pageNo) => this.recordsOf(spaceId, pageNo));
   private readonly stats = {
     buffered: zeroCounts(),
     merges: 0,
@@ -421,6 +437,7 @@ export class ChangeBuffer implements PageReadHook {
         encodeIbufValue(op, tree.indexId, key),
       );
       assert(inserted, 'IB2 a change-buffer counter is used once');
+      this.summaries.noteBuffered(spaceId, pageNo, op, key); // IB10
       header.nextCounter = counter + 1;
       if ((entry & BITMAP_BUFFERED) === 0) {
         this.bitmaps.write(mtr, spaceId, pageNo, entry | BITMAP_BUFFERED); // IB1, same mtr
@@ -436,41 +453,30 @@ export class ChangeBuffer implements PageReadHook {
     return true;
   }
 
-  /** IB3 and IB4 for one more operation on the page, against what is buffered for it already. */
+  /**
+   * IB3 and IB4 for one more operation on the page, against what is buffered for it already (its
+   * summary, ibuf-page-summary.ts: no scan of the page's records).
+   */
   private fits(spaceId: number, pageNo: number, entry: number, key: Uint8Array, op: IbufOpValue): boolean {
     const removes = removesEntry(op);
-    let insertBytes = 0;
-    let records = 0;
-    // Keys surely present at the end (their last operation inserts), and keys a removal touched.
-    const present = new Set<string>();
-    const removed = new Set<string>();
-    for (const record of this.recordsOf(spaceId, pageNo)) {
-      if (++records >= this.pageRecordsMax) {
-        this.stats.refused.room++;
-        return false;
-      }
-      if (addsEntry(record.op)) insertBytes += ENTRY_HEADER_BYTES + record.entryKey.length + SLOT_BYTES;
-      if (!removes) continue;
-      const k = keyString(record.entryKey);
-      if (addsEntry(record.op)) present.add(k);
-      else if (removesEntry(record.op)) {
-        present.delete(k);
-        removed.add(k);
-      }
+    const summary = this.summaries.of(spaceId, pageNo, removes);
+    if (summary.records >= this.pageRecordsMax) {
+      this.stats.refused.room++;
+      return false;
     }
     if (addsEntry(op)) {
-      const need = insertBytes + ENTRY_HEADER_BYTES + key.length + SLOT_BYTES;
+      const need = summary.insertBytes + insertRoomBytes(key.length);
       if (need > Math.min(promisedFreeBytes(entry, this.storage.pageSize), this.pageInsertBytesMax)) {
         this.stats.refused.room++;
         return false;
       }
     }
     if (removes) {
-      const k = keyString(key);
-      present.delete(k);
-      removed.add(k);
       // The page keeps its own entries but those a removal may take, and every surely present one.
-      if (Math.max(promisedRecords(entry) - removed.size, present.size) < 2) {
+      const k = entryKeyString(key);
+      const present = summary.present!.size - (summary.present!.has(k) ? 1 : 0);
+      const removed = summary.removed!.size + (summary.removed!.has(k) ? 0 : 1);
+      if (Math.max(promisedRecords(entry) - removed, present) < 2) {
         this.stats.refused.records++;
         return false;
       }
@@ -584,6 +590,7 @@ export class ChangeBuffer implements PageReadHook {
 
   /** Removes a record and takes it off the counts (the caller writes the header in the same mtr). */
   private removeRecord(mtr: MiniTransaction, record: IbufRecord): void {
+    this.summaries.forget(ibufKeySpace(record.key), ibufKeyPage(record.key)); // IB10
     assert(this.ibufTree.delete(mtr, record.key), 'IB2 a record being merged or discarded is in the change buffer');
     this.header.records[record.op]!--;
     this.header.bytes -= ibufRecordBytes(record.entryKey.length);
@@ -608,40 +615,60 @@ export class ChangeBuffer implements PageReadHook {
   backgroundStep(pagesMax = this.mergePagesPerStep()): ChangeBufferStepResult {
     this.runDeferred();
     if (this.header.recordCount === 0) return { merged: 0, discarded: 0 };
+    // Nothing to merge, and a whole lap of the sweep found nothing to discard since the dictionary
+    // last changed: every record names a live index (only `buffer` adds records, for live ones).
+    if (pagesMax === 0 && this.sweep.cleanAt === this.dictionary.version) return { merged: 0, discarded: 0 };
     const toDiscard: IbufRecord[] = [];
-    const pages = new Map<string, PageRef & { records: number }>();
-    const visit = (record: IbufRecord): void => {
-      const spaceId = ibufKeySpace(record.key);
-      const pageNo = ibufKeyPage(record.key);
-      if (!this.storage.spaces.exists(spaceId) || this.indexInfo(record.indexId) === undefined) {
-        toDiscard.push(record);
+    const pages = new Map<number, PageRef & { records: number }>();
+    const cursor = this.ibufTree.cursor();
+    const view = cursor.view;
+    let visited = 0;
+    /** Visits the record under the cursor, in place (no copy unless it is to be discarded). */
+    const visit = (): void => {
+      const spaceId = ibufKeySpace(view.page, view.keyOffset);
+      const pageNo = ibufKeyPage(view.page, view.keyOffset);
+      if (
+        !this.storage.spaces.exists(spaceId) ||
+        this.indexInfo(ibufValueIndexId(view.page, view.valueOffset)) === undefined
+      ) {
+        toDiscard.push(this.recordAt(cursor));
         return;
       }
-      const id = `${spaceId}:${pageNo}`;
+      const id = spaceId * 4294967296 + pageNo;
       const page = pages.get(id);
       if (page === undefined) pages.set(id, { spaceId, pageNo, records: 1 });
       else page.records++;
     };
     // From where the last step stopped to the end, then from the start up to there.
     const from = this.sweepFrom;
-    let visited = 0;
+    const version = this.dictionary.version;
+    if (from === undefined) this.startSweepLap(version);
     let last: Uint8Array | undefined;
-    for (const record of this.scanFrom(from)) {
-      visit(record);
-      last = record.key;
-      if (++visited >= SWEEP_RECORDS_PER_STEP) break;
-    }
-    if (visited < SWEEP_RECORDS_PER_STEP) {
-      last = undefined;
-      if (from !== undefined) {
-        for (const record of this.scanFrom(undefined)) {
-          if (compareBytes(record.key, 0, record.key.length, from, 0, from.length) >= 0) break;
-          visit(record);
-          last = record.key;
-          if (++visited >= SWEEP_RECORDS_PER_STEP) break;
-        }
+    for (let on = from === undefined ? cursor.first() : cursor.seek(from, 'ge'); on; on = cursor.next()) {
+      visit();
+      if (++visited >= SWEEP_RECORDS_PER_STEP) {
+        last = cursor.key();
+        break;
       }
     }
+    if (visited < SWEEP_RECORDS_PER_STEP) {
+      // The end of the tree: the lap is over; clean if nothing it met was to be discarded.
+      if (this.sweep.version === version && this.sweep.discards + toDiscard.length === 0) this.sweep.cleanAt = version;
+      if (from !== undefined) {
+        this.startSweepLap(version);
+        const lapStart = toDiscard.length;
+        for (let on = cursor.first(); on; on = cursor.next()) {
+          if (cursor.compareKey(from) >= 0) break;
+          visit();
+          if (++visited >= SWEEP_RECORDS_PER_STEP) {
+            last = cursor.key();
+            break;
+          }
+        }
+        this.sweep.discards -= lapStart; // only the new lap's discards count against it (below)
+      }
+    }
+    this.sweep.discards += toDiscard.length;
     this.sweepFrom = last === undefined ? undefined : keyAfter(last);
     const discarded = this.discard(toDiscard);
     let merged = 0;
@@ -655,6 +682,24 @@ export class ChangeBuffer implements PageReadHook {
       merged += this.stats.merges - before;
     }
     return { merged, discarded };
+  }
+
+  private startSweepLap(version: number): void {
+    this.sweep.version = version;
+    this.sweep.discards = 0;
+  }
+
+  /** The record under `cursor`, copied out. */
+  private recordAt(cursor: BTreeCursor): IbufRecord {
+    const view = cursor.view;
+    const value = view.page;
+    const at = view.valueOffset;
+    return {
+      key: cursor.key(),
+      op: ibufValueOp(value, at),
+      indexId: ibufValueIndexId(value, at),
+      entryKey: value.slice(at + IBUF_VALUE_HEADER_BYTES, at + view.valueLength),
+    };
   }
 
   /** Merges or discards every record (`db.mergeChangeBuffer()`, InnoDB's slow shutdown); returns the pages merged. */
@@ -701,7 +746,7 @@ export class ChangeBuffer implements PageReadHook {
   /** TEST ONLY (mergeInTwoMtrs): the second mtr of seed 004's split merge. */
   private runDeferred(): void {
     if (this.deferred.length === 0) return;
-    const records = new Map(this.deferred.splice(0).map((record) => [keyString(record.key), record]));
+    const records = new Map(this.deferred.splice(0).map((record) => [entryKeyString(record.key), record]));
     this.inOwnMtr((mtr) => {
       const removed = [...records.values()].filter((record) => this.ibufTree.find(record.key));
       for (const record of removed) this.removeRecord(mtr, record);
@@ -763,17 +808,8 @@ export class ChangeBuffer implements PageReadHook {
   /** Every record from `from` on (the first key >= it), copied out. */
   private *scanFrom(from: Uint8Array | undefined): Generator<IbufRecord> {
     const cursor = this.ibufTree.cursor();
-    for (let on = from === undefined ? cursor.first() : cursor.seek(from, 'ge'); on; on = cursor.next()) {
-      const view = cursor.view;
-      const value = view.page;
-      const at = view.valueOffset;
-      yield {
-        key: cursor.key(),
-        op: ibufValueOp(value, at),
-        indexId: ibufValueIndexId(value, at),
-        entryKey: value.slice(at + IBUF_VALUE_HEADER_BYTES, at + view.valueLength),
-      };
-    }
+    for (let on = from === undefined ? cursor.first() : cursor.seek(from, 'ge'); on; on = cursor.next())
+      yield this.recordAt(cursor);
   }
 
   // ------------------------------------------------------------------ the dictionary's indexes
@@ -866,7 +902,7 @@ export class ChangeBuffer implements PageReadHook {
       const id = `${spaceId}:${pageNo}`;
       let page = pages.get(id);
       if (page === undefined) pages.set(id, (page = { spaceId, pageNo, insertBytes: 0 }));
-      if (addsEntry(record.op)) page.insertBytes += ENTRY_HEADER_BYTES + record.entryKey.length + SLOT_BYTES;
+      if (addsEntry(record.op)) page.insertBytes += insertRoomBytes(record.entryKey.length);
     }
     assert(
       records.every((n, op) => n === header.records[op]) && bytes === header.bytes && pages.size === header.pages,
@@ -889,6 +925,15 @@ export class ChangeBuffer implements PageReadHook {
       assert(
         this.mergeInTwoMtrs || frame < 0 || pool.awaitsReadHook(frame),
         `IB2 page ${spaceId}:${pageNo} is in use in the buffer pool with operations not merged into it`,
+      );
+    }
+    for (const { spaceId, pageNo, summary, recount } of this.summaries.cached()) {
+      assert(
+        summary.records === recount.records &&
+          summary.insertBytes === recount.insertBytes &&
+          sameKeys(summary.present, recount.present) &&
+          sameKeys(summary.removed, recount.removed),
+        () => `IB10 the summary of page ${spaceId}:${pageNo} equals a recount of its records`,
       );
     }
     for (const table of this.dictionary.tables()) {
@@ -926,6 +971,13 @@ export class ChangeBuffer implements PageReadHook {
   treePages(): number {
     return this.ibufTree.check().pages;
   }
+}
+
+function sameKeys(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.size !== b.size) return false;
+  for (const key of a) if (!b.has(key)) return false;
+  return true;
 }
 
 /** The smallest key after `key` (where the next sweep starts). */

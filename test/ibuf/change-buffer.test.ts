@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/api/database.js';
+import type { PageSummaries } from '../../src/ibuf/ibuf-page-summary.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 import { ITEMS, type ItemRow, itemRow, loadedItems, openItems } from './fixture.js';
 
@@ -57,6 +58,22 @@ function expectReadsMatch(db: Database, model: Map<number, ItemRow>): void {
   }
 }
 
+/**
+ * IB10: the per-page summaries the IB3/IB4 checks use equal a recount (validate passes), and a
+ * summary that drifted from its page's records is caught (validate has teeth); then restored.
+ */
+function expectSummariesChecked(db: Database): void {
+  const ibuf = db.engine.changeBuffer;
+  ibuf.validate();
+  const summaries = Reflect.get(ibuf, 'summaries') as PageSummaries;
+  const cached = [...summaries.cached()].find((c) => c.summary.present !== undefined);
+  expect(cached, 'a removal was checked against a page with buffered records').toBeDefined();
+  cached!.summary.records++;
+  expect(() => ibuf.validate()).toThrow(/IB10/);
+  cached!.summary.records--;
+  ibuf.validate();
+}
+
 describe('the change buffer', () => {
   it('buffers changes to leaves out of the pool, and every read sees them', async () => {
     const vfs = await loadedItems(ROWS);
@@ -80,6 +97,7 @@ describe('the change buffer', () => {
     await churn(db, model, ROWS + 201, 60);
     db.purge();
     expect(db.status().changeBuffer.buffered.purge).toBeGreaterThan(0);
+    expectSummariesChecked(db);
     // Locking reads, point reads and scans through both indexes see every buffered change.
     const locked = db.begin();
     let n = 0;
