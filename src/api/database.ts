@@ -21,7 +21,11 @@
  *
  * Background work (page cleaner and log sync in the storage core; here purge and the rollback of
  * transactions recovery found active) runs on the clock's timers in `background: 'auto'` mode,
- * and only when stepped (`db.runBackgroundWork()`) in `'manual'` mode.
+ * in slices of about 20 ms, and only when stepped (`db.runBackgroundWork()`) in `'manual'` mode.
+ * Long operations give the event loop back between slices (issue 11): index builds
+ * (index-build-runner.ts), the freeing of dropped indexes and tables (`finishDrops`), and at open
+ * recovery, the locking of recovered transactions' rows and what unfinished drops left
+ * (util/slices.ts).
  */
 import { ClosedError, InvalidArgumentError, ReadOnlyError, RecoveryNeededError } from '../errors.js';
 import { type Storage, openStorageWithTestSeams, type StorageOptions, type StorageTestSeams } from '../core/storage.js';
@@ -47,6 +51,7 @@ import {
 } from '../ibuf/change-buffer.js';
 import { type BackupOptions, type BackupResult, hotBackup } from '../core/hot-backup.js';
 import { checkCreateIndexOptions, type CreateIndexOptions, runIndexBuild } from './index-build-runner.js';
+import { runInSlices } from '../util/slices.js';
 import { Snapshot } from './snapshot.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
@@ -99,6 +104,14 @@ export interface DatabaseOptions {
   readonly onRecoveryProgress?: (progress: RecoveryProgress) => void;
 }
 
+export interface DropOptions {
+  /**
+   * Milliseconds of work per slice while the dropped table's file or index's pages are freed
+   * (default 20): smaller keeps timers more punctual. 0 gives the event loop back after every step.
+   */
+  readonly sliceMs?: number;
+}
+
 /** A table's definition: `TableSchema` with `indexes` optional. */
 export type TableDefinition = Omit<TableSchema, 'indexes'> & { readonly indexes?: TableSchema['indexes'] };
 
@@ -127,6 +140,14 @@ export interface DatabaseStatus {
 }
 
 const PURGE_INTERVAL_MS = 100;
+/** Undo records a background step rolls back of a transaction recovery found active. */
+const ROLLBACK_RECORDS_PER_STEP = 1000;
+/** Undo records of recovered transactions whose rows the open locks between two looks at the clock. */
+const RECOVERED_LOCKS_PER_STEP = 256;
+/** The timers' background work between two turns of the event loop (`backgroundSlice`). */
+const BACKGROUND_SLICE_MS = 20;
+/** Undo records per step inside a timer's slice: the most a slice overruns its time by. */
+const BACKGROUND_STEP_RECORDS = 16;
 /** History length above which a commit purges a step itself (row-engine.ts `purgeLagLogs`). */
 const PURGE_LAG_LOGS = 1000;
 
@@ -145,6 +166,8 @@ export class Database implements AsyncDisposable {
   private readonly clock: Clock;
   /** Index builds running, by table (api/index-build-runner.ts). */
   private readonly indexBuilds = new Map<string, Promise<void>>();
+  /** Drops freeing their space or tree in slices (`finishDrops`). */
+  private readonly drops = new Set<Promise<boolean>>();
   private timer: TimerHandle | undefined;
   private readonly handles = new Map<string, Table>();
 
@@ -248,6 +271,26 @@ export class Database implements AsyncDisposable {
         `${engine.activeTransactions()} transaction(s) left active by a read-write open that did not close must be rolled back`,
       );
     }
+    try {
+      // The rows of transactions recovery found active, locked before anyone can reach them.
+      await runInSlices(() => engine.lockRecoveredStep(RECOVERED_LOCKS_PER_STEP));
+    } catch (error) {
+      storage.abandon();
+      throw error;
+    }
+    if (engine.cleanUpPending) {
+      // Drops a crash cut short: their spaces and trees are freed now, in slices (util/slices.ts).
+      if (readOnly) {
+        storage.abandon();
+        throw new RecoveryNeededError(vfs.location, 'a table or index drop left unfinished by a read-write open');
+      }
+      try {
+        await runInSlices(() => engine.cleanUpStep());
+      } catch (error) {
+        storage.abandon();
+        throw error;
+      }
+    }
     const db = new Database(storage, engine, options, clock);
     if ((options.background ?? 'auto') === 'auto' && !readOnly) db.scheduleBackground();
     return db;
@@ -256,18 +299,43 @@ export class Database implements AsyncDisposable {
   private scheduleBackground(): void {
     const step = (): void => {
       if (this.closed) return;
+      let more = false;
       try {
-        this.runBackgroundWork();
+        more = this.backgroundSlice();
       } catch {
         // Purge or rollback failing here would fail again in the foreground, where it is reported.
       }
-      this.timer = this.clock.setTimer(PURGE_INTERVAL_MS, step);
+      // Work left: back as soon as the event loop has turned; none: look again later.
+      this.timer = this.clock.setTimer(more ? 1 : PURGE_INTERVAL_MS, step);
     };
     this.timer = this.clock.setTimer(0, step);
   }
 
   /**
-   * One slice of background work: roll back one transaction recovery found active, a purge batch,
+   * The timers' background work: steps of BACKGROUND_STEP_RECORDS undo records (rollback of
+   * recovered transactions, then purge) until BACKGROUND_SLICE_MS have passed or nothing is
+   * left, then a change-buffer step (issue 11: a slice, not a pass). Returns whether work is left.
+   */
+  private backgroundSlice(): boolean {
+    this.checkWritable();
+    const deadline = performance.now() + BACKGROUND_SLICE_MS;
+    for (;;) {
+      const rolledBack = this.engine.rollbackRecoveredStep(BACKGROUND_STEP_RECORDS);
+      const purge = rolledBack ? undefined : this.engine.purgeStep(BACKGROUND_STEP_RECORDS);
+      const busy = rolledBack || (purge !== undefined && (purge.records > 0 || purge.logs > 0));
+      if (!busy) break;
+      if (performance.now() >= deadline) {
+        this.engine.changeBufferStep();
+        return true;
+      }
+    }
+    this.engine.changeBufferStep();
+    return false;
+  }
+
+  /**
+   * One step of background work: roll back a bounded part of a transaction recovery found active
+   * (`rolledBack` says one was there), a purge batch,
    * and a change-buffer step (discards, and merges once the buffer is half full). In 'manual' mode
    * tests call this (and `storage.backgroundStep()`) themselves.
    */
@@ -277,7 +345,7 @@ export class Database implements AsyncDisposable {
     changeBuffer: ChangeBufferStepResult;
   } {
     this.checkWritable();
-    const rolledBack = this.engine.rollbackRecoveredStep();
+    const rolledBack = this.engine.rollbackRecoveredStep(ROLLBACK_RECORDS_PER_STEP);
     const purge = this.engine.purgeStep(maxPurgeRecords);
     return { rolledBack, purge, changeBuffer: this.engine.changeBufferStep() };
   }
@@ -337,10 +405,31 @@ export class Database implements AsyncDisposable {
     this.handles.delete(schema.name);
   }
 
-  async dropTable(name: string): Promise<void> {
+  /**
+   * Drops a table: gone at once (durably), then its file is shrunk and removed in slices that give
+   * the event loop back (api/slices.ts); the promise settles when the file is gone. Meanwhile
+   * everything else goes on. A crash or `close()` in between leaves the rest to the next open.
+   */
+  async dropTable(name: string, options: DropOptions = {}): Promise<void> {
     this.checkWritable();
+    const sliceMs = checkDropOptions(options);
     this.engine.dropTable(name);
     this.handles.delete(name);
+    await this.finishDrops(sliceMs);
+  }
+
+  /** Runs what drops leave to free (row/row-ddl.ts `cleanUpStep`) in slices, until done or closed. */
+  private async finishDrops(sliceMs: number | undefined): Promise<void> {
+    const running = runInSlices(() => this.engine.cleanUpStep(), {
+      ...(sliceMs !== undefined ? { sliceMs } : {}),
+      stop: () => this.closed,
+    });
+    this.drops.add(running);
+    try {
+      await running;
+    } finally {
+      this.drops.delete(running);
+    }
   }
 
   /**
@@ -369,9 +458,16 @@ export class Database implements AsyncDisposable {
     return this.indexBuilds.get(table);
   }
 
-  async dropIndex(table: string, index: string): Promise<void> {
+  /**
+   * Drops a secondary index: gone at once (durably), then its tree's pages are freed in slices
+   * that give the event loop back; the promise settles when they are. Meanwhile reads, writes and
+   * other DDL go on. A crash or `close()` in between leaves the rest to the next open.
+   */
+  async dropIndex(table: string, index: string, options: DropOptions = {}): Promise<void> {
     this.checkWritable();
+    const sliceMs = checkDropOptions(options);
     this.engine.dropIndex(table, index);
+    await this.finishDrops(sliceMs);
   }
 
   /**
@@ -473,8 +569,9 @@ export class Database implements AsyncDisposable {
     if (this.closed) return;
     this.closed = true;
     this.timer?.cancel();
-    // Running index builds see `closed` between slices, drop their index and stop.
+    // Running index builds see `closed` between slices, drop their index and stop; so do drops.
     if (this.indexBuilds.size > 0) await Promise.allSettled(this.indexBuilds.values());
+    if (this.drops.size > 0) await Promise.allSettled(this.drops.values());
     try {
       if (this.storage.health.poisoned) {
         // An earlier sync failed (the operation that hit it was told): nothing may be written any
@@ -502,6 +599,14 @@ export class Database implements AsyncDisposable {
     this.timer?.cancel();
     this.storage.abandon(); // releases the directory lock, as the death of a process does
   }
+}
+
+function checkDropOptions(options: DropOptions): number | undefined {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('drop options must be an object');
+  const { sliceMs } = options;
+  if (sliceMs !== undefined && (typeof sliceMs !== 'number' || !Number.isFinite(sliceMs) || sliceMs < 0))
+    throw new InvalidArgumentError(`sliceMs must be a non-negative number, got ${String(sliceMs)}`);
+  return sliceMs;
 }
 
 function checkTimeout(ms: number): number {

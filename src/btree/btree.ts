@@ -462,44 +462,56 @@ export class BTree {
    * Returns the pages freed.
    */
   drop(finalize?: (mtr: MiniTransaction) => void): number {
-    this.checkReadable();
     let freed = 0;
     for (;;) {
-      const done = this.atomic((mtr) => {
-        const root = mtr.getPage(this.spaceId, this.rootPageNo);
-        this.checkNode(root, this.rootPageNo, -1);
-        for (let budget = DROP_PAGES_PER_MTR; budget > 0 && pageLevel(root) > 0 && entryCount(root) > 0; ) {
-          // The leftmost path down to a leaf.
-          const pages = [root];
-          const nos = [this.rootPageNo];
-          while (pageLevel(pages[pages.length - 1]!) > 0) {
-            const pageNo = childAt(pages[pages.length - 1]!, 0);
-            const page = mtr.getPage(this.spaceId, pageNo);
-            this.checkNode(page, pageNo, pageLevel(pages[pages.length - 1]!) - 1);
-            pages.push(page);
-            nos.push(pageNo);
-          }
-          // Free the leaf, and each ancestor it leaves empty (never the root here).
-          for (let depth = pages.length - 1; depth > 0; depth--) {
-            freePage(mtr, this.spaceId, nos[depth]!);
-            freed++;
-            budget--;
-            removeEntryAt(mtr, pages[depth - 1]!, 0);
-            if (entryCount(pages[depth - 1]!) > 0) break;
-          }
-        }
-        if (pageLevel(root) > 0 && entryCount(root) > 0) return false;
-        freePage(mtr, this.spaceId, this.rootPageNo);
-        freed++;
-        finalize?.(mtr);
-        return true;
-      });
-      if (done) {
-        this.state.epoch++;
-        this.state.dropped = true;
-        return freed;
-      }
+      const step = this.dropStep(finalize);
+      freed += step.freed;
+      if (step.done) return freed;
     }
+  }
+
+  /**
+   * One mtr of `drop` (at most DROP_PAGES_PER_MTR pages): a caller that frees a large tree calls
+   * it in slices and gives the event loop back in between (dict/dictionary.ts). `done` once the
+   * root is freed.
+   */
+  dropStep(finalize?: (mtr: MiniTransaction) => void): { freed: number; done: boolean } {
+    this.checkReadable();
+    let freed = 0;
+    const done = this.atomic((mtr) => {
+      const root = mtr.getPage(this.spaceId, this.rootPageNo);
+      this.checkNode(root, this.rootPageNo, -1);
+      for (let budget = DROP_PAGES_PER_MTR; budget > 0 && pageLevel(root) > 0 && entryCount(root) > 0; ) {
+        // The leftmost path down to a leaf.
+        const pages = [root];
+        const nos = [this.rootPageNo];
+        while (pageLevel(pages[pages.length - 1]!) > 0) {
+          const pageNo = childAt(pages[pages.length - 1]!, 0);
+          const page = mtr.getPage(this.spaceId, pageNo);
+          this.checkNode(page, pageNo, pageLevel(pages[pages.length - 1]!) - 1);
+          pages.push(page);
+          nos.push(pageNo);
+        }
+        // Free the leaf, and each ancestor it leaves empty (never the root here).
+        for (let depth = pages.length - 1; depth > 0; depth--) {
+          freePage(mtr, this.spaceId, nos[depth]!);
+          freed++;
+          budget--;
+          removeEntryAt(mtr, pages[depth - 1]!, 0);
+          if (entryCount(pages[depth - 1]!) > 0) break;
+        }
+      }
+      if (pageLevel(root) > 0 && entryCount(root) > 0) return false;
+      freePage(mtr, this.spaceId, this.rootPageNo);
+      freed++;
+      finalize?.(mtr);
+      return true;
+    });
+    if (done) {
+      this.state.epoch++;
+      this.state.dropped = true;
+    }
+    return { freed, done };
   }
 
   // ---------------------------------------------------------------- internals

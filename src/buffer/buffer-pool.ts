@@ -178,7 +178,8 @@ export class BufferPool {
   private readonly io: PageIo;
   private readonly wal: WalGate;
   private readonly doublewrite: Doublewrite | undefined;
-  private readonly flushBatchPages: number;
+  /** Pages per flush batch (a doublewrite batch). */
+  readonly flushBatchPages: number;
   private readonly evictDirtyPages: boolean;
   private readonly batchImages: Uint8Array;
   private readonly oldBlocksPct: number;
@@ -547,12 +548,13 @@ export class BufferPool {
 
   /** Drops every page of a space from the pool (its file is being deleted). Pages must be unfixed. */
   discardSpace(spaceId: number): void {
-    for (const [entrySpace, pageNo, frame] of [...this.hash.entries()]) {
-      if (entrySpace !== spaceId) continue;
+    // A scan of the frames' space ids: no allocation, a few microseconds per thousand frames.
+    for (let frame = 0; frame < this.frameCount; frame++) {
+      if (this.frameSpace[frame] !== spaceId) continue;
       assert(this.fixCount[frame] === 0, 'B1 discarding a fixed page');
       if (this.oldestMod[frame] !== 0) this.removeFromFlushList(frame);
       this.unlinkLru(frame);
-      this.hash.delete(spaceId, pageNo);
+      this.hash.delete(spaceId, this.framePage[frame]!);
       this.pushFree(frame);
     }
     this.rebalance();

@@ -66,16 +66,16 @@ class ReadOnlyRedoLog extends RedoLog {
  * Opens the log and the tablespaces of a cleanly closed database for reading; refuses one that
  * needs recovery. `vfs` is the `ReadOnlyVfs`.
  */
-export function openReadOnly(
+export async function openReadOnly(
   vfs: Vfs,
   pageSize: number,
   spaces: SpaceRegistry,
   onEvent: (name: EngineEvent) => void,
   health: EngineHealth,
-): RedoLog {
+): Promise<RedoLog> {
   const logFile = LogFile.open(vfs, pageSize);
   try {
-    const pending = scanPendingRedo(logFile);
+    const pending = await scanPendingRedo(logFile);
     if (pending.groups > 0) {
       throw new RecoveryNeededError(
         vfs.location,

@@ -28,20 +28,29 @@
  *   durable FILE_CREATE), (3) one mtr creates every index root and inserts the table record. A
  *   crash before (3) leaves a space no record names: `cleanUp` at open drops it; its id is never
  *   handed out again because (1) came first.
- * - drop table: one mtr deletes the record (made durable), then the space is dropped; a crash in
- *   between leaves an orphan space that `cleanUp` drops.
+ * - drop table: one mtr deletes the record (made durable), then the space is dropped: its pages
+ *   leave the buffer pool in slices, then FILE_DELETE is made durable and the file removed
+ *   (core/storage.ts). A crash in between leaves an orphan space that `cleanUp` drops. As InnoDB
+ *   since MySQL 8.0: the dictionary entry goes first, the space after.
  * - create index: one mtr creates the root and records the index as 'building' (`beginIndex`);
  *   the row layer fills the tree in slices over many event-loop turns (row/index-build.ts); one
  *   mtr marks it 'ready' (`finishIndex`). `cleanUp` drops an index found 'building'.
  * - drop index: one mtr moves the index to the record's `droppedTrees`; the tree is freed in
- *   bounded mtrs, the last of which removes it from `droppedTrees`; `cleanUp` finishes the job.
+ *   bounded mtrs (`freeDroppedTreeStep`, run in slices that give the event loop back), the last
+ *   of which removes it from `droppedTrees`. A crash in between leaves the tree listed there, and
+ *   the next open frees it, in slices too. InnoDB likewise unlinks first (the DDL log) and frees
+ *   the pages afterwards (btr_free_if_exists).
  *
  * Invariants:
  *  DD1. Every table record's space exists; every space other than 0 is named by one record
- *       (after `cleanUp`).
+ *       (once the drops `cleanUp` finds are done).
  *  DD2. Ids and space ids only grow; NEXT_SPACE_ID is durable before a space with that id exists.
  *  DD3. The cache equals the SYS_TABLES tree (checked by `validate`).
  *  DD4. An index goes 'building' -> 'ready' once (`finishIndex`), or is dropped; never back.
+ *  DD5. A dropped index's tree is reachable from `droppedTrees` alone (no reader or writer uses
+ *       it once the unlinking mtr commits) until the mtr that frees its root removes it there:
+ *       freed pages and the list change together, so a crash between two steps finds a smaller
+ *       tree still listed, and freeing it again is safe.
  */
 import { InvalidArgumentError, TableExistsError, UnknownTableError } from '../errors.js';
 import { assert } from '../util/assert.js';
@@ -229,15 +238,26 @@ export class Dictionary {
     return record;
   }
 
-  /** Drops a table: its record (durably), then its space. */
-  dropTable(name: string): void {
+  /** Drops a table in one pass: its record (durably), then its space. */
+  dropTable(name: string): TableRecord {
+    const record = this.unlinkTable(name);
+    this.storage.dropSpace(record.spaceId);
+    return record;
+  }
+
+  /**
+   * Drops a table's record (durably) and returns it: from now on no one can reach the table. The
+   * caller then drops its space (`Storage.dropSpace`, in slices); a crash before that leaves an
+   * orphan space, which `cleanUp` drops (DD1).
+   */
+  unlinkTable(name: string): TableRecord {
     const record = this.require(name);
     const mtr = this.storage.startMtr();
     assert(this.sysTables.delete(mtr, nameKey(name)), 'DD3 SYS_TABLES delete');
     this.storage.log.flushUpTo(mtr.commit());
     this.cache.delete(name);
     this.version++;
-    this.storage.dropSpace(record.spaceId);
+    return record;
   }
 
   /**
@@ -285,8 +305,19 @@ export class Dictionary {
     return record;
   }
 
-  /** Drops an index: unlinked at once (durably), its tree freed in bounded steps. */
+  /** Drops an index in one pass: unlinked (durably), then its tree freed in bounded mtrs. */
   dropIndex(tableName: string, indexName: string): TableRecord {
+    const root = this.require(tableName).indexes.find((i) => i.name === indexName)?.rootPageNo;
+    this.unlinkIndex(tableName, indexName);
+    while (root !== undefined && !this.freeDroppedTreeStep(tableName, root).done);
+    return this.require(tableName);
+  }
+
+  /**
+   * Drops an index: unlinked at once (durably) into the record's `droppedTrees`. Its tree is freed
+   * afterwards, a bounded mtr at a time, by `freeDroppedTreeStep` (DD5).
+   */
+  unlinkIndex(tableName: string, indexName: string): TableRecord {
     const table = this.require(tableName);
     const index = table.indexes.find((i) => i.name === indexName);
     if (index === undefined) {
@@ -303,38 +334,55 @@ export class Dictionary {
     };
     this.writeRecord(mtr, record, false);
     this.storage.log.flushUpTo(mtr.commit());
-    this.freeDroppedTree(tableName, index.rootPageNo);
-    return this.require(tableName);
+    return record;
   }
 
-  private freeDroppedTree(tableName: string, rootPageNo: number): void {
-    const table = this.require(tableName);
-    BTree.open(this.storage, table.spaceId, rootPageNo).drop((mtr) => {
+  /** The trees of dropped indexes not yet freed, oldest drop first within each table. */
+  droppedTrees(): Array<{ table: string; rootPageNo: number }> {
+    const trees: Array<{ table: string; rootPageNo: number }> = [];
+    for (const table of this.cache.values())
+      for (const rootPageNo of table.droppedTrees) trees.push({ table: table.name, rootPageNo });
+    return trees;
+  }
+
+  /**
+   * One bounded mtr of freeing a dropped index's tree (BTree.dropStep); the mtr that frees the
+   * root also takes it off `droppedTrees` (DD5). Returns the pages freed, and whether the tree is
+   * gone: true too when nothing is left to free (the table was dropped since, with its space).
+   */
+  freeDroppedTreeStep(tableName: string, rootPageNo: number): { freed: number; done: boolean } {
+    const table = this.cache.get(tableName);
+    if (table === undefined || !table.droppedTrees.includes(rootPageNo)) return { freed: 0, done: true };
+    return BTree.open(this.storage, table.spaceId, rootPageNo).dropStep((mtr) => {
       const current = this.require(tableName);
       this.writeRecord(mtr, { ...current, droppedTrees: current.droppedTrees.filter((r) => r !== rootPageNo) }, false);
     });
   }
 
   /**
-   * Finishes or undoes DDL a crash interrupted (DD1): drops spaces no table names, indexes left
-   * 'building', and trees of dropped indexes not yet freed. Returns what it did, for the log.
+   * Finishes or undoes DDL a crash interrupted (DD1): drops spaces no table names, drops indexes
+   * left 'building', and frees trees of dropped indexes not yet freed, in one pass. With `defer`,
+   * it only finds the orphan spaces and unlinks the 'building' indexes (their trees join
+   * `droppedTrees`): the caller drops and frees in slices (row/row-ddl.ts `cleanUpStep`, run by
+   * the open: api/database.ts). Returns what it found.
    */
-  cleanUp(): { orphanSpaces: number[]; unfinishedIndexes: string[]; droppedTrees: number } {
+  cleanUp(defer = false): { orphanSpaces: number[]; unfinishedIndexes: string[]; droppedTrees: number } {
     const named = new Set([...this.cache.values()].map((t) => t.spaceId));
     const orphanSpaces = this.storage.spaces.listSpaceFiles().filter((id) => id !== SYSTEM_SPACE_ID && !named.has(id));
-    for (const spaceId of orphanSpaces) this.storage.dropSpace(spaceId);
+    if (!defer) for (const spaceId of orphanSpaces) this.storage.dropSpace(spaceId);
     const unfinishedIndexes: string[] = [];
     let droppedTrees = 0;
     for (const table of [...this.cache.values()]) {
       for (const index of table.indexes) {
         if (index.state === 'building') {
           unfinishedIndexes.push(`${table.name}.${index.name}`);
-          this.dropIndex(table.name, index.name);
+          if (defer) this.unlinkIndex(table.name, index.name);
+          else this.dropIndex(table.name, index.name);
         }
       }
       for (const root of this.require(table.name).droppedTrees) {
-        this.freeDroppedTree(table.name, root);
         droppedTrees++;
+        if (!defer) while (!this.freeDroppedTreeStep(table.name, root).done);
       }
     }
     return { orphanSpaces, unfinishedIndexes, droppedTrees };

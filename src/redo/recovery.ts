@@ -42,6 +42,10 @@
  *       or a checkpoint: a power cut at any later point finds at least what it found.
  *  RC3. A database whose log has moved past its creation always has its system tablespace:
  *       recovery never re-creates an empty database over a lost `system.ibd`.
+ *  RC4. Recovery gives the event loop back between slices of its scan, apply and flush (issue
+ *       11: an open after a crash must not freeze the process), and nothing else touches the
+ *       engine meanwhile: the Storage is not handed out until `recover` returns. So the steps
+ *       above, and their order, are the same as in one pass.
  */
 import { CorruptionError } from '../errors.js';
 import { assert } from '../util/assert.js';
@@ -68,6 +72,10 @@ import {
   recordType,
 } from './redo-record.js';
 import { LSN_START, type Checkpoint, type LogFile } from './log-file.js';
+import { SliceClock } from '../util/slices.js';
+
+/** Pages recovery flushes between two looks at the clock (one doublewrite batch or so). */
+const RECOVERY_FLUSH_PAGES = 32;
 
 export interface RecoveryProgress {
   /** Pages whose redo has been applied so far, of `pagesTotal`. */
@@ -103,6 +111,8 @@ export interface RecoveryInput {
   readonly onEvent?: ((name: EngineEvent) => void) | undefined;
   /** Test-only seam (StorageTestSeams): accept groups that fail their checks. */
   readonly applyTornGroups?: boolean;
+  /** Work between two turns of the event loop (default SLICE_MS; tests: 0). */
+  readonly sliceMs?: number;
 }
 
 /**
@@ -174,24 +184,23 @@ class RedoIndex {
 }
 
 /** Reads the log from `startLsn` in growing chunks, only as far as its valid end (step 2). */
-function scanLog(
+async function scanLog(
   logFile: LogFile,
   startLsn: number,
   check: typeof checkGroup,
   onGroup: (bytes: Uint8Array, at: number, length: number, startLsn: number) => void,
-): { scan: Uint8Array; endLsn: number } {
+  slices: SliceClock,
+): Promise<{ scan: Uint8Array; endLsn: number }> {
   const capacity = logFile.capacity;
-  const chunk = Math.min(capacity, 4 << 20);
-  let scan = new Uint8Array(chunk);
+  // Reads of 1 MiB (a few milliseconds each: RC4) into one buffer of the log's capacity: the
+  // allocation is lazily zeroed by the OS, so only what is read becomes resident, and no copy
+  // of a grown buffer stops the event loop.
+  const chunk = Math.min(capacity, 1 << 20);
+  const scan = new Uint8Array(capacity);
   let have = 0;
   let eof = false;
   const readMore = (): boolean => {
     if (eof || have >= capacity) return false;
-    if (scan.length - have < chunk && scan.length < capacity) {
-      const grown = new Uint8Array(Math.min(capacity, Math.max(scan.length * 2, have + chunk)));
-      grown.set(scan.subarray(0, have));
-      scan = grown;
-    }
     const want = Math.min(chunk, scan.length - have, capacity - have);
     const got = logFile.readRing(scan.subarray(have, have + want), startLsn + have);
     have += got;
@@ -201,6 +210,7 @@ function scanLog(
   let at = 0;
   readMore();
   for (;;) {
+    if (slices.due()) await slices.yield();
     const view = scan.subarray(at, have);
     const result = check(view, startLsn + at, capacity);
     if (result === GroupCheck.Valid) {
@@ -215,9 +225,13 @@ function scanLog(
   return { scan, endLsn: startLsn + at };
 }
 
-/** Steps 1 to 6. The caller (Storage.open) then writes the checkpoint of step 7. */
-export function recover(input: RecoveryInput): RecoveryResult {
+/**
+ * Steps 1 to 6. The caller (Storage.open) then writes the checkpoint of step 7. The scan, the
+ * apply and the flush give the event loop back every SLICE_MS or so (RC4).
+ */
+export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
   const { logFile, registry, pool } = input;
+  const slices = new SliceClock(input.sliceMs);
   const checkpoint = logFile.readCheckpoint(); // step 1
   // After a process crash the kernel lived on: what recovery reads may sit only in its page cache,
   // and a power cut later would take it. Make the log durable before anything derived from it
@@ -232,28 +246,34 @@ export function recover(input: RecoveryInput): RecoveryResult {
   const deleted = new Set<number>();
   let groups = 0;
   const check = input.applyTornGroups === true ? checkGroupIgnoringChecksum : checkGroup;
-  const { scan, endLsn } = scanLog(logFile, checkpoint.lsn, check, (bytes, groupAt, groupLengthBytes, startLsn) => {
-    groups++;
-    const endOfGroup = startLsn + groupLengthBytes;
-    const end = groupAt + groupLengthBytes - 4;
-    for (let at = groupAt + GROUP_HEADER_BYTES; at < end; ) {
-      const type = recordType(bytes, at);
-      const length = recordLength(bytes, at);
-      if (length <= 0 || at + length > end) {
-        // The checksum matched, so the writer produced this: a bug, not a torn tail.
-        throw new CorruptionError(
-          logFile.file.path,
-          undefined,
-          `redo group at LSN ${startLsn} has a malformed record at byte ${at - groupAt}`,
-        );
+  const { scan, endLsn } = await scanLog(
+    logFile,
+    checkpoint.lsn,
+    check,
+    (bytes, groupAt, groupLengthBytes, startLsn) => {
+      groups++;
+      const endOfGroup = startLsn + groupLengthBytes;
+      const end = groupAt + groupLengthBytes - 4;
+      for (let at = groupAt + GROUP_HEADER_BYTES; at < end; ) {
+        const type = recordType(bytes, at);
+        const length = recordLength(bytes, at);
+        if (length <= 0 || at + length > end) {
+          // The checksum matched, so the writer produced this: a bug, not a torn tail.
+          throw new CorruptionError(
+            logFile.file.path,
+            undefined,
+            `redo group at LSN ${startLsn} has a malformed record at byte ${at - groupAt}`,
+          );
+        }
+        const spaceId = recordSpaceId(bytes, at);
+        if (isPageRecord(type)) index.add(spaceId, recordPageNo(bytes, at), at, startLsn, endOfGroup);
+        else if (type === RedoType.FileCreate) created.add(spaceId);
+        else if (type === RedoType.FileDelete) deleted.add(spaceId);
+        at += length;
       }
-      const spaceId = recordSpaceId(bytes, at);
-      if (isPageRecord(type)) index.add(spaceId, recordPageNo(bytes, at), at, startLsn, endOfGroup);
-      else if (type === RedoType.FileCreate) created.add(spaceId);
-      else if (type === RedoType.FileDelete) deleted.add(spaceId);
-      at += length;
-    }
-  });
+    },
+    slices,
+  );
 
   detectCorruptMiddle(logFile, endLsn);
   detectLaterLap(logFile, endLsn);
@@ -328,6 +348,7 @@ export function recover(input: RecoveryInput): RecoveryResult {
   let pagesApplied = 0;
   const pagesTotal = index.pages;
   for (let p = 0; p < pagesTotal; p++) {
+    if (slices.due()) await slices.yield();
     const spaceId = index.pageSpace[p]!;
     const pageNo = index.pageNo[p]!;
     if (deleted.has(spaceId)) continue;
@@ -373,6 +394,9 @@ export function recover(input: RecoveryInput): RecoveryResult {
       if (groupEnd <= lsnBefore) continue; // rule IDEMPOTENT
       applyPageRecord(scanBuffer, index.offsets[r]!, page);
       recordsApplied++;
+      // A page every mtr touched (a space header, say) has hundreds of thousands of records: the
+      // event loop turns between them too. The frame stays fixed, and nothing else runs (RC4).
+      if ((recordsApplied & 1023) === 0 && slices.due()) await slices.yield();
       if (firstApplied === 0) firstApplied = index.groupStarts[r]!;
       lastEnd = groupEnd;
     }
@@ -385,8 +409,12 @@ export function recover(input: RecoveryInput): RecoveryResult {
     }
   }
 
-  // Step 6: make the recovered state durable in the tablespaces.
-  pool.flushAll();
+  // Step 6: make the recovered state durable in the tablespaces, a flush batch at a time.
+  while (pool.dirtyPages() > 0) {
+    const flushed = pool.flushOldest(RECOVERY_FLUSH_PAGES);
+    assert(flushed > 0, 'RC1 no recovered page stays fixed');
+    if (slices.due()) await slices.yield();
+  }
   registry.syncAll();
   assert(pool.dirtyPages() === 0, 'RC1 every recovered page flushed');
 
@@ -410,10 +438,12 @@ export function recover(input: RecoveryInput): RecoveryResult {
  * checkpoint, which only recovery may apply. A read-only open refuses such a database
  * (`core/read-only-open.ts`).
  */
-export function scanPendingRedo(logFile: LogFile): { checkpoint: Checkpoint; endLsn: number; groups: number } {
+export async function scanPendingRedo(
+  logFile: LogFile,
+): Promise<{ checkpoint: Checkpoint; endLsn: number; groups: number }> {
   const checkpoint = logFile.readCheckpoint();
   let groups = 0;
-  const { endLsn } = scanLog(logFile, checkpoint.lsn, checkGroup, () => void groups++);
+  const { endLsn } = await scanLog(logFile, checkpoint.lsn, checkGroup, () => void groups++, new SliceClock());
   detectCorruptMiddle(logFile, endLsn);
   detectLaterLap(logFile, endLsn); // as recover() does: a damaged newest checkpoint slot
   return { checkpoint, endLsn, groups };

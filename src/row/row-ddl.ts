@@ -11,7 +11,10 @@
  * open, instead of InnoDB's metadata locks, and on a table while one of its indexes is being
  * built. A new index is stamped with a number from the id counter: views opened before it cannot
  * use it (ERR_INDEX_NOT_VISIBLE), since older versions of rows may lack their entries. The build
- * itself runs in slices (index-build.ts); the caller decides when each slice runs.
+ * itself runs in slices (index-build.ts); the caller decides when each slice runs. So do drops:
+ * a dropped index is unlinked at once and its tree freed a bounded step at a time, and a
+ * dropped table's record goes first, its space after, in steps (`cleanUpStep`) the caller runs
+ * between event-loop turns (api/database.ts).
  */
 import { InUseError, UnknownIndexError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
@@ -32,6 +35,8 @@ export class RowDdl {
   private readonly trxs: TrxLifecycle;
   private readonly locks: LockManager;
   private readonly builds = new Set<IndexBuild>();
+  /** Spaces of dropped tables (and orphans) being dropped, in order; `step` once started. */
+  private readonly spaceDrops: Array<{ spaceId: number; step: (() => boolean) | undefined }> = [];
 
   constructor(
     storage: Storage,
@@ -54,11 +59,44 @@ export class RowDdl {
     return this.tables.install(record);
   }
 
-  dropTable(name: string): void {
+  /**
+   * Drops a table's record (durably) and forgets the table: from now on nothing reaches it.
+   * Returns its space id; the caller drops the space (in slices: `Storage.dropSpaceSlice`), and a
+   * crash before that leaves an orphan space the next open drops (dictionary.ts cleanUp).
+   */
+  dropTable(name: string): number {
     const table = this.tables.get(name);
     this.checkTableIdle(table, 'drop');
-    this.dictionary.dropTable(name);
+    const record = this.dictionary.unlinkTable(name);
     this.tables.remove(table);
+    this.spaceDrops.push({ spaceId: record.spaceId, step: undefined });
+    return record.spaceId;
+  }
+
+  /** Queues the drop of spaces no table names (a crash cut a drop or a create short). */
+  dropOrphanSpaces(spaceIds: readonly number[]): void {
+    for (const spaceId of spaceIds) this.spaceDrops.push({ spaceId, step: undefined });
+  }
+
+  /** Whether dropped tables' spaces or dropped indexes' trees are still to be freed. */
+  get cleanUpPending(): boolean {
+    return this.spaceDrops.length > 0 || this.dictionary.droppedTrees().length > 0;
+  }
+
+  /**
+   * One bounded step of what drops leave to do: shrinking or removing a dropped table's space
+   * file (`Storage.startSpaceDrop`), or one mtr of freeing a dropped index's tree. Returns true
+   * when nothing is left. Reads, writes and other DDL go on between steps: nothing reaches a
+   * dropped table or tree any more.
+   */
+  cleanUpStep(): boolean {
+    const drop = this.spaceDrops[0];
+    if (drop !== undefined) {
+      drop.step ??= this.storage.startSpaceDrop(drop.spaceId);
+      if (drop.step()) this.spaceDrops.shift();
+      return !this.cleanUpPending;
+    }
+    return this.freeDroppedTreesStep().done;
   }
 
   /**
@@ -115,8 +153,16 @@ export class RowDdl {
       );
     }
     this.checkTableIdle(table, 'drop an index of');
-    const record = this.dictionary.dropIndex(tableName, indexName);
+    const record = this.dictionary.unlinkIndex(tableName, indexName);
     return this.tables.install(record);
+  }
+
+  /** One mtr of freeing the trees of dropped indexes (dictionary.ts DD5); done when none is left. */
+  private freeDroppedTreesStep(): { freed: number; done: boolean } {
+    const next = this.dictionary.droppedTrees()[0];
+    if (next === undefined) return { freed: 0, done: true };
+    const step = this.dictionary.freeDroppedTreeStep(next.table, next.rootPageNo);
+    return { freed: step.freed, done: step.done && this.dictionary.droppedTrees().length === 0 };
   }
 
   private checkTableIdle(table: TableRuntime, what: string): void {

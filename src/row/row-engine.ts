@@ -169,7 +169,12 @@ export class RowEngine {
     this.purgeLagLogs = options.purgeLagLogs ?? Number.POSITIVE_INFINITY;
   }
 
-  /** Opens (or, in a new database, creates) the transaction system and dictionary on `storage`. */
+  /**
+   * Opens (or, in a new database, creates) the transaction system and dictionary on `storage`.
+   * Before anyone else uses the engine, the caller runs `lockRecoveredStep` until it returns true
+   * (the rows of transactions recovery found active, locked in bounded steps: api/database.ts),
+   * and `cleanUpStep` until it does (what drops a crash cut short left to free).
+   */
   static open(storage: Storage, options: RowEngineOptions): RowEngine {
     const trxSystem = TrxSystem.open(storage, {
       allowPurgeViewBackwards: options.seams?.allowPurgeViewBackwards === true,
@@ -177,7 +182,8 @@ export class RowEngine {
     });
     const dictionary = Dictionary.openOrCreate(storage);
     const engine = new RowEngine(storage, dictionary, trxSystem, options);
-    dictionary.cleanUp();
+    // Spaces and trees of drops a crash cut short: freed in slices by the open (api/database.ts).
+    engine.ddl.dropOrphanSpaces(dictionary.cleanUp(true).orphanSpaces);
     engine.tables.loadAll();
     // LOB work a crash cut short before its row change's mtr (lob/lob-pending.ts, README L5).
     for (const table of engine.tables.all()) cleanUpPending(table.lobs);
@@ -199,10 +205,18 @@ export class RowEngine {
     return this.ddl.createTable(schema);
   }
 
+  /** Drops a table's record; its space follows in `cleanUpStep`s. */
   dropTable(name: string): void {
-    const spaceId = this.tables.get(name).record.spaceId;
-    this.ddl.dropTable(name);
-    this.changeBuffer.discardSpace(spaceId);
+    this.changeBuffer.discardSpace(this.ddl.dropTable(name));
+  }
+
+  /** One bounded step of freeing what drops left (row-ddl.ts); true when nothing is left. */
+  cleanUpStep(): boolean {
+    return this.ddl.cleanUpStep();
+  }
+
+  get cleanUpPending(): boolean {
+    return this.ddl.cleanUpPending;
   }
 
   /** Starts an index build; the caller runs its slices (index-build.ts) and finishes or abandons it. */
@@ -277,8 +291,13 @@ export class RowEngine {
   }
 
   /** Rolls back one transaction recovery found active (background work). False when none is left. */
-  rollbackRecoveredStep(): boolean {
-    return this.trxs.rollbackRecoveredStep();
+  /** Locks a bounded part of the rows of transactions recovery found active; true when all are. */
+  lockRecoveredStep(maxRecords?: number): boolean {
+    return this.trxs.lockRecoveredStep(maxRecords);
+  }
+
+  rollbackRecoveredStep(maxRecords?: number): boolean {
+    return this.trxs.rollbackRecoveredStep(maxRecords);
   }
 
   activeTransactions(): number {

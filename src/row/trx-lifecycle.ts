@@ -15,7 +15,7 @@
  * Recovery: every undo log in a slot belongs to a transaction that was active at the crash (or to
  * a committed insert log whose freeing was cut short: finished here). Those transactions are
  * registered again, keep their rows locked (InnoDB: implicit locks through DB_TRX_ID; here made
- * explicit at once) and are rolled back in the background, one per `rollbackRecoveredStep`.
+ * explicit at once) and are rolled back in the background, a bounded `rollbackRecoveredStep` at a time.
  */
 import { ClosedError, InvalidArgumentError, ReadOnlyTransactionError, TransactionFinishedError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
@@ -25,7 +25,7 @@ import { recoveryActionFor } from '../mvcc/trx-sys-page.js';
 import type { TrxSystem } from '../mvcc/trx-system.js';
 import type { Durability } from '../redo/redo-log.js';
 import { commitUndoLog, freeUndoLog, runUndoSteps, type PageSource, type UndoLogRef } from '../undo/undo-log.js';
-import { lastUndoRecord, prevUndoRecord } from '../undo/undo-log-read.js';
+import { lastUndoRecord, prevUndoRecord, type UndoLogCursor } from '../undo/undo-log-read.js';
 import type { EngineStats } from './engine-stats.js';
 import type { RowUndo } from './row-undo.js';
 import { assert } from '../util/assert.js';
@@ -33,6 +33,10 @@ import { assert } from '../util/assert.js';
 export class TrxLifecycle {
   /** Transactions found active at open, rolled back in the background. */
   readonly recoveredTrxs: Trx[] = [];
+  /** The undo logs of recovered transactions whose rows are still to be locked (`lockRecoveredStep`). */
+  private readonly recoveredLocking: Array<{ trx: Trx; log: UndoLogRef; cursor: UndoLogCursor | undefined }> = [];
+  private recoveredPages: PageSource | undefined;
+  private recoveredPrimaryIndexOf: (tableId: number) => number | undefined = () => undefined;
   private readonly storage: Storage;
   private readonly trxSystem: TrxSystem;
   private readonly locks: LockManager;
@@ -230,22 +234,56 @@ export class TrxLifecycle {
       this.active.add(trx);
       this.activeById.set(trx.trxId, trx);
       this.recoveredTrxs.push(trx);
-      // Its rows stay locked until it is rolled back (InnoDB: implicit locks via DB_TRX_ID).
-      for (const log of [trx.insertUndo, trx.updateUndo]) {
-        if (log === undefined) continue;
-        const cursor = lastUndoRecord(pages, log);
-        for (let on = cursor !== undefined; on; on = prevUndoRecord(pages, cursor!)) {
-          const indexId = primaryIndexOf(cursor!.tableId);
-          if (indexId !== undefined) this.locks.acquire(trx, indexId, cursor!.primaryKey(), 'X', 'record');
-        }
-      }
+      // Its rows stay locked until it is rolled back (InnoDB: implicit locks via DB_TRX_ID), locked
+      // by `lockRecoveredStep`s before anyone else may read or write.
+      for (const log of [trx.insertUndo, trx.updateUndo])
+        if (log !== undefined) this.recoveredLocking.push({ trx, log, cursor: undefined });
     }
+    this.recoveredPages = pages;
+    this.recoveredPrimaryIndexOf = primaryIndexOf;
   }
 
-  /** Rolls back one recovered transaction (background work). Returns false when none is left. */
-  rollbackRecoveredStep(): boolean {
-    const trx = this.recoveredTrxs.shift();
+  /**
+   * Locks the rows of the recovered transactions, up to `maxRecords` undo records a step (the open
+   * runs the steps between turns of the event loop, before it hands the database out: issue 11).
+   * Returns true when every row is locked.
+   */
+  lockRecoveredStep(maxRecords = Number.POSITIVE_INFINITY): boolean {
+    const pages = this.recoveredPages;
+    for (let budget = maxRecords; budget > 0; ) {
+      const work = this.recoveredLocking[0];
+      if (work === undefined || pages === undefined) return true;
+      let on: boolean;
+      if (work.cursor === undefined) {
+        work.cursor = lastUndoRecord(pages, work.log);
+        on = work.cursor !== undefined;
+      } else on = prevUndoRecord(pages, work.cursor);
+      if (!on) {
+        this.recoveredLocking.shift();
+        continue;
+      }
+      const cursor = work.cursor!;
+      const indexId = this.recoveredPrimaryIndexOf(cursor.tableId);
+      if (indexId !== undefined) this.locks.acquire(work.trx, indexId, cursor.primaryKey(), 'X', 'record');
+      budget--;
+    }
+    return this.recoveredLocking.length === 0;
+  }
+
+  /**
+   * Rolls back up to `maxRecords` undo records of the oldest recovered transaction, newest first
+   * (as to a savepoint: each undone record is truncated from its log, so a crash meanwhile
+   * resumes where this stopped), and ends it once its last record is undone (background work, a
+   * bounded step: issue 11). Returns false when none is left.
+   */
+  rollbackRecoveredStep(maxRecords = Number.POSITIVE_INFINITY): boolean {
+    const trx = this.recoveredTrxs[0];
     if (trx === undefined) return false;
+    if (trx.state === 'active' && trx.undoNo > maxRecords) {
+      this.rollbackTo(trx, trx.undoNo - maxRecords);
+      return true;
+    }
+    this.recoveredTrxs.shift();
     if (trx.state === 'active') this.rollback(trx);
     return true;
   }
