@@ -48,6 +48,11 @@
  *      PostgreSQL avoid the overlap instead: one flusher (log_flusher) or one lock
  *      (WALWriteLock) serialises every redo sync; our page flushes and DDL need durability
  *      synchronously, so they cannot wait for the asynchronous sync and rewrite instead.
+ *  L6. Acknowledged redo is never written again. The first synchronous sync that rewrites the
+ *      in-flight range (L5) and succeeds makes it durable and acknowledges it, so it drops the
+ *      copy: a later sync rewriting those bytes could be torn by a power cut, leaving garbage
+ *      over commits already acknowledged (found by session 3's core soak: DURABLE, plan
+ *      `issue-9-torn-rewrite-of-acknowledged-redo.json`).
  */
 import type { MinnoError } from '../errors.js';
 import { assert } from '../util/assert.js';
@@ -222,6 +227,9 @@ export class RedoLog {
     }
     this.stats.syncs++;
     this.durableLsn = Math.max(this.durableLsn, target);
+    // L6: this sync made the in-flight range durable, and the waiters resolved below acknowledge
+    // it: never write it again (a torn rewrite would lose acknowledged commits).
+    this.inFlightLength = 0;
     this.onEvent?.('log-sync');
     this.resolveWaiters();
   }

@@ -146,6 +146,37 @@ describe('group commit with syncs in flight (DURABLE)', () => {
     expect(recovered).toBeGreaterThanOrEqual(Math.max(1, ...acked));
   });
 
+  it('L6: once a synchronous sync has covered the in-flight range, no later sync writes those acknowledged bytes again', async () => {
+    // Session 3's core soak (a DURABLE violation, plan issue-9-torn-rewrite-of-acknowledged-redo):
+    // the first synchronous sync during an asynchronous one rewrote the in-flight range (L5),
+    // succeeded and acknowledged commits 2 and 3. The copy stayed armed, so the next synchronous
+    // sync wrote those bytes again; a torn write at that sync left garbage over acknowledged redo.
+    // A torn write keeps each sector or not at random: several seeds make the loss certain.
+    for (let seed = 1; seed <= 12; seed++) {
+      const { vfs, storage, page } = await slowDisk(seed, 3, 3);
+      await commit(storage, page, 1, 'full');
+      const acked: number[] = [];
+      for (const id of [2, 3]) {
+        commit(storage, page, id, 'full').then(
+          () => acked.push(id),
+          () => undefined,
+        );
+      }
+      await eventLoopTurn(); // two waiters: the asynchronous sync starts and stays in flight
+      expect(vfs.syncsInFlight).toBe(1);
+      storage.log.tick(); // a synchronous sync: rewrites the in-flight range (L5) and covers it
+      await eventLoopTurn();
+      expect(acked).toEqual([2, 3]);
+      void commit(storage, page, 4, 'write'); // redo the next sync covers
+      // The power fails in that sync: every write it would have covered lands torn.
+      vfs.crashAtSync(1, { unsynced: 'keep-all', torn: 'garbage', directories: 'lose-unsynced' });
+      expect(() => storage.log.tick()).toThrow();
+      const image = vfs.crashImage();
+      storage.abandon();
+      expect(await recoveredId(image, page), `seed ${seed}`).toBeGreaterThanOrEqual(3);
+    }
+  });
+
   it('seeded interleavings of mixed durabilities, turns and landings: every acknowledged full commit survives a power cut', async () => {
     let asyncSyncs = 0;
     let ackedFullTotal = 0;
