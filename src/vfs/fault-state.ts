@@ -12,8 +12,8 @@
  *     durableEntries  the names that survive a crash that loses unsynced directory operations;
  *                     replaced by a copy of `entries` at each `syncDir`
  *
- * And the walks of the namespace from its root (`lookupPath`, `directoryAt`, `installDirectory`),
- * failing as the OS (and MemoryVfs) does.
+ * And the walks of the namespace from its root (`lookupPath`, `directoryAt`, `installDirectory`,
+ * `lacksDirectory`, `unsyncedPaths`), failing as the OS (and MemoryVfs) does.
  */
 import { InvalidArgumentError, NotADirectoryError, NotFoundError } from '../errors.js';
 import { assert, debugChecks } from '../util/assert.js';
@@ -257,4 +257,36 @@ export function installDirectory(root: DirNode, path: string, durable = true): D
     node = next;
   }
   return node;
+}
+
+/**
+ * Whether some directory along `path` is missing (what `mkdir` would create), checking the whole
+ * path first: a part that is a file fails with ENOTDIR, as `mkdir` does, before anything changes.
+ */
+export function lacksDirectory(root: DirNode, path: string): boolean {
+  let node: DirNode = root;
+  for (const part of path.split('/')) {
+    const next: FsNode | undefined = node.entries.get(part);
+    if (next === undefined) return true;
+    if (next.kind !== 'directory')
+      throw new NotADirectoryError(path, `cannot create directory ${path}: ${part} is a file`);
+    node = next;
+  }
+  return false;
+}
+
+/** The paths whose directory entry (a create, rename or remove) no `syncDir` has made durable. */
+export function unsyncedPaths(root: DirNode): string[] {
+  const paths: string[] = [];
+  const visit = (dir: DirNode, prefix: string): void => {
+    const names = new Set([...dir.entries.keys(), ...dir.durableEntries.keys()]);
+    for (const name of names) {
+      const node = dir.entries.get(name);
+      const path = prefix === '' ? name : `${prefix}/${name}`;
+      if (node !== dir.durableEntries.get(name)) paths.push(path);
+      if (node?.kind === 'directory') visit(node, path);
+    }
+  };
+  visit(root, '');
+  return paths.sort();
 }

@@ -16,13 +16,14 @@
  *    `OsCache`, `fault-os-cache.ts`); `fromImage` reopens them so, and a power cut during the
  *    recovery that follows, or any time after, still takes whatever nobody synced since (F11).
  *    A hand-built image, or one under any other policy, is wholly durable.
- *  - A sync takes time. With `asyncSyncs: { scheduler, stepsMin, stepsMax }` (`sync-scheduler.ts`),
- *    `datasyncAsync`, `syncAsync` and `syncDirAsync` are counted (and may be crashed at) when
- *    called, cover exactly what was issued to their file (or directory) before the call, and land
- *    after a seeded number of the scheduler's steps, while other operations go on; writes issued
- *    meanwhile stay unsynced (F12). A crash before a sync lands rejects its promise with
- *    SimulatedCrashError and it never lands. Without `asyncSyncs` they land at once, before the
- *    promise settles. The synchronous `sync`/`datasync`/`syncDir` always land at once.
+ *  - A sync takes time. With `asyncSyncs: { scheduler, stepsMin, stepsMax }` (`sync-scheduler.ts`;
+ *    the syncs in flight: `fault-async-syncs.ts`), `datasyncAsync`, `syncAsync` and `syncDirAsync`
+ *    are counted (and may be crashed at) when called, cover exactly what was issued to their file
+ *    (or directory) before the call, and land after a seeded number of the scheduler's steps, while
+ *    other operations go on; writes issued meanwhile stay unsynced (F12). A crash before a sync
+ *    lands rejects its promise with SimulatedCrashError and it never lands. Without `asyncSyncs`
+ *    they land at once, before the promise settles. The synchronous `sync`/`datasync`/`syncDir`
+ *    always land at once.
  *
  * What it learns from (details: shared/reference/fault-models.md):
  *  - LazyFS: a private page cache that reaches disk only on fsync; crashes at a chosen syscall; torn
@@ -83,9 +84,10 @@
  *    at a seeded sector-aligned position in [0, end of file rounded up to a sector + 1 sector] that is
  *    not the intended one. The intended range keeps its old bytes; reads see the write where it
  *    landed; the size grows only if the landing place is past the end.
- *  - `setCapacity(bytes)`: the sum of the sizes of the files that have a name may not exceed it. A
- *    write or truncate that would grow it past throws NoSpaceError and changes nothing (F7); it still
- *    counts as an operation. A removed file's space is free at once, even while a handle is open.
+ *  - `setCapacity(bytes)` (`fault-space.ts`): the sum of the sizes of the files that have a name may
+ *    not exceed it. A write or truncate that would grow it past throws NoSpaceError and changes
+ *    nothing (F7); it still counts as an operation. A removed file's space is free at once, even
+ *    while a handle is open.
  *  - `armZeroTail(path, { reads = 1 })` (seed 000, ext4 racing buffered reader on ARM64): the next
  *    `reads` reads of that file that overlap its most recent extending write see the new length but
  *    zeros where that write went past the old end; later reads see the real bytes. Nothing stored changes.
@@ -131,7 +133,7 @@ import {
   NotFoundError,
   SimulatedCrashError,
 } from '../errors.js';
-import { assert, debugChecks } from '../util/assert.js';
+import { assert } from '../util/assert.js';
 import { RandomSource } from '../util/random.js';
 import { FaultFile, settle, type FileHost } from './fault-file.js';
 import { buildCrashImage, type CrashImage } from './fault-image.js';
@@ -142,6 +144,8 @@ import {
   type CrashPolicyName,
   type ResolvedCrashPolicy,
 } from './fault-policy.js';
+import { InFlightSyncs } from './fault-async-syncs.js';
+import { StoredSpace } from './fault-space.js';
 import { FaultAudit } from './fault-audit.js';
 import { FaultPlans } from './fault-plans.js';
 import { CrashSchedule, checkCount, checkEvent } from './fault-schedule.js';
@@ -150,11 +154,12 @@ import {
   FileNode,
   directoryAt,
   installDirectory,
+  lacksDirectory,
   lookupPath,
   type FsNode,
   type RenameRecord,
+  unsyncedPaths,
 } from './fault-state.js';
-import type { SyncScheduler } from './sync-scheduler.js';
 import { lockInProcess } from './directory-lock.js';
 import type { DirectoryLock, DirectoryLockMode } from './vfs.js';
 import type {
@@ -217,11 +222,6 @@ export {
   type UnsyncedMode,
 } from './fault-policy.js';
 
-/** An asynchronous sync between its start and its completion. */
-interface InFlightSync {
-  readonly reject: (error: unknown) => void;
-}
-
 export class FaultVfs implements Vfs {
   readonly seed: number;
   readonly sectorBytes: number;
@@ -230,11 +230,8 @@ export class FaultVfs implements Vfs {
   // F8: one stream per purpose.
   private readonly crashRandom: RandomSource;
   private readonly skipRandom: RandomSource;
-  private readonly syncRandom: RandomSource;
-  private readonly asyncSyncs:
-    | { readonly scheduler: SyncScheduler; readonly min: number; readonly max: number }
-    | undefined;
-  private readonly inFlight = new Set<InFlightSync>();
+  /** The asynchronous syncs in flight and their seeded delays (fault-async-syncs.ts). */
+  private readonly inFlight: InFlightSyncs;
 
   private seq = 0;
   private renames: RenameRecord[] = [];
@@ -245,8 +242,8 @@ export class FaultVfs implements Vfs {
 
   /** Faults armed short of a crash (fault-plans.ts). */
   private readonly plans: FaultPlans;
-  private capacityBytes: number | undefined;
-  private storedBytes = 0;
+  /** The stored bytes against the capacity, F7 (fault-space.ts). */
+  private readonly space = new StoredSpace();
   private readonly hooks: { readonly hook: WriteHook }[] = [];
 
   /** Counts and trace (fault-audit.ts). */
@@ -274,19 +271,8 @@ export class FaultVfs implements Vfs {
     this.skipRandom = random.fork();
     this.plans = new FaultPlans(random.fork(), sectorBytes);
     this.crashes = new CrashSchedule(random.fork());
-    this.syncRandom = random.fork(); // forked last, so the first four streams stay as they were
-    const asyncSyncs = options.asyncSyncs;
-    if (asyncSyncs !== undefined) {
-      if (typeof asyncSyncs !== 'object' || asyncSyncs === null || typeof asyncSyncs.scheduler?.after !== 'function') {
-        throw new InvalidArgumentError('asyncSyncs needs a scheduler: { scheduler: new SteppedSyncScheduler() }');
-      }
-      const min = asyncSyncs.stepsMin ?? 1;
-      const max = asyncSyncs.stepsMax ?? Math.max(4, min);
-      checkCount(min, 'asyncSyncs.stepsMin');
-      checkCount(max, 'asyncSyncs.stepsMax');
-      if (max < min) throw new InvalidArgumentError(`asyncSyncs.stepsMax ${max} is below stepsMin ${min}`);
-      this.asyncSyncs = { scheduler: asyncSyncs.scheduler, min, max };
-    }
+    // Forked last, so the first four streams stay as they were.
+    this.inFlight = new InFlightSyncs(random.fork(), options.asyncSyncs);
   }
 
   /**
@@ -331,17 +317,7 @@ export class FaultVfs implements Vfs {
     this.root = tree.root;
     this.renames = tree.renames;
     this.seq = tree.seq; // F3: new operations are numbered after the restored ones
-    const seen = new Set<FileNode>();
-    const count = (dir: DirNode): void => {
-      for (const node of dir.entries.values()) {
-        if (node.kind === 'directory') count(node);
-        else if (!seen.has(node)) {
-          seen.add(node);
-          this.storedBytes += node.view.size;
-        }
-      }
-    };
-    count(this.root);
+    this.space.countRestored(this.root);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -443,7 +419,7 @@ export class FaultVfs implements Vfs {
   setCapacity(bytes: number | undefined): void {
     this.checkAlive();
     if (bytes !== undefined) checkPosition(bytes, 'capacity');
-    this.capacityBytes = bytes;
+    this.space.capacity = bytes;
   }
 
   /** Seed 000: the next `reads` reads of `path` see zeros where its last extending write went. */
@@ -484,18 +460,7 @@ export class FaultVfs implements Vfs {
 
   /** The paths whose directory entry (a create, rename or remove) `syncDir` has not made durable. */
   unsyncedEntries(): string[] {
-    const paths: string[] = [];
-    const visit = (dir: DirNode, prefix: string): void => {
-      const names = new Set([...dir.entries.keys(), ...dir.durableEntries.keys()]);
-      for (const name of names) {
-        const node = dir.entries.get(name);
-        const path = prefix === '' ? name : `${prefix}/${name}`;
-        if (node !== dir.durableEntries.get(name)) paths.push(path);
-        if (node?.kind === 'directory') visit(node, path);
-      }
-    };
-    visit(this.root, '');
-    return paths.sort();
+    return unsyncedPaths(this.root);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -512,7 +477,7 @@ export class FaultVfs implements Vfs {
       this.beginMutation('create', path);
       node = new FileNode();
       this.setEntry(parent, name, node);
-      this.record({ op: 'create', path });
+      this.auditLog.record({ op: 'create', path });
     } else {
       if (options.create === true && options.exclusive === true) throw new AlreadyExistsError(path);
       if (node.kind !== 'file') throw new NotADirectoryError(path, `${path} is a directory, not a file`);
@@ -545,22 +510,10 @@ export class FaultVfs implements Vfs {
       if (parent.entries.has(basenameOf(path))) throw new AlreadyExistsError(path);
     }
     // Check the whole path before counting, so a refused mkdir changes nothing.
-    let missing = false;
-    let node: DirNode = this.root;
-    for (const part of path.split('/')) {
-      const next: FsNode | undefined = node.entries.get(part);
-      if (next === undefined) {
-        missing = true;
-        break;
-      }
-      if (next.kind !== 'directory')
-        throw new NotADirectoryError(path, `cannot create directory ${path}: ${part} is a file`);
-      node = next;
-    }
-    if (!missing) return; // recursive, and it all exists
+    if (!lacksDirectory(this.root, path)) return; // recursive, and it all exists
     this.beginMutation('mkdir', path);
     installDirectory(this.root, path, false);
-    this.record({ op: 'mkdir', path });
+    this.auditLog.record({ op: 'mkdir', path });
   }
 
   rename(rawFrom: string, rawTo: string): void {
@@ -572,7 +525,7 @@ export class FaultVfs implements Vfs {
       rawTo,
     );
     this.beginMutation('rename', from);
-    this.record({ op: 'rename', path: from, to });
+    this.auditLog.record({ op: 'rename', path: from, to });
     if (from === to) return;
     this.deleteEntry(fromParent, fromName);
     this.setEntry(toParent, toName, inode);
@@ -599,7 +552,7 @@ export class FaultVfs implements Vfs {
     if (node.kind !== 'file') throw new NotADirectoryError(path, `${path || '.'} is a directory: use rmdir`);
     this.beginMutation('remove', path);
     this.deleteEntry(parent, name);
-    this.record({ op: 'remove', path });
+    this.auditLog.record({ op: 'remove', path });
   }
 
   rmdir(rawDir: string): void {
@@ -614,7 +567,7 @@ export class FaultVfs implements Vfs {
     if (node.entries.size > 0) throw new DirectoryNotEmptyError(path);
     this.beginMutation('rmdir', path);
     this.deleteEntry(parent, name);
-    this.record({ op: 'rmdir', path });
+    this.auditLog.record({ op: 'rmdir', path });
   }
 
   syncDir(rawDir: string): void {
@@ -624,12 +577,12 @@ export class FaultVfs implements Vfs {
     this.beginMutation('syncDir', path);
     this.auditLog.countSyncDir(path);
     this.landDirSync(dir, new Map(dir.entries), ++this.seq);
-    this.record({ op: 'syncDir', path });
+    this.auditLog.record({ op: 'syncDir', path });
   }
 
   /** Under `asyncSyncs`, covers the entries as they are now and lands after a seeded delay. */
   syncDirAsync(rawDir: string): Promise<void> {
-    if (this.asyncSyncs === undefined) return settle(() => this.syncDir(rawDir));
+    if (!this.inFlight.delayed) return settle(() => this.syncDir(rawDir));
     let path: string;
     let dir: DirNode;
     try {
@@ -643,10 +596,10 @@ export class FaultVfs implements Vfs {
     this.auditLog.countSyncDir(path);
     const entries = new Map(dir.entries);
     const startSeq = ++this.seq;
-    this.record({ op: 'syncDir', path, phase: 'started' });
-    return this.inFlightFor(() => {
+    this.auditLog.record({ op: 'syncDir', path, phase: 'started' });
+    return this.inFlight.schedule(() => {
       this.landDirSync(dir, entries, startSeq);
-      this.record({ op: 'syncDir', path, phase: 'completed' });
+      this.auditLog.record({ op: 'syncDir', path, phase: 'completed' });
     });
   }
 
@@ -663,28 +616,6 @@ export class FaultVfs implements Vfs {
     this.renames = this.renames.filter((rename) => !(rename.fromDurable && rename.toDurable));
   }
 
-  /**
-   * Schedules the completion of an asynchronous sync `steps` (seeded) from now. A crash before it
-   * lands rejects it with SimulatedCrashError (F6: the process is gone) and the sync never lands.
-   */
-  private inFlightFor(land: () => void): Promise<void> {
-    const { scheduler, min, max } = this.asyncSyncs!;
-    const steps = this.syncRandom.intBetween(min, max);
-    return new Promise<void>((resolve, reject) => {
-      const sync: InFlightSync = { reject };
-      this.inFlight.add(sync);
-      scheduler.after(steps, () => {
-        if (!this.inFlight.delete(sync)) return; // a crash settled it
-        try {
-          land();
-          resolve();
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-  }
-
   readonly location = 'fault VFS';
 
   /** V8, in-process (directory-lock.ts): a crash image reopens as a new instance, unlocked. */
@@ -697,7 +628,7 @@ export class FaultVfs implements Vfs {
     this.checkAlive();
     checkEvent(name);
     this.crashes.countEvent(name);
-    this.record({ op: 'event', path: name });
+    this.auditLog.record({ op: 'event', path: name });
     const due = this.crashes.crashAtEvent(name);
     if (due !== undefined) throw this.crash(due.policy, due.reason);
   }
@@ -714,9 +645,7 @@ export class FaultVfs implements Vfs {
     this.image = buildCrashImage(this.root, this.renames, policy, this.crashRandom, this.sectorBytes);
     this.reason = reason;
     this.crashes.clear();
-    const inFlight = [...this.inFlight];
-    this.inFlight.clear();
-    for (const sync of inFlight) sync.reject(new SimulatedCrashError(reason));
+    this.inFlight.rejectAll(reason);
     return new SimulatedCrashError(reason);
   }
 
@@ -724,10 +653,6 @@ export class FaultVfs implements Vfs {
   private beginMutation(op: MutatingOperation, path: string): void {
     const due = this.crashes.beginMutation(op, path);
     if (due !== undefined) throw this.crash(due.policy, due.reason);
-  }
-
-  private record(entry: TraceEntry): void {
-    this.auditLog.record(entry);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -743,7 +668,7 @@ export class FaultVfs implements Vfs {
     if (source.length === 0) {
       // Changes nothing, not even the size (POSIX pwrite of 0 bytes; MemoryVfs does the same).
       this.auditLog.countsOf(file.path).writes++;
-      this.record({ op: 'write', path: file.path, position, length: 0, direct: file.direct });
+      this.auditLog.record({ op: 'write', path: file.path, position, length: 0, direct: file.direct });
       return;
     }
     const landedAt = this.plans.misdirection(file.path, position, source.length, inode.view.size);
@@ -758,7 +683,7 @@ export class FaultVfs implements Vfs {
       ...(landedAt === position ? {} : { landedAt }),
     };
     this.reserve(file.path, inode, end, entry);
-    if (end > oldSize) this.resize(inode, end);
+    if (end > oldSize) this.space.resize(inode, end);
     const triggered = this.crashes.triggered;
     const skipped =
       triggered !== undefined &&
@@ -778,35 +703,28 @@ export class FaultVfs implements Vfs {
     const counts = this.auditLog.countsOf(file.path);
     counts.writes++;
     counts.bytesWritten += source.length;
-    this.record(skipped ? { ...entry, skipped } : entry);
+    this.auditLog.record(skipped ? { ...entry, skipped } : entry);
   }
 
   /** F7: grows the stored bytes for `inode` reaching `newSize`, or throws NoSpaceError changing nothing. */
   private reserve(path: string, inode: FileNode, newSize: number, entry: TraceEntry): void {
-    if (this.capacityBytes === undefined || inode.linkCount === 0 || newSize <= inode.view.size) return;
-    if (debugChecks()) this.checkStoredBytes();
-    if (this.storedBytes + newSize - inode.view.size > this.capacityBytes) {
-      this.record({ ...entry, failed: 'ERR_NO_SPACE' });
-      throw new NoSpaceError(path);
-    }
-  }
-
-  private resize(inode: FileNode, newSize: number): void {
-    if (inode.linkCount > 0) this.storedBytes += newSize - inode.view.size;
+    if (this.space.fits(this.root, inode, newSize)) return;
+    this.auditLog.record({ ...entry, failed: 'ERR_NO_SPACE' });
+    throw new NoSpaceError(path);
   }
 
   private fileTruncate(path: string, inode: FileNode, size: number): void {
     this.beginMutation('truncate', path);
     const entry: TraceEntry = { op: 'truncate', path, size };
     this.reserve(path, inode, size, entry);
-    this.resize(inode, size);
+    this.space.resize(inode, size);
     inode.view.setSize(size);
     const tail = inode.lastExtension;
     if (tail !== undefined)
       inode.lastExtension = size <= tail.start ? undefined : { start: tail.start, end: Math.min(tail.end, size) };
     inode.enqueue({ kind: 'truncate', seq: ++this.seq, size });
     this.auditLog.countsOf(path).truncates++;
-    this.record(entry);
+    this.auditLog.record(entry);
   }
 
   private fileSync(path: string, inode: FileNode, kind: 'sync' | 'datasync'): void {
@@ -820,7 +738,7 @@ export class FaultVfs implements Vfs {
    * issued so far; lands after a seeded delay, while later operations go on. Without: `fileSync`.
    */
   private fileSyncAsync(path: string, inode: FileNode, kind: 'sync' | 'datasync'): Promise<void> {
-    if (this.asyncSyncs === undefined) return settle(() => this.fileSync(path, inode, kind));
+    if (!this.inFlight.delayed) return settle(() => this.fileSync(path, inode, kind));
     try {
       this.beginMutation(kind, path);
     } catch (error) {
@@ -828,8 +746,8 @@ export class FaultVfs implements Vfs {
     }
     const fails = this.startFileSync(path, kind);
     const upToSeq = this.seq;
-    this.record({ op: kind, path, phase: 'started' });
-    return this.inFlightFor(() => this.landFileSync(path, inode, kind, fails, upToSeq, 'completed'));
+    this.auditLog.record({ op: kind, path, phase: 'started' });
+    return this.inFlight.schedule(() => this.landFileSync(path, inode, kind, fails, upToSeq, 'completed'));
   }
 
   /** Counts a file sync and takes the armed failure (failNextSync) it meets, if any. */
@@ -851,11 +769,11 @@ export class FaultVfs implements Vfs {
     const entry: TraceEntry = phase === undefined ? { op: kind, path } : { op: kind, path, phase };
     if (fails) {
       inode.settle(true, upToSeq); // Linux marks the pages clean: the buffered data is gone for good
-      this.record({ ...entry, failed: 'ERR_IO' });
+      this.auditLog.record({ ...entry, failed: 'ERR_IO' });
       throw new IoError(path, kind === 'sync' ? 'fsync' : 'fdatasync');
     }
     inode.settle(false, upToSeq);
-    this.record(entry);
+    this.auditLog.record(entry);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -869,29 +787,12 @@ export class FaultVfs implements Vfs {
   private setEntry(dir: DirNode, name: string, node: FsNode): void {
     this.deleteEntry(dir, name);
     dir.entries.set(name, node);
-    if (node.kind === 'file' && node.linkCount++ === 0) this.storedBytes += node.view.size;
+    this.space.link(node);
   }
 
   private deleteEntry(dir: DirNode, name: string): void {
     const old = dir.entries.get(name);
     dir.entries.delete(name);
-    if (old?.kind === 'file' && --old.linkCount === 0) this.storedBytes -= old.view.size;
-  }
-
-  /** F7's bookkeeping: the running total equals the sizes of the named files. */
-  private checkStoredBytes(): void {
-    const seen = new Set<FileNode>();
-    let total = 0;
-    const visit = (dir: DirNode): void => {
-      for (const node of dir.entries.values()) {
-        if (node.kind === 'directory') visit(node);
-        else if (!seen.has(node)) {
-          seen.add(node);
-          total += node.view.size;
-        }
-      }
-    };
-    visit(this.root);
-    assert(total === this.storedBytes, () => `F7 stored bytes ${this.storedBytes} != named file sizes ${total}`);
+    this.space.unlink(old);
   }
 }
