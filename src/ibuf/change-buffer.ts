@@ -131,6 +131,12 @@
  *  - No ibuf-specific free list: the tree's pages come from and go back to the system
  *    tablespace's free list, so the file grows only to the tree's peak (measured in bench/).
  *
+ * ## Files
+ * This file buffers operations (their admission, IB3/IB4), keeps the bitmap (IB5) and merges on
+ * read (IB1, IB2, IB8); the class is layered over change-buffer-state.ts (the shared fields, the
+ * reads and removals of records), change-buffer-checks.ts (status, `validate`: IB1-IB3, IB6, IB9,
+ * IB10) and change-buffer-sweep.ts (the background sweep, discards, `mergeAll`).
+ *
  * ## Invariants (IBn; checked by `validate` and at the assertions that cite them)
  *  IB1. A page's BUFFERED bit is set exactly when the change buffer holds records for it; the bit
  *       changes in the mtr that adds its first record or removes its last (bug class 8,
@@ -153,209 +159,50 @@ import { RecoveryNeededError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import type { PageReadHook } from '../buffer/buffer-pool.js';
-import { NIL_PAGE, PageType, pageTypeOf, readU64, writeU32 } from '../page/page.js';
+import { NIL_PAGE, PageType, pageTypeOf, readU64 } from '../page/page.js';
 import { SYSTEM_SPACE_ID } from '../page/tablespace.js';
 import { allocatePage } from '../page/space-allocator.js';
 import { BTree, noteTreeChanged } from '../btree/btree.js';
-import type { BTreeCursor } from '../btree/btree-cursor.js';
-import { PAGE_INDEX_ID, entryCount, pageCapacity, pageLevel } from '../btree/index-page.js';
+import { PAGE_INDEX_ID, entryCount, pageLevel } from '../btree/index-page.js';
 import type { Dictionary } from '../dict/dictionary.js';
 import { applyIbufOp } from './ibuf-apply.js';
-import { BITMAP_BUFFERED, IbufBitmaps, bitmapClassesOf, promisedFreeBytes, promisedRecords } from './ibuf-bitmap.js';
+import { BITMAP_BUFFERED, bitmapClassesOf, promisedFreeBytes, promisedRecords } from './ibuf-bitmap.js';
 import { FLAG_BITMAP_STALE, IbufHeader } from './ibuf-header.js';
-import { PageSummaries, entryKeyString, insertRoomBytes } from './ibuf-page-summary.js';
+import { entryKeyString, insertRoomBytes } from './ibuf-page-summary.js';
 import {
   IBUF_KEY_BYTES,
-  IBUF_OP_COUNT,
   IBUF_OP_NAMES,
-  IBUF_VALUE_HEADER_BYTES,
-  type IbufOpName,
   type IbufOpValue,
   type IbufRecord,
   addsEntry,
   encodeIbufValue,
-  ibufKeyPage,
-  ibufKeySpace,
-  ibufPagePrefix,
   ibufRecordBytes,
-  ibufValueIndexId,
-  ibufValueOp,
   removesEntry,
   writeIbufKey,
 } from './ibuf-record.js';
+import { type ChangeBufferOptions, IBUF_TREE_INDEX_ID } from './change-buffer-state.js';
+import { ChangeBufferSweep } from './change-buffer-sweep.js';
 
-/** What `changeBuffering` may be: InnoDB's innodb_change_buffering values we support. */
-export const CHANGE_BUFFERING_MODES = ['all', 'inserts', 'none'] as const;
-export type ChangeBuffering = (typeof CHANGE_BUFFERING_MODES)[number];
-/** The default, as MySQL 8.4's: off, until a measurement says otherwise (see "The default"). */
-export const CHANGE_BUFFERING_DEFAULT: ChangeBuffering = 'none';
-
-/** InnoDB's innodb_change_buffer_max_size default: the buffer may take 25% of the pool. */
-export const CHANGE_BUFFER_POOL_SHARE = 0.25;
-/** The change buffer tree's index id (the dictionary keeps ids below 16 for itself). */
-export const IBUF_TREE_INDEX_ID = 2;
-/**
- * Records the background task visits per step. It merges nothing while the buffer is below half
- * its cap (a merge costs the page read buffering saved: pages are merged when something reads
- * them), then MERGE_PAGES_HALF_FULL pages per step, MERGE_PAGES_FULL from three quarters on.
- */
-const SWEEP_RECORDS_PER_STEP = 1024;
-const MERGE_PAGES_HALF_FULL = 1;
-const MERGE_PAGES_FULL = 8;
-/** Records discarded per mini-transaction. */
-const DISCARDS_PER_MTR = 64;
-
-/** Test-only seams (through `openDatabaseWithTestSeams`): each breaks one rule on purpose. */
-export interface ChangeBufferSeams {
-  /**
-   * Seed 004's bug: a merge applies the operations in one mtr and removes the records (and clears
-   * BUFFERED) in a second one, run at the next background step, as the bug's second mtr ran after
-   * the page latch was released (IBUF-SAME-MTR broken).
-   */
-  readonly mergeInTwoMtrs?: boolean;
-}
-
-export interface ChangeBufferOptions {
-  readonly mode: ChangeBuffering;
-  /** The cap on the records' bytes (default: 25% of the buffer pool). */
-  readonly maxBytes?: number;
-  /**
-   * Whether row locks let operation `op` on entry `key` of index `indexId` skip the page (an
-   * insert or a removal moves the gap locks around its entry: those need the page).
-   */
-  readonly admits?: (indexId: number, key: Uint8Array, op: IbufOpValue) => boolean;
-  readonly seams?: ChangeBufferSeams;
-}
-
-type OpCounts = Record<IbufOpName, number>;
-
-export interface ChangeBufferStatus {
-  readonly mode: ChangeBuffering;
-  /** The cap: buffering stops when the records would take more bytes. */
-  readonly maxBytes: number;
-  /** Bytes the records take. */
-  readonly sizeBytes: number;
-  /** Pages with buffered operations. */
-  readonly pages: number;
-  /** Records in the change buffer, by operation. */
-  readonly records: OpCounts;
-  /** Since open: operations buffered, pages merged, operations applied and discarded by merges. */
-  readonly buffered: OpCounts;
-  readonly merges: number;
-  readonly merged: OpCounts;
-  readonly discarded: OpCounts;
-  /**
-   * Since open: changes that went to the page because the buffer was full, the page had no room
-   * (or too many records), too few entries would surely remain, or row locks need the page.
-   */
-  readonly refused: { readonly full: number; readonly room: number; readonly records: number; readonly locks: number };
-  /** Since open: pages of secondary indexes read from disk, and of those the leaves (what buffering saves). */
-  readonly secondaryPageReads: number;
-  readonly secondaryLeafReads: number;
-  /** Since open: bitmap entries written (BUFFERED bits and the upkeep of free-space classes). */
-  readonly bitmapWrites: number;
-}
-
-/** What one background step did. */
-export interface ChangeBufferStepResult {
-  /** Pages merged by reading them, records discarded (dropped tables and indexes). */
-  readonly merged: number;
-  readonly discarded: number;
-}
-
-interface IndexInfo {
-  readonly indexId: number;
-  readonly spaceId: number;
-  readonly rootPageNo: number;
-  readonly unique: boolean;
-}
-
-interface PageRef {
-  readonly spaceId: number;
-  readonly pageNo: number;
-}
+export {
+  CHANGE_BUFFERING_DEFAULT,
+  CHANGE_BUFFERING_MODES,
+  CHANGE_BUFFER_POOL_SHARE,
+  type ChangeBuffering,
+  type ChangeBufferOptions,
+  type ChangeBufferSeams,
+  type ChangeBufferStatus,
+  type ChangeBufferStepResult,
+  IBUF_TREE_INDEX_ID,
+} from './change-buffer-state.js';
 
 const registry = new WeakMap<Storage, ChangeBuffer>();
-
-function zeroCounts(): OpCounts {
-  return Object.fromEntries(IBUF_OP_NAMES.map((name) => [name, 0])) as OpCounts;
-}
 
 function indexIdOf(page: Uint8Array): number {
   return readU64(page, PAGE_INDEX_ID);
 }
 
-/** The distinct pages of some records. */
-function pagesOf(records: readonly IbufRecord[]): PageRef[] {
-  const pages = new Map<string, PageRef>();
-  for (const record of records) {
-    const spaceId = ibufKeySpace(record.key);
-    const pageNo = ibufKeyPage(record.key);
-    pages.set(`${spaceId}:${pageNo}`, { spaceId, pageNo });
-  }
-  return [...pages.values()];
-}
-
-export class ChangeBuffer implements PageReadHook {
-  readonly mode: ChangeBuffering;
-  readonly maxBytes: number;
-  private readonly storage: Storage;
-  private readonly dictionary: Dictionary;
-  private readonly ibufTree: BTree;
-  private readonly header: IbufHeader;
-  private readonly bitmaps: IbufBitmaps;
-  private readonly admits: ChangeBufferOptions['admits'];
-  private readonly mergeInTwoMtrs: boolean;
-  /** The most a page's buffered inserts may take (half a page), and its records: bound a merge. */
-  private readonly pageInsertBytesMax: number;
-  private readonly pageRecordsMax: number;
-  private indexes = new Map<number, IndexInfo>();
-  private indexesVersion = -1;
-  /** IB8: set while the change buffer changes its own structures. */
-  private busy = false;
-  /** Where the background sweep goes on from (a record key), or undefined: from the start. */
-  private sweepFrom: Uint8Array | undefined;
-  /**
-   * The sweep's lap (start of the tree to its end): the dictionary version it started at, the
-   * records it found to discard, and the version at which a whole lap found none (-1: not yet).
-   */
-  private readonly sweep = { version: -1, discards: 0, cleanAt: -1 };
-  /** TEST ONLY (mergeInTwoMtrs): the second mtr of merges, waiting for the next background step. */
-  private readonly deferred: IbufRecord[] = [];
+export class ChangeBuffer extends ChangeBufferSweep implements PageReadHook {
   private readonly keyScratch = new Uint8Array(IBUF_KEY_BYTES);
-  /** What is buffered for each page, summed (IB3, IB4 without a scan; IB10). */
-  private readonly summaries = new PageSummaries((spaceId, pageNo) => this.recordsOf(spaceId, pageNo));
-  private readonly stats = {
-    buffered: zeroCounts(),
-    merges: 0,
-    merged: zeroCounts(),
-    discarded: zeroCounts(),
-    refused: { full: 0, room: 0, records: 0, locks: 0 },
-    secondaryPageReads: 0,
-    secondaryLeafReads: 0,
-  };
-
-  private constructor(
-    storage: Storage,
-    dictionary: Dictionary,
-    tree: BTree,
-    header: IbufHeader,
-    options: ChangeBufferOptions,
-  ) {
-    this.storage = storage;
-    this.dictionary = dictionary;
-    this.ibufTree = tree;
-    this.header = header;
-    this.bitmaps = new IbufBitmaps(storage);
-    this.mode = options.mode;
-    this.maxBytes =
-      options.maxBytes ?? Math.floor(storage.pool.frameCount * storage.pageSize * CHANGE_BUFFER_POOL_SHARE);
-    this.admits = options.admits;
-    this.mergeInTwoMtrs = options.seams?.mergeInTwoMtrs === true;
-    const capacity = pageCapacity(storage.pageSize);
-    this.pageInsertBytesMax = Math.floor(capacity / 2);
-    this.pageRecordsMax = Math.max(16, Math.floor(capacity / 64));
-  }
 
   /**
    * Opens the change buffer of `storage` (creating its header and tree in a database that has
@@ -588,252 +435,6 @@ export class ChangeBuffer implements PageReadHook {
     this.stats.merges++;
   }
 
-  /** Removes a record and takes it off the counts (the caller writes the header in the same mtr). */
-  private removeRecord(mtr: MiniTransaction, record: IbufRecord): void {
-    this.summaries.forget(ibufKeySpace(record.key), ibufKeyPage(record.key)); // IB10
-    assert(this.ibufTree.delete(mtr, record.key), 'IB2 a record being merged or discarded is in the change buffer');
-    this.header.records[record.op]!--;
-    this.header.bytes -= ibufRecordBytes(record.entryKey.length);
-  }
-
-  // ------------------------------------------------------------------ background work
-
-  /** Pages a background step merges by default: by how full the buffer is (see SWEEP_RECORDS_PER_STEP). */
-  private mergePagesPerStep(): number {
-    // Buffering off: nothing more comes in, so what earlier opens buffered drains steadily.
-    if (this.mode === 'none') return MERGE_PAGES_HALF_FULL;
-    const fill = this.header.bytes / this.maxBytes;
-    return fill < 0.5 ? 0 : fill < 0.75 ? MERGE_PAGES_HALF_FULL : MERGE_PAGES_FULL;
-  }
-
-  /**
-   * One bounded slice of background work (ibuf_merge_in_background): visits up to
-   * SWEEP_RECORDS_PER_STEP records from where the last step stopped, discards those of dropped
-   * tables and indexes, and merges by reading them the `pagesMax` pages with the most records
-   * among those it met (the most work saved per page read).
-   */
-  backgroundStep(pagesMax = this.mergePagesPerStep()): ChangeBufferStepResult {
-    this.runDeferred();
-    if (this.header.recordCount === 0) return { merged: 0, discarded: 0 };
-    // Nothing to merge, and a whole lap of the sweep found nothing to discard since the dictionary
-    // last changed: every record names a live index (only `buffer` adds records, for live ones).
-    if (pagesMax === 0 && this.sweep.cleanAt === this.dictionary.version) return { merged: 0, discarded: 0 };
-    const toDiscard: IbufRecord[] = [];
-    const pages = new Map<number, PageRef & { records: number }>();
-    const cursor = this.ibufTree.cursor();
-    const view = cursor.view;
-    let visited = 0;
-    /** Visits the record under the cursor, in place (no copy unless it is to be discarded). */
-    const visit = (): void => {
-      const spaceId = ibufKeySpace(view.page, view.keyOffset);
-      const pageNo = ibufKeyPage(view.page, view.keyOffset);
-      if (
-        !this.storage.spaces.exists(spaceId) ||
-        this.indexInfo(ibufValueIndexId(view.page, view.valueOffset)) === undefined
-      ) {
-        toDiscard.push(this.recordAt(cursor));
-        return;
-      }
-      const id = spaceId * 4294967296 + pageNo;
-      const page = pages.get(id);
-      if (page === undefined) pages.set(id, { spaceId, pageNo, records: 1 });
-      else page.records++;
-    };
-    // From where the last step stopped to the end, then from the start up to there.
-    const from = this.sweepFrom;
-    const version = this.dictionary.version;
-    if (from === undefined) this.startSweepLap(version);
-    let last: Uint8Array | undefined;
-    for (let on = from === undefined ? cursor.first() : cursor.seek(from, 'ge'); on; on = cursor.next()) {
-      visit();
-      if (++visited >= SWEEP_RECORDS_PER_STEP) {
-        last = cursor.key();
-        break;
-      }
-    }
-    if (visited < SWEEP_RECORDS_PER_STEP) {
-      // The end of the tree: the lap is over; clean if nothing it met was to be discarded.
-      if (this.sweep.version === version && this.sweep.discards + toDiscard.length === 0) this.sweep.cleanAt = version;
-      if (from !== undefined) {
-        this.startSweepLap(version);
-        const lapStart = toDiscard.length;
-        for (let on = cursor.first(); on; on = cursor.next()) {
-          if (cursor.compareKey(from) >= 0) break;
-          visit();
-          if (++visited >= SWEEP_RECORDS_PER_STEP) {
-            last = cursor.key();
-            break;
-          }
-        }
-        this.sweep.discards -= lapStart; // only the new lap's discards count against it (below)
-      }
-    }
-    this.sweep.discards += toDiscard.length;
-    this.sweepFrom = last === undefined ? undefined : keyAfter(last);
-    const discarded = this.discard(toDiscard);
-    let merged = 0;
-    const pool = this.storage.pool;
-    const chosen = [...pages.values()].sort((a, b) => b.records - a.records).slice(0, pagesMax);
-    for (const { spaceId, pageNo } of chosen) {
-      const frame = pool.lookup(spaceId, pageNo);
-      if (frame >= 0 && !pool.awaitsReadHook(frame)) continue; // in use already: only the split-merge seam
-      const before = this.stats.merges;
-      pool.unfix(pool.fix(spaceId, pageNo)); // the read hook merges it, in its own mtr (none is active)
-      merged += this.stats.merges - before;
-    }
-    return { merged, discarded };
-  }
-
-  private startSweepLap(version: number): void {
-    this.sweep.version = version;
-    this.sweep.discards = 0;
-  }
-
-  /** The record under `cursor`, copied out. */
-  private recordAt(cursor: BTreeCursor): IbufRecord {
-    const view = cursor.view;
-    const value = view.page;
-    const at = view.valueOffset;
-    return {
-      key: cursor.key(),
-      op: ibufValueOp(value, at),
-      indexId: ibufValueIndexId(value, at),
-      entryKey: value.slice(at + IBUF_VALUE_HEADER_BYTES, at + view.valueLength),
-    };
-  }
-
-  /** Merges or discards every record (`db.mergeChangeBuffer()`, InnoDB's slow shutdown); returns the pages merged. */
-  mergeAll(): number {
-    let merged = 0;
-    for (let rounds = 0; this.header.recordCount > 0 || this.deferred.length > 0; rounds++) {
-      assert(rounds < 1_000_000, 'the change buffer empties');
-      merged += this.backgroundStep(64).merged;
-    }
-    return merged;
-  }
-
-  /** A table's space was dropped: its records go (the bitmap went with the space). */
-  discardSpace(spaceId: number): void {
-    this.bitmaps.forget(spaceId);
-    const prefix = new Uint8Array(4);
-    writeU32(prefix, 0, spaceId);
-    const records: IbufRecord[] = [];
-    for (const record of this.scanFrom(prefix)) {
-      if (ibufKeySpace(record.key) !== spaceId) break;
-      records.push(record);
-    }
-    this.discard(records);
-  }
-
-  /**
-   * Removes records unapplied (a dropped table or index), in mtrs of DISCARDS_PER_MTR; a page
-   * losing its last record loses BUFFERED in the same mtr when its space still exists (IB1).
-   */
-  private discard(records: readonly IbufRecord[]): number {
-    for (let at = 0; at < records.length; at += DISCARDS_PER_MTR) {
-      const batch = records.slice(at, at + DISCARDS_PER_MTR);
-      this.inOwnMtr((mtr) => {
-        for (const record of batch) {
-          this.removeRecord(mtr, record);
-          this.stats.discarded[IBUF_OP_NAMES[record.op]!]++;
-        }
-        this.clearBufferedIfDone(mtr, pagesOf(batch));
-      });
-    }
-    return records.length;
-  }
-
-  /** TEST ONLY (mergeInTwoMtrs): the second mtr of seed 004's split merge. */
-  private runDeferred(): void {
-    if (this.deferred.length === 0) return;
-    const records = new Map(this.deferred.splice(0).map((record) => [entryKeyString(record.key), record]));
-    this.inOwnMtr((mtr) => {
-      const removed = [...records.values()].filter((record) => this.ibufTree.find(record.key));
-      for (const record of removed) this.removeRecord(mtr, record);
-      const pool = this.storage.pool;
-      for (const { spaceId, pageNo } of pagesOf(removed)) {
-        const frame = pool.lookup(spaceId, pageNo);
-        if (frame < 0 || this.hasRecords(spaceId, pageNo)) continue;
-        const entry = this.bitmaps.read(spaceId, pageNo);
-        this.bitmaps.write(mtr, spaceId, pageNo, bitmapClassesOf(pool.frames[frame]!) | (entry & BITMAP_BUFFERED));
-      }
-      this.clearBufferedIfDone(mtr, pagesOf(removed));
-    });
-  }
-
-  /**
-   * IB1 after records of some pages were removed outside a merge: each of those pages left without
-   * records loses its BUFFERED bit in `mtr` (if its space lives); then the header is written.
-   */
-  private clearBufferedIfDone(mtr: MiniTransaction, pages: readonly PageRef[]): void {
-    for (const { spaceId, pageNo } of pages) {
-      if (this.hasRecords(spaceId, pageNo)) continue;
-      this.header.pages--;
-      if (this.storage.spaces.exists(spaceId))
-        this.bitmaps.write(mtr, spaceId, pageNo, this.bitmaps.read(spaceId, pageNo) & ~BITMAP_BUFFERED);
-    }
-    this.header.write(mtr);
-  }
-
-  /** Runs `fn` as the change buffer's own work in a new mtr (no mtr may be active). */
-  private inOwnMtr(fn: (mtr: MiniTransaction) => void): void {
-    const mtr = this.storage.startMtr();
-    this.busy = true;
-    try {
-      fn(mtr);
-    } catch (error) {
-      if (mtr.redoBytes === 0) mtr.abort();
-      throw error;
-    } finally {
-      this.busy = false;
-    }
-    mtr.commit();
-  }
-
-  // ------------------------------------------------------------------ reading the tree
-
-  /** The records of page (space, page), in counter order. */
-  private *recordsOf(spaceId: number, pageNo: number): Generator<IbufRecord> {
-    for (const record of this.scanFrom(ibufPagePrefix(spaceId, pageNo))) {
-      if (ibufKeySpace(record.key) !== spaceId || ibufKeyPage(record.key) !== pageNo) return;
-      yield record;
-    }
-  }
-
-  private hasRecords(spaceId: number, pageNo: number): boolean {
-    for (const _ of this.recordsOf(spaceId, pageNo)) return true;
-    return false;
-  }
-
-  /** Every record from `from` on (the first key >= it), copied out. */
-  private *scanFrom(from: Uint8Array | undefined): Generator<IbufRecord> {
-    const cursor = this.ibufTree.cursor();
-    for (let on = from === undefined ? cursor.first() : cursor.seek(from, 'ge'); on; on = cursor.next())
-      yield this.recordAt(cursor);
-  }
-
-  // ------------------------------------------------------------------ the dictionary's indexes
-
-  /** A live secondary index by id (the dictionary's 'ready' and 'building' ones), or undefined. */
-  private indexInfo(indexId: number): IndexInfo | undefined {
-    if (this.indexesVersion !== this.dictionary.version) {
-      const indexes = new Map<number, IndexInfo>();
-      for (const table of this.dictionary.tables()) {
-        for (const index of table.indexes) {
-          indexes.set(index.id, {
-            indexId: index.id,
-            spaceId: table.spaceId,
-            rootPageNo: index.rootPageNo,
-            unique: index.unique,
-          });
-        }
-      }
-      this.indexes = indexes;
-      this.indexesVersion = this.dictionary.version;
-    }
-    return this.indexes.get(indexId);
-  }
-
   // ------------------------------------------------------------------ bitmap trust (mode 'none')
 
   /**
@@ -858,131 +459,4 @@ export class ChangeBuffer implements PageReadHook {
     header.write(mtr);
     this.storage.log.flushUpTo(mtr.commit());
   }
-
-  // ------------------------------------------------------------------ status and checks
-
-  status(): ChangeBufferStatus {
-    const header = this.header;
-    const records = zeroCounts();
-    for (let op = 0; op < IBUF_OP_COUNT; op++) records[IBUF_OP_NAMES[op]!] = header.records[op]!;
-    return {
-      mode: this.mode,
-      maxBytes: this.maxBytes,
-      sizeBytes: header.bytes,
-      pages: header.pages,
-      records,
-      buffered: { ...this.stats.buffered },
-      merges: this.stats.merges,
-      merged: { ...this.stats.merged },
-      discarded: { ...this.stats.discarded },
-      refused: { ...this.stats.refused },
-      secondaryPageReads: this.stats.secondaryPageReads,
-      secondaryLeafReads: this.stats.secondaryLeafReads,
-      bitmapWrites: this.bitmaps.writes,
-    };
-  }
-
-  /**
-   * Checks the change buffer as it stands, before anything reads the pages it has operations for
-   * (reading merges them): its tree (BT1-BT9), IB9 against a recount, IB6, IB1 both ways, IB3
-   * against each page's bitmap entry, and IB2's "no page in use in the pool has records".
-   */
-  validate(): void {
-    this.ibufTree.check();
-    const header = this.header;
-    const records = new Array<number>(IBUF_OP_COUNT).fill(0);
-    let bytes = 0;
-    const pages = new Map<string, PageRef & { insertBytes: number }>();
-    for (const record of this.scanFrom(undefined)) {
-      assert(record.op < IBUF_OP_COUNT, () => `IB6 a change-buffer record holds a known operation, found ${record.op}`);
-      records[record.op]!++;
-      bytes += ibufRecordBytes(record.entryKey.length);
-      const spaceId = ibufKeySpace(record.key);
-      const pageNo = ibufKeyPage(record.key);
-      const id = `${spaceId}:${pageNo}`;
-      let page = pages.get(id);
-      if (page === undefined) pages.set(id, (page = { spaceId, pageNo, insertBytes: 0 }));
-      if (addsEntry(record.op)) page.insertBytes += insertRoomBytes(record.entryKey.length);
-    }
-    assert(
-      records.every((n, op) => n === header.records[op]) && bytes === header.bytes && pages.size === header.pages,
-      () =>
-        `IB9 the change buffer header counts ${JSON.stringify({ records: header.records, bytes: header.bytes, pages: header.pages })} equal a recount ${JSON.stringify({ records, bytes, pages: pages.size })}`,
-    );
-    const pool = this.storage.pool;
-    for (const { spaceId, pageNo, insertBytes } of pages.values()) {
-      if (!this.storage.spaces.exists(spaceId)) continue;
-      const entry = this.bitmaps.read(spaceId, pageNo);
-      assert(
-        (entry & BITMAP_BUFFERED) !== 0,
-        `IB1 page ${spaceId}:${pageNo} has buffered operations: its BUFFERED bit is set`,
-      );
-      assert(
-        insertBytes <= promisedFreeBytes(entry, this.storage.pageSize),
-        `IB3 the inserts buffered for page ${spaceId}:${pageNo} (${insertBytes} bytes) fit the room its bitmap promises`,
-      );
-      const frame = pool.lookup(spaceId, pageNo);
-      assert(
-        this.mergeInTwoMtrs || frame < 0 || pool.awaitsReadHook(frame),
-        `IB2 page ${spaceId}:${pageNo} is in use in the buffer pool with operations not merged into it`,
-      );
-    }
-    for (const { spaceId, pageNo, summary, recount } of this.summaries.cached()) {
-      assert(
-        summary.records === recount.records &&
-          summary.insertBytes === recount.insertBytes &&
-          sameKeys(summary.present, recount.present) &&
-          sameKeys(summary.removed, recount.removed),
-        () => `IB10 the summary of page ${spaceId}:${pageNo} equals a recount of its records`,
-      );
-    }
-    for (const table of this.dictionary.tables()) {
-      if (!this.storage.spaces.exists(table.spaceId)) continue;
-      for (const [pageNo, entry] of this.bitmaps.entries(table.spaceId)) {
-        if ((entry & BITMAP_BUFFERED) === 0) continue;
-        assert(
-          pages.has(`${table.spaceId}:${pageNo}`),
-          `IB1 page ${table.spaceId}:${pageNo} has its BUFFERED bit set: the change buffer has operations for it`,
-        );
-      }
-    }
-  }
-
-  /** After every leaf of every live index was read (the checker's walk): no live index has records left. */
-  validateMerged(): void {
-    if (this.mergeInTwoMtrs) return;
-    for (const record of this.scanFrom(undefined)) {
-      const spaceId = ibufKeySpace(record.key);
-      const live = this.storage.spaces.exists(spaceId) && this.indexInfo(record.indexId) !== undefined;
-      assert(
-        !live,
-        () =>
-          `IB2 page ${spaceId}:${ibufKeyPage(record.key)} was read, yet index ${record.indexId} still has an operation buffered for it`,
-      );
-    }
-  }
-
-  /** The operations buffered for a page, in the order they will be applied (tests and tools). */
-  operationsOf(spaceId: number, pageNo: number): IbufOpName[] {
-    return [...this.recordsOf(spaceId, pageNo)].map((record) => IBUF_OP_NAMES[record.op]!);
-  }
-
-  /** The change buffer tree's pages (a walk: for benchmarks and tools, not the hot path). */
-  treePages(): number {
-    return this.ibufTree.check().pages;
-  }
-}
-
-function sameKeys(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.size !== b.size) return false;
-  for (const key of a) if (!b.has(key)) return false;
-  return true;
-}
-
-/** The smallest key after `key` (where the next sweep starts). */
-function keyAfter(key: Uint8Array): Uint8Array {
-  const next = new Uint8Array(key.length + 1);
-  next.set(key);
-  return next;
 }

@@ -8,7 +8,7 @@
  * rather than read (src/lob/README.md, L4).
  *
  * Byte table (integers big-endian), `LOB_REF_BYTES` bytes, stored as the variable-length field's
- * bytes with the VAR_ENDS EXTERN bit set (row-format.ts), and in undo records (undo-fields.ts):
+ * bytes with the VAR_ENDS EXTERN bit set (row-layout.ts), and in undo records (undo-fields.ts):
  *
  * | offset | size | field      | meaning                                                          |
  * |--------|------|------------|------------------------------------------------------------------|
