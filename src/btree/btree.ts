@@ -1,12 +1,17 @@
 /**
  * The B+tree of opaque byte keys and values, on index pages (index-page.ts).
  *
- * InnoDB counterpart: `btr/btr0btr.cc` (page split, root raise, merge, lift, free) and
- * `btr/btr0cur.cc` (search to a leaf, optimistic and pessimistic insert, update, delete). Keys
- * compare as bytes (memcmp, shorter prefix first): the layer above encodes typed keys so that this
- * order is theirs. Every entry carries a flags byte whose bit 0 is the delete mark; the tree never
- * hides delete-marked entries: the transaction layer decides what is visible, and purge removes
- * them with `delete`.
+ * InnoDB counterpart: `btr/btr0cur.cc` (search to a leaf, optimistic and pessimistic insert,
+ * update, delete): this file, the tree's object, its descents and its entry points. The page
+ * operations of `btr/btr0btr.cc` have their own files: page split and root raise in
+ * btree-split.ts, merge, redistribution, discard and lift in btree-merge.ts, free in
+ * btree-drop.ts; cursors and scans (`btr/btr0pcur.cc`) in btree-cursor.ts, the checker
+ * (`btr_validate_index`) in btree-check.ts.
+ *
+ * Keys compare as bytes (memcmp, shorter prefix first): the layer above encodes typed keys so that
+ * this order is theirs. Every entry carries a flags byte whose bit 0 is the delete mark; the tree
+ * never hides delete-marked entries: the transaction layer decides what is visible, and purge
+ * removes them with `delete`.
  *
  * ## Shape
  *
@@ -31,12 +36,12 @@
  *    page's last insert was its neighbour, InnoDB's PAGE_LAST_INSERT heuristic, so sequential
  *    loads fill pages; by bytes in the middle otherwise), and insert the separator into the parent,
  *    splitting upwards. A full root is raised: its content moves to a new child and the root
- *    becomes its parent (R1).
+ *    becomes its parent (R1). (btree-split.ts)
  *  - delete: remove the entry; a page below a quarter full merges with a sibling under the same
  *    parent when both fit in one page, else the two share their entries evenly (when the new
  *    separator fits the parent); a merge removes a parent entry and may cascade. An empty page
  *    is unlinked and freed (InnoDB btr_discard_page). A root left with one child takes over the
- *    child's content (InnoDB btr_lift_page_up).
+ *    child's content (InnoDB btr_lift_page_up). (btree-merge.ts)
  *  - update: the new value in place when it is not longer; otherwise delete and insert in the
  *    same mtr (the insert may split).
  *  - reads (`find`, `get`, cursors) use no mtr: they fix and unfix pages through the buffer pool
@@ -63,38 +68,28 @@ import { ClosedError, CorruptionError, EntryTooLargeError, InvalidArgumentError,
 import type { Storage } from '../core/storage.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import { FIL_NEXT, FIL_PAGE_TYPE, FIL_PREV, NIL_PAGE, PageType, readU16, readU32 } from '../page/page.js';
-import { allocatePage, freePage } from '../page/space-allocator.js';
+import { allocatePage } from '../page/space-allocator.js';
 import { spaceFileName } from '../page/tablespace.js';
 import { assert } from '../util/assert.js';
 import {
   ENTRY_DELETE_MARK,
   ENTRY_FLAGS,
   ENTRY_FLAGS_KNOWN,
-  ENTRY_HEADER_BYTES,
   EntrySource,
   PAGE_INDEX_ID,
-  PAGE_LAST_INSERT,
-  PageBuilder,
-  SLOT_BYTES,
   btreeLimits,
   childAt,
-  entryBytes,
   entryCount,
-  entryKeyLength,
   entryValueLength,
   entryValueOffset,
-  freeBytes,
   initIndexPage,
-  insertEntryAt,
   pageCapacity,
   pageLevel,
   removeEntryAt,
   searchInternal,
   searchLeaf,
-  shortestSeparator,
   shrinkValueInPlace,
   slotAt,
-  truncateEntries,
   usedBytes,
   fillEntryView,
   newEntryView,
@@ -104,6 +99,9 @@ import {
 } from './index-page.js';
 import { BTreeCursor, ScanIterator, type ScanRange } from './btree-cursor.js';
 import { checkTree, type TreeCheckResult } from './btree-check.js';
+import { dropStep } from './btree-drop.js';
+import { rebalance } from './btree-merge.js';
+import { insertAtDepth } from './btree-split.js';
 
 export { btreeLimits, newEntryView, type BTreeEntry, type BTreeLimits, type EntryView } from './index-page.js';
 
@@ -117,9 +115,6 @@ export interface TreeState {
   dropped: boolean;
 }
 
-const EMPTY = new Uint8Array(0);
-/** Pages a drop frees per mini-transaction: bounds its redo and the frames it fixes. */
-const DROP_PAGES_PER_MTR = 32;
 const MAX_INDEX_ID = Number.MAX_SAFE_INTEGER;
 
 const treeStates = new WeakMap<Storage, Map<number, TreeState>>();
@@ -146,10 +141,6 @@ export function noteTreeChanged(storage: Storage, spaceId: number, rootPageNo: n
   treeState(storage, spaceId, rootPageNo, false).epoch++;
 }
 
-// Scratch builders: one operation runs at a time (single thread), and no two uses nest.
-const builderLeft = new PageBuilder();
-const builderRight = new PageBuilder();
-
 export class BTree {
   readonly storage: Storage;
   readonly spaceId: number;
@@ -160,18 +151,22 @@ export class BTree {
   readonly view: EntryView = newEntryView();
   /** @internal shared with cursors */
   readonly state: TreeState;
-  private readonly capacity: number;
-  /** A page with fewer used bytes than this after a delete is merged or refilled. */
-  private readonly mergeBelowBytes: number;
+  /** @internal Bytes a page holds for entries and slots (btree-split.ts, btree-merge.ts). */
+  readonly capacity: number;
+  /** @internal A page with fewer used bytes than this after a delete is merged or refilled. */
+  readonly mergeBelowBytes: number;
   private readonly fileName: string;
 
   // The write path from the root (depth 0) down: pages, their numbers, and the slot each one
-  // has in its parent. Reused by every write (no allocation per operation).
-  private readonly pathPages: Uint8Array[] = [];
-  private readonly pathNos: number[] = [];
-  private readonly pathSlots: number[] = [];
+  // has in its parent. Reused by every write (no allocation per operation); a split or merge
+  // (btree-split.ts, btree-merge.ts) works on it.
+  /** @internal */
+  readonly pathPages: Uint8Array[] = [];
+  /** @internal */
+  readonly pathNos: number[] = [];
+  /** @internal */
+  readonly pathSlots: number[] = [];
   private readonly leafSource = new EntrySource();
-  private splitRightNo = NIL_PAGE;
 
   private constructor(storage: Storage, spaceId: number, rootPageNo: number, indexId: number, created: boolean) {
     this.storage = storage;
@@ -353,7 +348,8 @@ export class BTree {
     const depth = this.descendForWrite(mtr, key);
     const result = searchLeaf(this.pathPages[depth]!, key, key.length);
     if ((result & 1) === 1) return false;
-    this.insertAtDepth(
+    insertAtDepth(
+      this,
       mtr,
       depth,
       result >>> 1,
@@ -389,13 +385,13 @@ export class BTree {
       }
       shrinkValueInPlace(mtr, leaf, entry, value);
       if (depth > 0 && usedBytes(leaf) < this.mergeBelowBytes) {
-        this.rebalance(mtr, depth);
+        rebalance(this, mtr, depth);
         this.state.epoch++;
       }
       return true;
     }
     removeEntryAt(mtr, leaf, slot);
-    this.insertAtDepth(mtr, depth, slot, this.leafSource.set(newFlags, key, 0, key.length, value, 0, value.length));
+    insertAtDepth(this, mtr, depth, slot, this.leafSource.set(newFlags, key, 0, key.length, value, 0, value.length));
     this.state.epoch++;
     return true;
   }
@@ -408,7 +404,7 @@ export class BTree {
     const result = searchLeaf(leaf, key, key.length);
     if ((result & 1) === 0) return false;
     removeEntryAt(mtr, leaf, result >>> 1);
-    this.rebalance(mtr, depth);
+    rebalance(this, mtr, depth);
     this.state.epoch++;
     return true;
   }
@@ -471,52 +467,18 @@ export class BTree {
   }
 
   /**
-   * One mtr of `drop` (at most DROP_PAGES_PER_MTR pages): a caller that frees a large tree calls
-   * it in slices and gives the event loop back in between (dict/dictionary.ts). `done` once the
-   * root is freed.
+   * One mtr of `drop` (at most a bounded number of pages, btree-drop.ts): a caller that frees a
+   * large tree calls it in slices and gives the event loop back in between (dict/dictionary.ts).
+   * `done` once the root is freed.
    */
   dropStep(finalize?: (mtr: MiniTransaction) => void): { freed: number; done: boolean } {
-    this.checkReadable();
-    let freed = 0;
-    const done = this.atomic((mtr) => {
-      const root = mtr.getPage(this.spaceId, this.rootPageNo);
-      this.checkNode(root, this.rootPageNo, -1);
-      for (let budget = DROP_PAGES_PER_MTR; budget > 0 && pageLevel(root) > 0 && entryCount(root) > 0; ) {
-        // The leftmost path down to a leaf.
-        const pages = [root];
-        const nos = [this.rootPageNo];
-        while (pageLevel(pages[pages.length - 1]!) > 0) {
-          const pageNo = childAt(pages[pages.length - 1]!, 0);
-          const page = mtr.getPage(this.spaceId, pageNo);
-          this.checkNode(page, pageNo, pageLevel(pages[pages.length - 1]!) - 1);
-          pages.push(page);
-          nos.push(pageNo);
-        }
-        // Free the leaf, and each ancestor it leaves empty (never the root here).
-        for (let depth = pages.length - 1; depth > 0; depth--) {
-          freePage(mtr, this.spaceId, nos[depth]!);
-          freed++;
-          budget--;
-          removeEntryAt(mtr, pages[depth - 1]!, 0);
-          if (entryCount(pages[depth - 1]!) > 0) break;
-        }
-      }
-      if (pageLevel(root) > 0 && entryCount(root) > 0) return false;
-      freePage(mtr, this.spaceId, this.rootPageNo);
-      freed++;
-      finalize?.(mtr);
-      return true;
-    });
-    if (done) {
-      this.state.epoch++;
-      this.state.dropped = true;
-    }
-    return { freed, done };
+    return dropStep(this, finalize);
   }
 
   // ---------------------------------------------------------------- internals
 
-  private checkReadable(): void {
+  /** @internal Throws `ClosedError` when the storage is closed or the tree dropped. */
+  checkReadable(): void {
     if (this.storage.isClosed) throw new ClosedError('storage');
     if (this.state.dropped) throw new ClosedError(`B-tree with root ${this.spaceId}:${this.rootPageNo} (dropped)`);
   }
@@ -569,7 +531,8 @@ export class BTree {
     return new CorruptionError(this.fileName, pageNo, detail);
   }
 
-  private checkNode(page: Uint8Array, pageNo: number, expectedLevel: number): void {
+  /** @internal Throws `CorruptionError` unless `page` is an index page at `expectedLevel` (BT1, BT2). */
+  checkNode(page: Uint8Array, pageNo: number, expectedLevel: number): void {
     if (readU16(page, FIL_PAGE_TYPE) !== PageType.Index || (expectedLevel >= 0 && pageLevel(page) !== expectedLevel)) {
       throw this.corruptNode(page, pageNo, expectedLevel);
     }
@@ -601,306 +564,11 @@ export class BTree {
     }
   }
 
-  /** Inserts `source` at `slot` of the page at `depth`, splitting upwards as needed. */
-  private insertAtDepth(mtr: MiniTransaction, depth: number, slot: number, source: EntrySource): void {
-    for (;;) {
-      const page = this.pathPages[depth]!;
-      if (freeBytes(page) >= source.bytes + SLOT_BYTES) {
-        insertEntryAt(mtr, page, slot, source);
-        return;
-      }
-      if (depth === 0) {
-        this.raiseRoot(mtr);
-        depth = 1;
-      }
-      const separator = this.split(mtr, depth, slot, source);
-      source = new EntrySource().setChild(separator, this.splitRightNo);
-      slot = this.pathSlots[depth]! + 1;
-      depth--;
-    }
-  }
-
-  /**
-   * Root raise (InnoDB btr_root_raise_and_insert): the root's content moves to a new page, and
-   * the root becomes its parent, one level up, with a single entry. The root keeps its page
-   * number (R1). The path gains that page at depth 1.
-   */
-  private raiseRoot(mtr: MiniTransaction): void {
-    const root = this.pathPages[0]!;
-    const level = pageLevel(root);
-    const builder = builderLeft.reset();
-    for (let slot = 0, n = entryCount(root); slot < n; slot++) builder.addFrom(root, slotAt(root, slot));
-    const { pageNo, page } = allocatePage(mtr, this.spaceId, PageType.Index);
-    initIndexPage(mtr, page, level, this.indexId);
-    builder.writeTo(mtr, page, level);
-    builder.reset().add(new EntrySource().setChild(EMPTY, pageNo), false);
-    builder.writeTo(mtr, root, level + 1);
-    this.pathPages.splice(1, 0, page);
-    this.pathNos.splice(1, 0, pageNo);
-    this.pathSlots.splice(1, 0, 0);
-  }
-
-  /** The key of entry `c` of the sequence "page's entries with `source` inserted at `slot`". */
-  private withInserted(page: Uint8Array, slot: number, source: EntrySource, c: number): [Uint8Array, number, number] {
-    if (c === slot) return [source.key, source.keyStart, source.keyLength];
-    const entry = slotAt(page, c < slot ? c : c - 1);
-    return [page, entry + ENTRY_HEADER_BYTES, entryKeyLength(page, entry)];
-  }
-
-  /**
-   * Splits the page at `depth`, which cannot take `source` at `slot`: a new right sibling takes
-   * the upper part, `source` goes where it belongs. Returns the separator for the parent (the
-   * new page's number is in `splitRightNo`).
-   */
-  private split(mtr: MiniTransaction, depth: number, slot: number, source: EntrySource): Uint8Array {
-    const page = this.pathPages[depth]!;
-    const pageNo = this.pathNos[depth]!;
-    const n = entryCount(page);
-    const level = pageLevel(page);
-    const m = this.chooseSplit(page, n, slot, source);
-    const [leftKey, leftStart, leftLength] = this.withInserted(page, slot, source, m - 1);
-    const [rightKey, rightStart, rightLength] = this.withInserted(page, slot, source, m);
-    const separator =
-      level === 0
-        ? shortestSeparator(leftKey, leftStart, leftLength, rightKey, rightStart, rightLength)
-        : rightKey.slice(rightStart, rightStart + rightLength);
-    const builder = builderLeft.reset();
-    for (let c = m; c <= n; c++) {
-      if (c === slot) builder.add(source, true);
-      else builder.addFrom(page, slotAt(page, c < slot ? c : c - 1));
-    }
-    const { pageNo: rightNo, page: right } = allocatePage(mtr, this.spaceId, PageType.Index);
-    initIndexPage(mtr, right, level, this.indexId);
-    builder.writeTo(mtr, right, level);
-    const next = readU32(page, FIL_NEXT);
-    mtr.writeU32(right, FIL_PREV, pageNo);
-    mtr.writeU32(right, FIL_NEXT, next);
-    if (next !== NIL_PAGE) mtr.writeU32(this.getNode(mtr, next, level), FIL_PREV, rightNo);
-    mtr.writeU32(page, FIL_NEXT, rightNo);
-    truncateEntries(mtr, page, slot < m ? m - 1 : m);
-    if (slot < m) insertEntryAt(mtr, page, slot, source);
-    this.splitRightNo = rightNo;
-    return separator;
-  }
-
-  /**
-   * How many entries of the sequence (n old ones + the new one at `slot`) stay left. Sequential
-   * inserts (the page's last insert is the new entry's neighbour at an end) split at the insert
-   * point, so ascending and descending loads leave full pages; otherwise the bytes are halved.
-   */
-  private chooseSplit(page: Uint8Array, n: number, slot: number, source: EntrySource): number {
-    assert(n >= 1, 'a page that cannot take an entry holds entries');
-    const lastInsert = readU16(page, PAGE_LAST_INSERT);
-    if (lastInsert !== 0) {
-      if (slot === n && slotAt(page, n - 1) === lastInsert) return n;
-      if (slot === 0 && slotAt(page, 0) === lastInsert) return 1;
-    }
-    const total = usedBytes(page) + source.bytes + SLOT_BYTES;
-    let best = -1;
-    let bestScore = Infinity;
-    let left = 0;
-    for (let m = 1; m <= n; m++) {
-      const c = m - 1;
-      left += SLOT_BYTES + (c === slot ? source.bytes : entryBytes(page, slotAt(page, c < slot ? c : c - 1)));
-      if (left > this.capacity) break;
-      const right = total - left;
-      if (right > this.capacity) continue;
-      const score = Math.abs(left - right);
-      if (score < bestScore) {
-        best = m;
-        bestScore = score;
-      }
-    }
-    assert(best > 0, 'a split point exists (an entry takes at most half a page)');
-    return best;
-  }
-
-  private getNode(mtr: MiniTransaction, pageNo: number, level: number): Uint8Array {
+  /** @internal The page `pageNo` in `mtr`, checked to be an index page at `level` (BT1, BT2). */
+  getNode(mtr: MiniTransaction, pageNo: number, level: number): Uint8Array {
     const page = mtr.getPage(this.spaceId, pageNo);
     this.checkNode(page, pageNo, level);
     return page;
-  }
-
-  /**
-   * After a delete at `depth`: merge or refill an underfull page, cascading up; collapse a root
-   * left with one child (InnoDB btr_compress, btr_lift_page_up).
-   */
-  private rebalance(mtr: MiniTransaction, depth: number): void {
-    for (;;) {
-      if (depth === 0) {
-        this.shrinkRoot(mtr);
-        return;
-      }
-      const page = this.pathPages[depth]!;
-      if (usedBytes(page) >= this.mergeBelowBytes) return;
-      const parent = this.pathPages[depth - 1]!;
-      const slot = this.pathSlots[depth]!;
-      if (entryCount(page) === 0) {
-        // An empty page simply goes: its neighbour in the parent takes over its (empty) key
-        // range; if it was the parent's first child, the next one's key becomes the uncompared
-        // first key (IP5). Always possible, unlike a merge.
-        this.unlinkAndFree(mtr, page, this.pathNos[depth]!);
-        removeEntryAt(mtr, parent, slot);
-        depth--;
-        continue;
-      }
-      if (entryCount(parent) === 1) return; // no sibling under this parent
-      const j = slot > 0 ? slot : 1; // the parent slot of the right page of the pair
-      const level = pageLevel(page);
-      const leftNo = childAt(parent, j - 1);
-      const rightNo = childAt(parent, j);
-      const left = slot > 0 ? this.getNode(mtr, leftNo, level) : page;
-      const right = slot > 0 ? page : this.getNode(mtr, rightNo, level);
-      if (this.merge(mtr, parent, j, left, leftNo, right, rightNo)) {
-        depth--;
-        continue;
-      }
-      this.redistribute(mtr, parent, j, left, right, rightNo);
-      return;
-    }
-  }
-
-  /**
-   * Merges `right` into `left` when everything fits one page; frees `right` and removes its
-   * parent entry (slot `j`). On internal pages the right page's first entry takes the parent's
-   * separator as its key (its own key was never compared, IP5).
-   */
-  private merge(
-    mtr: MiniTransaction,
-    parent: Uint8Array,
-    j: number,
-    left: Uint8Array,
-    leftNo: number,
-    right: Uint8Array,
-    rightNo: number,
-  ): boolean {
-    const internal = pageLevel(left) > 0;
-    const separator = slotAt(parent, j);
-    const nRight = entryCount(right);
-    const keyGrowth =
-      internal && nRight > 0 ? entryKeyLength(parent, separator) - entryKeyLength(right, slotAt(right, 0)) : 0;
-    if (usedBytes(left) + usedBytes(right) + keyGrowth > this.capacity) return false;
-    const builder = builderLeft.reset();
-    for (let slot = 0; slot < nRight; slot++) {
-      const entry = slotAt(right, slot);
-      if (internal && slot === 0)
-        builder.addFromWithKey(right, entry, parent, separator + ENTRY_HEADER_BYTES, entryKeyLength(parent, separator));
-      else builder.addFrom(right, entry);
-    }
-    if (nRight > 0) builder.appendTo(mtr, left);
-    const next = readU32(right, FIL_NEXT);
-    mtr.writeU32(left, FIL_NEXT, next);
-    if (next !== NIL_PAGE) mtr.writeU32(this.getNode(mtr, next, pageLevel(left)), FIL_PREV, leftNo);
-    freePage(mtr, this.spaceId, rightNo);
-    removeEntryAt(mtr, parent, j);
-    return true;
-  }
-
-  /**
-   * Shares the entries of two siblings that do not fit one page so that their used bytes are as
-   * even as possible, and replaces their separator in the parent (slot `j`). Skipped when the
-   * new separator would not fit the parent (the pages stay as they are: still valid).
-   */
-  private redistribute(
-    mtr: MiniTransaction,
-    parent: Uint8Array,
-    j: number,
-    left: Uint8Array,
-    right: Uint8Array,
-    rightNo: number,
-  ): void {
-    const level = pageLevel(left);
-    const internal = level > 0;
-    const nLeft = entryCount(left);
-    const total = nLeft + entryCount(right);
-    const separator = slotAt(parent, j);
-    const separatorStart = separator + ENTRY_HEADER_BYTES;
-    const separatorLength = entryKeyLength(parent, separator);
-    // On internal pages the right page's first entry carries the parent's separator as soon as
-    // it is not first on its page any more.
-    const keyGrowth = internal ? separatorLength - entryKeyLength(right, slotAt(right, 0)) : 0;
-    const pageOf = (c: number): Uint8Array => (c < nLeft ? left : right);
-    const entryOf = (c: number): number => (c < nLeft ? slotAt(left, c) : slotAt(right, c - nLeft));
-    const usedLeft = usedBytes(left);
-    const usedRight = usedBytes(right);
-    const totalBytes = usedLeft + usedRight + keyGrowth;
-    let best = -1;
-    let bestScore = Math.abs(usedLeft - usedRight);
-    let leftBytes = 0;
-    for (let m = 1; m < total; m++) {
-      const c = m - 1;
-      leftBytes += SLOT_BYTES + entryBytes(pageOf(c), entryOf(c)) + (c === nLeft ? keyGrowth : 0);
-      if (m === nLeft) continue;
-      const rightBytes = totalBytes - leftBytes;
-      if (leftBytes > this.capacity || rightBytes > this.capacity) continue;
-      const score = Math.abs(leftBytes - rightBytes);
-      if (score < bestScore) {
-        best = m;
-        bestScore = score;
-      }
-    }
-    if (best < 0) return;
-    const lastLeft = entryOf(best - 1);
-    const firstRight = entryOf(best);
-    const lastLeftPage = pageOf(best - 1);
-    const firstRightPage = pageOf(best);
-    const newSeparator = internal
-      ? firstRightPage.slice(
-          firstRight + ENTRY_HEADER_BYTES,
-          firstRight + ENTRY_HEADER_BYTES + entryKeyLength(firstRightPage, firstRight),
-        )
-      : shortestSeparator(
-          // Leaves: the shortest key between the two halves.
-          lastLeftPage,
-          lastLeft + ENTRY_HEADER_BYTES,
-          entryKeyLength(lastLeftPage, lastLeft),
-          firstRightPage,
-          firstRight + ENTRY_HEADER_BYTES,
-          entryKeyLength(firstRightPage, firstRight),
-        );
-    const oldParentEntry = entryBytes(parent, separator);
-    if (freeBytes(parent) + oldParentEntry < ENTRY_HEADER_BYTES + newSeparator.length + 4) return;
-    const leftBuilder = builderLeft.reset();
-    const rightBuilder = builderRight.reset();
-    for (let c = 0; c < total; c++) {
-      const builder = c < best ? leftBuilder : rightBuilder;
-      if (internal && c === nLeft) builder.addFromWithKey(right, entryOf(c), parent, separatorStart, separatorLength);
-      else builder.addFrom(pageOf(c), entryOf(c));
-    }
-    leftBuilder.writeTo(mtr, left, level);
-    rightBuilder.writeTo(mtr, right, level);
-    removeEntryAt(mtr, parent, j);
-    insertEntryAt(mtr, parent, j, new EntrySource().setChild(newSeparator, rightNo));
-  }
-
-  /** While the root is internal with one child, the child's content moves up into it. */
-  private shrinkRoot(mtr: MiniTransaction): void {
-    const root = this.pathPages[0]!;
-    for (;;) {
-      const level = pageLevel(root);
-      const n = entryCount(root);
-      if (level === 0 || n >= 2) return;
-      if (n === 0) {
-        builderLeft.reset().writeTo(mtr, root, 0);
-        return;
-      }
-      const childNo = childAt(root, 0);
-      const child = this.getNode(mtr, childNo, level - 1);
-      const builder = builderLeft.reset();
-      for (let slot = 0, count = entryCount(child); slot < count; slot++) builder.addFrom(child, slotAt(child, slot));
-      builder.writeTo(mtr, root, level - 1);
-      freePage(mtr, this.spaceId, childNo);
-    }
-  }
-
-  /** Unlinks an empty page from its level and frees it. */
-  private unlinkAndFree(mtr: MiniTransaction, page: Uint8Array, pageNo: number): void {
-    const prev = readU32(page, FIL_PREV);
-    const next = readU32(page, FIL_NEXT);
-    const level = pageLevel(page);
-    if (prev !== NIL_PAGE) mtr.writeU32(this.getNode(mtr, prev, level), FIL_NEXT, next);
-    if (next !== NIL_PAGE) mtr.writeU32(this.getNode(mtr, next, level), FIL_PREV, prev);
-    freePage(mtr, this.spaceId, pageNo);
   }
 }
 
