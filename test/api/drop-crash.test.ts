@@ -16,15 +16,12 @@ import type { CrashImage } from '../../src/vfs/fault-vfs.js';
 import type { Vfs } from '../../src/vfs/vfs.js';
 import { CrashHarness, EVERY_WRITE_AND_SYNC, pointsOf, type CrashSteps } from '../support/crash-harness.js';
 import { openTestDatabase } from '../support/open.js';
+import { ITEMS_COLUMNS } from '../support/items-table.js';
 
 const ROWS = 900;
 const ITEMS = {
   name: 'items',
-  columns: [
-    { name: 'id', type: 'int32' },
-    { name: 'v', type: 'int32' },
-    { name: 'label', type: 'string' },
-  ],
+  columns: ITEMS_COLUMNS,
   primaryKey: ['id'],
   indexes: [
     { name: 'by_v', columns: ['v'] },

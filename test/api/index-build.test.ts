@@ -16,6 +16,7 @@ import { Database } from '../../src/api/database.js';
 import type { IndexBuildProgress } from '../../src/api/index-build-runner.js';
 import { debugChecks, setDebugChecks } from '../../src/util/assert.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
+import { ITEMS_COLUMNS } from '../support/items-table.js';
 
 const ROWS = Number(process.env.MINNO_BUILD_ROWS ?? 20_000);
 /** Rows for the behaviour tests: a few dozen slices at `sliceMs: 0`. */
@@ -23,11 +24,7 @@ const SMALL = 2_000;
 
 const ITEMS = {
   name: 'items',
-  columns: [
-    { name: 'id', type: 'int32' },
-    { name: 'v', type: 'int32' },
-    { name: 'label', type: 'string' },
-  ],
+  columns: ITEMS_COLUMNS,
   primaryKey: ['id'],
 } as const;
 

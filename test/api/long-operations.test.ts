@@ -19,6 +19,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Database, type DatabaseOptions, openDatabaseWithTestSeams } from '../../src/api/database.js';
 import { debugChecks, setDebugChecks } from '../../src/util/assert.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
+import { ITEMS_COLUMNS } from '../support/items-table.js';
 
 const ROWS = Number(process.env.MINNO_LONG_ROWS ?? 3_000);
 const ON_DISK = ROWS >= 100_000 || process.env.MINNO_LONG_DISK === '1';
@@ -26,11 +27,7 @@ const BATCH = 10_000;
 
 const ITEMS = {
   name: 'items',
-  columns: [
-    { name: 'id', type: 'int32' },
-    { name: 'v', type: 'int32' },
-    { name: 'label', type: 'string' },
-  ],
+  columns: ITEMS_COLUMNS,
   primaryKey: ['id'],
   indexes: [{ name: 'by_v', columns: ['v'] }],
 } as const;
