@@ -7,39 +7,48 @@
  * bucket and one or two key comparisons in the leaf.
  *
  * ## What a bucket remembers
- * A bucket maps (tree, key) to "the lower bound of this key is slot s of the leaf in frame f",
- * with the frame's modify clock (B9 of buffer-pool.ts) read when it was remembered:
+ * A bucket maps (tree, key) to "the lower bound of this key is slot s, the entry at offset e, of
+ * the leaf in frame f", with the frame's modify clock (B9 of buffer-pool.ts) read then:
  *
- * | word | bits   | field       | meaning                                                          |
- * |------|--------|-------------|------------------------------------------------------------------|
- * | 0    | 32     | TAG         | the tree's tag (`tagOf`); 0: empty                               |
- * | 1    | 32     | FRAME       | the buffer pool frame of the leaf                                |
- * | 2    | 32     | CLOCK       | the frame's modify clock when remembered                         |
- * | 3    | 0..13  | SLOT        | the slot of the key's lower bound on that leaf                   |
- * | 3    | 14..31 | FINGERPRINT | 18 more bits of the key's hash: a collision rarely reads the page |
+ * | word | bits   | field       | meaning                                                         |
+ * |------|--------|-------------|-----------------------------------------------------------------|
+ * | 0    | 0..15  | TAG         | the tree's tag (`tagOf`); 0: empty                              |
+ * | 0    | 16..31 | FINGERPRINT | 16 more bits of the key's hash: a collision rarely reads a page |
+ * | 1    | 32     | FRAME       | the buffer pool frame of the leaf                               |
+ * | 2    | 32     | CLOCK       | the frame's modify clock when remembered                        |
+ * | 3    | 0..15  | SLOT        | the slot of the key's lower bound on that leaf                  |
+ * | 3    | 16..31 | ENTRY       | the offset of that slot's entry in the page                     |
  *
- * Sixteen bytes, one Int32Array for all buckets, so a probe touches one cache line. A bucket
- * holds one key; a new key that hashes there replaces it (direct mapped: a uniform workload over
- * more keys than buckets hits in about buckets/keys of its lookups, a skewed one far more).
+ * Sixteen bytes per bucket, in one Int32Array. A key hashes to a pair of neighbouring buckets
+ * (32 bytes, so a probe touches one cache line) and may sit in either (two-way set associative):
+ * a new key goes into the first and pushes the first's key into the second, whose key is
+ * forgotten. A uniform workload over more keys than buckets hits in a bit less than buckets/keys
+ * of its lookups; a skewed one, whose hot keys are looked up again before they are pushed out,
+ * in far more.
  *
- * ## When a guess is used (the rules; a guess that fails any of them costs a descent, never a
- * wrong answer)
+ * A hit reads the bucket, the frame's clock and the entry's key: three cache lines where a
+ * descent of a three-level tree reads about twenty (a binary search per level).
+ *
+ * ## When a guess is used (a guess that fails any rule costs a descent, never a wrong answer)
  *  AHI1. No mini-transaction is active: every page is then in a state some mtr committed (T2 of
  *        mtr.ts), never halfway through a split or a merge.
  *  AHI2. The frame's modify clock equals the one remembered. Every change of a frame's image
  *        bumps it (B9): a write of any mtr (an insert, a delete, an update in place, a
  *        reorganisation, a split or merge that moves entries, the free that turns the page into
  *        a free page), a page read into or evicted from the frame, recovery. Equal clocks mean the
- *        same page with the same bytes as when the position was remembered, when it was a leaf of
- *        this tree: the tag says which tree remembered it.
- *  AHI3. The page is re-checked where it is cheap: the frame holds a page of the tree's space, an
- *        index page at level 0, that has been through the read hook (B8 of buffer-pool.ts).
- *  AHI4. The answer is re-derived from the page, not from the bucket: the key at the slot equals
+ *        same page, with the same bytes, as when the position was remembered after a descent of
+ *        the tree the tag names: a leaf of that tree (the descent checked BT1 and BT2), the same
+ *        page number, the same entry at the same offset in the same slot. So the page's header
+ *        is not read again.
+ *  AHI3. The page has been through the read hook (B8 of buffer-pool.ts): `fixResident` refuses
+ *        one that has not.
+ *  AHI4. The answer is re-derived from the page, not from the bucket: the key of the entry equals
  *        the search key (found), or is greater while the key in the slot before it is smaller (a
  *        lower bound strictly inside the page). A leaf of the tree whose two neighbouring
  *        entries enclose the key is the leaf a descent reaches (BT4: its range contains both),
  *        and the slot is what its binary search returns. A bound at either end of the page is
- *        never remembered: the key may belong to a sibling.
+ *        never remembered: the key may belong to a sibling. (The comparison is what makes a
+ *        fingerprint collision, two keys of one tree in one bucket, harmless.)
  *  AHI5. (debug) Every hit is checked against a descent: same frame, same answer.
  *
  * Where we differ from InnoDB and why:
@@ -60,22 +69,14 @@
  */
 import type { BufferPool } from '../buffer/buffer-pool.js';
 import type { Storage } from '../core/storage.js';
-import { FIL_PAGE_TYPE, PageType, readU16 } from '../page/page.js';
-import {
-  ENTRY_HEADER_BYTES,
-  ENTRY_KEY_LEN,
-  PAGE_LEVEL,
-  PAGE_N_ENTRIES,
-  PAGE_SLOTS,
-  compareBytes,
-} from './index-page.js';
+import { readU16 } from '../page/page.js';
+import { ENTRY_HEADER_BYTES, ENTRY_KEY_LEN, PAGE_N_ENTRIES, PAGE_SLOTS, compareBytes } from './index-page.js';
 
 /** Bytes of one bucket (four 32-bit words). */
 export const AHI_BUCKET_BYTES = 16;
-const SLOT_BITS = 14;
-const SLOT_MASK = (1 << SLOT_BITS) - 1;
-/** Tags stay positive int32s; at the last one every bucket is cleared and tags start again. */
-const TAG_MAX = 0x7fffffff;
+const LOW16 = 0xffff;
+/** Tags fit in 16 bits; at the last one every bucket is cleared and tags start again. */
+const TAG_MAX = LOW16;
 
 /** What a tree carries for the hash (in its shared `TreeState`). */
 export interface HashTagHolder {
@@ -95,7 +96,7 @@ export interface AdaptiveHashStats {
 
 export class AdaptiveHashIndex {
   readonly bucketCount: number;
-  /** STRIDE words per bucket: TAG, FRAME, CLOCK, SLOT | FINGERPRINT (see the table above). */
+  /** Four words per bucket: TAG | FINGERPRINT, FRAME, CLOCK, SLOT | ENTRY (the table above). */
   private readonly buckets: Int32Array;
   private readonly scale: number;
   private nextTag = 1;
@@ -103,16 +104,18 @@ export class AdaptiveHashIndex {
   private generation = 0;
   /** The frame of the last hit (fixed for the caller). */
   frame = -1;
-  // The bucket and fingerprint of the last lookup's key: `remember` writes there.
+  /** The offset of the entry in the slot of the last hit. */
+  entry = -1;
+  // The bucket of the last lookup, and the word 0 its key has there: `remember` writes them.
   private at = -1;
-  private fingerprint = 0;
-  private tag = 0;
+  private head = 0;
   readonly stats: AdaptiveHashStats = { lookups: 0, hits: 0, remembered: 0 };
 
   constructor(bytes: number) {
-    this.bucketCount = Math.max(1, Math.floor(bytes / AHI_BUCKET_BYTES));
+    const pairs = Math.max(1, Math.floor(bytes / (2 * AHI_BUCKET_BYTES)));
+    this.bucketCount = 2 * pairs;
     this.buckets = new Int32Array(this.bucketCount * 4);
-    this.scale = this.bucketCount / 4294967296;
+    this.scale = pairs / 4294967296;
   }
 
   /** Bytes the buckets take. */
@@ -123,7 +126,7 @@ export class AdaptiveHashIndex {
   /** The tag of a tree (a new one for a tree met for the first time, or after tags ran out). */
   tagOf(holder: HashTagHolder): number {
     if (holder.hashGeneration === this.generation) return holder.hashTag;
-    if (this.nextTag === TAG_MAX) {
+    if (this.nextTag > TAG_MAX) {
       this.buckets.fill(0);
       this.generation++;
       this.nextTag = 1;
@@ -134,32 +137,33 @@ export class AdaptiveHashIndex {
   }
 
   /**
-   * Looks `key[0, keyLength)` of the tree tagged `tag` up. On a hit (AHI1 to AHI4 hold) fixes the
+   * Looks `key[0, keyLength)` of the tree tagged `tag` up. On a hit (AHI2 to AHI4 hold) fixes the
    * leaf's frame (in `frame`; the caller unfixes it) and returns the leaf search's answer, as
    * `searchLeaf` gives it: slot * 2 + found. Returns -1 otherwise; `remember` then records what
    * the descent finds. The caller has checked AHI1.
    */
-  lookup(pool: BufferPool, tag: number, spaceId: number, key: Uint8Array, keyLength: number): number {
+  lookup(pool: BufferPool, tag: number, key: Uint8Array, keyLength: number): number {
     this.stats.lookups++;
     const h = hashKey(tag, key, keyLength);
-    const at = Math.floor((h >>> 0) * this.scale) * 4;
-    const fingerprint = Math.imul(h, 0x27d4eb2d) >>> SLOT_BITS;
+    let at = Math.floor((h >>> 0) * this.scale) * 8;
+    const head = tag | (Math.imul(h, 0x27d4eb2d) & ~LOW16);
     this.at = at;
-    this.fingerprint = fingerprint;
-    this.tag = tag;
+    this.head = head;
     const buckets = this.buckets;
-    if (buckets[at] !== tag) return -1;
-    const word = buckets[at + 3]!;
-    if (word >>> SLOT_BITS !== fingerprint) return -1;
+    if (buckets[at] !== head) {
+      at += 4;
+      if (buckets[at] !== head) return -1;
+    }
     const frame = buckets[at + 1]!;
     if (pool.modifyClockOf(frame) !== buckets[at + 2]! >>> 0) return -1; // AHI2
-    if (pool.spaceOf(frame) !== spaceId) return -1; // AHI3
+    const position = buckets[at + 3]!;
+    const slot = position & LOW16;
+    const entry = position >>> 16;
     const page = pool.frames[frame]!;
-    if (readU16(page, FIL_PAGE_TYPE) !== PageType.Index || readU16(page, PAGE_LEVEL) !== 0) return -1; // AHI3
-    const slot = word & SLOT_MASK;
-    const result = boundAt(page, slot, key, keyLength); // AHI4
-    if (result < 0 || !pool.fixResident(frame)) return -1; // AHI3: through the read hook
+    const result = boundAt(page, slot, entry, key, keyLength); // AHI4
+    if (result < 0 || !pool.fixResident(frame)) return -1; // AHI3
     this.frame = frame;
+    this.entry = entry;
     this.stats.hits++;
     return result;
   }
@@ -170,40 +174,45 @@ export class AdaptiveHashIndex {
    * page is remembered (AHI4).
    */
   remember(pool: BufferPool, frame: number, result: number): void {
+    const page = pool.frames[frame]!;
     const slot = result >>> 1;
-    if ((result & 1) === 0 && (slot === 0 || slot >= readU16(pool.frames[frame]!, PAGE_N_ENTRIES))) return;
-    if (slot > SLOT_MASK) return;
+    if ((result & 1) === 0 && (slot === 0 || slot >= readU16(page, PAGE_N_ENTRIES))) return;
     const buckets = this.buckets;
     const at = this.at;
-    buckets[at] = this.tag;
+    // The first bucket of the pair takes the key; its key moves to the second, unless it is this
+    // key's own stale position.
+    if (buckets[at] !== this.head) {
+      buckets[at + 4] = buckets[at]!;
+      buckets[at + 5] = buckets[at + 1]!;
+      buckets[at + 6] = buckets[at + 2]!;
+      buckets[at + 7] = buckets[at + 3]!;
+    }
+    buckets[at] = this.head;
     buckets[at + 1] = frame;
     buckets[at + 2] = pool.modifyClockOf(frame);
-    buckets[at + 3] = slot | (this.fingerprint << SLOT_BITS);
+    buckets[at + 3] = slot | (readU16(page, PAGE_SLOTS + 2 * slot) << 16);
     this.stats.remembered++;
   }
 
-  /** Forgets every position (a test's way to compare with and without the hash). */
+  /** Forgets every position. */
   clear(): void {
     this.buckets.fill(0);
   }
 }
 
 /**
- * The searchLeaf answer for `key` if `slot` of `page` is its lower bound strictly inside the page
- * or holds it (AHI4), else -1.
+ * The searchLeaf answer for `key` if `entry`, in `slot` of `page`, holds it, or is its lower bound
+ * strictly inside the page (AHI4); else -1.
  */
-function boundAt(page: Uint8Array, slot: number, key: Uint8Array, keyLength: number): number {
-  const n = readU16(page, PAGE_N_ENTRIES);
-  if (slot >= n) return -1;
-  const c = compareToSlot(page, slot, key, keyLength);
+function boundAt(page: Uint8Array, slot: number, entry: number, key: Uint8Array, keyLength: number): number {
+  const c = compareEntryKey(page, entry, key, keyLength);
   if (c === 0) return slot * 2 + 1;
-  if (c < 0 || slot === 0 || compareToSlot(page, slot - 1, key, keyLength) >= 0) return -1;
-  return slot * 2;
+  if (c < 0 || slot === 0) return -1;
+  return compareEntryKey(page, readU16(page, PAGE_SLOTS + 2 * (slot - 1)), key, keyLength) < 0 ? slot * 2 : -1;
 }
 
-/** The key of `slot` compared with `key`: negative when the slot's key is smaller. */
-function compareToSlot(page: Uint8Array, slot: number, key: Uint8Array, keyLength: number): number {
-  const entry = readU16(page, PAGE_SLOTS + 2 * slot);
+/** The key of the entry at `entry` compared with `key`: negative when the entry's key is smaller. */
+function compareEntryKey(page: Uint8Array, entry: number, key: Uint8Array, keyLength: number): number {
   return compareBytes(page, entry + ENTRY_HEADER_BYTES, readU16(page, entry + ENTRY_KEY_LEN), key, 0, keyLength);
 }
 
@@ -232,6 +241,19 @@ function mixWord(h: number, k: number): number {
   h ^= Math.imul(k, 0x1b873593);
   h = (h << 13) | (h >>> 19);
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** What `Database.status()` reports of the adaptive hash index. */
+export interface AdaptiveHashStatus extends AdaptiveHashStats {
+  /** Bytes of `bufferPoolBytes` it holds (0 when off). */
+  readonly bytes: number;
+}
+
+export function adaptiveHashStatus(storage: Storage): AdaptiveHashStatus {
+  const index = adaptiveHashOf(storage);
+  return index === undefined
+    ? { bytes: 0, lookups: 0, hits: 0, remembered: 0 }
+    : { bytes: index.bytes, ...index.stats };
 }
 
 const indexes = new WeakMap<Storage, AdaptiveHashIndex | null>();

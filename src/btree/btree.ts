@@ -173,6 +173,8 @@ export class BTree {
   readonly adaptiveHash: AdaptiveHashIndex | undefined;
   /** @internal The leaf frame `searchToLeaf` left fixed. */
   leafFrame = -1;
+  /** @internal The entry offset of the slot `searchToLeaf` answered, when it came from the hash; else -1. */
+  leafEntry = -1;
 
   private constructor(storage: Storage, spaceId: number, rootPageNo: number, indexId: number, created: boolean) {
     this.storage = storage;
@@ -266,11 +268,13 @@ export class BTree {
       // AHI1: inside an mtr the pages may be halfway through a change; descend.
       const frame = this.descendToLeaf(key, keyLength, 0);
       this.leafFrame = frame;
+      this.leafEntry = -1;
       return searchLeaf(pool.frames[frame]!, key, keyLength);
     }
-    const guess = hash.lookup(pool, hash.tagOf(this.state), this.spaceId, key, keyLength);
+    const guess = hash.lookup(pool, hash.tagOf(this.state), key, keyLength);
     if (guess >= 0) {
       this.leafFrame = hash.frame;
+      this.leafEntry = hash.entry;
       if (debugChecks()) this.checkGuess(key, keyLength, guess);
       return guess;
     }
@@ -278,6 +282,7 @@ export class BTree {
     const result = searchLeaf(pool.frames[frame]!, key, keyLength);
     hash.remember(pool, frame, result);
     this.leafFrame = frame;
+    this.leafEntry = -1;
     return result;
   }
 
@@ -285,11 +290,13 @@ export class BTree {
   private checkGuess(key: Uint8Array, keyLength: number, guess: number): void {
     const pool = this.storage.pool;
     const frame = this.descendToLeaf(key, keyLength, 0);
-    const result = searchLeaf(pool.frames[frame]!, key, keyLength);
+    const page = pool.frames[frame]!;
+    const result = searchLeaf(page, key, keyLength);
+    const same = frame === this.leafFrame && result === guess && slotAt(page, result >>> 1) === this.leafEntry;
     pool.unfix(frame);
-    if (frame !== this.leafFrame || result !== guess) pool.unfix(this.leafFrame);
+    if (!same) pool.unfix(this.leafFrame);
     assert(
-      frame === this.leafFrame && result === guess,
+      same,
       () =>
         `AHI5 the adaptive hash index answered frame ${this.leafFrame} slot ${guess >>> 1} found ${guess & 1}, ` +
         `the descent frame ${frame} slot ${result >>> 1} found ${result & 1}`,
@@ -346,7 +353,8 @@ export class BTree {
     const result = this.searchToLeaf(key, keyLength);
     const frame = this.leafFrame;
     const page = pool.frames[frame]!;
-    if ((result & 1) === 1) fillEntryView(view, page, slotAt(page, result >>> 1));
+    if ((result & 1) === 1)
+      fillEntryView(view, page, this.leafEntry >= 0 ? this.leafEntry : slotAt(page, result >>> 1));
     pool.unfix(frame);
     return (result & 1) === 1;
   }
