@@ -55,6 +55,7 @@ import { runInSlices } from '../util/slices.js';
 import { Snapshot } from './snapshot.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
+import { type EngineMemory, engineMemory } from './engine-memory.js';
 import type { CheckedSchema, RowOf, SchemaShape, TypesOf } from './typed-table.js';
 
 export interface DatabaseOptions {
@@ -137,6 +138,8 @@ export interface DatabaseStatus {
   readonly checkpointLsn: number;
   readonly bufferPool: ReturnType<Storage['pool']['snapshot']>;
   readonly changeBuffer: ChangeBufferStatus;
+  /** What the engine holds in memory, the pool and beyond it (engine-memory.ts; docs "Memory"). */
+  readonly memory: EngineMemory;
 }
 
 const PURGE_INTERVAL_MS = 100;
@@ -547,6 +550,7 @@ export class Database implements AsyncDisposable {
       checkpointLsn: log.checkpointLsn,
       bufferPool: this.storage.pool.snapshot(),
       changeBuffer: this.engine.changeBufferStatus(),
+      memory: engineMemory(this.storage, this.engine),
     };
   }
 

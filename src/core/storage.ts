@@ -360,6 +360,18 @@ export class Storage {
     this.timers = [this.clock.setTimer(BACKGROUND_STEP_MS, step), this.clock.setTimer(LOG_TICK_MS, tick)];
   }
 
+  /**
+   * The storage core's memory beyond the pool's frames, by part (the engine's memory account,
+   * docs/architecture.md "Memory"): the pool's metadata and flush batch, and the log's buffers
+   * with the mtr records.
+   */
+  memoryOverhead(): { readonly pool: number; readonly log: number } {
+    return {
+      pool: this.pool.overheadBytes(),
+      log: (this.redo?.memoryBytes() ?? 0) + (this.mtrContext?.memoryBytes() ?? 0),
+    };
+  }
+
   get log(): RedoLog {
     assert(this.redo !== undefined, 'the log is open once start() has run');
     return this.redo;
