@@ -51,7 +51,7 @@ import {
 } from '../ibuf/change-buffer.js';
 import { type BackupOptions, type BackupResult, hotBackup } from '../core/hot-backup.js';
 import { checkCreateIndexOptions, type CreateIndexOptions, runIndexBuild } from './index-build-runner.js';
-import { runInSlices } from '../util/slices.js';
+import { nextTurn, runInSlices } from '../util/slices.js';
 import { Snapshot } from './snapshot.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
@@ -272,7 +272,9 @@ export class Database implements AsyncDisposable {
       );
     }
     try {
-      // The rows of transactions recovery found active, locked before anyone can reach them.
+      // The rows of transactions recovery found active, locked before anyone can reach them, in
+      // slices that start after the engine's open has given the event loop a turn.
+      await nextTurn();
       await runInSlices(() => engine.lockRecoveredStep(RECOVERED_LOCKS_PER_STEP));
     } catch (error) {
       storage.abandon();
