@@ -411,14 +411,17 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
     }
     let firstApplied = 0;
     let lastEnd = 0;
+    let walked = 0;
     for (let r = firstRecord; r >= 0; r = index.next(r)) {
+      // A page every mtr touched (a space header, say) has hundreds of thousands of records,
+      // applied or skipped (a page flushed late before the crash skips nearly all): the event
+      // loop turns between them too, counted by records walked. The frame stays fixed, and
+      // nothing else runs (RC4).
+      if ((++walked & 1023) === 0 && slices.due()) await slices.yield();
       const groupEnd = index.groupEnd(r);
       if (groupEnd <= lsnBefore) continue; // rule IDEMPOTENT
       applyPageRecord(scanBuffer, index.offset(r), page);
       recordsApplied++;
-      // A page every mtr touched (a space header, say) has hundreds of thousands of records: the
-      // event loop turns between them too. The frame stays fixed, and nothing else runs (RC4).
-      if ((recordsApplied & 1023) === 0 && slices.due()) await slices.yield();
       if (firstApplied === 0) firstApplied = index.groupStart(r);
       lastEnd = groupEnd;
     }
