@@ -51,7 +51,7 @@ import {
 } from '../ibuf/change-buffer.js';
 import { type BackupOptions, type BackupResult, hotBackup } from '../core/hot-backup.js';
 import { checkCreateIndexOptions, type CreateIndexOptions, runIndexBuild } from './index-build-runner.js';
-import { TurnTaker, nextTurn, runInSlices, turnDeadline } from '../util/slices.js';
+import { TurnTaker, nextTurn, runInSlices } from '../util/slices.js';
 import { Snapshot } from './snapshot.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
@@ -169,6 +169,8 @@ export class Database implements AsyncDisposable {
   /** Drops freeing their space or tree in slices (`finishDrops`). */
   private readonly drops = new Set<Promise<boolean>>();
   private timer: TimerHandle | undefined;
+  /** The timers' purge takes turns with the page cleaner's step (util/slices.ts). */
+  private readonly backgroundTurns = new TurnTaker();
   private readonly handles = new Map<string, Table>();
 
   private constructor(storage: Storage, engine: RowEngine, options: DatabaseOptions, clock: Clock) {
@@ -299,7 +301,7 @@ export class Database implements AsyncDisposable {
   }
 
   private scheduleBackground(): void {
-    const turns = new TurnTaker();
+    const turns = this.backgroundTurns;
     const step = (): void => {
       if (this.closed) return;
       // The page cleaner's step may have run in the same timers phase: a turn later (util/slices.ts).
@@ -327,7 +329,7 @@ export class Database implements AsyncDisposable {
   private backgroundSlice(): boolean {
     this.checkWritable();
     // Within the turn's budget: the page cleaner's step may have run in the same timers phase.
-    const deadline = turnDeadline(BACKGROUND_SLICE_MS);
+    const deadline = this.backgroundTurns.deadline(BACKGROUND_SLICE_MS);
     for (;;) {
       const rolledBack = this.engine.rollbackRecoveredStep(BACKGROUND_STEP_RECORDS);
       const purge = rolledBack ? undefined : this.engine.purgeStep(BACKGROUND_STEP_RECORDS);

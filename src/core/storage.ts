@@ -352,7 +352,7 @@ export class Storage {
         return;
       }
       try {
-        this.pageCleanerStep(turnDeadline(PAGE_CLEANER_SLICE_MS));
+        this.pageCleanerStep(turns.deadline(PAGE_CLEANER_SLICE_MS));
       } catch {
         // A failed background flush leaves the pages dirty and the engine poisoned (B7, L4); the
         // next foreground write reports it.

@@ -302,6 +302,9 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
 
   const scanBuffer = Buffer.from(scan.buffer, scan.byteOffset, scan.byteLength);
 
+  // Between steps too: the scan's last slice and step 3's syncs, say, were one stretch (RC4).
+  if (slices.due()) await slices.yield();
+
   // Step 3: files.
   let spacesCreated = 0;
   let spacesDeleted = 0;
@@ -330,6 +333,8 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
       spacesCreated++;
     }
   }
+
+  if (slices.due()) await slices.yield();
 
   // Step 4: doublewrite. Headers first, and only into files shown to be ours: a foreign file
   // named like a space must be refused, never "repaired" with another file's page.
@@ -364,6 +369,8 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
   for (const [key, copy] of copies) {
     if (key % 4294967296 !== 0) restore(key, copy);
   }
+
+  if (slices.due()) await slices.yield();
 
   // Step 5: apply, page by page in order of first LSN (the index's page order, B4).
   let recordsApplied = 0;

@@ -23,11 +23,13 @@ export function nextTurn(): Promise<void> {
   return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-/** The end of the current turn's budget, while one is open (see `turnDeadline`). */
+/** The end of the current turn's budget, while one is open (see `turnDeadline`), and who opened it. */
 let turnEnds = 0;
 let turnOpen = false;
+let turnOpener: object | undefined;
 const closeTurn = (): void => {
   turnOpen = false;
+  turnOpener = undefined;
 };
 
 /**
@@ -36,14 +38,19 @@ const closeTurn = (): void => {
  * runs later in the same turn (another timer due in the same phase, another database in the same
  * process) gets what is left of it. A slice that finds the budget spent still takes its one
  * bounded step (callers look at the deadline after a step): nothing starves. The budget closes at
- * the next `setImmediate`, when the loop has gone on to its check phase.
+ * the next `setImmediate`, when the loop has gone on to its check phase. `owner` (a `TurnTaker`)
+ * that opened the budget itself gets `sliceMs` again: only a manual clock fires one timer twice
+ * in a turn, and its steps stay as they were alone.
  */
-export function turnDeadline(sliceMs = SLICE_MS): number {
+export function turnDeadline(sliceMs = SLICE_MS, owner?: object): number {
   const now = performance.now();
   if (!turnOpen) {
     turnOpen = true;
+    turnOpener = owner;
     turnEnds = now + sliceMs;
     setImmediate(closeTurn);
+  } else if (owner !== undefined && owner === turnOpener) {
+    return now + sliceMs;
   }
   return Math.min(turnEnds, now + sliceMs);
 }
@@ -51,13 +58,19 @@ export function turnDeadline(sliceMs = SLICE_MS): number {
 /**
  * Timer work that takes turns with the engine's other timer work (the page cleaner, purge): when
  * it finds this turn's budget spent by another, it lets the turn go and comes back on the next
- * (`deferNow` true), but never twice in a row, so neither starves the other.
+ * (`deferNow` true), but never twice in a row, so neither starves the other. Alone (the page
+ * cleaner of a bare Storage, as the simulator runs it) it never defers.
  */
 export class TurnTaker {
   private deferredLast = false;
 
+  /** `turnDeadline` for this taker's slices. */
+  deadline(sliceMs: number): number {
+    return turnDeadline(sliceMs, this);
+  }
+
   deferNow(): boolean {
-    const spent = turnOpen && performance.now() >= turnEnds;
+    const spent = turnOpen && turnOpener !== this && performance.now() >= turnEnds;
     this.deferredLast = spent && !this.deferredLast;
     return this.deferredLast;
   }

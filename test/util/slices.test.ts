@@ -28,4 +28,13 @@ describe('the turn budget', () => {
     await nextTurn();
     expect(purge.deferNow()).toBe(false);
   });
+
+  it('never defers work whose own slice spent the budget, and gives its next slice a budget of its own', async () => {
+    await nextTurn();
+    const cleaner = new TurnTaker();
+    const first = cleaner.deadline(0); // its own slice spent the budget (a manual clock fires it twice)
+    expect(cleaner.deferNow()).toBe(false);
+    expect(cleaner.deadline(5_000)).toBeGreaterThan(first + 3_000);
+    expect(new TurnTaker().deferNow()).toBe(true); // another taker does wait its turn
+  });
 });
