@@ -115,14 +115,17 @@ export interface RecoveryInput {
   readonly sliceMs?: number;
 }
 
-/** Records per chunk of the redo index: 64 Ki records, 1.5 MiB of typed arrays. */
-const INDEX_CHUNK_BITS = 16;
+/**
+ * Records per chunk of the redo index: 4 Ki records, 96 KiB of typed arrays. Small enough that
+ * the crash tests' recoveries cross chunk boundaries; a 190 MB log takes about 1,500 chunks.
+ */
+const INDEX_CHUNK_BITS = 12;
 const INDEX_CHUNK = 1 << INDEX_CHUNK_BITS;
 const INDEX_CHUNK_MASK = INDEX_CHUNK - 1;
 
 /**
  * The page records of the scanned log, chained per page in typed arrays: one allocation per
- * 64 Ki records, none per record. The arrays grow by whole chunks and are never copied: doubling
+ * 4 Ki records, none per record. The arrays grow by whole chunks and are never copied: doubling
  * one array of millions of records (a large log) stopped the event loop for tens of milliseconds
  * (RC4). Pages are numbered in order of their first record, which is LSN order, so applying pages
  * in index order keeps the flush list ordered (B4).
