@@ -788,7 +788,7 @@ function peakBreakdown(db: Database): PeakBreakdown {
     heapTotalBytes: usage.heapTotal,
     heapUsedBytes: usage.heapUsed,
     externalBytes: usage.external,
-    engineBeyondPoolBytes: memory.total - memory.poolFrames,
+    engineBeyondPoolBytes: memory.total - memory.poolFrames - memory.adaptiveHash,
   };
 }
 

@@ -41,6 +41,7 @@ import type { IndexDef, TableSchema } from '../rec/schema.js';
 import type { Row } from '../rec/row-format.js';
 import { LOB_BYTES_LIMIT } from '../lob/lob-format.js';
 import { RowEngine, type RowEngineTestSeams } from '../row/row-engine.js';
+import { type AdaptiveHashStatus, adaptiveHashStatus } from '../btree/adaptive-hash.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../mvcc/trx.js';
 import type { PurgeResult } from '../row/row-purge.js';
 import {
@@ -78,8 +79,16 @@ export interface DatabaseOptions {
   readonly readOnly?: boolean;
   /** Page size of a new database: 4 to 64 KiB, a power of two (default 16 KiB). */
   readonly pageSize?: number;
-  /** The memory cap for cached pages (default 64 MiB). */
+  /**
+   * The memory cap for cached pages (default 64 MiB), the adaptive hash index's sixteenth
+   * included (src/btree/adaptive-hash.ts).
+   */
   readonly bufferPoolBytes?: number;
+  /**
+   * Point lookups skip the B-tree descent when a remembered leaf position is still valid
+   * (InnoDB's innodb_adaptive_hash_index). Default true.
+   */
+  readonly adaptiveHashIndex?: boolean;
   /** Redo log capacity of a new database (default 64 MiB). */
   readonly redoLogBytes?: number;
   /** Default durability of commits: 'full' (default), 'write' or 'none'. */
@@ -137,6 +146,7 @@ export interface DatabaseStatus {
   readonly durableLsn: number;
   readonly checkpointLsn: number;
   readonly bufferPool: ReturnType<Storage['pool']['snapshot']>;
+  readonly adaptiveHash: AdaptiveHashStatus;
   readonly changeBuffer: ChangeBufferStatus;
   /** What the engine holds in memory, the pool and beyond it (engine-memory.ts; docs "Memory"). */
   readonly memory: EngineMemory;
@@ -244,6 +254,7 @@ export class Database implements AsyncDisposable {
       errorIfExists: options.errorIfExists === true,
       ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
       ...(options.bufferPoolBytes !== undefined ? { bufferPoolBytes: options.bufferPoolBytes } : {}),
+      ...(options.adaptiveHashIndex !== undefined ? { adaptiveHashIndex: options.adaptiveHashIndex } : {}),
       ...(options.redoLogBytes !== undefined ? { redoLogBytes: options.redoLogBytes } : {}),
       ...(options.onRecoveryProgress !== undefined ? { onRecoveryProgress: options.onRecoveryProgress } : {}),
     };
@@ -564,6 +575,7 @@ export class Database implements AsyncDisposable {
       durableLsn: log.durableLsn,
       checkpointLsn: log.checkpointLsn,
       bufferPool: this.storage.pool.snapshot(),
+      adaptiveHash: adaptiveHashStatus(this.storage),
       changeBuffer: this.engine.changeBufferStatus(),
       memory: engineMemory(this.storage, this.engine),
     };

@@ -24,6 +24,7 @@
 import type { Storage } from '../core/storage.js';
 import type { RowEngine } from '../row/row-engine.js';
 import { SUMMARY_MEMORY_MAX } from '../ibuf/ibuf-page-summary.js';
+import { adaptiveHashOf } from '../btree/adaptive-hash.js';
 
 /**
  * Bytes per frame beyond the page itself: 66 of typed-array metadata, at most 48 of page hash
@@ -37,8 +38,10 @@ export const LOCK_BYTES = 256;
 const LOG_FIXED_BYTES = 64 * 1024 + 64 * 1024 + 1024 * 1024;
 
 export interface EngineMemory {
-  /** The pool's frames: `bufferPoolBytes` rounded down to whole pages. */
+  /** The pool's frames: `bufferPoolBytes` less the adaptive hash index's share, in whole pages. */
   readonly poolFrames: number;
+  /** The adaptive hash index's buckets: inside `bufferPoolBytes`, beside the frames (adaptive-hash.ts). */
+  readonly adaptiveHash: number;
   /** Per-frame metadata, the page hash and the flush batch's page images. */
   readonly poolOverhead: number;
   /** The log buffer, the copy an asynchronous log sync covers, the mtr records buffer. */
@@ -58,14 +61,16 @@ export function engineMemory(storage: Storage, engine: RowEngine): EngineMemory 
   const changeBufferSummaries = engine.changeBuffer.summaryMemoryBytes();
   const locks = engine.locks.totalLockCount() * LOCK_BYTES;
   const fixed = core.pool + core.log + changeBufferSummaries;
+  const adaptiveHash = adaptiveHashOf(storage)?.bytes ?? 0;
   return {
     poolFrames,
+    adaptiveHash,
     poolOverhead: core.pool,
     log: core.log,
     changeBufferSummaries,
     locks,
     fixed,
-    total: poolFrames + fixed + locks,
+    total: poolFrames + adaptiveHash + fixed + locks,
   };
 }
 

@@ -28,7 +28,6 @@ import {
   fillEntryView,
   newEntryView,
   pageLevel,
-  searchLeaf,
   slotAt,
   type BTreeEntry,
   type EntryView,
@@ -179,8 +178,8 @@ export class BTreeCursor {
   }
 
   private seekKey(key: Uint8Array, keyLength: number, mode: SeekMode): boolean {
-    const frame = this.tree.fixLeaf(key, keyLength, 0);
-    const result = searchLeaf(this.tree.storage.pool.frames[frame]!, key, keyLength);
+    const result = this.tree.searchToLeaf(key, keyLength);
+    const frame = this.tree.leafFrame;
     const lowerBound = result >>> 1;
     const found = result & 1;
     switch (mode) {

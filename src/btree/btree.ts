@@ -70,7 +70,8 @@ import type { MiniTransaction } from '../redo/mtr.js';
 import { FIL_NEXT, FIL_PAGE_TYPE, FIL_PREV, NIL_PAGE, PageType, readU16, readU32 } from '../page/page.js';
 import { allocatePage } from '../page/space-allocator.js';
 import { spaceFileName } from '../page/tablespace.js';
-import { assert } from '../util/assert.js';
+import { assert, debugChecks } from '../util/assert.js';
+import { adaptiveHashOf, type AdaptiveHashIndex, type HashTagHolder } from './adaptive-hash.js';
 import {
   ENTRY_DELETE_MARK,
   ENTRY_FLAGS,
@@ -109,7 +110,7 @@ export { btreeLimits, newEntryView, type BTreeEntry, type BTreeLimits, type Entr
 export type Edge = -1 | 0 | 1;
 
 /** State shared by every `BTree` object of one tree in one storage (cursors watch `epoch`). */
-export interface TreeState {
+export interface TreeState extends HashTagHolder {
   /** Bumped by every change that moves entries or frees pages (CUR1). */
   epoch: number;
   dropped: boolean;
@@ -129,7 +130,8 @@ function treeState(storage: Storage, spaceId: number, rootPageNo: number, fresh:
   if (trees === undefined) treeStates.set(storage, (trees = new Map()));
   const key = spaceId * 4294967296 + rootPageNo;
   let state = trees.get(key);
-  if (state === undefined || fresh) trees.set(key, (state = { epoch: 0, dropped: false }));
+  if (state === undefined || fresh)
+    trees.set(key, (state = { epoch: 0, dropped: false, hashTag: 0, hashGeneration: -1 }));
   return state;
 }
 
@@ -167,6 +169,12 @@ export class BTree {
   /** @internal */
   readonly pathSlots: number[] = [];
   private readonly leafSource = new EntrySource();
+  /** @internal The storage's adaptive hash index, undefined when it is off. */
+  readonly adaptiveHash: AdaptiveHashIndex | undefined;
+  /** @internal The leaf frame `searchToLeaf` left fixed. */
+  leafFrame = -1;
+  /** @internal The entry offset of the slot `searchToLeaf` answered, when it came from the hash; else -1. */
+  leafEntry = -1;
 
   private constructor(storage: Storage, spaceId: number, rootPageNo: number, indexId: number, created: boolean) {
     this.storage = storage;
@@ -178,6 +186,7 @@ export class BTree {
     this.mergeBelowBytes = Math.floor(this.capacity / 4);
     this.fileName = spaceFileName(spaceId);
     this.state = treeState(storage, spaceId, rootPageNo, created);
+    this.adaptiveHash = adaptiveHashOf(storage);
   }
 
   /**
@@ -224,6 +233,11 @@ export class BTree {
    */
   fixLeaf(key: Uint8Array, keyLength: number, edge: Edge): number {
     this.checkReadable();
+    return this.descendToLeaf(key, keyLength, edge);
+  }
+
+  /** `fixLeaf` without the readable check. */
+  private descendToLeaf(key: Uint8Array, keyLength: number, edge: Edge): number {
     const pool = this.storage.pool;
     const frames = pool.frames;
     let pageNo = this.rootPageNo;
@@ -238,6 +252,55 @@ export class BTree {
       expectedLevel = level - 1;
       pool.unfix(frame);
     }
+  }
+
+  /**
+   * Finds where `key[0, keyLength)` is or would be in its leaf: returns `searchLeaf`'s answer
+   * (slot * 2 + found) and leaves the leaf's frame fixed in `leafFrame` (the caller unfixes it).
+   * Through the adaptive hash index when it holds a valid position (adaptive-hash.ts, AHI1 to
+   * AHI4), else by a descent, whose answer it then remembers. The hot path of every point read.
+   */
+  searchToLeaf(key: Uint8Array, keyLength: number): number {
+    this.checkReadable();
+    const hash = this.adaptiveHash;
+    const pool = this.storage.pool;
+    if (hash === undefined || this.storage.activeMtr !== undefined) {
+      // AHI1: inside an mtr the pages may be halfway through a change; descend.
+      const frame = this.descendToLeaf(key, keyLength, 0);
+      this.leafFrame = frame;
+      this.leafEntry = -1;
+      return searchLeaf(pool.frames[frame]!, key, keyLength);
+    }
+    const guess = hash.lookup(pool, hash.tagOf(this.state), key, keyLength);
+    if (guess >= 0) {
+      this.leafFrame = hash.frame;
+      this.leafEntry = hash.entry;
+      if (debugChecks()) this.checkGuess(key, keyLength, guess);
+      return guess;
+    }
+    const frame = this.descendToLeaf(key, keyLength, 0);
+    const result = searchLeaf(pool.frames[frame]!, key, keyLength);
+    hash.remember(pool, frame, result);
+    this.leafFrame = frame;
+    this.leafEntry = -1;
+    return result;
+  }
+
+  /** AHI5 (debug): a hash hit gives what a descent gives. */
+  private checkGuess(key: Uint8Array, keyLength: number, guess: number): void {
+    const pool = this.storage.pool;
+    const frame = this.descendToLeaf(key, keyLength, 0);
+    const page = pool.frames[frame]!;
+    const result = searchLeaf(page, key, keyLength);
+    const same = frame === this.leafFrame && result === guess && slotAt(page, result >>> 1) === this.leafEntry;
+    pool.unfix(frame);
+    if (!same) pool.unfix(this.leafFrame);
+    assert(
+      same,
+      () =>
+        `AHI5 the adaptive hash index answered frame ${this.leafFrame} slot ${guess >>> 1} found ${guess & 1}, ` +
+        `the descent frame ${frame} slot ${result >>> 1} found ${result & 1}`,
+    );
   }
 
   /**
@@ -287,10 +350,11 @@ export class BTree {
    */
   find(key: Uint8Array, view: EntryView = this.view, keyLength = key.length): boolean {
     const pool = this.storage.pool;
-    const frame = this.fixLeaf(key, keyLength, 0);
+    const result = this.searchToLeaf(key, keyLength);
+    const frame = this.leafFrame;
     const page = pool.frames[frame]!;
-    const result = searchLeaf(page, key, keyLength);
-    if ((result & 1) === 1) fillEntryView(view, page, slotAt(page, result >>> 1));
+    if ((result & 1) === 1)
+      fillEntryView(view, page, this.leafEntry >= 0 ? this.leafEntry : slotAt(page, result >>> 1));
     pool.unfix(frame);
     return (result & 1) === 1;
   }

@@ -48,6 +48,12 @@
  *      hook, when one is installed, before any `fix` hands it out: the change buffer merges its
  *      buffered changes there (ibuf/change-buffer.ts, rule IBUF-SAME-MTR), so nobody uses a page
  *      without them. A hook that fails leaves the page un-hooked, and out of the pool when clean.
+ *  B9. A frame's modify clock (InnoDB's buf_block_t::modify_clock) changes whenever the frame's
+ *      image may change: a page enters or leaves the frame (`enter`, `pushFree`), a page is made
+ *      or loaded in it (`fixForCreate`, `fixWith`), and at every write of a mini-transaction
+ *      (mtr.ts bumps it, rule T1: no page changes outside an mtr). So two equal readings of the
+ *      clock mean the same page with the same bytes: the adaptive hash index
+ *      (btree/adaptive-hash.ts) trusts a remembered leaf position only under that condition.
  */
 import { InvalidArgumentError, MinnoError } from '../errors.js';
 import { assert, debugChecks } from '../util/assert.js';
@@ -162,6 +168,8 @@ export class BufferPool {
   private readonly youngStamp: Float64Array;
   private readonly flPrev: Int32Array;
   private readonly flNext: Int32Array;
+  /** Per frame: bumped at every possible change of the frame's image (B9). */
+  private readonly modifyClock: Uint32Array;
   /** Per frame: 1 while a page that came from disk has not been through the read hook yet (B8). */
   private readonly unhooked: Uint8Array;
   private readHook: PageReadHook | undefined;
@@ -223,6 +231,7 @@ export class BufferPool {
     this.flPrev = new Int32Array(frameCount).fill(NIL);
     this.flNext = new Int32Array(frameCount).fill(NIL);
     this.unhooked = new Uint8Array(frameCount);
+    this.modifyClock = new Uint32Array(frameCount);
     this.freeStack = new Int32Array(frameCount);
     for (let i = 0; i < frameCount; i++) this.freeStack[i] = frameCount - 1 - i;
     this.freeCount = frameCount;
@@ -293,6 +302,30 @@ export class BufferPool {
     }
   }
 
+  /**
+   * Fixes the page that `frame` holds, found without the page hash: by a remembered position
+   * the caller has validated with `modifyClockOf` (B9). Counts and ages it as a hit of `fix`.
+   * Returns false, fixing nothing, when the page still awaits the read hook (B8): `fix` runs it.
+   */
+  fixResident(frame: number): boolean {
+    assert(this.lruList[frame] !== LIST_NONE, 'B5 a remembered frame holds a page');
+    if (this.unhooked[frame] === 1 && this.readHook !== undefined) return false;
+    this.touch(frame);
+    this.stats.hits++;
+    this.fixCount[frame]!++;
+    return true;
+  }
+
+  /** The frame's modify clock (B9): equal readings mean the same page, unchanged. */
+  modifyClockOf(frame: number): number {
+    return this.modifyClock[frame]!;
+  }
+
+  /** B9: the image of `frame` is about to change (called by the mini-transaction at each write). */
+  bumpModifyClock(frame: number): void {
+    this.modifyClock[frame]!++;
+  }
+
   unfix(frame: number): void {
     assert(this.fixCount[frame]! > 0, 'unfix of a frame that is not fixed');
     this.fixCount[frame]!--;
@@ -311,6 +344,7 @@ export class BufferPool {
     } else {
       this.touch(frame);
     }
+    this.modifyClock[frame]!++; // B9: the caller overwrites the frame
     this.unhooked[frame] = 0; // a page made anew has nothing from disk to hook (B8)
     this.fixCount[frame]!++;
     return frame;
@@ -333,6 +367,7 @@ export class BufferPool {
       this.stats.reads++;
       this.enter(frame, spaceId, pageNo);
     }
+    this.modifyClock[frame]!++; // B9: recovery applies redo to the frame it gets
     this.fixCount[frame]!++;
     return frame;
   }
@@ -403,6 +438,7 @@ export class BufferPool {
     this.framePage[frame] = pageNo;
     this.fixCount[frame] = 0;
     this.unhooked[frame] = 1;
+    this.modifyClock[frame]!++; // B9
     this.oldestMod[frame] = 0;
     this.newestMod[frame] = 0;
     this.hash.set(spaceId, pageNo, frame);
@@ -502,6 +538,7 @@ export class BufferPool {
 
   private pushFree(frame: number): void {
     this.frameSpace[frame] = -1;
+    this.modifyClock[frame]!++; // B9
     this.freeStack[this.freeCount++] = frame;
   }
 
@@ -805,7 +842,10 @@ export class BufferPool {
     this.oldestMod.fill(0);
     this.newestMod.fill(0);
     this.fixCount.fill(0);
-    for (let i = 0; i < this.frameCount; i++) this.freeStack[i] = this.frameCount - 1 - i;
+    for (let i = 0; i < this.frameCount; i++) {
+      this.freeStack[i] = this.frameCount - 1 - i;
+      this.modifyClock[i]!++; // B9
+    }
     this.freeCount = this.frameCount;
   }
 }

@@ -75,8 +75,16 @@ export interface StorageOptions {
   readonly vfs: Vfs;
   /** Page size of a new database (4 to 64 KiB, a power of two). An existing one keeps its own. */
   readonly pageSize?: number;
-  /** Buffer pool size in bytes. Default 64 MiB. */
+  /**
+   * Buffer pool size in bytes. Default 64 MiB. The adaptive hash index's share of it
+   * (`adaptiveHashBytes`) is taken out of the pages, as InnoDB takes its AHI from the pool.
+   */
   readonly bufferPoolBytes?: number;
+  /**
+   * The adaptive hash index (InnoDB's innodb_adaptive_hash_index; btree/adaptive-hash.ts): point
+   * lookups skip the B-tree descent when a remembered leaf position is still valid. Default true.
+   */
+  readonly adaptiveHashIndex?: boolean;
   /** Redo log capacity of a new database in bytes. Default 64 MiB. */
   readonly redoLogBytes?: number;
   /**
@@ -133,6 +141,18 @@ export interface StorageTestSeams {
   readonly recoverySliceMs?: number;
 }
 
+/**
+ * The adaptive hash index's share of the buffer pool's bytes: a sixteenth, in whole 16-byte
+ * buckets, or nothing when the pages left would be fewer than the pool's minimum. (InnoDB
+ * sizes its AHI's cell array at a 64th of the pool and takes its nodes from the pool's pages
+ * as it grows; ours is allocated whole at open, so the budget is fixed: adaptive-hash.ts.)
+ */
+export function adaptiveHashShare(poolBytes: number, pageSize: number): number {
+  if (!Number.isFinite(poolBytes)) return 0;
+  const bytes = Math.floor(poolBytes / 16 / 16) * 16;
+  return Math.floor((poolBytes - bytes) / pageSize) >= POOL_FRAMES_MIN ? bytes : 0;
+}
+
 const BACKGROUND_STEP_MS = 100;
 /** Flushing a timer's page-cleaner step does before it gives the event loop back. */
 const PAGE_CLEANER_SLICE_MS = 20;
@@ -154,6 +174,8 @@ export class Storage {
   readonly clock: Clock;
   readonly spaces: SpaceRegistry;
   readonly pool: BufferPool;
+  /** Bytes of `bufferPoolBytes` the adaptive hash index has (0 when off); the pool has the rest. */
+  readonly adaptiveHashBytes: number;
   readonly doublewrite: Doublewrite | undefined;
   /** What the last open recovered, when the database already existed. */
   recovery: RecoveryResult | undefined;
@@ -202,9 +224,11 @@ export class Storage {
         for (const id of ids) spaces.get(id)?.sync();
       },
     };
+    const poolBytes = options.bufferPoolBytes ?? 64 * 1024 * 1024;
+    this.adaptiveHashBytes = options.adaptiveHashIndex === false ? 0 : adaptiveHashShare(poolBytes, pageSize);
     this.pool = new BufferPool({
       pageSize,
-      poolBytes: options.bufferPoolBytes ?? 64 * 1024 * 1024,
+      poolBytes: poolBytes - this.adaptiveHashBytes,
       clock: this.clock,
       io,
       wal: { flushLogUpTo: seams.skipWal === true ? () => undefined : (lsn) => this.flushLogUpTo(lsn) },

@@ -279,6 +279,9 @@ export class MiniTransaction implements PageMutator {
   }
 
   private noteModified(frame: number, view: Uint8Array): void {
+    // B9 of buffer-pool.ts: at every write, not only the first of this mtr, so that a position
+    // remembered between two writes of one mtr is not trusted either.
+    this.ctx.pool.bumpModifyClock(frame);
     if (this.ctx.modifiedFlag[frame] === 1) return;
     this.ctx.modifiedFlag[frame] = 1;
     this.modified.push(frame);
