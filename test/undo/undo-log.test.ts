@@ -72,6 +72,9 @@ const open = (vfs: MemoryVfs): Promise<Storage> =>
 async function bootstrap(vfs = new MemoryVfs()): Promise<{ vfs: MemoryVfs; storage: Storage; trxSys: TrxSys }> {
   const storage = await open(vfs);
   const trxSys = inMtr(storage, (mtr) => createTrxSys(mtr));
+  // These tests are about pages allocated and freed: no log is kept for reuse (the cache's own
+  // tests are in undo-cache.test.ts).
+  trxSys.undoCache.capacity = 0;
   return { vfs, storage, trxSys };
 }
 
@@ -450,6 +453,7 @@ describe('undo log pages', () => {
       const reopened = await open(vfs);
       if (how === 'crash') expect(reopened.recovery!.recordsApplied).toBeGreaterThan(0);
       const trxSys2 = openTrxSys(reopened)!;
+      trxSys2.undoCache.capacity = 0;
       const source2 = pages(reopened);
       expect(trxSys2.pageNo).toBe(trxSys.pageNo);
       expect(trxSys2.activeUndoLogs(source2)).toEqual(active);
