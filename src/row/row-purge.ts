@@ -80,8 +80,14 @@ export interface PurgeContext {
 
 export class Purge {
   private readonly ctx: PurgeContext;
-  /** Where the purge of the oldest log stopped (records of it already processed). */
-  private progress: { logPageNo: number; done: number } | undefined;
+  /**
+   * Where the purge of the oldest log stopped (records of it already processed). Keyed by the
+   * owner too: a header page comes back to the history list as another log once the undo cache
+   * (undo/undo-cache.ts) has reused it.
+   */
+  private progress: { logPageNo: number; trxId: number; done: number } | undefined;
+  /** Walks the log being purged; repositioned at each log (U13: it holds its own record copy). */
+  private readonly cursor = new UndoLogCursor();
 
   constructor(ctx: PurgeContext) {
     this.ctx = ctx;
@@ -100,9 +106,9 @@ export class Purge {
       if (log === undefined) break;
       if (!view.purgeable(undoLogTrxNo(source, log))) break;
       let state = this.progress;
-      if (state === undefined || state.logPageNo !== log.pageNo)
-        this.progress = state = { logPageNo: log.pageNo, done: 0 };
-      const cursor = new UndoLogCursor();
+      if (state === undefined || state.logPageNo !== log.pageNo || state.trxId !== log.trxId)
+        this.progress = state = { logPageNo: log.pageNo, trxId: log.trxId, done: 0 };
+      const cursor = this.cursor;
       let on = firstUndoRecord(source, log, cursor) !== undefined;
       for (let skip = state.done; on && skip > 0; skip--) on = nextUndoRecord(source, cursor);
       while (on && records < maxRecords) {
