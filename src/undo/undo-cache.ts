@@ -18,6 +18,9 @@
  *    update log cached while it waits in the history list and writes the next transaction's log
  *    header after it on the same page (several log headers a page). Our page has one log header,
  *    so the page waits until purge has removed its log from the history list (U14).
+ *  - Any one-page log is cached, however full its page: InnoDB caches only a page under 3/4 full
+ *    (TRX_UNDO_PAGE_REUSE_LIMIT), because the next log starts after the old one on that page; a
+ *    reused page of ours starts again from its first record.
  *  - The cache is bounded (`UNDO_CACHED_LOGS_MAX`); a log finishing with the cache full is freed.
  *    Cached logs hold slots, and the bound keeps most slots for transactions; a new log takes a
  *    cached one before it looks for a free slot, so the cache never makes `UndoSlotsFullError`.
