@@ -728,6 +728,20 @@ export interface PoolTenthResult {
   readonly rssMaxByPhase: Readonly<Partial<Record<OpsPhase, number>>>;
   readonly heapUsedBytes: number;
   readonly arrayBuffersBytes: number;
+  /** Where the bytes were at the largest RSS sample: Node's heap and buffers, and the engine's account. */
+  readonly atPeak: PeakBreakdown;
+}
+
+/** `process.memoryUsage()` and the engine's own account (`db.status().memory`) at the RSS peak. */
+export interface PeakBreakdown {
+  readonly rssBytes: number;
+  /** V8's committed heap (young and old generations, code): garbage included. */
+  readonly heapTotalBytes: number;
+  readonly heapUsedBytes: number;
+  /** Memory outside the V8 heap: ArrayBuffers (the pool's slab among them), WebAssembly, Node. */
+  readonly externalBytes: number;
+  /** The engine's account beyond the pool's frames, locks included (engine-memory.ts). */
+  readonly engineBeyondPoolBytes: number;
 }
 
 /** Workload 3 itself; `poolTenth` runs it in a child process. */
@@ -738,9 +752,11 @@ export async function poolTenthInProcess(args: PoolTenthArgs): Promise<PoolTenth
     const rssAfterOpenBytes = sampler.sample();
     const rssMaxByPhase: Partial<Record<OpsPhase, number>> = {};
     let phase: OpsPhase = 'setup';
+    let atPeak = peakBreakdown(db);
     const sample = (): void => {
       const bytes = sampler.sample();
       if (bytes > (rssMaxByPhase[phase] ?? 0)) rssMaxByPhase[phase] = bytes;
+      if (bytes > atPeak.rssBytes) atPeak = peakBreakdown(db); // rare: only as the peak rises
     };
     const samples = await measureOps(db, args.rows, args.size.ops, sample, 11, (next) => {
       sample();
@@ -757,10 +773,23 @@ export async function poolTenthInProcess(args: PoolTenthArgs): Promise<PoolTenth
       rssMaxByPhase,
       heapUsedBytes: usage.heapUsed,
       arrayBuffersBytes: usage.arrayBuffers,
+      atPeak,
     };
   } finally {
     await db.close();
   }
+}
+
+function peakBreakdown(db: Database): PeakBreakdown {
+  const usage = process.memoryUsage();
+  const memory = db.status().memory;
+  return {
+    rssBytes: usage.rss,
+    heapTotalBytes: usage.heapTotal,
+    heapUsedBytes: usage.heapUsed,
+    externalBytes: usage.external,
+    engineBeyondPoolBytes: memory.total - memory.poolFrames,
+  };
 }
 
 export async function poolTenth(scale: BenchScale, log: (line: string) => void): Promise<Metric[]> {
@@ -782,7 +811,8 @@ export async function poolTenth(scale: BenchScale, log: (line: string) => void):
       `pool a tenth: pool ${mib(bufferPoolBytes).toFixed(1)} MiB for ${mib(data.dataBytes).toFixed(1)} MiB of pages; ${describeMisses(s)}; ` +
         `rss start ${mib(result.rssStartBytes).toFixed(1)} MiB, after open ${mib(result.rssAfterOpenBytes).toFixed(1)}, max ${mib(result.rssMaxBytes).toFixed(1)} (${result.rssSamples} samples); ` +
         `max by phase: ${OPS_PHASES.map((p) => `${p} ${mib(result.rssMaxByPhase[p] ?? 0).toFixed(1)}`).join(', ')}; ` +
-        `at the end heap used ${mib(result.heapUsedBytes).toFixed(1)} MiB, array buffers ${mib(result.arrayBuffersBytes).toFixed(1)} MiB`,
+        `at the end heap used ${mib(result.heapUsedBytes).toFixed(1)} MiB, array buffers ${mib(result.arrayBuffersBytes).toFixed(1)} MiB; ` +
+        `at the peak: ${describePeak(result.atPeak)}`,
     );
     const workload = 'sbtest, pool a tenth of the data (child process)';
     const note = `pool ${mib(bufferPoolBytes).toFixed(1)} MiB for ${mib(data.dataBytes).toFixed(0)} MiB of pages, ${percent(s.readMisses, s.readPages)} of the reads' page accesses missed`;
@@ -795,7 +825,14 @@ export async function poolTenth(scale: BenchScale, log: (line: string) => void):
         better: 'lower',
         samples: [mib(result.rssMaxBytes - bufferPoolBytes)],
         target: { op: '<=', value: 64, on: 'median' },
-        note: `${result.rssSamples} RSS samples; the largest by phase (MiB): ${OPS_PHASES.map((p) => `${p} ${mib(result.rssMaxByPhase[p] ?? 0).toFixed(0)}`).join(', ')}`,
+        note: `${result.rssSamples} RSS samples; the largest by phase (MiB): ${OPS_PHASES.map((p) => `${p} ${mib(result.rssMaxByPhase[p] ?? 0).toFixed(0)}`).join(', ')}; at the peak: ${describePeak(result.atPeak)}`,
+      }),
+      metric({
+        workload,
+        name: "the engine's own memory beyond the pool at the RSS peak (db.status().memory)",
+        unit: 'MiB',
+        better: 'lower',
+        samples: [mib(result.atPeak.engineBeyondPoolBytes)],
       }),
       metric({
         workload,
@@ -856,6 +893,11 @@ export class CpuMeter {
     this.stop();
     return `${Math.round((100 * this.cpuMicros) / 1000 / Math.max(1e-9, this.wallMs))}% CPU, load ${os.loadavg()[0]!.toFixed(1)}`;
   }
+}
+
+function describePeak(peak: PeakBreakdown): string {
+  const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
+  return `rss ${mib(peak.rssBytes)} MiB = V8 heap ${mib(peak.heapTotalBytes)} committed (${mib(peak.heapUsedBytes)} used, garbage included) + external ${mib(peak.externalBytes)} (the pool's slab among it) + code, Node and the rest; the engine's account beyond the pool ${mib(peak.engineBeyondPoolBytes)}`;
 }
 
 function percent(part: number, whole: number): string {

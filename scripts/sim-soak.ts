@@ -14,6 +14,8 @@
  *   --workloads <list>    core,table (default both)
  *   --out <file>          the JSON report (default: minno-sim-soak-<date>.json in the OS temp directory)
  *   --save-plans <dir>    where failing runs' plans go (default: next to the report)
+ *   --no-debug-checks     without the engine's expensive invariant checks (on by default, as in
+ *                         `npm run sim` and the test suite)
  *
  * The report: for each workload its slices (seed, runs, crash points, crashes during recovery,
  * violations, ops per second) and their totals; every violation with its replay command and its
@@ -26,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { formatReport, type SimReport, type ViolationReport } from '../sim/report.js';
 import { simulate } from '../sim/simulator.js';
 import { WORKLOAD_NAMES, isWorkloadName, workloadByName, type WorkloadName } from '../sim/workloads.js';
+import { setDebugChecks } from '../src/util/assert.js';
 import { freshSeed } from '../src/util/random.js';
 
 interface SliceSummary {
@@ -91,10 +94,12 @@ async function main(): Promise<void> {
       workloads: { type: 'string' },
       out: { type: 'string' },
       'save-plans': { type: 'string' },
+      'no-debug-checks': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
   });
+  setDebugChecks(!values['no-debug-checks']);
   if (values.help) {
     process.stdout.write(
       'usage: npm run sim:soak -- [--minutes 60] [--slice-minutes 5] [--workloads core,table] [--out file] [--save-plans dir]\n',
@@ -165,7 +170,10 @@ async function main(): Promise<void> {
       shrinkRuns: 200,
       planDirectory: plans,
       planWorkload: soak.workload,
-      replayFlags: soak.workload === 'core' ? [] : ['--workload', soak.workload],
+      replayFlags: [
+        ...(soak.workload === 'core' ? [] : ['--workload', soak.workload]),
+        ...(values['no-debug-checks'] ? ['--no-debug-checks'] : []),
+      ],
     });
     const line = summary(report);
     soak.slices.push(line);

@@ -32,16 +32,15 @@
  * reported at the next live check or recovery.
  */
 import type { Transaction } from '../src/api/transaction.js';
-import { MinnoError, SimulatedCrashError } from '../src/errors.js';
+import { SimulatedCrashError } from '../src/errors.js';
 import type { ReadView } from '../src/mvcc/read-view.js';
-import { DURABILITY_LEVELS, type Durability } from '../src/redo/redo-log.js';
-import { ISOLATION_LEVELS, type IsolationLevel } from '../src/mvcc/trx.js';
+import type { Durability } from '../src/redo/redo-log.js';
 import { AssertionError } from '../src/util/assert.js';
 import type { RandomSource } from '../src/util/random.js';
 import { spaceFileName } from '../src/page/tablespace.js';
 import type { FaultVfs } from '../src/vfs/fault-vfs.js';
 import type { CommitLedger, PrefixBounds } from './ledger.js';
-import { describeWeights, pickWeighted, swarmWeights, type Focus } from './swarm.js';
+import type { Focus } from './swarm.js';
 import {
   ACCOUNTS,
   BankState,
@@ -63,6 +62,19 @@ import {
   type Effect,
   type JournalRow,
 } from './table-model.js';
+import {
+  describeEffect,
+  errorCode,
+  firstDiff,
+  message,
+  readProblem,
+  readState,
+  readViolation,
+  rowsText,
+  stateText,
+  withSnapshot,
+} from './table-reads.js';
+import { opGenerator, type TableOp, type TableOpKind } from './table-ops.js';
 import type { TableEngine } from './table-target.js';
 import type {
   ClientWork,
@@ -75,55 +87,6 @@ import type {
   WorkloadModel,
 } from './workload.js';
 
-export const TABLE_OP_KINDS = [
-  'transfer',
-  'open-account',
-  'rename',
-  'close-account',
-  'patch',
-  'duplicate',
-  'locking-scan',
-  'savepoint',
-  'rollback-to-savepoint',
-  'commit',
-  'rollback',
-  'reader-open',
-  'reader-check',
-  'autocommit-read',
-  'stale-view',
-] as const;
-export type TableOpKind = (typeof TABLE_OP_KINDS)[number];
-
-const BASE_OP_WEIGHTS: Readonly<Record<TableOpKind, number>> = {
-  transfer: 30,
-  'open-account': 4,
-  rename: 7,
-  'close-account': 3,
-  patch: 8,
-  duplicate: 2,
-  'locking-scan': 3,
-  savepoint: 4,
-  'rollback-to-savepoint': 3,
-  commit: 20,
-  rollback: 5,
-  'reader-open': 3,
-  'reader-check': 4,
-  'autocommit-read': 5,
-  'stale-view': 2,
-};
-
-export interface TableOp {
-  readonly kind: TableOpKind;
-  readonly slot: number;
-  readonly a: number;
-  readonly b: number;
-  /** 0: the whole balance (drains the account, so it can be closed). */
-  readonly amount: number;
-  readonly durability: Durability;
-  readonly isolation: IsolationLevel;
-}
-
-const PICK_BOUND = 2 ** 31;
 /** Undo records per purge batch after recovery: small, so crash points fall between batches. */
 const SETTLE_PURGE_BATCH = 20;
 /** Journal rows a 4 KiB page holds, about (a note averages 580 characters). */
@@ -138,22 +101,6 @@ const SESSIONS_MIN = 2;
 const READERS_MAX = 3;
 const HELD_VIEWS_MAX = 2;
 const VIOLATIONS_MAX = 6;
-
-function errorCode(error: unknown): string | undefined {
-  return error instanceof MinnoError ? error.code : undefined;
-}
-
-/** An error as one line; an engine bug (not a MinnoError) names where it was thrown from. */
-function message(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  if (error instanceof MinnoError) return `${error.name}: ${error.message}`;
-  const frames = (error.stack ?? '')
-    .split('\n')
-    .filter((line) => line.trim().startsWith('at '))
-    .slice(0, 3)
-    .map((line) => line.trim().slice(3));
-  return `${error.name}: ${error.message}${frames.length > 0 ? ` (${frames.join(' < ')})` : ''}`;
-}
 
 interface Session {
   /** The engine it runs on: once the runner replaces that engine (a crash), its errors mean nothing. */
@@ -904,179 +851,6 @@ class TableModel implements WorkloadModel<TableEngine, TableOp> {
   }
 }
 
-function describeEffect(effect: Effect): string {
-  switch (effect.t) {
-    case 'transfer':
-      return `transfer ${effect.amount} ${effect.from}->${effect.to}`;
-    case 'open':
-      return `open ${effect.id}`;
-    case 'rename':
-      return `rename ${effect.id} ${effect.owner}`;
-    case 'patch':
-      return `patch ${effect.id} (${effect.diffs.map((d) => `${d.offset}+${d.bytes.length}`).join(' ')})`;
-    case 'close':
-      return `close ${effect.id}`;
-    case 'seed':
-      return `seed ${effect.jid}`;
-  }
-}
-
-function rowsText(accounts: readonly AccountRow[], journal: readonly JournalRow[]): string {
-  return `accounts ${accounts.map(accountText).join('|')} journal ${journal.map(journalText).join('|')}`;
-}
-
-function stateText(state: BankState): string {
-  return `accounts ${state.accountsText()} journal ${state.journalText()}`;
-}
-
-/** Both tables by primary key through `tx` (its snapshot), or else in a read-only transaction of the checker's own. */
-function readState(tx: Transaction | undefined, engine?: TableEngine): string {
-  return withSnapshot(tx, engine, (source) =>
-    rowsText([...source.table<AccountRow>('accounts').scan()], [...source.table<JournalRow>('journal').scan()]),
-  );
-}
-
-/**
- * Runs `read` in `tx`, or else in a read-only transaction of the checker's own: not autocommit
- * reads, which would replace the cached autocommit view that the 'autocommit-read' and
- * 'stale-view' operations play with.
- */
-function withSnapshot<T>(
-  tx: Transaction | undefined,
-  engine: TableEngine | undefined,
-  read: (source: Transaction) => T,
-): T {
-  if (tx !== undefined) return read(tx);
-  const own = engine!.db.begin({ isolation: 'repeatable-read', readOnly: true });
-  try {
-    return read(own);
-  } finally {
-    void own.commit();
-  }
-}
-
-function listDiff(what: string, got: readonly string[], want: readonly string[]): string | undefined {
-  if (got.length === want.length && got.every((text, i) => text === want[i])) return undefined;
-  return `${what}: ${firstDiff(got.join('|'), want.join('|'))}`;
-}
-
-/** The indexes one read checks: `all`, or one of the seven in rotation (frequent checks stay cheap). */
-function indexesToRead(rotation: number, all: boolean): { accounts: string[]; journal: string[] } {
-  const accounts = ACCOUNTS.indexes!.map((i) => i.name);
-  const journal = JOURNAL.indexes!.map((i) => i.name);
-  if (all) return { accounts, journal };
-  const at = rotation % (accounts.length + journal.length);
-  return at < accounts.length
-    ? { accounts: [accounts[at]!], journal: [] }
-    : { accounts: [], journal: [journal[at - accounts.length]!] };
-}
-
-/**
- * Everything `source` reads, compared with `model`, row by row: both tables by primary key,
- * indexes whole and in their order (all of them, or one in rotation when `all` is false), a point
- * lookup through the unique by_code for every account, a composite-prefix range (one owner's
- * accounts by balance) and `count()`. Undefined when every read equals the model.
- */
-function readProblem(source: Transaction, model: BankState, rotation: number, all = false): string | undefined {
-  const accounts = source.table<AccountRow>('accounts');
-  const journal = source.table<JournalRow>('journal');
-  const accountRows = model.accountRows();
-  const journalRows = model.journalRows();
-  const problem =
-    listDiff('accounts by primary key', [...accounts.scan()].map(accountText), accountRows.map(accountText)) ??
-    listDiff('journal by primary key', [...journal.scan()].map(journalText), journalRows.map(journalText));
-  if (problem !== undefined) return problem;
-  const indexes = indexesToRead(rotation, all);
-  for (const index of indexes.accounts) {
-    const through = listDiff(
-      `accounts by ${index}`,
-      [...accounts.scanIndex(index)].map(accountText),
-      sortByIndex([...accountRows], ACCOUNTS, index).map(accountText),
-    );
-    if (through !== undefined) return through;
-  }
-  for (const index of indexes.journal) {
-    const through = listDiff(
-      `journal by ${index}`,
-      [...journal.scanIndex(index)].map(journalText),
-      sortByIndex([...journalRows], JOURNAL, index).map(journalText),
-    );
-    if (through !== undefined) return through;
-  }
-  for (const row of accountRows) {
-    const found = accounts.getByIndex('by_code', row.code);
-    if (found === undefined || accountText(found) !== accountText(row))
-      return `by_code lookup of ${row.code}: got ${found === undefined ? 'nothing' : accountText(found)}, model ${accountText(row)}`;
-  }
-  const owner = OWNERS[rotation % OWNERS.length]!;
-  const range = listDiff(
-    `accounts of ${owner} by by_owner_balance`,
-    [...accounts.scanIndex('by_owner_balance', { gte: [owner], lte: [owner] })].map(accountText),
-    sortByIndex(
-      accountRows.filter((row) => row.owner === owner),
-      ACCOUNTS,
-      'by_owner_balance',
-    ).map(accountText),
-  );
-  if (range !== undefined) return range;
-  // One doc in slices, in rotation: a slice of an old version reads the old bytes too (LOB-DIFF).
-  const docRow = accountRows[rotation % Math.max(1, accountRows.length)];
-  if (docRow !== undefined) {
-    const from = (rotation * 7919) % docRow.doc.length;
-    const length = Math.min(docRow.doc.length - from, 1 + ((rotation * 104_729) % 5_000));
-    const slice = accounts.readSlice(docRow.id, 'doc', from, length);
-    const want = docRow.doc.subarray(from, from + length);
-    if (slice === undefined || slice === null || docText(slice) !== docText(want.slice()))
-      return `readSlice of account ${docRow.id}'s doc [${from}, +${length}): got ${slice === undefined || slice === null ? String(slice) : docText(slice)}, model ${docText(want.slice())}`;
-  }
-  const count = accounts.count();
-  return count === accountRows.length ? undefined : `count() of accounts is ${count}, model ${accountRows.length}`;
-}
-
-function firstDiff(actual: string, expected: string): string {
-  let at = 0;
-  while (at < actual.length && at < expected.length && actual[at] === expected[at]) at++;
-  const from = Math.max(0, actual.lastIndexOf('|', at - 1) + 1);
-  return `got "${actual.slice(from, at + 40)}", model "${expected.slice(from, at + 40)}"`;
-}
-
-function readViolation(what: string, error: unknown): Violation {
-  if (errorCode(error) === 'ERR_CORRUPTION')
-    return { rule: 'CORRUPTION', message: `${what} after recovery: ${message(error)}` };
-  return { rule: 'INVARIANT', message: `${what} after recovery: ${message(error)}` };
-}
-
-/**
- * The operation mix of seed 002's race (autocommit reads caching a view, commits, 'stale-view',
- * rollbacks of index-changing updates), for the PURGE-MONO teeth: every run draws it unswarmed.
- */
-export const PURGE_RACE_WEIGHTS: Readonly<Record<TableOpKind, number>> = {
-  ...BASE_OP_WEIGHTS,
-  'autocommit-read': 10,
-  'stale-view': 5,
-  rollback: 12,
-  rename: 10,
-  'reader-open': 0,
-  'reader-check': 0,
-  'locking-scan': 0,
-  patch: 0,
-};
-
-/**
- * The mix of issue 9's first bug: owners renamed back and forth (an index key that returns to an
- * older value, with that history unpurged), transactions left active by crashes, and recovery's
- * rollback after purge. For the teeth of rule X3 (test/sim/table-teeth.test.ts).
- */
-export const RENAME_RACE_WEIGHTS: Readonly<Record<TableOpKind, number>> = {
-  ...BASE_OP_WEIGHTS,
-  rename: 30,
-  transfer: 10,
-  'close-account': 1,
-  'reader-open': 0,
-  'reader-check': 0,
-  'stale-view': 0,
-};
-
 /** The table workload; `weights` fixes the operation mix of every run (no swarm over it). */
 export function makeTableWorkload(weights?: Readonly<Record<TableOpKind, number>>): Workload<TableEngine, TableOp> {
   return {
@@ -1084,36 +858,6 @@ export function makeTableWorkload(weights?: Readonly<Record<TableOpKind, number>
     name: weights === undefined ? tableWorkloadBase.name : `${tableWorkloadBase.name} (fixed mix)`,
     opGenerator(random: RandomSource, focus: Focus | undefined): OpGenerator<TableOp> {
       return opGenerator(random, focus, weights);
-    },
-  };
-}
-
-function opGenerator(
-  random: RandomSource,
-  focus: Focus | undefined,
-  fixed: Readonly<Record<TableOpKind, number>> | undefined,
-): OpGenerator<TableOp> {
-  const swarm = random.chance(0.75);
-  let durabilities = swarmWeights(random, DURABILITY_LEVELS, { full: 2 }, swarm);
-  if (focus === 'durability' || focus === 'torn-log') durabilities = { full: 1, write: 2, none: 2 };
-  const drawn = swarmWeights(random, TABLE_OP_KINDS, BASE_OP_WEIGHTS, swarm);
-  const kinds = fixed === undefined ? drawn : { ...fixed };
-  // Every run transfers and commits: without them there is nothing to recover.
-  kinds.transfer = Math.max(kinds.transfer, BASE_OP_WEIGHTS.transfer);
-  kinds.commit = Math.max(kinds.commit, BASE_OP_WEIGHTS.commit);
-  const isolations = swarmWeights(random, ISOLATION_LEVELS, { 'repeatable-read': 2 }, swarm);
-  return {
-    mix: `durability ${describeWeights(durabilities)}; isolation ${describeWeights(isolations)}; ops ${describeWeights(kinds)}`,
-    next(random: RandomSource): TableOp {
-      return {
-        kind: pickWeighted(random, TABLE_OP_KINDS, kinds),
-        slot: random.int(PICK_BOUND),
-        a: random.int(PICK_BOUND),
-        b: random.int(PICK_BOUND),
-        amount: random.chance(0.15) ? 0 : random.intBetween(1, 300),
-        durability: pickWeighted(random, DURABILITY_LEVELS, durabilities),
-        isolation: pickWeighted(random, ISOLATION_LEVELS, isolations),
-      };
     },
   };
 }

@@ -47,6 +47,7 @@ export {
 export { Transaction, type TransactionOptions } from './api/transaction.js';
 export { Table } from './api/table.js';
 export { Snapshot, type ReadTable } from './api/snapshot.js';
+export { type EngineMemory, type MemoryBoundOptions, engineMemoryBound } from './api/engine-memory.js';
 export type { CreateIndexOptions, IndexBuildProgress } from './api/index-build-runner.js';
 export type {
   CheckedSchema,

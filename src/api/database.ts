@@ -51,10 +51,11 @@ import {
 } from '../ibuf/change-buffer.js';
 import { type BackupOptions, type BackupResult, hotBackup } from '../core/hot-backup.js';
 import { checkCreateIndexOptions, type CreateIndexOptions, runIndexBuild } from './index-build-runner.js';
-import { runInSlices } from '../util/slices.js';
+import { TurnTaker, nextTurn, runInSlices } from '../util/slices.js';
 import { Snapshot } from './snapshot.js';
 import { Table } from './table.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
+import { type EngineMemory, engineMemory } from './engine-memory.js';
 import type { CheckedSchema, RowOf, SchemaShape, TypesOf } from './typed-table.js';
 
 export interface DatabaseOptions {
@@ -137,6 +138,8 @@ export interface DatabaseStatus {
   readonly checkpointLsn: number;
   readonly bufferPool: ReturnType<Storage['pool']['snapshot']>;
   readonly changeBuffer: ChangeBufferStatus;
+  /** What the engine holds in memory, the pool and beyond it (engine-memory.ts; docs "Memory"). */
+  readonly memory: EngineMemory;
 }
 
 const PURGE_INTERVAL_MS = 100;
@@ -169,6 +172,8 @@ export class Database implements AsyncDisposable {
   /** Drops freeing their space or tree in slices (`finishDrops`). */
   private readonly drops = new Set<Promise<boolean>>();
   private timer: TimerHandle | undefined;
+  /** The timers' purge takes turns with the page cleaner's step (util/slices.ts). */
+  private readonly backgroundTurns = new TurnTaker();
   private readonly handles = new Map<string, Table>();
 
   private constructor(storage: Storage, engine: RowEngine, options: DatabaseOptions, clock: Clock) {
@@ -272,7 +277,9 @@ export class Database implements AsyncDisposable {
       );
     }
     try {
-      // The rows of transactions recovery found active, locked before anyone can reach them.
+      // The rows of transactions recovery found active, locked before anyone can reach them, in
+      // slices that start after the engine's open has given the event loop a turn.
+      await nextTurn();
       await runInSlices(() => engine.lockRecoveredStep(RECOVERED_LOCKS_PER_STEP));
     } catch (error) {
       storage.abandon();
@@ -297,8 +304,14 @@ export class Database implements AsyncDisposable {
   }
 
   private scheduleBackground(): void {
+    const turns = this.backgroundTurns;
     const step = (): void => {
       if (this.closed) return;
+      // The page cleaner's step may have run in the same timers phase: a turn later (util/slices.ts).
+      if (turns.deferNow()) {
+        this.timer = this.clock.setTimer(1, step);
+        return;
+      }
       let more = false;
       try {
         more = this.backgroundSlice();
@@ -318,7 +331,8 @@ export class Database implements AsyncDisposable {
    */
   private backgroundSlice(): boolean {
     this.checkWritable();
-    const deadline = performance.now() + BACKGROUND_SLICE_MS;
+    // Within the turn's budget: the page cleaner's step may have run in the same timers phase.
+    const deadline = this.backgroundTurns.deadline(BACKGROUND_SLICE_MS);
     for (;;) {
       const rolledBack = this.engine.rollbackRecoveredStep(BACKGROUND_STEP_RECORDS);
       const purge = rolledBack ? undefined : this.engine.purgeStep(BACKGROUND_STEP_RECORDS);
@@ -514,6 +528,10 @@ export class Database implements AsyncDisposable {
    * rethrows when it throws.
    */
   async transaction<T>(fn: (tx: Transaction) => T | Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    // log_free_check: with the log nearly full, wait (the event loop turning) while the oldest pages
+    // are flushed, rather than flush in the middle of `fn`. No await when there is room: `fn` runs now.
+    const logRoom = this.storage.waitForLogRoom();
+    if (logRoom !== undefined) await logRoom;
     const tx = this.begin(options);
     let result: T;
     try {
@@ -547,6 +565,7 @@ export class Database implements AsyncDisposable {
       checkpointLsn: log.checkpointLsn,
       bufferPool: this.storage.pool.snapshot(),
       changeBuffer: this.engine.changeBufferStatus(),
+      memory: engineMemory(this.storage, this.engine),
     };
   }
 

@@ -17,6 +17,7 @@
 import { ClosedError, InvalidArgumentError } from '../errors.js';
 import type { IndexBuild } from '../row/index-build.js';
 import type { RowEngine } from '../row/row-engine.js';
+import { turnDeadline } from '../util/slices.js';
 
 /** Work per slice by default: the event loop waits about this long for the build (plus one mtr). */
 const SLICE_MS = 20;
@@ -65,7 +66,7 @@ export async function runIndexBuild(
   const sliceMs = options.sliceMs ?? SLICE_MS;
   try {
     for (;;) {
-      const deadline = performance.now() + sliceMs;
+      const deadline = turnDeadline(sliceMs); // shared with timers due in the same turn (util/slices.ts)
       const copied = build.copySlice(() => performance.now() >= deadline);
       onProgress?.({ table: build.table.name, index: build.index.name, rows: build.rows, done: copied });
       if (copied) break;

@@ -137,6 +137,12 @@ export interface BufferPoolStats {
   youngMoves: number;
 }
 
+/**
+ * V8's size of one `Uint8Array` view into the slab (the `frames` array): object, elements slot
+ * and the view's share of its buffer's bookkeeping, measured with heap snapshots (about 100 bytes).
+ */
+const FRAME_VIEW_BYTES = 112;
+
 export class BufferPool {
   readonly pageSize: number;
   readonly frameCount: number;
@@ -723,6 +729,38 @@ export class BufferPool {
     this.stats.oldPages = this.oldLen;
     this.stats.dirtyPages = this.dirtyCount;
     return { ...this.stats };
+  }
+
+  /**
+   * The pool's memory beyond the pages it caches (the engine's memory account, docs/architecture.md
+   * "Memory"): the per-frame typed arrays, the page hash, the flush batch's images and an estimate
+   * of the one view object per frame. Fixed at open: none of it grows with the data.
+   */
+  overheadBytes(): number {
+    let bytes = this.batchImages.byteLength + this.hash.memoryBytes();
+    for (const perFrame of [
+      this.frameSpace,
+      this.framePage,
+      this.fixCount,
+      this.oldestMod,
+      this.newestMod,
+      this.lruPrev,
+      this.lruNext,
+      this.lruList,
+      this.firstAccessMs,
+      this.youngStamp,
+      this.flPrev,
+      this.flNext,
+      this.unhooked,
+      this.freeStack,
+    ])
+      bytes += perFrame.byteLength;
+    return bytes + this.frameCount * FRAME_VIEW_BYTES;
+  }
+
+  /** Bytes of the frames themselves: `bufferPoolBytes` rounded down to whole pages. */
+  get frameBytes(): number {
+    return this.slab.byteLength;
   }
 
   /** Walks every list and checks B4, B5 and the counts. Expensive: tests and `check()`. */

@@ -35,6 +35,11 @@ export class PageHash {
     this.growable = growable;
   }
 
+  /** Bytes of the table's typed arrays (the pool's memory account). */
+  memoryBytes(): number {
+    return this.spaces.byteLength + this.pages.byteLength + this.frames.byteLength;
+  }
+
   private grow(): void {
     const entries = [...this.entries()];
     const capacity = (this.mask + 1) * 2;

@@ -40,7 +40,9 @@
  *
  * ## Invariants
  *  C1 (L2). Before each mini-transaction starts, the log has room for it (InnoDB log_free_check):
- *      if not, the oldest dirty pages are flushed and a checkpoint taken, synchronously.
+ *      if not, the oldest dirty pages are flushed and a checkpoint taken, synchronously. Callers
+ *      that can wait (the asynchronous API in 'auto' mode) make room earlier, in slices:
+ *      `waitForLogRoom`.
  *  C2 (rule DIR). Files are created and removed with their directory synced.
  *  C3. A space id is never reused (recovery relies on it; the dictionary hands them out).
  *  C4. An operation that throws mid-mtr never leaves the engine half-working: the next mtr aborts
@@ -53,6 +55,7 @@ import { assert } from '../util/assert.js';
 import { EngineHealth } from '../util/engine-health.js';
 import { SystemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { WITH_TEST_SEAMS } from '../util/test-seams.js';
+import { TurnTaker, nextTurn, turnDeadline } from '../util/slices.js';
 import type { DirectoryLock, EngineEvent, Vfs } from '../vfs/vfs.js';
 import { ReadOnlyVfs } from '../vfs/read-only-vfs.js';
 import { loadChecksums } from '../page/checksum.js';
@@ -133,6 +136,10 @@ export interface StorageTestSeams {
 const BACKGROUND_STEP_MS = 100;
 /** Flushing a timer's page-cleaner step does before it gives the event loop back. */
 const PAGE_CLEANER_SLICE_MS = 20;
+/** Checkpoint age (of the usable log) above which an asynchronous write waits for room (`waitForLogRoom`). */
+const LOG_WAIT_RATIO = 0.75;
+/** Where that wait flushes down to: the oldest pages up to this age below the current LSN. */
+const LOG_WAIT_TARGET = 0.625;
 /** How much a step of `startSpaceDrop` shrinks the file by: about 8 ms of the kernel's work. */
 const SPACE_DROP_STEP_BYTES = 16 << 20;
 const LOG_TICK_MS = 1000;
@@ -330,6 +337,7 @@ export class Storage {
   private startBackground(): void {
     if ((this.options.background ?? 'auto') !== 'auto') return;
     let rested = 0;
+    const turns = new TurnTaker();
     const step = (): void => {
       if (this.isClosed) return;
       if (this.cleanerMayRest() && ++rested < CLEANER_REST_STEPS) {
@@ -337,8 +345,14 @@ export class Storage {
         return;
       }
       rested = 0;
+      // Purge's slice may have run in the same timers phase: this step then comes a turn later, or
+      // keeps to what is left of the turn's budget (util/slices.ts).
+      if (turns.deferNow()) {
+        this.timers[0] = this.clock.setTimer(1, step);
+        return;
+      }
       try {
-        this.pageCleanerStep(performance.now() + PAGE_CLEANER_SLICE_MS);
+        this.pageCleanerStep(turns.deadline(PAGE_CLEANER_SLICE_MS));
       } catch {
         // A failed background flush leaves the pages dirty and the engine poisoned (B7, L4); the
         // next foreground write reports it.
@@ -358,6 +372,18 @@ export class Storage {
       this.timers[1] = this.clock.setTimer(LOG_TICK_MS, tick);
     };
     this.timers = [this.clock.setTimer(BACKGROUND_STEP_MS, step), this.clock.setTimer(LOG_TICK_MS, tick)];
+  }
+
+  /**
+   * The storage core's memory beyond the pool's frames, by part (the engine's memory account,
+   * docs/architecture.md "Memory"): the pool's metadata and flush batch, and the log's buffers
+   * with the mtr records.
+   */
+  memoryOverhead(): { readonly pool: number; readonly log: number } {
+    return {
+      pool: this.pool.overheadBytes(),
+      log: (this.redo?.memoryBytes() ?? 0) + (this.mtrContext?.memoryBytes() ?? 0),
+    };
   }
 
   get log(): RedoLog {
@@ -445,6 +471,47 @@ export class Storage {
         'C1 making log room advanced the checkpoint (no dirty page may stay fixed between mtrs)',
       );
     }
+  }
+
+  /**
+   * C1 for a caller that can wait (InnoDB's log_free_check waits for the page cleaner instead of
+   * flushing in the writer): in background 'auto' mode, while the checkpoint age is above
+   * LOG_WAIT_RATIO of the usable log, flushes the oldest pages in slices of the turn's budget and
+   * checkpoints, giving the event loop back between slices. Returns undefined, without a promise,
+   * when the log has room (or in 'manual' mode, or read-only, or not open). The asynchronous API
+   * waits here before a transaction's work, so the synchronous flush of `makeLogRoom` is left to
+   * writes that cannot wait: synchronous calls, and a transaction that writes more than the
+   * headroom.
+   */
+  waitForLogRoom(): Promise<void> | undefined {
+    if (!this.logRoomWanted()) return undefined;
+    return (async () => {
+      while (this.logRoomWanted()) {
+        const log = this.log;
+        const deadline = turnDeadline(PAGE_CLEANER_SLICE_MS);
+        const target = log.currentLsn - Math.floor((log.capacity - log.reserve) * LOG_WAIT_TARGET);
+        let flushed = 0;
+        let batch: number;
+        do {
+          batch = this.pool.flushOldest(this.pool.flushBatchPages, target);
+          flushed += batch;
+        } while (batch > 0 && performance.now() < deadline);
+        const before = log.checkpointLsn;
+        this.checkpoint();
+        // Nothing flushable (every old page fixed by a running operation): C1 stays the writer's.
+        if (flushed === 0 && log.checkpointLsn === before) return;
+        await nextTurn();
+      }
+    })();
+  }
+
+  private logRoomWanted(): boolean {
+    return (
+      (this.options.background ?? 'auto') === 'auto' &&
+      !this.readOnly &&
+      this.health.isOpen &&
+      this.log.checkpointAgeRatio() > LOG_WAIT_RATIO
+    );
   }
 
   /** Takes a fuzzy checkpoint at the oldest modification among dirty pages (L3). */

@@ -142,6 +142,12 @@ export class ChangeBufferState {
   protected busy = false;
   /** What is buffered for each page, summed (IB3, IB4 without a scan; IB10). */
   protected readonly summaries = new PageSummaries((spaceId, pageNo) => this.recordsOf(spaceId, pageNo));
+
+  /** The page summaries' estimated memory (ibuf-page-summary.ts; the engine's memory account). */
+  summaryMemoryBytes(): number {
+    return this.summaries.memoryBytes();
+  }
+
   protected readonly stats = {
     buffered: zeroCounts(),
     merges: 0,

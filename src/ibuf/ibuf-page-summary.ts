@@ -26,14 +26,25 @@
  * or a reopen the cache starts empty. A page's records only change by those paths, so a summary
  * equals a recount (`validate` in change-buffer.ts compares them).
  *
- * Memory is bounded: past SUMMARY_KEYS_MAX keys or SUMMARY_PAGES_MAX pages the whole cache is
- * dropped and rebuilt on demand, which costs one scan per page again.
+ * Memory is bounded: past SUMMARY_PAGES_MAX pages, or once its estimated size (`memoryBytes`:
+ * SUMMARY_BYTES per page, KEY_ENTRY_BYTES and the key's own bytes per key) reaches
+ * SUMMARY_MEMORY_MAX, the whole cache is dropped and rebuilt on demand, which costs one scan per
+ * page again. The estimate is the engine's memory account of the cache (docs/architecture.md,
+ * "Memory"); it counts bytes, not keys, because an entry key may be anything up to the key limit.
  */
 import { ENTRY_HEADER_BYTES, SLOT_BYTES } from '../btree/index-page.js';
 import { type IbufOpValue, type IbufRecord, addsEntry, removesEntry } from './ibuf-record.js';
 
 const SUMMARY_PAGES_MAX = 16_384;
-const SUMMARY_KEYS_MAX = 262_144;
+/** The most the cache may hold, by `memoryBytes`, before it is dropped. */
+export const SUMMARY_MEMORY_MAX = 8 * 1024 * 1024;
+/**
+ * V8's cost of one summary beside its keys, estimated from heap snapshots: the object, its entry
+ * in the page map and, once built, its two empty sets.
+ */
+const SUMMARY_BYTES = 256;
+/** V8's cost of one key in a set beside its characters: the set entry and the string's header. */
+const KEY_ENTRY_BYTES = 56;
 
 /** The bytes a buffered insert of an entry with `keyLength` bytes of key takes on its page (IB3). */
 export function insertRoomBytes(keyLength: number): number {
@@ -52,29 +63,41 @@ export class PageSummary {
   present: Set<string> | undefined;
   /** Keys a buffered removal takes. */
   removed: Set<string> | undefined;
+  /** The characters of the keys in `present` and `removed` (one per byte of entry key). */
+  keyChars = 0;
 
   /** Folds one more record, in counter order, into the summary. */
   add(op: number, entryKey: Uint8Array): void {
     this.records++;
     if (addsEntry(op)) this.insertBytes += insertRoomBytes(entryKey.length);
-    if (this.present === undefined) return;
-    if (addsEntry(op)) this.present.add(entryKeyString(entryKey));
+    const present = this.present;
+    if (present === undefined) return;
+    const removed = this.removed!;
+    const keys = present.size + removed.size;
+    if (addsEntry(op)) present.add(entryKeyString(entryKey));
     else if (removesEntry(op)) {
       const key = entryKeyString(entryKey);
-      this.present.delete(key);
-      this.removed!.add(key);
+      present.delete(key);
+      removed.add(key);
     }
+    this.keyChars += (present.size + removed.size - keys) * entryKey.length;
   }
 
   get keys(): number {
     return (this.present?.size ?? 0) + (this.removed?.size ?? 0);
+  }
+
+  /** The estimate of the module doc. */
+  get memoryBytes(): number {
+    return SUMMARY_BYTES + this.keys * KEY_ENTRY_BYTES + this.keyChars;
   }
 }
 
 /** The summaries of the pages the change buffer holds records for, built on demand. */
 export class PageSummaries {
   private readonly pages = new Map<number, PageSummary>();
-  private keys = 0;
+  /** The sum of the cached summaries' `memoryBytes`. */
+  private bytes = 0;
   /** Reads a page's records from the tree, in counter order. */
   private readonly recordsOf: (spaceId: number, pageNo: number) => Iterable<IbufRecord>;
 
@@ -87,21 +110,29 @@ export class PageSummaries {
     const id = spaceId * 4294967296 + pageNo;
     let summary = this.pages.get(id);
     if (summary !== undefined && (!withKeys || summary.present !== undefined)) return summary;
-    if (this.pages.size >= SUMMARY_PAGES_MAX || this.keys >= SUMMARY_KEYS_MAX) this.clear();
-    if (summary !== undefined) this.keys -= summary.keys;
+    if (this.pages.size >= SUMMARY_PAGES_MAX || this.bytes >= SUMMARY_MEMORY_MAX) this.clear();
+    else if (summary !== undefined) this.bytes -= summary.memoryBytes;
     summary = this.build(spaceId, pageNo, withKeys);
-    this.keys += summary.keys;
+    this.bytes += summary.memoryBytes;
     this.pages.set(id, summary);
     return summary;
+  }
+
+  /**
+   * The cache's estimated size (the engine's memory account). Below SUMMARY_MEMORY_MAX plus one
+   * page's summary: a summary built past the cap clears the cache first.
+   */
+  memoryBytes(): number {
+    return this.bytes;
   }
 
   /** A record for the page was inserted into the tree: its summary, if cached, follows (IB10). */
   noteBuffered(spaceId: number, pageNo: number, op: IbufOpValue, entryKey: Uint8Array): void {
     const summary = this.pages.get(spaceId * 4294967296 + pageNo);
     if (summary === undefined) return;
-    const before = summary.keys;
+    const before = summary.memoryBytes;
     summary.add(op, entryKey);
-    this.keys += summary.keys - before;
+    this.bytes += summary.memoryBytes - before;
   }
 
   /** A record of the page left the tree: its summary is rebuilt when next needed. */
@@ -109,13 +140,13 @@ export class PageSummaries {
     const id = spaceId * 4294967296 + pageNo;
     const summary = this.pages.get(id);
     if (summary === undefined) return;
-    this.keys -= summary.keys;
+    this.bytes -= summary.memoryBytes;
     this.pages.delete(id);
   }
 
   clear(): void {
     this.pages.clear();
-    this.keys = 0;
+    this.bytes = 0;
   }
 
   /** (Checks) every cached summary, with the summary a fresh read of the tree gives. */

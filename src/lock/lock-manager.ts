@@ -208,6 +208,17 @@ export class LockManager {
   private readonly seams: LockManagerTestSeams;
   readonly stats: LockStats = { waits: 0, deadlocks: 0, timeouts: 0, inherited: 0 };
 
+  /**
+   * Locks held or waited for now, by every owner: a transaction's locks live until it ends, so
+   * this is the per-transaction memory a large locking transaction holds (LOCK_BYTES each, in the
+   * engine's memory account).
+   */
+  totalLockCount(): number {
+    let count = 0;
+    for (const locks of this.byOwner.values()) count += locks.length;
+    return count;
+  }
+
   constructor(options: LockManagerOptions) {
     this.clock = options.clock;
     this.lockWaitTimeoutMs = options.lockWaitTimeoutMs ?? 50_000;

@@ -364,6 +364,8 @@ export function openTrxSysPage(storage: Storage): TrxSysPage | undefined {
   if (slotCount !== trxSysSlotCount(page.length))
     throw corrupt(pageNo, `SLOT_COUNT ${slotCount} does not fit the page size`);
   const stored = readU64(page, TRX_SYS_MAX_TRX_ID_OFFSET);
+  // Read before the slot scan below: it reads other pages, which may evict this one (U13).
+  const last = readU32(page, TRX_SYS_HISTORY_LAST_OFFSET);
   if (stored % TRX_SYS_TRX_ID_WRITE_MARGIN !== 0)
     throw corrupt(pageNo, `U11 MAX_TRX_ID ${stored} is not a multiple of ${TRX_SYS_TRX_ID_WRITE_MARGIN}`);
   const trxSys = new TrxSysPage(pageNo, slotCount, stored + TRX_SYS_TRX_ID_WRITE_MARGIN);
@@ -377,9 +379,6 @@ export function openTrxSysPage(storage: Storage): TrxSysPage | undefined {
       );
     }
   }
-  // Read the page again: the loop above read other pages, and a pool frame is valid only until
-  // the next page access (U13), so `page` may hold another page by now.
-  const last = readU32(source.getPage(SYSTEM_SPACE_ID, pageNo), TRX_SYS_HISTORY_LAST_OFFSET);
   if (last !== NIL_PAGE) {
     const info = undoLogInfo(source, openUndoLog(source, last));
     if (info.trxNo >= trxSys.nextTrxIdOrNo)

@@ -40,18 +40,26 @@ import {
 } from './redo-record.js';
 import type { RedoLog } from './redo-log.js';
 
+/** The records buffer kept between mtrs; one that needs more grows it for its own life only. */
+const MTR_RECORDS_BYTES = 64 * 1024;
+
 /** What an mtr needs from the storage core. One context serves every mtr in turn (T2). */
 export class MtrContext {
   readonly pool: BufferPool;
   readonly log: RedoLog;
   readonly onEvent: ((name: EngineEvent) => void) | undefined;
   /** The active mtr's records (reused: at most one mtr is active). */
-  records = new Uint8Array(64 * 1024);
+  records = new Uint8Array(MTR_RECORDS_BYTES);
   /** Per frame: 1 while the active mtr has modified it. */
   readonly modifiedFlag: Uint8Array;
   active: MiniTransaction | undefined;
   /** Commits so far. */
   commits = 0;
+
+  /** Bytes held for mtrs (the engine's memory account): the records buffer and the per-frame flags. */
+  memoryBytes(): number {
+    return this.records.byteLength + this.modifiedFlag.byteLength;
+  }
 
   constructor(pool: BufferPool, log: RedoLog, onEvent?: (name: EngineEvent) => void) {
     this.pool = pool;
@@ -208,6 +216,8 @@ export class MiniTransaction implements PageMutator {
         throw error;
       }
       endLsn = lsns.endLsn;
+      // A large mtr grew the records buffer (reserveRecord); give that back (docs "Memory").
+      if (ctx.records.length > MTR_RECORDS_BYTES) ctx.records = new Uint8Array(MTR_RECORDS_BYTES);
       for (const frame of this.modified) {
         ctx.pool.markDirty(frame, lsns.startLsn, lsns.endLsn);
         ctx.modifiedFlag[frame] = 0;

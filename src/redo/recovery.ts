@@ -116,15 +116,25 @@ export interface RecoveryInput {
 }
 
 /**
+ * Records per chunk of the redo index: 4 Ki records, 96 KiB of typed arrays. Small enough that
+ * the crash tests' recoveries cross chunk boundaries; a 190 MB log takes about 1,500 chunks.
+ */
+const INDEX_CHUNK_BITS = 12;
+const INDEX_CHUNK = 1 << INDEX_CHUNK_BITS;
+const INDEX_CHUNK_MASK = INDEX_CHUNK - 1;
+
+/**
  * The page records of the scanned log, chained per page in typed arrays: one allocation per
- * growth, none per record. Pages are numbered in order of their first record, which is LSN order,
- * so applying pages in index order keeps the flush list ordered (B4).
+ * 4 Ki records, none per record. The arrays grow by whole chunks and are never copied: doubling
+ * one array of millions of records (a large log) stopped the event loop for tens of milliseconds
+ * (RC4). Pages are numbered in order of their first record, which is LSN order, so applying pages
+ * in index order keeps the flush list ordered (B4).
  */
 class RedoIndex {
-  offsets = new Int32Array(4096);
-  groupStarts = new Float64Array(4096);
-  groupEnds = new Float64Array(4096);
-  next = new Int32Array(4096);
+  private readonly offsetChunks: Int32Array[] = [];
+  private readonly groupStartChunks: Float64Array[] = [];
+  private readonly groupEndChunks: Float64Array[] = [];
+  private readonly nextChunks: Int32Array[] = [];
   records = 0;
   readonly pageSpace: number[] = [];
   readonly pageNo: number[] = [];
@@ -135,12 +145,19 @@ class RedoIndex {
   readonly spaces = new Set<number>();
 
   add(spaceId: number, pageNo: number, offset: number, groupStart: number, groupEnd: number): void {
-    if (this.records === this.offsets.length) this.grow();
     const r = this.records++;
-    this.offsets[r] = offset;
-    this.groupStarts[r] = groupStart;
-    this.groupEnds[r] = groupEnd;
-    this.next[r] = -1;
+    const chunk = r >>> INDEX_CHUNK_BITS;
+    const at = r & INDEX_CHUNK_MASK;
+    if (at === 0) {
+      this.offsetChunks.push(new Int32Array(INDEX_CHUNK));
+      this.groupStartChunks.push(new Float64Array(INDEX_CHUNK));
+      this.groupEndChunks.push(new Float64Array(INDEX_CHUNK));
+      this.nextChunks.push(new Int32Array(INDEX_CHUNK));
+    }
+    this.offsetChunks[chunk]![at] = offset;
+    this.groupStartChunks[chunk]![at] = groupStart;
+    this.groupEndChunks[chunk]![at] = groupEnd;
+    this.nextChunks[chunk]![at] = -1;
     let page = this.byPage.get(spaceId, pageNo);
     if (page < 0) {
       this.spaces.add(spaceId);
@@ -151,9 +168,30 @@ class RedoIndex {
       this.pageFirst.push(r);
       this.pageLast.push(r);
     } else {
-      this.next[this.pageLast[page]!] = r;
+      const last = this.pageLast[page]!;
+      this.nextChunks[last >>> INDEX_CHUNK_BITS]![last & INDEX_CHUNK_MASK] = r;
       this.pageLast[page] = r;
     }
+  }
+
+  /** Where record `r` starts in the scanned log. */
+  offset(r: number): number {
+    return this.offsetChunks[r >>> INDEX_CHUNK_BITS]![r & INDEX_CHUNK_MASK]!;
+  }
+
+  /** The start LSN of the group that holds record `r`. */
+  groupStart(r: number): number {
+    return this.groupStartChunks[r >>> INDEX_CHUNK_BITS]![r & INDEX_CHUNK_MASK]!;
+  }
+
+  /** The end LSN of the group that holds record `r`. */
+  groupEnd(r: number): number {
+    return this.groupEndChunks[r >>> INDEX_CHUNK_BITS]![r & INDEX_CHUNK_MASK]!;
+  }
+
+  /** The page's next record after `r`, or -1. */
+  next(r: number): number {
+    return this.nextChunks[r >>> INDEX_CHUNK_BITS]![r & INDEX_CHUNK_MASK]!;
   }
 
   /** The first record of a page, or -1. */
@@ -164,22 +202,6 @@ class RedoIndex {
 
   get pages(): number {
     return this.pageSpace.length;
-  }
-
-  private grow(): void {
-    const size = this.offsets.length * 2;
-    const offsets = new Int32Array(size);
-    offsets.set(this.offsets);
-    const starts = new Float64Array(size);
-    starts.set(this.groupStarts);
-    const ends = new Float64Array(size);
-    ends.set(this.groupEnds);
-    const next = new Int32Array(size);
-    next.set(this.next);
-    this.offsets = offsets;
-    this.groupStarts = starts;
-    this.groupEnds = ends;
-    this.next = next;
   }
 }
 
@@ -239,6 +261,9 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
   // are synced as they are opened (step 3), before step 7 moves the log past what they hold.
   logFile.file.datasync();
   registry.vfs.syncDir('');
+  // The open's setup and these syncs were one stretch without a turn of the event loop: the scan
+  // starts a slice of its own (RC4).
+  await slices.yield();
 
   // Step 2: scan.
   const index = new RedoIndex();
@@ -280,6 +305,9 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
 
   const scanBuffer = Buffer.from(scan.buffer, scan.byteOffset, scan.byteLength);
 
+  // Between steps too: the scan's last slice and step 3's syncs, say, were one stretch (RC4).
+  if (slices.due()) await slices.yield();
+
   // Step 3: files.
   let spacesCreated = 0;
   let spacesDeleted = 0;
@@ -309,6 +337,8 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
     }
   }
 
+  if (slices.due()) await slices.yield();
+
   // Step 4: doublewrite. Headers first, and only into files shown to be ours: a foreign file
   // named like a space must be refused, never "repaired" with another file's page.
   let restored = 0;
@@ -337,11 +367,13 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
     const space = registry.get(spaceId);
     if (space === undefined) continue;
     const first = index.first(spaceId, 0);
-    registry.validateHeader(space, first >= 0 && recordType(scan, index.offsets[first]!) === RedoType.InitPage);
+    registry.validateHeader(space, first >= 0 && recordType(scan, index.offset(first)) === RedoType.InitPage);
   }
   for (const [key, copy] of copies) {
     if (key % 4294967296 !== 0) restore(key, copy);
   }
+
+  if (slices.due()) await slices.yield();
 
   // Step 5: apply, page by page in order of first LSN (the index's page order, B4).
   let recordsApplied = 0;
@@ -361,7 +393,7 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
       );
     }
     const firstRecord = index.pageFirst[p]!;
-    const startsWithInit = recordType(scan, index.offsets[firstRecord]!) === RedoType.InitPage;
+    const startsWithInit = recordType(scan, index.offset(firstRecord)) === RedoType.InitPage;
     const frame = pool.fixWith(spaceId, pageNo, (target) => {
       const result = space.readPageUnchecked(pageNo, target);
       if (result === PageCheck.Valid) return;
@@ -389,22 +421,25 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
     }
     let firstApplied = 0;
     let lastEnd = 0;
-    for (let r = firstRecord; r >= 0; r = index.next[r]!) {
-      const groupEnd = index.groupEnds[r]!;
+    let walked = 0;
+    for (let r = firstRecord; r >= 0; r = index.next(r)) {
+      // A page every mtr touched (a space header, say) has hundreds of thousands of records,
+      // applied or skipped (a page flushed late before the crash skips nearly all): the event
+      // loop turns between them too, counted by records walked. The frame stays fixed, and
+      // nothing else runs (RC4).
+      if ((++walked & 1023) === 0 && slices.due()) await slices.yield();
+      const groupEnd = index.groupEnd(r);
       if (groupEnd <= lsnBefore) continue; // rule IDEMPOTENT
-      applyPageRecord(scanBuffer, index.offsets[r]!, page);
+      applyPageRecord(scanBuffer, index.offset(r), page);
       recordsApplied++;
-      // A page every mtr touched (a space header, say) has hundreds of thousands of records: the
-      // event loop turns between them too. The frame stays fixed, and nothing else runs (RC4).
-      if ((recordsApplied & 1023) === 0 && slices.due()) await slices.yield();
-      if (firstApplied === 0) firstApplied = index.groupStarts[r]!;
+      if (firstApplied === 0) firstApplied = index.groupStart(r);
       lastEnd = groupEnd;
     }
     if (lastEnd > 0) pool.markDirty(frame, firstApplied, lastEnd);
     pool.unfix(frame);
     pagesApplied++;
     if ((p & 31) === 31 || p === pagesTotal - 1) {
-      input.onProgress?.({ pagesApplied, pagesTotal, lsn: index.groupStarts[firstRecord]!, endLsn });
+      input.onProgress?.({ pagesApplied, pagesTotal, lsn: index.groupStart(firstRecord), endLsn });
       input.onEvent?.('recovery-apply');
     }
   }
@@ -417,6 +452,8 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
   }
   registry.syncAll();
   assert(pool.dirtyPages() === 0, 'RC1 every recovered page flushed');
+  // What the caller does next (the checkpoint of step 7, the engine's open) starts a turn of its own.
+  await slices.yield();
 
   return {
     checkpointLsn: checkpoint.lsn,

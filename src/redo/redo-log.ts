@@ -81,6 +81,9 @@ export interface RedoLogStats {
   checkpoints: number;
 }
 
+/** The largest in-flight copy kept between asynchronous syncs (L5); a larger one is released. */
+const IN_FLIGHT_COPY_KEEP_BYTES = 1024 * 1024;
+
 export class RedoLog {
   readonly file: LogFile;
   readonly capacity: number;
@@ -183,6 +186,14 @@ export class RedoLog {
     return { startLsn, endLsn };
   }
 
+  /**
+   * Bytes the log holds in memory (the engine's memory account): the log buffer, and the copy an
+   * asynchronous sync in flight covers. Each grows only to the largest group appended.
+   */
+  memoryBytes(): number {
+    return this.buffer.byteLength + this.inFlightCopy.byteLength;
+  }
+
   private ensureBuffer(bytes: number): void {
     if (bytes <= this.buffer.length) return;
     let size = this.buffer.length * 2;
@@ -199,6 +210,10 @@ export class RedoLog {
     this.file.writeRing(this.buffer.subarray(0, this.bufferLength), this.writtenLsn);
     this.writtenLsn = this.currentLsn;
     this.bufferLength = 0;
+    // A group larger than the buffer grew it; give that back once written, so the log's memory
+    // stays at its documented size between such groups (docs/architecture.md, "Memory").
+    if (this.buffer.length > this.bufferFlushBytes + 64 * 1024)
+      this.buffer = new Uint8Array(this.bufferFlushBytes + 64 * 1024);
     this.stats.writes++;
     this.onEvent?.('log-write');
   }
@@ -292,6 +307,9 @@ export class RedoLog {
       () => {
         this.syncInFlight = false;
         this.inFlightLength = 0;
+        // The copy spans everything unsynced (with durability none, up to the log's capacity):
+        // kept for the next sync when small, released when it grew past IN_FLIGHT_COPY_KEEP_BYTES.
+        if (this.inFlightCopy.length > IN_FLIGHT_COPY_KEEP_BYTES) this.inFlightCopy = new Uint8Array(0);
         this.stats.syncs++;
         this.durableLsn = Math.max(this.durableLsn, target);
         try {

@@ -81,13 +81,12 @@ export interface PurgeContext {
 export class Purge {
   private readonly ctx: PurgeContext;
   /**
-   * Where the purge of the oldest log stopped (records of it already processed). Keyed by the
-   * owner too: a header page comes back to the history list as another log once the undo cache
-   * (undo/undo-cache.ts) has reused it.
+   * Where the purge of the oldest log stopped: the cursor on its first record not yet processed
+   * (U13: it holds page numbers and a copy of the record, never a frame). A step resumes there
+   * instead of walking again from the log's first record, which made each step of a log of N
+   * records cost up to N record reads (a transaction that deleted 500,000 rows: seconds per step).
    */
-  private progress: { logPageNo: number; trxId: number; done: number } | undefined;
-  /** Walks the log being purged; repositioned at each log (U13: it holds its own record copy). */
-  private readonly cursor = new UndoLogCursor();
+  private progress: { logPageNo: number; trxId: number; cursor: UndoLogCursor } | undefined;
 
   constructor(ctx: PurgeContext) {
     this.ctx = ctx;
@@ -105,21 +104,23 @@ export class Purge {
       const log = ctx.historyFirst();
       if (log === undefined) break;
       if (!view.purgeable(undoLogTrxNo(source, log))) break;
-      let state = this.progress;
-      if (state === undefined || state.logPageNo !== log.pageNo || state.trxId !== log.trxId)
-        this.progress = state = { logPageNo: log.pageNo, trxId: log.trxId, done: 0 };
-      const cursor = this.cursor;
-      let on = firstUndoRecord(source, log, cursor) !== undefined;
-      for (let skip = state.done; on && skip > 0; skip--) on = nextUndoRecord(source, cursor);
+      // A committed log in the history list does not change until purge frees it: the cursor
+      // a step left on it is still on the record it names.
+      const state = this.progress;
+      const resumed = state !== undefined && state.logPageNo === log.pageNo && state.trxId === log.trxId;
+      this.progress = undefined;
+      const cursor = resumed ? state.cursor : new UndoLogCursor();
+      let on = resumed || firstUndoRecord(source, log, cursor) !== undefined;
       while (on && records < maxRecords) {
         this.purgeRecord(cursor, log.trxId);
-        state.done++;
         records++;
         on = nextUndoRecord(source, cursor);
       }
-      if (on) break; // budget spent inside this log
+      if (on) {
+        this.progress = { logPageNo: log.pageNo, trxId: log.trxId, cursor }; // budget spent inside this log
+        break;
+      }
       ctx.removeFromHistory(log);
-      this.progress = undefined;
       logs++;
     }
     return { records, logs, historyLength: ctx.historyLength() };

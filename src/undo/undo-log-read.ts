@@ -294,7 +294,9 @@ export interface UndoLogCheck {
  * counts, undo_no order, the top. Throws `CorruptionError` or `AssertionError`.
  */
 export function checkUndoLog(source: PageSource, log: UndoLogRef): UndoLogCheck {
-  const header = logHeader(source, log);
+  // A copy: the walk reads every page of the log, and the header's frame is valid only until the
+  // next of those reads (U13). The checker runs with debug checks on, where a copy costs nothing.
+  const header = logHeader(source, log).slice();
   const pages: number[] = [];
   const cursor = new UndoLogCursor();
   let records = 0;

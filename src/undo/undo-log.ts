@@ -128,7 +128,11 @@
  *      valid until it is positioned again, whatever pages are read or evicted meanwhile. (Its page
  *      frame does not: rollback searched the indexes between reading an undo record and reading
  *      its fields, and under pool pressure the undo page's frame was reused by then; the
- *      simulator found it, issue 9.)
+ *      simulator found it, issue 9.) Likewise a page read through `poolPageSource` is valid only
+ *      until the next page access through it: with debug checks on, each page it returns is a copy
+ *      that the next access overwrites with 0xEE, so code that keeps a view too long reads garbage
+ *      in every test instead of only when the pool happens to reuse the frame (the trx-sys page's
+ *      HISTORY_LAST was read after the slot scan had evicted it; the table soak found it).
  *  U14 (CACHE). A CACHED log is one header page (LAST_PAGE itself, PAGE_COUNT 1), with no
  *      records, in a slot and out of the history list; its PAGE_TRX_ID is still its last owner's.
  *      A log is cached only when nothing can read its records any more: an insert log at its
@@ -146,7 +150,7 @@
  * checker). Both work on the format above.
  */
 import { CorruptionError, MinnoError } from '../errors.js';
-import { assert } from '../util/assert.js';
+import { assert, debugChecks } from '../util/assert.js';
 import type { BufferPool } from '../buffer/buffer-pool.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import {
@@ -237,14 +241,22 @@ export interface PageSource {
 
 /** Reads pages straight from the buffer pool: each frame is valid until the next page access (U13). */
 export function poolPageSource(pool: BufferPool): PageSource {
+  let lastCopy: Uint8Array | undefined; // debug checks only: the page handed out last
   return {
     getPage(spaceId: number, pageNo: number): Uint8Array {
       const frame = pool.fix(spaceId, pageNo);
       pool.unfix(frame);
-      return pool.frames[frame]!;
+      if (!debugChecks()) return pool.frames[frame]!;
+      // U13 enforced: whoever still holds the previous page now reads 0xEE, not a stale frame.
+      lastCopy?.fill(U13_SCRIBBLE);
+      lastCopy = pool.frames[frame]!.slice();
+      return lastCopy;
     },
   };
 }
+
+/** What a page handed out by a debug-checking `poolPageSource` reads once it is stale (U13). */
+const U13_SCRIBBLE = 0xee;
 
 /**
  * Where undo logs are registered: the slot array of active logs and the history list of committed

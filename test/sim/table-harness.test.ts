@@ -15,7 +15,8 @@ import { describe, expect, it } from 'vitest';
 import { CommitLedger } from '../../sim/ledger.js';
 import { DEFAULT_PLAN_SHAPE, generatePlan } from '../../sim/plan.js';
 import { tableTarget } from '../../sim/table-target.js';
-import { tableWorkload, type TableOp } from '../../sim/table-workload.js';
+import type { TableOp } from '../../sim/table-ops.js';
+import { tableWorkload } from '../../sim/table-workload.js';
 import { FaultVfs } from '../../src/vfs/fault-vfs.js';
 
 function op(kind: TableOp['kind'], slot: number, a: number, b = 0): TableOp {

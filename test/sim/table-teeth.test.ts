@@ -24,7 +24,8 @@ import { describe, expect, it } from 'vitest';
 import { generatePlan, type SimPlan } from '../../sim/plan.js';
 import { runPlan } from '../../sim/runner.js';
 import { tableTarget } from '../../sim/table-target.js';
-import { tableWorkload, type TableOp } from '../../sim/table-workload.js';
+import type { TableOp } from '../../sim/table-ops.js';
+import { tableWorkload } from '../../sim/table-workload.js';
 import type { SeamName } from '../../sim/workload.js';
 
 async function firstCatch(

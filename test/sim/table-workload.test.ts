@@ -14,7 +14,8 @@ import { CI_FRESH_RUNS, CI_TABLE_SLICE_RUNS, runFreshCiSlice, runTableCiSlice } 
 import { generatePlan } from '../../sim/plan.js';
 import { runPlan } from '../../sim/runner.js';
 import { makeTableTarget, tableTarget } from '../../sim/table-target.js';
-import { PURGE_RACE_WEIGHTS, makeTableWorkload, tableStatsTotal } from '../../sim/table-workload.js';
+import { PURGE_RACE_WEIGHTS } from '../../sim/table-ops.js';
+import { makeTableWorkload, tableStatsTotal } from '../../sim/table-workload.js';
 
 const TEETH_SEEDS = 40;
 

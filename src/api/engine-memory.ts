@@ -1,0 +1,101 @@
+/**
+ * The engine's memory account: what minno itself holds beyond the buffer pool's frames, by part,
+ * and the bound each part keeps (docs/architecture.md, "Memory"). `db.status().memory` reports it.
+ *
+ * InnoDB counterpart: the "BUFFER POOL AND MEMORY" section of SHOW ENGINE INNODB STATUS, and
+ * `innodb_buffer_pool_size` being most, not all, of mysqld's memory (the log buffer, the adaptive
+ * hash index, the lock heap and the change buffer's bitmap sit beside it).
+ *
+ * What it counts: typed arrays by their size, and the few JavaScript structures that grow with
+ * the work (the change buffer's page summaries, the row locks held) by an estimate per entry,
+ * calibrated on heap snapshots. What it cannot count, because the engine does not own it: Node
+ * itself and its loaded modules (about 55 MiB of RSS before the database opens), V8's young
+ * generation (its semi-spaces grow to 16 MiB each under any allocation-heavy load unless the
+ * process runs with `--max-semi-space-size`), and garbage not yet collected. Those are the process's,
+ * and set by Node's flags; the README's limits say so.
+ *
+ * ## Invariants
+ *  EM1. Between operations, `fixed` (everything but the locks) stays within `engineMemoryBound`
+ *       of the open options, whatever the data size: no structure beyond the pool grows with the
+ *       data. Checked by test/api/engine-memory.test.ts on a load ten times the pool.
+ *  EM2. `locks` grows with the row locks open transactions hold, and only with them: a
+ *       transaction's locks are freed when it ends.
+ */
+import type { Storage } from '../core/storage.js';
+import type { RowEngine } from '../row/row-engine.js';
+import { SUMMARY_MEMORY_MAX } from '../ibuf/ibuf-page-summary.js';
+
+/**
+ * Bytes per frame beyond the page itself: 66 of typed-array metadata, at most 48 of page hash
+ * (a power-of-two table of at least twice the frames and under four times, 12 bytes a slot), the frame's view object
+ * (about 112) and the mtr's modified flag (1), rounded up.
+ */
+export const POOL_BYTES_PER_FRAME = 240;
+/** V8's cost of one row lock, beside its key's bytes: the lock object, its key string, two list slots. */
+export const LOCK_BYTES = 256;
+/** The log buffer's spare room past its flush size, the mtr records buffer, the in-flight copy kept. */
+const LOG_FIXED_BYTES = 64 * 1024 + 64 * 1024 + 1024 * 1024;
+
+export interface EngineMemory {
+  /** The pool's frames: `bufferPoolBytes` rounded down to whole pages. */
+  readonly poolFrames: number;
+  /** Per-frame metadata, the page hash and the flush batch's page images. */
+  readonly poolOverhead: number;
+  /** The log buffer, the copy an asynchronous log sync covers, the mtr records buffer. */
+  readonly log: number;
+  /** The change buffer's per-page summaries (an estimate; capped, then dropped and rebuilt). */
+  readonly changeBufferSummaries: number;
+  /** The row locks open transactions hold (an estimate, LOCK_BYTES each). */
+  readonly locks: number;
+  /** Everything above but `poolFrames` and `locks`: what EM1 bounds. */
+  readonly fixed: number;
+  readonly total: number;
+}
+
+export function engineMemory(storage: Storage, engine: RowEngine): EngineMemory {
+  const poolFrames = storage.pool.frameBytes;
+  const core = storage.memoryOverhead();
+  const changeBufferSummaries = engine.changeBuffer.summaryMemoryBytes();
+  const locks = engine.locks.totalLockCount() * LOCK_BYTES;
+  const fixed = core.pool + core.log + changeBufferSummaries;
+  return {
+    poolFrames,
+    poolOverhead: core.pool,
+    log: core.log,
+    changeBufferSummaries,
+    locks,
+    fixed,
+    total: poolFrames + fixed + locks,
+  };
+}
+
+export interface MemoryBoundOptions {
+  readonly pageSize: number;
+  readonly bufferPoolBytes: number;
+  /** Storage's `flushBatchPages` (default 128). */
+  readonly flushBatchPages: number;
+  /** Storage's `redoLogBytes`. */
+  readonly redoLogBytes: number;
+}
+
+/**
+ * EM1's bound on `fixed`, in bytes: per frame POOL_BYTES_PER_FRAME, the flush batch (at most a
+ * quarter of the frames), the log buffer (a flush size of min(256 KiB, an eighth of the log)) with
+ * LOG_FIXED_BYTES, and the change buffer's summaries (their cap, plus one page's summary built
+ * past it: at most 16 pages' worth). It holds between operations: a single mtr or log group larger
+ * than the buffers grows them for its own life, and an asynchronous log sync copies all the log
+ * not yet synced while it runs (with durability `none`, up to the log's capacity).
+ */
+export function engineMemoryBound(options: MemoryBoundOptions): number {
+  const frames = Math.floor(options.bufferPoolBytes / options.pageSize);
+  const batchPages = Math.max(1, Math.min(options.flushBatchPages, Math.floor(frames / 4)));
+  const logFlushBytes = Math.min(256 * 1024, Math.floor(options.redoLogBytes / 8));
+  return (
+    frames * POOL_BYTES_PER_FRAME +
+    batchPages * options.pageSize +
+    logFlushBytes +
+    LOG_FIXED_BYTES +
+    SUMMARY_MEMORY_MAX +
+    16 * options.pageSize
+  );
+}
