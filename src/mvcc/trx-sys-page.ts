@@ -69,6 +69,7 @@ import {
   type RollbackSegment,
   type UndoLogRef,
 } from '../undo/undo-log.js';
+import { UndoLogCache } from '../undo/undo-cache.js';
 import { openUndoLog, undoLogInfo, type UndoLogInfo } from '../undo/undo-log-read.js';
 
 /** The trx id counter is written every this many ids (InnoDB's TRX_SYS_TRX_ID_WRITE_MARGIN). */
@@ -114,11 +115,12 @@ export class UndoSlotsFullError extends MinnoError {
 }
 
 /** What recovery does with a log found in a slot (the decision table of undo-log.ts). */
-export type UndoRecoveryAction = 'rollback' | 'finish-free';
+export type UndoRecoveryAction = 'rollback' | 'finish-free' | 'cached';
 
 export function recoveryActionFor(info: UndoLogInfo): UndoRecoveryAction {
   assert(info.slot !== undefined, 'U7 recovery acts on logs found in slots');
   if (info.state === UndoLogState.Active) return 'rollback';
+  if (info.state === UndoLogState.Cached) return 'cached'; // U14: no transaction's; kept for reuse
   assert(info.log.kind === 'insert', () => `U7 a COMMITTED update log (${info.log.pageNo}) left its slot at commit`);
   return 'finish-free';
 }
@@ -132,6 +134,8 @@ export class TrxSysPage implements RollbackSegment {
   /** The trx-sys page in space 0. */
   readonly pageNo: number;
   readonly slotCount: number;
+  /** The slot logs in state CACHED, kept for reuse (undo/undo-cache.ts, U14). */
+  readonly undoCache = new UndoLogCache();
   private nextId: number;
 
   /** Use `createTrxSysPage` or `openTrxSysPage`. */
@@ -367,6 +371,7 @@ export function openTrxSysPage(storage: Storage): TrxSysPage | undefined {
   const trxSys = new TrxSysPage(pageNo, slotCount, stored + TRX_SYS_TRX_ID_WRITE_MARGIN);
   // U11: nothing on disk is at or above the restart point.
   for (const info of trxSys.activeUndoLogs(source)) {
+    if (info.state === UndoLogState.Cached) trxSys.undoCache.add(info.log.pageNo); // U14
     if (info.log.trxId >= trxSys.nextTrxIdOrNo || info.trxNo >= trxSys.nextTrxIdOrNo) {
       throw corrupt(
         info.log.pageNo,

@@ -214,7 +214,9 @@ export class TrxLifecycle {
   recover(pages: PageSource, primaryIndexOf: (tableId: number) => number | undefined): void {
     const byId = new Map<number, Trx>();
     for (const info of this.trxSystem.page.activeUndoLogs(pages)) {
-      if (recoveryActionFor(info) === 'finish-free') {
+      const action = recoveryActionFor(info);
+      if (action === 'cached') continue; // U14: kept for reuse, no transaction's (listed at open)
+      if (action === 'finish-free') {
         this.freeLog(info.log);
         continue;
       }

@@ -246,7 +246,7 @@ export function openUndoLog(source: PageSource, pageNo: number): UndoLogRef {
   if (code !== UndoLogKindCode.Insert && code !== UndoLogKindCode.Update)
     throw corrupt(pageNo, `undo log kind ${code} is unknown`);
   const state = readU16(header, UNDO_LOG_STATE);
-  if (state !== UndoLogState.Active && state !== UndoLogState.Committed)
+  if (state !== UndoLogState.Active && state !== UndoLogState.Committed && state !== UndoLogState.Cached)
     throw corrupt(pageNo, `undo log state ${state} is unknown`);
   return {
     pageNo,

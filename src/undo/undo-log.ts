@@ -36,7 +36,7 @@
  *
  * | offset | size | field          | meaning                                                     |
  * |--------|------|----------------|-------------------------------------------------------------|
- * | 64     | 2    | LOG_STATE      | `UndoLogState`: 1 ACTIVE, 2 COMMITTED (stored: never renumber) |
+ * | 64     | 2    | LOG_STATE      | `UndoLogState`: 1 ACTIVE, 2 COMMITTED, 3 CACHED (stored: never renumber) |
  * | 66     | 2    | LOG_SLOT       | its slot in the trx-sys slot array, 0xFFFF when in none     |
  * | 68     | 8    | LOG_TRX_NO     | serialisation number, set at commit (0 before)              |
  * | 76     | 4    | LOG_LAST_PAGE  | the last page (the top of the stack is on it)               |
@@ -65,17 +65,20 @@
  * ## Lifecycle (functions behind the transitions)
  *
  *     createUndoLog --> ACTIVE, in a slot --appendUndoRecord / truncateUndoLog--> ACTIVE
+ *       (createUndoLog takes a CACHED log when the cache has one: CACHED --> ACTIVE, same slot, U15)
  *       ACTIVE --commitUndoLog (update)--> COMMITTED, in the history list, slot released
- *           COMMITTED (history) --removeFromHistory (purge), in steps--> freed
- *       ACTIVE --commitUndoLog (insert)--> freed, slot released
- *           (a log too big for one mtr: COMMITTED, still in its slot --freeUndoLog steps--> freed)
- *       ACTIVE --truncateUndoLog(0) then freeUndoLog (rollback)--> freed, slot released
+ *           COMMITTED (history) --removeFromHistory (purge), in steps--> cached or freed
+ *       ACTIVE --commitUndoLog (insert)--> cached or freed (slot kept or released)
+ *           (a log too big for one mtr: COMMITTED, still in its slot --freeUndoLog steps--> cached or freed)
+ *       ACTIVE --truncateUndoLog(0) then freeUndoLog (rollback)--> cached or freed
  *
  * Freeing works from the last page back, at most `maxPages` pages per call, so no mtr fixes more
- * than a bounded number of buffer-pool frames; the call that frees the header page also unlinks
- * the log from its slot or the history list (U7), and returns true. Until then the log is
- * whole and consistent at every mtr boundary, so a crash between steps leaves a shorter log that
- * recovery finds where it was.
+ * than a bounded number of buffer-pool frames. The call that reaches the header page ends the
+ * log and returns true: while the undo cache (undo-cache.ts) has room it keeps the header page as
+ * an empty CACHED log in a slot (the slot it had, or, leaving the history list, a free one: U7,
+ * U14); otherwise it unlinks the log from its slot or the history list (U7) and frees the page.
+ * Until then the log is whole and consistent at every mtr boundary, so a crash between steps
+ * leaves a shorter log that recovery finds where it was.
  *
  * ## Recovery decision (by state and where the log is linked)
  *
@@ -84,13 +87,15 @@
  * | slot        | ACTIVE    | any    | the transaction never committed     | roll back, then free   |
  * | slot        | COMMITTED | insert | committed; freeing was cut short    | finish `freeUndoLog`   |
  * | history     | COMMITTED | update | committed, awaiting purge           | nothing (purge frees)  |
+ * | slot        | CACHED    | any    | no transaction's: kept for reuse    | list it in the cache   |
  *
  * (`mvcc/trx-sys-page.ts` `activeUndoLogs()` lists the slot rows; `recoveryActionFor` mirrors this table.)
  *
  * ## Where we differ from InnoDB, and why
- *  - No rollback segments and no undo log reuse (InnoDB caches small logs for the next
- *    transaction): one slot array in the trx-sys page, and a log's pages are freed to space 0's
- *    free list. Reuse is an optimisation a benchmark can ask for later.
+ *  - No rollback segments: one slot array in the trx-sys page. A one-page log is cached for the
+ *    next transaction as InnoDB's TRX_UNDO_CACHED is (undo-cache.ts), but an update log only
+ *    once purge is done with it: InnoDB writes a new log header after a committed one on the
+ *    same page, our page holds one log. Other pages go to space 0's free list.
  *  - Records never span pages, and a record over about half a page is refused with a typed
  *    error before anything is written (InnoDB also refuses records that do not fit a page).
  *  - The page header keeps the record count and the last record's offset; records are packed
@@ -116,8 +121,9 @@
  *      the roll pointer's kind owned by the expected transaction, and the offset a record
  *      boundary below PAGE_FREE (U4) whose body parses (U1). Anything else (a page freed by
  *      purge or rollback, reused by another log, a popped record) is `CorruptionError`.
- *  U10. State moves only ACTIVE -> COMMITTED; records are appended only to an ACTIVE log; an
- *      ACTIVE log is freed only when empty (after rollback).
+ *  U10. State moves only ACTIVE -> COMMITTED, ACTIVE or COMMITTED -> CACHED (ended: U14) and
+ *      CACHED -> ACTIVE (reused: U15); records are appended only to an ACTIVE log; an ACTIVE log
+ *      is freed or cached only when empty (after rollback) or at its commit (insert).
  *  U13. A cursor holds its own copy of the record it is positioned on (`parseCopy`): its fields stay
  *      valid until it is positioned again, whatever pages are read or evicted meanwhile. (Its page
  *      frame does not: rollback searched the indexes between reading an undo record and reading
@@ -127,17 +133,29 @@
  *      that the next access overwrites with 0xEE, so code that keeps a view too long reads garbage
  *      in every test instead of only when the pool happens to reuse the frame (the trx-sys page's
  *      HISTORY_LAST was read after the slot scan had evicted it; the table soak found it).
+ *  U14 (CACHE). A CACHED log is one header page (LAST_PAGE itself, PAGE_COUNT 1), with no
+ *      records, in a slot and out of the history list; its PAGE_TRX_ID is still its last owner's.
+ *      A log is cached only when nothing can read its records any more: an insert log at its
+ *      commit (only rollback reads it), any log after rollback emptied it, an update log only
+ *      when purge removes it from the history list (until then read views and purge read it;
+ *      InnoDB's rule that an update log in the history list is not reused until purged). The
+ *      in-memory cache lists exactly the slot logs in state CACHED: listed at open from the slots,
+ *      and changed only in the mtr that writes the state. A CACHED log is never freed.
+ *  U15 (REUSE). `createUndoLog` takes a cached log before it allocates, and resets it for its new
+ *      owner in the mtr of the first write: PAGE_TRX_ID, PAGE_KIND and the header are rewritten,
+ *      so a stale roll pointer into the page fails U9 (owner or record bound), as for a freed one.
  *
  * This file writes logs (create, append, truncate, commit, free); undo-log-read.ts reads them
  * (roll pointers resolved under U9, cursors walking a log both ways, header information, the
  * checker). Both work on the format above.
  */
-import { CorruptionError } from '../errors.js';
+import { CorruptionError, MinnoError } from '../errors.js';
 import { assert, debugChecks } from '../util/assert.js';
 import type { BufferPool } from '../buffer/buffer-pool.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 import {
   FIL_NEXT,
+  FIL_PAGE_NO,
   FIL_PREV,
   FIL_TRAILER_BYTES,
   NIL_PAGE,
@@ -153,6 +171,7 @@ import {
 import { allocatePage, freePage } from '../page/space-allocator.js';
 import { SYSTEM_SPACE_ID, spaceFileName } from '../page/tablespace.js';
 import { makeRollPtr, type RollPtr } from './roll-ptr.js';
+import type { UndoLogCache } from './undo-cache.js';
 import { UNDO_RECORD_CODEC_BYTES_MAX, UndoRecordCursor, UndoRecordTooLargeError, undoNoAt } from './undo-record.js';
 
 // --- layout ------------------------------------------------------------------------------------
@@ -191,6 +210,8 @@ export const UNDO_FREE_PAGES_PER_MTR = 16;
 export const UndoLogState = {
   Active: 1,
   Committed: 2,
+  /** Kept for reuse: one header page, no records, in its slot (U14). */
+  Cached: 3,
 } as const;
 export type UndoLogStateValue = (typeof UndoLogState)[keyof typeof UndoLogState];
 
@@ -252,6 +273,8 @@ export interface RollbackSegment {
   releaseSlot(mtr: MiniTransaction, slot: number, logPageNo: number): void;
   historyAppend(mtr: MiniTransaction, logPageNo: number, trxNo: number): void;
   historyRemove(mtr: MiniTransaction, logPageNo: number): void;
+  /** The logs kept for reuse (U14), listed from the slots at open. */
+  readonly undoCache: UndoLogCache;
 }
 
 /** The largest record body a log of this page size accepts (U3): half a page. */
@@ -395,18 +418,59 @@ export function createUndoLog(
     Number.isSafeInteger(trxId) && trxId > 0 && trxId < rseg.nextTrxIdOrNo,
     () => `U11 undo log owner ${trxId} is an assigned trx id`,
   );
+  const cached = rseg.undoCache.take();
+  if (cached !== undefined) {
+    // U15: a cached log becomes this transaction's, in the slot it kept (U7), in this mtr.
+    const page = mtr.getPage(SYSTEM_SPACE_ID, cached);
+    checkCachedLog(page, cached);
+    initUndoPage(mtr, page, kindCode(kind), trxId, cached, UNDO_LOG_RECORDS_START);
+    writeFreshLogHeader(mtr, page, UndoLogState.Active, readU16(page, UNDO_LOG_SLOT));
+    return { pageNo: cached, trxId, kind };
+  }
   const slot = rseg.findFreeSlot(mtr); // may throw: before any write
   const { pageNo, page } = allocatePage(mtr, SYSTEM_SPACE_ID, PageType.Undo);
   initUndoPage(mtr, page, kindCode(kind), trxId, pageNo, UNDO_LOG_RECORDS_START);
-  const s = scratchFor(4);
-  writeU16(s, 0, UndoLogState.Active);
-  writeU16(s, 2, slot);
-  mtr.write(page, UNDO_LOG_STATE, s, 0, 4);
-  writeLogTop(mtr, page, pageNo, 1, 0, 0);
-  mtr.writeU32(page, UNDO_LOG_HIST_PREV, NIL_PAGE);
-  mtr.writeU32(page, UNDO_LOG_HIST_NEXT, NIL_PAGE);
+  writeFreshLogHeader(mtr, page, UndoLogState.Active, slot);
   rseg.setSlot(mtr, slot, pageNo);
   return { pageNo, trxId, kind };
+}
+
+/**
+ * Writes the log header of a one-page log with no records (LOG_STATE to LOG_HIST_NEXT) in one redo
+ * record: `state` in `slot`, TRX_NO 0, LAST_PAGE itself, out of the history list.
+ */
+function writeFreshLogHeader(mtr: MiniTransaction, page: Uint8Array, state: UndoLogStateValue, slot: number): void {
+  const length = UNDO_LOG_HIST_NEXT + 4 - UNDO_LOG_STATE;
+  const s = scratchFor(length);
+  s.fill(0, 0, length);
+  writeU16(s, 0, state);
+  writeU16(s, UNDO_LOG_SLOT - UNDO_LOG_STATE, slot);
+  writeU32(s, UNDO_LOG_LAST_PAGE - UNDO_LOG_STATE, readU32(page, FIL_PAGE_NO));
+  writeU32(s, UNDO_LOG_PAGE_COUNT - UNDO_LOG_STATE, 1);
+  writeU32(s, UNDO_LOG_HIST_PREV - UNDO_LOG_STATE, NIL_PAGE);
+  writeU32(s, UNDO_LOG_HIST_NEXT - UNDO_LOG_STATE, NIL_PAGE);
+  mtr.write(page, UNDO_LOG_STATE, s, 0, length);
+}
+
+/** U14: the page at `pageNo` the cache lists is a cached log (read from disk: corruption if not). */
+function checkCachedLog(page: Uint8Array, pageNo: number): void {
+  checkUndoPage(page, pageNo, 'cached undo log', 0, -1, pageNo);
+  if (
+    readU16(page, UNDO_LOG_STATE) !== UndoLogState.Cached ||
+    readU16(page, UNDO_LOG_SLOT) === UNDO_LOG_SLOT_NONE ||
+    readU32(page, UNDO_LOG_PAGE_COUNT) !== 1 ||
+    readU32(page, UNDO_LOG_LAST_PAGE) !== pageNo ||
+    readU32(page, UNDO_LOG_REC_COUNT) !== 0 ||
+    readU16(page, UNDO_PAGE_N_RECS) !== 0 ||
+    readU32(page, FIL_NEXT) !== NIL_PAGE ||
+    readU32(page, UNDO_LOG_HIST_PREV) !== NIL_PAGE ||
+    readU32(page, UNDO_LOG_HIST_NEXT) !== NIL_PAGE
+  ) {
+    throw corrupt(
+      pageNo,
+      `U14 the undo cache lists page ${pageNo}, which is not a cached log (state ${readU16(page, UNDO_LOG_STATE)})`,
+    );
+  }
 }
 
 const appendCursor = new UndoRecordCursor();
@@ -626,6 +690,7 @@ export function freeUndoLog(
     state !== UndoLogState.Active || readU32(header, UNDO_LOG_REC_COUNT) === 0,
     () => `U10 an ACTIVE undo log (${log.pageNo}) is freed only after rollback emptied it`,
   );
+  assert(state !== UndoLogState.Cached, () => `U14 a CACHED undo log (${log.pageNo}) is reused, never freed`);
   return freePages(mtr, rseg, log, header, maxPages);
 }
 
@@ -687,6 +752,7 @@ function freePages(
     return false;
   }
   assert(pageCount === 1, () => `undo log ${log.pageNo} counted ${pageCount} pages at its header`);
+  if (rseg.undoCache.hasRoom() && cacheLog(mtr, rseg, log, header)) return true;
   const slot = readU16(header, UNDO_LOG_SLOT);
   if (slot !== UNDO_LOG_SLOT_NONE) {
     rseg.releaseSlot(mtr, slot, log.pageNo);
@@ -698,5 +764,33 @@ function freePages(
     rseg.historyRemove(mtr, log.pageNo);
   }
   freePage(mtr, SYSTEM_SPACE_ID, log.pageNo);
+  return true;
+}
+
+/**
+ * Keeps the one-page `log` for reuse instead of freeing it (U14): its header page becomes an empty
+ * CACHED log in a slot. A log in the history list (purge is done with it) leaves the list and
+ * takes a free slot in this mtr (U7: linked from one place); false, and nothing written, when no
+ * slot is free (the caller frees it).
+ */
+function cacheLog(mtr: MiniTransaction, rseg: RollbackSegment, log: UndoLogRef, header: Uint8Array): boolean {
+  let slot = readU16(header, UNDO_LOG_SLOT);
+  if (slot === UNDO_LOG_SLOT_NONE) {
+    assert(
+      readU16(header, UNDO_LOG_STATE) === UndoLogState.Committed && log.kind === 'update',
+      () => `U7 undo log ${log.pageNo} in no slot is in the history list`,
+    );
+    try {
+      slot = rseg.findFreeSlot(mtr);
+    } catch (error) {
+      if (error instanceof MinnoError && error.code === 'ERR_NO_SPACE') return false; // every slot taken
+      throw error;
+    }
+    rseg.historyRemove(mtr, log.pageNo); // reads LOG_HIST_PREV / NEXT: before the header is reset
+    rseg.setSlot(mtr, slot, log.pageNo);
+  }
+  writePageRecs(mtr, header, 0, UNDO_LOG_RECORDS_START, 0);
+  writeFreshLogHeader(mtr, header, UndoLogState.Cached, slot);
+  rseg.undoCache.add(log.pageNo);
   return true;
 }

@@ -7,6 +7,12 @@
  * acknowledged one (a prefix, never an mtr in part: U7), and the id counter resumes above every
  * id handed out up to k (U11). Then recovery's actions run (roll back ACTIVE logs, finish freeing
  * COMMITTED insert logs: `recoveryActionFor`), and space 0's pages add up: nothing leaked.
+ *
+ * The undo cache (undo-cache.ts) is in the workload with a bound of `CACHE_CAPACITY`: finished
+ * one-page logs (insert logs at commit, logs emptied by rollback, update logs purge removes from
+ * the history list) are cached while there is room and freed when not, and new logs reuse cached
+ * ones. The model tracks the cached header pages; the recovered slots must hold exactly them in
+ * state CACHED and `openTrxSysPage` must list exactly them in its cache (U14).
  */
 import { describe, expect, it } from 'vitest';
 import type { Storage } from '../../src/core/storage.js';
@@ -42,6 +48,8 @@ import { CrashHarness } from '../support/crash-harness.js';
 import { openTestStorage } from '../support/open.js';
 
 const POLICIES: readonly CrashPolicyName[] = ['power-cut', 'torn-garbage', 'reorder'];
+/** Small, so the workload also fills the cache and frees logs (U14's bound). */
+const CACHE_CAPACITY = 3;
 
 const undo = new CrashHarness((vfs) =>
   openTestStorage(vfs, { poolPages: 64, redoLogBytes: 256 * 1024, flushBatchPages: 8 }),
@@ -63,6 +71,8 @@ interface Model {
   stored: number;
   /** The largest id or trx_no handed out so far. */
   maxId: number;
+  /** Header pages of the logs in the undo cache (CACHED in their slots, U14). */
+  cached: number[];
 }
 
 interface Snapshot {
@@ -83,12 +93,22 @@ function modelKey(model: Model): string {
         ] as const,
     )
     .sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]));
-  return JSON.stringify({ slots, history: model.history.map((h) => [h.log.trxId, h.trxNo]), stored: model.stored });
+  return JSON.stringify({
+    slots,
+    history: model.history.map((h) => [h.log.trxId, h.trxNo]),
+    stored: model.stored,
+    cached: [...model.cached].sort((a, b) => a - b),
+  });
 }
 
 function observedKey(trxSys: TrxSys, source: PageSource): string {
-  const slots = trxSys
-    .activeUndoLogs(source)
+  const slotLogs = trxSys.activeUndoLogs(source);
+  const cached = slotLogs
+    .filter((info) => info.state === UndoLogState.Cached)
+    .map((info) => info.log.pageNo)
+    .sort((a, b) => a - b);
+  const slots = slotLogs
+    .filter((info) => info.state !== UndoLogState.Cached)
     .map((info) => {
       const active = info.state === UndoLogState.Active;
       return [
@@ -101,7 +121,7 @@ function observedKey(trxSys: TrxSys, source: PageSource): string {
     })
     .sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]));
   const history = [...trxSys.history(source)].map((h) => [h.log.trxId, h.trxNo]);
-  return JSON.stringify({ slots, history, stored: trxSys.storedMaxTrxId(source) });
+  return JSON.stringify({ slots, history, stored: trxSys.storedMaxTrxId(source), cached });
 }
 
 function record(kind: UndoLogKind, undoNo: number, size: number): Uint8Array {
@@ -124,6 +144,10 @@ function record(kind: UndoLogKind, undoNo: number, size: number): Uint8Array {
 interface Progress {
   readonly snapshots: Snapshot[];
   acked: number;
+  /** Logs created from a cached one (U15). */
+  reuses: number;
+  /** How finished logs ended: 'cached <how>' or 'freed <how>' (the cache was full). */
+  readonly finishes: Set<string>;
 }
 
 /**
@@ -144,6 +168,23 @@ async function runWorkload(
     history: [],
     stored: trxSys.storedMaxTrxId(poolPageSource(storage.pool)),
     maxId: baseMaxId,
+    cached: [],
+  };
+  trxSys.undoCache.capacity = CACHE_CAPACITY;
+  /** A log the workload finished: cached while the cache has room (U14), else freed. */
+  const finished = (log: UndoLogRef, how: 'commit' | 'free' | 'purge'): void => {
+    const room = model.cached.length < CACHE_CAPACITY;
+    if (room) model.cached.push(log.pageNo);
+    progress.finishes.add(`${room ? 'cached' : 'freed'} ${how}`);
+  };
+  const create = (mtr: MiniTransaction, kind: UndoLogKind): UndoLogRef => {
+    const log = createUndoLog(mtr, trxSys, assign(mtr, 'id'), kind);
+    // U15: the newest cached log is reused first.
+    if (model.cached.length > 0) {
+      expect(log.pageNo).toBe(model.cached.pop());
+      progress.reuses++;
+    }
+    return log;
   };
   progress.snapshots.push({ key: modelKey(model), maxId: model.maxId });
   let lastLsn = 0;
@@ -174,7 +215,10 @@ async function runWorkload(
     for (let done = false; !done; ) {
       inMtr((mtr) => {
         done = freeUndoLog(mtr, trxSys, trx.log, maxPages);
-        if (done) model.slots = model.slots.filter((t) => t !== trx);
+        if (done) {
+          model.slots = model.slots.filter((t) => t !== trx);
+          finished(trx.log, 'free');
+        }
       });
     }
   };
@@ -186,7 +230,7 @@ async function runWorkload(
       // A big insert log, committed in steps of 2 pages: COMMITTED in its slot until freed.
       let trx: TrxModel | undefined;
       inMtr((mtr) => {
-        trx = { log: createUndoLog(mtr, trxSys, assign(mtr, 'id'), 'insert'), undoNos: [], state: 'active' };
+        trx = { log: create(mtr, 'insert'), undoNos: [], state: 'active' };
         model.slots.push(trx);
       });
       append(trx!, 40, 120);
@@ -200,9 +244,7 @@ async function runWorkload(
       freeAll(trx!, 2);
     } else if (trxs.length < 4 && (choice < 22 || trxs.length === 0)) {
       const kind: UndoLogKind = random.chance(0.4) ? 'insert' : 'update';
-      inMtr((mtr) =>
-        model.slots.push({ log: createUndoLog(mtr, trxSys, assign(mtr, 'id'), kind), undoNos: [], state: 'active' }),
-      );
+      inMtr((mtr) => model.slots.push({ log: create(mtr, kind), undoNos: [], state: 'active' }));
     } else if (choice < 55) {
       append(trxs[random.int(trxs.length)]!, random.intBetween(1, 3), random.intBetween(0, 300));
     } else if (choice < 62) {
@@ -221,6 +263,7 @@ async function runWorkload(
         expect(commitUndoLog(mtr, trxSys, trx.log, trxNo)).toBe(true);
         model.slots = model.slots.filter((t) => t !== trx);
         if (trx.log.kind === 'update') model.history.push({ log: trx.log, trxNo });
+        else finished(trx.log, 'commit');
       });
     } else if (choice < 84) {
       const trx = trxs[random.int(trxs.length)]!;
@@ -235,6 +278,7 @@ async function runWorkload(
         inMtr((mtr) => {
           expect(removeFromHistory(mtr, trxSys, oldest.log)).toBe(true);
           model.history.shift();
+          finished(oldest.log, 'purge');
         });
       }
     } else {
@@ -257,13 +301,19 @@ function finishRecoveryAndAccount(storage: Storage, trxSys: TrxSys): void {
   const source = poolPageSource(storage.pool);
   for (const info of trxSys.activeUndoLogs(source)) {
     const action = recoveryActionFor(info);
+    if (action === 'cached') continue;
     if (action === 'rollback') {
       while (!inMtr(storage, (mtr) => truncateUndoLog(mtr, info.log, 0)));
     }
     while (!inMtr(storage, (mtr) => freeUndoLog(mtr, trxSys, info.log)));
   }
-  expect(trxSys.activeUndoLogs(source)).toEqual([]);
-  const logPages = new Set<number>();
+  // What is left in the slots is the cache, exactly as `openTrxSysPage` listed it (U14).
+  const cached = trxSys.activeUndoLogs(source);
+  expect(cached.every((info) => info.state === UndoLogState.Cached && info.pageCount === 1)).toBe(true);
+  expect(cached.map((info) => info.log.pageNo).sort((a, b) => a - b)).toEqual(
+    [...trxSys.undoCache.list()].sort((a, b) => a - b),
+  );
+  const logPages = new Set<number>(cached.map((info) => info.log.pageNo));
   for (const info of trxSys.history(source))
     for (const pageNo of checkUndoLog(source, info.log).pages) logPages.add(pageNo);
   const header = source.getPage(0, 0);
@@ -318,7 +368,7 @@ describe('undo crash safety', () => {
     const { image, maxId } = await baseImage(seed);
 
     // A dry run: counts the operations and checks the live structures against the model at every mtr.
-    const dryProgress: Progress = { snapshots: [], acked: 0 };
+    const dryProgress: Progress = { snapshots: [], acked: 0, reuses: 0, finishes: new Set() };
     const { operations } = await undo.count(image, seed, (storage) =>
       runWorkload(storage, openTrxSys(storage)!, seed, maxId, dryProgress, true),
     );
@@ -328,17 +378,23 @@ describe('undo crash safety', () => {
     console.log(`undo crash workload: ${mtrs} mtrs, ${operations} operations`);
     // The workload reached the states the test is about.
     const keys = dryProgress.snapshots.map(
-      (s) => JSON.parse(s.key) as { slots: unknown[][]; history: unknown[]; stored: number },
+      (s) => JSON.parse(s.key) as { slots: unknown[][]; history: unknown[]; stored: number; cached: number[] },
     );
     expect(keys.some((k) => k.slots.some((s) => s[2] === 'freeing'))).toBe(true);
     expect(keys.some((k) => k.history.length >= 2)).toBe(true);
     expect(new Set(keys.map((k) => k.stored)).size).toBeGreaterThan(2);
+    // The cache was filled, reused, and every way a log finishes both cached it and (full) freed it.
+    expect(dryProgress.reuses).toBeGreaterThan(3);
+    for (const how of ['commit', 'free', 'purge']) {
+      expect(dryProgress.finishes, `a log finished by ${how} was cached`).toContain(`cached ${how}`);
+    }
+    expect([...dryProgress.finishes].some((f) => f.startsWith('freed'))).toBe(true);
 
     const prefixes = new Set<number>();
     let runs = 0;
     for (const policy of POLICIES) {
       for (let n = 1; n <= operations; n++) {
-        const progress: Progress = { snapshots: [], acked: 0 };
+        const progress: Progress = { snapshots: [], acked: 0, reuses: 0, finishes: new Set() };
         const { image: after } = await undo.crash(image, seed + n, { at: 'operation', n, policy }, (storage) =>
           runWorkload(storage, openTrxSys(storage)!, seed, maxId, progress),
         );

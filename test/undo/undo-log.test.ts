@@ -72,6 +72,9 @@ const open = (vfs: MemoryVfs): Promise<Storage> =>
 async function bootstrap(vfs = new MemoryVfs()): Promise<{ vfs: MemoryVfs; storage: Storage; trxSys: TrxSys }> {
   const storage = await open(vfs);
   const trxSys = inMtr(storage, (mtr) => createTrxSys(mtr));
+  // These tests are about pages allocated and freed: no log is kept for reuse (the cache's own
+  // tests are in undo-cache.test.ts).
+  trxSys.undoCache.capacity = 0;
   return { vfs, storage, trxSys };
 }
 
@@ -450,6 +453,7 @@ describe('undo log pages', () => {
       const reopened = await open(vfs);
       if (how === 'crash') expect(reopened.recovery!.recordsApplied).toBeGreaterThan(0);
       const trxSys2 = openTrxSys(reopened)!;
+      trxSys2.undoCache.capacity = 0;
       const source2 = pages(reopened);
       expect(trxSys2.pageNo).toBe(trxSys.pageNo);
       expect(trxSys2.activeUndoLogs(source2)).toEqual(active);
@@ -613,5 +617,139 @@ describe('undo log pages', () => {
     expect(again.nextTrxIdOrNo).toBe(TRX_SYS_TRX_ID_WRITE_MARGIN);
     expect(again.historyLength(pages(reopened))).toBe(0);
     await reopened.close();
+  });
+});
+
+describe('undo log cache (U14, U15)', () => {
+  /** A database whose cache keeps up to `capacity` logs. */
+  async function withCache(capacity: number): Promise<{ vfs: MemoryVfs; storage: Storage; trxSys: TrxSys }> {
+    const opened = await bootstrap();
+    opened.trxSys.undoCache.capacity = capacity;
+    return opened;
+  }
+
+  function stateOf(source: PageSource, log: UndoLogRef): UndoLogInfo {
+    return undoLogInfo(source, { ...log, trxId: undoLogInfo(source, log).log.trxId });
+  }
+
+  it('caches an insert log at commit and a rolled-back log, and reuses them for new owners of either kind', async () => {
+    const { storage, trxSys } = await withCache(4);
+    const source = pages(storage);
+    const used = spaceUsage(storage);
+    const a = begin(storage, trxSys, 'insert');
+    const w = append(storage, a, 1, 40);
+    inMtr(storage, (mtr) => expect(commitUndoLog(mtr, trxSys, a, trxSys.assignTrxNo(mtr))).toBe(true));
+    // Cached in its slot: no record, one page, its slot kept, not freed.
+    const [cached] = trxSys.activeUndoLogs(source);
+    expect(cached).toMatchObject({ log: a, state: UndoLogState.Cached, recordCount: 0, pageCount: 1 });
+    expect(recoveryActionFor(cached!)).toBe('cached');
+    expect(trxSys.undoCache.list()).toEqual([a.pageNo]);
+    expect(spaceUsage(storage).size - spaceUsage(storage).free).toBe(used.size - used.free + 1);
+    checkAccounting(storage, trxSys);
+    // A cached log is never freed (U14).
+    expectRefused(storage, (mtr) => freeUndoLog(mtr, trxSys, a), /U14/);
+
+    // The next transaction's log is that page, for its new owner and kind (U15)...
+    const b = begin(storage, trxSys, 'update');
+    expect(b.pageNo).toBe(a.pageNo);
+    expect(trxSys.undoCache.size).toBe(0);
+    expect(undoLogInfo(source, b)).toMatchObject({ state: UndoLogState.Active, recordCount: 0, slot: cached!.slot });
+    // ...so the old owner's roll pointer into it is refused (U9), never read as b's data.
+    expect(() => readUndoRecord(source, w.rollPtr, a.trxId)).toThrow(CorruptionError);
+    const wb = append(storage, b, 1, 30);
+    expect(bodyOf(readUndoRecord(source, wb.rollPtr, b.trxId))).toEqual(wb.bytes);
+
+    // Rolled back: emptied, then cached rather than freed.
+    while (!inMtr(storage, (mtr) => truncateUndoLog(mtr, b, 0)));
+    expect(inMtr(storage, (mtr) => freeUndoLog(mtr, trxSys, b))).toBe(true);
+    expect(stateOf(source, b).state).toBe(UndoLogState.Cached);
+    checkAccounting(storage, trxSys);
+    await storage.close();
+  });
+
+  it('keeps an update log in the history list until purge removes it, then caches it; a multi-page log frees its other pages', async () => {
+    const { storage, trxSys } = await withCache(4);
+    const source = pages(storage);
+    const a = begin(storage, trxSys, 'update');
+    const records = Array.from({ length: 120 }, (_, i) => append(storage, a, i + 1, 60));
+    inMtr(storage, (mtr) => commitUndoLog(mtr, trxSys, a, trxSys.assignTrxNo(mtr)));
+    const aPages = undoLogInfo(source, a).pageCount;
+    expect(aPages).toBeGreaterThan(2);
+    // While a is in the history list its page is not reused: read views and purge read it.
+    const b = begin(storage, trxSys, 'update');
+    expect(b.pageNo).not.toBe(a.pageNo);
+    for (const r of records) expect(bodyOf(readUndoRecord(source, r.rollPtr, a.trxId))).toEqual(r.bytes);
+    const before = spaceUsage(storage);
+    while (!inMtr(storage, (mtr) => removeFromHistory(mtr, trxSys, a, 1)));
+    expect(trxSys.historyLength(source)).toBe(0);
+    const info = stateOf(source, a);
+    expect(info).toMatchObject({ state: UndoLogState.Cached, pageCount: 1, recordCount: 0 });
+    expect(info.slot).not.toBeUndefined();
+    expect(info.historyPrev).toBe(NIL_PAGE);
+    // Every page but the header page went to the free list.
+    const after = spaceUsage(storage);
+    expect(after.free - before.free).toBe(aPages - 1);
+    checkAccounting(storage, trxSys);
+    const c = begin(storage, trxSys, 'insert');
+    expect(c.pageNo).toBe(a.pageNo);
+    expect(() => readUndoRecord(source, records[0]!.rollPtr, a.trxId)).toThrow(CorruptionError);
+    await storage.close();
+  });
+
+  it('frees a finished log when the cache is full, and never lets the cache make the slots run out', async () => {
+    const { storage, trxSys } = await withCache(1);
+    const source = pages(storage);
+    const logs = [begin(storage, trxSys, 'insert'), begin(storage, trxSys, 'insert')];
+    for (const log of logs) inMtr(storage, (mtr) => commitUndoLog(mtr, trxSys, log, trxSys.assignTrxNo(mtr)));
+    expect(trxSys.undoCache.list()).toEqual([logs[0]!.pageNo]);
+    expect(pageTypeOf(source.getPage(0, logs[1]!.pageNo))).toBe(PageType.Free);
+    checkAccounting(storage, trxSys);
+    // The cached log holds a slot, yet every slot can still be had: the first new log takes it.
+    const all: UndoLogRef[] = [];
+    for (let i = 0; i < trxSys.slotCount; i++) all.push(begin(storage, trxSys, 'update'));
+    expect(all[0]!.pageNo).toBe(logs[0]!.pageNo);
+    expectRefused(storage, (mtr) => createUndoLog(mtr, trxSys, trxSys.assignTrxId(mtr), 'update'), UndoSlotsFullError);
+    // A log purge finishes while no slot is free is freed (it cannot take a slot to be cached).
+    const purged = all[1]!;
+    inMtr(storage, (mtr) => commitUndoLog(mtr, trxSys, purged, trxSys.assignTrxNo(mtr)));
+    begin(storage, trxSys, 'update'); // takes the slot purged's commit released
+    expect(trxSys.undoCache.hasRoom()).toBe(true);
+    expect(inMtr(storage, (mtr) => removeFromHistory(mtr, trxSys, purged))).toBe(true);
+    expect(pageTypeOf(source.getPage(0, purged.pageNo))).toBe(PageType.Free);
+    expect(trxSys.undoCache.size).toBe(0);
+    await storage.close();
+  });
+
+  it('lists the cached logs at open, after close and after a crash, and reuses them', async () => {
+    for (const how of ['close', 'crash'] as const) {
+      const { vfs, storage, trxSys } = await withCache(8);
+      const source = pages(storage);
+      const logs = [
+        begin(storage, trxSys, 'insert'),
+        begin(storage, trxSys, 'update'),
+        begin(storage, trxSys, 'update'),
+      ];
+      for (const log of logs) append(storage, log, 1, 20);
+      inMtr(storage, (mtr) => {
+        for (const log of logs) commitUndoLog(mtr, trxSys, log, trxSys.assignTrxNo(mtr));
+      });
+      inMtr(storage, (mtr) => removeFromHistory(mtr, trxSys, trxSys.historyFirst(source)!));
+      const cached = [...trxSys.undoCache.list()].sort((x, y) => x - y);
+      expect(cached).toEqual([logs[0]!.pageNo, logs[1]!.pageNo].sort((x, y) => x - y));
+      if (how === 'close') await storage.close();
+      else {
+        await storage.commitDurable(storage.log.currentLsn, 'full');
+        storage.abandon();
+      }
+      const reopened = await open(vfs);
+      const trxSys2 = openTrxSys(reopened)!;
+      expect([...trxSys2.undoCache.list()].sort((x, y) => x - y)).toEqual(cached);
+      expect([...trxSys2.history(pages(reopened))].map((h) => h.log.pageNo)).toEqual([logs[2]!.pageNo]);
+      checkAccounting(reopened, trxSys2);
+      const reused = [begin(reopened, trxSys2, 'update'), begin(reopened, trxSys2, 'insert')];
+      expect(reused.map((l) => l.pageNo).sort((x, y) => x - y)).toEqual(cached);
+      checkAccounting(reopened, trxSys2);
+      await reopened.close();
+    }
   });
 });

@@ -69,7 +69,7 @@ import {
   TRX_SYS_SLOTS_OFFSET,
   TRX_SYS_TRX_ID_WRITE_MARGIN,
 } from '../../mvcc/trx-sys-page.js';
-import { UNDO_LOG_HIST_NEXT } from '../../undo/undo-log.js';
+import { UNDO_LOG_HIST_NEXT, UndoLogState } from '../../undo/undo-log.js';
 import type { PageSource } from '../../undo/undo-log.js';
 import { UndoLogCursor, openUndoLog, readUndoRecord, undoLogInfo } from '../../undo/undo-log-read.js';
 import { formatRollPtr, readRollPtrAt, rollPtrIsInsert } from '../../undo/roll-ptr.js';
@@ -440,7 +440,8 @@ export class Inspector implements DecodeContext {
         pageNo,
         trxId: info.log.trxId,
         kind: info.log.kind,
-        state: info.state === 1 ? 'active' : 'committed',
+        state:
+          info.state === UndoLogState.Active ? 'active' : info.state === UndoLogState.Cached ? 'cached' : 'committed',
         records: info.recordCount,
       });
     }
