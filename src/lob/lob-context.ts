@@ -179,11 +179,20 @@ export class LobPages {
 
   /**
    * The version of slot `slot` a reader at LOB version `version` sees: walks the slot's versions
-   * newest first to the first written at or before `version` (L2). Returns its page number.
+   * newest first to the first written at or before `version` (L2). Returns its page number, or
+   * undefined when the chain ends below newer pages: purge of a later change has already cut every
+   * version up to its own (L7), which only a purge run again after a crash finds.
    */
-  pageAtVersion(get: PageGetter, firstPageNo: number, lobId: number, slot: number, version: number): number {
+  pageAtVersion(
+    get: PageGetter,
+    firstPageNo: number,
+    lobId: number,
+    slot: number,
+    version: number,
+  ): number | undefined {
     let pageNo = this.slotEntry(get, firstPageNo, lobId, slot);
     for (let steps = 0; ; steps++) {
+      if (steps > 0 && pageNo === SLOT_FREED) return undefined; // FIL_PREV NIL: cut (L7)
       if (pageNo === SLOT_UNSET || pageNo === SLOT_FREED)
         throw this.corrupt(firstPageNo, `L2 LOB ${lobId} slot ${slot} has no version at or before ${version}`);
       if (pageNo === firstPageNo) {

@@ -159,7 +159,9 @@ export function truncateVersions(
     for (; i < slots.length && freed < ctx.pagesPerMtr; i++) {
       const slot = slots[i]!;
       const keptNo = ctx.pageAtVersion(get, firstPageNo, lobId, slot, version);
-      if (keptNo === firstPageNo) continue;
+      // Nothing at or before `version` is left: a later change's purge cut the slot below its own
+      // version before a crash, and purge runs this record again (L7). Nothing older to free.
+      if (keptNo === undefined || keptNo === firstPageNo) continue;
       const kept = ctx.dataPage(get, keptNo, lobId, slot);
       for (;;) {
         const older = readU32(kept, FIL_PREV);

@@ -142,6 +142,12 @@ const WORKLOADS: Record<string, Work> = {
   purge: async (db, commit) => {
     await commit((tx) => tx.table('docs').update(2, { body: bytes(35_000, 30) }));
     await commit((tx) => tx.table('docs').updatePartial(1, 'body', [{ offset: 1_000, bytes: bytes(30_000, 31) }]));
+    // Two larger changes of slot 0 in one transaction: purge cuts below version 2, then below 3; a
+    // crash after the second cut runs the first again, which must find it done (L7, table soak).
+    await commit(async (tx) => {
+      await tx.table('docs').updatePartial(2, 'body', [{ offset: 0, bytes: bytes(3_000, 32) }]);
+      await tx.table('docs').updatePartial(2, 'body', [{ offset: 500, bytes: bytes(3_000, 33) }]);
+    });
     await commit((tx) => tx.table('docs').delete(1));
     for (;;) {
       const { purge } = db.runBackgroundWork(1);
