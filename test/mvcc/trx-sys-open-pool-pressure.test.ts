@@ -20,25 +20,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/api/database.js';
-import type { TableSchema } from '../../src/rec/schema.js';
 import { FaultVfs } from '../../src/vfs/fault-vfs.js';
+import { ACCOUNTS, type Account } from '../support/accounts-table.js';
 import { openTestDatabase } from '../support/open.js';
-
-interface Account {
-  [column: string]: number;
-  id: number;
-  balance: number;
-}
-
-const ACCOUNTS: TableSchema = {
-  name: 'accounts',
-  columns: [
-    { name: 'id', type: 'int32' },
-    { name: 'balance', type: 'int32' },
-  ],
-  primaryKey: ['id'],
-  indexes: [{ name: 'by_balance', columns: ['balance'] }],
-};
 
 const POOL_PAGES = 64; // the smallest pool allowed
 const ROWS = 200;
