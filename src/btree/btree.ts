@@ -444,7 +444,7 @@ export class BTree {
       // In place: no entry moves, so cursors stay valid (no epoch bump unless pages merge).
       if (newFlags !== oldFlags) mtr.writeU8(leaf, entry + ENTRY_FLAGS, newFlags);
       if (value.length === oldLength) {
-        mtr.write(leaf, entryValueOffset(leaf, entry), value);
+        mtr.writeChanged(leaf, entryValueOffset(leaf, entry), value);
         return true;
       }
       shrinkValueInPlace(mtr, leaf, entry, value);

@@ -40,6 +40,9 @@ import {
 } from './redo-record.js';
 import type { RedoLog } from './redo-log.js';
 
+/** `writeChanged` logs two changed runs as one when fewer equal bytes than a write record's header and length fields separate them. */
+const CHANGED_RUN_GAP_BYTES = RECORD_HEADER_BYTES + 4;
+
 /** The records buffer kept between mtrs; one that needs more grows it for its own life only. */
 const MTR_RECORDS_BYTES = 64 * 1024;
 
@@ -118,6 +121,27 @@ export class MiniTransaction implements PageMutator {
     const frame = this.frameOf(page, offset, length);
     page.set(source.subarray(sourceStart, sourceEnd), offset);
     this.logWrite(frame, offset, length, page);
+  }
+
+  /**
+   * Overwrites the page at `offset` with `source` (same length as the bytes it replaces), logging
+   * only the runs of bytes that change: an in-place update of one field of a 1 KB record logs that
+   * field and the record's transaction fields, not the record (InnoDB's MLOG_REC_UPDATE_IN_PLACE
+   * logs the changed fields only). Runs closer than a write record's own header are logged as one.
+   */
+  writeChanged(page: Uint8Array, offset: number, source: Uint8Array): void {
+    const length = source.length;
+    let at = 0;
+    while (at < length) {
+      while (at < length && page[offset + at] === source[at]) at++;
+      if (at === length) return;
+      let last = at;
+      for (let i = at + 1; i < length && i - last <= CHANGED_RUN_GAP_BYTES; i++) {
+        if (page[offset + i] !== source[i]) last = i;
+      }
+      this.write(page, offset + at, source, at, last + 1);
+      at = last + 1;
+    }
   }
 
   writeU8(page: Uint8Array, offset: number, value: number): void {
