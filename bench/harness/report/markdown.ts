@@ -29,6 +29,7 @@ function workloadTable(report: ComparisonReport, workload: WorkloadName, results
     'peak RSS MiB',
     'disk MiB',
     'written B/event',
+    'write() B/event',
     ...labels.map((l) => `vs ${l}`),
   ];
   const rows = results.map((r) => {
@@ -45,6 +46,7 @@ function workloadTable(report: ComparisonReport, workload: WorkloadName, results
       formatMiB(s.rssPeakBytes),
       formatMiB(s.disk.allocatedBytes),
       s.writeBytesPerEvent === null ? 'n/a' : formatCount(s.writeBytesPerEvent),
+      s.wcharPerEvent === null ? 'n/a' : formatCount(s.wcharPerEvent),
       ...labels.map((other) =>
         other === r.engine ? '' : formatRatio(report.ratios[workload]?.[r.engine]?.[other] ?? NaN),
       ),
@@ -101,7 +103,7 @@ export function markdownReport(report: ComparisonReport): string {
     lines.push('');
   }
   lines.push(
-    "Columns: throughput and latency percentiles are medians over the repetitions (max: the largest seen); latency is per event, start to acknowledgement. \"vs X\": this engine's throughput over X's. Peak RSS: the engine's own process (opening, warm-up and repetitions). Disk: blocks allocated under its directory after closing. Written: bytes the process caused to be written to storage per event (/proc/self/io write_bytes).",
+    "Columns: throughput and latency percentiles are medians over the repetitions (max: the largest seen); latency is per event, start to acknowledgement. \"vs X\": this engine's throughput over X's. Peak RSS: the engine's own process (opening, warm-up and repetitions). Disk: blocks allocated under its directory after closing. Written: bytes the process caused to be written to storage per event (/proc/self/io write_bytes); write(): bytes it passed to write calls per event (wchar; memory maps excluded). The kernel counts write_bytes per page dirtied and some count far more than reaches the device: on the machine of the README's results, 2,000 writes of 300 bytes each followed by fdatasync counted 2 MiB of write_bytes each, so compare engines that sync per commit by write().",
   );
   lines.push('');
   lines.push('## Engines');
