@@ -105,3 +105,48 @@ export function minnoDataBytes(dir: string): number {
   for (const path of filesUnder(dir)) if (path.endsWith('.ibd')) bytes += fs.statSync(path).size;
   return bytes;
 }
+
+/** The disk's own durable-commit ceiling: what `measureSyncRate` found. */
+export interface SyncRate {
+  /** Overwrites of `bytes` at the start of a preallocated file, each followed by fdatasync, per second. */
+  readonly syncsPerS: number;
+  readonly p50Us: number;
+  readonly bytes: number;
+  readonly syncs: number;
+}
+
+/**
+ * The raw rate of a durable commit on this disk: overwrite a small block of a preallocated file
+ * and fdatasync it, as a log writer at its best does (no file growth, so no metadata to journal).
+ * The performance issue's durable-update target is a ratio to it, measured in the same run.
+ */
+export function measureSyncRate(dir: string, durationMs = 2000, bytes = 512): SyncRate {
+  const path = nodePath.join(dir, 'sync-rate.dat');
+  const fd = fs.openSync(path, 'w+');
+  try {
+    fs.writeSync(fd, Buffer.alloc(1 << 20));
+    fs.fsyncSync(fd);
+    const block = Buffer.alloc(bytes, 0x5a);
+    const latencies: number[] = [];
+    const start = performance.now();
+    let now = start;
+    while (now - start < durationMs) {
+      block[0] = latencies.length & 0xff;
+      fs.writeSync(fd, block, 0, bytes, 0);
+      fs.fdatasyncSync(fd);
+      const after = performance.now();
+      latencies.push(after - now);
+      now = after;
+    }
+    latencies.sort((a, b) => a - b);
+    return {
+      syncsPerS: (latencies.length * 1000) / (now - start),
+      p50Us: latencies[latencies.length >> 1]! * 1000,
+      bytes,
+      syncs: latencies.length,
+    };
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(path, { force: true });
+  }
+}

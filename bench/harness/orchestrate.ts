@@ -18,10 +18,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from '../lib/stats.js';
 import { makeTempDir, type TempDir } from '../lib/temp-dir.js';
 import type { ChildJob, ChildMessage } from './child.js';
 import { loadAdapter, minnoPoolBytes, unavailableReason, type EngineVariant } from './engines/catalog.js';
 import { ENGINE_KINDS, type EngineConfig, type EngineKind } from './engines/engine.js';
+import { measureSyncRate, type SyncRate } from './measure.js';
 import { limitsFor, UsageError, type HarnessOptions } from './options.js';
 import type { ProgressView, StepView } from './progress.js';
 import { formatCount, formatDuration } from './report/format.js';
@@ -224,6 +226,8 @@ export async function runComparison({ options, command, progress }: ComparisonIn
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   const datasets: DatasetReport[] = [];
+  // The disk's raw durable-commit rate, before and after the engines (the median of the two is reported).
+  const syncRates: SyncRate[] = options.durable ? [measureSyncRate(scratch.path)] : [];
   const prepared = new Map<string, { dir: string; result: PrepareResult }>();
   const results: WorkloadResult[] = [];
   try {
@@ -318,6 +322,7 @@ export async function runComparison({ options, command, progress }: ComparisonIn
         }
       }
     }
+    if (options.durable) syncRates.push(measureSyncRate(scratch.path));
   } finally {
     process.removeListener('exit', cleanUp);
     process.removeListener('SIGINT', interrupted);
@@ -332,6 +337,10 @@ export async function runComparison({ options, command, progress }: ComparisonIn
     startedAt: startedAt.toISOString(),
     durationMs: Date.now() - startedAt.getTime(),
     machine: machineInfo(),
+    syncRate:
+      syncRates.length === 0
+        ? null
+        : { ...syncRates[0]!, syncsPerS: median(syncRates.map((r) => r.syncsPerS)), samples: syncRates },
     options: {
       workloads: options.workloads,
       engines: variants.map((v) => v.label),

@@ -6,7 +6,7 @@
 import { machineInfo, type SuiteReport } from '../../lib/report.js';
 import { median } from '../../lib/stats.js';
 import type { EngineKind } from '../engines/engine.js';
-import type { DiskUsage } from '../measure.js';
+import type { DiskUsage, SyncRate } from '../measure.js';
 import type { PrepareResult, RunResult } from '../runner.js';
 import type { WorkloadFamily, WorkloadName } from '../workloads/catalog.js';
 
@@ -66,6 +66,8 @@ export interface ComparisonReport {
   readonly startedAt: string;
   readonly durationMs: number;
   readonly machine: SuiteReport['machine'];
+  /** Durable runs: the disk's raw overwrite + fdatasync rate, measured before and after the engines (median). */
+  readonly syncRate: (SyncRate & { readonly samples: readonly SyncRate[] }) | null;
   readonly options: Readonly<Record<string, unknown>>;
   readonly engines: readonly EngineDescription[];
   readonly skippedEngines: readonly { readonly kind: EngineKind; readonly reason: string }[];

@@ -69,6 +69,12 @@ export function markdownReport(report: ComparisonReport): string {
   lines.push(
     `Durability ${String(o['durability'])}; ${String(o['threads'])} client(s); ${String(o['repetitions'])} repetition(s) (medians shown); warm-up ${String(o['warmupTime'])} s / ${String(o['warmupEvents'])} events; seed ${String(o['seed'])}.`,
   );
+  if (report.syncRate !== null) {
+    const r = report.syncRate;
+    lines.push(
+      `The disk's raw durable-commit rate (a ${formatCount(r.bytes)}-byte overwrite of a preallocated file, then fdatasync; median of a 2 s loop before and after the engines): ${formatCount(r.syncsPerS)} syncs/s (${r.samples.map((x) => formatCount(x.syncsPerS)).join(' and ')}), p50 ${formatCount(r.p50Us)} µs.`,
+    );
+  }
   const sb = o['sysbench'] as { tableSize: number; tables: number };
   const y = o['ycsb'] as { recordcount: number; operationcount: number };
   const families = new Set((o['workloads'] as string[]).map((w) => (w.startsWith('ycsb-') ? 'ycsb' : 'sysbench')));

@@ -91,8 +91,13 @@ describe('minno-bench', () => {
     for (const e of report.engines) expect(e.durability.length * e.secondaryIndex.length).toBeGreaterThan(0);
     expect(report.engines.find((e) => e.kind === 'minno')?.secondaryIndex).toMatch(/^native/);
 
+    // A durable run measures the disk's own overwrite + fdatasync rate, the durable targets' yardstick.
+    expect(report.syncRate!.samples).toHaveLength(2);
+    expect(report.syncRate!.syncsPerS).toBeGreaterThan(0);
+
     const markdown = fs.readFileSync(nodePath.join(out, 'report.md'), 'utf8');
     expect(result.stdout).toBe(markdown);
+    expect(markdown).toMatch(/raw durable-commit rate .*: [\d,]+ syncs\/s/);
     for (const kind of installed)
       expect(markdown).toMatch(new RegExp(`^\\| ${kind.replace('.', '\\.')} \\| [\\d,.]+ \\|`, 'm'));
     expect(markdown).toContain(`vs ${installed[1]}`);
