@@ -87,6 +87,8 @@ export class Purge {
    * records cost up to N record reads (a transaction that deleted 500,000 rows: seconds per step).
    */
   private progress: { logPageNo: number; trxId: number; cursor: UndoLogCursor } | undefined;
+  /** The one cursor every step reads with (a new one per log cost about 1% of an update workload's CPU: its copy buffer). */
+  private readonly cursor = new UndoLogCursor();
 
   constructor(ctx: PurgeContext) {
     this.ctx = ctx;
@@ -109,7 +111,7 @@ export class Purge {
       const state = this.progress;
       const resumed = state !== undefined && state.logPageNo === log.pageNo && state.trxId === log.trxId;
       this.progress = undefined;
-      const cursor = resumed ? state.cursor : new UndoLogCursor();
+      const cursor = resumed ? state.cursor : this.cursor;
       let on = resumed || firstUndoRecord(source, log, cursor) !== undefined;
       while (on && records < maxRecords) {
         this.purgeRecord(cursor, log.trxId);
