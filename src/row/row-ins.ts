@@ -170,7 +170,9 @@ export class RowInsert {
         writeTrxIdInto(value, 0, trx.trxId);
         writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
         assert(changeClustered(mtr, locks, table, key, 'insert', value, 0), 'RE1 the key checked free is free');
-        table.secondaries.forEach((s, i) => changeSecondary(mtr, locks, s, newKeys[i]!, 'insert'));
+        const secondaries = table.secondaries;
+        for (let i = 0; i < secondaries.length; i++)
+          changeSecondary(mtr, locks, secondaries[i]!, newKeys[i]!, 'insert');
       }
       mtr.commit();
     } catch (error) {
