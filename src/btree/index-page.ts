@@ -59,6 +59,7 @@
  *  IP6. Every change goes through the mini-transaction passed in (rule MTR, T1 of mtr.ts).
  */
 import { assert } from '../util/assert.js';
+import { copyBytes } from '../util/bytes.js';
 import { FIL_TRAILER_BYTES, PAGE_SIZE_MAX, readU16, readU32, writeU16, writeU32, writeU64 } from '../page/page.js';
 import type { MiniTransaction } from '../redo/mtr.js';
 
@@ -355,9 +356,9 @@ export class EntrySource {
     writeU16(target, at + ENTRY_KEY_LEN, this.keyLength);
     writeU16(target, at + ENTRY_VALUE_LEN, this.valueLength);
     let p = at + ENTRY_HEADER_BYTES;
-    target.set(this.key.subarray(this.keyStart, this.keyStart + this.keyLength), p);
+    copyBytes(target, p, this.key, this.keyStart, this.keyStart + this.keyLength);
     p += this.keyLength;
-    target.set(this.value.subarray(this.valueStart, this.valueStart + this.valueLength), p);
+    copyBytes(target, p, this.value, this.valueStart, this.valueStart + this.valueLength);
     return p + this.valueLength;
   }
 }

@@ -24,6 +24,7 @@
  *     a page is never ahead of the log buffer), so WAL can be enforced at flush time.
  */
 import { assert, debugChecks } from '../util/assert.js';
+import { copyBytes } from '../util/bytes.js';
 import { FIL_PAGE_TYPE, FIL_TRAILER_BYTES, initPage, writeU16, writeU32, writeU64 } from '../page/page.js';
 import type { PageMutator } from '../page/space-allocator.js';
 import type { BufferPool } from '../buffer/buffer-pool.js';
@@ -119,7 +120,7 @@ export class MiniTransaction implements PageMutator {
     const length = sourceEnd - sourceStart;
     if (length === 0) return;
     const frame = this.frameOf(page, offset, length);
-    page.set(source.subarray(sourceStart, sourceEnd), offset);
+    copyBytes(page, offset, source, sourceStart, sourceEnd);
     this.logWrite(frame, offset, length, page);
   }
 
@@ -318,7 +319,7 @@ export class MiniTransaction implements PageMutator {
     const records = this.ctx.records;
     writeU16(records, at, offset);
     writeU16(records, at + 2, length);
-    records.set(page.subarray(offset, offset + length), at + 4);
+    copyBytes(records, at + 4, page, offset, offset + length);
   }
 
   /** Appends a record header and reserves `payload` bytes; returns the payload's offset. */

@@ -242,15 +242,18 @@ export interface PreparedClustered extends EncodedRow {
 export function prepareClustered(table: TableRuntime, row: StoredRow, copyRefs: boolean): PreparedClustered {
   let stored = row;
   if (copyRefs) {
+    // A `for...in` over the row, not Object.entries: no array per row on a bulk load's path.
     let copy: Record<string, StoredValue | null | undefined> | undefined;
-    for (const [name, value] of Object.entries(row)) {
+    for (const name in row) {
+      const value = row[name];
       if (!(value instanceof LobRef)) continue;
       copy ??= { ...row };
       copy[name] = lobValueOf(table, name, readLobWhole(table.lobs, value));
     }
     stored = copy ?? row;
   }
-  return { ...encodeRowStoring(table.layout, stored, table.lobs.valueBytesMax), row: stored };
+  const encoded = encodeRowStoring(table.layout, stored, table.lobs.valueBytesMax);
+  return { key: encoded.key, value: encoded.value, externs: encoded.externs, row: stored };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

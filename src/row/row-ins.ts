@@ -126,8 +126,8 @@ export class RowInsert {
     // written ahead below; only a found (delete-marked) record needs searching again, for its
     // fields (phase 1's checks searched other keys with the same view since).
     const searchAgain = this.lastFound || prepared.externs.length > 0;
-    // Large values first, ahead of the row's mtr (IW2).
-    const externs = ExternWrite.start(table, prepared);
+    // Large values first, ahead of the row's mtr (IW2); a row without any needs no LOB batch.
+    const externs = prepared.externs.length === 0 ? undefined : ExternWrite.start(table, prepared);
     const page = this.trxSystem.page;
     const locks = this.rowLocks.locks;
     const mtr = this.storage.startMtr();
@@ -151,7 +151,7 @@ export class RowInsert {
           oldTrxId,
           oldRollPtr,
         );
-        const value = externs.finish(mtr);
+        const value = externs === undefined ? prepared.value : externs.finish(mtr);
         writeTrxIdInto(value, 0, trx.trxId);
         writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
         changeClustered(mtr, locks, table, key, 'update', value, 0);
@@ -166,15 +166,17 @@ export class RowInsert {
         });
       } else {
         const rollPtr = appendRowUndo(trx, mtr, page, UndoRecordType.Insert, table, key, [], 0, ROLL_PTR_NULL);
-        const value = externs.finish(mtr);
+        const value = externs === undefined ? prepared.value : externs.finish(mtr);
         writeTrxIdInto(value, 0, trx.trxId);
         writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
         assert(changeClustered(mtr, locks, table, key, 'insert', value, 0), 'RE1 the key checked free is free');
-        table.secondaries.forEach((s, i) => changeSecondary(mtr, locks, s, newKeys[i]!, 'insert'));
+        const secondaries = table.secondaries;
+        for (let i = 0; i < secondaries.length; i++)
+          changeSecondary(mtr, locks, secondaries[i]!, newKeys[i]!, 'insert');
       }
       mtr.commit();
     } catch (error) {
-      externs.abandon();
+      externs?.abandon();
       throw error;
     }
     this.stats.inserts++;
