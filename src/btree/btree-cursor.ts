@@ -60,6 +60,16 @@ export class BTreeCursor {
     this.tree = tree;
   }
 
+  /** Back to unpositioned, keeping the key buffer (a reused scan: `BTree.releaseScan`). */
+  reset(): void {
+    this.valid = false;
+    this.pageNo = NIL_PAGE;
+    this.slot = -1;
+    this.frame = -1;
+    this.epoch = -1;
+    this.savedLength = 0;
+  }
+
   /** Positions on the smallest key; false when the tree is empty. */
   first(): boolean {
     const frame = this.tree.fixLeaf(this.saved, 0, -1);
@@ -277,17 +287,24 @@ export interface ScanRange {
  */
 export class ScanIterator implements IterableIterator<BTreeEntry> {
   readonly cursor: BTreeCursor;
-  private readonly lower: Uint8Array | undefined;
-  private readonly lowerInclusive: boolean;
-  private readonly upper: Uint8Array | undefined;
-  private readonly upperInclusive: boolean;
-  private readonly reverse: boolean;
-  private readonly limit: number;
+  // Set by `reset`: a scan given back with `BTree.releaseScan` is reused for another range.
+  private lower: Uint8Array | undefined = undefined;
+  private lowerInclusive = true;
+  private upper: Uint8Array | undefined = undefined;
+  private upperInclusive = true;
+  private reverse = false;
+  private limit = Infinity;
   private started = false;
   private finished = false;
   private count = 0;
 
   constructor(tree: BTree, range: ScanRange) {
+    this.cursor = new BTreeCursor(tree);
+    this.reset(range);
+  }
+
+  /** Starts over on `range`, unpositioned. */
+  reset(range: ScanRange): void {
     if (range.gt !== undefined && range.gte !== undefined)
       throw new InvalidArgumentError('a scan takes at most one of gt and gte');
     if (range.lt !== undefined && range.lte !== undefined)
@@ -300,13 +317,16 @@ export class ScanIterator implements IterableIterator<BTreeEntry> {
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) {
       throw new InvalidArgumentError(`scan limit must be a non-negative integer, got ${String(limit)}`);
     }
-    this.cursor = new BTreeCursor(tree);
     this.lower = range.gt ?? range.gte;
     this.lowerInclusive = range.gt === undefined;
     this.upper = range.lt ?? range.lte;
     this.upperInclusive = range.lt === undefined;
     this.reverse = range.reverse === true;
     this.limit = limit;
+    this.started = false;
+    this.finished = false;
+    this.count = 0;
+    this.cursor.reset();
   }
 
   /** Advances to the next entry in range; true while there is one (in `cursor`). */

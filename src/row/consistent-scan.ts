@@ -57,6 +57,11 @@ export class ClusteredRows implements RowSource<MutableRow> {
     }
     return undefined;
   }
+
+  /** The statement is over: the tree may reuse the scan (its holder never steps it again). */
+  close(): void {
+    this.table.clustered.releaseScan(this.entries);
+  }
 }
 
 /**
@@ -107,6 +112,11 @@ export class SecondaryRows implements RowSource<MutableRow> {
       return materializeRow(this.table, row);
     }
     return undefined;
+  }
+
+  /** The statement is over: the index may reuse the scan (its holder never steps it again). */
+  close(): void {
+    this.secondary.tree.releaseScan(this.entries);
   }
 
   /** The row of the secondary entry `entry` as the view sees it, or undefined (CS2). */
