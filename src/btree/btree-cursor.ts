@@ -181,7 +181,9 @@ export class BTreeCursor {
     const page = pool.frames[this.frame]!;
     if (slot >= 0 && slot < entryCount(page)) {
       // Same page, unchanged (isCurrent): read it in place; nothing runs in between, so no fix.
-      this.remember(this.frame, page, slot);
+      // Its number, LSN and the tree's epoch are the ones remembered: only the slot moves.
+      this.slot = slot;
+      this.rememberEntry(page, slot);
       return true;
     }
     return this.settle(pool.fix(this.tree.spaceId, this.pageNo), slot, direction);
@@ -251,6 +253,11 @@ export class BTreeCursor {
     this.epoch = this.tree.state.epoch;
     this.lsnHigh = readU32(page, FIL_PAGE_LSN);
     this.lsnLow = readU32(page, FIL_PAGE_LSN + 4);
+    this.rememberEntry(page, slot);
+  }
+
+  /** Fills the view with the entry in `slot` of `page` and saves a copy of its key. */
+  private rememberEntry(page: Uint8Array, slot: number): void {
     const view = this.view;
     fillEntryView(view, page, slotAt(page, slot));
     const keyLength = view.keyLength;
