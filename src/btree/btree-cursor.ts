@@ -60,6 +60,16 @@ export class BTreeCursor {
     this.tree = tree;
   }
 
+  /** Back to unpositioned, keeping the key buffer (a reused scan: `BTree.releaseScan`). */
+  reset(): void {
+    this.valid = false;
+    this.pageNo = NIL_PAGE;
+    this.slot = -1;
+    this.frame = -1;
+    this.epoch = -1;
+    this.savedLength = 0;
+  }
+
   /** Positions on the smallest key; false when the tree is empty. */
   first(): boolean {
     const frame = this.tree.fixLeaf(this.saved, 0, -1);
@@ -171,7 +181,9 @@ export class BTreeCursor {
     const page = pool.frames[this.frame]!;
     if (slot >= 0 && slot < entryCount(page)) {
       // Same page, unchanged (isCurrent): read it in place; nothing runs in between, so no fix.
-      this.remember(this.frame, page, slot);
+      // Its number, LSN and the tree's epoch are the ones remembered: only the slot moves.
+      this.slot = slot;
+      this.rememberEntry(page, slot);
       return true;
     }
     return this.settle(pool.fix(this.tree.spaceId, this.pageNo), slot, direction);
@@ -241,6 +253,11 @@ export class BTreeCursor {
     this.epoch = this.tree.state.epoch;
     this.lsnHigh = readU32(page, FIL_PAGE_LSN);
     this.lsnLow = readU32(page, FIL_PAGE_LSN + 4);
+    this.rememberEntry(page, slot);
+  }
+
+  /** Fills the view with the entry in `slot` of `page` and saves a copy of its key. */
+  private rememberEntry(page: Uint8Array, slot: number): void {
     const view = this.view;
     fillEntryView(view, page, slotAt(page, slot));
     const keyLength = view.keyLength;
@@ -277,17 +294,24 @@ export interface ScanRange {
  */
 export class ScanIterator implements IterableIterator<BTreeEntry> {
   readonly cursor: BTreeCursor;
-  private readonly lower: Uint8Array | undefined;
-  private readonly lowerInclusive: boolean;
-  private readonly upper: Uint8Array | undefined;
-  private readonly upperInclusive: boolean;
-  private readonly reverse: boolean;
-  private readonly limit: number;
+  // Set by `reset`: a scan given back with `BTree.releaseScan` is reused for another range.
+  private lower: Uint8Array | undefined = undefined;
+  private lowerInclusive = true;
+  private upper: Uint8Array | undefined = undefined;
+  private upperInclusive = true;
+  private reverse = false;
+  private limit = Infinity;
   private started = false;
   private finished = false;
   private count = 0;
 
   constructor(tree: BTree, range: ScanRange) {
+    this.cursor = new BTreeCursor(tree);
+    this.reset(range);
+  }
+
+  /** Starts over on `range`, unpositioned. */
+  reset(range: ScanRange): void {
     if (range.gt !== undefined && range.gte !== undefined)
       throw new InvalidArgumentError('a scan takes at most one of gt and gte');
     if (range.lt !== undefined && range.lte !== undefined)
@@ -300,13 +324,16 @@ export class ScanIterator implements IterableIterator<BTreeEntry> {
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) {
       throw new InvalidArgumentError(`scan limit must be a non-negative integer, got ${String(limit)}`);
     }
-    this.cursor = new BTreeCursor(tree);
     this.lower = range.gt ?? range.gte;
     this.lowerInclusive = range.gt === undefined;
     this.upper = range.lt ?? range.lte;
     this.upperInclusive = range.lt === undefined;
     this.reverse = range.reverse === true;
     this.limit = limit;
+    this.started = false;
+    this.finished = false;
+    this.count = 0;
+    this.cursor.reset();
   }
 
   /** Advances to the next entry in range; true while there is one (in `cursor`). */

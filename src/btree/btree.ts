@@ -175,6 +175,8 @@ export class BTree {
   leafFrame = -1;
   /** @internal The entry offset of the slot `searchToLeaf` answered, when it came from the hash; else -1. */
   leafEntry = -1;
+  /** A scan given back by `releaseScan`, handed out again by `scan`. */
+  private spareScan: ScanIterator | undefined = undefined;
 
   private constructor(storage: Storage, spaceId: number, rootPageNo: number, indexId: number, created: boolean) {
     this.storage = storage;
@@ -390,7 +392,21 @@ export class BTree {
 
   /** A lazy range scan: entries copied out, in key order or reversed, bounded and limited. */
   scan(range: ScanRange = {}): ScanIterator {
-    return new ScanIterator(this, range);
+    const spare = this.spareScan;
+    if (spare === undefined) return new ScanIterator(this, range);
+    this.spareScan = undefined;
+    spare.reset(range);
+    return spare;
+  }
+
+  /**
+   * Gives back a scan of this tree that its holder will never use again, for the next `scan` to
+   * reuse: a lookup through an index makes one scan per key, and a new one (cursor, key buffer,
+   * entry view) costs about as much as the lookup's descent.
+   */
+  releaseScan(scan: ScanIterator): void {
+    assert(scan.cursor.tree === this, 'a scan is given back to its own tree');
+    this.spareScan = scan;
   }
 
   /** Walks the whole tree and checks every invariant (BT1 to BT9); throws `CorruptionError`. */

@@ -128,6 +128,21 @@ export function externRefsOf(layout: TableLayout, bytes: Uint8Array, rowOffset: 
 }
 
 /**
+ * Whether the value at bytes[rowOffset...] keeps some field off-page (W7: its var end has the
+ * EXTERN bit). A row decoded from a value without one holds no `LobRef`, so a reader can hand it
+ * out without looking for references. Reads the header and the var ends only.
+ */
+export function holdsExternField(layout: TableLayout, bytes: Uint8Array, rowOffset: number): boolean {
+  const n = readU16(bytes, rowOffset + ROW_N_FIELDS_OFFSET);
+  assert(n <= layout.fieldCount, "W4 a row has at most the schema's fields");
+  const endsStart = rowOffset + ROW_NULLS_OFFSET + ((n + 7) >> 3);
+  const varCount = layout.varCountFor[n]!;
+  for (let slot = 0; slot < varCount; slot++)
+    if ((readU16(bytes, endsStart + 2 * slot) & VAR_END_EXTERN) !== 0) return true;
+  return false;
+}
+
+/**
  * Reads one non-key column (`columnIndex` in the schema's column order) from the value at
  * bytes[offset, offset + length) without decoding the others. Key columns live in the key: use
  * `readKeyColumn`.

@@ -56,4 +56,4 @@ export {
 } from './row-sys-fields.js';
 export { encodeRow, encodeRowInto } from './row-encode.js';
 export { encodeRowStoring, type EncodedRow, type ExternValue } from './row-extern.js';
-export { decodeRow, decodeRowAt, externRefsOf, readColumn, readKeyColumn } from './row-decode.js';
+export { decodeRow, decodeRowAt, externRefsOf, holdsExternField, readColumn, readKeyColumn } from './row-decode.js';

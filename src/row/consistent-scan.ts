@@ -19,12 +19,15 @@
  *  CS2. Through a secondary index, a row is returned for an entry only when the version the view
  *       sees has that entry's key (SEC=CLUST per view): a live entry read against the newest
  *       version is its projection (RE3), every other case is compared.
+ *  CS3. A row is returned with its large values read (`materializeRow`); a newest version whose
+ *       value keeps nothing off-page (no EXTERN var end, W7) has no reference to read and is
+ *       returned as decoded.
  */
 import { ENTRY_DELETE_MARK, type EntryView, newEntryView } from '../btree/btree.js';
 import type { ScanIterator } from '../btree/btree-cursor.js';
 import { compareBytes } from '../btree/index-page.js';
 import type { ReadView } from '../mvcc/read-view.js';
-import { encodeSecondaryKeyInto, primaryKeyOffsetInSecondary, readTrxId } from '../rec/row-format.js';
+import { encodeSecondaryKeyInto, holdsExternField, primaryKeyOffsetInSecondary, readTrxId } from '../rec/row-format.js';
 import { materializeRow } from './row-lob.js';
 import { type MutableRow, projectRow, type RowVersions, rowFromEntry } from './row-vers.js';
 import type { RowSource } from './statement-view.js';
@@ -49,14 +52,38 @@ export class ClusteredRows implements RowSource<MutableRow> {
     if (this.started) this.afterRow();
     this.started = true;
     const entries = this.entries;
+    const table = this.table;
     while (this.count < this.limit && entries.step()) {
-      const row = this.versions.visibleRow(this.table, entries.cursor.view, this.view, this.columns);
+      const entry = entries.cursor.view;
+      if (this.view.changesVisible(readTrxId(entry.page, entry.valueOffset))) {
+        // The newest version (RowVersions.visibleRow's first case), read here so that a row
+        // with nothing off-page skips materializeRow's walk of its properties (CS3).
+        if ((entry.flags & ENTRY_DELETE_MARK) !== 0) continue;
+        this.count++;
+        return newestRowOf(table, entry, this.columns);
+      }
+      const row = this.versions.visibleRow(table, entry, this.view, this.columns);
       if (row === undefined) continue;
       this.count++;
-      return materializeRow(this.table, row);
+      return materializeRow(table, row);
     }
     return undefined;
   }
+
+  /** The statement is over: the tree may reuse the scan (its holder never steps it again). */
+  close(): void {
+    this.table.clustered.releaseScan(this.entries);
+  }
+}
+
+/**
+ * The newest version of the clustered entry `entry`, ready to hand out (CS3): its large values
+ * read when it keeps some off-page, else as decoded (a row decoded from such a value holds no
+ * reference to look for).
+ */
+function newestRowOf(table: TableRuntime, entry: EntryView, columns: Int16Array | undefined): MutableRow {
+  const row = rowFromEntry(table, entry, columns);
+  return holdsExternField(table.layout, entry.page, entry.valueOffset) ? materializeRow(table, row) : row;
 }
 
 /**
@@ -79,6 +106,8 @@ export class SecondaryRows implements RowSource<MutableRow> {
   private count = 0;
   private started = false;
   private readonly record: EntryView = newEntryView();
+  /** `rowOf` read the newest version (its large values already read), not one rebuilt from undo. */
+  private rowIsNewest = false;
 
   /** `readsNewest`: TEST ONLY (RowEngineTestSeams.indexScanReadsNewest): the newest version instead of the view's. */
   constructor(
@@ -104,9 +133,14 @@ export class SecondaryRows implements RowSource<MutableRow> {
       const row = this.rowOf(entries.cursor.view);
       if (row === undefined) continue;
       this.count++;
-      return materializeRow(this.table, row);
+      return this.rowIsNewest ? row : materializeRow(this.table, row);
     }
     return undefined;
+  }
+
+  /** The statement is over: the index may reuse the scan (its holder never steps it again). */
+  close(): void {
+    this.secondary.tree.releaseScan(this.entries);
   }
 
   /** The row of the secondary entry `entry` as the view sees it, or undefined (CS2). */
@@ -127,8 +161,10 @@ export class SecondaryRows implements RowSource<MutableRow> {
     const view = this.readsNewest ? undefined : this.view;
     if (entryLive && (view === undefined || view.changesVisible(readTrxId(record.page, record.valueOffset)))) {
       // CS2: a live entry is the projection of its row's newest version (RE3): nothing to compare.
-      return (record.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : rowFromEntry(table, record, this.columns);
+      this.rowIsNewest = true;
+      return (record.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : newestRowOf(table, record, this.columns);
     }
+    this.rowIsNewest = false;
     const row = this.versions.visibleRow(table, record, view);
     if (row === undefined) return undefined;
     const encodedLength = encodeSecondaryKeyInto(layout, layoutIndex, row, encoded, 0);

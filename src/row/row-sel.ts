@@ -204,7 +204,9 @@ export class RowSelect {
     const columns = columnIndexes(table, range.columns);
     if (trx?.isolation === 'serializable')
       return projectRows(table, this.serializableScan(trx, table, range, limit), columns);
-    const entries = table.clustered.scan({ ...primaryRange(table, range), reverse: range.reverse === true });
+    const bounds = primaryRange(table, range);
+    bounds.reverse = range.reverse === true;
+    const entries = table.clustered.scan(bounds);
     const lease = this.statementView(trx);
     const rows = new ClusteredRows(table, this.versions, lease.view, entries, limit, this.afterRow, columns);
     return new StatementIterator(lease, rows as RowSource<Row>, this.stepCheck(trx));
@@ -314,10 +316,9 @@ export class RowSelect {
     if (trx?.isolation === 'serializable')
       return projectRows(table, this.serializableIndexScan(trx, table, secondary, range, limit, false), columns);
     const layout = table.layout.indexes[secondary.layoutIndex]!;
-    const entries = secondary.tree.scan({
-      ...byteRange(layout.spec, range, `${table.name}.${secondary.index.name}`, layout.secondaryFieldCount),
-      reverse: range.reverse === true,
-    });
+    const bounds = byteRange(layout.spec, range, `${table.name}.${secondary.index.name}`, layout.secondaryFieldCount);
+    bounds.reverse = range.reverse === true;
+    const entries = secondary.tree.scan(bounds);
     const lease = this.statementView(trx);
     if (lease.view.lowLimitId <= secondary.index.createdAtTrxId) {
       lease.release();
