@@ -4,10 +4,10 @@
  *
  *   npx tsx scripts/cold-probe.ts prepare <dir> ycsb|sysbench [--rows N]
  *   npx tsx scripts/cold-probe.ts run <dir> ycsb|sysbench [--pool 10%|<bytes>] [--warmup S] [--seconds S]
- *          [--profile <file.cpuprofile>] [--dump-pct P] [--engine lmdb|better-sqlite3]
+ *          [--profile <file.cpuprofile>] [--dump-pct P]
  *
- * `prepare` loads the table once into <dir>/prepared-<family>-<engine> (minno, and the peer with
- * --engine) and closes it. `run` copies it to a new directory, as the harness does for every
+ * `prepare` loads the table once into <dir>/prepared-<family>-minno, as the harness prepares it
+ * (a pool three times the raw data), and closes it: the close writes its pool dump. `run` copies it to a new directory, as the harness does for every
  * measured run, opens it fresh (a cold pool), runs the harness's own workload (ycsb: YCSB C,
  * zipfian reads of whole records; sysbench: oltp_point_select) for the warm-up and then the
  * measured seconds, and prints the rate of each phase with the pool's hits and misses in it. The
@@ -19,7 +19,6 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { Database, type Table } from '../src/index.js';
 import { loadAdapter, minnoPoolBytes } from '../bench/harness/engines/catalog.js';
-import type { EngineKind, EngineSession } from '../bench/harness/engines/engine.js';
 import { minnoDataBytes } from '../bench/harness/measure.js';
 import { Random, STREAM } from '../bench/harness/random.js';
 import { sbtestRows } from '../bench/harness/workloads/sbtest.js';
@@ -36,18 +35,17 @@ if ((command !== 'prepare' && command !== 'run') || dir === undefined || (family
   process.exit(2);
 }
 const SEED = 1;
-const engine = (option('engine') ?? 'minno') as EngineKind;
-const preparedDir = join(dir, `prepared-${family}-${engine}`);
+const preparedDir = join(dir, `prepared-${family}-minno`);
 const ycsbOptions = { ...YCSB_DEFAULTS, recordcount: Number(option('rows') ?? 1_000_000), operationcount: 1_000_000 };
 
 async function prepare(): Promise<void> {
   const rows = Number(option('rows') ?? 1_000_000);
   mkdirSync(preparedDir, { recursive: true });
-  const adapter = await loadAdapter(engine);
+  const adapter = await loadAdapter('minno');
   const raw = family === 'ycsb' ? rows * 1024 : rows * 200;
   const session = await adapter.open(preparedDir, {
     durable: false,
-    ...(engine === 'minno' ? { bufferPoolBytes: minnoPoolBytes(undefined, 3 * raw) } : {}),
+    bufferPoolBytes: minnoPoolBytes(undefined, 3 * raw),
   });
   const t0 = performance.now();
   if (family === 'ycsb') {
@@ -64,7 +62,7 @@ async function prepare(): Promise<void> {
   }
   await session.close();
   console.log(`prepared ${rows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  if (engine === 'minno') console.log(`tablespaces ${(minnoDataBytes(preparedDir) / 2 ** 20).toFixed(1)} MiB`);
+  console.log(`tablespaces ${(minnoDataBytes(preparedDir) / 2 ** 20).toFixed(1)} MiB`);
 }
 
 /** The operation the run repeats: a YCSB C read of a whole record, or a point select of c. */
@@ -109,40 +107,10 @@ async function phase(ms: number, step: () => number): Promise<{ ops: number; ms:
   return { ops, ms: performance.now() - start };
 }
 
-async function runPeer(runDir: string): Promise<void> {
-  const adapter = await loadAdapter(engine);
-  const session: EngineSession = await adapter.open(runDir, { durable: true });
-  const warmup = Number(option('warmup') ?? 2) * 1000;
-  const seconds = Number(option('seconds') ?? 10) * 1000;
-  let step: () => number;
-  if (family === 'ycsb') {
-    session.useUsertable(10);
-    const run = new YcsbRun('ycsb-c', ycsbOptions);
-    const random = new Random(SEED, STREAM.client, 0);
-    step = () => session.ycsb(run.next(random)) as number;
-  } else {
-    const rows = Number(option('rows') ?? 1_000_000);
-    const random = new Random(SEED, STREAM.client, 0);
-    step = () =>
-      session.sysbench({
-        transaction: 'none',
-        statements: [{ op: 'point_select', table: 1, id: random.int(1, rows) }],
-        units: 1,
-      }) as number;
-  }
-  const w = await phase(warmup, step);
-  const m = await phase(seconds, step);
-  console.log(
-    `${engine} warmup ${Math.round((w.ops * 1000) / w.ms)} ops/s; measured ${Math.round((m.ops * 1000) / m.ms)} ops/s`,
-  );
-  await session.close();
-}
-
 async function run(): Promise<void> {
   const runDir = join(dir, `run-${process.pid}`);
   cpSync(preparedDir, runDir, { recursive: true });
   try {
-    if (engine !== 'minno') return await runPeer(runDir);
     const poolOption = option('pool');
     const poolSetting =
       poolOption === undefined
