@@ -6,9 +6,11 @@
  * innodb_buffer_pool_load_at_startup, innodb_buffer_pool_dump_pct; on by default since MySQL
  * 5.7). Why it matters here (issue 16): a page's first read into a frame the process has never
  * touched costs the 16 KiB read plus the kernel's first touch of that memory (four page faults,
- * which in a virtual machine each cost about a microsecond or more), so a cold pool of a 1.5 GB
- * table spent a fifth of a 10-second YCSB C run in those reads. The load reads the same pages
- * in runs of up to RUN_PAGES_MAX in one call each, between the caller's own work.
+ * about 1.5 to 3 us each in the benchmark machine's virtual machine), so a freshly opened copy of
+ * a 1.5 GB YCSB table, read for 10 s after a 2 s warm-up, still missed on 3 to 10% of its reads,
+ * and those misses took about a fifth of the profile's samples. With the load (runs of up to
+ * RUN_PAGES_MAX pages per read call, between the caller's own work) the same runs read 85,000
+ * pages during the warm-up and missed none afterwards (`scripts/cold-probe.ts`).
  *
  * ## The dump file (`buffer-pool.dump`; integers big-endian, as in pages)
  *
@@ -36,7 +38,7 @@
  *  PD2. A dump that fails any check (length, magic, format, page size, checksum) is ignored
  *       whole; a missing one means a cold start, nothing else.
  *  PD3. The load never evicts and never holds the event loop: it takes only free frames, stops
- *       when LOAD_RESERVE of the frames are left free for the workload's own reads, and runs in
+ *       when `loadReserve` frames are left free for the workload's own reads, and runs in
  *       slices of about LOAD_SLICE_MS that share the turn's budget with the page cleaner and
  *       purge (util/slices.ts).
  *  PD4. The load never raises: a page that fails its check, lies past its file's end or whose
