@@ -60,7 +60,7 @@ describe('the pool dump survives a crash at every write and sync of a close', ()
         const { engine: db, vfs } = await harness.recover(crashed, seed);
         const dump = vfs.stat(DUMP_FILE) === undefined ? undefined : readPoolDump(vfs, TEST_PAGE_SIZE);
         const clock = clocks.get(db)!;
-        for (let i = 0; i < 50; i++) clock.advance(1); // the load runs to its end
+        for (let i = 0; i < 200; i++) clock.advance(1); // the load runs to its end
         const installed = db.storage.pool.stats.installed;
         if (installed > 0) outcomes.loaded++;
         else outcomes.ignored++;

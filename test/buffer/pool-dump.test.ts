@@ -31,12 +31,12 @@ async function loadItems(db: Database, round = 0): Promise<void> {
   });
 }
 
-/** Steps the timers until the load has nothing left (its count stops moving). */
+/** Steps the timers until the load has nothing left (its count stops moving for 200 steps). */
 function runLoad(db: Database, clock: ManualClock): number {
   let installed = -1;
   while (installed !== db.storage.pool.stats.installed) {
     installed = db.storage.pool.stats.installed;
-    for (let i = 0; i < 5; i++) clock.advance(1);
+    for (let i = 0; i < 200; i++) clock.advance(1);
   }
   return installed;
 }
@@ -148,9 +148,12 @@ describe('the buffer pool dump and load', () => {
     put.write(stale, 0);
     put.close();
 
-    const clock = new ManualClock();
-    const again = await openAuto(vfs, clock);
-    expect(runLoad(again, clock)).toBeGreaterThan(0);
+    // Stepped by hand: the timers' load would race purge for the same pages.
+    const again = await openTestDatabase(vfs);
+    const load = new PoolLoad(again.storage.pool, again.storage.spaces, readPoolDump(vfs, TEST_PAGE_SIZE)!);
+    expect(load.step()).toBe(true);
+    expect(load.loaded).toBeGreaterThan(0);
+    expect(load.skipped).toBeGreaterThan(0); // the dropped space's pages, and those the open read
     expectItems(again, 1);
     expect(again.tables).toEqual(['items']);
     await again.close();
