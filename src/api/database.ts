@@ -89,6 +89,13 @@ export interface DatabaseOptions {
    * (InnoDB's innodb_adaptive_hash_index). Default true.
    */
   readonly adaptiveHashIndex?: boolean;
+  /**
+   * The share (0 to 100, default 100) of the pool's pages that a clean close lists in
+   * `buffer-pool.dump`, most recently used first, for the next open to read back in the
+   * background (InnoDB's innodb_buffer_pool_dump_pct, dump at shutdown, load at startup).
+   * 0 turns both off. A hint only: a stale or damaged dump is ignored or harmless.
+   */
+  readonly bufferPoolDumpPct?: number;
   /** Redo log capacity of a new database (default 64 MiB). */
   readonly redoLogBytes?: number;
   /** Default durability of commits: 'full' (default), 'write' or 'none'. */
@@ -255,6 +262,7 @@ export class Database implements AsyncDisposable {
       ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
       ...(options.bufferPoolBytes !== undefined ? { bufferPoolBytes: options.bufferPoolBytes } : {}),
       ...(options.adaptiveHashIndex !== undefined ? { adaptiveHashIndex: options.adaptiveHashIndex } : {}),
+      ...(options.bufferPoolDumpPct !== undefined ? { bufferPoolDumpPct: options.bufferPoolDumpPct } : {}),
       ...(options.redoLogBytes !== undefined ? { redoLogBytes: options.redoLogBytes } : {}),
       ...(options.onRecoveryProgress !== undefined ? { onRecoveryProgress: options.onRecoveryProgress } : {}),
     };

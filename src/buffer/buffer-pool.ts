@@ -54,6 +54,13 @@
  *      (mtr.ts bumps it, rule T1: no page changes outside an mtr). So two equal readings of the
  *      clock mean the same page with the same bytes: the adaptive hash index
  *      (btree/adaptive-hash.ts) trusts a remembered leaf position only under that condition.
+ *  B10. A page installed ahead of need (`installPage`: the pool load at open, pool-dump.ts) is
+ *      treated as a read: verified first (B6), entered at the old sublist's head and unhooked
+ *      (B8). It only ever takes a free frame: it never evicts, so it can slow no reader down, and
+ *      a page already in the pool or of a space discarded since open is never installed (a
+ *      dropped table's pages would otherwise come back after `discardSpace`). Its first access
+ *      starts its old-blocks time, as InnoDB's read-ahead pages do (an unaccessed page is
+ *      marked with a NaN first-access time).
  */
 import { InvalidArgumentError, MinnoError } from '../errors.js';
 import { assert, debugChecks } from '../util/assert.js';
@@ -141,6 +148,8 @@ export interface BufferPoolStats {
   hits: number;
   misses: number;
   youngMoves: number;
+  /** Pages installed ahead of need (B10: the pool load at open). */
+  installed: number;
 }
 
 /**
@@ -175,6 +184,8 @@ export class BufferPool {
   private readHook: PageReadHook | undefined;
   private readonly freeStack: Int32Array;
   private freeCount: number;
+  /** Spaces discarded since open (B10): their pages are never installed again. Ids are never reused (C3 of storage.ts). */
+  private readonly discardedSpaces = new Set<number>();
 
   private readonly hash: PageHash;
   private youngHead = NIL;
@@ -258,6 +269,7 @@ export class BufferPool {
       hits: 0,
       misses: 0,
       youngMoves: 0,
+      installed: 0,
     };
   }
 
@@ -433,6 +445,40 @@ export class BufferPool {
     return frame;
   }
 
+  /**
+   * Installs a verified page image read ahead of need (B10): copied into a free frame, entered
+   * as a read is. Never evicts. False, installing nothing, when no frame is free, the page is in
+   * the pool already or its space was discarded since open.
+   */
+  installPage(spaceId: number, pageNo: number, image: Uint8Array): boolean {
+    assert(image.length === this.pageSize, 'an installed image is one page');
+    if (this.freeCount === 0 || this.discardedSpaces.has(spaceId) || this.hash.get(spaceId, pageNo) >= 0) return false;
+    const frame = this.freeStack[--this.freeCount]!;
+    this.frames[frame]!.set(image);
+    this.enter(frame, spaceId, pageNo);
+    this.firstAccessMs[frame] = Number.NaN; // B10: not accessed yet
+    this.stats.reads++;
+    this.stats.installed++;
+    return true;
+  }
+
+  /**
+   * Up to `max` pages in the pool, most recently used first (the young sublist from its head,
+   * then the old one), as (space id, page number) pairs: what a pool dump records (pool-dump.ts).
+   */
+  residentPages(max: number): Uint32Array {
+    const count = Math.min(max, this.youngLen + this.oldLen);
+    const pairs = new Uint32Array(count * 2);
+    let at = 0;
+    for (const head of [this.youngHead, this.oldHead]) {
+      for (let frame = head; frame !== NIL && at < count * 2; frame = this.lruNext[frame]!) {
+        pairs[at++] = this.frameSpace[frame]!;
+        pairs[at++] = this.framePage[frame]!;
+      }
+    }
+    return pairs;
+  }
+
   private enter(frame: number, spaceId: number, pageNo: number): void {
     this.frameSpace[frame] = spaceId;
     this.framePage[frame] = pageNo;
@@ -452,7 +498,10 @@ export class BufferPool {
 
   private touch(frame: number): void {
     if (this.lruList[frame] === LIST_OLD) {
-      if (this.clock.nowMs() - this.firstAccessMs[frame]! >= this.oldBlocksTimeMs) {
+      const first = this.firstAccessMs[frame]!;
+      if (Number.isNaN(first)) {
+        this.firstAccessMs[frame] = this.clock.nowMs(); // B10: installed, first accessed now
+      } else if (this.clock.nowMs() - first >= this.oldBlocksTimeMs) {
         this.unlinkLru(frame);
         this.insertYoungHead(frame);
         this.stats.youngMoves++;
@@ -591,6 +640,7 @@ export class BufferPool {
 
   /** Drops every page of a space from the pool (its file is being deleted). Pages must be unfixed. */
   discardSpace(spaceId: number): void {
+    this.discardedSpaces.add(spaceId); // B10
     // A scan of the frames' space ids: no allocation, a few microseconds per thousand frames.
     for (let frame = 0; frame < this.frameCount; frame++) {
       if (this.frameSpace[frame] !== spaceId) continue;
@@ -834,6 +884,7 @@ export class BufferPool {
   reset(): void {
     if (debugChecks()) this.validate();
     this.hash.clear();
+    this.discardedSpaces.clear();
     this.youngHead = this.youngTail = this.oldHead = this.oldTail = NIL;
     this.youngLen = this.oldLen = 0;
     this.flushHead = this.flushTail = NIL;

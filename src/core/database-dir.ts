@@ -14,7 +14,7 @@
  *
  * "Nothing of ours" is an empty directory, or one holding only what an interrupted creation
  * leaves (`redo.log.tmp`, empty tablespace files, a doublewrite file; `createDatabase` clears
- * them). "A database" is a directory with `redo.log`: its files' own checks then run as the
+ * them), or a pool dump (pool-dump.ts) left beside them. "A database" is a directory with `redo.log`: its files' own checks then run as the
  * storage opens (log header: magic, format, page size; each tablespace header: magic, format,
  * page size, space id; recovery: a missing system tablespace), each a typed error raised before
  * anything is written. The lock directory (`minno.lock`) is never counted as content.
@@ -29,6 +29,7 @@ import { AlreadyExistsError, CorruptionError, IncompatibleFormatError, NotFoundE
 import { readU32 } from '../page/page.js';
 import { SPACE_MAGIC, SPACE_MAGIC_OFFSET, spaceIdFromFileName } from '../page/tablespace.js';
 import { DOUBLEWRITE_FILE } from '../buffer/doublewrite.js';
+import { DUMP_FILE, DUMP_FILE_TMP } from '../buffer/pool-dump.js';
 import { LOG_FILE, LOG_FILE_TMP } from '../redo/log-file.js';
 import { LOCK_DIR_NAME, type Vfs } from '../vfs/vfs.js';
 
@@ -44,7 +45,12 @@ export interface DirectoryWishes {
 /** Whether an entry of the root is a file minno itself makes. */
 function isEngineFile(name: string): boolean {
   return (
-    name === LOG_FILE || name === LOG_FILE_TMP || name === DOUBLEWRITE_FILE || spaceIdFromFileName(name) !== undefined
+    name === LOG_FILE ||
+    name === LOG_FILE_TMP ||
+    name === DOUBLEWRITE_FILE ||
+    name === DUMP_FILE ||
+    name === DUMP_FILE_TMP ||
+    spaceIdFromFileName(name) !== undefined
   );
 }
 

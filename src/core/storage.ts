@@ -9,6 +9,7 @@
  *   system.ibd          space 0: the system tablespace (dictionary, transaction system, undo)
  *   space-NNNNNN.ibd    one tablespace per table, named by space id
  *   doublewrite.dblwr   the doublewrite buffer
+ *   buffer-pool.dump    the pages in the pool at the last clean close, loaded after an open (pool-dump.ts)
  *   minno.lock/         the directory lock, if the VFS keeps it in files (NodeVfs: node-directory-lock.ts)
  *
  * What an open accepts to find there (a database, nothing, or foreign files: refused) is
@@ -64,6 +65,7 @@ import { SPACE_ID_MAX, SYSTEM_SPACE_ID, SpaceRegistry } from '../page/tablespace
 import { initSpaceHeader } from '../page/space-allocator.js';
 import { BufferPool, POOL_FRAMES_MIN, type PageIo } from '../buffer/buffer-pool.js';
 import { Doublewrite } from '../buffer/doublewrite.js';
+import { schedulePoolLoad, writePoolDump } from '../buffer/pool-dump.js';
 import { LOG_CAPACITY_MIN, LOG_FILE, LSN_START, LogFile } from '../redo/log-file.js';
 import { RedoLog, type Durability } from '../redo/redo-log.js';
 import { MiniTransaction, MtrContext } from '../redo/mtr.js';
@@ -85,6 +87,13 @@ export interface StorageOptions {
    * lookups skip the B-tree descent when a remembered leaf position is still valid. Default true.
    */
   readonly adaptiveHashIndex?: boolean;
+  /**
+   * The share (0 to 100) of the pool's pages, most recently used first, that a clean close
+   * lists in `buffer-pool.dump` and the next open reads back in the background (InnoDB's
+   * innodb_buffer_pool_dump_pct with dump_at_shutdown and load_at_startup; pool-dump.ts).
+   * Default 100; 0: no dump is written and none is loaded. Only with background 'auto'.
+   */
+  readonly bufferPoolDumpPct?: number;
   /** Redo log capacity of a new database in bytes. Default 64 MiB. */
   readonly redoLogBytes?: number;
   /**
@@ -176,6 +185,8 @@ export class Storage {
   readonly pool: BufferPool;
   /** Bytes of `bufferPoolBytes` the adaptive hash index has (0 when off); the pool has the rest. */
   readonly adaptiveHashBytes: number;
+  /** `bufferPoolDumpPct`, checked. */
+  private readonly poolDumpPct: number;
   readonly doublewrite: Doublewrite | undefined;
   /** What the last open recovered, when the database already existed. */
   recovery: RecoveryResult | undefined;
@@ -226,6 +237,10 @@ export class Storage {
     };
     const poolBytes = options.bufferPoolBytes ?? 64 * 1024 * 1024;
     this.adaptiveHashBytes = options.adaptiveHashIndex === false ? 0 : adaptiveHashShare(poolBytes, pageSize);
+    this.poolDumpPct = options.bufferPoolDumpPct ?? 100;
+    if (!(this.poolDumpPct >= 0 && this.poolDumpPct <= 100)) {
+      throw new InvalidArgumentError(`bufferPoolDumpPct must be from 0 to 100, got ${String(this.poolDumpPct)}`);
+    }
     this.pool = new BufferPool({
       pageSize,
       poolBytes: poolBytes - this.adaptiveHashBytes,
@@ -329,6 +344,15 @@ export class Storage {
       if (!this.spaces.exists(SYSTEM_SPACE_ID)) this.bootstrapSystemSpace();
     }
     this.startBackground();
+    if (this.poolDumpOn()) {
+      const load = schedulePoolLoad(this.vfs, this.pool, this.spaces, this.clock, () => this.health.isOpen);
+      if (load !== undefined) this.timers.push(load);
+    }
+  }
+
+  /** Whether a clean close writes a pool dump and an open loads it (pool-dump.ts). */
+  private poolDumpOn(): boolean {
+    return (this.options.background ?? 'auto') === 'auto' && !this.readOnly && this.poolDumpPct > 0;
   }
 
   private preallocateLog(): boolean {
@@ -668,6 +692,13 @@ export class Storage {
       this.pool.flushAll();
       this.checkpoint();
       this.log.rewindAtCleanClose(); // the log's disk space back (log-file.ts, Rewind)
+      if (this.poolDumpOn()) {
+        try {
+          writePoolDump(this.vfs, this.pool, this.poolDumpPct);
+        } catch {
+          // A hint only (pool-dump.ts PD1): a dump that cannot be written costs a cold start.
+        }
+      }
     }
     this.health.close();
     this.release();

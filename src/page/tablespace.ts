@@ -134,6 +134,18 @@ export class Tablespace {
     return checkPage(target, this.spaceId, pageNo);
   }
 
+  /**
+   * Reads the pages from `firstPage` on into `target` (whole pages) in one read, unchecked: the
+   * caller checks each (`checkPage`) before using it (S1), as the pool load does. Bytes past the
+   * end of the file read as zeros (`Empty` pages). Returns the pages the file holds of them.
+   */
+  readPagesUnchecked(firstPage: number, target: Uint8Array): number {
+    assert(target.length > 0 && target.length % this.pageSize === 0, 'a read of whole pages');
+    const got = this.file().read(target, firstPage * this.pageSize);
+    if (got < target.length) target.fill(0, got);
+    return Math.floor(got / this.pageSize);
+  }
+
   /** Reads and verifies page `pageNo` (S1). An empty (never written) page is corruption here. */
   readPage(pageNo: number, target: Uint8Array): void {
     const result = this.readPageUnchecked(pageNo, target);
