@@ -19,6 +19,7 @@ import { LobBatch, type LobDiff } from '../lob/lob-build.js';
 import { readLob, readLobWhole } from '../lob/lob-read.js';
 import { smallChangeUndo, writeSmallChange } from '../lob/lob-update.js';
 import { LobRef } from '../rec/lob-ref.js';
+import { canPatchRow, patchRow } from '../rec/row-patch.js';
 import {
   ROW_ROLL_PTR_OFFSET,
   decodeRow,
@@ -238,8 +239,11 @@ export class RowUpdate {
       return this.moveRow(trx, table, keyBytes, current, next);
     }
     // Validate and encode the new row before any change (RE1); phase 2 stamps it in place. Values
-    // the update does not touch keep their references; new large ones go off-page.
-    const prepared = prepareClustered(table, next, false);
+    // the update does not touch keep their references; new large ones go off-page. Changes that
+    // keep every field's length are checked here and patched into the old bytes in phase 2
+    // (row-patch.ts: the bytes the encoder would write, without re-encoding the row).
+    const patch = canPatchRow(table.layout, current, changes);
+    let prepared = patch ? undefined : prepareClustered(table, next, false);
     const oldKeys = secondaryKeys(table, current);
     const newKeys = secondaryKeys(table, next);
     const affected = new Set<number>();
@@ -267,7 +271,12 @@ export class RowUpdate {
     for (const i of affected)
       for (const c of table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns) columns.add(c);
     const page = this.trxSystem.page;
-    const externs = ExternWrite.start(table, prepared);
+    const entry = this.entry;
+    const patched = patch
+      ? patchRow(table.layout, entry.page, entry.valueOffset, entry.valueLength, changes)
+      : undefined;
+    if (patched === undefined) prepared ??= prepareClustered(table, next, false);
+    const externs = prepared === undefined ? undefined : ExternWrite.start(table, prepared);
     const mtr = this.storage.startMtr();
     try {
       const rollPtr = appendRowUndo(
@@ -281,7 +290,7 @@ export class RowUpdate {
         oldTrxId,
         oldRollPtr,
       );
-      const value = externs.finish(mtr);
+      const value = patched ?? externs!.finish(mtr);
       writeTrxIdInto(value, 0, trx.trxId);
       writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
       const locks = this.rowLocks.locks;
@@ -293,7 +302,7 @@ export class RowUpdate {
       }
       mtr.commit();
     } catch (error) {
-      externs.abandon();
+      externs?.abandon();
       throw error;
     }
     this.stats.updates++;
