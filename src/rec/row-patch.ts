@@ -7,7 +7,7 @@
  * record is changed where it is instead of being rebuilt from a tuple. Where we differ: the tree
  * still replaces the whole value (BTree.update); what is saved is re-encoding the row from JS
  * values (every column checked and written again), and the check is made on the values in phase 1
- * (`canPatchRow`) and on the bytes in phase 2 (`patchRow`), which may still say no.
+ * (`canPatchRow`) and on the bytes in phase 2 (`patchRowInto`), which may still say no.
  *
  * A change can be patched when its column is not a primary-key column (those live in the key), its
  * type is not json (whose text is only known by stringifying), its new value is not a `LobRef`, and
@@ -17,7 +17,7 @@
  * the schema's, W4) is never patched: re-encoding writes the missing fields, so the bytes differ.
  *
  * Invariants:
- *  RP1. When `patchRow` returns bytes, they equal what `encodeRow` writes for the old row with the
+ *  RP1. When `patchRowInto` says yes, the bytes it wrote equal what `encodeRow` writes for the old row with the
  *       changes applied (byte for byte, the same DB_TRX_ID and DB_ROLL_PTR): the fast path is only
  *       faster (test/rec/row-patch.test.ts compares them over random schemas and values).
  *  RP2. `canPatchRow` refuses a value with the typed error the encoder would raise, or leaves it to
@@ -25,6 +25,7 @@
  */
 import { NotNullError } from '../errors.js';
 import { assert } from '../util/assert.js';
+import { copyBytes } from '../util/bytes.js';
 import { utf8Length, writeFloat64, writeInt64, writeU32BE, writeUtf8 } from './key-codec.js';
 import { LobRef } from './lob-ref.js';
 import {
@@ -106,21 +107,24 @@ function isEmptyInline(value: unknown): boolean {
 }
 
 /**
- * Phase 2: a copy of the clustered value at `bytes[offset, offset + length)` with `changes` (accepted
- * by `canPatchRow`) written in place, or undefined when the bytes say it cannot be patched (a record
- * with fewer fields, a value on LOB pages, a length that differs). DB_TRX_ID and DB_ROLL_PTR are the
- * old ones: the caller stamps the new.
+ * Phase 2: writes into `out[0, length)` a copy of the clustered value at `bytes[offset, offset +
+ * length)` with `changes` (accepted by `canPatchRow`) in place; false when the bytes say it cannot
+ * be patched (a record with fewer fields, a value on LOB pages, a length that differs), and then
+ * `out` holds nothing of use. DB_TRX_ID and DB_ROLL_PTR are the old ones: the caller stamps the
+ * new. `out` is the caller's (a scratch reused across updates: a value over 64 bytes allocated per
+ * update costs more than the patch).
  */
-export function patchRow(
+export function patchRowInto(
   layout: TableLayout,
   bytes: Uint8Array,
   offset: number,
   length: number,
   changes: Row,
-): Uint8Array | undefined {
+  out: Uint8Array,
+): boolean {
   const n = layout.fieldCount;
-  if (((bytes[offset + ROW_N_FIELDS_OFFSET]! << 8) | bytes[offset + ROW_N_FIELDS_OFFSET + 1]!) !== n) return undefined;
-  const out = bytes.slice(offset, offset + length);
+  if (((bytes[offset + ROW_N_FIELDS_OFFSET]! << 8) | bytes[offset + ROW_N_FIELDS_OFFSET + 1]!) !== n) return false;
+  copyBytes(out, 0, bytes, offset, offset + length);
   const endsStart = ROW_NULLS_OFFSET + ((n + 7) >> 3);
   const fixedStart = endsStart + 2 * layout.varCountFor[n]!;
   const varStart = fixedStart + layout.fixedBytesFor[n]!;
@@ -144,26 +148,26 @@ export function patchRow(
       else if (code === ColumnTypeCode.float64) writeFloat64(out, at, value as number);
       else out[at] = value === true ? 1 : 0;
     } else {
-      if (code === ColumnTypeCode.json) return undefined;
+      if (code === ColumnTypeCode.json) return false;
       const endAt = endsStart + 2 * slot;
       const rawEnd = (out[endAt]! << 8) | out[endAt + 1]!;
-      if ((rawEnd & VAR_END_EXTERN) !== 0) return undefined;
+      if ((rawEnd & VAR_END_EXTERN) !== 0) return false;
       const start = slot === 0 ? 0 : ((out[endAt - 2]! << 8) | out[endAt - 1]!) & VAR_END_MASK;
       const end = rawEnd & VAR_END_MASK;
       if (isNull) {
-        if (end !== start) return undefined;
+        if (end !== start) return false;
       } else if (code === ColumnTypeCode.string) {
         const text = value as string;
-        if (utf8Length(text) !== end - start) return undefined;
+        if (utf8Length(text) !== end - start) return false;
         writeUtf8(name, text, out, varStart + start, varStart + end, false);
       } else {
         const given = value as Uint8Array;
-        if (given.length !== end - start) return undefined;
+        if (given.length !== end - start) return false;
         out.set(given, varStart + start);
       }
     }
     if (isNull) out[nullAt] = out[nullAt]! | nullBit;
     else out[nullAt] = out[nullAt]! & ~nullBit;
   }
-  return out;
+  return true;
 }

@@ -19,8 +19,9 @@ import { LobBatch, type LobDiff } from '../lob/lob-build.js';
 import { readLob, readLobWhole } from '../lob/lob-read.js';
 import { smallChangeUndo, writeSmallChange } from '../lob/lob-update.js';
 import { LobRef } from '../rec/lob-ref.js';
-import { canPatchRow, patchRow } from '../rec/row-patch.js';
+import { canPatchRow, patchRowInto } from '../rec/row-patch.js';
 import {
+  ROW_BYTES_LIMIT,
   ROW_ROLL_PTR_OFFSET,
   decodeRow,
   encodePrimaryKey,
@@ -69,6 +70,10 @@ export class RowUpdate {
   private readonly stats: EngineStats;
   private readonly indexChangeByFirstColumn: boolean;
   private readonly entry: EntryView = newEntryView();
+  /** Where a patched update's value is built (row-patch.ts); the tree copies it into the page. */
+  private readonly patchBuffer = new Uint8Array(ROW_BYTES_LIMIT);
+  /** The last view of `patchBuffer` handed out: rows of one table mostly share a length. */
+  private patchView: Uint8Array = this.patchBuffer.subarray(0, 0);
 
   constructor(
     storage: Storage,
@@ -219,6 +224,12 @@ export class RowUpdate {
     this.stats.updates++;
   }
 
+  /** The first `length` bytes of the patch buffer (the view reused while the length repeats). */
+  private patchedView(length: number): Uint8Array {
+    if (this.patchView.length !== length) this.patchView = this.patchBuffer.subarray(0, length);
+    return this.patchView;
+  }
+
   /** The body of an update once the row is X-locked (`current` is its newest version). */
   private async updateLocked(
     trx: Trx,
@@ -272,9 +283,10 @@ export class RowUpdate {
       for (const c of table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns) columns.add(c);
     const page = this.trxSystem.page;
     const entry = this.entry;
-    const patched = patch
-      ? patchRow(table.layout, entry.page, entry.valueOffset, entry.valueLength, changes)
-      : undefined;
+    const patched =
+      patch && patchRowInto(table.layout, entry.page, entry.valueOffset, entry.valueLength, changes, this.patchBuffer)
+        ? this.patchedView(entry.valueLength)
+        : undefined;
     if (patched === undefined) prepared ??= prepareClustered(table, next, false);
     const externs = prepared === undefined ? undefined : ExternWrite.start(table, prepared);
     const mtr = this.storage.startMtr();

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LobRef } from '../../src/rec/lob-ref.js';
 import { compileTable, decodeRow, encodeRow, encodeRowStoring, type Row } from '../../src/rec/row-format.js';
-import { canPatchRow, patchRow } from '../../src/rec/row-patch.js';
+import { canPatchRow, patchRowInto } from '../../src/rec/row-patch.js';
 import { COLUMN_TYPES, type ColumnDef, type ColumnType, type TableSchema } from '../../src/rec/schema.js';
 
 const text = fc.string({ unit: fc.constantFrom('a', 'b', '\u0000', '\u00e9', '\uffff', '\u{1f600}'), maxLength: 40 });
@@ -121,7 +121,8 @@ describe('patched update', () => {
           // At an offset inside a larger buffer, as on a page.
           const page = new Uint8Array(before.value.length + 9);
           page.set(before.value, 7);
-          return patchRow(layout, page, 7, before.value.length, changes as Row);
+          const out = new Uint8Array(before.value.length);
+          return patchRowInto(layout, page, 7, before.value.length, changes as Row, out) ? out : undefined;
         });
         // With several bad values the two may name different ones first; both refuse.
         if (fast.error !== undefined) expect(slow.error).toBeDefined();
@@ -155,7 +156,8 @@ describe('patched update', () => {
     const before = encodeRow(layout, row, 9, 3n);
     const current = decodeRow(layout, before.key, before.value);
     expect(canPatchRow(layout, current, { k: 3, s: 'xyz' })).toBe(true);
-    const bytes = patchRow(layout, before.value, 0, before.value.length, { k: 3, s: 'xyz' });
+    const bytes = new Uint8Array(before.value.length);
+    expect(patchRowInto(layout, before.value, 0, before.value.length, { k: 3, s: 'xyz' }, bytes)).toBe(true);
     expect(bytes).toEqual(encodeRow(layout, { ...row, k: 3, s: 'xyz' }, 9, 3n).value);
   });
 
@@ -177,7 +179,8 @@ describe('patched update', () => {
     const stored = encodeRowStoring(small, big, 1 << 20);
     expect(stored.externs.length).toBe(1);
     // The bytes say EXTERN: no patch, whatever the caller believed.
-    expect(patchRow(small, stored.value, 0, stored.value.length, { s: 'y'.repeat(24) })).toBeUndefined();
+    const out = new Uint8Array(stored.value.length);
+    expect(patchRowInto(small, stored.value, 0, stored.value.length, { s: 'y'.repeat(24) }, out)).toBe(false);
   });
 
   it('leaves a record written before a column was appended to the encoder', () => {
@@ -185,6 +188,7 @@ describe('patched update', () => {
     const before = encodeRow(older, { id: 1, k: 2, s: 'abc' }, 9, 3n);
     const current = decodeRow(layout, before.key, before.value);
     expect(canPatchRow(layout, current, { k: 3 })).toBe(true);
-    expect(patchRow(layout, before.value, 0, before.value.length, { k: 3 })).toBeUndefined();
+    const out = new Uint8Array(before.value.length);
+    expect(patchRowInto(layout, before.value, 0, before.value.length, { k: 3 }, out)).toBe(false);
   });
 });
