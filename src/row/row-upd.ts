@@ -387,7 +387,7 @@ export class RowUpdate {
   ): Promise<void> | undefined {
     for (const i of affected) {
       const secondary = table.secondaries[i]!;
-      let wait = this.rowLocks.lockSecondary(trx, table, i, oldKeys[i]!, 'X', 'record');
+      let wait = this.rowLocks.lockSecondaryOfLockedRow(trx, table, i, oldKeys[i]!);
       if (wait !== undefined) return wait;
       if (secondary.index.unique) {
         wait = this.inserts.uniqueCheck(trx, table, i, newKeys[i]!, primaryKey);
@@ -428,7 +428,7 @@ export class RowUpdate {
       const oldKeys = secondaryKeys(table, current);
       let wait: Promise<void> | undefined;
       for (let i = 0; i < table.secondaries.length && wait === undefined; i++) {
-        wait = this.rowLocks.lockSecondary(trx, table, i, oldKeys[i]!, 'X', 'record');
+        wait = this.rowLocks.lockSecondaryOfLockedRow(trx, table, i, oldKeys[i]!);
       }
       if (wait !== undefined) {
         await this.rowLocks.waitLock(trx, wait);
