@@ -231,22 +231,28 @@ export class RowUpdate {
   }
 
   /** The body of an update once the row is X-locked (`current` is its newest version). */
-  private async updateLocked(
+  private updateLocked(
     trx: Trx,
     table: TableRuntime,
     keyBytes: Uint8Array,
     current: MutableRow,
     changes: Row,
-  ): Promise<boolean | 'retry'> {
-    const changed = Object.keys(changes).map((name) => table.layout.columnIndexByName.get(name)!);
+  ): boolean | Promise<boolean | 'retry'> {
+    const layout = table.layout;
+    const changed: number[] = [];
     const next: MutableRow = { ...current };
-    for (const [name, value] of Object.entries(changes)) next[name] = value === undefined ? null : value;
+    let keyColumnChanged = false;
+    for (const name in changes) {
+      if (!Object.hasOwn(changes, name)) continue;
+      const value = changes[name];
+      next[name] = value === undefined ? null : value;
+      const column = layout.columnIndexByName.get(name)!;
+      changed.push(column);
+      if (layout.keyPosition[column]! >= 0) keyColumnChanged = true;
+    }
     // A key change is judged on the encoded key, so values the key treats as equal (-0 and 0,
     // a bigint and a number) are no change.
-    if (
-      changed.some((c) => table.layout.keyPosition[c]! >= 0) &&
-      compareBytes(encodePrimaryKey(table.layout, next), keyBytes) !== 0
-    ) {
+    if (keyColumnChanged && compareBytes(encodePrimaryKey(layout, next), keyBytes) !== 0) {
       return this.moveRow(trx, table, keyBytes, current, next);
     }
     // Validate and encode the new row before any change (RE1); phase 2 stamps it in place. Values
@@ -258,9 +264,7 @@ export class RowUpdate {
     const oldKeys = secondaryKeys(table, current);
     const newKeys = secondaryKeys(table, next);
     const affected = new Set<number>();
-    oldKeys.forEach((k, i) => {
-      if (compareBytes(k, newKeys[i]!) !== 0) affected.add(i);
-    });
+    for (let i = 0; i < oldKeys.length; i++) if (compareBytes(oldKeys[i]!, newKeys[i]!) !== 0) affected.add(i);
     if (this.indexChangeByFirstColumn) {
       // TEST ONLY: an index counts as changed only when its first column does (SEC=CLUST broken).
       for (const i of [...affected]) {
@@ -270,10 +274,7 @@ export class RowUpdate {
       }
     }
     const wait = this.secondaryWriteLocks(trx, table, affected, oldKeys, newKeys, keyBytes);
-    if (wait !== undefined) {
-      await this.rowLocks.waitLock(trx, wait);
-      return 'retry';
-    }
+    if (wait !== undefined) return this.rowLocks.waitLock(trx, wait).then(() => 'retry' as const);
     // Phase 2 (RE1: no await since the checks).
     assert(table.clustered.find(keyBytes, this.entry), 'RE1 the locked row is still there');
     const oldTrxId = readTrxId(this.entry.page, this.entry.valueOffset);
@@ -329,29 +330,30 @@ export class RowUpdate {
     trx: Trx,
     table: TableRuntime,
     keyBytes: Uint8Array,
-    body: (current: MutableRow) => Promise<boolean | 'retry'>,
+    body: (current: MutableRow) => boolean | 'retry' | Promise<boolean | 'retry'>,
   ): Promise<boolean> {
     this.trxs.ensureTrxId(trx);
     for (;;) {
       this.trxs.checkActive(trx);
-      const current = await this.lockRowForWrite(trx, table, keyBytes);
-      if (current === 'retry') continue;
+      // Awaited only when it waits: a granted lock goes straight on to the body.
+      const current = this.lockRowForWrite(trx, table, keyBytes);
+      if (current instanceof Promise) {
+        await this.rowLocks.waitLock(trx, current);
+        continue;
+      }
       if (current === undefined) return false;
-      const result = await body(current);
+      const done = body(current);
+      const result = done instanceof Promise ? await done : done;
       if (result !== 'retry') return result;
     }
   }
 
   /**
    * Phase 1 for the row a write changes: X-locks it and returns its newest version, undefined
-   * when it does not exist (after locking the gap at REPEATABLE READ and SERIALIZABLE), or
-   * 'retry' after a wait.
+   * when it does not exist (after locking the gap at REPEATABLE READ and SERIALIZABLE), or the
+   * lock to wait for (then the caller waits and tries again).
    */
-  private async lockRowForWrite(
-    trx: Trx,
-    table: TableRuntime,
-    keyBytes: Uint8Array,
-  ): Promise<MutableRow | undefined | 'retry'> {
+  private lockRowForWrite(trx: Trx, table: TableRuntime, keyBytes: Uint8Array): MutableRow | undefined | Promise<void> {
     const indexId = table.record.primary.id;
     const found = table.clustered.find(keyBytes, this.entry);
     const live = found && (this.entry.flags & ENTRY_DELETE_MARK) === 0;
@@ -369,10 +371,7 @@ export class RowUpdate {
     } else if (trx.isolation !== 'read-committed') {
       wait = this.rowLocks.lock(trx, indexId, nextKey(table.clustered, keyBytes), 'X', 'gap');
     }
-    if (wait !== undefined) {
-      await this.rowLocks.waitLock(trx, wait);
-      return 'retry';
-    }
+    if (wait !== undefined) return wait;
     return live ? rowFromEntry(table, this.entry) : undefined;
   }
 
