@@ -22,7 +22,7 @@ import type { BTreeCursor } from '../btree/btree-cursor.js';
 import { SUPREMUM, type LockKind, type LockManager, type LockMode } from '../lock/lock-manager.js';
 import type { Trx } from '../mvcc/trx.js';
 import { extractPrimaryKeyFromSecondary, readTrxId } from '../rec/row-format.js';
-import { assert } from '../util/assert.js';
+import { assert, debugChecks } from '../util/assert.js';
 import type { TableRuntime } from './table-runtime.js';
 import type { TrxLifecycle } from './trx-lifecycle.js';
 
@@ -124,6 +124,28 @@ export class RowLocks {
       }
     }
     return this.locks.acquire(trx, secondary.index.id, entry, mode, kind);
+  }
+
+  /**
+   * X-locks the secondary entry `entry` of a row whose clustered record `trx` holds X-locked (an
+   * update or a delete in phase 1): InnoDB's lock_sec_rec_modify_check_and_lock. No implicit lock
+   * to convert: the entry's implicit holder is the row's writer, and `trx` could lock the record
+   * only after that writer ended (or is `trx`), so the clustered lookup `lockSecondary` makes to
+   * find the writer is skipped (checked under debug checks).
+   */
+  lockSecondaryOfLockedRow(trx: Trx, table: TableRuntime, i: number, entry: Uint8Array): Promise<void> | undefined {
+    const secondary = table.secondaries[i]!;
+    if (debugChecks()) {
+      const primary = extractPrimaryKeyFromSecondary(table.layout, secondary.layoutIndex, entry);
+      if (table.clustered.find(primary, this.entry)) {
+        const writer = readTrxId(this.entry.page, this.entry.valueOffset);
+        assert(
+          writer === trx.trxId || this.trxs.activeHolder(writer) === undefined,
+          'no other active transaction holds the row of a secondary entry locked for a write',
+        );
+      }
+    }
+    return this.locks.acquire(trx, secondary.index.id, entry, 'X', 'record');
   }
 }
 

@@ -19,7 +19,9 @@ import { LobBatch, type LobDiff } from '../lob/lob-build.js';
 import { readLob, readLobWhole } from '../lob/lob-read.js';
 import { smallChangeUndo, writeSmallChange } from '../lob/lob-update.js';
 import { LobRef } from '../rec/lob-ref.js';
+import { canPatchRow, patchRowInto } from '../rec/row-patch.js';
 import {
+  ROW_BYTES_LIMIT,
   ROW_ROLL_PTR_OFFSET,
   decodeRow,
   encodePrimaryKey,
@@ -68,6 +70,10 @@ export class RowUpdate {
   private readonly stats: EngineStats;
   private readonly indexChangeByFirstColumn: boolean;
   private readonly entry: EntryView = newEntryView();
+  /** Where a patched update's value is built (row-patch.ts); the tree copies it into the page. */
+  private readonly patchBuffer = new Uint8Array(ROW_BYTES_LIMIT);
+  /** The last view of `patchBuffer` handed out: rows of one table mostly share a length. */
+  private patchView: Uint8Array = this.patchBuffer.subarray(0, 0);
 
   constructor(
     storage: Storage,
@@ -218,34 +224,47 @@ export class RowUpdate {
     this.stats.updates++;
   }
 
+  /** The first `length` bytes of the patch buffer (the view reused while the length repeats). */
+  private patchedView(length: number): Uint8Array {
+    if (this.patchView.length !== length) this.patchView = this.patchBuffer.subarray(0, length);
+    return this.patchView;
+  }
+
   /** The body of an update once the row is X-locked (`current` is its newest version). */
-  private async updateLocked(
+  private updateLocked(
     trx: Trx,
     table: TableRuntime,
     keyBytes: Uint8Array,
     current: MutableRow,
     changes: Row,
-  ): Promise<boolean | 'retry'> {
-    const changed = Object.keys(changes).map((name) => table.layout.columnIndexByName.get(name)!);
+  ): boolean | Promise<boolean | 'retry'> {
+    const layout = table.layout;
+    const changed: number[] = [];
     const next: MutableRow = { ...current };
-    for (const [name, value] of Object.entries(changes)) next[name] = value === undefined ? null : value;
+    let keyColumnChanged = false;
+    for (const name in changes) {
+      if (!Object.hasOwn(changes, name)) continue;
+      const value = changes[name];
+      next[name] = value === undefined ? null : value;
+      const column = layout.columnIndexByName.get(name)!;
+      changed.push(column);
+      if (layout.keyPosition[column]! >= 0) keyColumnChanged = true;
+    }
     // A key change is judged on the encoded key, so values the key treats as equal (-0 and 0,
     // a bigint and a number) are no change.
-    if (
-      changed.some((c) => table.layout.keyPosition[c]! >= 0) &&
-      compareBytes(encodePrimaryKey(table.layout, next), keyBytes) !== 0
-    ) {
+    if (keyColumnChanged && compareBytes(encodePrimaryKey(layout, next), keyBytes) !== 0) {
       return this.moveRow(trx, table, keyBytes, current, next);
     }
     // Validate and encode the new row before any change (RE1); phase 2 stamps it in place. Values
-    // the update does not touch keep their references; new large ones go off-page.
-    const prepared = prepareClustered(table, next, false);
+    // the update does not touch keep their references; new large ones go off-page. Changes that
+    // keep every field's length are checked here and patched into the old bytes in phase 2
+    // (row-patch.ts: the bytes the encoder would write, without re-encoding the row).
+    const patch = canPatchRow(table.layout, current, changes);
+    let prepared = patch ? undefined : prepareClustered(table, next, false);
     const oldKeys = secondaryKeys(table, current);
     const newKeys = secondaryKeys(table, next);
     const affected = new Set<number>();
-    oldKeys.forEach((k, i) => {
-      if (compareBytes(k, newKeys[i]!) !== 0) affected.add(i);
-    });
+    for (let i = 0; i < oldKeys.length; i++) if (compareBytes(oldKeys[i]!, newKeys[i]!) !== 0) affected.add(i);
     if (this.indexChangeByFirstColumn) {
       // TEST ONLY: an index counts as changed only when its first column does (SEC=CLUST broken).
       for (const i of [...affected]) {
@@ -255,10 +274,7 @@ export class RowUpdate {
       }
     }
     const wait = this.secondaryWriteLocks(trx, table, affected, oldKeys, newKeys, keyBytes);
-    if (wait !== undefined) {
-      await this.rowLocks.waitLock(trx, wait);
-      return 'retry';
-    }
+    if (wait !== undefined) return this.rowLocks.waitLock(trx, wait).then(() => 'retry' as const);
     // Phase 2 (RE1: no await since the checks).
     assert(table.clustered.find(keyBytes, this.entry), 'RE1 the locked row is still there');
     const oldTrxId = readTrxId(this.entry.page, this.entry.valueOffset);
@@ -267,7 +283,13 @@ export class RowUpdate {
     for (const i of affected)
       for (const c of table.layout.indexes[table.secondaries[i]!.layoutIndex]!.keyColumns) columns.add(c);
     const page = this.trxSystem.page;
-    const externs = ExternWrite.start(table, prepared);
+    const entry = this.entry;
+    const patched =
+      patch && patchRowInto(table.layout, entry.page, entry.valueOffset, entry.valueLength, changes, this.patchBuffer)
+        ? this.patchedView(entry.valueLength)
+        : undefined;
+    if (patched === undefined) prepared ??= prepareClustered(table, next, false);
+    const externs = prepared === undefined ? undefined : ExternWrite.start(table, prepared);
     const mtr = this.storage.startMtr();
     try {
       const rollPtr = appendRowUndo(
@@ -281,7 +303,7 @@ export class RowUpdate {
         oldTrxId,
         oldRollPtr,
       );
-      const value = externs.finish(mtr);
+      const value = patched ?? externs!.finish(mtr);
       writeTrxIdInto(value, 0, trx.trxId);
       writeRollPtrAt(value, ROW_ROLL_PTR_OFFSET, rollPtr);
       const locks = this.rowLocks.locks;
@@ -293,7 +315,7 @@ export class RowUpdate {
       }
       mtr.commit();
     } catch (error) {
-      externs.abandon();
+      externs?.abandon();
       throw error;
     }
     this.stats.updates++;
@@ -308,29 +330,30 @@ export class RowUpdate {
     trx: Trx,
     table: TableRuntime,
     keyBytes: Uint8Array,
-    body: (current: MutableRow) => Promise<boolean | 'retry'>,
+    body: (current: MutableRow) => boolean | 'retry' | Promise<boolean | 'retry'>,
   ): Promise<boolean> {
     this.trxs.ensureTrxId(trx);
     for (;;) {
       this.trxs.checkActive(trx);
-      const current = await this.lockRowForWrite(trx, table, keyBytes);
-      if (current === 'retry') continue;
+      // Awaited only when it waits: a granted lock goes straight on to the body.
+      const current = this.lockRowForWrite(trx, table, keyBytes);
+      if (current instanceof Promise) {
+        await this.rowLocks.waitLock(trx, current);
+        continue;
+      }
       if (current === undefined) return false;
-      const result = await body(current);
+      const done = body(current);
+      const result = done instanceof Promise ? await done : done;
       if (result !== 'retry') return result;
     }
   }
 
   /**
    * Phase 1 for the row a write changes: X-locks it and returns its newest version, undefined
-   * when it does not exist (after locking the gap at REPEATABLE READ and SERIALIZABLE), or
-   * 'retry' after a wait.
+   * when it does not exist (after locking the gap at REPEATABLE READ and SERIALIZABLE), or the
+   * lock to wait for (then the caller waits and tries again).
    */
-  private async lockRowForWrite(
-    trx: Trx,
-    table: TableRuntime,
-    keyBytes: Uint8Array,
-  ): Promise<MutableRow | undefined | 'retry'> {
+  private lockRowForWrite(trx: Trx, table: TableRuntime, keyBytes: Uint8Array): MutableRow | undefined | Promise<void> {
     const indexId = table.record.primary.id;
     const found = table.clustered.find(keyBytes, this.entry);
     const live = found && (this.entry.flags & ENTRY_DELETE_MARK) === 0;
@@ -348,10 +371,7 @@ export class RowUpdate {
     } else if (trx.isolation !== 'read-committed') {
       wait = this.rowLocks.lock(trx, indexId, nextKey(table.clustered, keyBytes), 'X', 'gap');
     }
-    if (wait !== undefined) {
-      await this.rowLocks.waitLock(trx, wait);
-      return 'retry';
-    }
+    if (wait !== undefined) return wait;
     return live ? rowFromEntry(table, this.entry) : undefined;
   }
 
@@ -366,7 +386,7 @@ export class RowUpdate {
   ): Promise<void> | undefined {
     for (const i of affected) {
       const secondary = table.secondaries[i]!;
-      let wait = this.rowLocks.lockSecondary(trx, table, i, oldKeys[i]!, 'X', 'record');
+      let wait = this.rowLocks.lockSecondaryOfLockedRow(trx, table, i, oldKeys[i]!);
       if (wait !== undefined) return wait;
       if (secondary.index.unique) {
         wait = this.inserts.uniqueCheck(trx, table, i, newKeys[i]!, primaryKey);
@@ -407,7 +427,7 @@ export class RowUpdate {
       const oldKeys = secondaryKeys(table, current);
       let wait: Promise<void> | undefined;
       for (let i = 0; i < table.secondaries.length && wait === undefined; i++) {
-        wait = this.rowLocks.lockSecondary(trx, table, i, oldKeys[i]!, 'X', 'record');
+        wait = this.rowLocks.lockSecondaryOfLockedRow(trx, table, i, oldKeys[i]!);
       }
       if (wait !== undefined) {
         await this.rowLocks.waitLock(trx, wait);
