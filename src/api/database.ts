@@ -90,7 +90,7 @@ export interface DatabaseOptions {
    */
   readonly adaptiveHashIndex?: boolean;
   /**
-   * The share (0 to 100, default 100) of the pool's pages that a clean close lists in
+   * The share (0 to 100, default 25, as InnoDB) of the pool's pages that a clean close lists in
    * `buffer-pool.dump`, most recently used first, for the next open to read back in the
    * background (InnoDB's innodb_buffer_pool_dump_pct, dump at shutdown, load at startup).
    * 0 turns both off. A hint only: a stale or damaged dump is ignored or harmless.

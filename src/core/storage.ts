@@ -91,7 +91,7 @@ export interface StorageOptions {
    * The share (0 to 100) of the pool's pages, most recently used first, that a clean close
    * lists in `buffer-pool.dump` and the next open reads back in the background (InnoDB's
    * innodb_buffer_pool_dump_pct with dump_at_shutdown and load_at_startup; pool-dump.ts).
-   * Default 100; 0: no dump is written and none is loaded. Only with background 'auto'.
+   * Default 25, as InnoDB; 0: no dump is written and none is loaded. Only with background 'auto'.
    */
   readonly bufferPoolDumpPct?: number;
   /** Redo log capacity of a new database in bytes. Default 64 MiB. */
@@ -237,7 +237,7 @@ export class Storage {
     };
     const poolBytes = options.bufferPoolBytes ?? 64 * 1024 * 1024;
     this.adaptiveHashBytes = options.adaptiveHashIndex === false ? 0 : adaptiveHashShare(poolBytes, pageSize);
-    this.poolDumpPct = options.bufferPoolDumpPct ?? 100;
+    this.poolDumpPct = options.bufferPoolDumpPct ?? 25;
     if (!(this.poolDumpPct >= 0 && this.poolDumpPct <= 100)) {
       throw new InvalidArgumentError(`bufferPoolDumpPct must be from 0 to 100, got ${String(this.poolDumpPct)}`);
     }

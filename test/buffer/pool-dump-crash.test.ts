@@ -22,7 +22,7 @@ const label = (id: number, round: number): string => `label ${id} round ${round}
 const clocks = new WeakMap<Database, ManualClock>();
 async function openDb(vfs: Vfs): Promise<Database> {
   const clock = new ManualClock();
-  const db = await openTestDatabase(vfs, { background: 'auto', clock, durability: 'full' });
+  const db = await openTestDatabase(vfs, { background: 'auto', clock, durability: 'full', bufferPoolDumpPct: 100 });
   clocks.set(db, clock);
   return db;
 }

@@ -19,7 +19,7 @@ const label = (id: number, round = 0): string => `label ${id} round ${round} ${'
 
 /** A database whose timers run on `clock` (background 'auto', so the dump and the load are on). */
 function openAuto(vfs: Vfs, clock: ManualClock, poolPages = 256): Promise<Database> {
-  return openTestDatabase(vfs, { background: 'auto', clock, poolPages });
+  return openTestDatabase(vfs, { background: 'auto', clock, poolPages, bufferPoolDumpPct: 100 });
 }
 
 async function loadItems(db: Database, round = 0): Promise<void> {
@@ -90,6 +90,14 @@ describe('the buffer pool dump and load', () => {
     expect(writePoolDump(vfs, pool, 25)).toBe(Math.ceil(resident / 4));
     expect(readPoolDump(vfs, TEST_PAGE_SIZE)).toEqual(pool.residentPages(Math.ceil(resident / 4)));
     await again.close();
+
+    // The default is InnoDB's: a quarter of the pool, most recently used first.
+    const byDefault = await openTestDatabase(vfs, { background: 'auto', clock: new ManualClock() });
+    expectItems(byDefault, 0);
+    const frames = byDefault.storage.pool;
+    const listed = Math.ceil((frames.frameCount - frames.freeFrames()) / 4);
+    await byDefault.close();
+    expect(readPoolDump(vfs, TEST_PAGE_SIZE)!.length).toBe(2 * listed);
   });
 
   it('PD2: a torn, truncated, zero-filled or foreign dump is ignored whole', async () => {
