@@ -270,9 +270,17 @@ export const MUTATIONS: readonly Mutation[] = [
     name: 'PURGE-MONO-view-reuse-check',
     rule: 'PURGE-MONO (seed 002)',
     file: 'src/mvcc/trx-system.ts',
-    find: '      cached !== undefined &&\n      cached.lowLimitId === this.nextIdValue &&\n      this.active.length === cached.activeIds.length\n',
-    replace: '      cached !== undefined\n',
+    find: '      if (!cached.open && cached.lowLimitId === this.nextIdValue && this.active.length === cached.activeIds.length) {',
+    replace: '      if (!cached.open) {',
     tests: ['test/mvcc/trx-system.test.ts', 'test/mvcc/seed-002.test.ts', `${SEEDS} > seed-002`],
+  },
+  {
+    name: 'AV1-reuse-held-view',
+    rule: 'AV1 (a held autocommit view is never shared)',
+    file: 'src/mvcc/trx-system.ts',
+    find: '      if (!cached.open && cached.lowLimitId === this.nextIdValue && this.active.length === cached.activeIds.length) {',
+    replace: '      if (cached.lowLimitId === this.nextIdValue && this.active.length === cached.activeIds.length) {',
+    tests: ['test/mvcc/trx-system.test.ts', 'test/api/statement-snapshot.test.ts'],
   },
   // -------------------------------------------------------------------------------------- MVCC
   {

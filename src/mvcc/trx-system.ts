@@ -27,6 +27,21 @@
  *     the current one keeps the current one (MySQL's fix, with `<=` so there is one view per
  *     lowLimitNo), and the lowLimitNo of successive purge views never decreases.
  *
+ * ## Autocommit view reuse (MVCC::view_open)
+ * Every autocommit scan holds a view (row/statement-view.ts), and a lookup through an index makes
+ * one scan per key: a view made and registered per scan cost as much as a tenth of such a lookup
+ * (a Set entry added and removed, whose removal of the last entry shrinks the Set's table each
+ * time). As InnoDB reuses a closed view of an autocommit read-only statement when no read-write
+ * transaction started or committed since, `openAutocommitView` reopens the last one:
+ *  AV1. A view is reused only when it is closed (one holder at a time: two scans never share a
+ *       view, so closing one never unregisters the other's) and the counter has not moved since it
+ *       was made (no id or number handed out: no transaction began writing, committed, or made a
+ *       DDL change) and the active set is as long as the view's (the set only shrinks without the
+ *       counter moving, when a rollback finishes). The reused view is then exactly the view a
+ *       fresh one would be, its lowLimitNo the current next number (asserted: PURGE-MONO).
+ *  AV2. The cached view is registered by its `open` flag, not in the view set; when it is replaced
+ *       while still held, it joins the set, so `oldestView` and `openViewCount` see every open view.
+ *
  * Invariants:
  *  X1. Ids and numbers are unique and increasing (the persistent counter keeps them so across
  *      crashes: U11 of mvcc/trx-sys-page.ts).
@@ -175,7 +190,7 @@ export class TrxSystem {
   adoptRecovered(trxId: number): void {
     assert(trxId < this.nextIdValue, 'X1 a recovered id is below the next id');
     assert(
-      this.views.size === 0 && !this.purgeViewCloned,
+      this.openViewCount() === 0 && !this.purgeViewCloned,
       'X3 recovered transactions are adopted before any view or purge exists',
     );
     const at = this.active.findIndex((id) => id > trxId);
@@ -222,29 +237,28 @@ export class TrxSystem {
 
   closeView(view: ReadView): void {
     view.open = false;
-    this.views.delete(view);
+    if (view !== this.cachedAutocommitView) this.views.delete(view); // AV2: the cached one is not in the set
   }
 
   /**
    * A view for an autocommit read-only statement, reusing the last one when nothing changed since
-   * it was made (see "The purge view and seed 002" above): check first, then reopen.
+   * it was made and nobody holds it (AV1; "The purge view and seed 002" above): check first, then
+   * reopen. Close it with `closeView`.
    */
   openAutocommitView(): ReadView {
     const cached = this.cachedAutocommitView;
-    if (
-      cached !== undefined &&
-      cached.lowLimitId === this.nextIdValue &&
-      this.active.length === cached.activeIds.length
-    ) {
-      assert(
-        cached.lowLimitNo >= this.purgeViewValue.lowLimitNo || this.purgeViewValue.lowLimitNo === this.nextIdValue,
-        'PURGE-MONO a reused view is not older than the purge view',
-      );
-      cached.open = true;
-      this.views.add(cached);
-      return cached;
+    if (cached !== undefined) {
+      if (!cached.open && cached.lowLimitId === this.nextIdValue && this.active.length === cached.activeIds.length) {
+        assert(
+          cached.lowLimitNo === this.nextIdValue && cached.lowLimitNo >= this.purgeViewValue.lowLimitNo,
+          'PURGE-MONO AV1 a reused view is the present, not older than the purge view',
+        );
+        cached.open = true;
+        return cached;
+      }
+      if (cached.open) this.views.add(cached); // AV2: still held by its reader; registered in the set from now on
     }
-    const view = this.openView(0);
+    const view = new ReadView(this.nextIdValue, this.nextIdValue, 0, this.active.slice());
     this.cachedAutocommitView = view;
     return view;
   }
@@ -253,18 +267,19 @@ export class TrxSystem {
   reopenCachedViewUnchecked(): ReadView | undefined {
     const cached = this.cachedAutocommitView;
     if (cached === undefined) return undefined;
-    cached.open = true;
-    this.views.add(cached);
+    cached.open = true; // AV2: registered by its flag
     return cached;
   }
 
   openViewCount(): number {
-    return this.views.size;
+    const cached = this.cachedAutocommitView;
+    return this.views.size + (cached !== undefined && cached.open ? 1 : 0);
   }
 
-  /** The oldest open view (smallest lowLimitNo), or undefined. */
+  /** The oldest open view (smallest lowLimitNo), or undefined; the cached autocommit view too when open (AV2). */
   private oldestView(): ReadView | undefined {
-    let oldest: ReadView | undefined;
+    const cached = this.cachedAutocommitView;
+    let oldest: ReadView | undefined = cached !== undefined && cached.open ? cached : undefined;
     for (const view of this.views) if (oldest === undefined || view.lowLimitNo < oldest.lowLimitNo) oldest = view;
     return oldest;
   }

@@ -185,7 +185,8 @@ export class RowSelect {
   private statementView(trx: Trx | undefined): ViewLease {
     if (trx === undefined) {
       this.trxs.checkReadable();
-      return new ViewLease(this.trxSystem.openView(0), this.trxSystem);
+      // The last autocommit view when nothing changed since and no scan holds it (AV1 of trx-system.ts).
+      return new ViewLease(this.trxSystem.openAutocommitView(), this.trxSystem);
     }
     if (trx.isolation === 'read-committed') return new ViewLease(this.trxSystem.openView(trx.trxId), this.trxSystem);
     trx.view ??= this.trxSystem.openView(trx.trxId);

@@ -13,8 +13,11 @@
  *
  *  - An autocommit scan, index scan or `count()`, and each scan of a READ COMMITTED transaction,
  *    opens its own view at the call (not at the first `next()`): rows inserted, updated or deleted
- *    after the call are invisible to it, however slowly it is read. (A point read is one
- *    synchronous step and keeps using `viewFor`, which may skip the view when nothing is active.)
+ *    after the call are invisible to it, however slowly it is read. An autocommit scan's view is
+ *    the last autocommit view reopened when nothing started or committed since and no other scan
+ *    holds it (AV1 of mvcc/trx-system.ts, InnoDB's view reuse): the same snapshot a new view would
+ *    be. (A point read is one synchronous step and keeps using `viewFor`, which may skip the view
+ *    when nothing is active.)
  *  - A REPEATABLE READ transaction's scans read its one view (`trx.view`), which the transaction
  *    owns: the lease is borrowed and releasing it does nothing.
  *

@@ -122,6 +122,34 @@ describe('statement snapshots', () => {
     await db.close();
   });
 
+  it('autocommit scans reuse a view only while nothing committed and no other scan holds it (AV1)', async () => {
+    const db = await withItems(4);
+    const t = db.table(ITEMS);
+    expect(ids(t.scan())).toEqual([1, 2, 3, 4]);
+    await t.insert({ id: 5, v: 50 });
+    expect(ids(t.scan())).toEqual([1, 2, 3, 4, 5]); // a commit since the last scan: not its view
+    const first = t.scan();
+    first.next();
+    const second = t.scanIndex('by_v'); // `first` holds the last view: a view of its own
+    second.next();
+    expect(db.status().openReadViews).toBe(2);
+    first.return?.();
+    await t.delete(3);
+    await t.update(4, { v: 41 });
+    db.purge(); // `second` still needs both old versions
+    expect([...second].map((r) => [r.id, r.v])).toEqual([
+      [2, 20],
+      [3, 30],
+      [4, 40],
+      [5, 50],
+    ]);
+    expect(db.status().openReadViews).toBe(0);
+    db.purge();
+    expect(db.status().historyLength).toBe(0);
+    db.check();
+    await db.close();
+  });
+
   it('purge waits for a scan still being read, and goes on once it is released', async () => {
     const db = await withItems(10);
     const scan = db.table(ITEMS).scan();

@@ -91,4 +91,34 @@ describe('TrxSystem', () => {
     expect(second).not.toBe(first);
     expect(second.lowLimitNo).toBeGreaterThan(first.lowLimitNo);
   });
+
+  it('AV1: a held autocommit view is never shared, and a replaced one stays registered until closed', () => {
+    const trx = new TrxSystem({ ids: counter() });
+    const held = trx.openAutocommitView();
+    const other = trx.openAutocommitView(); // `held` is open: a second reader gets its own view
+    expect(other).not.toBe(held);
+    expect(trx.openViewCount()).toBe(2);
+    trx.closeView(other);
+    expect(trx.openViewCount()).toBe(1); // closing one holder leaves the other registered (AV2)
+    // `held` was made before this commit: the purge view must not pass it while it is open.
+    trx.commit(trx.beginReadWrite());
+    expect(trx.clonePurgeView().lowLimitNo).toBe(held.lowLimitNo);
+    trx.closeView(held);
+    expect(trx.openViewCount()).toBe(0);
+    expect(trx.clonePurgeView().lowLimitNo).toBe(trx.nextId);
+  });
+
+  it('AV1: not reused after a rollback finished (the active set shrank, the counter did not move)', () => {
+    const trx = new TrxSystem({ ids: counter() });
+    const t = trx.beginReadWrite();
+    const first = trx.openAutocommitView();
+    expect(first.changesVisible(t)).toBe(false);
+    trx.closeView(first);
+    trx.finishRollback(t);
+    const second = trx.openAutocommitView();
+    expect(second).not.toBe(first);
+    expect(second.activeIds).toEqual([]);
+    trx.closeView(second);
+    expect(trx.openAutocommitView()).toBe(second); // nothing since: reused
+  });
 });
