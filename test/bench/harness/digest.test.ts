@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   compareBinary,
   distinctSortedDigest,
+  distinctValues,
   orderedDigest,
   sortBinary,
 } from '../../../bench/harness/engines/digest.js';
@@ -50,6 +51,12 @@ describe('digest: ORDER BY and DISTINCT in binary order', () => {
     }
     const tied = Array.from({ length: 50 }, (_, i) => `abc${(i * 37) % 50}`); // one prefix key: a run of 50
     expect(sortBinary(tied.slice())).toEqual(tied.slice().sort(utf8Order));
+  });
+
+  it('IN lists each value once, in first-seen order, short lists and long', () => {
+    expect(distinctValues([5, 3, 5, 1, 3])).toEqual([5, 3, 1]);
+    const long = Array.from({ length: 40 }, (_, i) => (i * 7) % 13);
+    expect(distinctValues(long)).toEqual([...new Set(long)]);
   });
 
   it('DISTINCT keeps each value once, in order', () => {
