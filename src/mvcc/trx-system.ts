@@ -30,9 +30,11 @@
  * ## Autocommit view reuse (MVCC::view_open)
  * Every autocommit scan holds a view (row/statement-view.ts), and a lookup through an index makes
  * one scan per key: a view made and registered per scan cost as much as a tenth of such a lookup
- * (a Set entry added and removed, whose removal of the last entry shrinks the Set's table each
- * time). As InnoDB reuses a closed view of an autocommit read-only statement when no read-write
- * transaction started or committed since, `openAutocommitView` reopens the last one:
+ * (a new object's first use as a Set key makes its identity hash, and a Set emptied by each
+ * removal shrinks its table then grows it at the next add: 0.3-0.5 us per scan in a Node 20
+ * micro-benchmark, against a few ns for a flag). As InnoDB reuses a closed view of an autocommit
+ * read-only statement when no read-write transaction started or committed since,
+ * `openAutocommitView` reopens the last one:
  *  AV1. A view is reused only when it is closed (one holder at a time: two scans never share a
  *       view, so closing one never unregisters the other's) and the counter has not moved since it
  *       was made (no id or number handed out: no transaction began writing, committed, or made a
