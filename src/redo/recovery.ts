@@ -52,9 +52,10 @@
  *       above, and their order, are the same as in one pass.
  *  RC5. Recovery's memory beyond the pool is bounded by its window, not by the redo to apply: it
  *       holds at most RECOVERY_WINDOW_BYTES of log (2 MiB; more only for a single group longer
- *       than that, and then that group's length), the redo index of one window (at most about 24
- *       bytes per record; a record takes at least 13 bytes of log), the distinct pages of one
- *       window, and the doublewrite file's valid copies (at most its slots). Until session 6 the
+ *       than that, and then that group's length), the redo index of one window (24 bytes per
+ *       record, and a record takes at least 11 bytes of log: under 5 MiB), the distinct pages of
+ *       one window (about 50 bytes each), and the doublewrite file's valid copies (at most its
+ *       slots: 2 MiB by default). About 10 MiB in all, during the open. Until session 6 the
  *       scan buffer was one array of the log's capacity (64 MiB by default), allocated on every
  *       open and resident as far as the log was read: a crash with a full log took 64 MiB beyond
  *       the pool. InnoDB bounds its parsed-record heap by the buffer pool instead (recv_sys's
@@ -226,7 +227,7 @@ class RedoIndex {
 /**
  * The most log bytes recovery holds at once (RC5): its window on the log, which holds one batch
  * of whole groups (step 5 applies a batch, then the window moves on), and the redo index of that
- * batch beside it (at most about 24 bytes per record, records of at least 13 bytes). A single
+ * batch beside it (at most about 24 bytes per record, records of at least 11 bytes). A single
  * group larger than the window grows it to that group's length for the rest of the pass.
  */
 export const RECOVERY_WINDOW_BYTES = 2 * 1024 * 1024;
