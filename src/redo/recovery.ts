@@ -94,7 +94,11 @@ import { SliceClock } from '../util/slices.js';
 const RECOVERY_FLUSH_PAGES = 32;
 
 export interface RecoveryProgress {
-  /** Pages whose redo has been applied so far, of `pagesTotal`. */
+  /**
+   * Pages whose redo has been applied so far, of `pagesTotal`: a page counts once per window of
+   * the log that has records for it (RC5), so a page touched all through a long log counts more
+   * than once.
+   */
   readonly pagesApplied: number;
   readonly pagesTotal: number;
   /** LSN reached (the first LSN of the page being applied) and the end of the log. */
@@ -112,6 +116,7 @@ export interface RecoveryResult {
   readonly groups: number;
   readonly redoBytes: number;
   readonly recordsApplied: number;
+  /** Pages applied, once per window of the log that has records for them (RC5). */
   readonly pagesApplied: number;
   readonly pagesRestoredFromDoublewrite: number;
   readonly spacesCreated: number;
