@@ -4,6 +4,7 @@
  *   npx tsx bench/memory-probe.ts phases [--workload oltp_point_select] [--table-size 200000]
  *                                        [--pool 10] [--time 5] [--warmup 1]
  *   npx tsx bench/memory-probe.ts objects [--count 1000]
+ *   npx tsx bench/memory-probe.ts recovery [--rows 150000] [--pool-mib 16]
  *
  * `phases` prepares an sbtest table in one plain Node process and runs the workload on a copy in
  * another, as the benchmark harness's engine process does (bench/harness/child.ts: no TypeScript
@@ -12,7 +13,11 @@
  * (`/proc/self/clear_refs`, Linux only), so each phase's peak RSS is its own, and samples
  * `process.memoryUsage()` and V8's heap spaces every 20 ms. `objects` creates `count` open tables,
  * transactions, scans and snapshots on a file database and prints the V8 heap and array buffers
- * each one adds after a full collection.
+ * each one adds after a full collection. `recovery` writes rows of 200 bytes without any page
+ * flush or checkpoint (background work stepped by hand, a 256 MiB pool), copies the directory
+ * while the database is open (a kill -9's image), and opens the copy in a fresh process: the
+ * peak RSS of that open, which recovers the redo, above the RSS before it (RC5 of
+ * src/redo/recovery.ts).
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
@@ -238,6 +243,51 @@ export async function objectsInProcess(spec: {
   return figures;
 }
 
+export interface RecoveryProbe {
+  readonly dir: string;
+  readonly copy: string;
+  readonly rows: number;
+  readonly poolMiB: number;
+}
+
+/** The child of `recovery` that writes and is "killed": it copies its open directory and ends. */
+export async function recoveryWriteInProcess(spec: RecoveryProbe): Promise<number> {
+  const { Database } = await import('../src/index.js');
+  const db = await Database.open({ path: spec.dir, bufferPoolBytes: 256 * MiB, background: 'manual' });
+  await db.createTable({
+    name: 't',
+    columns: [
+      { name: 'id', type: 'int32' },
+      { name: 'c', type: 'string' },
+    ],
+    primaryKey: ['id'],
+  });
+  for (let first = 0; first < spec.rows; first += 1000)
+    await db.table('t').insertMany(Array.from({ length: 1000 }, (_, i) => ({ id: first + i, c: 'x'.repeat(200) })));
+  fs.cpSync(spec.dir, spec.copy, { recursive: true });
+  return spec.rows; // the process ends without closing the database
+}
+
+/** The child of `recovery` that opens the copy: MiB before the open, peak during it, redo, batches. */
+export async function recoveryOpenInProcess(spec: RecoveryProbe): Promise<Record<string, number>> {
+  const { Database } = await import('../src/index.js');
+  fs.writeFileSync('/proc/self/clear_refs', '5');
+  const before = process.memoryUsage.rss();
+  const db = await Database.open({ path: spec.copy, bufferPoolBytes: spec.poolMiB * MiB, background: 'manual' });
+  const peak = peakRss();
+  const recovery = db.storage.recovery!;
+  await db.close();
+  return {
+    rssBeforeOpenMiB: before / MiB,
+    peakDuringOpenMiB: peak / MiB,
+    aboveMiB: (peak - before) / MiB,
+    poolMiB: spec.poolMiB,
+    redoMiB: recovery.redoBytes / MiB,
+    batches: recovery.batches,
+    windowMiB: recovery.windowBytes / MiB,
+  };
+}
+
 function option(name: string, fallback: number): number;
 function option(name: string, fallback: string): string;
 function option(name: string, fallback: number | string): number | string {
@@ -285,8 +335,18 @@ async function main(): Promise<void> {
         count: option('count', 1000),
       });
       console.table(figures.map((f) => ({ what: f.what, 'bytes each': Math.round(f.bytesEach) })));
+    } else if (mode === 'recovery') {
+      const spec: RecoveryProbe = {
+        dir: nodePath.join(temp.path, 'killed'),
+        copy: nodePath.join(temp.path, 'image'),
+        rows: option('rows', 150_000),
+        poolMiB: option('pool-mib', 16),
+      };
+      await runInChild<number>(import.meta.url, 'recoveryWriteInProcess', spec);
+      const result = await runInChild<Record<string, number>>(import.meta.url, 'recoveryOpenInProcess', spec);
+      console.table(Object.entries(result).map(([what, value]) => ({ what, value: Number(value.toFixed(1)) })));
     } else {
-      console.error('usage: npx tsx bench/memory-probe.ts phases|objects [options] (see the file)');
+      console.error('usage: npx tsx bench/memory-probe.ts phases|objects|recovery [options] (see the file)');
       process.exitCode = 2;
     }
   } finally {
