@@ -457,6 +457,7 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
   let index = new RedoIndex();
   let batch: Uint8Array = new Uint8Array(0);
   let batches = 0;
+  let pagesSkipped = 0;
   const applyBatch = async (): Promise<void> => {
     if (index.records === 0) return;
     batches++;
@@ -465,7 +466,10 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
       if (slices.due()) await slices.yield();
       const spaceId = index.pageSpace[p]!;
       const pageNo = index.pageNo[p]!;
-      if (deleted.has(spaceId)) continue;
+      if (deleted.has(spaceId)) {
+        pagesSkipped++;
+        continue;
+      }
       const space = registry.get(spaceId);
       if (space === undefined) {
         throw new CorruptionError(
@@ -545,6 +549,10 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
   );
   assert(pass2.endLsn === endLsn, () => `RC1 pass 2 ends where pass 1 did (${pass2.endLsn}, ${endLsn})`);
   await applyBatch();
+  assert(
+    pagesApplied + pagesSkipped === pagesTotal,
+    () => `RC5 both passes cut the log into the same batches (${pagesApplied} + ${pagesSkipped} pages, ${pagesTotal})`,
+  );
 
   // Step 6: make the recovered state durable in the tablespaces, a flush batch at a time.
   while (pool.dirtyPages() > 0) {
