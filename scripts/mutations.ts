@@ -64,6 +64,14 @@ export const MUTATIONS: readonly Mutation[] = [
     replace: '      // mutant: every record applied, whatever the page LSN',
     tests: [`${CORE_CRASH} > after a kill -9`, `${CORE_CRASH} > IDEMPOTENT: a record older`],
   },
+  {
+    name: 'RC5-batch-applied-before-the-window-moves',
+    rule: 'RC5, RC1',
+    file: 'src/redo/recovery.ts',
+    find: '        await options.endOfBatch?.();',
+    replace: '        // mutant: the window moves on before its batch is applied',
+    tests: [`${CORE_CRASH} > RC5`],
+  },
   // ----------------------------------------------------------------------------- MTR, CHECKSUM
   {
     name: 'MTR-group-checksum',
@@ -356,6 +364,14 @@ export const MUTATIONS: readonly Mutation[] = [
     find: '      onEntryRemoved(locks, secondary.index.id, tree, key);\n',
     replace: '',
     tests: [SECONDARY_READS],
+  },
+  {
+    name: 'IB3-unique-build-checks-the-tree',
+    rule: 'IB3',
+    file: 'src/row/index-build.ts',
+    find: 'if (this.batchPrefixes.has(id) || this.liveEntryWith(prefix))',
+    replace: 'if (this.batchPrefixes.has(id))',
+    tests: ['test/api/ddl.test.ts > BUG-UNIQUE-BUILD-BATCH'],
   },
   {
     name: 'K3-one-victim-per-wait',

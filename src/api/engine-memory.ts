@@ -8,11 +8,17 @@
  *
  * What it counts: typed arrays by their size, and the few JavaScript structures that grow with
  * the work (the change buffer's page summaries, the row locks held) by an estimate per entry,
- * calibrated on heap snapshots. What it cannot count, because the engine does not own it: Node
- * itself and its loaded modules (about 55 MiB of RSS before the database opens), V8's young
- * generation (its semi-spaces grow to 16 MiB each under any allocation-heavy load unless the
- * process runs with `--max-semi-space-size`), and garbage not yet collected. Those are the process's,
- * and set by Node's flags; the README's limits say so.
+ * calibrated on heap snapshots. What it leaves out, because it is small, fixed per object and
+ * not a typed array: about 19 KiB per open table, 0.7 to 1.5 KiB per open transaction, 0.5 to
+ * 1.3 KiB per open scan or snapshot (`bench/memory-probe.ts objects`). What is transient and
+ * bounded, so never between operations: recovery at open (RC5 of redo/recovery.ts: about 10 MiB
+ * whatever the redo), the pool load (pool-dump.ts), a unique index build's batch (IB3 of
+ * row/index-build.ts). What it cannot count, because the engine does not own it: Node itself
+ * (about 42 MiB of RSS), minno's own code and module sources once imported (about 12 MiB), V8's
+ * young generation (its semi-spaces grow to 16 MiB each under any long allocation-heavy run
+ * unless the process runs with `--max-semi-space-size`), and garbage not yet collected. Those are
+ * the process's, and set by Node's flags: docs/architecture.md "Memory" takes a benchmark
+ * process's peak RSS apart, phase by phase.
  *
  * ## Invariants
  *  EM1. Between operations, `fixed` (everything but the locks) stays within `engineMemoryBound`
@@ -88,8 +94,9 @@ export interface MemoryBoundOptions {
  * quarter of the frames), the log buffer (a flush size of min(256 KiB, an eighth of the log)) with
  * LOG_FIXED_BYTES, and the change buffer's summaries (their cap, plus one page's summary built
  * past it: at most 16 pages' worth). It holds between operations: a single mtr or log group larger
- * than the buffers grows them for its own life, and an asynchronous log sync copies all the log
- * not yet synced while it runs (with durability `none`, up to the log's capacity).
+ * than the buffers grows them for its own life, and an asynchronous log sync's copy of at most
+ * 1 MiB of log (IN_FLIGHT_COPY_MAX of redo-log.ts) may sit in an array of up to 2 MiB while the
+ * sync runs.
  */
 export function engineMemoryBound(options: MemoryBoundOptions): number {
   const frames = Math.floor(options.bufferPoolBytes / options.pageSize);

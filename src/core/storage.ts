@@ -148,6 +148,8 @@ export interface StorageTestSeams {
   readonly logGrowsByWrites?: boolean;
   /** Recovery's slices (RC4 of recovery.ts) in ms instead of the default: 0 yields at every look. */
   readonly recoverySliceMs?: number;
+  /** Recovery's window on the log (RC5 of recovery.ts) instead of RECOVERY_WINDOW_BYTES. */
+  readonly recoveryWindowBytes?: number;
 }
 
 /**
@@ -328,6 +330,7 @@ export class Storage {
         onEvent: this.onEvent,
         applyTornGroups: this.seams.applyTornGroups === true,
         ...(this.seams.recoverySliceMs !== undefined ? { sliceMs: this.seams.recoverySliceMs } : {}),
+        ...(this.seams.recoveryWindowBytes !== undefined ? { windowBytes: this.seams.recoveryWindowBytes } : {}),
       });
       this.recoveryEndLsn = 0;
       this.recovery = result;

@@ -9,9 +9,11 @@
  *     the log and the directory, and (in step 3) every space file: after a process crash the dead
  *     process's unsynced writes are still in the OS page cache, recovery builds on them, and a
  *     power cut after step 7 must not take them (RC2).
- *  2. Read the log from the checkpoint LSN and keep the valid groups; the first group that is
- *     short, zero, from another lap, or fails its checksum ends the log (rule LOG-TAIL; R1, R2 of
- *     log-reader.ts). Sort the page records by page. Two ends are corruption, not a tail: a bad
+ *  2. Read the log from the checkpoint LSN through a window of RECOVERY_WINDOW_BYTES (RC5) to
+ *     find its end: the first group that is short, zero, from another lap, or fails its checksum
+ *     ends the log (rule LOG-TAIL; R1, R2 of log-reader.ts). This first pass keeps only what
+ *     steps 3 and 4 need (file records, the spaces named, whether each space's page 0 starts with
+ *     INIT_PAGE), not the records. Two ends are corruption, not a tail: a bad
  *     group that a later valid group shows was durable, and a valid group of a later lap right at
  *     the end (the scan started from a checkpoint older than the newest: its slot is damaged).
  *  3. File records: a space with FILE_DELETE is deleted and its page records are dropped (space
@@ -25,8 +27,10 @@
  *     in the doublewrite file, if one exists that is not newer than the end of the log (rule TORN).
  *     Then every space's header page must be valid and ours (or be rebuilt by its redo): a file
  *     that is not a minno tablespace is refused before anything is written to it.
- *  5. Apply, page by page in order of first LSN: a record is applied only if its group ends after
- *     the page's LSN (rule IDEMPOTENT); the page's LSN becomes the last applied group's end. A
+ *  5. Read the same groups again, one window (a batch of whole groups) at a time, sort each
+ *     batch's page records by page, and apply it page by page in order of first LSN before the
+ *     window moves on: a record is applied only if its group ends after the page's LSN (rule
+ *     IDEMPOTENT); the page's LSN becomes the last applied group's end. A
  *     page still bad after step 4 is corruption (`CorruptionError` naming file and page), unless
  *     its first record re-initialises it. Progress goes to `onProgress`.
  *  6. Flush every recovered page and sync the spaces.
@@ -46,6 +50,18 @@
  *       11: an open after a crash must not freeze the process), and nothing else touches the
  *       engine meanwhile: the Storage is not handed out until `recover` returns. So the steps
  *       above, and their order, are the same as in one pass.
+ *  RC5. Recovery's memory beyond the pool is bounded by its window, not by the redo to apply: it
+ *       holds at most RECOVERY_WINDOW_BYTES of log (2 MiB; more only for a single group longer
+ *       than that, and then that group's length), the redo index of one window (24 bytes per
+ *       record, and a record takes at least 11 bytes of log: under 5 MiB), the distinct pages of
+ *       one window (about 50 bytes each), and the doublewrite file's valid copies (at most its
+ *       slots: 2 MiB by default). About 10 MiB in all, during the open. Until session 6 the
+ *       scan buffer was one array of the log's capacity (64 MiB by default), allocated on every
+ *       open and resident as far as the log was read: a crash with a full log took 64 MiB beyond
+ *       the pool. InnoDB bounds its parsed-record heap by the buffer pool instead (recv_sys's
+ *       multi-batch apply). Both passes cut the log into the same batches (`scanLog`), and a
+ *       page's records in later batches are newer than in earlier ones, so applying batch by
+ *       batch applies each record once and in LSN order (RC1, IDEMPOTENT).
  */
 import { CorruptionError } from '../errors.js';
 import { assert } from '../util/assert.js';
@@ -78,7 +94,11 @@ import { SliceClock } from '../util/slices.js';
 const RECOVERY_FLUSH_PAGES = 32;
 
 export interface RecoveryProgress {
-  /** Pages whose redo has been applied so far, of `pagesTotal`. */
+  /**
+   * Pages whose redo has been applied so far, of `pagesTotal`: a page counts once per window of
+   * the log that has records for it (RC5), so a page touched all through a long log counts more
+   * than once.
+   */
   readonly pagesApplied: number;
   readonly pagesTotal: number;
   /** LSN reached (the first LSN of the page being applied) and the end of the log. */
@@ -96,10 +116,15 @@ export interface RecoveryResult {
   readonly groups: number;
   readonly redoBytes: number;
   readonly recordsApplied: number;
+  /** Pages applied, once per window of the log that has records for them (RC5). */
   readonly pagesApplied: number;
   readonly pagesRestoredFromDoublewrite: number;
   readonly spacesCreated: number;
   readonly spacesDeleted: number;
+  /** Batches step 5 applied (RC5): one unless the redo was longer than the window. */
+  readonly batches: number;
+  /** The window's largest length, bytes: RECOVERY_WINDOW_BYTES unless one group was longer. */
+  readonly windowBytes: number;
 }
 
 export interface RecoveryInput {
@@ -113,6 +138,8 @@ export interface RecoveryInput {
   readonly applyTornGroups?: boolean;
   /** Work between two turns of the event loop (default SLICE_MS; tests: 0). */
   readonly sliceMs?: number;
+  /** The window on the log (default RECOVERY_WINDOW_BYTES; tests make it small: RC5). */
+  readonly windowBytes?: number;
 }
 
 /**
@@ -141,8 +168,6 @@ class RedoIndex {
   readonly pageFirst: number[] = [];
   readonly pageLast: number[] = [];
   private readonly byPage = new PageHash(1024, true);
-  /** Spaces that page records name: their files are ours, whatever a torn header shows. */
-  readonly spaces = new Set<number>();
 
   add(spaceId: number, pageNo: number, offset: number, groupStart: number, groupEnd: number): void {
     const r = this.records++;
@@ -160,7 +185,6 @@ class RedoIndex {
     this.nextChunks[chunk]![at] = -1;
     let page = this.byPage.get(spaceId, pageNo);
     if (page < 0) {
-      this.spaces.add(spaceId);
       page = this.pageSpace.length;
       this.byPage.set(spaceId, pageNo, page);
       this.pageSpace.push(spaceId);
@@ -205,46 +229,90 @@ class RedoIndex {
   }
 }
 
-/** Reads the log from `startLsn` in growing chunks, only as far as its valid end (step 2). */
+/**
+ * The most log bytes recovery holds at once (RC5): its window on the log, which holds one batch
+ * of whole groups (step 5 applies a batch, then the window moves on), and the redo index of that
+ * batch beside it (at most about 24 bytes per record, records of at least 11 bytes). A single
+ * group larger than the window grows it to that group's length for the rest of the pass.
+ */
+export const RECOVERY_WINDOW_BYTES = 2 * 1024 * 1024;
+/** One read of the log, a few milliseconds at most (RC4). */
+const READ_CHUNK_BYTES = 1 << 20;
+
+interface ScanOptions {
+  /** The window's length (RECOVERY_WINDOW_BYTES; tests make it small to cross batches). */
+  readonly windowBytes: number;
+  /** Stop at this LSN (the end pass 1 found); undefined: at the first group that is not valid. */
+  readonly endLsn?: number;
+  /**
+   * Called before the window moves past the groups handed to `onGroup` so far (the end of a
+   * batch: their bytes are about to be overwritten).
+   */
+  readonly endOfBatch?: () => Promise<void>;
+}
+
+/**
+ * Reads the log from `startLsn` through a window of `windowBytes` (RC5), handing each valid group
+ * to `onGroup` with the window that holds it, until the first group that is short, zero, from
+ * another lap or fails its checksum (step 2), or until `options.endLsn`. Batches are deterministic:
+ * a batch ends exactly where the next group would end past the window, whatever was read beyond
+ * it, so the two passes of `recover` cut the log at the same groups.
+ */
 async function scanLog(
   logFile: LogFile,
   startLsn: number,
   check: typeof checkGroup,
   onGroup: (bytes: Uint8Array, at: number, length: number, startLsn: number) => void,
   slices: SliceClock,
-): Promise<{ scan: Uint8Array; endLsn: number }> {
+  options: ScanOptions,
+): Promise<{ endLsn: number; windowBytes: number }> {
   const capacity = logFile.capacity;
-  // Reads of 1 MiB (a few milliseconds each: RC4) into one buffer of the log's capacity: the
-  // allocation is lazily zeroed by the OS, so only what is read becomes resident, and no copy
-  // of a grown buffer stops the event loop.
-  const chunk = Math.min(capacity, 1 << 20);
-  const scan = new Uint8Array(capacity);
-  let have = 0;
+  const stopAt = options.endLsn ?? Number.POSITIVE_INFINITY;
+  let window = new Uint8Array(Math.min(capacity, Math.max(options.windowBytes, GROUP_OVERHEAD_BYTES)));
+  let base = startLsn; // the LSN of window[0]
+  let have = 0; // bytes of the window read
+  let at = 0; // the next group's offset in the window
   let eof = false;
-  const readMore = (): boolean => {
-    if (eof || have >= capacity) return false;
-    const want = Math.min(chunk, scan.length - have, capacity - have);
-    const got = logFile.readRing(scan.subarray(have, have + want), startLsn + have);
+  /** Reads more of the log into the window, moving or growing it when full. False at the log's end. */
+  const fill = async (): Promise<boolean> => {
+    // Never more than one lap from the start, never past the end pass 1 found.
+    const readable = Math.min(capacity - (base - startLsn), stopAt - base) - have;
+    if (eof || readable <= 0) return false;
+    if (have === window.length) {
+      if (at > 0) {
+        await options.endOfBatch?.();
+        window.copyWithin(0, at, have);
+        base += at;
+        have -= at;
+        at = 0;
+      }
+      if (have === window.length) {
+        // One group longer than the window (its header is valid: `check` said Short).
+        const grown = new Uint8Array(Math.min(capacity, Math.max(groupLength(window), 2 * window.length)));
+        grown.set(window);
+        window = grown;
+      }
+    }
+    const want = Math.min(READ_CHUNK_BYTES, window.length - have, readable);
+    const got = logFile.readRing(window.subarray(have, have + want), base + have);
     have += got;
     if (got < want) eof = true;
     return got > 0;
   };
-  let at = 0;
-  readMore();
+  await fill();
   for (;;) {
     if (slices.due()) await slices.yield();
-    const view = scan.subarray(at, have);
-    const result = check(view, startLsn + at, capacity);
-    if (result === GroupCheck.Valid) {
-      const length = Math.min(groupLength(view), view.length);
-      onGroup(scan, at, length, startLsn + at);
-      at += length;
-      continue;
-    }
-    if (result === GroupCheck.Short && readMore()) continue;
-    break;
+    if (base + at >= stopAt) break;
+    let result = checkGroup(window.subarray(at, have), base + at, capacity);
+    if (result === GroupCheck.Short && (await fill())) continue;
+    // Only the test seam reads a group differently, and only once the log has no more of it.
+    if (check !== checkGroup) result = check(window.subarray(at, have), base + at, capacity);
+    if (result !== GroupCheck.Valid) break;
+    const length = Math.min(groupLength(window.subarray(at, have)), have - at);
+    onGroup(window, at, length, base + at);
+    at += length;
   }
-  return { scan, endLsn: startLsn + at };
+  return { endLsn: base + at, windowBytes: window.length };
 }
 
 /**
@@ -265,45 +333,52 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
   // starts a slice of its own (RC4).
   await slices.yield();
 
-  // Step 2: scan.
-  const index = new RedoIndex();
+  // Step 2, pass 1: find the end of the valid log, and what steps 3 and 4 need from all of it
+  // (file records, the spaces page records name, whether each space's page 0 starts with
+  // INIT_PAGE), keeping no records: the window moves on (RC5). Pass 2 (step 5) reads the same
+  // groups again, one batch at a time.
+  const windowBytes = input.windowBytes ?? RECOVERY_WINDOW_BYTES;
   const created = new Set<number>();
   const deleted = new Set<number>();
+  /** Spaces that page records name: their files are ours, whatever a torn header shows. */
+  const named = new Set<number>();
+  /** Per space named on its page 0: whether its first record re-initialises the page. */
+  const headerInit = new Map<number, boolean>();
   let groups = 0;
+  let pagesTotal = 0;
+  let batchPages = new PageHash(1024, true);
   const check = input.applyTornGroups === true ? checkGroupIgnoringChecksum : checkGroup;
-  const { scan, endLsn } = await scanLog(
+  const pass1 = await scanLog(
     logFile,
     checkpoint.lsn,
     check,
     (bytes, groupAt, groupLengthBytes, startLsn) => {
       groups++;
-      const endOfGroup = startLsn + groupLengthBytes;
-      const end = groupAt + groupLengthBytes - 4;
-      for (let at = groupAt + GROUP_HEADER_BYTES; at < end; ) {
-        const type = recordType(bytes, at);
-        const length = recordLength(bytes, at);
-        if (length <= 0 || at + length > end) {
-          // The checksum matched, so the writer produced this: a bug, not a torn tail.
-          throw new CorruptionError(
-            logFile.file.path,
-            undefined,
-            `redo group at LSN ${startLsn} has a malformed record at byte ${at - groupAt}`,
-          );
-        }
-        const spaceId = recordSpaceId(bytes, at);
-        if (isPageRecord(type)) index.add(spaceId, recordPageNo(bytes, at), at, startLsn, endOfGroup);
-        else if (type === RedoType.FileCreate) created.add(spaceId);
+      forEachRecord(logFile, bytes, groupAt, groupLengthBytes, startLsn, (type, spaceId, at) => {
+        if (isPageRecord(type)) {
+          const pageNo = recordPageNo(bytes, at);
+          named.add(spaceId);
+          if (pageNo === 0 && !headerInit.has(spaceId)) headerInit.set(spaceId, type === RedoType.InitPage);
+          if (batchPages.get(spaceId, pageNo) < 0) {
+            batchPages.set(spaceId, pageNo, 0);
+            pagesTotal++;
+          }
+        } else if (type === RedoType.FileCreate) created.add(spaceId);
         else if (type === RedoType.FileDelete) deleted.add(spaceId);
-        at += length;
-      }
+      });
     },
     slices,
+    {
+      windowBytes,
+      endOfBatch: async () => {
+        batchPages = new PageHash(1024, true); // pass 2 visits a page once per batch
+      },
+    },
   );
+  const endLsn = pass1.endLsn;
 
   detectCorruptMiddle(logFile, endLsn);
   detectLaterLap(logFile, endLsn);
-
-  const scanBuffer = Buffer.from(scan.buffer, scan.byteOffset, scan.byteLength);
 
   // Between steps too: the scan's last slice and step 3's syncs, say, were one stretch (RC4).
   if (slices.due()) await slices.yield();
@@ -356,7 +431,7 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
     const space = registry.get(spaceId);
     const headerCopy = copies.get(spaceId * 4294967296);
     // The redo naming the space proves the file ours; otherwise look at the file itself.
-    const ours = index.spaces.has(spaceId) || created.has(spaceId);
+    const ours = named.has(spaceId) || created.has(spaceId);
     if (space !== undefined && headerCopy !== undefined && (ours || registry.isOurs(space, headerCopy))) {
       restore(spaceId * 4294967296, headerCopy);
     }
@@ -366,8 +441,7 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
   for (const spaceId of present) {
     const space = registry.get(spaceId);
     if (space === undefined) continue;
-    const first = index.first(spaceId, 0);
-    registry.validateHeader(space, first >= 0 && recordType(scan, index.offset(first)) === RedoType.InitPage);
+    registry.validateHeader(space, headerInit.get(spaceId) === true);
   }
   for (const [key, copy] of copies) {
     if (key % 4294967296 !== 0) restore(key, copy);
@@ -375,74 +449,110 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
 
   if (slices.due()) await slices.yield();
 
-  // Step 5: apply, page by page in order of first LSN (the index's page order, B4).
+  // Step 5, pass 2: read the groups again, one window at a time (RC5), and apply each batch page
+  // by page in order of first LSN (the index's page order, B4). A page whose records span batches
+  // is applied once per batch, its records in LSN order across them.
   let recordsApplied = 0;
   let pagesApplied = 0;
-  const pagesTotal = index.pages;
-  for (let p = 0; p < pagesTotal; p++) {
-    if (slices.due()) await slices.yield();
-    const spaceId = index.pageSpace[p]!;
-    const pageNo = index.pageNo[p]!;
-    if (deleted.has(spaceId)) continue;
-    const space = registry.get(spaceId);
-    if (space === undefined) {
-      throw new CorruptionError(
-        spaceFileName(spaceId),
-        pageNo,
-        'redo names a tablespace whose file is missing and whose creation is not in the log',
-      );
-    }
-    const firstRecord = index.pageFirst[p]!;
-    const startsWithInit = recordType(scan, index.offset(firstRecord)) === RedoType.InitPage;
-    const frame = pool.fixWith(spaceId, pageNo, (target) => {
-      const result = space.readPageUnchecked(pageNo, target);
-      if (result === PageCheck.Valid) return;
-      if (startsWithInit) {
-        target.fill(0); // rebuilt from nothing by its INIT_PAGE record
-        return;
+  let index = new RedoIndex();
+  let batch: Uint8Array = new Uint8Array(0);
+  let batches = 0;
+  let pagesSkipped = 0;
+  const applyBatch = async (): Promise<void> => {
+    if (index.records === 0) return;
+    batches++;
+    const scanBuffer = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
+    for (let p = 0; p < index.pages; p++) {
+      if (slices.due()) await slices.yield();
+      const spaceId = index.pageSpace[p]!;
+      const pageNo = index.pageNo[p]!;
+      if (deleted.has(spaceId)) {
+        pagesSkipped++;
+        continue;
       }
-      throw new CorruptionError(
-        space.path,
-        pageNo,
-        `${describePageCheck(result, target)}; no valid doublewrite copy and the redo does not re-initialise it`,
-      );
-    });
-    const frameView = pool.frames[frame]!;
-    const page = Buffer.from(frameView.buffer, frameView.byteOffset, frameView.byteLength);
-    const lsnBefore = pageLsn(page);
-    if (lsnBefore > endLsn) {
-      // WAL guarantees a page on disk is never ahead of the durable log, so the log lost an end.
+      const space = registry.get(spaceId);
+      if (space === undefined) {
+        throw new CorruptionError(
+          spaceFileName(spaceId),
+          pageNo,
+          'redo names a tablespace whose file is missing and whose creation is not in the log',
+        );
+      }
+      const firstRecord = index.pageFirst[p]!;
+      // A page of an earlier batch is whole by now (in the pool, or flushed); a page first met in
+      // this batch meets its first record of the whole log here.
+      const startsWithInit = recordType(batch, index.offset(firstRecord)) === RedoType.InitPage;
+      const frame = pool.fixWith(spaceId, pageNo, (target) => {
+        const result = space.readPageUnchecked(pageNo, target);
+        if (result === PageCheck.Valid) return;
+        if (startsWithInit) {
+          target.fill(0); // rebuilt from nothing by its INIT_PAGE record
+          return;
+        }
+        throw new CorruptionError(
+          space.path,
+          pageNo,
+          `${describePageCheck(result, target)}; no valid doublewrite copy and the redo does not re-initialise it`,
+        );
+      });
+      const frameView = pool.frames[frame]!;
+      const page = Buffer.from(frameView.buffer, frameView.byteOffset, frameView.byteLength);
+      const lsnBefore = pageLsn(page);
+      if (lsnBefore > endLsn) {
+        // WAL guarantees a page on disk is never ahead of the durable log, so the log lost an end.
+        pool.unfix(frame);
+        throw new CorruptionError(
+          space.path,
+          pageNo,
+          `page LSN ${lsnBefore} is ahead of the end of the redo log (${endLsn}): the log is truncated or corrupt`,
+        );
+      }
+      let firstApplied = 0;
+      let lastEnd = 0;
+      let walked = 0;
+      for (let r = firstRecord; r >= 0; r = index.next(r)) {
+        // A page every mtr touched (a space header, say) has hundreds of thousands of records,
+        // applied or skipped (a page flushed late before the crash skips nearly all): the event
+        // loop turns between them too, counted by records walked. The frame stays fixed, and
+        // nothing else runs (RC4).
+        if ((++walked & 1023) === 0 && slices.due()) await slices.yield();
+        const groupEnd = index.groupEnd(r);
+        if (groupEnd <= lsnBefore) continue; // rule IDEMPOTENT
+        applyPageRecord(scanBuffer, index.offset(r), page);
+        recordsApplied++;
+        if (firstApplied === 0) firstApplied = index.groupStart(r);
+        lastEnd = groupEnd;
+      }
+      if (lastEnd > 0) pool.markDirty(frame, firstApplied, lastEnd);
       pool.unfix(frame);
-      throw new CorruptionError(
-        space.path,
-        pageNo,
-        `page LSN ${lsnBefore} is ahead of the end of the redo log (${endLsn}): the log is truncated or corrupt`,
-      );
+      pagesApplied++;
+      if ((pagesApplied & 31) === 0 || pagesApplied === pagesTotal) {
+        input.onProgress?.({ pagesApplied, pagesTotal, lsn: index.groupStart(firstRecord), endLsn });
+        input.onEvent?.('recovery-apply');
+      }
     }
-    let firstApplied = 0;
-    let lastEnd = 0;
-    let walked = 0;
-    for (let r = firstRecord; r >= 0; r = index.next(r)) {
-      // A page every mtr touched (a space header, say) has hundreds of thousands of records,
-      // applied or skipped (a page flushed late before the crash skips nearly all): the event
-      // loop turns between them too, counted by records walked. The frame stays fixed, and
-      // nothing else runs (RC4).
-      if ((++walked & 1023) === 0 && slices.due()) await slices.yield();
-      const groupEnd = index.groupEnd(r);
-      if (groupEnd <= lsnBefore) continue; // rule IDEMPOTENT
-      applyPageRecord(scanBuffer, index.offset(r), page);
-      recordsApplied++;
-      if (firstApplied === 0) firstApplied = index.groupStart(r);
-      lastEnd = groupEnd;
-    }
-    if (lastEnd > 0) pool.markDirty(frame, firstApplied, lastEnd);
-    pool.unfix(frame);
-    pagesApplied++;
-    if ((p & 31) === 31 || p === pagesTotal - 1) {
-      input.onProgress?.({ pagesApplied, pagesTotal, lsn: index.groupStart(firstRecord), endLsn });
-      input.onEvent?.('recovery-apply');
-    }
-  }
+    index = new RedoIndex();
+  };
+  const pass2 = await scanLog(
+    logFile,
+    checkpoint.lsn,
+    check,
+    (bytes, groupAt, groupLengthBytes, startLsn) => {
+      batch = bytes;
+      const endOfGroup = startLsn + groupLengthBytes;
+      forEachRecord(logFile, bytes, groupAt, groupLengthBytes, startLsn, (type, spaceId, at) => {
+        if (isPageRecord(type)) index.add(spaceId, recordPageNo(bytes, at), at, startLsn, endOfGroup);
+      });
+    },
+    slices,
+    { windowBytes, endLsn, endOfBatch: applyBatch },
+  );
+  assert(pass2.endLsn === endLsn, () => `RC1 pass 2 ends where pass 1 did (${pass2.endLsn}, ${endLsn})`);
+  await applyBatch();
+  assert(
+    pagesApplied + pagesSkipped === pagesTotal,
+    () => `RC5 both passes cut the log into the same batches (${pagesApplied} + ${pagesSkipped} pages, ${pagesTotal})`,
+  );
 
   // Step 6: make the recovered state durable in the tablespaces, a flush batch at a time.
   while (pool.dirtyPages() > 0) {
@@ -467,7 +577,35 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
     pagesRestoredFromDoublewrite: restored,
     spacesCreated,
     spacesDeleted,
+    batches,
+    windowBytes: Math.max(pass1.windowBytes, pass2.windowBytes),
   };
+}
+
+/** Calls `visit` for each record of the group at `groupAt`; a malformed record is corruption. */
+function forEachRecord(
+  logFile: LogFile,
+  bytes: Uint8Array,
+  groupAt: number,
+  groupLengthBytes: number,
+  startLsn: number,
+  visit: (type: number, spaceId: number, at: number) => void,
+): void {
+  const end = groupAt + groupLengthBytes - 4;
+  for (let at = groupAt + GROUP_HEADER_BYTES; at < end; ) {
+    const type = recordType(bytes, at);
+    const length = recordLength(bytes, at);
+    if (length <= 0 || at + length > end) {
+      // The checksum matched, so the writer produced this: a bug, not a torn tail.
+      throw new CorruptionError(
+        logFile.file.path,
+        undefined,
+        `redo group at LSN ${startLsn} has a malformed record at byte ${at - groupAt}`,
+      );
+    }
+    visit(type, recordSpaceId(bytes, at), at);
+    at += length;
+  }
 }
 
 /**
@@ -480,7 +618,9 @@ export async function scanPendingRedo(
 ): Promise<{ checkpoint: Checkpoint; endLsn: number; groups: number }> {
   const checkpoint = logFile.readCheckpoint();
   let groups = 0;
-  const { endLsn } = await scanLog(logFile, checkpoint.lsn, checkGroup, () => void groups++, new SliceClock());
+  const { endLsn } = await scanLog(logFile, checkpoint.lsn, checkGroup, () => void groups++, new SliceClock(), {
+    windowBytes: RECOVERY_WINDOW_BYTES,
+  });
   detectCorruptMiddle(logFile, endLsn);
   detectLaterLap(logFile, endLsn); // as recover() does: a damaged newest checkpoint slot
   return { checkpoint, endLsn, groups };

@@ -25,6 +25,13 @@
  *       rows when the index becomes ready, and the uniqueness checked across slices still holds.
  *  IB2. Slices copy each clustered record exactly once, in key order (each starts after the
  *       last key the previous one copied).
+ *  IB3. A unique build's memory does not grow with the table: a live row's secondary columns are
+ *       checked against the entries already in the new tree (every live one, past any
+ *       delete-marked entry with the same values) and against the pending batch's (at most
+ *       BUILD_BATCH_ENTRIES), and nothing else is kept. Until session 6 the build kept every
+ *       live row's values in a Set of hex strings (50 bytes a row and more: the string and its
+ *       slot), 50 MiB and more beside the pool for a million rows. InnoDB's merge sort (row0merge) finds duplicates in its sorted
+ *       runs, within its sort buffer.
  */
 import { DuplicateKeyError, KeyTooLargeError } from '../errors.js';
 import type { Storage } from '../core/storage.js';
@@ -37,7 +44,7 @@ import { decodeRowAt, encodeSecondaryKey, type TableLayout } from '../rec/row-fo
 import type { IndexDef, TableSchema } from '../rec/schema.js';
 import { assert } from '../util/assert.js';
 import { changeSecondary } from './index-write.js';
-import { hex, secondaryPrefix } from './keys.js';
+import { hex, secondaryPrefix, startsWith } from './keys.js';
 import { TableRuntime } from './table-runtime.js';
 
 /** Index-build batch: entries written per mini-transaction. */
@@ -58,8 +65,8 @@ export class IndexBuild {
   private readonly target: { index: IndexRecord; tree: BTree; layoutIndex: number };
   /** The last clustered key copied: the next slice starts after it (IB2). */
   private resumeAfter: Uint8Array | undefined;
-  /** Secondary-column prefixes of the live rows copied (a unique index). */
-  private readonly seen = new Set<string>();
+  /** Secondary-column prefixes of the live rows in `batch` (a unique index; IB3). */
+  private readonly batchPrefixes = new Set<string>();
   private batch: Array<{ key: Uint8Array; marked: boolean }> = [];
 
   /** Use `RowDdl.startIndexBuild`: the index must be recorded 'building' already. */
@@ -116,9 +123,9 @@ export class IndexBuild {
         const prefix = secondaryPrefix(spec.spec, spec.secondaryFieldCount, key);
         if (prefix !== undefined) {
           const id = hex(prefix);
-          if (this.seen.has(id))
+          if (this.batchPrefixes.has(id) || this.liveEntryWith(prefix))
             throw new DuplicateKeyError(this.table.name, this.index.name, '(two existing rows share its values)');
-          this.seen.add(id);
+          this.batchPrefixes.add(id);
         }
       }
       this.batch.push({ key, marked: entry.deleteMarked });
@@ -139,6 +146,17 @@ export class IndexBuild {
     this.stateValue = state;
   }
 
+  /**
+   * IB3: whether the new tree holds a live entry with these secondary columns. Every entry in it
+   * came from this build (IB1), and a live one from a live row; delete-marked ones are passed over.
+   */
+  private liveEntryWith(prefix: Uint8Array): boolean {
+    const cursor = this.target.tree.cursor();
+    for (let on = cursor.seek(prefix, 'ge'); on && startsWith(cursor.key(), prefix); on = cursor.next())
+      if (!cursor.deleteMarked) return true;
+    return false;
+  }
+
   /** Writes the pending entries in one mtr (IW1: through `changeSecondary`). */
   private flush(): void {
     if (this.batch.length === 0) return;
@@ -147,5 +165,6 @@ export class IndexBuild {
       changeSecondary(mtr, this.locks, this.target, item.key, item.marked ? 'insert-marked' : 'insert');
     mtr.commit();
     this.batch = [];
+    this.batchPrefixes.clear();
   }
 }

@@ -10,6 +10,7 @@ import { engineMemoryBound } from '../../src/api/engine-memory.js';
 import { Storage } from '../../src/core/storage.js';
 import { IbufOp, type IbufRecord } from '../../src/ibuf/ibuf-record.js';
 import { PageSummaries, SUMMARY_MEMORY_MAX } from '../../src/ibuf/ibuf-page-summary.js';
+import { RECOVERY_WINDOW_BYTES } from '../../src/redo/recovery.js';
 import { FIL_HEADER_BYTES } from '../../src/page/page.js';
 import { debugChecks, setDebugChecks } from '../../src/util/assert.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
@@ -84,6 +85,24 @@ describe('the engine memory account', () => {
     storage.log.flushUpTo(mtr.commit());
     expect(storage.memoryOverhead().log).toBe(resting);
     await storage.close();
+  });
+
+  it("RC5: an open reads the log through its window, not an array of the log's capacity", async () => {
+    // The default 64 MiB log: the scan used to allocate all of it on every open, crash or not.
+    const vfs = new MemoryVfs();
+    const first = await Database.open({ vfs, background: 'manual' });
+    await first.createTable({ name: 't', columns: ITEMS_COLUMNS, primaryKey: ['id'] });
+    await first.table('t').insert({ id: 1, v: 1, label: 'one' });
+    const capacity = first.storage.log.capacity;
+    await first.close();
+    const db = await Database.open({ vfs, background: 'manual' });
+    const recovery = db.storage.recovery!;
+    expect(capacity).toBe(64 * 1024 * 1024);
+    expect(recovery.windowBytes).toBe(RECOVERY_WINDOW_BYTES);
+    expect(recovery.windowBytes).toBeLessThan(capacity / 16);
+    expect(recovery.batches).toBe(0); // a clean close left nothing to apply
+    expect(db.table('t').get(1)?.label).toBe('one');
+    await db.close();
   });
 
   it('the change buffer summaries stay under their cap, whatever the keys', () => {

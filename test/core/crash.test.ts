@@ -18,7 +18,9 @@ import { readU64 } from '../../src/page/page.js';
 import { CRASH_POLICY_NAMES, type CrashImage, type FaultVfs } from '../../src/vfs/fault-vfs.js';
 import { CrashHarness, type CrashPoint } from '../support/crash-harness.js';
 import { openTestStorage } from '../support/open.js';
+import { RECOVERY_WINDOW_BYTES } from '../../src/redo/recovery.js';
 import {
+  LOG_CAPACITY,
   PAGE_SIZE,
   planWorkload,
   runWorkload,
@@ -102,6 +104,23 @@ async function countOperations(image: CrashImage, plan: WorkloadPlan, seed: numb
   return operations;
 }
 
+/**
+ * A kill -9 with work to recover: `mtrs` mtrs of a plan without background work, no page flushed,
+ * the log's tail handed to the OS but not synced, so it is only in the page cache that outlives
+ * the process.
+ */
+async function killedWithRedo(seed: number, mtrs: number) {
+  const { image, pages } = await baseImage(seed, 6);
+  const plan = planWorkload(seed, pages, mtrs, false);
+  const progress = { acked: 0, committed: 0 };
+  const { image: crashed } = await core.crash(image, seed, { at: 'end', policy: 'process-crash' }, async (storage) => {
+    await runWorkload(storage, plan, progress);
+    storage.log.write();
+    expect(storage.log.durableLsn).toBeLessThan(storage.log.writtenLsn);
+  });
+  return { pages, plan, progress, crashed };
+}
+
 describe('storage core crash safety', () => {
   it('recovers a prefix with every acknowledged mtr, crashing at every operation under every policy', async () => {
     const seed = 7;
@@ -145,21 +164,7 @@ describe('storage core crash safety', () => {
 
   it('after a kill -9, gives the same result when recovery itself is crashed at every operation and run again (WAL, IDEMPOTENT)', async () => {
     const seed = 23;
-    const { image, pages } = await baseImage(seed, 6);
-    const plan = planWorkload(seed, pages, 40, false);
-    // A kill -9 with work to recover: no page flushed, the log's tail handed to the OS but not
-    // synced, so it is only in the page cache that outlives the process.
-    const progress = { acked: 0, committed: 0 };
-    const { image: crashed } = await core.crash(
-      image,
-      seed,
-      { at: 'end', policy: 'process-crash' },
-      async (storage) => {
-        await runWorkload(storage, plan, progress);
-        storage.log.write();
-        expect(storage.log.durableLsn).toBeLessThan(storage.log.writtenLsn);
-      },
-    );
+    const { plan, progress, crashed } = await killedWithRedo(seed, 40);
 
     // Reference: one clean recovery finds everything, the unsynced tail included.
     const { engine: reference } = await core.recover(crashed, seed);
@@ -234,6 +239,40 @@ describe('storage core crash safety', () => {
       ).toEqual(seen);
       await again.close();
     }
+  });
+
+  it('RC5: recovery holds a window of the log, not the log: batch by batch through 1 KiB it recovers what one window does', async () => {
+    const seed = 31;
+    const { pages, plan, progress, crashed } = await killedWithRedo(seed, 120);
+    const pageImages = (storage: Storage): string[] => {
+      const mtr = storage.startMtr();
+      const images = pages.map((ref) => Buffer.from(mtr.getPage(ref.spaceId, ref.pageNo)).toString('hex'));
+      mtr.commit();
+      return images;
+    };
+
+    // The default window: the whole redo in one batch, the window no longer than the log.
+    const { engine: whole } = await core.recover(crashed, seed);
+    const reference = whole.recovery!;
+    expect(reference.batches).toBe(1);
+    expect(reference.windowBytes).toBe(Math.min(LOG_CAPACITY, RECOVERY_WINDOW_BYTES));
+    expect(verifyRecovered(whole, plan, progress.committed, progress.committed)).toBe(progress.committed);
+    const expected = pageImages(whole);
+    await whole.close();
+
+    // A window of 1 KiB over tens of KiB of redo: many batches, the same pages, the same records.
+    const windowBytes = 1024;
+    expect(reference.redoBytes).toBeGreaterThan(16 * windowBytes);
+    const { engine: windowed } = await harness({ recoveryWindowBytes: windowBytes }).recover(crashed, seed);
+    const result = windowed.recovery!;
+    expect(result.windowBytes).toBe(windowBytes); // no group of this workload is longer
+    expect(result.batches).toBeGreaterThanOrEqual(Math.floor(reference.redoBytes / windowBytes));
+    expect(result.endLsn).toBe(reference.endLsn);
+    expect(result.recordsApplied).toBe(reference.recordsApplied);
+    expect(verifyRecovered(windowed, plan, progress.committed, progress.committed)).toBe(progress.committed);
+    expect(pageImages(windowed)).toEqual(expected);
+    windowed.pool.validate();
+    await windowed.close();
   });
 
   it('IDEMPOTENT: a record older than its page is not applied again (a MOVE would copy newer bytes)', async () => {
