@@ -13,9 +13,15 @@
  * whose own FIL header names its space, page number and LSN. There is no other header: a slot is
  * valid exactly when its page checks out (P1-P4 of page.ts against the ids it names).
  *
- * Where we differ from InnoDB: one file, one batch at a time (we are single-threaded, so there is
- * never a second batch in flight). Like MariaDB (MDEV-11799), recovery uses a copy only when it
- * is valid and not newer than the end of the recovered log, and a bad copy is simply ignored.
+ * A batch is written in three steps, so the timers' page cleaner can wait for the syncs off the
+ * event loop (buffer-pool.ts, "Asynchronous flush batches"): `writeCopies`, then `syncCopies` or
+ * `syncCopiesAsync`, and once the in-place writes are durable, `batchDone`.
+ *
+ * Where we differ from InnoDB: one file, one batch at a time (InnoDB 8.0.20+ keeps a file per
+ * batch type, flush list and LRU, since its cleaners and user threads flush at once; our one
+ * batch in flight is finished by any synchronous flush before it starts its own, buffer-pool.ts
+ * B11). Like MariaDB (MDEV-11799), recovery uses a copy only when it is valid and not newer than
+ * the end of the recovered log, and a bad copy is simply ignored.
  *
  * Invariants:
  *  D1. The copies of a batch are durable (datasync) before any page of the batch is written in
@@ -36,8 +42,12 @@ export class Doublewrite {
   readonly pageSize: number;
   private readonly vfs: Vfs;
   private file: VfsFile | undefined;
-  /** True between a batch's durable write and the sync of its in-place writes (D2). */
+  /** True from a batch's write until the sync of its in-place writes (D2). */
   private batchPending = false;
+  /** True once the pending batch's copies are durable (D1). */
+  private copiesSynced = false;
+  /** +1 per batch written: an asynchronous sync counts only for the batch it was started for. */
+  private generation = 0;
 
   constructor(vfs: Vfs, pageSize: number, slots: number) {
     this.vfs = vfs;
@@ -56,17 +66,57 @@ export class Doublewrite {
 
   /** Writes `count` sealed page images from `images` (contiguous) and syncs them (D1). */
   writeBatch(images: Uint8Array, count: number): void {
+    this.writeCopies(images, count);
+    this.syncCopies();
+  }
+
+  /** Writes a batch's copies, not yet durable: `syncCopies` or `syncCopiesAsync` comes next. */
+  writeCopies(images: Uint8Array, count: number): void {
     assert(!this.batchPending, 'D2 previous doublewrite batch written in place and synced before the next');
     assert(count > 0 && count <= this.slots, `doublewrite batch of ${count} fits ${this.slots} slots`);
-    const file = this.handle();
-    file.write(images.subarray(0, count * this.pageSize), 0);
-    file.datasync();
+    this.handle().write(images.subarray(0, count * this.pageSize), 0);
     this.batchPending = true;
+    this.copiesSynced = false;
+    this.generation++;
+  }
+
+  /**
+   * Writes the pending batch's copies again, the same bytes (buffer-pool.ts B12): their
+   * asynchronous sync is in flight and may fail, so the synchronous sync that follows must cover
+   * writes of its own.
+   */
+  rewriteCopies(images: Uint8Array, count: number): void {
+    assert(this.batchPending && !this.copiesSynced, 'B12 rewriting the copies of the pending batch');
+    this.handle().write(images.subarray(0, count * this.pageSize), 0);
+  }
+
+  /** Makes the written copies durable (D1). */
+  syncCopies(): void {
+    assert(this.batchPending, 'D1 copies written before their sync');
+    this.handle().datasync();
+    this.copiesSynced = true;
+  }
+
+  /**
+   * `syncCopies` off the event loop (V7 of vfs.ts). The copies count as durable only when it
+   * settles, and only if the batch is still the same one (`syncCopies` may have finished it).
+   */
+  async syncCopiesAsync(): Promise<void> {
+    assert(this.batchPending, 'D1 copies written before their sync');
+    const generation = this.generation;
+    await this.handle().datasyncAsync();
+    if (this.batchPending && this.generation === generation) this.copiesSynced = true;
+  }
+
+  /** True when the pending batch's copies are durable: its pages may be written in place (D1). */
+  get copiesDurable(): boolean {
+    return this.batchPending && this.copiesSynced;
   }
 
   /** Called once the batch's in-place writes are durable (D2). */
   batchDone(): void {
     this.batchPending = false;
+    this.copiesSynced = false;
   }
 
   /**
@@ -98,5 +148,6 @@ export class Doublewrite {
     this.file?.close();
     this.file = undefined;
     this.batchPending = false;
+    this.copiesSynced = false;
   }
 }

@@ -37,6 +37,9 @@
  *      debug mode.
  *  S3. A space's file is never shorter than what was last synced of it plus what is written
  *      since; reads of pages past the end report `Empty`.
+ *  S4. A write is durable once a `sync` returns after it, or an asynchronous sync started after it
+ *      settles: `sync` syncs while an asynchronous one is in flight, not trusting it yet.
+ *  S5. A handle is never closed while an asynchronous sync of it is in flight.
  */
 import { LRUCache } from 'lru-cache';
 import { CorruptionError, IncompatibleFormatError, InvalidArgumentError, NotFoundError } from '../errors.js';
@@ -105,6 +108,8 @@ export class Tablespace {
   readonly pageSize: number;
   /** Written since its last sync: the checkpoint must sync it. */
   needsSync = false;
+  /** The asynchronous sync started last, until it settles (S4). */
+  private pendingSync: Promise<void> | undefined;
   private readonly registry: SpaceRegistry;
 
   constructor(registry: SpaceRegistry, spaceId: number, path: string, pageSize: number) {
@@ -182,9 +187,25 @@ export class Tablespace {
   }
 
   sync(): void {
-    if (!this.needsSync) return;
+    // S4: writes an asynchronous sync covers are durable only once it settles.
+    if (!this.needsSync && this.pendingSync === undefined) return;
     this.file().datasync();
     this.needsSync = false;
+  }
+
+  /**
+   * `sync` off the event loop (V7 of vfs.ts): settles once every page written before the call is
+   * durable, or returns undefined when nothing written is waiting for a sync. S4: until it
+   * settles, `sync` still syncs (its caller may need the writes durable now).
+   */
+  syncAsync(): Promise<void> | undefined {
+    if (!this.needsSync) return this.pendingSync;
+    this.needsSync = false;
+    const pending = this.registry.datasyncAsync(this).finally(() => {
+      if (this.pendingSync === pending) this.pendingSync = undefined;
+    });
+    this.pendingSync = pending;
+    return pending;
   }
 }
 
@@ -211,7 +232,31 @@ export class SpaceRegistry {
     }
     this.openFiles = new LRUCache<number, VfsFile>({
       max: maxOpenFiles,
-      dispose: (file) => file.close(),
+      // S5: a handle with an asynchronous sync in flight closes when the sync settles.
+      dispose: (file) => (this.syncing.has(file) ? this.closeWhenSettled.add(file) : file.close()),
+    });
+  }
+
+  /** Handles with asynchronous syncs in flight, and how many (S5). */
+  private readonly syncing = new Map<VfsFile, number>();
+  private readonly closeWhenSettled = new Set<VfsFile>();
+
+  /**
+   * An asynchronous datasync of the space's file. S5: the handle stays open until it settles,
+   * even if the open-file limit evicts it meanwhile (closing a descriptor a thread-pool sync is
+   * using could sync, or fail on, whatever file takes its number next).
+   */
+  datasyncAsync(space: Tablespace): Promise<void> {
+    const file = this.handleFor(space);
+    this.syncing.set(file, (this.syncing.get(file) ?? 0) + 1);
+    return file.datasyncAsync().finally(() => {
+      const left = this.syncing.get(file)! - 1;
+      if (left > 0) {
+        this.syncing.set(file, left);
+        return;
+      }
+      this.syncing.delete(file);
+      if (this.closeWhenSettled.delete(file)) file.close();
     });
   }
 
