@@ -485,8 +485,8 @@ function purgeContext(
     removeFromHistory: (log) => runUndoSteps(startMtr, (mtr) => removeFromHistory(mtr, trxSystem.page, log)),
     undoPages: pages,
     tableById: (tableId) => tables.getById(tableId),
-    olderVersionHasEntry: (table, layoutIndex, version, entry) =>
-      versions.olderVersionHasEntry(table, layoutIndex, version, entry),
+    recordOrOlderHasEntry: (table, layoutIndex, view, entry) =>
+      versions.recordOrOlderHasEntry(table, layoutIndex, view, entry),
     startMtr,
     locks,
     onStep: () => storage.vfs.engineEvent('purge-step'),
