@@ -109,7 +109,7 @@ export interface RowEngineOptions {
 }
 
 /** The records a commit over the purge lag purges: more than one update transaction leaves behind. */
-export const PURGE_LAG_RECORDS = 16;
+export const PURGE_LAG_RECORDS = 8;
 
 /**
  * Commits that skip the purge lag's step after one that could purge nothing (an open read view
