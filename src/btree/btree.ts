@@ -478,11 +478,25 @@ export class BTree {
 
   /** Removes `key` for good (purge). Returns false when absent. May merge pages. */
   delete(mtr: MiniTransaction, key: Uint8Array): boolean {
+    return this.remove(mtr, key, false);
+  }
+
+  /**
+   * Removes `key` only if it carries the delete mark (purge's removal of an old secondary entry),
+   * in one descent rather than a lookup and then a delete. Returns false, changing nothing, when
+   * the key is absent or not marked.
+   */
+  deleteIfMarked(mtr: MiniTransaction, key: Uint8Array): boolean {
+    return this.remove(mtr, key, true);
+  }
+
+  private remove(mtr: MiniTransaction, key: Uint8Array, onlyMarked: boolean): boolean {
     this.checkKey(key);
     const depth = this.descendForWrite(mtr, key);
     const leaf = this.pathPages[depth]!;
     const result = searchLeaf(leaf, key, key.length);
     if ((result & 1) === 0) return false;
+    if (onlyMarked && (leaf[slotAt(leaf, result >>> 1) + ENTRY_FLAGS]! & ENTRY_DELETE_MARK) === 0) return false;
     removeEntryAt(mtr, leaf, result >>> 1);
     rebalance(this, mtr, depth);
     this.state.epoch++;

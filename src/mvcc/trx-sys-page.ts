@@ -69,7 +69,7 @@ import {
   type RollbackSegment,
   type UndoLogRef,
 } from '../undo/undo-log.js';
-import { UndoLogCache } from '../undo/undo-cache.js';
+import { UndoLogCache, undoCacheCapacity } from '../undo/undo-cache.js';
 import { openUndoLog, undoLogInfo, type UndoLogInfo } from '../undo/undo-log-read.js';
 
 /** The trx id counter is written every this many ids (InnoDB's TRX_SYS_TRX_ID_WRITE_MARGIN). */
@@ -92,6 +92,20 @@ export const TRX_SYS_SLOTS_MAX = 1024;
 const TRX_ID_LIMIT = 2 ** 48;
 
 const SYSTEM_FILE = spaceFileName(SYSTEM_SPACE_ID);
+
+/** HISTORY_FIRST, HISTORY_LAST and HISTORY_LENGTH, composed for one `writeChanged`. */
+const historyBoundsScratch = new Uint8Array(TRX_SYS_HISTORY_LENGTH_OFFSET + 4 - TRX_SYS_HISTORY_FIRST_OFFSET);
+/** Big-endian, as page.ts writes every field. */
+const historyBoundsView = new DataView(historyBoundsScratch.buffer);
+
+/** Writes the history list's three fields, logging only the bytes that change (one redo record, as they lie together). */
+function writeHistoryBounds(mtr: MiniTransaction, page: Uint8Array, first: number, last: number, length: number): void {
+  const v = historyBoundsView;
+  v.setUint32(0, first);
+  v.setUint32(TRX_SYS_HISTORY_LAST_OFFSET - TRX_SYS_HISTORY_FIRST_OFFSET, last);
+  v.setUint32(TRX_SYS_HISTORY_LENGTH_OFFSET - TRX_SYS_HISTORY_FIRST_OFFSET, length);
+  mtr.writeChanged(page, TRX_SYS_HISTORY_FIRST_OFFSET, historyBoundsScratch);
+}
 
 /** Slots in the array for a page size. */
 export function trxSysSlotCount(pageSize: number): number {
@@ -135,13 +149,16 @@ export class TrxSysPage implements RollbackSegment {
   readonly pageNo: number;
   readonly slotCount: number;
   /** The slot logs in state CACHED, kept for reuse (undo/undo-cache.ts, U14). */
-  readonly undoCache = new UndoLogCache();
+  readonly undoCache: UndoLogCache;
   private nextId: number;
+  /** Where `findFreeSlot` starts looking: no slot below it is free, as far as this process changed them. */
+  private freeSlotHint = 0;
 
   /** Use `createTrxSysPage` or `openTrxSysPage`. */
   constructor(pageNo: number, slotCount: number, nextId: number) {
     this.pageNo = pageNo;
     this.slotCount = slotCount;
+    this.undoCache = new UndoLogCache(undoCacheCapacity(slotCount));
     this.nextId = nextId;
   }
 
@@ -198,7 +215,11 @@ export class TrxSysPage implements RollbackSegment {
   /** A free slot, or `UndoSlotsFullError`. Writes nothing. */
   findFreeSlot(source: PageSource): number {
     const page = this.page(source);
-    for (let slot = 0; slot < this.slotCount; slot++) {
+    // From the hint first (the cache keeps hundreds of low slots taken), then from 0 before giving up.
+    for (let slot = this.freeSlotHint; slot < this.slotCount; slot++) {
+      if (readU32(page, TRX_SYS_SLOTS_OFFSET + 4 * slot) === NIL_PAGE) return slot;
+    }
+    for (let slot = 0; slot < Math.min(this.freeSlotHint, this.slotCount); slot++) {
       if (readU32(page, TRX_SYS_SLOTS_OFFSET + 4 * slot) === NIL_PAGE) return slot;
     }
     throw new UndoSlotsFullError(this.slotCount);
@@ -210,6 +231,7 @@ export class TrxSysPage implements RollbackSegment {
     assert(slot >= 0 && slot < this.slotCount, () => `slot ${slot} in range`);
     assert(readU32(page, TRX_SYS_SLOTS_OFFSET + 4 * slot) === NIL_PAGE, () => `U12 slot ${slot} is free`);
     mtr.writeU32(page, TRX_SYS_SLOTS_OFFSET + 4 * slot, logPageNo);
+    if (slot === this.freeSlotHint) this.freeSlotHint = slot + 1;
   }
 
   /** Frees the slot of the log at `logPageNo` (U7: in the mtr that commits or frees it). */
@@ -220,6 +242,7 @@ export class TrxSysPage implements RollbackSegment {
     if (held !== logPageNo)
       throw corrupt(this.pageNo, `U12 slot ${slot} holds page ${held}, not undo log ${logPageNo}`);
     mtr.writeU32(page, TRX_SYS_SLOTS_OFFSET + 4 * slot, NIL_PAGE);
+    this.freeSlotHint = Math.min(this.freeSlotHint, slot);
   }
 
   /**
@@ -246,17 +269,15 @@ export class TrxSysPage implements RollbackSegment {
     const page = this.page(mtr);
     const header = mtr.getPage(SYSTEM_SPACE_ID, logPageNo);
     const last = readU32(page, TRX_SYS_HISTORY_LAST_OFFSET);
-    if (last === NIL_PAGE) {
-      mtr.writeU32(page, TRX_SYS_HISTORY_FIRST_OFFSET, logPageNo);
-    } else {
+    if (last !== NIL_PAGE) {
       const lastHeader = mtr.getPage(SYSTEM_SPACE_ID, last);
       const lastTrxNo = readU64(lastHeader, UNDO_LOG_TRX_NO);
       assert(trxNo > lastTrxNo, () => `U8 history list: trx_no ${trxNo} appended after ${lastTrxNo}`);
       mtr.writeU32(lastHeader, UNDO_LOG_HIST_NEXT, logPageNo);
       mtr.writeU32(header, UNDO_LOG_HIST_PREV, last);
     }
-    mtr.writeU32(page, TRX_SYS_HISTORY_LAST_OFFSET, logPageNo);
-    mtr.writeU32(page, TRX_SYS_HISTORY_LENGTH_OFFSET, readU32(page, TRX_SYS_HISTORY_LENGTH_OFFSET) + 1);
+    const first = last === NIL_PAGE ? logPageNo : readU32(page, TRX_SYS_HISTORY_FIRST_OFFSET);
+    writeHistoryBounds(mtr, page, first, logPageNo, readU32(page, TRX_SYS_HISTORY_LENGTH_OFFSET) + 1);
   }
 
   /** Unlinks a log from the history list (U7: in the mtr that frees its header page). */
@@ -265,23 +286,25 @@ export class TrxSysPage implements RollbackSegment {
     const header = mtr.getPage(SYSTEM_SPACE_ID, logPageNo);
     const prev = readU32(header, UNDO_LOG_HIST_PREV);
     const next = readU32(header, UNDO_LOG_HIST_NEXT);
+    let first = readU32(page, TRX_SYS_HISTORY_FIRST_OFFSET);
+    let last = readU32(page, TRX_SYS_HISTORY_LAST_OFFSET);
     if (prev === NIL_PAGE) {
-      if (readU32(page, TRX_SYS_HISTORY_FIRST_OFFSET) !== logPageNo)
+      if (first !== logPageNo)
         throw corrupt(this.pageNo, `U8 undo log ${logPageNo} has no predecessor but is not HISTORY_FIRST`);
-      mtr.writeU32(page, TRX_SYS_HISTORY_FIRST_OFFSET, next);
+      first = next;
     } else {
       mtr.writeU32(mtr.getPage(SYSTEM_SPACE_ID, prev), UNDO_LOG_HIST_NEXT, next);
     }
     if (next === NIL_PAGE) {
-      if (readU32(page, TRX_SYS_HISTORY_LAST_OFFSET) !== logPageNo)
+      if (last !== logPageNo)
         throw corrupt(this.pageNo, `U8 undo log ${logPageNo} has no successor but is not HISTORY_LAST`);
-      mtr.writeU32(page, TRX_SYS_HISTORY_LAST_OFFSET, prev);
+      last = prev;
     } else {
       mtr.writeU32(mtr.getPage(SYSTEM_SPACE_ID, next), UNDO_LOG_HIST_PREV, prev);
     }
     const length = readU32(page, TRX_SYS_HISTORY_LENGTH_OFFSET);
     assert(length > 0, 'U8 HISTORY_LENGTH counts the log being removed');
-    mtr.writeU32(page, TRX_SYS_HISTORY_LENGTH_OFFSET, length - 1);
+    writeHistoryBounds(mtr, page, first, last, length - 1);
   }
 
   /** Committed update logs awaiting purge (InnoDB's history list length). */

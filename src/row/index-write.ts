@@ -150,6 +150,11 @@ function changeSecondaryInTree(
       tree.delete(mtr, key);
       return;
     case 'purge':
+      // With no lock on the entry there are none to pass on (IW2): one descent checks and removes.
+      if (!locks.hasLocksOn(secondary.index.id, key)) {
+        tree.deleteIfMarked(mtr, key);
+        return;
+      }
       if (!tree.find(key, tree.view) || (tree.view.flags & ENTRY_DELETE_MARK) === 0) return;
       onEntryRemoved(locks, secondary.index.id, tree, key);
       tree.delete(mtr, key);

@@ -109,7 +109,14 @@ export interface RowEngineOptions {
 }
 
 /** The records a commit over the purge lag purges: more than one update transaction leaves behind. */
-export const PURGE_LAG_RECORDS = 64;
+export const PURGE_LAG_RECORDS = 8;
+
+/**
+ * Commits that skip the purge lag's step after one that could purge nothing (an open read view
+ * holds the oldest log back): each attempt costs a purge view and two page reads, on every commit
+ * for as long as the view stays open. Purge itself is unaffected: the timers' steps go on.
+ */
+const PURGE_LAG_BACKOFF_COMMITS = 64;
 
 export class RowEngine {
   readonly storage: Storage;
@@ -129,6 +136,8 @@ export class RowEngine {
   private readonly purger: Purge;
   private readonly versions: RowVersions;
   private readonly purgeLagLogs: number;
+  /** Commits left before the purge lag tries again (PURGE_LAG_BACKOFF_COMMITS). */
+  private purgeLagBackoff = 0;
 
   private constructor(storage: Storage, dictionary: Dictionary, trxSystem: TrxSystem, options: RowEngineOptions) {
     this.storage = storage;
@@ -266,7 +275,12 @@ export class RowEngine {
     const durable = this.trxs.commit(trx);
     if (addsHistory && this.historyLength() > this.purgeLagLogs) {
       try {
-        this.purger.step(PURGE_LAG_RECORDS);
+        if (this.purgeLagBackoff > 0) this.purgeLagBackoff--;
+        else {
+          // Through `purgeStep`, which waits while an index is built (IB1), as the timers' purge does.
+          const step = this.purgeStep(PURGE_LAG_RECORDS);
+          if (step.records === 0 && step.logs === 0) this.purgeLagBackoff = PURGE_LAG_BACKOFF_COMMITS;
+        }
       } catch {
         // The commit is done and its promise stands; a purge failure poisons or recurs, and the
         // next foreground write or `db.purge()` reports it (as for the timers' purge).
@@ -485,8 +499,8 @@ function purgeContext(
     removeFromHistory: (log) => runUndoSteps(startMtr, (mtr) => removeFromHistory(mtr, trxSystem.page, log)),
     undoPages: pages,
     tableById: (tableId) => tables.getById(tableId),
-    olderVersionHasEntry: (table, layoutIndex, version, entry) =>
-      versions.olderVersionHasEntry(table, layoutIndex, version, entry),
+    recordOrOlderHasEntry: (table, layoutIndex, view, entry) =>
+      versions.recordOrOlderHasEntry(table, layoutIndex, view, entry),
     startMtr,
     locks,
     onStep: () => storage.vfs.engineEvent('purge-step'),

@@ -30,7 +30,7 @@
  *      reach is removed: records are removed only for logs below the purge view's low_limit_no,
  *      and a secondary entry only when no version newer than the purge view's horizon has it.
  */
-import { ENTRY_DELETE_MARK } from '../btree/btree.js';
+import { ENTRY_DELETE_MARK, type EntryView } from '../btree/btree.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { ReadView } from '../mvcc/read-view.js';
 import type { MiniTransaction } from '../redo/mtr.js';
@@ -44,7 +44,6 @@ import { UndoLogCursor, firstUndoRecord, nextUndoRecord, undoLogTrxNo } from '..
 import { UndoRecordType } from '../undo/undo-record.js';
 import { changeClustered, changeSecondary, prepareRemoveClustered } from './index-write.js';
 import { purgeLobFields } from './row-lob.js';
-import { newestVersion, type Version } from './row-vers.js';
 import type { TableRuntime } from './table-runtime.js';
 
 export interface PurgeResult {
@@ -69,8 +68,8 @@ export interface PurgeContext {
   readonly undoPages: PageSource;
   /** The table an undo record names, or undefined when it was dropped since. */
   tableById(tableId: number): TableRuntime | undefined;
-  /** row_vers_old_has_index_entry (row-vers.ts): may a view still see a version with `entry`? */
-  olderVersionHasEntry(table: TableRuntime, layoutIndex: number, version: Version, entry: Uint8Array): boolean;
+  /** row_vers_old_has_index_entry (row-vers.ts) from the clustered record in `view`: may a view still see a version with `entry`? */
+  recordOrOlderHasEntry(table: TableRuntime, layoutIndex: number, view: EntryView, entry: Uint8Array): boolean;
   startMtr(): MiniTransaction;
   /** The lock table: locks on a removed record pass to its successor (lock_update_delete, through index-write.ts). */
   readonly locks: LockManager;
@@ -137,8 +136,7 @@ export class Purge {
     const rollPtr = record.rollPtr;
     const old = oldRow(table, key, record);
     const clustered = table.clustered;
-    const found = clustered.find(key, clustered.view);
-    if (record.type === UndoRecordType.DeleteMark && found) {
+    if (record.type === UndoRecordType.DeleteMark && clustered.find(key, clustered.view)) {
       const view = clustered.view;
       const stillThisDelete =
         (view.flags & ENTRY_DELETE_MARK) !== 0 &&
@@ -185,7 +183,7 @@ export class Purge {
   private stillNeeded(table: TableRuntime, layoutIndex: number, key: Uint8Array, entry: Uint8Array): boolean {
     const clustered = table.clustered;
     if (!clustered.find(key, clustered.view)) return false;
-    return this.ctx.olderVersionHasEntry(table, layoutIndex, newestVersion(table, clustered.view), entry);
+    return this.ctx.recordOrOlderHasEntry(table, layoutIndex, clustered.view, entry);
   }
 }
 

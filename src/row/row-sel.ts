@@ -490,16 +490,20 @@ export class RowSelect {
     for (;;) {
       this.trxs.checkActive(trx);
       const found = table.clustered.find(keyBytes, this.entry);
-      const wait = found
-        ? this.rowLocks.lockClustered(trx, table, keyBytes, mode, 'record')
-        : trx.isolation === 'read-committed'
-          ? undefined
-          : this.rowLocks.lock(trx, indexId, nextKey(table.clustered, keyBytes), mode, 'gap');
+      let wait: Promise<void> | undefined;
+      if (found) {
+        // The record's writer is read from the entry just found (lockClustered would look it up again).
+        this.rowLocks.convertImplicit(trx, indexId, keyBytes, readTrxId(this.entry.page, this.entry.valueOffset));
+        wait = this.rowLocks.lock(trx, indexId, keyBytes, mode, 'record');
+      } else if (trx.isolation !== 'read-committed') {
+        wait = this.rowLocks.lock(trx, indexId, nextKey(table.clustered, keyBytes), mode, 'gap');
+      }
       if (wait !== undefined) {
         await this.rowLocks.waitLock(trx, wait);
         continue;
       }
-      if (!table.clustered.find(keyBytes, this.entry)) return undefined;
+      // Granted at once: taking a lock changes no page, so the entry view is still the record's.
+      if (!found) return undefined;
       return (this.entry.flags & ENTRY_DELETE_MARK) !== 0 ? undefined : newestRow(table, this.entry);
     }
   }

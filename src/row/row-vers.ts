@@ -140,12 +140,26 @@ export class RowVersions {
       if (!this.previousVersion(table, version)) return false;
     }
   }
+
+  /**
+   * `olderVersionHasEntry` from the clustered record in `view` (purge's row_purge_poss_sec). The
+   * record itself is decoded for the index's columns only: most often its writer is visible to
+   * the purge view and the walk ends there. Stepping back decodes the whole row, since an undo
+   * record may name any column (a LOB-DIFF field needs the newer value it applies to).
+   */
+  recordOrOlderHasEntry(table: TableRuntime, layoutIndex: number, view: EntryView, entry: Uint8Array): boolean {
+    const newest = newestVersion(table, view, table.layout.indexes[layoutIndex]!.keyColumns);
+    if (!newest.deleted && compareBytes(encodeSecondaryKey(table.layout, layoutIndex, newest.row), entry) === 0)
+      return true;
+    if (this.trxSystem.purgeView.changesVisible(newest.trxId)) return false;
+    return this.olderVersionHasEntry(table, layoutIndex, newestVersion(table, view), entry);
+  }
 }
 
 /** The newest version of the record in `view`, as a `Version` to step back from. */
-export function newestVersion(table: TableRuntime, view: EntryView): Version {
+export function newestVersion(table: TableRuntime, view: EntryView, columns?: Int16Array): Version {
   return {
-    row: rowFromEntry(table, view),
+    row: rowFromEntry(table, view, columns),
     deleted: (view.flags & ENTRY_DELETE_MARK) !== 0,
     trxId: readTrxId(view.page, view.valueOffset),
     rollPtr: readRollPtrAt(view.page, view.valueOffset + ROW_ROLL_PTR_OFFSET),

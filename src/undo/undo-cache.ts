@@ -21,22 +21,31 @@
  *  - Any one-page log is cached, however full its page: InnoDB caches only a page under 3/4 full
  *    (TRX_UNDO_PAGE_REUSE_LIMIT), because the next log starts after the old one on that page; a
  *    reused page of ours starts again from its first record.
- *  - The cache is bounded (`UNDO_CACHED_LOGS_MAX`); a log finishing with the cache full is freed.
- *    Cached logs hold slots, and the bound keeps most slots for transactions; a new log takes a
- *    cached one before it looks for a free slot, so the cache never makes `UndoSlotsFullError`.
+ *  - The cache is bounded (`undoCacheCapacity`); a log finishing with the cache full is freed.
+ *    Cached logs hold slots, and the bound keeps half the slots for transactions; a new log takes
+ *    a cached one before it looks for a free slot, so the cache never makes `UndoSlotsFullError`.
  */
 import { assert } from '../util/assert.js';
 
 /**
- * Logs the cache keeps at most: a purge step finishes up to this many one-record logs
- * (row-engine.ts purges 64 records when a commit finds the history over its lag), and the commits
- * after it reuse them.
+ * Logs the cache keeps at most (half the slots, when fewer). A purge slice of the timers (20 ms)
+ * finishes hundreds of one-record logs at once, and the commits after it should find them all:
+ * with 64, an update workload of small transactions allocated, zeroed and later freed a page for
+ * most of its transactions (issue 16). Each cached log is a page of space 0, read at open by the
+ * slot scan, so the bound also bounds that.
  */
-export const UNDO_CACHED_LOGS_MAX = 64;
+export const UNDO_CACHED_LOGS_MAX = 512;
+
+/** The capacity with `slotCount` undo slots: UNDO_CACHED_LOGS_MAX, or half the slots when fewer. */
+export function undoCacheCapacity(slotCount: number): number {
+  return Math.min(UNDO_CACHED_LOGS_MAX, Math.floor(slotCount / 2));
+}
 
 export class UndoLogCache {
   /** Header pages of cached logs; the last one is reused first (its frame is likeliest in the pool). */
   private readonly pages: number[] = [];
+  /** The same pages, for the membership checks (the list holds hundreds: no linear search per log). */
+  private readonly members = new Set<number>();
   /**
    * The most logs `hasRoom` lets in. Settable: a test of the freeing path sets 0, the crash test a
    * small bound so a full cache (the log is freed) happens too.
@@ -62,17 +71,20 @@ export class UndoLogCache {
    * or was found cached at open (then even beyond the capacity: a slot leaks otherwise).
    */
   add(pageNo: number): void {
-    assert(!this.pages.includes(pageNo), () => `U14 undo log ${pageNo} is cached once`);
+    assert(!this.members.has(pageNo), () => `U14 undo log ${pageNo} is cached once`);
     this.pages.push(pageNo);
+    this.members.add(pageNo);
   }
 
   /** A cached log's header page for reuse (removed from the cache), or undefined when none is. */
   take(): number | undefined {
-    return this.pages.pop();
+    const pageNo = this.pages.pop();
+    if (pageNo !== undefined) this.members.delete(pageNo);
+    return pageNo;
   }
 
   has(pageNo: number): boolean {
-    return this.pages.includes(pageNo);
+    return this.members.has(pageNo);
   }
 
   /** The cached logs' header pages (for checkers). */

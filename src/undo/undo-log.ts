@@ -382,6 +382,11 @@ function writeLogTop(
   else mtr.write(header, UNDO_LOG_REC_COUNT, s, 8, 14);
 }
 
+/** PAGE_KIND to PAGE_LOG_PAGE, composed for `writeChanged` (which logs as many bytes as it is given). */
+const undoPageHeaderScratch = new Uint8Array(UNDO_PAGE_LOG_PAGE + 4 - UNDO_PAGE_KIND);
+/** LOG_STATE to LOG_HIST_NEXT, likewise. */
+const freshLogHeaderScratch = new Uint8Array(UNDO_LOG_HIST_NEXT + 4 - UNDO_LOG_STATE);
+
 /** Initialises a freshly allocated undo page's header (INIT_PAGE zeroed the rest). */
 function initUndoPage(
   mtr: MiniTransaction,
@@ -391,15 +396,17 @@ function initUndoPage(
   logPageNo: number,
   start: number,
 ): void {
-  const s = scratchFor(24);
-  s.fill(0, 0, 24);
+  const s = undoPageHeaderScratch;
+  s.fill(0);
   writeU16(s, 0, code);
   writeU16(s, 2, 0);
   writeU16(s, 4, start);
   writeU16(s, 6, 0);
   writeU64(s, 8, trxId);
   writeU32(s, 16, logPageNo);
-  mtr.write(page, UNDO_PAGE_KIND, s, 0, 20);
+  // Only the bytes that differ are logged: a reused cached log (U15) changes little more than its
+  // owner, and a new page is zeros but for these fields.
+  mtr.writeChanged(page, UNDO_PAGE_KIND, s);
 }
 
 // --- create, append ----------------------------------------------------------------------------
@@ -440,16 +447,15 @@ export function createUndoLog(
  * record: `state` in `slot`, TRX_NO 0, LAST_PAGE itself, out of the history list.
  */
 function writeFreshLogHeader(mtr: MiniTransaction, page: Uint8Array, state: UndoLogStateValue, slot: number): void {
-  const length = UNDO_LOG_HIST_NEXT + 4 - UNDO_LOG_STATE;
-  const s = scratchFor(length);
-  s.fill(0, 0, length);
+  const s = freshLogHeaderScratch;
+  s.fill(0);
   writeU16(s, 0, state);
   writeU16(s, UNDO_LOG_SLOT - UNDO_LOG_STATE, slot);
   writeU32(s, UNDO_LOG_LAST_PAGE - UNDO_LOG_STATE, readU32(page, FIL_PAGE_NO));
   writeU32(s, UNDO_LOG_PAGE_COUNT - UNDO_LOG_STATE, 1);
   writeU32(s, UNDO_LOG_HIST_PREV - UNDO_LOG_STATE, NIL_PAGE);
   writeU32(s, UNDO_LOG_HIST_NEXT - UNDO_LOG_STATE, NIL_PAGE);
-  mtr.write(page, UNDO_LOG_STATE, s, 0, length);
+  mtr.writeChanged(page, UNDO_LOG_STATE, s); // a reuse changes the state only
 }
 
 /** U14: the page at `pageNo` the cache lists is a cached log (read from disk: corruption if not). */
@@ -659,15 +665,19 @@ export function commitUndoLog(
   if (log.kind === 'insert' && readU32(header, UNDO_LOG_PAGE_COUNT) <= maxPages) {
     return freePages(mtr, rseg, log, header, maxPages);
   }
-  const s = scratchFor(10);
-  writeU16(s, 0, UndoLogState.Committed);
-  writeU64(s, 2, trxNo);
-  mtr.write(header, UNDO_LOG_STATE, s, 0, 2);
-  mtr.write(header, UNDO_LOG_TRX_NO, s, 2, 10);
-  if (log.kind === 'insert') return false;
+  // LOG_STATE, LOG_SLOT and LOG_TRX_NO lie together: one redo record. An update log leaves its
+  // slot (released on the trx-sys page in this mtr, U7); an insert log keeps it until freed.
   const slot = readU16(header, UNDO_LOG_SLOT);
+  const s = scratchFor(UNDO_LOG_TRX_NO + 8 - UNDO_LOG_STATE);
+  writeU16(s, 0, UndoLogState.Committed);
+  writeU16(s, UNDO_LOG_SLOT - UNDO_LOG_STATE, log.kind === 'insert' ? slot : UNDO_LOG_SLOT_NONE);
+  writeU64(s, UNDO_LOG_TRX_NO - UNDO_LOG_STATE, trxNo);
+  if (log.kind === 'insert') {
+    mtr.write(header, UNDO_LOG_STATE, s, 0, UNDO_LOG_TRX_NO + 8 - UNDO_LOG_STATE);
+    return false;
+  }
   rseg.releaseSlot(mtr, slot, log.pageNo);
-  mtr.writeU16(header, UNDO_LOG_SLOT, UNDO_LOG_SLOT_NONE);
+  mtr.write(header, UNDO_LOG_STATE, s, 0, UNDO_LOG_TRX_NO + 8 - UNDO_LOG_STATE);
   rseg.historyAppend(mtr, log.pageNo, trxNo);
   return true;
 }

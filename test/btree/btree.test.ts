@@ -94,6 +94,18 @@ describe('B-tree basics and limits', () => {
     await storage.close();
   });
 
+  it('deleteIfMarked removes a delete-marked entry, and leaves an unmarked or absent one', async () => {
+    const { storage, tree } = await newTree();
+    fill(tree, [1, 2]);
+    expect(tree.setDeleteMarkOne(key(1), true)).toBe(true);
+    expect(tree.atomic((mtr) => tree.deleteIfMarked(mtr, key(2)))).toBe(false); // not marked
+    expect(tree.atomic((mtr) => tree.deleteIfMarked(mtr, key(3)))).toBe(false); // absent
+    expect(tree.atomic((mtr) => tree.deleteIfMarked(mtr, key(1)))).toBe(true);
+    expect([...tree.scan()].map((entry) => idOf(entry.key))).toEqual([2]);
+    expect(tree.check()).toMatchObject({ entries: 1 });
+    await storage.close();
+  });
+
   it('refuses keys and entries over the limits with typed errors, and stays usable', async () => {
     const { storage, tree } = await newTree();
     const { keyBytesMax, entryBytesMax } = tree.limits;

@@ -5,8 +5,8 @@
  * loop, a commit over the lag purges a step itself, so the history list and the system tablespace
  * stay bounded however many transactions run. Structural counts only, never timing.
  */
-import { describe, expect, it } from 'vitest';
-import { Database } from '../../src/api/database.js';
+import { describe, expect, it, vi } from 'vitest';
+import { Database, PURGE_LAG_LOGS } from '../../src/api/database.js';
 import { readU32 } from '../../src/page/page.js';
 import { SPACE_SIZE_OFFSET } from '../../src/page/tablespace.js';
 import { PURGE_LAG_RECORDS } from '../../src/row/row-engine.js';
@@ -14,7 +14,6 @@ import { ManualClock } from '../../src/util/clock.js';
 import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 
 const UPDATES = 1500;
-const PURGE_LAG_LOGS = 1000; // api/database.ts
 
 /** Runs UPDATES one-row update transactions; the clock never advances, so no timer ever fires. */
 async function updateMany(background: 'auto' | 'manual'): Promise<{ history: number; systemPages: number }> {
@@ -52,6 +51,39 @@ async function updateMany(background: 'auto' | 'manual'): Promise<{ history: num
 }
 
 describe('purge lag', () => {
+  it('stops trying at every commit while a read view holds purge back, and resumes once it closes', async () => {
+    const db = await Database.open({
+      vfs: new MemoryVfs(),
+      pageSize: 4096,
+      bufferPoolBytes: 256 * 4096,
+      durability: 'none',
+      clock: new ManualClock(),
+    });
+    await db.createTable({
+      name: 't',
+      columns: [
+        { name: 'id', type: 'int32' },
+        { name: 'v', type: 'int32' },
+      ],
+      primaryKey: ['id'],
+    });
+    const t = db.table<{ id: number; v: number }>('t');
+    await t.insert({ id: 1, v: 0 });
+    const snapshot = db.snapshot();
+    const purgeStep = vi.spyOn(db.engine, 'purgeStep');
+    const updates = PURGE_LAG_LOGS + 130;
+    for (let i = 1; i <= updates; i++) await t.update(1, { v: i });
+    // Over the lag from the (PURGE_LAG_LOGS + 1)th commit on: one step that purges nothing, then a pause.
+    expect(db.engine.historyLength()).toBe(updates);
+    expect(purgeStep.mock.calls.length).toBeLessThanOrEqual(Math.ceil((updates - PURGE_LAG_LOGS) / 64));
+    expect(purgeStep.mock.calls.length).toBeGreaterThan(0);
+    snapshot.release();
+    for (let i = 1; i <= 96; i++) await t.update(1, { v: updates + i });
+    expect(db.engine.historyLength()).toBeLessThanOrEqual(PURGE_LAG_LOGS + 1);
+    db.check();
+    await db.close();
+  });
+
   it('keeps the history list and the system tablespace bounded when the timers never run', async () => {
     const bounded = await updateMany('auto');
     // Over the lag, each commit purges PURGE_LAG_RECORDS (> the one record it adds).

@@ -63,6 +63,7 @@ import {
 } from '../../src/undo/undo-log-read.js';
 import { UndoRecordTooLargeError, UndoRecordType, encodeUndoRecord } from '../../src/undo/undo-record.js';
 import { openTestStorage } from '../support/open.js';
+import { UNDO_CACHED_LOGS_MAX, undoCacheCapacity } from '../../src/undo/undo-cache.js';
 
 const PAGE_SIZE = 4096;
 
@@ -565,6 +566,27 @@ describe('undo log pages', () => {
     mtr.commit();
     inMtr(storage, (m) => freeUndoLog(m, trxSys, logs[500]!));
     expect(begin(storage, trxSys, 'update').pageNo).toBe(logs[500]!.pageNo);
+    await storage.close();
+  });
+
+  it('keeps half the slots at most in the cache (512 from 8 KiB pages), and reuses a cached log logging only what changes', async () => {
+    expect(undoCacheCapacity(990)).toBe(495); // 4 KiB pages
+    expect(undoCacheCapacity(1024)).toBe(UNDO_CACHED_LOGS_MAX);
+    const { storage, trxSys } = await bootstrap();
+    trxSys.undoCache.capacity = undoCacheCapacity(trxSys.slotCount);
+    const fresh = storage.startMtr();
+    const log = createUndoLog(fresh, trxSys, trxSys.assignTrxId(fresh), 'insert');
+    const freshRedo = fresh.redoBytes;
+    fresh.commit();
+    inMtr(storage, (mtr) => commitUndoLog(mtr, trxSys, log, trxSys.assignTrxId(mtr)));
+    expect(trxSys.undoCache.list()).toEqual([log.pageNo]);
+    const reuse = storage.startMtr();
+    const trxId = trxSys.assignTrxId(reuse);
+    const before = reuse.redoBytes;
+    expect(createUndoLog(reuse, trxSys, trxId, 'update').pageNo).toBe(log.pageNo);
+    // The owner, the kind and the state change; the rest of both headers is as the cache left it.
+    expect(reuse.redoBytes - before).toBeLessThan(freshRedo / 2);
+    reuse.commit();
     await storage.close();
   });
 
