@@ -999,9 +999,9 @@ export class BufferPool {
   }
 
   /** `flushOldest` of at most one batch, as the asynchronous batch (B11). Settles with the count. */
-  flushOldestAsync(maxPages: number): Promise<number> {
+  flushOldestAsync(maxPages: number, lsnLimit = Infinity): Promise<number> {
     this.finishInFlight();
-    return this.flushAsync(this.selectOldest(Math.min(this.flushBatchPages, maxPages), Infinity));
+    return this.flushAsync(this.selectOldest(Math.min(this.flushBatchPages, maxPages), lsnLimit));
   }
 
   /** Flushes up to `maxPages` dirty unfixed pages nearest the LRU tail, so they can be evicted. */

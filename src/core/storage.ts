@@ -35,12 +35,13 @@
  * by itself: tests and the simulator call them step by step (DESIGN: every background task can be
  * paused, stepped and resumed). The page cleaner flushes from the flush list's oldest end, faster
  * as the checkpoint age grows (InnoDB's adaptive flushing), and from the LRU tail when free frames
- * run low, then checkpoints. A timer's step stops flushing after about 20 ms and, while the log is
- * more than half full, the next comes after one turn of the event loop instead of 100 ms (issue
- * 11: the process keeps serving while the cleaner works; InnoDB's cleaners are threads). The
- * timers' steps wait for each batch's syncs (redo, doublewrite, tablespaces) on libuv's thread
- * pool, not on the event loop (C6; issue 16: those syncs were a fifth of a 1M-row update
- * workload's time); a step by hand (`backgroundStep`) syncs in place, as every foreground flush.
+ * run low, then checkpoints. While the log is more than half full, the next step comes after one
+ * turn of the event loop instead of 100 ms (issue 11: the process keeps serving while the cleaner
+ * works; InnoDB's cleaners are threads). The timers' steps, and writers waiting for log room,
+ * wait for each batch's syncs (redo, doublewrite, tablespaces) on libuv's thread pool, not on the
+ * event loop (C6; issue 16: those syncs were a fifth of a 1M-row update workload's time), so the
+ * event loop is busy only for a batch's copies and writes; a step by hand (`backgroundStep`)
+ * syncs in place, as every synchronous flush does.
  *
  * ## Invariants
  *  C1 (L2). Before each mini-transaction starts, the log has room for it (InnoDB log_free_check):
@@ -62,7 +63,7 @@ import { assert } from '../util/assert.js';
 import { EngineHealth } from '../util/engine-health.js';
 import { SystemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { WITH_TEST_SEAMS } from '../util/test-seams.js';
-import { TurnTaker, nextTurn, turnDeadline } from '../util/slices.js';
+import { TurnTaker, nextTurn } from '../util/slices.js';
 import type { DirectoryLock, EngineEvent, Vfs } from '../vfs/vfs.js';
 import { ReadOnlyVfs } from '../vfs/read-only-vfs.js';
 import { loadChecksums } from '../page/checksum.js';
@@ -171,8 +172,6 @@ export function adaptiveHashShare(poolBytes: number, pageSize: number): number {
 }
 
 const BACKGROUND_STEP_MS = 100;
-/** Flushing a timer's page-cleaner step does before it gives the event loop back. */
-const PAGE_CLEANER_SLICE_MS = 20;
 /** Checkpoint age (of the usable log) above which an asynchronous write waits for room (`waitForLogRoom`). */
 const LOG_WAIT_RATIO = 0.75;
 /** Where that wait flushes down to: the oldest pages up to this age below the current LSN. */
@@ -552,8 +551,8 @@ export class Storage {
   /**
    * C1 for a caller that can wait (InnoDB's log_free_check waits for the page cleaner instead of
    * flushing in the writer): in background 'auto' mode, while the checkpoint age is above
-   * LOG_WAIT_RATIO of the usable log, flushes the oldest pages in slices of the turn's budget and
-   * checkpoints, giving the event loop back between slices. Returns undefined, without a promise,
+   * LOG_WAIT_RATIO of the usable log, flushes the oldest pages a batch at a time, each batch's
+   * syncs off the event loop (C6), and checkpoints, giving the event loop back between batches. Returns undefined, without a promise,
    * when the log has room (or in 'manual' mode, or read-only, or not open). The asynchronous API
    * waits here before a transaction's work, so the synchronous flush of `makeLogRoom` is left to
    * writes that cannot wait: synchronous calls, and a transaction that writes more than the
@@ -564,14 +563,16 @@ export class Storage {
     return (async () => {
       while (this.logRoomWanted()) {
         const log = this.log;
-        const deadline = turnDeadline(PAGE_CLEANER_SLICE_MS);
+        // C6: one batch at a time, its syncs off the event loop: a wait joins the batch in flight
+        // (the page cleaner's, or another waiting writer's) rather than finishing it in place.
+        const inFlight = this.pool.settleFlush();
+        if (inFlight !== undefined) {
+          await inFlight;
+          continue;
+        }
         const target = log.currentLsn - Math.floor((log.capacity - log.reserve) * LOG_WAIT_TARGET);
-        let flushed = 0;
-        let batch: number;
-        do {
-          batch = this.pool.flushOldest(this.pool.flushBatchPages, target);
-          flushed += batch;
-        } while (batch > 0 && performance.now() < deadline);
+        const flushed = await this.pool.flushOldestAsync(this.pool.flushBatchPages, target);
+        if (!this.logRoomWanted()) return;
         const before = log.checkpointLsn;
         this.checkpoint();
         // Nothing flushable (every old page fixed by a running operation): C1 stays the writer's.
@@ -681,16 +682,11 @@ export class Storage {
    * Returns the pages flushed.
    */
   backgroundStep(): number {
-    return this.pageCleanerStep(Number.POSITIVE_INFINITY);
+    return this.pageCleanerStep();
   }
 
-  /**
-   * `backgroundStep`, stopping early once `deadline` (performance.now()) has passed after a flush
-   * batch: the timers' page cleaner keeps each step to about PAGE_CLEANER_SLICE_MS, and comes
-   * back sooner when the log fills (issue 11). Stepped by hand, a step is the same whatever the
-   * time, so tests and the simulator replay.
-   */
-  private pageCleanerStep(deadline: number): number {
+  /** `backgroundStep`'s work, every sync in place (`pageCleanerStepAsync` is the timers'). */
+  private pageCleanerStep(): number {
     this.checkOpen();
     const ratio = this.log.checkpointAgeRatio();
     const pages = ratio < 0.25 ? 8 : ratio < 0.5 ? 32 : ratio < 0.75 ? 128 : 512;
@@ -698,7 +694,7 @@ export class Storage {
     while (flushed < pages) {
       const batch = this.pool.flushOldest(Math.min(this.pool.flushBatchPages, pages - flushed));
       flushed += batch;
-      if (batch === 0 || performance.now() >= deadline) break;
+      if (batch === 0) break;
     }
     if (this.pool.freeFrames() < Math.max(POOL_FRAMES_MIN / 4, this.pool.frameCount / 32)) {
       flushed += this.pool.flushLruTail(this.pool.frameCount / 16);
@@ -718,6 +714,12 @@ export class Storage {
     const pages = ratio < 0.25 ? 8 : ratio < 0.5 ? 32 : ratio < 0.75 ? 128 : 512;
     let flushed = 0;
     while (flushed < pages) {
+      const inFlight = this.pool.settleFlush(); // a waiting writer's batch (waitForLogRoom)
+      if (inFlight !== undefined) {
+        await inFlight;
+        if (this.stopping || this.isClosed) return flushed;
+        continue;
+      }
       const batch = await this.pool.flushOldestAsync(Math.min(this.pool.flushBatchPages, pages - flushed));
       flushed += batch;
       if (this.stopping || this.isClosed) return flushed;
