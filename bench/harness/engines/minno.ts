@@ -269,6 +269,11 @@ export const minno: EngineAdapter = {
       ...(config.bufferPoolBytes === undefined ? {} : { bufferPoolBytes: config.bufferPoolBytes }),
       // MINNO_BENCH_AHI=off: without the adaptive hash index, to measure what it gives in one run.
       ...(process.env.MINNO_BENCH_AHI === 'off' ? { adaptiveHashIndex: false } : {}),
+      // MINNO_BENCH_POOL_DUMP_PCT=N: the pool dump's share (0: no dump written, none loaded), to
+      // measure what loading the last close's pages gives a run.
+      ...(process.env.MINNO_BENCH_POOL_DUMP_PCT === undefined
+        ? {}
+        : { bufferPoolDumpPct: Number(process.env.MINNO_BENCH_POOL_DUMP_PCT) }),
     });
     return new MinnoSession(db);
   },
