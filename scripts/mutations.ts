@@ -43,7 +43,7 @@ export const MUTATIONS: readonly Mutation[] = [
     name: 'WAL-page-flush',
     rule: 'WAL (B3)',
     file: 'src/buffer/buffer-pool.ts',
-    find: '    this.wal.flushLogUpTo(newest); // B3, rule WAL',
+    find: '        this.wal.flushLogUpTo(batch.newest); // B3, rule WAL',
     replace: '    // mutant: pages written without making their redo durable',
     tests: [`${CORE_CRASH} > every operation under every policy`],
   },
@@ -113,6 +113,23 @@ export const MUTATIONS: readonly Mutation[] = [
     replace: '',
     tests: [`${LOG_FORMAT} > later lap`, `${CORE_LOG} > across a restart`],
   },
+  // ---------------------------------------------------------------- asynchronous flush batches
+  {
+    name: 'B11-change-under-batch',
+    rule: 'B11',
+    file: 'src/buffer/buffer-pool.ts',
+    find: '      if (changed !== IN_FLIGHT_UNCHANGED) {',
+    replace: '      if (false) {',
+    tests: ['test/buffer/flush-async.test.ts > stays dirty from that change'],
+  },
+  {
+    name: 'B12-rewrite-in-place',
+    rule: 'B12',
+    file: 'src/buffer/buffer-pool.ts',
+    find: '      else this.writeInPlace(batch, true); // B12',
+    replace: '',
+    tests: ['test/buffer/flush-async.test.ts > writes its pages again'],
+  },
   // -------------------------------------------------------------------------------------- TORN
   {
     name: 'TORN-doublewrite-restore',
@@ -126,8 +143,8 @@ export const MUTATIONS: readonly Mutation[] = [
     name: 'TORN-doublewrite-sync',
     rule: 'TORN (D1)',
     file: 'src/buffer/doublewrite.ts',
-    find: '    file.write(images.subarray(0, count * this.pageSize), 0);\n    file.datasync();',
-    replace: '    file.write(images.subarray(0, count * this.pageSize), 0);',
+    find: "    assert(this.batchPending, 'D1 copies written before their sync');\n    this.handle().datasync();",
+    replace: "    assert(this.batchPending, 'D1 copies written before their sync');",
     tests: [`${CORE_CRASH} > every operation under every policy`],
   },
   {
