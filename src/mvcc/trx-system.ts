@@ -275,13 +275,13 @@ export class TrxSystem {
 
   openViewCount(): number {
     const cached = this.cachedAutocommitView;
-    return this.views.size + (cached !== undefined && cached.open ? 1 : 0);
+    return this.views.size + (cached?.open === true ? 1 : 0);
   }
 
   /** The oldest open view (smallest lowLimitNo), or undefined; the cached autocommit view too when open (AV2). */
   private oldestView(): ReadView | undefined {
     const cached = this.cachedAutocommitView;
-    let oldest: ReadView | undefined = cached !== undefined && cached.open ? cached : undefined;
+    let oldest: ReadView | undefined = cached?.open === true ? cached : undefined;
     for (const view of this.views) if (oldest === undefined || view.lowLimitNo < oldest.lowLimitNo) oldest = view;
     return oldest;
   }

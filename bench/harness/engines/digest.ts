@@ -65,7 +65,7 @@ export function compareBinary(a: string, b: string): number {
 /** A run of strings with one prefix key longer than this is sorted by `Array.prototype.sort`. */
 const INSERTION_RUN_MAX = 16;
 let prefixKeys = new Uint32Array(256);
-let sortScratch: string[] = [];
+const sortScratch: string[] = [];
 
 /** The prefix key's byte for `text[i]`: the code unit capped at 255, 0 past the end. */
 function prefixByte(text: string, i: number): number {
