@@ -211,8 +211,8 @@ export const MUTATIONS: readonly Mutation[] = [
     name: 'DURABLE-flush-sync',
     rule: 'DURABLE',
     file: 'src/redo/redo-log.ts',
-    find: '    const target = this.writtenLsn;\n    try {\n      this.file.file.datasync();\n    } catch (error) {',
-    replace: '    const target = this.writtenLsn;\n    try {\n      // mutant: no sync\n    } catch (error) {',
+    find: '      }\n      this.file.file.datasync();\n    } catch (error) {\n      this.fail(error);\n      throw error;',
+    replace: '      }\n      // mutant: no sync\n    } catch (error) {\n      this.fail(error);\n      throw error;',
     tests: [`${CORE_LOG} > 'full' loses nothing acknowledged`, GROUP_COMMIT, `${SEEDS} > seed-001`],
   },
   {
@@ -311,7 +311,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     name: 'MVCC-old-version-delete-mark',
     rule: 'MVCC (previous versions keep their delete mark)',
-    file: 'src/row/row-engine.ts',
+    file: 'src/row/row-vers.ts',
     find: '    version.deleted = cursor.type === UndoRecordType.UpdateDeleteMarked;',
     replace: '    version.deleted = false;',
     tests: ['test/api/old-versions.test.ts'],
@@ -378,8 +378,8 @@ export const MUTATIONS: readonly Mutation[] = [
     name: 'IW2-secondary-remove-passes-locks',
     rule: 'IW2 (issue 10: lock_update_delete)',
     file: 'src/row/index-write.ts',
-    find: '      onEntryRemoved(locks, secondary.index.id, tree, key);\n',
-    replace: '',
+    find: '      if (!tree.find(key, tree.view) || (tree.view.flags & ENTRY_DELETE_MARK) === 0) return;\n      onEntryRemoved(locks, secondary.index.id, tree, key);\n',
+    replace: '      if (!tree.find(key, tree.view) || (tree.view.flags & ENTRY_DELETE_MARK) === 0) return;\n',
     tests: [SECONDARY_READS],
   },
   {
