@@ -243,7 +243,7 @@ export class BufferPool {
   /** The asynchronous batch whose syncs are still running, if any (B11). */
   private inFlight: FlushBatch | undefined;
   /** The batch function running now (its promise), so `settleFlush` can wait for its last sync. */
-  private asyncFlush: Promise<unknown> | undefined;
+  private asyncFlush: Promise<void> | undefined;
   private readHook: PageReadHook | undefined;
   private readonly freeStack: Int32Array;
   private freeCount: number;
@@ -951,7 +951,7 @@ export class BufferPool {
    * storage waits for it before closing the files it syncs.
    */
   settleFlush(): Promise<void> | undefined {
-    return this.asyncFlush as Promise<void> | undefined;
+    return this.asyncFlush;
   }
 
   /** True while an asynchronous batch has not finished (B11). */

@@ -15,8 +15,14 @@ import { MemoryVfs } from '../../src/vfs/memory-vfs.js';
 
 const UPDATES = 1500;
 
-/** Runs UPDATES one-row update transactions; the clock never advances, so no timer ever fires. */
-async function updateMany(background: 'auto' | 'manual'): Promise<{ history: number; systemPages: number }> {
+/**
+ * A database whose clock never advances (no timer ever fires) with table t (id, v), v indexed
+ * when `indexed`.
+ */
+async function openWithTable(
+  background: 'auto' | 'manual',
+  indexed: boolean,
+): Promise<{ db: Database; t: ReturnType<Database['table']> }> {
   const db = await Database.open({
     vfs: new MemoryVfs(),
     pageSize: 4096,
@@ -33,9 +39,14 @@ async function updateMany(background: 'auto' | 'manual'): Promise<{ history: num
       { name: 'v', type: 'int32' },
     ],
     primaryKey: ['id'],
-    indexes: [{ name: 'v', columns: ['v'] }],
+    indexes: indexed ? [{ name: 'v', columns: ['v'] }] : [],
   });
-  const t = db.table<{ id: number; v: number }>('t');
+  return { db, t: db.table('t') };
+}
+
+/** Runs UPDATES one-row update transactions with no timer firing. */
+async function updateMany(background: 'auto' | 'manual'): Promise<{ history: number; systemPages: number }> {
+  const { db, t } = await openWithTable(background, true);
   for (let id = 0; id < 100; id++) await t.insert({ id, v: id });
   let historyMax = 0;
   for (let i = 0; i < UPDATES; i++) {
@@ -52,22 +63,7 @@ async function updateMany(background: 'auto' | 'manual'): Promise<{ history: num
 
 describe('purge lag', () => {
   it('stops trying at every commit while a read view holds purge back, and resumes once it closes', async () => {
-    const db = await Database.open({
-      vfs: new MemoryVfs(),
-      pageSize: 4096,
-      bufferPoolBytes: 256 * 4096,
-      durability: 'none',
-      clock: new ManualClock(),
-    });
-    await db.createTable({
-      name: 't',
-      columns: [
-        { name: 'id', type: 'int32' },
-        { name: 'v', type: 'int32' },
-      ],
-      primaryKey: ['id'],
-    });
-    const t = db.table<{ id: number; v: number }>('t');
+    const { db, t } = await openWithTable('auto', false);
     await t.insert({ id: 1, v: 0 });
     const snapshot = db.snapshot();
     const purgeStep = vi.spyOn(db.engine, 'purgeStep');
